@@ -1,0 +1,311 @@
+//! The project's own rules for the spec, checked before generation so that a
+//! mistake gets a message naming the operation and the JSON pointer (and the
+//! line) instead of a progenitor panic.
+//!
+//! Each rule has a stable id (shown in brackets in every finding) and lives in
+//! the module of its family: [`document`], [`operations`], [`responses`],
+//! [`schemas`].
+
+pub mod document;
+pub mod operations;
+pub mod responses;
+pub mod schemas;
+
+use std::fmt;
+
+use serde_json::Value;
+
+use crate::LoadedSpec;
+
+/// Where a finding points, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    /// The rule's stable id, e.g. `operation-id`.
+    pub rule: &'static str,
+    /// The operationId (or `METHOD path` when it has none) the finding is about.
+    pub operation: Option<String>,
+    /// JSON pointer (RFC 6901) to the offending node.
+    pub pointer: String,
+    /// What is wrong and what to do.
+    pub message: String,
+    /// File and line, filled in by [`lint`] when the node can be located.
+    pub location: Option<(String, usize)>,
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some((file, line)) = &self.location {
+            write!(f, "{file}:{line}: ")?;
+        }
+        write!(f, "[{}] ", self.rule)?;
+        if let Some(op) = &self.operation {
+            write!(f, "operation `{op}`: ")?;
+        }
+        write!(f, "{} (at {})", self.message, self.pointer)
+    }
+}
+
+/// All findings of one lint run; empty means the spec passes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LintReport {
+    /// Findings in document order of the rules.
+    pub findings: Vec<Finding>,
+}
+
+impl LintReport {
+    /// True when no rule found anything.
+    pub fn is_clean(&self) -> bool {
+        self.findings.is_empty()
+    }
+
+    /// Findings of one rule (handy in tests).
+    pub fn of_rule(&self, rule: &str) -> Vec<&Finding> {
+        self.findings.iter().filter(|f| f.rule == rule).collect()
+    }
+}
+
+impl fmt::Display for LintReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for finding in &self.findings {
+            writeln!(f, "{finding}")?;
+        }
+        write!(f, "{} finding(s)", self.findings.len())
+    }
+}
+
+/// Collects findings with their context; handed to every rule.
+pub(crate) struct Sink {
+    findings: Vec<Finding>,
+}
+
+impl Sink {
+    pub(crate) fn push(
+        &mut self,
+        rule: &'static str,
+        operation: Option<&str>,
+        pointer: impl Into<String>,
+        message: impl Into<String>,
+    ) {
+        self.findings.push(Finding {
+            rule,
+            operation: operation.map(str::to_string),
+            pointer: pointer.into(),
+            message: message.into(),
+            location: None,
+        });
+    }
+}
+
+/// One operation of the document, as the rules see it.
+pub(crate) struct OperationRef<'a> {
+    pub path: &'a str,
+    pub method: &'a str,
+    pub pointer: String,
+    pub value: &'a Value,
+    /// The operationId, or `METHOD path` when it is missing.
+    pub name: String,
+}
+
+/// The HTTP methods an OpenAPI path item may hold.
+pub(crate) const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+pub(crate) fn operations(doc: &Value) -> Vec<OperationRef<'_>> {
+    let mut out = Vec::new();
+    let Some(paths) = doc.get("paths").and_then(Value::as_object) else {
+        return out;
+    };
+    for (path, item) in paths {
+        for method in METHODS {
+            if let Some(op) = item.get(method) {
+                let name = op
+                    .get("operationId")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("{} {path}", method.to_uppercase()));
+                out.push(OperationRef {
+                    path,
+                    method,
+                    pointer: format!("/paths/{}/{method}", escape(path)),
+                    value: op,
+                    name,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Escapes one JSON-pointer segment.
+pub(crate) fn escape(segment: &str) -> String {
+    segment.replace('~', "~0").replace('/', "~1")
+}
+
+/// Resolves a local `$ref` (`#/a/b`) against the document.
+pub(crate) fn resolve<'a>(doc: &'a Value, reference: &str) -> Option<&'a Value> {
+    doc.pointer(reference.strip_prefix('#')?)
+}
+
+/// Runs every rule on the spec.
+pub fn lint(spec: &LoadedSpec) -> LintReport {
+    let doc = spec.json();
+    let mut sink = Sink {
+        findings: Vec::new(),
+    };
+    document::check(doc, &mut sink);
+    operations::check(doc, &mut sink);
+    responses::check(doc, &mut sink);
+    schemas::check(doc, &mut sink);
+    let file = spec.path.display().to_string();
+    for finding in &mut sink.findings {
+        finding.location = spec.line_of(&finding.pointer).map(|l| (file.clone(), l));
+    }
+    LintReport {
+        findings: sink.findings,
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! A minimal valid spec that rule tests break one piece at a time.
+
+    use crate::LoadedSpec;
+
+    pub const VALID: &str = r##"openapi: 3.0.3
+info:
+  title: Test API
+  version: 1.2.3
+servers:
+  - url: https://example.test/v1
+tags:
+  - name: Apps
+    description: Apps.
+  - name: Currentuser
+    description: The signed-in user.
+paths:
+  /apps/{app_id}:
+    get:
+      operationId: get_app
+      summary: Get an app
+      description: Returns the app.
+      tags: [Apps]
+      security: []
+      x-idempotent: true
+      parameters:
+        - name: app_id
+          in: path
+          required: true
+          description: The app id.
+          schema:
+            type: string
+      responses:
+        '200':
+          description: The app.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/GetAppResponse'
+        '404':
+          $ref: '#/components/responses/NotFound'
+  /apps/{app_id}/currentuser:
+    get:
+      operationId: get_currentuser
+      summary: Get the current user
+      description: Returns the user of the bearer token.
+      tags: [Currentuser]
+      security:
+        - bearerAuth: []
+      x-idempotent: true
+      parameters:
+        - name: app_id
+          in: path
+          required: true
+          description: The app id.
+          schema:
+            type: string
+      responses:
+        '200':
+          description: Deleted.
+        '401':
+          description: Not signed in.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/ApiError'
+components:
+  securitySchemes:
+    bearerAuth:
+      type: http
+      scheme: bearer
+  responses:
+    NotFound:
+      description: Not found.
+      content:
+        application/json:
+          schema:
+            $ref: '#/components/schemas/ApiError'
+  schemas:
+    GetAppResponse:
+      type: object
+      required: [app]
+      properties:
+        app:
+          $ref: '#/components/schemas/App'
+    App:
+      type: object
+      required: [id]
+      properties:
+        id:
+          type: string
+        status:
+          $ref: '#/components/schemas/Status'
+    Status:
+      type: string
+      enum: [active, inactive]
+    ApiError:
+      type: object
+      required: [code, error]
+      properties:
+        code:
+          type: string
+        error:
+          type: string
+"##;
+
+    /// Loads `VALID` after replacing `from` with `to` (which must occur).
+    pub fn variant(from: &str, to: &str) -> LoadedSpec {
+        assert!(VALID.contains(from), "fixture does not contain {from:?}");
+        spec(&VALID.replacen(from, to, 1))
+    }
+
+    pub fn spec(text: &str) -> LoadedSpec {
+        LoadedSpec::from_str("test.yaml", text.to_string()).expect("fixture parses")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::*;
+    use super::*;
+
+    #[test]
+    fn the_fixture_is_clean() {
+        let report = lint(&spec(VALID));
+        assert!(report.is_clean(), "{report}");
+    }
+
+    #[test]
+    fn findings_carry_file_and_line() {
+        let report = lint(&variant("      summary: Get an app\n", ""));
+        let finding = &report.of_rule("summary-and-tag")[0];
+        assert_eq!(finding.operation.as_deref(), Some("get_app"));
+        assert_eq!(finding.pointer, "/paths/~1apps~1{app_id}/get");
+        assert_eq!(finding.location, Some(("test.yaml".to_string(), 14)));
+        let text = finding.to_string();
+        assert!(
+            text.starts_with("test.yaml:14: [summary-and-tag] operation `get_app`"),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,204 @@
+//! Reading `spec/passage-auth.yaml` into an [`openapiv3::OpenAPI`] document.
+//!
+//! Errors always name the file, and the line and column when the YAML parser
+//! or the OpenAPI shape check knows them.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use openapiv3::OpenAPI;
+use sha2::{Digest, Sha256};
+
+/// A spec that was read and parsed, with the bytes it came from.
+#[derive(Clone)]
+pub struct LoadedSpec {
+    /// The path the spec was read from, as given by the caller.
+    pub path: PathBuf,
+    /// The exact text of the spec file.
+    pub source: String,
+    /// The parsed document.
+    pub openapi: OpenAPI,
+    /// The same document as a JSON value (the form the lint rules walk).
+    json: serde_json::Value,
+}
+
+impl fmt::Debug for LoadedSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoadedSpec")
+            .field("path", &self.path)
+            .field("version", &self.openapi.info.version)
+            .field("sha256", &self.sha256())
+            .finish()
+    }
+}
+
+impl LoadedSpec {
+    /// Parses spec text that did not come from a file; `path` is used in messages.
+    pub fn from_str(path: impl Into<PathBuf>, source: String) -> Result<Self, LoadError> {
+        let path = path.into();
+        let (openapi, json) = parse(&path, &source)?;
+        Ok(Self {
+            path,
+            source,
+            openapi,
+            json,
+        })
+    }
+
+    /// The document as a JSON value; mapping keys that YAML reads as numbers
+    /// (an unquoted `200:`) become strings, as OpenAPI means them.
+    pub fn json(&self) -> &serde_json::Value {
+        &self.json
+    }
+
+    /// The lower-case hex sha256 of the spec bytes.
+    pub fn sha256(&self) -> String {
+        let digest = Sha256::digest(self.source.as_bytes());
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The 1-based line of the YAML node that a JSON pointer names, when it can be found.
+    pub fn line_of(&self, pointer: &str) -> Option<usize> {
+        crate::locate::line_of(&self.source, pointer)
+    }
+}
+
+/// Why a spec could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file could not be read.
+    #[error("{path}: cannot read the spec: {source}")]
+    Io {
+        /// The file that was asked for.
+        path: PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+    /// The text is not valid YAML, or not a valid OpenAPI 3.0 document.
+    #[error("{path}:{line}:{column}: {message}")]
+    Syntax {
+        /// The file that was read.
+        path: PathBuf,
+        /// 1-based line, 0 when the parser did not say.
+        line: usize,
+        /// 1-based column, 0 when the parser did not say.
+        column: usize,
+        /// The parser's message.
+        message: String,
+    },
+}
+
+/// Reads and parses the spec at `path`.
+pub fn load(path: impl AsRef<Path>) -> Result<LoadedSpec, LoadError> {
+    let path = path.as_ref().to_path_buf();
+    let source = std::fs::read_to_string(&path).map_err(|source| LoadError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    LoadedSpec::from_str(path, source)
+}
+
+fn parse(path: &Path, source: &str) -> Result<(OpenAPI, serde_json::Value), LoadError> {
+    // First as plain YAML, so that syntax errors get the parser's own location;
+    // then into the OpenAPI shape, whose errors carry the location of the bad node.
+    let value: serde_yaml::Value =
+        serde_yaml::from_str(source).map_err(|e| syntax_error(path, e))?;
+    if !value.is_mapping() {
+        return Err(LoadError::Syntax {
+            path: path.to_path_buf(),
+            line: 1,
+            column: 1,
+            message: "the spec must be a YAML mapping (an OpenAPI document)".into(),
+        });
+    }
+    let openapi = serde_yaml::from_str::<OpenAPI>(source).map_err(|e| syntax_error(path, e))?;
+    Ok((openapi, to_json(value)))
+}
+
+fn to_json(value: serde_yaml::Value) -> serde_json::Value {
+    use serde_yaml::Value as Y;
+    match value {
+        Y::Null => serde_json::Value::Null,
+        Y::Bool(b) => b.into(),
+        Y::Number(n) => serde_json::to_value(&n).unwrap_or(serde_json::Value::Null),
+        Y::String(s) => s.into(),
+        Y::Sequence(items) => items.into_iter().map(to_json).collect(),
+        Y::Mapping(map) => map
+            .into_iter()
+            .map(|(k, v)| {
+                let key = match k {
+                    Y::String(s) => s,
+                    other => serde_yaml::to_string(&other)
+                        .unwrap_or_default()
+                        .trim_end()
+                        .to_string(),
+                };
+                (key, to_json(v))
+            })
+            .collect::<serde_json::Map<_, _>>()
+            .into(),
+        Y::Tagged(tagged) => to_json(tagged.value),
+    }
+}
+
+fn syntax_error(path: &Path, error: serde_yaml::Error) -> LoadError {
+    let (line, column) = error
+        .location()
+        .map(|l| (l.line(), l.column()))
+        .unwrap_or((0, 0));
+    LoadError::Syntax {
+        path: path.to_path_buf(),
+        line,
+        column,
+        message: error.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn syntax_errors_name_file_line_and_column() {
+        let err = LoadedSpec::from_str("spec/x.yaml", "openapi: 3.0.3\ninfo: [unclosed\n".into())
+            .unwrap_err();
+        let LoadError::Syntax { line, column, .. } = &err else {
+            panic!("{err}")
+        };
+        assert_eq!(*line, 3, "{err}");
+        assert!(*column >= 1);
+        assert!(err.to_string().starts_with("spec/x.yaml:3:"), "{err}");
+    }
+
+    #[test]
+    fn shape_errors_name_the_bad_node() {
+        // `paths` must be a mapping; the error points at line 5, where the sequence is.
+        let text = "openapi: 3.0.3\ninfo:\n  title: t\n  version: 1.0.0\npaths:\n  - nope\n";
+        let err = LoadedSpec::from_str("s.yaml", text.into()).unwrap_err();
+        let LoadError::Syntax { line, .. } = &err else {
+            panic!("{err}")
+        };
+        assert!(*line == 5 || *line == 6, "{err}");
+        assert!(err.to_string().contains("paths"), "{err}");
+    }
+
+    #[test]
+    fn io_errors_name_the_file() {
+        let err = load("/nonexistent/spec.yaml").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("/nonexistent/spec.yaml: cannot read"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn numeric_status_keys_become_strings() {
+        let text = "openapi: 3.0.3\ninfo:\n  title: t\n  version: 1.0.0\npaths:\n  /a:\n    get:\n      responses:\n        200:\n          description: ok\n";
+        let spec = LoadedSpec::from_str("s.yaml", text.into()).unwrap();
+        let description = spec
+            .json()
+            .pointer("/paths/~1a/get/responses/200/description");
+        assert_eq!(description.and_then(|v| v.as_str()), Some("ok"));
+    }
+}

@@ -1,0 +1,116 @@
+//! Building a [`Client`]: base URL, timeouts suited to a login path, a user
+//! agent, no redirect following, and optional credentials.
+
+use std::time::Duration;
+
+use crate::hooks::ClientState;
+use crate::secrets::SecretValue;
+use crate::{Client, Error};
+
+/// The hosted API's base URL (retired in January 2026; use the emulator's URL).
+pub const DEFAULT_BASE_URL: &str = "https://auth.passage.id/v1";
+/// How long to wait for a TCP/TLS connection.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long one whole request may take, body included.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Configures and builds a [`Client`].
+///
+/// ```
+/// use std::time::Duration;
+/// let client = passage_auth_client::ClientBuilder::new()
+///     .base_url("http://127.0.0.1:8787/v1")
+///     .timeout(Duration::from_secs(5))
+///     .build()
+///     .unwrap();
+/// # let _ = client;
+/// ```
+#[derive(Debug, Clone)]
+pub struct ClientBuilder {
+    base_url: String,
+    connect_timeout: Duration,
+    timeout: Duration,
+    user_agent: String,
+    state: ClientState,
+    http: Option<reqwest::Client>,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ClientBuilder {
+    /// A builder with the defaults: [`DEFAULT_BASE_URL`], [`DEFAULT_CONNECT_TIMEOUT`],
+    /// [`DEFAULT_TIMEOUT`], no credentials.
+    pub fn new() -> Self {
+        Self {
+            base_url: DEFAULT_BASE_URL.to_string(),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            timeout: DEFAULT_TIMEOUT,
+            user_agent: format!("passage-auth-rs/{}", env!("CARGO_PKG_VERSION")),
+            state: ClientState::default(),
+            http: None,
+        }
+    }
+
+    /// The API base URL, including the `/v1` stem (e.g. the emulator's `base_url`).
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = url.into().trim_end_matches('/').to_string();
+        self
+    }
+
+    /// Connect timeout (ignored when [`Self::http_client`] is given).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Whole-request timeout (ignored when [`Self::http_client`] is given).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The `User-Agent` header (the hosted API's CDN refused requests without one).
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// The end user's auth token, sent only to operations that declare bearer auth.
+    pub fn auth_token(mut self, token: impl Into<SecretValue>) -> Self {
+        self.state = self.state.with_bearer(Some(token.into()));
+        self
+    }
+
+    /// The app's API key, sent only to operations that declare `X-API-KEY` auth.
+    pub fn api_key(mut self, key: impl Into<SecretValue>) -> Self {
+        self.state = self.state.with_api_key(Some(key.into()));
+        self
+    }
+
+    /// Use this `reqwest::Client` as it is (its redirect policy should be `none`).
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http = Some(client);
+        self
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> Result<Client, Error> {
+        url::Url::parse(&self.base_url)
+            .map_err(|e| Error::InvalidRequest(format!("base URL is not a URL: {e}")))?;
+        let http = match self.http {
+            Some(client) => client,
+            None => reqwest::Client::builder()
+                .connect_timeout(self.connect_timeout)
+                .timeout(self.timeout)
+                .user_agent(self.user_agent)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .map_err(|e| Error::InvalidRequest(format!("cannot build the HTTP client: {e}")))?,
+        };
+        Ok(Client::new_with_client(&self.base_url, http, self.state))
+    }
+}

@@ -1,0 +1,331 @@
+//! [`Error`]: what every call of this crate fails with once converted from
+//! progenitor's error (`?` does it). It keeps the HTTP status, the API's error
+//! code and a *redacted* view of the body; it never prints a URL query, a
+//! token, or a whole body.
+
+use std::fmt;
+
+use bytes::Bytes;
+use reqwest::StatusCode;
+
+use crate::open_enums::ApiErrorCode;
+use crate::types::ApiError;
+use crate::GeneratedError;
+
+/// The result type of this crate's handwritten APIs.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A failed call.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The server answered with a documented error (`{code, error}`).
+    #[error("HTTP {status}: {code}: {message}")]
+    Api {
+        /// The HTTP status.
+        status: StatusCode,
+        /// The API's error code (open: unknown codes are `Unknown(..)`).
+        code: ApiErrorCode,
+        /// The server's human-readable message.
+        message: String,
+    },
+    /// The server answered with a status the spec does not declare for the operation.
+    #[error("unexpected HTTP {status} ({body})")]
+    UnexpectedStatus {
+        /// The HTTP status.
+        status: StatusCode,
+        /// A redacted view of the body.
+        body: RedactedBody,
+        /// The response headers (e.g. `Location`, `Retry-After`).
+        headers: Box<reqwest::header::HeaderMap>,
+    },
+    /// A response body did not have the declared shape.
+    #[error("the response body does not match the spec ({reason}; {body})")]
+    Decode {
+        /// What did not match (the decoder's category, line and column; never the value).
+        reason: String,
+        /// A redacted view of the body.
+        body: RedactedBody,
+    },
+    /// The request did not reach the server or the answer did not arrive.
+    #[error("transport error{}: {message}", if *timeout { " (timeout)" } else if *connect { " (connect)" } else { "" })]
+    Transport {
+        /// True when the request timed out.
+        timeout: bool,
+        /// True when no connection could be made (the request was never sent).
+        connect: bool,
+        /// reqwest's message, without the URL.
+        message: String,
+        /// The underlying error, without the URL.
+        #[source]
+        source: Option<reqwest::Error>,
+    },
+    /// The request could not be built (a missing required parameter, a bad base URL).
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+}
+
+impl Error {
+    /// The HTTP status, when the server answered.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            Error::Api { status, .. } | Error::UnexpectedStatus { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The API error code, for [`Error::Api`].
+    pub fn code(&self) -> Option<&ApiErrorCode> {
+        match self {
+            Error::Api { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
+    /// True for a 5xx answer, a 429, a timeout or a connection failure:
+    /// failures that a later attempt may not repeat.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::Transport { .. } => true,
+            _ => self
+                .status()
+                .is_some_and(|s| s.is_server_error() || s == StatusCode::TOO_MANY_REQUESTS),
+        }
+    }
+}
+
+impl From<GeneratedError> for Error {
+    fn from(e: GeneratedError) -> Self {
+        use progenitor_client::Error as P;
+        match e {
+            P::ErrorResponse(rv) => {
+                let status = rv.status();
+                let ApiError { code, error } = rv.into_inner();
+                Error::Api {
+                    status,
+                    code,
+                    message: error,
+                }
+            }
+            P::UnexpectedResponse(response) => {
+                let status = response.status();
+                let headers = Box::new(response.headers().clone());
+                let content_type = headers
+                    .get(reqwest::header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
+                Error::UnexpectedStatus {
+                    status,
+                    body: RedactedBody::unread(content_type),
+                    headers,
+                }
+            }
+            P::InvalidResponsePayload(bytes, e) => Error::Decode {
+                reason: format!(
+                    "{:?} error at line {} column {}",
+                    e.classify(),
+                    e.line(),
+                    e.column()
+                ),
+                body: RedactedBody::new(&bytes),
+            },
+            P::CommunicationError(e) | P::ResponseBodyError(e) | P::InvalidUpgrade(e) => {
+                Error::from_reqwest(e)
+            }
+            P::InvalidRequest(message) | P::Custom(message) => Error::InvalidRequest(message),
+        }
+    }
+}
+
+impl From<reqwest::Error> for Error {
+    fn from(e: reqwest::Error) -> Self {
+        Error::from_reqwest(e)
+    }
+}
+
+impl Error {
+    fn from_reqwest(e: reqwest::Error) -> Self {
+        let e = e.without_url();
+        let mut message = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(inner) = source {
+            message.push_str(": ");
+            message.push_str(&inner.to_string());
+            source = inner.source();
+        }
+        Error::Transport {
+            timeout: e.is_timeout(),
+            connect: e.is_connect(),
+            message,
+            source: Some(e),
+        }
+    }
+}
+
+/// A body as it may be shown: JSON with the values of secret-looking keys
+/// replaced, other text with token-like runs replaced, and cut to 512 bytes.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RedactedBody {
+    text: String,
+    len: Option<usize>,
+}
+
+/// Keys whose values are never shown.
+const SECRET_KEYS: &[&str] = &[
+    "token",
+    "secret",
+    "otp",
+    "password",
+    "magic_link",
+    "code",
+    "nonce",
+    "verifier",
+    "key",
+];
+const MAX_SHOWN: usize = 512;
+
+impl RedactedBody {
+    /// Redacts `bytes`.
+    pub fn new(bytes: &Bytes) -> Self {
+        let text = match serde_json::from_slice::<serde_json::Value>(bytes) {
+            Ok(mut value) => {
+                redact_json(&mut value);
+                value.to_string()
+            }
+            Err(_) => redact_text(&String::from_utf8_lossy(bytes)),
+        };
+        let text = if text.len() > MAX_SHOWN {
+            let mut end = MAX_SHOWN;
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            format!("{}…", &text[..end])
+        } else {
+            text
+        };
+        Self {
+            text,
+            len: Some(bytes.len()),
+        }
+    }
+
+    /// A body that was not read (only its content type is known).
+    fn unread(content_type: Option<String>) -> Self {
+        Self {
+            text: format!(
+                "body not read, content-type {}",
+                content_type.as_deref().unwrap_or("none")
+            ),
+            len: None,
+        }
+    }
+
+    /// The redacted text.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+impl fmt::Display for RedactedBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.len {
+            Some(len) => write!(f, "body ({len} bytes): {}", self.text),
+            None => f.write_str(&self.text),
+        }
+    }
+}
+
+impl fmt::Debug for RedactedBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RedactedBody({:?})", self.text)
+    }
+}
+
+fn is_secret_key(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    SECRET_KEYS.iter().any(|s| key.contains(s))
+}
+
+fn redact_json(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                if is_secret_key(k) && !v.is_object() && !v.is_array() && !v.is_null() {
+                    *v = serde_json::Value::String("[redacted]".into());
+                } else {
+                    redact_json(v);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(redact_json),
+        serde_json::Value::String(s) => *s = redact_text(s),
+        _ => {}
+    }
+}
+
+/// Replaces every run of 20 or more token characters (JWTs, opaque tokens) and
+/// every run of 6 or more digits (passcodes) with `[redacted]`.
+pub(crate) fn redact_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        let digits = run.chars().all(|c| c.is_ascii_digit());
+        if run.len() >= 20 || (digits && run.len() >= 6) {
+            out.push_str("[redacted]");
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~' | '+' | '/' | '=') {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_bodies_lose_secret_values_but_keep_their_shape() {
+        let body = Bytes::from_static(
+            br#"{"auth_result":{"auth_token":"eyJhbGciOi.secret.part","refresh_token":"rt_1","redirect_url":"/"},"otp_id":"x"}"#,
+        );
+        let shown = RedactedBody::new(&body).to_string();
+        assert!(!shown.contains("eyJhbGciOi"), "{shown}");
+        assert!(!shown.contains("rt_1"), "{shown}");
+        assert!(shown.contains("\"redirect_url\":\"/\""), "{shown}");
+        assert!(
+            shown.starts_with(&format!("body ({} bytes)", body.len())),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn text_bodies_lose_token_like_runs_and_passcodes() {
+        let body = Bytes::from_static(b"<html>bad gateway for eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.sig code 123456 at 12:30</html>");
+        let shown = RedactedBody::new(&body).to_string();
+        assert!(!shown.contains("eyJ"), "{shown}");
+        assert!(!shown.contains("123456"), "{shown}");
+        assert!(shown.contains("bad gateway"), "{shown}");
+        assert!(shown.contains("12:30"), "{shown}");
+    }
+
+    #[test]
+    fn long_bodies_are_cut() {
+        let body = Bytes::from(
+            vec![b'a'; 5000]
+                .into_iter()
+                .map(|_| b' ')
+                .collect::<Vec<u8>>(),
+        );
+        assert!(RedactedBody::new(&body).as_str().len() <= MAX_SHOWN + 3);
+    }
+}

@@ -1,0 +1,102 @@
+//! # passage-auth-client
+//!
+//! A typed Rust client for the [Passage by 1Password](https://passage.1password.com)
+//! Auth API (`https://auth.passage.id/v1`): passkey (WebAuthn) registration and
+//! login, magic links, one-time passcodes, OAuth2 social login, token refresh,
+//! and the signed-in user's profile, devices, metadata and social connections.
+//!
+//! The operations and types are generated from the reviewed OpenAPI spec
+//! (`spec/passage-auth.yaml`, see [`SPEC_VERSION`]); the modules beside them
+//! are handwritten.
+//!
+//! Passage's hosted service was retired in January 2026. The
+//! `passage-emulator` crate of this workspace serves the same API on your own
+//! machine, and is what the examples and tests run against.
+//!
+//! ## Quickstart
+//!
+//! ```no_run
+//! use passage_auth_client::{types, ClientBuilder, SecretValue};
+//!
+//! # async fn demo() -> Result<(), passage_auth_client::Error> {
+//! // Point the client at the emulator (or any Passage-compatible server).
+//! let client = ClientBuilder::new().base_url("http://127.0.0.1:8787/v1").build()?;
+//!
+//! // Start a one-time-passcode login; the user receives the code.
+//! let otp = client
+//!     .login_one_time_passcode()
+//!     .app_id("my-app-id")
+//!     .body(types::LoginOneTimePasscodeRequest::builder().identifier("ada@example.com"))
+//!     .send()
+//!     .await?
+//!     .into_inner();
+//!
+//! // Exchange the code the user typed for tokens.
+//! let auth = client
+//!     .activate_one_time_passcode()
+//!     .app_id("my-app-id")
+//!     .body(
+//!         types::ActivateOneTimePasscodeRequest::builder()
+//!             .otp_id(otp.otp_id)
+//!             .otp(SecretValue::new("123456")),
+//!     )
+//!     .send()
+//!     .await?
+//!     .into_inner();
+//!
+//! // Act as the user with their auth token.
+//! let me = client
+//!     .with_auth_token(auth.auth_result.auth_token.clone())
+//!     .get_currentuser()
+//!     .app_id("my-app-id")
+//!     .send()
+//!     .await?;
+//! println!("signed in as {}", me.user.id);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## Design notes
+//! - Every string enum of the spec is an *open* enum ([`open_enums`]): a value a
+//!   newer server sends decodes as `Unknown(String)` instead of failing the call.
+//!   This includes [`open_enums::ApiErrorCode`], so an unknown error code still gives a
+//!   typed [`Error::Api`] with its HTTP status.
+//! - Secrets (tokens, passcodes, link secrets) are [`secrets`] types whose
+//!   `Debug` prints `[redacted]`; [`Error`] never prints a body or a URL query.
+//! - Which operations need the user's bearer token or the API key is read from
+//!   the spec ([`operations::OPERATIONS`]), and the [`hooks`] add the
+//!   credential only there.
+//! - Redirecting operations (`social/authorize`, the OAuth2 callbacks) answer
+//!   `302`; the client never follows redirects, and [`RedirectExt`] turns the
+//!   answer into its `Location`.
+
+#![warn(missing_docs)]
+
+#[rustfmt::skip]
+#[allow(
+    missing_docs,
+    clippy::all,
+    clippy::pedantic,
+    unused_imports,
+    unused_mut,
+    irrefutable_let_patterns,
+    rustdoc::all
+)]
+mod generated;
+
+mod builder;
+pub mod error;
+pub mod hooks;
+pub mod redirect;
+
+pub use builder::{ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
+pub use error::{Error, Result};
+pub use generated::{
+    open_enums, operations, secrets, types, ByteStream, Client, ClientInfo, ResponseValue,
+    SPEC_SHA256, SPEC_VERSION,
+};
+pub use redirect::{Redirect, RedirectExt};
+pub use secrets::SecretValue;
+
+/// The error type of the generated methods, before conversion into [`Error`].
+pub type GeneratedError = generated::Error<types::ApiError>;

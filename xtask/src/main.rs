@@ -1,0 +1,147 @@
+//! `cargo xtask`: the developer commands of the workspace.
+//!
+//! - `regenerate`: lint the spec, write `generated/src/generated.rs`, keep the
+//!   client crate's version equal to the spec's `info.version`.
+//! - `check`: the same in memory; fails with a diff when the checked-in code is
+//!   stale or was edited by hand (CI runs it).
+//! - `lint`: only the spec rules.
+//!
+//! Exit codes: 0 success, 1 a check failed (drift, lint), 2 an error (I/O, a
+//! spec that does not parse, bad arguments).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod files;
+
+/// Developer commands for passage-auth-rs.
+#[derive(Parser)]
+#[command(name = "cargo xtask", version, about)]
+struct Cli {
+    /// The workspace root (default: the directory above xtask/).
+    #[arg(long, global = true)]
+    root: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Lint the spec, regenerate generated/src/generated.rs and sync the crate version.
+    Regenerate,
+    /// Fail (exit 1) with a diff when generated code or the crate version is out of date, or lint fails.
+    Check {
+        /// Lines of unified diff to print at most.
+        #[arg(long, default_value_t = 200)]
+        max_diff_lines: usize,
+    },
+    /// Run only the spec lint rules.
+    Lint,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let root = cli.root.unwrap_or_else(default_root);
+    let result = match cli.command {
+        Command::Regenerate => regenerate(&root),
+        Command::Check { max_diff_lines } => check(&root, max_diff_lines),
+        Command::Lint => lint(&root),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn default_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+fn regenerate(root: &Path) -> anyhow::Result<ExitCode> {
+    let project = files::Project::new(root);
+    let spec = project.load_spec()?;
+    let code = match project.generate(&spec)? {
+        Ok(code) => code,
+        Err(report) => {
+            eprintln!("{report}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let old = project.read_generated().unwrap_or_default();
+    let version = &spec.openapi.info.version;
+    let version_changed = project.sync_crate_version(version)?;
+    if old == code {
+        println!(
+            "generated/src/generated.rs is up to date (spec {version}){}",
+            if version_changed {
+                "; crate version updated"
+            } else {
+                ""
+            }
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    project.write_generated(&code)?;
+    let summary = files::summarize(&old, &code);
+    println!("regenerated generated/src/generated.rs from spec {version}: {summary}");
+    if version_changed {
+        println!("set passage-auth-client version to {version}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check(root: &Path, max_diff_lines: usize) -> anyhow::Result<ExitCode> {
+    let project = files::Project::new(root);
+    let spec = project.load_spec()?;
+    let code = match project.generate(&spec)? {
+        Ok(code) => code,
+        Err(report) => {
+            eprintln!("{report}");
+            eprintln!("fix the spec, then run `cargo xtask regenerate`");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let mut ok = true;
+    let current = project.read_generated().unwrap_or_default();
+    if current != code {
+        ok = false;
+        eprintln!("generated/src/generated.rs does not match what the spec generates (stale, or edited by hand):");
+        eprintln!("{}", files::unified_diff(&current, &code, max_diff_lines));
+    }
+    let version = &spec.openapi.info.version;
+    let crate_version = project.crate_version()?;
+    if &crate_version != version {
+        ok = false;
+        eprintln!(
+            "generated/Cargo.toml has version {crate_version} but the spec's info.version is {version}"
+        );
+    }
+    if ok {
+        println!("generated code and crate version match spec {version}");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("run `cargo xtask regenerate` and commit the result");
+        Ok(ExitCode::from(1))
+    }
+}
+
+fn lint(root: &Path) -> anyhow::Result<ExitCode> {
+    let project = files::Project::new(root);
+    let spec = project.load_spec()?;
+    let report = passage_codegen::lint(&spec);
+    if report.is_clean() {
+        println!("{}: lint clean", project.spec_name());
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("{report}");
+        Ok(ExitCode::from(1))
+    }
+}
