@@ -79,19 +79,12 @@ fn regenerate(root: &Path) -> anyhow::Result<ExitCode> {
     let version = &spec.openapi.info.version;
     let version_changed = project.sync_crate_version(version)?;
     if old == code {
-        println!(
-            "generated/src/generated.rs is up to date (spec {version}){}",
-            if version_changed {
-                "; crate version updated"
-            } else {
-                ""
-            }
-        );
-        return Ok(ExitCode::SUCCESS);
+        println!("generated/src/generated.rs is up to date (spec {version})");
+    } else {
+        project.write_generated(&code)?;
+        let summary = files::summarize(&old, &code);
+        println!("regenerated generated/src/generated.rs from spec {version}: {summary}");
     }
-    project.write_generated(&code)?;
-    let summary = files::summarize(&old, &code);
-    println!("regenerated generated/src/generated.rs from spec {version}: {summary}");
     if version_changed {
         println!("set passage-auth-client version to {version}");
     }
