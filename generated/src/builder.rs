@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::hooks::ClientState;
 use crate::secrets::SecretValue;
+use crate::RetryPolicy;
 use crate::{Client, Error};
 
 /// The hosted API's base URL (retired in January 2026; use the emulator's URL).
@@ -88,6 +89,12 @@ impl ClientBuilder {
     /// The app's API key, sent only to operations that declare `X-API-KEY` auth.
     pub fn api_key(mut self, key: impl Into<SecretValue>) -> Self {
         self.state = self.state.with_api_key(Some(key.into()));
+        self
+    }
+
+    /// How failed calls are retried (see [`RetryPolicy`]; default: 3 attempts in 10 s).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.state = self.state.with_retry_policy(policy);
         self
     }
 

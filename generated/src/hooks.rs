@@ -8,19 +8,24 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Instant;
 
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
 use reqwest::header::{HeaderName, HeaderValue, AUTHORIZATION};
 
+use tracing::Instrument;
+
 use crate::operations::{operation, Auth};
+use crate::retry::{classify_error, classify_status, RetryPolicy, Verdict};
 use crate::secrets::SecretValue;
 use crate::Client;
 
-/// Per-client state read by the hooks: the credentials to add.
+/// Per-client state read by the hooks: the credentials to add and the retry policy.
 #[derive(Clone, Default)]
 pub struct ClientState {
     bearer: Option<Arc<HeaderValue>>,
     api_key: Option<Arc<HeaderValue>>,
+    retry: RetryPolicy,
 }
 
 impl fmt::Debug for ClientState {
@@ -29,6 +34,7 @@ impl fmt::Debug for ClientState {
         f.debug_struct("ClientState")
             .field("auth_token", &shown(&self.bearer))
             .field("api_key", &shown(&self.api_key))
+            .field("retry", &self.retry)
             .finish()
     }
 }
@@ -52,6 +58,17 @@ impl ClientState {
         self
     }
 
+    /// State with this retry policy.
+    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// The retry policy.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.retry
+    }
+
     /// True when a bearer token is set.
     pub fn has_auth_token(&self) -> bool {
         self.bearer.is_some()
@@ -72,7 +89,14 @@ impl Client {
         Client::new_with_client(self.baseurl(), self.client().clone(), state)
     }
 
-    /// The credentials this client sends.
+    /// A clone of this client with another retry policy (a per-call override:
+    /// `client.with_retry_policy(RetryPolicy::none()).get_app()...`).
+    pub fn with_retry_policy(&self, policy: RetryPolicy) -> Client {
+        let state = self.inner.clone().with_retry_policy(policy);
+        Client::new_with_client(self.baseurl(), self.client().clone(), state)
+    }
+
+    /// The credentials and policy this client uses.
     pub fn state(&self) -> &ClientState {
         &self.inner
     }
@@ -109,18 +133,93 @@ impl ClientHooks<ClientState> for Client {
         request: reqwest::Request,
         info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
-        let secret_query = operation(info.operation_id).map_or(&[][..], |op| op.secret_query);
-        match self.client().execute(request).await {
-            // The response remembers the request URL (and prints it in
-            // Debug): for an operation with a secret query, drop the URL.
-            Ok(response) if !secret_query.is_empty() => {
-                let response: http::Response<reqwest::Body> = response.into();
-                Ok(reqwest::Response::from(response))
-            }
-            Ok(response) => Ok(response),
+        let op = operation(info.operation_id);
+        let span = tracing::debug_span!(
+            "passage.call",
+            operation = info.operation_id,
+            method = %request.method(),
+            path = op.map_or("", |o| o.path),
+            status = tracing::field::Empty,
+            attempts = tracing::field::Empty,
+            elapsed_ms = tracing::field::Empty,
+        );
+        self.execute_with_retries(request, op.is_some_and(|o| o.idempotent))
+            .instrument(span)
+            .await
+            .map(|response| match op {
+                // The response remembers the request URL (and prints it in
+                // Debug): for an operation with a secret query, drop the URL.
+                Some(op) if !op.secret_query.is_empty() => {
+                    let response: http::Response<reqwest::Body> = response.into();
+                    reqwest::Response::from(response)
+                }
+                _ => response,
+            })
             // reqwest's errors print the URL, which may carry a secret query
             // (`DELETE /tokens?refresh_token=`): drop it.
-            Err(e) => Err(e.without_url()),
+            .map_err(reqwest::Error::without_url)
+    }
+}
+
+impl Client {
+    /// Sends `request`, retrying as the policy and the operation's
+    /// idempotency allow; records the outcome on the current span.
+    async fn execute_with_retries(
+        &self,
+        request: reqwest::Request,
+        idempotent: bool,
+    ) -> reqwest::Result<reqwest::Response> {
+        let policy = &self.inner.retry;
+        let started = Instant::now();
+        let mut backoffs = policy.backoffs();
+        let mut attempt = 1u32;
+        let mut pending = request;
+        loop {
+            let copy = (attempt < policy.attempts())
+                .then(|| pending.try_clone())
+                .flatten();
+            let result = self.client().execute(pending).await;
+            let verdict = match &result {
+                Ok(response) => classify_status(response.status(), response.headers(), idempotent),
+                Err(error) => classify_error(error, idempotent),
+            };
+            let wait = match verdict {
+                Verdict::Retry(Some(after)) => policy.accept_retry_after(after),
+                Verdict::Retry(None) => backoffs.next().map(RetryPolicy::jitter),
+                Verdict::Done => None,
+            };
+            match (copy, wait) {
+                (Some(copy), Some(wait)) if started.elapsed() + wait < policy.time_budget() => {
+                    match &result {
+                        Ok(response) => tracing::debug!(
+                            attempt,
+                            status = response.status().as_u16(),
+                            wait_ms = wait.as_millis() as u64,
+                            "retrying"
+                        ),
+                        Err(error) => tracing::debug!(
+                            attempt,
+                            timeout = error.is_timeout(),
+                            connect = error.is_connect(),
+                            wait_ms = wait.as_millis() as u64,
+                            "retrying"
+                        ),
+                    }
+                    drop(result);
+                    tokio::time::sleep(wait).await;
+                    pending = copy;
+                    attempt += 1;
+                }
+                _ => {
+                    let span = tracing::Span::current();
+                    span.record("attempts", attempt);
+                    span.record("elapsed_ms", started.elapsed().as_millis() as u64);
+                    if let Ok(response) = &result {
+                        span.record("status", response.status().as_u16());
+                    }
+                    return result;
+                }
+            }
         }
     }
 }
