@@ -1,0 +1,459 @@
+//! Conformance of the emulator to the spec: a recording reverse proxy sits
+//! between the client and the emulator, and every response that passed
+//! through it is validated against the schema `spec/passage-auth.yaml`
+//! declares for that operation and status.
+//!
+//! A mismatch names the operation, the status and the JSON path.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use serde_json::{json, Map, Value};
+
+/// One response that passed through the proxy.
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    /// HTTP method.
+    pub method: String,
+    /// Request path without the query.
+    pub path: String,
+    /// Response status.
+    pub status: u16,
+    /// Response `content-type`, if any.
+    pub content_type: Option<String>,
+    /// Response body.
+    pub body: Bytes,
+}
+
+#[derive(Clone)]
+struct ProxyState {
+    upstream: String,
+    http: reqwest::Client,
+    log: Arc<Mutex<Vec<Recorded>>>,
+}
+
+/// A recording reverse proxy on 127.0.0.1; stops when dropped.
+pub struct RecordingProxy {
+    origin: String,
+    log: Arc<Mutex<Vec<Recorded>>>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl RecordingProxy {
+    /// Starts a proxy that forwards everything to `upstream_origin` (`http://127.0.0.1:PORT`).
+    pub async fn start(upstream_origin: &str) -> Self {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let state = ProxyState {
+            upstream: upstream_origin.trim_end_matches('/').to_string(),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("proxy client"),
+            log: log.clone(),
+        };
+        let app = Router::new().fallback(forward).with_state(state);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind proxy");
+        let origin = format!("http://{}", listener.local_addr().expect("proxy address"));
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        Self {
+            origin,
+            log,
+            shutdown: Some(tx),
+        }
+    }
+
+    /// `http://127.0.0.1:PORT` of the proxy.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// Everything recorded so far.
+    pub fn recorded(&self) -> Vec<Recorded> {
+        self.log.lock().expect("log").clone()
+    }
+
+    /// Forgets what was recorded (e.g. before a fault-injection phase).
+    pub fn clear(&self) {
+        self.log.lock().expect("log").clear();
+    }
+}
+
+impl Drop for RecordingProxy {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+async fn forward(State(state): State<ProxyState>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let body = match axum::body::to_bytes(body, 16 * 1024 * 1024).await {
+        Ok(b) => b,
+        Err(_) => return StatusCode::BAD_REQUEST.into_response(),
+    };
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    let url = format!("{}{}", state.upstream, path_and_query);
+    let mut headers = reqwest::header::HeaderMap::new();
+    for (name, value) in parts.headers.iter() {
+        if name != "host" && name != "content-length" {
+            headers.append(name.clone(), value.clone());
+        }
+    }
+    let upstream = state
+        .http
+        .request(parts.method.clone(), &url)
+        .headers(headers)
+        .body(body)
+        .send()
+        .await;
+    let upstream = match upstream {
+        Ok(r) => r,
+        // The emulator dropped the connection (fault injection): answer 502 and record nothing.
+        Err(_) => return StatusCode::BAD_GATEWAY.into_response(),
+    };
+    let status = upstream.status();
+    let mut out_headers = HeaderMap::new();
+    for (name, value) in upstream.headers() {
+        if name != "transfer-encoding" && name != "content-length" && name != "connection" {
+            out_headers.append(name.clone(), value.clone());
+        }
+    }
+    let content_type = upstream
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let bytes = match upstream.bytes().await {
+        Ok(b) => b,
+        Err(_) => return StatusCode::BAD_GATEWAY.into_response(),
+    };
+    state.log.lock().expect("log").push(Recorded {
+        method: parts.method.to_string(),
+        path: parts.uri.path().to_string(),
+        status: status.as_u16(),
+        content_type,
+        body: bytes.clone(),
+    });
+    (status, out_headers, bytes).into_response()
+}
+
+/// The spec's operations and response schemas, as JSON Schema.
+pub struct SpecSchemas {
+    doc: Value,
+    defs: Map<String, Value>,
+    operations: Vec<SpecOperation>,
+}
+
+struct SpecOperation {
+    id: String,
+    method: String,
+    segments: Vec<String>,
+    responses: Map<String, Value>,
+}
+
+/// One conformance failure.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mismatch {
+    /// `operation_id` (or `METHOD path` when no operation matches).
+    pub operation: String,
+    /// HTTP status of the answer.
+    pub status: u16,
+    /// JSON path inside the body (empty for whole-body problems).
+    pub json_path: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} answered {}: at `{}`: {}",
+            self.operation, self.status, self.json_path, self.message
+        )
+    }
+}
+
+impl SpecSchemas {
+    /// Loads `spec/passage-auth.yaml` of this workspace.
+    pub fn load() -> Self {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../spec/passage-auth.yaml");
+        let text = std::fs::read_to_string(path).expect("spec");
+        Self::from_yaml(&text)
+    }
+
+    /// Builds the schemas from spec text.
+    pub fn from_yaml(text: &str) -> Self {
+        let doc: Value = serde_yaml::from_str(text).expect("spec parses");
+        let mut defs = Map::new();
+        if let Some(schemas) = doc
+            .pointer("/components/schemas")
+            .and_then(Value::as_object)
+        {
+            for (name, schema) in schemas {
+                defs.insert(name.clone(), to_json_schema(schema));
+            }
+        }
+        let mut operations = Vec::new();
+        if let Some(paths) = doc.get("paths").and_then(Value::as_object) {
+            for (path, item) in paths {
+                for method in ["get", "put", "post", "delete", "patch"] {
+                    let Some(op) = item.get(method) else { continue };
+                    operations.push(SpecOperation {
+                        id: op["operationId"].as_str().unwrap_or_default().to_string(),
+                        method: method.to_uppercase(),
+                        segments: path.split('/').map(str::to_string).collect(),
+                        responses: op
+                            .get("responses")
+                            .and_then(Value::as_object)
+                            .cloned()
+                            .unwrap_or_default(),
+                    });
+                }
+            }
+        }
+        Self {
+            doc,
+            defs,
+            operations,
+        }
+    }
+
+    /// The operation id for a request, from its method and path below the base path.
+    pub fn operation_for(&self, method: &str, path: &str) -> Option<&str> {
+        self.find(method, path).map(|op| op.id.as_str())
+    }
+
+    fn find(&self, method: &str, path: &str) -> Option<&SpecOperation> {
+        let path = path.strip_prefix("/v1").unwrap_or(path);
+        let segments: Vec<&str> = path.split('/').collect();
+        // Prefer the template with the most literal segments (`/currentuser/devices/start`
+        // over `/currentuser/devices/{device_id}`).
+        self.operations
+            .iter()
+            .filter(|op| op.method == method && op.segments.len() == segments.len())
+            .filter(|op| {
+                op.segments
+                    .iter()
+                    .zip(&segments)
+                    .all(|(t, s)| (t.starts_with('{') && !s.is_empty()) || t == s)
+            })
+            .max_by_key(|op| op.segments.iter().filter(|t| !t.starts_with('{')).count())
+    }
+
+    /// Checks one recorded answer against the spec.
+    pub fn check(&self, r: &Recorded) -> Vec<Mismatch> {
+        let Some(op) = self.find(&r.method, &r.path) else {
+            return vec![Mismatch {
+                operation: format!("{} {}", r.method, r.path),
+                status: r.status,
+                json_path: String::new(),
+                message: "no operation of the spec has this method and path".into(),
+            }];
+        };
+        let mismatch = |json_path: String, message: String| Mismatch {
+            operation: op.id.clone(),
+            status: r.status,
+            json_path,
+            message,
+        };
+        let Some(response) = op.responses.get(&r.status.to_string()) else {
+            return vec![mismatch(
+                String::new(),
+                "the spec does not declare this status".into(),
+            )];
+        };
+        let response = match response.get("$ref").and_then(Value::as_str) {
+            Some(reference) => self
+                .doc
+                .pointer(reference.trim_start_matches('#'))
+                .cloned()
+                .unwrap_or(Value::Null),
+            None => response.clone(),
+        };
+        let schema = response.pointer("/content/application~1json/schema");
+        let Some(schema) = schema else {
+            return if r.body.is_empty() {
+                Vec::new()
+            } else {
+                vec![mismatch(
+                    String::new(),
+                    format!("the spec declares no body, but {} bytes came", r.body.len()),
+                )]
+            };
+        };
+        if !r
+            .content_type
+            .as_deref()
+            .is_some_and(|c| c.starts_with("application/json"))
+        {
+            return vec![mismatch(
+                String::new(),
+                format!("content-type {:?} is not application/json", r.content_type),
+            )];
+        }
+        let body: Value = match serde_json::from_slice(&r.body) {
+            Ok(v) => v,
+            Err(e) => return vec![mismatch(String::new(), format!("body is not JSON: {e}"))],
+        };
+        let mut root = to_json_schema(schema);
+        if let Value::Object(map) = &mut root {
+            map.insert("$defs".into(), Value::Object(self.defs.clone()));
+        }
+        let validator = jsonschema::validator_for(&root).expect("spec schema compiles");
+        validator
+            .iter_errors(&body)
+            .map(|e| mismatch(e.instance_path.to_string(), e.to_string()))
+            .collect()
+    }
+
+    /// Checks every recorded answer; the list of failures (empty when all conform).
+    pub fn check_all(&self, recorded: &[Recorded]) -> Vec<Mismatch> {
+        recorded.iter().flat_map(|r| self.check(r)).collect()
+    }
+}
+
+/// OpenAPI 3.0 schema -> JSON Schema (2020-12): `nullable`, local `$ref`s to `$defs`.
+pub fn to_json_schema(schema: &Value) -> Value {
+    match schema {
+        Value::Object(map) => {
+            if let Some(reference) = map.get("$ref").and_then(Value::as_str) {
+                let name = reference.rsplit('/').next().unwrap_or_default();
+                return json!({ "$ref": format!("#/$defs/{name}") });
+            }
+            let mut out = Map::new();
+            let nullable = map.get("nullable").and_then(Value::as_bool) == Some(true);
+            for (key, value) in map {
+                match key.as_str() {
+                    "nullable" | "example" | "x-idempotent" | "discriminator" | "xml"
+                    | "externalDocs" | "deprecated" | "readOnly" | "writeOnly" => {}
+                    "properties" => {
+                        let props = value
+                            .as_object()
+                            .map(|p| {
+                                p.iter()
+                                    .map(|(k, v)| (k.clone(), to_json_schema(v)))
+                                    .collect()
+                            })
+                            .unwrap_or_default();
+                        out.insert(key.clone(), Value::Object(props));
+                    }
+                    "items" | "additionalProperties" | "not" => {
+                        out.insert(key.clone(), to_json_schema(value));
+                    }
+                    "allOf" | "anyOf" | "oneOf" => {
+                        let items = value
+                            .as_array()
+                            .map(|a| a.iter().map(to_json_schema).collect())
+                            .unwrap_or_default();
+                        out.insert(key.clone(), Value::Array(items));
+                    }
+                    // Formats are annotations here, except that typed clients
+                    // decode date-times: keep the format check off and leave it to the client tests.
+                    "format" => {}
+                    _ => {
+                        out.insert(key.clone(), value.clone());
+                    }
+                }
+            }
+            let schema = Value::Object(out);
+            if nullable {
+                json!({ "anyOf": [ { "type": "null" }, schema ] })
+            } else {
+                schema
+            }
+        }
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn recorded(method: &str, path: &str, status: u16, body: &str) -> Recorded {
+        Recorded {
+            method: method.into(),
+            path: path.into(),
+            status,
+            content_type: Some("application/json".into()),
+            body: Bytes::from(body.to_string()),
+        }
+    }
+
+    #[test]
+    fn a_conforming_answer_passes_and_a_bad_one_names_operation_status_and_path() {
+        let spec = SpecSchemas::load();
+        let ok = recorded("POST", "/v1/apps/a1/login/otp", 201, r#"{"otp_id":"x"}"#);
+        assert_eq!(spec.check(&ok), vec![]);
+        let bad = recorded("GET", "/v1/apps/a1/users", 200, r#"{"user":{"id":1}}"#);
+        let problems = spec.check(&bad);
+        assert!(!problems.is_empty());
+        assert_eq!(problems[0].operation, "check_user_identifier");
+        assert_eq!(problems[0].status, 200);
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.json_path == "/user/id" || p.json_path == "/user"),
+            "{problems:?}"
+        );
+        // `user: null` is allowed (nullable).
+        assert_eq!(
+            spec.check(&recorded(
+                "GET",
+                "/v1/apps/a1/users",
+                200,
+                r#"{"user":null}"#
+            )),
+            vec![]
+        );
+    }
+
+    #[test]
+    fn undeclared_statuses_and_unknown_routes_are_mismatches() {
+        let spec = SpecSchemas::load();
+        let teapot = recorded("GET", "/v1/apps/a1", 418, "{}");
+        assert!(spec.check(&teapot)[0]
+            .message
+            .contains("does not declare this status"));
+        let nowhere = recorded("GET", "/v1/nowhere", 200, "{}");
+        assert!(spec.check(&nowhere)[0].message.contains("no operation"));
+        let bad_error = recorded("GET", "/v1/apps/a1", 404, r#"{"code":"app_not_found"}"#);
+        assert!(
+            !spec.check(&bad_error).is_empty(),
+            "error bodies need `error` too"
+        );
+    }
+
+    #[test]
+    fn literal_segments_win_over_templates() {
+        let spec = SpecSchemas::load();
+        assert_eq!(
+            spec.operation_for("POST", "/v1/apps/a/currentuser/devices/start"),
+            Some("post_currentuser_add_device_start")
+        );
+        assert_eq!(
+            spec.operation_for("PATCH", "/v1/apps/a/currentuser/devices/d1"),
+            Some("update_currentuser_device")
+        );
+    }
+}
