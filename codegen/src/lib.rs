@@ -1,13 +1,16 @@
 //! `passage-codegen`: turns `spec/passage-auth.yaml` into the checked-in
 //! `generated/src/generated.rs` of the `passage-auth-client` crate.
 //!
-//! The pipeline is [`load`] → [`lint()`] → [`generate()`]; `cargo xtask` drives it.
+//! The pipeline is [`load()`] → [`lint()`] → [`generate()`]; `cargo xtask` drives it.
+//! [`diff`] compares two versions of the spec for review (`cargo xtask spec-diff`).
 
+pub mod diff;
 pub mod generate;
 pub mod lint;
 pub mod load;
 mod locate;
 
+pub use diff::{diff as diff_specs, Report as DiffReport, SpecDiff};
 pub use generate::{generate, generate_with, GenerateError, Options};
 pub use lint::{lint, Finding, LintReport};
 pub use load::{load, LoadError, LoadedSpec};

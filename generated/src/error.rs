@@ -8,6 +8,7 @@ use std::fmt;
 use bytes::Bytes;
 use reqwest::StatusCode;
 
+use crate::hooks::{ErrorBody, NON_API_BODY};
 use crate::open_enums::ApiErrorCode;
 use crate::types::ApiError;
 use crate::GeneratedError;
@@ -98,6 +99,20 @@ impl From<GeneratedError> for Error {
     fn from(e: GeneratedError) -> Self {
         use progenitor_client::Error as P;
         match e {
+            P::ErrorResponse(rv) if rv.headers().contains_key(NON_API_BODY) => {
+                // The hooks replaced a body that was not an `ApiError`; its
+                // message holds the redacted view of the original.
+                let status = rv.status();
+                let mut headers = Box::new(rv.headers().clone());
+                headers.remove(NON_API_BODY);
+                let ApiError { error, .. } = rv.into_inner();
+                let body = RedactedBody::already_redacted(error).with_content_type(&headers);
+                Error::UnexpectedStatus {
+                    status,
+                    body,
+                    headers,
+                }
+            }
             P::ErrorResponse(rv) => {
                 let status = rv.status();
                 let ApiError { code, error } = rv.into_inner();
@@ -109,14 +124,22 @@ impl From<GeneratedError> for Error {
             }
             P::UnexpectedResponse(response) => {
                 let status = response.status();
-                let headers = Box::new(response.headers().clone());
-                let content_type = headers
-                    .get(reqwest::header::CONTENT_TYPE)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string);
+                let mut headers = Box::new(response.headers().clone());
+                let body = match response.extensions().get::<ErrorBody>() {
+                    Some(ErrorBody(original)) => {
+                        headers.remove(NON_API_BODY);
+                        RedactedBody::new(original).with_content_type(&headers)
+                    }
+                    None => RedactedBody::unread(
+                        headers
+                            .get(reqwest::header::CONTENT_TYPE)
+                            .and_then(|v| v.to_str().ok())
+                            .map(str::to_string),
+                    ),
+                };
                 Error::UnexpectedStatus {
                     status,
-                    body: RedactedBody::unread(content_type),
+                    body,
                     headers,
                 }
             }
@@ -168,6 +191,7 @@ impl Error {
 pub struct RedactedBody {
     text: String,
     len: Option<usize>,
+    content_type: Option<String>,
 }
 
 /// Keys whose values are never shown.
@@ -206,17 +230,34 @@ impl RedactedBody {
         Self {
             text,
             len: Some(bytes.len()),
+            content_type: None,
+        }
+    }
+
+    /// Notes the body's content type (from the response headers).
+    fn with_content_type(mut self, headers: &reqwest::header::HeaderMap) -> Self {
+        self.content_type = headers
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        self
+    }
+
+    /// A view that the hooks already redacted (kept as it is).
+    fn already_redacted(text: String) -> Self {
+        Self {
+            text,
+            len: None,
+            content_type: None,
         }
     }
 
     /// A body that was not read (only its content type is known).
     fn unread(content_type: Option<String>) -> Self {
         Self {
-            text: format!(
-                "body not read, content-type {}",
-                content_type.as_deref().unwrap_or("none")
-            ),
+            text: "body not read".to_string(),
             len: None,
+            content_type,
         }
     }
 
@@ -228,10 +269,16 @@ impl RedactedBody {
 
 impl fmt::Display for RedactedBody {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.len {
-            Some(len) => write!(f, "body ({len} bytes): {}", self.text),
-            None => f.write_str(&self.text),
+        f.write_str("body (")?;
+        if let Some(len) = self.len {
+            write!(f, "{len} bytes, ")?;
         }
+        write!(
+            f,
+            "{}): {}",
+            self.content_type.as_deref().unwrap_or("no content-type"),
+            self.text
+        )
     }
 }
 
@@ -303,7 +350,7 @@ mod tests {
         assert!(!shown.contains("rt_1"), "{shown}");
         assert!(shown.contains("\"redirect_url\":\"/\""), "{shown}");
         assert!(
-            shown.starts_with(&format!("body ({} bytes)", body.len())),
+            shown.starts_with(&format!("body ({} bytes,", body.len())),
             "{shown}"
         );
     }

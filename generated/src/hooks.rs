@@ -143,8 +143,12 @@ impl ClientHooks<ClientState> for Client {
             attempts = tracing::field::Empty,
             elapsed_ms = tracing::field::Empty,
         );
-        self.execute_with_retries(request, op.is_some_and(|o| o.idempotent))
+        let response = self
+            .execute_with_retries(request, op.is_some_and(|o| o.idempotent))
             .instrument(span)
+            .await
+            .map_err(reqwest::Error::without_url)?;
+        capture_error_body(response)
             .await
             .map(|response| match op {
                 // The response remembers the request URL (and prints it in
@@ -159,6 +163,46 @@ impl ClientHooks<ClientState> for Client {
             // (`DELETE /tokens?refresh_token=`): drop it.
             .map_err(reqwest::Error::without_url)
     }
+}
+
+/// The original body of an error answer, kept as a response extension so
+/// that [`crate::Error`] can show a redacted view of it.
+#[derive(Clone, Debug)]
+pub(crate) struct ErrorBody(pub(crate) bytes::Bytes);
+
+/// Set on an error answer whose body was not an `ApiError` and was replaced by one.
+pub(crate) const NON_API_BODY: HeaderName =
+    HeaderName::from_static("x-passage-client-non-api-body");
+
+/// For a 4xx/5xx answer: reads the body, keeps it as [`ErrorBody`], and when it
+/// is not an `ApiError` (an HTML page from a proxy, say) replaces it with one
+/// carrying a redacted view, so that the caller gets a typed error that keeps
+/// the HTTP status instead of a bare decode failure.
+async fn capture_error_body(response: reqwest::Response) -> reqwest::Result<reqwest::Response> {
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return Ok(response);
+    }
+    let version = response.version();
+    let mut headers = response.headers().clone();
+    let original = response.bytes().await?;
+    let body = if serde_json::from_slice::<crate::types::ApiError>(&original).is_ok() {
+        original.clone()
+    } else {
+        let shown = crate::error::RedactedBody::new(&original);
+        // The content type stays as sent: it tells the caller what the body was.
+        headers.insert(NON_API_BODY, HeaderValue::from_static("1"));
+        let synthetic =
+            serde_json::json!({ "code": "non_api_error_body", "error": shown.as_str() });
+        bytes::Bytes::from(synthetic.to_string())
+    };
+    headers.remove(reqwest::header::CONTENT_LENGTH);
+    let mut rebuilt = http::Response::new(reqwest::Body::from(body));
+    *rebuilt.status_mut() = status;
+    *rebuilt.version_mut() = version;
+    *rebuilt.headers_mut() = headers;
+    rebuilt.extensions_mut().insert(ErrorBody(original));
+    Ok(reqwest::Response::from(rebuilt))
 }
 
 impl Client {

@@ -87,7 +87,12 @@ mod generated;
 mod builder;
 pub mod error;
 pub mod hooks;
+pub mod magic_link;
+pub mod poll;
 pub mod redirect;
+pub mod retry;
+pub mod session;
+pub mod verify;
 
 pub use builder::{ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
 pub use error::{Error, Result};
@@ -95,8 +100,16 @@ pub use generated::{
     open_enums, operations, secrets, types, ByteStream, Client, ClientInfo, ResponseValue,
     SPEC_SHA256, SPEC_VERSION,
 };
+pub use magic_link::{AttemptOutcome, MagicLinkExt, MagicLinkWait, WaitError, WaitProgress};
+pub use poll::PollPolicy;
 pub use redirect::{Redirect, RedirectExt};
+pub use retry::RetryPolicy;
 pub use secrets::SecretValue;
+pub use session::{
+    Clock, FileStore, ManualClock, MemoryStore, Session, SessionBuilder, SessionError, StoreError,
+    StoredTokens, SystemClock, TokenStore,
+};
+pub use verify::{Claims, TokenVerifier, VerifierConfig, VerifyError};
 
 /// The error type of the generated methods, before conversion into [`Error`].
 pub type GeneratedError = generated::Error<types::ApiError>;

@@ -15,17 +15,42 @@ fn json_value() -> impl Strategy<Value = serde_json::Value> {
         any::<bool>().prop_map(serde_json::Value::from),
         any::<i64>().prop_map(serde_json::Value::from),
         "[a-z_\"\\\\]{0,12}".prop_map(serde_json::Value::from),
-        prop::sample::select(vec!["active", "", "pending", "passkey", "invalid_request", "unknown_code"])
-            .prop_map(serde_json::Value::from),
+        prop::sample::select(vec![
+            "active",
+            "",
+            "pending",
+            "passkey",
+            "invalid_request",
+            "unknown_code"
+        ])
+        .prop_map(serde_json::Value::from),
     ];
     leaf.prop_recursive(4, 48, 6, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
             prop::collection::btree_map(
                 prop::sample::select(vec![
-                    "user", "id", "email", "status", "code", "error", "auth_result", "auth_token",
-                    "redirect_url", "otp_id", "magic_link", "keys", "kid", "devices", "device",
-                    "user_metadata", "webauthn_types", "handshake", "challenge", "publicKey", "nonce",
+                    "user",
+                    "id",
+                    "email",
+                    "status",
+                    "code",
+                    "error",
+                    "auth_result",
+                    "auth_token",
+                    "redirect_url",
+                    "otp_id",
+                    "magic_link",
+                    "keys",
+                    "kid",
+                    "devices",
+                    "device",
+                    "user_metadata",
+                    "webauthn_types",
+                    "handshake",
+                    "challenge",
+                    "publicKey",
+                    "nonce",
                 ])
                 .prop_map(str::to_string),
                 inner,

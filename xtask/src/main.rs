@@ -5,9 +5,12 @@
 //! - `check`: the same in memory; fails with a diff when the checked-in code is
 //!   stale or was edited by hand (CI runs it).
 //! - `lint`: only the spec rules.
+//! - `spec-diff`: the review report of a spec change (breaking or not, version
+//!   discipline, effect on the generated Rust API).
 //!
-//! Exit codes: 0 success, 1 a check failed (drift, lint), 2 an error (I/O, a
-//! spec that does not parse, bad arguments).
+//! Exit codes: 0 success, 1 a check failed (drift, lint, a breaking spec
+//! change, version discipline), 2 an error (I/O, a spec that does not parse,
+//! bad arguments).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -15,6 +18,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod files;
+mod spec_diff;
 
 /// Developer commands for passage-auth-rs.
 #[derive(Parser)]
@@ -39,6 +43,8 @@ enum Command {
     },
     /// Run only the spec lint rules.
     Lint,
+    /// Compare two versions of the spec: changes, breaking or not, version discipline, Rust API effect.
+    SpecDiff(spec_diff::Args),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +54,7 @@ fn main() -> ExitCode {
         Command::Regenerate => regenerate(&root),
         Command::Check { max_diff_lines } => check(&root, max_diff_lines),
         Command::Lint => lint(&root),
+        Command::SpecDiff(args) => spec_diff::run(&root, args),
     };
     match result {
         Ok(code) => code,

@@ -50,8 +50,12 @@ pub fn decode_every_response(bytes: &[u8]) -> usize {
 
 /// The crate's redacted view of a body: never panics, never longer than its cap.
 pub fn redact_body(bytes: &[u8]) -> String {
-    let shown = passage_auth_client::error::RedactedBody::new(&bytes::Bytes::copy_from_slice(bytes));
+    let shown =
+        passage_auth_client::error::RedactedBody::new(&bytes::Bytes::copy_from_slice(bytes));
     let text = shown.to_string();
-    assert!(shown.as_str().len() <= 512 + '…'.len_utf8(), "redacted view is capped");
+    assert!(
+        shown.as_str().len() <= 512 + '…'.len_utf8(),
+        "redacted view is capped"
+    );
     text
 }

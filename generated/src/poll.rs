@@ -1,0 +1,215 @@
+//! [`PollPolicy`]: how often and how long a waiter polls, and how a failed
+//! attempt is classified (done, not yet, transient, fatal).
+
+use std::time::Duration;
+
+use rand::Rng;
+use reqwest::StatusCode;
+
+use crate::Error;
+
+/// How a waiter spaces its attempts: exponential backoff with jitter, bounded
+/// by an overall deadline.
+///
+/// ```
+/// use std::time::Duration;
+/// use passage_auth_client::PollPolicy;
+///
+/// let policy = PollPolicy::default()
+///     .initial_interval(Duration::from_millis(500))
+///     .max_wait(Duration::from_secs(120));
+/// assert_eq!(policy.max_interval_value(), Duration::from_secs(5));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PollPolicy {
+    initial_interval: Duration,
+    multiplier: f64,
+    max_interval: Duration,
+    jitter: f64,
+    max_wait: Duration,
+}
+
+impl Default for PollPolicy {
+    /// 1 s growing by 1.5× to 5 s, ±10 % jitter, 5 minute deadline.
+    fn default() -> Self {
+        Self {
+            initial_interval: Duration::from_secs(1),
+            multiplier: 1.5,
+            max_interval: Duration::from_secs(5),
+            jitter: 0.1,
+            max_wait: Duration::from_secs(300),
+        }
+    }
+}
+
+impl PollPolicy {
+    /// The delay after the first attempt.
+    pub fn initial_interval(mut self, interval: Duration) -> Self {
+        self.initial_interval = interval;
+        self
+    }
+
+    /// The factor applied to the delay after each attempt (values below 1 are taken as 1).
+    pub fn multiplier(mut self, multiplier: f64) -> Self {
+        self.multiplier = if multiplier.is_finite() {
+            multiplier.max(1.0)
+        } else {
+            1.0
+        };
+        self
+    }
+
+    /// The largest delay between two attempts (a `Retry-After` may ask for more).
+    pub fn max_interval(mut self, interval: Duration) -> Self {
+        self.max_interval = interval;
+        self
+    }
+
+    /// Random spread of each delay, as a fraction (0.1 = ±10 %; clamped to 0..=1).
+    pub fn jitter(mut self, jitter: f64) -> Self {
+        self.jitter = if jitter.is_finite() {
+            jitter.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        self
+    }
+
+    /// The overall deadline, measured from the first attempt.
+    pub fn max_wait(mut self, max_wait: Duration) -> Self {
+        self.max_wait = max_wait;
+        self
+    }
+
+    /// The configured initial interval.
+    pub fn initial_interval_value(&self) -> Duration {
+        self.initial_interval
+    }
+
+    /// The configured largest interval.
+    pub fn max_interval_value(&self) -> Duration {
+        self.max_interval
+    }
+
+    /// The configured deadline.
+    pub fn max_wait_value(&self) -> Duration {
+        self.max_wait
+    }
+
+    /// The un-jittered delay that follows `delay`.
+    pub(crate) fn grow(&self, delay: Duration) -> Duration {
+        delay.mul_f64(self.multiplier).min(self.max_interval)
+    }
+
+    /// `delay` with this policy's jitter applied.
+    pub(crate) fn jittered(&self, delay: Duration) -> Duration {
+        if self.jitter == 0.0 || delay.is_zero() {
+            return delay;
+        }
+        let factor = rand::thread_rng().gen_range((1.0 - self.jitter)..=(1.0 + self.jitter));
+        delay.mul_f64(factor)
+    }
+}
+
+/// What one failed call means for a poller.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// The server may answer differently later: back off (at least the given delay).
+    Transient(Option<Duration>),
+    /// Stop polling with this error.
+    Fatal,
+}
+
+/// Classifies a failed call: 5xx, 429 and transport errors are transient
+/// (with the server's `Retry-After`, if any); the rest is fatal.
+pub(crate) fn classify(error: &Error) -> Failure {
+    if error.is_transient() {
+        Failure::Transient(retry_after(error))
+    } else {
+        Failure::Fatal
+    }
+}
+
+/// The `Retry-After` of an answer, in seconds or as an HTTP date.
+pub(crate) fn retry_after(error: &Error) -> Option<Duration> {
+    let Error::UnexpectedStatus {
+        headers, status, ..
+    } = error
+    else {
+        return None;
+    };
+    if !(status.is_server_error() || *status == StatusCode::TOO_MANY_REQUESTS) {
+        return None;
+    }
+    let value = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let date = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let wait = date.with_timezone(&chrono::Utc) - chrono::Utc::now();
+    Some(wait.to_std().unwrap_or(Duration::ZERO))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_grow_to_the_cap() {
+        let p = PollPolicy::default()
+            .initial_interval(Duration::from_secs(1))
+            .multiplier(2.0)
+            .max_interval(Duration::from_secs(5));
+        assert_eq!(p.grow(Duration::from_secs(1)), Duration::from_secs(2));
+        assert_eq!(p.grow(Duration::from_secs(4)), Duration::from_secs(5));
+    }
+
+    #[test]
+    fn jitter_stays_in_its_band() {
+        let p = PollPolicy::default().jitter(0.5);
+        for _ in 0..100 {
+            let d = p.jittered(Duration::from_secs(10));
+            assert!(
+                d >= Duration::from_secs(5) && d <= Duration::from_secs(15),
+                "{d:?}"
+            );
+        }
+        assert_eq!(
+            PollPolicy::default()
+                .jitter(0.0)
+                .jittered(Duration::from_secs(3)),
+            Duration::from_secs(3)
+        );
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(reqwest::header::RETRY_AFTER, "7".parse().unwrap());
+        let e = Error::UnexpectedStatus {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            body: crate::error::RedactedBody::new(&bytes::Bytes::new()),
+            headers: Box::new(headers.clone()),
+        };
+        assert_eq!(retry_after(&e), Some(Duration::from_secs(7)));
+        let later = chrono::Utc::now() + chrono::Duration::seconds(60);
+        headers.insert(
+            reqwest::header::RETRY_AFTER,
+            later.to_rfc2822().parse().unwrap(),
+        );
+        let e = Error::UnexpectedStatus {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            body: crate::error::RedactedBody::new(&bytes::Bytes::new()),
+            headers: Box::new(headers),
+        };
+        let wait = retry_after(&e).unwrap();
+        assert!(
+            wait > Duration::from_secs(50) && wait <= Duration::from_secs(60),
+            "{wait:?}"
+        );
+    }
+}

@@ -1,0 +1,461 @@
+//! The token verifier against the test server's JWKS: the happy path, key
+//! rotation, the rate-limited refetch, caching, and a corpus of bad tokens
+//! each refused with its own error.
+
+mod support;
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use base64::Engine as _;
+use passage_auth_client::{Clock, RetryPolicy, TokenVerifier, VerifierConfig, VerifyError};
+use serde_json::{json, Value};
+use support::{key_a, key_b, unix, Fault, Server, APP_ID};
+
+fn verifier(server: &Server) -> TokenVerifier {
+    TokenVerifier::new(
+        server.client().with_retry_policy(RetryPolicy::none()),
+        APP_ID,
+        VerifierConfig::default(),
+    )
+    .with_clock(server.clock())
+}
+
+fn now(server: &Server) -> i64 {
+    unix(server.clock().now())
+}
+
+fn claims(server: &Server, verifier: &TokenVerifier) -> Value {
+    let now = now(server);
+    json!({
+        "sub": "user_1",
+        "iss": verifier.issuer(),
+        "aud": ["http://localhost:3000", APP_ID],
+        "exp": now + 300,
+        "iat": now,
+        "nbf": now - 5,
+    })
+}
+
+fn with(mut claims: Value, key: &str, value: Value) -> Value {
+    claims[key] = value;
+    claims
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[tokio::test]
+async fn a_good_token_gives_its_claims_and_the_keys_are_cached() {
+    let server = Server::start().await;
+    let verifier = verifier(&server);
+    assert_eq!(
+        verifier.issuer(),
+        format!("{}/apps/{APP_ID}", server.base_url)
+    );
+    let claims = claims(&server, &verifier);
+    let token = key_a().sign(Some(key_a().kid), &claims);
+    let verified = verifier.verify(&token).await.unwrap();
+    assert_eq!(verified.user_id(), "user_1");
+    assert_eq!(verified.exp, claims["exp"].as_i64().unwrap());
+    assert_eq!(verified.iat, claims["iat"].as_i64());
+    assert_eq!(verified.aud, ["http://localhost:3000", APP_ID]);
+    // A string audience equal to the app id is accepted too.
+    let single = key_a().sign(Some(key_a().kid), &with(claims, "aud", json!(APP_ID)));
+    verifier.verify(&single).await.unwrap();
+    assert_eq!(server.state.jwks_gets.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn custom_claims_are_kept() {
+    let server = Server::start().await;
+    let verifier = verifier(&server);
+    let token = key_a().sign(
+        Some(key_a().kid),
+        &with(claims(&server, &verifier), "role", json!("admin")),
+    );
+    let verified = verifier.verify(&token).await.unwrap();
+    assert_eq!(verified.extra["role"], "admin");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_verifications_share_one_fetch() {
+    let server = Server::start().await;
+    let verifier = verifier(&server);
+    let token = key_a().sign(Some(key_a().kid), &claims(&server, &verifier));
+    let tasks: Vec<_> = (0..100)
+        .map(|_| {
+            let verifier = verifier.clone();
+            let token = token.clone();
+            tokio::spawn(async move { verifier.verify(&token).await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    assert_eq!(server.state.jwks_gets.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn keys_are_refetched_after_the_ttl() {
+    let server = Server::start().await;
+    let verifier = verifier(&server);
+    let sign = |server: &Server| key_a().sign(Some(key_a().kid), &claims(server, &verifier));
+    verifier.verify(&sign(&server)).await.unwrap();
+    server.clock().advance(Duration::from_secs(3599));
+    verifier.verify(&sign(&server)).await.unwrap();
+    assert_eq!(server.state.jwks_gets.load(Ordering::SeqCst), 1);
+    server.clock().advance(Duration::from_secs(2));
+    verifier.verify(&sign(&server)).await.unwrap();
+    assert_eq!(server.state.jwks_gets.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_rotated_key_is_found_by_one_refetch() {
+    let server = Server::start().await;
+    let verifier = verifier(&server);
+    let claims = claims(&server, &verifier);
+    verifier
+        .verify(&key_a().sign(Some(key_a().kid), &claims))
+        .await
+        .unwrap();
+    // The server rotates to key B (still publishing A).
+    server.state.published.lock().unwrap().push(key_b());
+    let verified = verifier
+        .verify(&key_b().sign(Some(key_b().kid), &claims))
+        .await
+        .unwrap();
+    assert_eq!(verified.user_id(), "user_1");
+    assert_eq!(server.state.jwks_gets.load(Ordering::SeqCst), 2);
+    // Both keys are now cached.
+    verifier
+        .verify(&key_a().sign(Some(key_a().kid), &claims))
+        .await
+        .unwrap();
+    assert_eq!(server.state.jwks_gets.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn unknown_kid_refetches_are_rate_limited() {
+    let server = Server::start().await;
+    let verifier = verifier(&server);
+    let claims = claims(&server, &verifier);
+    verifier
+        .verify(&key_a().sign(Some(key_a().kid), &claims))
+        .await
+        .unwrap();
+    let unknown = key_a().sign(Some("attacker-kid"), &claims);
+    for _ in 0..20 {
+        assert_eq!(
+            verifier.verify(&unknown).await.unwrap_err(),
+            VerifyError::UnknownKid("attacker-kid".into())
+        );
+    }
+    // One refetch for the first unknown kid, none for the other 19.
+    assert_eq!(server.state.jwks_gets.load(Ordering::SeqCst), 2);
+    server.clock().advance(Duration::from_secs(29));
+    verifier.verify(&unknown).await.unwrap_err();
+    assert_eq!(server.state.jwks_gets.load(Ordering::SeqCst), 2);
+    server.clock().advance(Duration::from_secs(1));
+    verifier.verify(&unknown).await.unwrap_err();
+    assert_eq!(server.state.jwks_gets.load(Ordering::SeqCst), 3);
+    // Known keys keep working throughout without fetches.
+    let fresh_claims = self::claims(&server, &verifier);
+    verifier
+        .verify(&key_a().sign(Some(key_a().kid), &fresh_claims))
+        .await
+        .unwrap();
+    assert_eq!(server.state.jwks_gets.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
+async fn an_unreachable_jwks_is_reported_and_not_hammered() {
+    let server = Server::start().await;
+    let verifier = verifier(&server);
+    let token = key_a().sign(Some(key_a().kid), &claims(&server, &verifier));
+    server.state.push_jwks_fault(Fault::Status(503, None));
+    let err = verifier.verify(&token).await.unwrap_err();
+    assert!(matches!(err, VerifyError::JwksUnavailable(_)), "{err:?}");
+    // Within 30 s of the failure no new fetch is made.
+    let err = verifier.verify(&token).await.unwrap_err();
+    assert!(matches!(err, VerifyError::JwksUnavailable(_)), "{err:?}");
+    assert_eq!(server.state.jwks_gets.load(Ordering::SeqCst), 1);
+    server.clock().advance(Duration::from_secs(30));
+    let token = key_a().sign(Some(key_a().kid), &claims(&server, &verifier));
+    verifier.verify(&token).await.unwrap();
+    assert_eq!(server.state.jwks_gets.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn stale_keys_serve_while_the_jwks_is_down() {
+    let server = Server::start().await;
+    let verifier = verifier(&server);
+    verifier
+        .verify(&key_a().sign(Some(key_a().kid), &claims(&server, &verifier)))
+        .await
+        .unwrap();
+    server.clock().advance(Duration::from_secs(3601));
+    server
+        .state
+        .push_jwks_fault(Fault::Api(500, "internal_server_error"));
+    verifier
+        .verify(&key_a().sign(Some(key_a().kid), &claims(&server, &verifier)))
+        .await
+        .unwrap();
+    assert_eq!(server.state.jwks_gets.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn leeway_tolerates_small_clock_differences() {
+    let server = Server::start().await;
+    let verifier = verifier(&server);
+    let now = now(&server);
+    let base = claims(&server, &verifier);
+    let just_expired = key_a().sign(
+        Some(key_a().kid),
+        &with(base.clone(), "exp", json!(now - 3)),
+    );
+    verifier.verify(&just_expired).await.unwrap();
+    let almost_valid = key_a().sign(Some(key_a().kid), &with(base, "nbf", json!(now + 3)));
+    verifier.verify(&almost_valid).await.unwrap();
+}
+
+#[tokio::test]
+async fn every_bad_token_gets_its_own_error() {
+    let server = Server::start().await;
+    let verifier = verifier(&server);
+    let now = now(&server);
+    let good = claims(&server, &verifier);
+    let kid = Some(key_a().kid);
+
+    let header_none = b64(json!({"alg": "none", "typ": "JWT", "kid": key_a().kid})
+        .to_string()
+        .as_bytes());
+    let payload = b64(good.to_string().as_bytes());
+    let alg_none = format!("{header_none}.{payload}.");
+
+    let mut hs_header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    hs_header.kid = Some(key_a().kid.to_string());
+    let hs256_with_public_key = jsonwebtoken::encode(
+        &hs_header,
+        &good,
+        &jsonwebtoken::EncodingKey::from_secret(key_a().public_pem.as_bytes()),
+    )
+    .unwrap();
+
+    let mut rs384_header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS384);
+    rs384_header.kid = Some(key_a().kid.to_string());
+    let rs384 = jsonwebtoken::encode(&rs384_header, &good, key_a().encoding_key()).unwrap();
+
+    let signed_by_b_as_a = key_b().sign(kid, &good);
+    let good_token = key_a().sign(kid, &good);
+    let (head, rest) = good_token.split_once('.').unwrap();
+    let (_, signature) = rest.split_once('.').unwrap();
+    let forged_payload = b64(with(good.clone(), "sub", json!("admin"))
+        .to_string()
+        .as_bytes());
+    let swapped_payload = format!("{head}.{forged_payload}.{signature}");
+
+    let cases: Vec<(&str, String, VerifyError)> = vec![
+        (
+            "alg none",
+            alg_none,
+            VerifyError::DisallowedAlgorithm("none".into()),
+        ),
+        (
+            "HS256 with the public key",
+            hs256_with_public_key,
+            VerifyError::DisallowedAlgorithm("HS256".into()),
+        ),
+        (
+            "RS384",
+            rs384,
+            VerifyError::DisallowedAlgorithm("RS384".into()),
+        ),
+        (
+            "signed by another key",
+            signed_by_b_as_a,
+            VerifyError::BadSignature,
+        ),
+        (
+            "payload swapped",
+            swapped_payload,
+            VerifyError::BadSignature,
+        ),
+        (
+            "wrong issuer",
+            key_a().sign(
+                kid,
+                &with(
+                    good.clone(),
+                    "iss",
+                    json!("https://auth.passage.id/v1/apps/other"),
+                ),
+            ),
+            VerifyError::WrongIssuer,
+        ),
+        (
+            "no issuer",
+            key_a().sign(kid, &{
+                let mut c = good.clone();
+                c.as_object_mut().unwrap().remove("iss");
+                c
+            }),
+            VerifyError::WrongIssuer,
+        ),
+        (
+            "wrong audience",
+            key_a().sign(
+                kid,
+                &with(
+                    good.clone(),
+                    "aud",
+                    json!(["http://localhost:3000", "other_app"]),
+                ),
+            ),
+            VerifyError::WrongAudience,
+        ),
+        (
+            "audience is only the origin",
+            key_a().sign(
+                kid,
+                &with(good.clone(), "aud", json!("http://localhost:3000")),
+            ),
+            VerifyError::WrongAudience,
+        ),
+        (
+            "expired",
+            key_a().sign(kid, &with(good.clone(), "exp", json!(now - 60))),
+            VerifyError::Expired,
+        ),
+        (
+            "not yet valid",
+            key_a().sign(kid, &with(good.clone(), "nbf", json!(now + 60))),
+            VerifyError::NotYetValid,
+        ),
+        (
+            "no exp",
+            key_a().sign(kid, &{
+                let mut c = good.clone();
+                c.as_object_mut().unwrap().remove("exp");
+                c
+            }),
+            VerifyError::MissingClaim("exp"),
+        ),
+        (
+            "no sub",
+            key_a().sign(kid, &{
+                let mut c = good.clone();
+                c.as_object_mut().unwrap().remove("sub");
+                c
+            }),
+            VerifyError::MissingClaim("sub"),
+        ),
+        (
+            "missing kid",
+            key_a().sign(None, &good),
+            VerifyError::MissingKid,
+        ),
+        (
+            "unknown kid",
+            key_a().sign(Some("retired-key"), &good),
+            VerifyError::UnknownKid("retired-key".into()),
+        ),
+        (
+            "two parts",
+            "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0".into(),
+            VerifyError::Malformed("not three dot-separated parts"),
+        ),
+        (
+            "header not base64",
+            "!!!.eyJzdWIiOiJ4In0.c2ln".into(),
+            VerifyError::Malformed("the header is not base64url"),
+        ),
+        (
+            "header not JSON",
+            format!("{}.{payload}.c2ln", b64(b"not json")),
+            VerifyError::Malformed("the header is not a JSON object"),
+        ),
+        (
+            "empty",
+            String::new(),
+            VerifyError::Malformed("not three dot-separated parts"),
+        ),
+        (
+            "oversized",
+            format!("{head}.{}.{signature}", "A".repeat(9000)),
+            VerifyError::Oversized {
+                len: head.len() + signature.len() + 9002,
+                max: 8192,
+            },
+        ),
+    ];
+    let mut kinds = std::collections::HashSet::new();
+    for (name, token, expected) in &cases {
+        let err = verifier.verify(token).await.unwrap_err();
+        assert_eq!(&err, expected, "{name}");
+        kinds.insert(std::mem::discriminant(&err));
+        // The error never shows the token.
+        let shown = format!("{err} {err:?}");
+        for part in token.split('.').filter(|p| p.len() >= 16) {
+            assert!(!shown.contains(part), "{name}: {shown}");
+        }
+    }
+    assert_eq!(kinds.len(), 11, "distinct kinds of error");
+    // The good token passes with the same verifier.
+    verifier.verify(&good_token).await.unwrap();
+}
+
+#[tokio::test]
+async fn keys_for_other_algorithms_or_uses_are_not_used() {
+    // JWKS entries with the right modulus but another alg or use are skipped:
+    // a token naming them is refused as signed by an unknown key.
+    let server = Server::start().await;
+    server.state.extra_jwks.lock().unwrap().extend([
+        json!({"alg": "RS512", "kty": "RSA", "use": "sig", "kid": "rs512-key", "n": key_a().n, "e": "AQAB"}),
+        json!({"alg": "RS256", "kty": "RSA", "use": "enc", "kid": "enc-key", "n": key_a().n, "e": "AQAB"}),
+        json!({"alg": "RS256", "kty": "EC", "use": "sig", "kid": "ec-key", "n": key_a().n, "e": "AQAB"}),
+    ]);
+    let verifier = verifier(&server);
+    let claims = claims(&server, &verifier);
+    for kid in ["rs512-key", "enc-key", "ec-key"] {
+        let token = key_a().sign(Some(kid), &claims);
+        assert_eq!(
+            verifier.verify(&token).await.unwrap_err(),
+            VerifyError::UnknownKid(kid.into()),
+            "{kid}"
+        );
+    }
+    verifier
+        .verify(&key_a().sign(Some(key_a().kid), &claims))
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_refetch_does_not_hold_up_tokens_with_cached_keys() {
+    let server = Server::start().await;
+    let verifier = verifier(&server);
+    let claims = claims(&server, &verifier);
+    let known = key_a().sign(Some(key_a().kid), &claims);
+    verifier.verify(&known).await.unwrap();
+    // The refetch for an unknown kid hangs for a long time...
+    server
+        .state
+        .push_jwks_fault(Fault::Delay(Duration::from_secs(5)));
+    let unknown = key_b().sign(Some(key_b().kid), &claims);
+    let slow = {
+        let verifier = verifier.clone();
+        tokio::spawn(async move { verifier.verify(&unknown).await })
+    };
+    while server.state.jwks_gets.load(Ordering::SeqCst) < 2 {
+        tokio::task::yield_now().await;
+    }
+    // ...while tokens signed with a cached key verify at once.
+    for _ in 0..10 {
+        verifier.verify(&known).await.unwrap();
+    }
+    assert!(!slow.is_finished(), "the refetch is still in flight");
+    slow.abort();
+}

@@ -1,0 +1,435 @@
+//! `cargo xtask spec-diff` end to end: the git-ref mode on a temporary
+//! repository (version discipline with its messages, the Rust API effect),
+//! the two-file mode, output formats and exit codes.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn fixture(case: &str, file: &str) -> PathBuf {
+    workspace()
+        .join("codegen/tests/fixtures/diff")
+        .join(case)
+        .join(file)
+}
+
+fn xtask(root: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .arg("--root")
+        .arg(root)
+        .arg("spec-diff")
+        .args(args)
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn git(root: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args([
+            "-c",
+            "user.name=Spec Diff Test",
+            "-c",
+            "user.email=spec-diff@example.test",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A git repository holding the real spec, its changelog and the client
+/// manifest, committed once on `main`.
+struct Repo {
+    dir: tempfile::TempDir,
+}
+
+impl Repo {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        for rel in [
+            "spec/passage-auth.yaml",
+            "spec/CHANGELOG.md",
+            "generated/Cargo.toml",
+        ] {
+            let to = dir.path().join(rel);
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(workspace().join(rel), &to).unwrap();
+        }
+        git(dir.path(), &["init", "-q", "-b", "main"]);
+        git(dir.path(), &["add", "."]);
+        git(dir.path(), &["commit", "-q", "-m", "spec 1.0.0"]);
+        Repo { dir }
+    }
+
+    fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.root().join(rel)).unwrap()
+    }
+
+    fn write(&self, rel: &str, text: &str) {
+        std::fs::write(self.root().join(rel), text).unwrap();
+    }
+
+    fn spec(&self) -> String {
+        self.read("spec/passage-auth.yaml")
+    }
+
+    /// Sets info.version of the working-tree spec.
+    fn set_spec_version(&self, version: &str) {
+        let spec = self.spec();
+        let line = spec
+            .lines()
+            .find(|l| l.starts_with("  version: "))
+            .unwrap()
+            .to_string();
+        self.write(
+            "spec/passage-auth.yaml",
+            &spec.replacen(&line, &format!("  version: {version}"), 1),
+        );
+    }
+
+    fn set_crate_version(&self, version: &str) {
+        let manifest = self.read("generated/Cargo.toml");
+        let line = manifest
+            .lines()
+            .find(|l| l.starts_with("version = "))
+            .unwrap()
+            .to_string();
+        self.write(
+            "generated/Cargo.toml",
+            &manifest.replacen(&line, &format!("version = \"{version}\""), 1),
+        );
+    }
+
+    fn add_changelog_entry(&self, version: &str) {
+        let log = self.read("spec/CHANGELOG.md");
+        self.write(
+            "spec/CHANGELOG.md",
+            &log.replacen(
+                "## [Unreleased]\n",
+                &format!(
+                    "## [Unreleased]\n\n## [{version}] - 2026-12-01\n\n### Added\n\n- Something.\n"
+                ),
+                1,
+            ),
+        );
+    }
+
+    /// Adds an optional `nickname` to the `User` schema.
+    fn add_user_nickname(&self) {
+        let spec = self.spec();
+        let anchor = "\n    User:\n      type: object\n";
+        let start = spec.find(anchor).expect("User schema") + anchor.len();
+        let props = start
+            + spec[start..].find("      properties:\n").unwrap()
+            + "      properties:\n".len();
+        let mut spec = spec;
+        spec.insert_str(
+            props,
+            "        nickname:\n          type: string\n          description: What the user likes to be called.\n",
+        );
+        self.write("spec/passage-auth.yaml", &spec);
+    }
+
+    /// Removes the `delete_currentuser_device` operation.
+    fn remove_an_operation(&self) {
+        let spec = self.spec();
+        let start = spec
+            .find("    delete:\n      operationId: delete_currentuser_device\n")
+            .expect("the operation");
+        let end = start + 1 + spec[start + 1..].find("\n    patch:\n").unwrap();
+        let mut spec = spec;
+        spec.replace_range(start..end, "");
+        self.write("spec/passage-auth.yaml", &spec);
+    }
+}
+
+#[test]
+fn base_mode_on_an_unchanged_tree_reports_nothing() {
+    let repo = Repo::new();
+    let (code, out, err) = xtask(repo.root(), &["--base", "main"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("no changes to the API"), "{out}");
+    assert!(
+        out.contains("ok: info.version, spec/CHANGELOG.md and generated/Cargo.toml are in order"),
+        "{out}"
+    );
+    assert!(out.contains("no public item changed"), "{out}");
+    assert!(
+        !out.contains('\x1b'),
+        "no colour when stdout is a pipe: {out}"
+    );
+}
+
+#[test]
+fn base_mode_passes_a_versioned_compatible_change_and_shows_the_rust_effect() {
+    let repo = Repo::new();
+    repo.add_user_nickname();
+    repo.set_spec_version("1.1.0");
+    repo.set_crate_version("1.1.0");
+    repo.add_changelog_entry("1.1.0");
+    let (code, out, err) = xtask(repo.root(), &["--base", "main", "--format", "markdown"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("## Spec diff: `1.0.0` → `1.1.0`"), "{out}");
+    assert!(
+        out.contains(
+            "| 🟢 compatible | new optional field `nickname`: string | `field-added-optional` |"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("+ field types::User.nickname: Option<String>"),
+        "{out}"
+    );
+    assert!(out.contains("**Result:** no breaking change."), "{out}");
+
+    // After committing, the change is in `main`; comparing with the parent still shows it.
+    git(repo.root(), &["commit", "-q", "-am", "spec 1.1.0"]);
+    let (code, out, _) = xtask(repo.root(), &["--base", "main~1", "--no-rust-api"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("new optional field `nickname`"), "{out}");
+    let (code, out, _) = xtask(repo.root(), &["--base", "main", "--no-rust-api"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("no changes to the API"), "{out}");
+}
+
+#[test]
+fn base_mode_says_a_breaking_change_needs_a_major_version() {
+    let repo = Repo::new();
+    repo.remove_an_operation();
+    repo.set_spec_version("1.1.0");
+    repo.set_crate_version("1.1.0");
+    repo.add_changelog_entry("1.1.0");
+    let (code, out, err) = xtask(repo.root(), &["--base", "main", "--no-rust-api"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains(
+            "delete_currentuser_device  DELETE /apps/{app_id}/currentuser/devices/{device_id}"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("BREAKING    operation removed"), "{out}");
+    assert!(
+        out.contains("error: breaking changes need info.version 2.0.0 or later; found 1.1.0"),
+        "{out}"
+    );
+
+    // A major bump settles version discipline, but the exit code still reports the break.
+    repo.set_spec_version("2.0.0");
+    repo.set_crate_version("2.0.0");
+    repo.add_changelog_entry("2.0.0");
+    let (code, out, _) = xtask(
+        repo.root(),
+        &["--base", "main", "--format", "json", "--no-rust-api"],
+    );
+    assert_eq!(code, 1, "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["breaking"], true);
+    assert_eq!(v["version_problems"], serde_json::json!([]));
+    assert_eq!(v["changes"][0]["rule"], "operation-removed");
+}
+
+#[test]
+fn base_mode_asks_for_a_bump_a_changelog_entry_and_the_crate_version() {
+    let repo = Repo::new();
+    repo.add_user_nickname();
+    let (code, out, _) = xtask(repo.root(), &["--base", "main", "--no-rust-api"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("error: compatible changes need info.version 1.1.0 or later; found 1.0.0"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("CHANGELOG.md has no"),
+        "1.0.0 has an entry: {out}"
+    );
+
+    repo.set_spec_version("1.1.0");
+    let (code, out, _) = xtask(repo.root(), &["--base", "main", "--no-rust-api"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(
+            "error: spec/CHANGELOG.md has no `## [1.1.0]` entry; add one that describes this change"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("error: generated/Cargo.toml has package.version 1.0.0 but info.version is 1.1.0; run `cargo xtask regenerate`"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("need info.version"),
+        "the bump itself is fine: {out}"
+    );
+}
+
+#[test]
+fn an_unknown_git_ref_is_an_error() {
+    let repo = Repo::new();
+    let (code, out, err) = xtask(repo.root(), &["--base", "no-such-branch"]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains("git show no-such-branch:spec/passage-auth.yaml failed"),
+        "{err}"
+    );
+}
+
+#[test]
+fn two_files_exit_1_on_a_breaking_change_and_0_otherwise() {
+    let root = workspace();
+    let breaking = [
+        fixture("field-now-optional-response", "old.yaml"),
+        fixture("field-now-optional-response", "new.yaml"),
+    ];
+    let args: Vec<&str> = breaking.iter().map(|p| p.to_str().unwrap()).collect();
+    let (code, out, err) = xtask(&root, &args);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("Schemas\n  Thing (used by create_thing, get_thing)\n    BREAKING    field `status` is now optional (received by clients)  [field-now-optional]"), "{out}");
+    assert!(
+        out.contains("not compared: the old spec does not lint clean"),
+        "{out}"
+    );
+
+    let compatible = [
+        fixture("field-now-optional-request", "old.yaml"),
+        fixture("field-now-optional-request", "new.yaml"),
+    ];
+    let args: Vec<&str> = compatible.iter().map(|p| p.to_str().unwrap()).collect();
+    let (code, out, err) = xtask(&root, &args);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("compatible  field `name` is now optional (sent by clients)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn two_files_check_the_changelog_and_manifest_when_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("CHANGELOG.md");
+    std::fs::write(&log, "# Changelog\n\n## [1.0.0]\n").unwrap();
+    let manifest = dir.path().join("Cargo.toml");
+    std::fs::write(&manifest, "[package]\nname = \"c\"\nversion = \"1.0.0\"\n").unwrap();
+    let (old, new) = (
+        fixture("operation-added", "old.yaml"),
+        fixture("operation-added", "new.yaml"),
+    );
+    let (code, out, err) = xtask(
+        &workspace(),
+        &[
+            old.to_str().unwrap(),
+            new.to_str().unwrap(),
+            "--changelog",
+            log.to_str().unwrap(),
+            "--client-manifest",
+            manifest.to_str().unwrap(),
+            "--no-rust-api",
+        ],
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains("CHANGELOG.md has no `## [1.1.0]` entry"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Cargo.toml has package.version 1.0.0 but info.version is 1.1.0"),
+        "{out}"
+    );
+}
+
+#[test]
+fn bad_arguments_exit_2() {
+    let root = workspace();
+    let one = fixture("operation-added", "old.yaml");
+    for args in [
+        vec![],
+        vec![one.to_str().unwrap()],
+        vec![
+            "--base",
+            "main",
+            one.to_str().unwrap(),
+            one.to_str().unwrap(),
+        ],
+        vec![
+            "--format",
+            "xml",
+            one.to_str().unwrap(),
+            one.to_str().unwrap(),
+        ],
+        vec!["/nonexistent/a.yaml", "/nonexistent/b.yaml"],
+    ] {
+        let (code, out, err) = xtask(&root, &args);
+        assert_eq!(code, 2, "{args:?}: {out}{err}");
+    }
+}
+
+/// Runs the xtask under `script(1)`, so that its stdout is a terminal.
+fn xtask_on_a_terminal(args: &[&str], no_color: bool) -> String {
+    let quote = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
+    let mut command = vec![
+        quote(env!("CARGO_BIN_EXE_xtask")),
+        "--root".into(),
+        quote(workspace().to_str().unwrap()),
+        "spec-diff".into(),
+    ];
+    command.extend(args.iter().map(|a| quote(a)));
+    let mut script = Command::new("script");
+    script.args(["-qec", &command.join(" "), "/dev/null"]);
+    if no_color {
+        script.env("NO_COLOR", "1");
+    } else {
+        script.env_remove("NO_COLOR");
+    }
+    let out = script
+        .output()
+        .expect("script(1) from util-linux runs the command on a pseudo-terminal");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn text_is_coloured_on_a_terminal_unless_no_color_is_set() {
+    let (old, new) = (
+        fixture("operation-removed", "old.yaml"),
+        fixture("operation-removed", "new.yaml"),
+    );
+    let args = [
+        old.to_str().unwrap(),
+        new.to_str().unwrap(),
+        "--no-rust-api",
+    ];
+    let coloured = xtask_on_a_terminal(&args, false);
+    assert!(coloured.contains("\x1b[1;31mBREAKING"), "{coloured:?}");
+    let plain = xtask_on_a_terminal(&args, true);
+    assert!(plain.contains("BREAKING"), "{plain:?}");
+    assert!(!plain.contains('\x1b'), "{plain:?}");
+    // Markdown is never coloured, terminal or not.
+    let md = xtask_on_a_terminal(
+        &[args[0], args[1], "--format", "markdown", "--no-rust-api"],
+        false,
+    );
+    assert!(md.contains("🔴 **breaking**"), "{md:?}");
+    assert!(!md.contains('\x1b'), "{md:?}");
+}
