@@ -56,6 +56,19 @@
 //! # }
 //! ```
 //!
+//! ## What is handwritten
+//! - [`ClientBuilder`]: base URL, timeouts, user agent, credentials, [`RetryPolicy`].
+//! - [`MagicLinkExt::wait_for_magic_link`]: polls `magic-link/status` with a
+//!   [`PollPolicy`] until the link is activated, with a deadline
+//!   ([`WaitError::ExceededMaxWait`]) and cancellation.
+//! - [`Session`]: the user's tokens in a [`TokenStore`] ([`MemoryStore`],
+//!   [`FileStore`]), refreshed before they expire, one refresh for any number of
+//!   concurrent callers, never losing a valid pair on a failed refresh.
+//! - [`TokenVerifier`]: verifies Passage auth tokens (RS256, `kid`, `iss`,
+//!   `aud`, `exp`, `nbf`) against a cached JWKS, for services that receive them.
+//! - [`Error`]: status, open error code and a redacted body; [`RedirectExt`]
+//!   for the 302 operations.
+//!
 //! ## Design notes
 //! - Every string enum of the spec is an *open* enum ([`open_enums`]): a value a
 //!   newer server sends decodes as `Unknown(String)` instead of failing the call.
