@@ -85,16 +85,10 @@
 
 #![warn(missing_docs)]
 
+// Generated code is exempt only from what it cannot satisfy: progenitor emits
+// items without docs, an unused `Client` import and a hand-rollable `Default`.
 #[rustfmt::skip]
-#[allow(
-    missing_docs,
-    clippy::all,
-    clippy::pedantic,
-    unused_imports,
-    unused_mut,
-    irrefutable_let_patterns,
-    rustdoc::all
-)]
+#[allow(missing_docs, unused_imports, clippy::derivable_impls)]
 mod generated;
 
 mod builder;

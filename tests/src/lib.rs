@@ -1,1 +1,4 @@
 
+pub mod conformance;
+pub mod authenticator;
+pub mod harness;

@@ -1,0 +1,260 @@
+//! Fault injection (armed through `/_emulator/faults`) and the request log, as one axum middleware.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use crate::state::{AppState, LoggedRequest};
+
+/// What an armed fault does to a matching request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    /// Answer 500 `internal_server_error` without running the handler.
+    Status500,
+    /// Answer 503 without running the handler.
+    Status503,
+    /// Answer 429 with `Retry-After: retry_after` without running the handler.
+    Status429,
+    /// Wait `delay_ms`, then run the handler normally.
+    Delay,
+    /// Answer `status` (200 by default) with a JSON body cut short, without running the handler.
+    TruncatedBody,
+    /// Answer `status` (200 by default) with an HTML body, without running the handler.
+    NonJsonBody,
+    /// Close the connection without answering, without running the handler.
+    DropConnection,
+    /// Run the handler (its state changes happen), then close the connection without answering.
+    DropAfterProcessing,
+}
+
+/// An armed fault.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FaultRule {
+    /// Requests whose path starts with this are affected (e.g. `/v1/apps/x/tokens`).
+    pub path_prefix: String,
+    /// Only this method (any when absent).
+    #[serde(default)]
+    pub method: Option<String>,
+    /// How many matching requests to affect.
+    #[serde(default = "one")]
+    pub count: u32,
+    /// The fault.
+    pub kind: FaultKind,
+    /// Seconds for `Retry-After` (kind `status429`, default 1).
+    #[serde(default)]
+    pub retry_after: Option<u64>,
+    /// Milliseconds (kind `delay`, default 1000).
+    #[serde(default)]
+    pub delay_ms: Option<u64>,
+    /// Status for `truncated_body` / `non_json_body` (default 200).
+    #[serde(default)]
+    pub status: Option<u16>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+impl FaultRule {
+    fn matches(&self, method: &str, path: &str) -> bool {
+        path.starts_with(&self.path_prefix)
+            && self
+                .method
+                .as_deref()
+                .is_none_or(|m| m.eq_ignore_ascii_case(method))
+    }
+}
+
+/// The armed faults.
+#[derive(Debug, Default)]
+pub struct FaultRegistry {
+    rules: Mutex<Vec<FaultRule>>,
+}
+
+impl FaultRegistry {
+    /// Arms a fault.
+    pub fn add(&self, rule: FaultRule) {
+        if rule.count > 0 {
+            self.lock().push(rule);
+        }
+    }
+
+    /// Disarms every fault.
+    pub fn clear(&self) {
+        self.lock().clear();
+    }
+
+    /// The armed faults and their remaining counts.
+    pub fn list(&self) -> Vec<FaultRule> {
+        self.lock().clone()
+    }
+
+    /// Takes one use of the first fault matching the request.
+    fn take(&self, method: &str, path: &str) -> Option<FaultRule> {
+        let mut rules = self.lock();
+        let idx = rules.iter().position(|r| r.matches(method, path))?;
+        let rule = rules[idx].clone();
+        rules[idx].count -= 1;
+        if rules[idx].count == 0 {
+            rules.remove(idx);
+        }
+        Some(rule)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<FaultRule>> {
+        self.rules.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Per-connection signal: notifying it makes the server close the connection without answering.
+#[derive(Debug, Clone, Default)]
+pub struct DropSignal(pub Arc<tokio::sync::Notify>);
+
+/// The request log keeps this many most recent requests.
+pub const MAX_LOGGED_REQUESTS: usize = 10_000;
+
+/// Middleware: applies armed faults to `/v1` requests and records them in the request log.
+pub async fn fault_middleware(
+    State(shared): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let path = req.uri().path().to_owned();
+    if !path.starts_with("/v1") {
+        return next.run(req).await;
+    }
+    let method = req.method().as_str().to_owned();
+    let drop_signal = req.extensions().get::<DropSignal>().cloned();
+    let log = |status: Option<u16>| {
+        // The path never has the query string, where a revoked refresh token would travel.
+        match status {
+            Some(status) => tracing::info!(%method, %path, status, "request"),
+            None => tracing::info!(%method, %path, "request (connection dropped)"),
+        }
+        let mut log = shared.request_log.lock().unwrap_or_else(|p| p.into_inner());
+        if log.len() >= MAX_LOGGED_REQUESTS {
+            log.remove(0);
+        }
+        log.push(LoggedRequest {
+            method: method.clone(),
+            path: path.clone(),
+            status,
+        });
+    };
+    let Some(rule) = shared.faults.take(&method, &path) else {
+        let resp = next.run(req).await;
+        log(Some(resp.status().as_u16()));
+        return resp;
+    };
+    tracing::info!(kind = ?rule.kind, %method, %path, "injecting fault");
+    let resp = match rule.kind {
+        FaultKind::Status500 => error_response(StatusCode::INTERNAL_SERVER_ERROR),
+        FaultKind::Status503 => error_response(StatusCode::SERVICE_UNAVAILABLE),
+        FaultKind::Status429 => {
+            let mut resp = error_response(StatusCode::TOO_MANY_REQUESTS);
+            let secs = rule.retry_after.unwrap_or(1);
+            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                resp.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            resp
+        }
+        FaultKind::Delay => {
+            tokio::time::sleep(Duration::from_millis(rule.delay_ms.unwrap_or(1000))).await;
+            next.run(req).await
+        }
+        FaultKind::TruncatedBody => raw_response(
+            rule.status,
+            "application/json",
+            r#"{"auth_result":{"auth_token":"eyJ"#,
+        ),
+        FaultKind::NonJsonBody => raw_response(
+            rule.status,
+            "text/html",
+            "<html><body><h1>502 Bad Gateway</h1></body></html>",
+        ),
+        FaultKind::DropConnection => {
+            log(None);
+            return drop_connection(drop_signal).await;
+        }
+        FaultKind::DropAfterProcessing => {
+            let _ = next.run(req).await;
+            log(None);
+            return drop_connection(drop_signal).await;
+        }
+    };
+    log(Some(resp.status().as_u16()));
+    resp
+}
+
+fn error_response(status: StatusCode) -> Response {
+    let code = if status == StatusCode::TOO_MANY_REQUESTS {
+        "rate_limited"
+    } else {
+        "internal_server_error"
+    };
+    let body = serde_json::json!({"code": code, "error": "fault injected by the emulator"});
+    (status, axum::Json(body)).into_response()
+}
+
+fn raw_response(status: Option<u16>, content_type: &'static str, body: &'static str) -> Response {
+    let status = status
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .unwrap_or(StatusCode::OK);
+    let mut resp = Response::new(Body::from(body));
+    *resp.status_mut() = status;
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    resp
+}
+
+async fn drop_connection(signal: Option<DropSignal>) -> Response {
+    match signal {
+        Some(DropSignal(notify)) => {
+            notify.notify_one();
+            // The connection task drops this future together with the connection.
+            std::future::pending::<Response>().await
+        }
+        // Served without our accept loop (cannot happen in practice): fail loudly instead of hanging.
+        None => error_response(StatusCode::INTERNAL_SERVER_ERROR),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_count_down_and_match_method() {
+        let reg = FaultRegistry::default();
+        reg.add(FaultRule {
+            path_prefix: "/v1/apps/a/tokens".into(),
+            method: Some("POST".into()),
+            count: 2,
+            kind: FaultKind::Status500,
+            retry_after: None,
+            delay_ms: None,
+            status: None,
+        });
+        assert!(reg.take("DELETE", "/v1/apps/a/tokens").is_none());
+        assert!(reg.take("post", "/v1/apps/a/tokens").is_some());
+        assert!(reg.take("POST", "/v1/apps/a/tokens").is_some());
+        assert!(reg.take("POST", "/v1/apps/a/tokens").is_none());
+        assert!(reg.list().is_empty());
+    }
+
+    #[test]
+    fn kinds_parse_from_snake_case() {
+        let rule: FaultRule =
+            serde_json::from_str(r#"{"path_prefix":"/v1","kind":"status429","retry_after":3}"#)
+                .unwrap();
+        assert_eq!(rule.kind, FaultKind::Status429);
+        assert_eq!(rule.count, 1);
+    }
+}

@@ -1,0 +1,343 @@
+//! The `/_emulator` admin API: apps, keys, clock, outbox, faults, request log, fake provider.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::config::AppConfig;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::faults::FaultRule;
+use crate::routes::social::{fake_provider_authorize, mint_id_token};
+use crate::state::{normalize_identifier, AppRecord, AppState, TransactionKind, TransactionRecord};
+use crate::tokens::{digest_hex, random_id, SigningKey};
+
+/// The admin routes (mounted under `/_emulator`).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/health", get(|| async { Json(json!({"status": "ok"})) }))
+        .route("/apps", get(list_apps).post(create_app))
+        .route("/apps/{app_id}/rotate-key", post(rotate_key))
+        .route("/clock", get(get_clock))
+        .route("/clock/advance", post(advance_clock))
+        .route("/outbox", get(get_outbox).delete(clear_outbox))
+        .route(
+            "/faults",
+            get(list_faults).post(add_fault).delete(clear_faults),
+        )
+        .route("/requests", get(list_requests).delete(clear_requests))
+        .route("/apps/{app_id}/transactions", post(create_transaction))
+        .route("/apps/{app_id}/nonces/verify", post(verify_nonce))
+        .route("/fake-provider/authorize", get(fake_provider_authorize))
+        .route("/fake-provider/id-token", post(id_token))
+}
+
+fn app_summary(shared: &AppState, app: &AppRecord) -> Value {
+    let c = &app.config;
+    json!({
+        "id": c.id,
+        "name": c.name,
+        "auth_origin": c.auth_origin,
+        "rp_id": c.effective_rp_id(),
+        "rp_origin": c.effective_rp_origin(),
+        "base_url": shared.base_url(),
+        "issuer": shared.issuer(&c.id),
+        "api_key": c.api_key,
+        "active_kid": app.active_key().map(|k| k.kid.clone()),
+        "config": c,
+    })
+}
+
+/// `GET /_emulator/apps` -> `{"apps": [...]}`.
+async fn list_apps(State(shared): State<AppState>) -> Json<Value> {
+    let state = shared.lock();
+    let apps: Vec<Value> = state
+        .apps
+        .values()
+        .map(|a| app_summary(&shared, a))
+        .collect();
+    Json(json!({ "apps": apps }))
+}
+
+/// `POST /_emulator/apps` with an app configuration (same keys as a `[[apps]]` TOML table) -> 201.
+async fn create_app(
+    State(shared): State<AppState>,
+    ApiJson(config): ApiJson<AppConfig>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    config
+        .validate()
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let key = SigningKey::default_key().map_err(|e| ApiError::internal(e.to_string()))?;
+    let summary = shared.mutate(|state| {
+        if state.apps.contains_key(&config.id) {
+            return Err(ApiError::bad_request("an app with this id already exists"));
+        }
+        let app = AppRecord::new(config.clone(), key);
+        let summary = app_summary(&shared, &app);
+        state.apps.insert(config.id.clone(), app);
+        Ok(summary)
+    })?;
+    Ok((StatusCode::CREATED, Json(summary)))
+}
+
+/// `POST /_emulator/apps/{app_id}/rotate-key` -> `{"kid": new, "previous_kid": old}`.
+async fn rotate_key(
+    State(shared): State<AppState>,
+    ApiPath(app_id): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
+    shared.lock().app(&app_id)?;
+    let key = tokio::task::spawn_blocking(SigningKey::generate)
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let now = shared.clock.now();
+    let out = shared.mutate(|state| {
+        let app = state.app_mut(&app_id)?;
+        let previous = app.active_key().map(|k| k.kid.clone());
+        for k in app.keys.iter_mut().filter(|k| k.retired_at.is_none()) {
+            k.retired_at = Some(now);
+        }
+        let kid = key.kid.clone();
+        app.keys.push(key);
+        Ok(json!({ "kid": kid, "previous_kid": previous }))
+    })?;
+    Ok(Json(out))
+}
+
+async fn get_clock(State(shared): State<AppState>) -> Json<Value> {
+    Json(json!({ "now": shared.clock.now(), "offset_seconds": shared.clock.offset_seconds() }))
+}
+
+/// Largest single clock step (100 years), so emulator time never overflows.
+const MAX_ADVANCE_SECONDS: i64 = 100 * 365 * 24 * 3600;
+
+#[derive(Debug, Deserialize)]
+struct AdvanceRequest {
+    seconds: i64,
+}
+
+/// `POST /_emulator/clock/advance {"seconds": N}` -> `{"now": ..., "offset_seconds": ...}`.
+async fn advance_clock(
+    State(shared): State<AppState>,
+    ApiJson(body): ApiJson<AdvanceRequest>,
+) -> ApiResult<Json<Value>> {
+    if !(0..=MAX_ADVANCE_SECONDS).contains(&body.seconds) {
+        return Err(ApiError::bad_request(
+            "seconds must be between 0 and 3153600000 (the clock only moves forward)",
+        ));
+    }
+    let now = shared.clock.advance(body.seconds);
+    Ok(Json(
+        json!({ "now": now, "offset_seconds": shared.clock.offset_seconds() }),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+struct OutboxQuery {
+    #[serde(default)]
+    identifier: Option<String>,
+}
+
+/// `GET /_emulator/outbox[?identifier=]` -> JSON array of messages, oldest first.
+async fn get_outbox(
+    State(shared): State<AppState>,
+    ApiQuery(q): ApiQuery<OutboxQuery>,
+) -> Json<Value> {
+    let needle = q.identifier.as_deref().map(normalize_identifier);
+    let state = shared.lock();
+    let messages: Vec<Value> = state
+        .outbox
+        .iter()
+        .filter(|m| needle.as_ref().is_none_or(|n| &m.identifier == n))
+        .map(|m| json!(m))
+        .collect();
+    Json(Value::Array(messages))
+}
+
+async fn clear_outbox(State(shared): State<AppState>) -> ApiResult<StatusCode> {
+    shared.mutate(|state| {
+        state.outbox.clear();
+        Ok(())
+    })?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn list_faults(State(shared): State<AppState>) -> Json<Value> {
+    Json(json!({ "faults": shared.faults.list() }))
+}
+
+/// `POST /_emulator/faults` with a [`FaultRule`] -> 201.
+async fn add_fault(
+    State(shared): State<AppState>,
+    ApiJson(rule): ApiJson<FaultRule>,
+) -> ApiResult<StatusCode> {
+    if rule.count == 0 {
+        return Err(ApiError::bad_request("count must be at least 1"));
+    }
+    if rule.delay_ms.is_some_and(|ms| ms > 600_000) {
+        return Err(ApiError::bad_request("delay_ms must be at most 600000"));
+    }
+    shared.faults.add(rule);
+    Ok(StatusCode::CREATED)
+}
+
+async fn clear_faults(State(shared): State<AppState>) -> StatusCode {
+    shared.faults.clear();
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Debug, Deserialize)]
+struct RequestsQuery {
+    #[serde(default)]
+    path_prefix: Option<String>,
+    #[serde(default)]
+    method: Option<String>,
+}
+
+/// `GET /_emulator/requests[?path_prefix=&method=]` -> `{"count": n, "requests": [{method, path, status}]}`.
+async fn list_requests(
+    State(shared): State<AppState>,
+    ApiQuery(q): ApiQuery<RequestsQuery>,
+) -> Json<Value> {
+    let log = shared.request_log.lock().unwrap_or_else(|p| p.into_inner());
+    let matching: Vec<Value> = log
+        .iter()
+        .filter(|r| {
+            q.path_prefix
+                .as_deref()
+                .is_none_or(|p| r.path.starts_with(p))
+        })
+        .filter(|r| {
+            q.method
+                .as_deref()
+                .is_none_or(|m| r.method.eq_ignore_ascii_case(m))
+        })
+        .map(|r| json!(r))
+        .collect();
+    Json(json!({ "count": matching.len(), "requests": matching }))
+}
+
+async fn clear_requests(State(shared): State<AppState>) -> StatusCode {
+    shared
+        .request_log
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clear();
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Debug, Deserialize)]
+struct IdTokenRequest {
+    email: String,
+    #[serde(default)]
+    app_id: Option<String>,
+    #[serde(default)]
+    sub: Option<String>,
+    #[serde(default)]
+    ttl_seconds: Option<i64>,
+}
+
+/// `POST /_emulator/fake-provider/id-token {"email", "app_id"?, "sub"?, "ttl_seconds"?}` -> `{"id_token"}`.
+async fn id_token(
+    State(shared): State<AppState>,
+    ApiJson(body): ApiJson<IdTokenRequest>,
+) -> ApiResult<Json<Value>> {
+    let state = shared.lock();
+    let app_id = match body.app_id {
+        Some(id) => id,
+        None => state
+            .apps
+            .keys()
+            .next()
+            .cloned()
+            .ok_or_else(ApiError::app_not_found)?,
+    };
+    state.app(&app_id)?;
+    let token = mint_id_token(
+        &shared,
+        &state,
+        &app_id,
+        &body.email,
+        body.sub,
+        body.ttl_seconds
+            .unwrap_or(600)
+            .clamp(-MAX_ADVANCE_SECONDS, MAX_ADVANCE_SECONDS),
+    )?;
+    Ok(Json(json!({ "id_token": token })))
+}
+
+#[derive(Debug, Deserialize)]
+struct TransactionRequest {
+    identifier: String,
+    kind: TransactionKind,
+}
+
+/// `POST /_emulator/apps/{app_id}/transactions {"identifier", "kind": "register"|"authenticate"}` -> 201
+/// `{"transaction_id", "user_id"}` (what an app backend would create for the transaction ceremonies).
+async fn create_transaction(
+    State(shared): State<AppState>,
+    ApiPath(app_id): ApiPath<String>,
+    ApiJson(body): ApiJson<TransactionRequest>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let now = shared.clock.now();
+    let out = shared.mutate(|state| {
+        let app = state.app_mut(&app_id)?;
+        let user_id = match body.kind {
+            TransactionKind::Register => {
+                crate::routes::passwordless::register_user(app, &body.identifier, now)
+                    .or_else(|e| {
+                        // An existing active user may add a passkey through a transaction too.
+                        app.find_user_by_identifier(&body.identifier)
+                            .map(|u| (u.id.clone(), u.email.clone()))
+                            .ok_or(e)
+                    })?
+                    .0
+            }
+            TransactionKind::Authenticate => app
+                .find_user_by_identifier(&body.identifier)
+                .map(|u| u.id.clone())
+                .ok_or_else(ApiError::user_not_found)?,
+        };
+        let id = random_id("txn_");
+        app.transactions.insert(
+            id.clone(),
+            TransactionRecord {
+                id: id.clone(),
+                kind: body.kind,
+                user_id: user_id.clone(),
+                created_at: now,
+                completed: false,
+            },
+        );
+        Ok(json!({ "transaction_id": id, "user_id": user_id }))
+    })?;
+    Ok((StatusCode::CREATED, Json(out)))
+}
+
+#[derive(Debug, Deserialize)]
+struct NonceRequest {
+    nonce: String,
+}
+
+/// `POST /_emulator/apps/{app_id}/nonces/verify {"nonce"}` -> `{"transaction_id", "user_id"}` once;
+/// 404 `invalid_request` for unknown or already verified nonces.
+async fn verify_nonce(
+    State(shared): State<AppState>,
+    ApiPath(app_id): ApiPath<String>,
+    ApiJson(body): ApiJson<NonceRequest>,
+) -> ApiResult<Json<Value>> {
+    let out = shared.mutate(|state| {
+        let app = state.app_mut(&app_id)?;
+        let record = app
+            .nonces
+            .remove(&digest_hex(body.nonce.trim()))
+            .ok_or_else(|| {
+                ApiError::not_found("invalid_request", "unknown or already verified nonce")
+            })?;
+        Ok(json!({ "transaction_id": record.transaction_id, "user_id": record.user_id }))
+    })?;
+    Ok(Json(out))
+}

@@ -1,0 +1,150 @@
+//! App-level reads (configuration, JWKS, OpenID discovery) and the passkey readiness report.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::ApiPath;
+use crate::state::{AppRecord, AppState};
+use crate::tokens::secret_eq;
+
+/// The spec's `App` view.
+pub fn app_json(app: &AppRecord) -> Value {
+    let c = &app.config;
+    let schema: Vec<Value> = c
+        .user_metadata_schema
+        .iter()
+        .map(|f| {
+            json!({
+                "id": format!("fld_{}", f.field_name),
+                "field_name": f.field_name,
+                "friendly_name": f.friendly_name.clone().unwrap_or_else(|| f.field_name.clone()),
+                "type": f.field_type,
+                "profile": f.profile,
+                "registration": f.registration,
+            })
+        })
+        .collect();
+    let mut social = serde_json::Map::new();
+    for conn in &c.social_connections {
+        social.insert(
+            conn.clone(),
+            json!({"client_id": format!("emulator-{conn}-client")}),
+        );
+    }
+    let required = match c.allowed_identifier {
+        crate::config::AllowedIdentifier::Phone => "phone",
+        _ => "email",
+    };
+    json!({
+        "id": c.id,
+        "name": c.name,
+        "allowed_identifier": c.allowed_identifier.as_str(),
+        "required_identifier": required,
+        "auth_origin": c.auth_origin,
+        "default_language": "en",
+        "login_url": c.login_url,
+        "redirect_url": c.redirect_url,
+        "rsa_public_key": app.active_key().map(|k| k.public_pem_b64()).unwrap_or_default(),
+        "auth_fallback_method": "magic_link",
+        "auth_fallback_method_ttl": c.magic_link_ttl_seconds,
+        "auth_methods": {
+            "passkeys": {},
+            "otp": {"ttl": c.otp_ttl_seconds, "ttl_display_unit": "s"},
+            "magic_link": {"ttl": c.magic_link_ttl_seconds, "ttl_display_unit": "s"},
+        },
+        "element_customization": {},
+        "element_customization_dark": {},
+        "ephemeral": true,
+        "passage_branding": false,
+        "public_signup": c.public_signup,
+        "profile_management": true,
+        "require_email_verification": false,
+        "require_identifier_verification": false,
+        "session_timeout_length": c.auth_token_ttl_seconds,
+        "layouts": {"profile": [], "registration": []},
+        "social_connections": social,
+        "user_metadata_schema": schema,
+    })
+}
+
+/// `GET /apps/{app_id}`.
+pub async fn get_app(
+    State(shared): State<AppState>,
+    ApiPath(app_id): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
+    let state = shared.lock();
+    let app = state.app(&app_id)?;
+    Ok(Json(json!({ "app": app_json(app) })))
+}
+
+/// `GET /apps/{app_id}/.well-known/jwks.json`.
+pub async fn get_jwks(
+    State(shared): State<AppState>,
+    ApiPath(app_id): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
+    let now = shared.clock.now();
+    let state = shared.lock();
+    let app = state.app(&app_id)?;
+    let keys: Vec<Value> = app
+        .keys
+        .iter()
+        .rev()
+        .filter(|k| k.is_published(now, app.config.key_grace_seconds))
+        .map(|k| k.jwk())
+        .collect();
+    Ok(Json(json!({ "keys": keys })))
+}
+
+/// `GET /apps/{app_id}/.well-known/openid-configuration`.
+pub async fn get_openid_configuration(
+    State(shared): State<AppState>,
+    ApiPath(app_id): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
+    let state = shared.lock();
+    state.app(&app_id)?;
+    let issuer = shared.issuer(&app_id);
+    Ok(Json(json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/social/authorize"),
+        "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
+    })))
+}
+
+/// Body of the passkey readiness report.
+#[derive(Debug, Deserialize)]
+#[allow(dead_code)]
+pub struct ReadinessReport {
+    device_id: String,
+    security_key: bool,
+    platform: bool,
+    synced_credential: bool,
+    cross_device_credential: bool,
+    conditional_ui: bool,
+}
+
+/// `POST /analytics/passkey-readiness` (needs `X-API-KEY` of any configured app).
+pub async fn passkey_readiness(
+    State(shared): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult<StatusCode> {
+    let key = headers
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| ApiError::invalid_access_token("missing X-API-KEY"))?;
+    let known = shared
+        .lock()
+        .apps
+        .values()
+        .any(|a| secret_eq(&a.config.api_key, key));
+    if !known {
+        return Err(ApiError::invalid_access_token("unknown API key"));
+    }
+    let _: ReadinessReport = serde_json::from_slice(&body)
+        .map_err(|_| ApiError::bad_request("invalid passkey readiness report"))?;
+    Ok(StatusCode::CREATED)
+}

@@ -1,0 +1,419 @@
+//! Registration and login by one-time passcode and magic link, and their redemption.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::clock::rfc3339;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiPath};
+use crate::routes::{classify_identifier, ensure_can_login, issue_session, new_user, record_login};
+use crate::state::{
+    AppRecord, AppState, LinkPurpose, MagicLinkRecord, OtpRecord, OutboxMessage, State as Model,
+};
+use crate::tokens::{random_id, random_otp, random_secret, secret_eq};
+
+/// Body of the register/login send operations.
+#[derive(Debug, Deserialize)]
+pub struct SendRequest {
+    identifier: String,
+    #[serde(default)]
+    #[allow(dead_code)]
+    language: Option<String>,
+    #[serde(default)]
+    magic_link_path: Option<String>,
+}
+
+/// Creates (or, when still pending, reuses) the user for a registration; returns the user id.
+pub(crate) fn register_user(
+    app: &mut AppRecord,
+    identifier: &str,
+    now: i64,
+) -> ApiResult<(String, String)> {
+    if !app.config.public_signup {
+        return Err(ApiError::forbidden(
+            "operation_not_allowed",
+            "public registration is disabled for this app",
+        ));
+    }
+    let (kind, id) = classify_identifier(&app.config, identifier)?;
+    if let Some(existing) = app.find_user_by_identifier(&id) {
+        if existing.status != "pending" {
+            return Err(ApiError::bad_request(
+                "a user with this identifier already exists",
+            ));
+        }
+        return Ok((existing.id.clone(), id));
+    }
+    let user = new_user(kind, &id, "pending", now);
+    let user_id = user.id.clone();
+    app.users.insert(user_id.clone(), user);
+    Ok((user_id, id))
+}
+
+/// Finds the user for a login; returns (user id, normalized identifier).
+fn login_user(app: &AppRecord, identifier: &str) -> ApiResult<(String, String)> {
+    let (_, id) = classify_identifier(&app.config, identifier)?;
+    let user = app
+        .find_user_by_identifier(&id)
+        .ok_or_else(ApiError::user_not_found)?;
+    ensure_can_login(user)?;
+    Ok((user.id.clone(), id))
+}
+
+/// Creates a passcode and puts it in the outbox; returns its id.
+fn send_otp(
+    state: &mut Model,
+    app_id: &str,
+    user_id: &str,
+    identifier: &str,
+    now: i64,
+) -> ApiResult<String> {
+    let app = state.app_mut(app_id)?;
+    let otp = OtpRecord {
+        id: random_id("otp_"),
+        code: random_otp(),
+        user_id: user_id.to_owned(),
+        identifier: identifier.to_owned(),
+        expires_at: now + app.config.otp_ttl_seconds,
+        failed_attempts: 0,
+        used: false,
+    };
+    let message = OutboxMessage {
+        app_id: app_id.to_owned(),
+        identifier: identifier.to_owned(),
+        kind: "otp".to_owned(),
+        otp: Some(otp.code.clone()),
+        otp_id: Some(otp.id.clone()),
+        magic_link_url: None,
+        magic_link_secret: None,
+        magic_link_id: None,
+        created_at: rfc3339(now),
+    };
+    let id = otp.id.clone();
+    app.otps.insert(id.clone(), otp);
+    state.outbox.push(message);
+    Ok(id)
+}
+
+/// Creates a magic link and puts it in the outbox; returns its id.
+#[allow(clippy::too_many_arguments)]
+pub fn send_magic_link(
+    state: &mut Model,
+    app_id: &str,
+    user_id: &str,
+    identifier: &str,
+    purpose: LinkPurpose,
+    path: Option<&str>,
+    redirect_url: Option<String>,
+    now: i64,
+) -> ApiResult<String> {
+    let app = state.app_mut(app_id)?;
+    let secret = random_secret(24);
+    let path = path.unwrap_or(&app.config.login_url);
+    let path = if path.starts_with('/') {
+        path.to_owned()
+    } else {
+        format!("/{path}")
+    };
+    let mut url = url::Url::parse(&app.config.auth_origin)
+        .and_then(|origin| origin.join(&path))
+        .map_err(|_| ApiError::bad_request("magic_link_path is not a valid path"))?;
+    url.query_pairs_mut().append_pair("psg_magic_link", &secret);
+    let link = MagicLinkRecord {
+        id: random_id("ml_"),
+        secret: secret.clone(),
+        user_id: user_id.to_owned(),
+        identifier: identifier.to_owned(),
+        purpose,
+        expires_at: now + app.config.magic_link_ttl_seconds,
+        activated: false,
+        status_delivered: false,
+        redirect_url,
+    };
+    let id = link.id.clone();
+    app.magic_links.insert(id.clone(), link);
+    state.outbox.push(OutboxMessage {
+        app_id: app_id.to_owned(),
+        identifier: identifier.to_owned(),
+        kind: "magic_link".to_owned(),
+        otp: None,
+        otp_id: None,
+        magic_link_url: Some(url.to_string()),
+        magic_link_secret: Some(secret),
+        magic_link_id: Some(id.clone()),
+        created_at: rfc3339(now),
+    });
+    Ok(id)
+}
+
+/// `POST /apps/{app_id}/register/otp` (201).
+pub async fn register_otp(
+    State(shared): State<AppState>,
+    ApiPath(app_id): ApiPath<String>,
+    ApiJson(body): ApiJson<SendRequest>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let now = shared.clock.now();
+    let otp_id = shared.mutate(|state| {
+        let (user_id, id) = register_user(state.app_mut(&app_id)?, &body.identifier, now)?;
+        send_otp(state, &app_id, &user_id, &id, now)
+    })?;
+    Ok((StatusCode::CREATED, Json(json!({ "otp_id": otp_id }))))
+}
+
+/// `POST /apps/{app_id}/login/otp` (201).
+pub async fn login_otp(
+    State(shared): State<AppState>,
+    ApiPath(app_id): ApiPath<String>,
+    ApiJson(body): ApiJson<SendRequest>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let now = shared.clock.now();
+    let otp_id = shared.mutate(|state| {
+        let (user_id, id) = login_user(state.app(&app_id)?, &body.identifier)?;
+        send_otp(state, &app_id, &user_id, &id, now)
+    })?;
+    Ok((StatusCode::CREATED, Json(json!({ "otp_id": otp_id }))))
+}
+
+/// `POST /apps/{app_id}/register/magic-link` (201).
+pub async fn register_magic_link(
+    State(shared): State<AppState>,
+    ApiPath(app_id): ApiPath<String>,
+    ApiJson(body): ApiJson<SendRequest>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let now = shared.clock.now();
+    let link_id = shared.mutate(|state| {
+        let (user_id, id) = register_user(state.app_mut(&app_id)?, &body.identifier, now)?;
+        send_magic_link(
+            state,
+            &app_id,
+            &user_id,
+            &id,
+            LinkPurpose::Login,
+            body.magic_link_path.as_deref(),
+            None,
+            now,
+        )
+    })?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "magic_link": { "id": link_id } })),
+    ))
+}
+
+/// `POST /apps/{app_id}/login/magic-link` (200).
+pub async fn login_magic_link(
+    State(shared): State<AppState>,
+    ApiPath(app_id): ApiPath<String>,
+    ApiJson(body): ApiJson<SendRequest>,
+) -> ApiResult<Json<Value>> {
+    let now = shared.clock.now();
+    let link_id = shared.mutate(|state| {
+        let (user_id, id) = login_user(state.app(&app_id)?, &body.identifier)?;
+        send_magic_link(
+            state,
+            &app_id,
+            &user_id,
+            &id,
+            LinkPurpose::Login,
+            body.magic_link_path.as_deref(),
+            None,
+            now,
+        )
+    })?;
+    Ok(Json(json!({ "magic_link": { "id": link_id } })))
+}
+
+/// Body of `otp/activate`.
+#[derive(Debug, Deserialize)]
+pub struct ActivateOtpRequest {
+    otp: String,
+    otp_id: String,
+}
+
+fn invalid_otp(message: &str) -> ApiError {
+    ApiError::unauthorized("invalid_magic_link", message)
+}
+
+/// `POST /apps/{app_id}/otp/activate` (200). Wrong, unknown, used or expired passcodes give 401
+/// `invalid_magic_link` (the spec has no passcode-specific code); too many wrong tries give 401
+/// `exceeded_attempts`.
+pub async fn activate_otp(
+    State(shared): State<AppState>,
+    ApiPath(app_id): ApiPath<String>,
+    ApiJson(body): ApiJson<ActivateOtpRequest>,
+) -> ApiResult<Json<Value>> {
+    let now = shared.clock.now();
+    let result = shared.mutate(|state| {
+        let app = state.app_mut(&app_id)?;
+        let max = app.config.otp_max_attempts;
+        let otp = app
+            .otps
+            .get_mut(&body.otp_id)
+            .ok_or_else(|| invalid_otp("unknown one-time passcode"))?;
+        if otp.failed_attempts >= max {
+            return Err(ApiError::unauthorized(
+                "exceeded_attempts",
+                "too many wrong passcodes; request a new one",
+            ));
+        }
+        if otp.used {
+            return Err(invalid_otp("one-time passcode already used"));
+        }
+        if now >= otp.expires_at {
+            return Err(invalid_otp("one-time passcode expired"));
+        }
+        if !secret_eq(&otp.code, body.otp.trim()) {
+            otp.failed_attempts += 1;
+            if otp.failed_attempts >= max {
+                return Err(ApiError::unauthorized(
+                    "exceeded_attempts",
+                    "too many wrong passcodes; request a new one",
+                ));
+            }
+            return Err(invalid_otp("wrong one-time passcode"));
+        }
+        otp.used = true;
+        let (user_id, identifier) = (otp.user_id.clone(), otp.identifier.clone());
+        let user = app
+            .users
+            .get_mut(&user_id)
+            .ok_or_else(ApiError::user_not_found)?;
+        ensure_can_login(user)?;
+        mark_verified(user, &identifier);
+        record_login(user, now);
+        issue_session(&shared, app, &user_id, now)
+    });
+    Ok(Json(result?))
+}
+
+fn mark_verified(user: &mut crate::state::UserRecord, identifier: &str) {
+    if user.email == identifier {
+        user.email_verified = true;
+    }
+    if user.phone == identifier {
+        user.phone_verified = true;
+    }
+}
+
+/// Body of `magic-link/activate`.
+#[derive(Debug, Deserialize)]
+pub struct ActivateLinkRequest {
+    magic_link: String,
+}
+
+/// `PATCH /apps/{app_id}/magic-link/activate` (200). Unknown, used or expired links give 401 `invalid_magic_link`.
+pub async fn activate_magic_link(
+    State(shared): State<AppState>,
+    ApiPath(app_id): ApiPath<String>,
+    ApiJson(body): ApiJson<ActivateLinkRequest>,
+) -> ApiResult<Json<Value>> {
+    let now = shared.clock.now();
+    let result = shared.mutate(|state| {
+        let app = state.app_mut(&app_id)?;
+        let secret = body.magic_link.trim();
+        let link = app
+            .magic_links
+            .values()
+            .find(|l| secret_eq(&l.secret, secret))
+            .cloned()
+            .ok_or_else(|| ApiError::unauthorized("invalid_magic_link", "unknown magic link"))?;
+        if link.activated {
+            return Err(ApiError::unauthorized(
+                "invalid_magic_link",
+                "magic link already used",
+            ));
+        }
+        if now >= link.expires_at {
+            return Err(ApiError::unauthorized(
+                "invalid_magic_link",
+                "magic link expired",
+            ));
+        }
+        // An identifier change must not take an identifier another user has meanwhile.
+        let taken =
+            |id: &str, users: &std::collections::BTreeMap<String, crate::state::UserRecord>| {
+                users
+                    .values()
+                    .any(|u| u.id != link.user_id && (u.email == id || u.phone == id))
+            };
+        match &link.purpose {
+            LinkPurpose::ChangeEmail { new_email } if taken(new_email, &app.users) => {
+                return Err(ApiError::bad_request(
+                    "the new e-mail address is already in use",
+                ))
+            }
+            LinkPurpose::ChangePhone { new_phone } if taken(new_phone, &app.users) => {
+                return Err(ApiError::bad_request(
+                    "the new phone number is already in use",
+                ))
+            }
+            _ => {}
+        }
+        let user = app
+            .users
+            .get_mut(&link.user_id)
+            .ok_or_else(ApiError::user_not_found)?;
+        ensure_can_login(user)?;
+        if let Some(stored) = app.magic_links.get_mut(&link.id) {
+            stored.activated = true;
+        }
+        let user = app
+            .users
+            .get_mut(&link.user_id)
+            .ok_or_else(ApiError::user_not_found)?;
+        match &link.purpose {
+            LinkPurpose::Login => mark_verified(user, &link.identifier),
+            LinkPurpose::ChangeEmail { new_email } => {
+                user.email = new_email.clone();
+                user.email_verified = true;
+            }
+            LinkPurpose::ChangePhone { new_phone } => {
+                user.phone = new_phone.clone();
+                user.phone_verified = true;
+            }
+        }
+        record_login(user, now);
+        let mut response = issue_session(&shared, app, &link.user_id, now)?;
+        if let Some(redirect) = link.redirect_url {
+            response["auth_result"]["redirect_url"] = json!(redirect);
+        }
+        Ok(response)
+    });
+    Ok(Json(result?))
+}
+
+/// Body of `magic-link/status`.
+#[derive(Debug, Deserialize)]
+pub struct LinkStatusRequest {
+    id: String,
+}
+
+/// `POST /apps/{app_id}/magic-link/status`: 404 `magic_link_not_found` until the link is activated, then
+/// 200 with a new session exactly once, then 404 again.
+pub async fn magic_link_status(
+    State(shared): State<AppState>,
+    ApiPath(app_id): ApiPath<String>,
+    ApiJson(body): ApiJson<LinkStatusRequest>,
+) -> ApiResult<Json<Value>> {
+    let now = shared.clock.now();
+    let not_found = || {
+        ApiError::not_found(
+            "magic_link_not_found",
+            "magic link not found or not activated yet",
+        )
+    };
+    let result = shared.mutate(|state| {
+        let app = state.app_mut(&app_id)?;
+        let link = app.magic_links.get_mut(&body.id).ok_or_else(not_found)?;
+        if !link.activated || link.status_delivered {
+            return Err(not_found());
+        }
+        link.status_delivered = true;
+        let user_id = link.user_id.clone();
+        issue_session(&shared, app, &user_id, now)
+    });
+    Ok(Json(result?))
+}

@@ -1,0 +1,603 @@
+//! OAuth2 social login with PKCE through a built-in fake identity provider, account linking, and
+//! native ID-token exchange.
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiForm, ApiJson, ApiPath, ApiQuery};
+use crate::routes::{
+    bearer_user, ensure_can_login, issue_session, new_user, record_login, IdentifierKind,
+};
+use crate::state::{
+    AppRecord, AppState, OAuthCode, Shared, SocialFlow, SocialLink, State as Model,
+};
+use crate::tokens::{digest_hex, pkce_challenge, random_id, random_secret, secret_eq};
+
+/// Seconds a Passage authorization code stays valid.
+const CODE_TTL_SECONDS: i64 = 600;
+
+fn redirect(location: &str) -> Response {
+    (StatusCode::FOUND, [(header::LOCATION, location.to_owned())]).into_response()
+}
+
+/// Query of `social/authorize`.
+#[derive(Debug, Deserialize)]
+pub struct AuthorizeQuery {
+    redirect_uri: String,
+    #[serde(default)]
+    state: Option<String>,
+    code_challenge: String,
+    code_challenge_method: String,
+    connection_type: String,
+    #[serde(default)]
+    login_hint: Option<String>,
+}
+
+fn redirect_allowed(app: &AppRecord, redirect_uri: &str) -> bool {
+    if app
+        .config
+        .allowed_redirect_uris
+        .iter()
+        .any(|u| u == redirect_uri)
+    {
+        return true;
+    }
+    match (
+        url::Url::parse(redirect_uri),
+        url::Url::parse(&app.config.auth_origin),
+    ) {
+        (Ok(target), Ok(origin)) => target.origin() == origin.origin(),
+        _ => false,
+    }
+}
+
+/// `GET /apps/{app_id}/social/authorize` (302 to the fake provider).
+pub async fn authorize(
+    State(shared): State<AppState>,
+    ApiPath(app_id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<AuthorizeQuery>,
+) -> ApiResult<Response> {
+    let now = shared.clock.now();
+    let flow_id = shared.mutate(|state| {
+        let app = state.app(&app_id)?;
+        if q.code_challenge_method != "S256" {
+            return Err(ApiError::bad_request("code_challenge_method must be S256"));
+        }
+        let challenge_ok = (43..=128).contains(&q.code_challenge.len())
+            && q.code_challenge
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !challenge_ok {
+            return Err(ApiError::bad_request(
+                "code_challenge must be 43 to 128 base64url characters",
+            ));
+        }
+        match q.connection_type.as_str() {
+            "passage" => {}
+            "apple" | "github" | "google" => {
+                if !app.config.social_connections.contains(&q.connection_type) {
+                    return Err(ApiError::bad_request(
+                        "this social connection is not configured for the app",
+                    ));
+                }
+            }
+            _ => return Err(ApiError::bad_request("unknown connection_type")),
+        }
+        if !redirect_allowed(app, &q.redirect_uri) {
+            return Err(ApiError::bad_request(
+                "redirect_uri is not under the app's auth origin nor in its allowed list",
+            ));
+        }
+        let flow_id = random_id("flow_");
+        // Abandoned flows are forgotten after an hour.
+        state.social_flows.retain(|_, f| now - f.created_at < 3600);
+        state.social_flows.insert(
+            flow_id.clone(),
+            SocialFlow {
+                app_id: app_id.clone(),
+                redirect_uri: q.redirect_uri.clone(),
+                client_state: q.state.clone(),
+                code_challenge: q.code_challenge.clone(),
+                connection_type: q.connection_type.clone(),
+                login_hint: q.login_hint.clone(),
+                created_at: now,
+                provider_code: None,
+                provider_email: None,
+            },
+        );
+        Ok(flow_id)
+    })?;
+    let mut url = url::Url::parse(&format!(
+        "{}/_emulator/fake-provider/authorize",
+        shared.root_url
+    ))
+    .map_err(|e| ApiError::internal(e.to_string()))?;
+    url.query_pairs_mut().append_pair("flow", &flow_id);
+    Ok(redirect(url.as_str()))
+}
+
+/// Query of the fake provider's consent page.
+#[derive(Debug, Deserialize)]
+pub struct FakeProviderQuery {
+    flow: String,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    deny: Option<String>,
+}
+
+/// `GET /_emulator/fake-provider/authorize?flow=..[&email=..][&deny=1]`: "consents" at once and redirects
+/// to the app's `oauth2_callback` (or reports `consent_required` when `deny` is set).
+pub async fn fake_provider_authorize(
+    State(shared): State<AppState>,
+    ApiQuery(q): ApiQuery<FakeProviderQuery>,
+) -> ApiResult<Response> {
+    let (app_id, code) = shared.mutate(|state| {
+        let flow = state
+            .social_flows
+            .get_mut(&q.flow)
+            .ok_or_else(|| ApiError::bad_request("unknown social login flow"))?;
+        if q.deny.is_some() {
+            return Ok((flow.app_id.clone(), None));
+        }
+        let email = q
+            .email
+            .clone()
+            .or_else(|| flow.login_hint.clone())
+            .unwrap_or_else(|| {
+                format!(
+                    "{}@{}.example",
+                    random_id("user-").to_lowercase(),
+                    flow.connection_type
+                )
+            });
+        let code = random_secret(16);
+        flow.provider_code = Some(code.clone());
+        flow.provider_email = Some(crate::state::normalize_identifier(&email));
+        Ok((flow.app_id.clone(), Some(code)))
+    })?;
+    let mut url = url::Url::parse(&format!(
+        "{}/v1/apps/{app_id}/social/oauth2_callback",
+        shared.root_url
+    ))
+    .map_err(|e| ApiError::internal(e.to_string()))?;
+    match code {
+        Some(code) => {
+            url.query_pairs_mut()
+                .append_pair("code", &code)
+                .append_pair("state", &q.flow);
+        }
+        None => {
+            url.query_pairs_mut()
+                .append_pair("code", "")
+                .append_pair("state", &q.flow)
+                .append_pair("error", "consent_required")
+                .append_pair("error_description", "the user denied consent");
+        }
+    }
+    Ok(redirect(url.as_str()))
+}
+
+/// Query of the GET callbacks.
+#[derive(Debug, Deserialize)]
+pub struct CallbackQuery {
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    state: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    error_description: Option<String>,
+}
+
+/// Form of the Apple callbacks.
+#[derive(Debug, Deserialize)]
+pub struct AppleForm {
+    state: String,
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    id_token: Option<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    user: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+/// Finishes the provider leg of a flow; returns where to send the browser.
+fn finish_callback(shared: &Shared, app_id: Option<&str>, q: CallbackQuery) -> ApiResult<String> {
+    let now = shared.clock.now();
+    let flow_id = q
+        .state
+        .ok_or_else(|| ApiError::bad_request("state is required"))?;
+    shared.mutate(|state| {
+        let flow = state
+            .social_flows
+            .get(&flow_id)
+            .cloned()
+            .ok_or_else(|| ApiError::bad_request("unknown or finished social login flow"))?;
+        if app_id.is_some_and(|id| id != flow.app_id) {
+            return Err(ApiError::bad_request("state belongs to another app"));
+        }
+        let mut target = url::Url::parse(&flow.redirect_uri)
+            .map_err(|_| ApiError::bad_request("stored redirect_uri is invalid"))?;
+        if let Some(error) = q.error {
+            state.social_flows.remove(&flow_id);
+            {
+                let mut pairs = target.query_pairs_mut();
+                pairs.append_pair("error", &error);
+                if let Some(desc) = &q.error_description {
+                    pairs.append_pair("error_description", desc);
+                }
+                if let Some(s) = &flow.client_state {
+                    pairs.append_pair("state", s);
+                }
+            }
+            return Ok(target.to_string());
+        }
+        let code = q.code.unwrap_or_default();
+        let expected = flow.provider_code.clone().unwrap_or_default();
+        if expected.is_empty() || !secret_eq(&expected, &code) {
+            return Err(ApiError::bad_request("invalid provider authorization code"));
+        }
+        let email = flow.provider_email.clone().unwrap_or_default();
+        let passage_code = random_secret(24);
+        let app = state.app_mut(&flow.app_id)?;
+        app.oauth_codes.insert(
+            digest_hex(&passage_code),
+            OAuthCode {
+                code_challenge: flow.code_challenge.clone(),
+                connection_type: flow.connection_type.clone(),
+                provider_id: provider_id(&flow.connection_type, &email),
+                provider_email: email,
+                expires_at: now + CODE_TTL_SECONDS,
+                used: false,
+            },
+        );
+        state.social_flows.remove(&flow_id);
+        {
+            let mut pairs = target.query_pairs_mut();
+            pairs.append_pair("code", &passage_code);
+            if let Some(s) = &flow.client_state {
+                pairs.append_pair("state", s);
+            }
+        }
+        Ok(target.to_string())
+    })
+}
+
+fn provider_id(connection_type: &str, email: &str) -> String {
+    let digest = digest_hex(&format!("{connection_type}:{email}"));
+    format!("fake-{connection_type}-{}", &digest[..16])
+}
+
+/// `GET /apps/{app_id}/social/oauth2_callback` (302 to the app's redirect URI).
+pub async fn callback(
+    State(shared): State<AppState>,
+    ApiPath(app_id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<CallbackQuery>,
+) -> ApiResult<Response> {
+    shared.lock().app(&app_id)?;
+    Ok(redirect(&finish_callback(&shared, Some(&app_id), q)?))
+}
+
+/// `GET /social/oauth2_callback` (default development callback; the app comes from the flow).
+pub async fn callback_default_dev(
+    State(shared): State<AppState>,
+    ApiQuery(q): ApiQuery<CallbackQuery>,
+) -> ApiResult<Response> {
+    Ok(redirect(&finish_callback(&shared, None, q)?))
+}
+
+fn apple_to_query(form: AppleForm) -> CallbackQuery {
+    CallbackQuery {
+        code: form.code,
+        state: Some(form.state),
+        error: form.error,
+        error_description: None,
+    }
+}
+
+/// `POST /apps/{app_id}/social/oauth2_callback` (Sign in with Apple form post; 302).
+pub async fn apple_callback(
+    State(shared): State<AppState>,
+    ApiPath(app_id): ApiPath<String>,
+    ApiForm(form): ApiForm<AppleForm>,
+) -> ApiResult<Response> {
+    shared.lock().app(&app_id)?;
+    Ok(redirect(&finish_callback(
+        &shared,
+        Some(&app_id),
+        apple_to_query(form),
+    )?))
+}
+
+/// `POST /social/oauth2_callback` (default development Apple callback; 302).
+pub async fn apple_callback_default_dev(
+    State(shared): State<AppState>,
+    ApiForm(form): ApiForm<AppleForm>,
+) -> ApiResult<Response> {
+    Ok(redirect(&finish_callback(
+        &shared,
+        None,
+        apple_to_query(form),
+    )?))
+}
+
+/// Query of `social/token` and `link_account`.
+#[derive(Debug, Deserialize)]
+pub struct ExchangeQuery {
+    code: String,
+    verifier: String,
+}
+
+/// Checks and consumes a Passage authorization code with its PKCE verifier.
+fn redeem_code(app: &mut AppRecord, code: &str, verifier: &str, now: i64) -> ApiResult<OAuthCode> {
+    let invalid = || ApiError::bad_request("invalid, used or expired authorization code");
+    let record = app
+        .oauth_codes
+        .get_mut(&digest_hex(code))
+        .ok_or_else(invalid)?;
+    if record.used || now >= record.expires_at {
+        return Err(invalid());
+    }
+    if !secret_eq(&pkce_challenge(verifier), &record.code_challenge) {
+        return Err(ApiError::bad_request(
+            "PKCE verifier does not match the code challenge",
+        ));
+    }
+    record.used = true;
+    Ok(record.clone())
+}
+
+/// Finds the user for a provider account (linked account, then same e-mail, then a new user) and logs
+/// them in. Returns the user id.
+fn login_with_provider(
+    app: &mut AppRecord,
+    connection_type: &str,
+    provider_id: &str,
+    email: &str,
+    now: i64,
+) -> ApiResult<String> {
+    let linkable = connection_type != "passage";
+    let by_link = app
+        .users
+        .values()
+        .find(|u| {
+            u.social
+                .get(connection_type)
+                .is_some_and(|l| l.provider_id == provider_id)
+        })
+        .map(|u| u.id.clone());
+    let by_email = || {
+        app.users
+            .values()
+            .find(|u| !email.is_empty() && u.email == email)
+            .map(|u| u.id.clone())
+    };
+    let user_id = match by_link.or_else(by_email) {
+        Some(id) => id,
+        None => {
+            if !app.config.public_signup {
+                return Err(ApiError::forbidden(
+                    "operation_not_allowed",
+                    "public registration is disabled for this app",
+                ));
+            }
+            if !crate::routes::is_email(email) {
+                return Err(ApiError::bad_request(
+                    "the provider reported no usable e-mail address",
+                ));
+            }
+            let mut user = new_user(IdentifierKind::Email, email, "active", now);
+            user.email_verified = true;
+            let id = user.id.clone();
+            app.users.insert(id.clone(), user);
+            id
+        }
+    };
+    let user = app
+        .users
+        .get_mut(&user_id)
+        .ok_or_else(ApiError::user_not_found)?;
+    ensure_can_login(user)?;
+    if linkable {
+        let created_at = user
+            .social
+            .get(connection_type)
+            .filter(|l| l.provider_id == provider_id)
+            .map_or(now, |l| l.created_at);
+        user.social.insert(
+            connection_type.to_owned(),
+            SocialLink {
+                provider_id: provider_id.to_owned(),
+                provider_identifier: email.to_owned(),
+                created_at,
+                last_login_at: now,
+            },
+        );
+    }
+    if user.email == email {
+        user.email_verified = true;
+    }
+    record_login(user, now);
+    Ok(user_id)
+}
+
+/// `GET /apps/{app_id}/social/token?code=&verifier=` (201 AuthResponse).
+pub async fn exchange_token(
+    State(shared): State<AppState>,
+    ApiPath(app_id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ExchangeQuery>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let now = shared.clock.now();
+    let body = shared.mutate(|state| {
+        let app = state.app_mut(&app_id)?;
+        let code = redeem_code(app, &q.code, &q.verifier, now)?;
+        let user_id = login_with_provider(
+            app,
+            &code.connection_type,
+            &code.provider_id,
+            &code.provider_email,
+            now,
+        )?;
+        issue_session(&shared, app, &user_id, now)
+    })?;
+    Ok((StatusCode::CREATED, Json(body)))
+}
+
+/// `GET /apps/{app_id}/currentuser/social/link_account?code=&verifier=` (201, no body).
+pub async fn link_account(
+    State(shared): State<AppState>,
+    ApiPath(app_id): ApiPath<String>,
+    headers: HeaderMap,
+    ApiQuery(q): ApiQuery<ExchangeQuery>,
+) -> ApiResult<StatusCode> {
+    let now = shared.clock.now();
+    shared.mutate(|state| {
+        let user_id = bearer_user(&shared, state, &app_id, &headers)?;
+        let app = state.app_mut(&app_id)?;
+        // Validate before consuming the code.
+        let code = app
+            .oauth_codes
+            .get(&digest_hex(&q.code))
+            .cloned()
+            .ok_or_else(|| ApiError::bad_request("invalid, used or expired authorization code"))?;
+        if code.connection_type == "passage" {
+            return Err(ApiError::bad_request("passage logins cannot be linked"));
+        }
+        let taken = app.users.values().any(|u| {
+            u.id != user_id
+                && u.social
+                    .get(&code.connection_type)
+                    .is_some_and(|l| l.provider_id == code.provider_id)
+        });
+        if taken {
+            return Err(ApiError::forbidden(
+                "operation_not_allowed",
+                "this provider account is linked to another user",
+            ));
+        }
+        let code = redeem_code(app, &q.code, &q.verifier, now)?;
+        let user = app
+            .users
+            .get_mut(&user_id)
+            .ok_or_else(ApiError::user_not_found)?;
+        user.social.insert(
+            code.connection_type.clone(),
+            SocialLink {
+                provider_id: code.provider_id,
+                provider_identifier: code.provider_email,
+                created_at: now,
+                last_login_at: now,
+            },
+        );
+        user.updated_at = now;
+        Ok(())
+    })?;
+    Ok(StatusCode::CREATED)
+}
+
+/// Claims of the fake provider's ID tokens.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FakeIdClaims {
+    /// `<root>/_emulator/fake-provider`.
+    pub iss: String,
+    /// Account id at the provider.
+    pub sub: String,
+    /// The app id.
+    pub aud: String,
+    /// E-mail.
+    pub email: String,
+    /// Issued at.
+    pub iat: i64,
+    /// Expiry.
+    pub exp: i64,
+}
+
+/// Issuer of fake-provider ID tokens.
+pub fn fake_issuer(shared: &Shared) -> String {
+    format!("{}/_emulator/fake-provider", shared.root_url)
+}
+
+/// Mints a fake-provider ID token (HS256 with the emulator's provider secret).
+pub fn mint_id_token(
+    shared: &Shared,
+    state: &Model,
+    app_id: &str,
+    email: &str,
+    sub: Option<String>,
+    ttl: i64,
+) -> ApiResult<String> {
+    let now = shared.clock.now();
+    let email = crate::state::normalize_identifier(email);
+    let claims = FakeIdClaims {
+        iss: fake_issuer(shared),
+        sub: sub.unwrap_or_else(|| provider_id("idtoken", &email)),
+        aud: app_id.to_owned(),
+        email,
+        iat: now,
+        exp: now + ttl,
+    };
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(state.fake_provider_secret.as_bytes()),
+    )
+    .map_err(|e| ApiError::internal(format!("could not sign the ID token: {e}")))
+}
+
+/// Body of `social/id_token`.
+#[derive(Debug, Deserialize)]
+pub struct IdTokenRequest {
+    #[allow(dead_code)]
+    code: String,
+    id_token: String,
+    connection_type: String,
+}
+
+/// `POST /apps/{app_id}/social/id_token` (201): accepts ID tokens minted by the fake provider
+/// (`POST /_emulator/fake-provider/id-token`).
+pub async fn exchange_id_token(
+    State(shared): State<AppState>,
+    ApiPath(app_id): ApiPath<String>,
+    ApiJson(body): ApiJson<IdTokenRequest>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    if !matches!(body.connection_type.as_str(), "apple" | "google") {
+        return Err(ApiError::bad_request(
+            "connection_type must be apple or google",
+        ));
+    }
+    let now = shared.clock.now();
+    let result = shared.mutate(|state| {
+        state.app(&app_id)?;
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.validate_exp = false;
+        validation.set_audience(&[&app_id]);
+        validation.set_issuer(&[fake_issuer(&shared)]);
+        let claims = jsonwebtoken::decode::<FakeIdClaims>(
+            body.id_token.trim(),
+            &DecodingKey::from_secret(state.fake_provider_secret.as_bytes()),
+            &validation,
+        )
+        .map_err(|_| ApiError::bad_request("invalid ID token"))?
+        .claims;
+        if claims.exp <= now {
+            return Err(ApiError::bad_request("ID token expired"));
+        }
+        let app = state.app_mut(&app_id)?;
+        let user_id =
+            login_with_provider(app, &body.connection_type, &claims.sub, &claims.email, now)?;
+        issue_session(&shared, app, &user_id, now)
+    })?;
+    Ok((StatusCode::CREATED, Json(result)))
+}

@@ -1,0 +1,141 @@
+//! Refresh-token rotation with reuse detection, and revocation.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::routes::{auth_result, auth_token, new_refresh_token};
+use crate::state::{AppRecord, AppState, RefreshState};
+use crate::tokens::digest_hex;
+
+/// Body of `POST tokens`.
+#[derive(Debug, Deserialize)]
+pub struct RefreshRequest {
+    refresh_token: String,
+}
+
+fn invalid_refresh(message: &str) -> ApiError {
+    ApiError::unauthorized("invalid_refresh_token", message)
+}
+
+fn revoke_family(app: &mut AppRecord, family_id: &str) {
+    if let Some(family) = app.families.get_mut(family_id) {
+        family.revoked = true;
+    }
+    for record in app.refresh_tokens.values_mut() {
+        if record.family_id == family_id {
+            record.rotated_pair = None;
+        }
+    }
+}
+
+/// `POST /apps/{app_id}/tokens` (201): rotates the refresh token. Presenting a rotated token again revokes
+/// the whole family (401 `invalid_refresh_token`), except within the app's reuse grace window, where the
+/// same new pair is returned again.
+pub async fn refresh(
+    State(shared): State<AppState>,
+    ApiPath(app_id): ApiPath<String>,
+    ApiJson(body): ApiJson<RefreshRequest>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let now = shared.clock.now();
+    let result = shared.mutate(|state| {
+        let app = state.app_mut(&app_id)?;
+        if !app.config.refresh_tokens {
+            return Err(ApiError::forbidden(
+                "operation_not_allowed",
+                "refresh tokens are disabled for this app",
+            ));
+        }
+        let digest = digest_hex(body.refresh_token.trim());
+        let record = app
+            .refresh_tokens
+            .get(&digest)
+            .cloned()
+            .ok_or_else(|| invalid_refresh("unknown refresh token"))?;
+        let family = app
+            .families
+            .get(&record.family_id)
+            .cloned()
+            .ok_or_else(|| invalid_refresh("unknown refresh token"))?;
+        if family.revoked {
+            return Err(invalid_refresh("refresh token was revoked"));
+        }
+        if now >= family.expires_at {
+            return Err(invalid_refresh("refresh token expired"));
+        }
+        match &record.state {
+            RefreshState::Revoked => Err(invalid_refresh("refresh token was revoked")),
+            RefreshState::Rotated { at, successor } => {
+                let grace = app.config.refresh_reuse_grace_seconds;
+                let successor_active = app
+                    .refresh_tokens
+                    .get(successor)
+                    .is_some_and(|s| s.state == RefreshState::Active);
+                if grace > 0 && now - at <= grace && successor_active {
+                    if let Some((token, refresh)) = record.rotated_pair.clone() {
+                        let lifetime = family.expires_at - now;
+                        return Ok(json!({
+                            "auth_result": auth_result(app, token, Some((refresh, lifetime)))
+                        }));
+                    }
+                }
+                tracing::warn!(family = %record.family_id, "refresh token reuse detected; revoking the family");
+                revoke_family(app, &record.family_id);
+                Err(invalid_refresh(
+                    "refresh token was already used; the session has been revoked",
+                ))
+            }
+            RefreshState::Active => {
+                if !app.users.contains_key(&record.user_id) {
+                    return Err(invalid_refresh("the user no longer exists"));
+                }
+                let token = auth_token(&shared, app, &record.user_id, now)?;
+                let new_secret = new_refresh_token(app, &record.family_id, &record.user_id, now);
+                let keep_pair = app.config.refresh_reuse_grace_seconds > 0;
+                if let Some(old) = app.refresh_tokens.get_mut(&digest) {
+                    old.state = RefreshState::Rotated {
+                        at: now,
+                        successor: digest_hex(&new_secret),
+                    };
+                    old.rotated_pair = keep_pair.then(|| (token.clone(), new_secret.clone()));
+                }
+                let lifetime = family.expires_at - now;
+                Ok(json!({ "auth_result": auth_result(app, token, Some((new_secret, lifetime))) }))
+            }
+        }
+    });
+    Ok((StatusCode::CREATED, Json(result?)))
+}
+
+/// Query of `DELETE tokens`.
+#[derive(Debug, Deserialize)]
+pub struct RevokeQuery {
+    refresh_token: String,
+}
+
+/// `DELETE /apps/{app_id}/tokens?refresh_token=` (200): revokes the token's whole family. Unknown tokens
+/// are accepted silently (as OAuth2 revocation does).
+pub async fn revoke(
+    State(shared): State<AppState>,
+    ApiPath(app_id): ApiPath<String>,
+    ApiQuery(query): ApiQuery<RevokeQuery>,
+) -> ApiResult<StatusCode> {
+    if query.refresh_token.trim().is_empty() {
+        return Err(ApiError::bad_request("refresh_token is required"));
+    }
+    shared.mutate(|state| {
+        let app = state.app_mut(&app_id)?;
+        let digest = digest_hex(query.refresh_token.trim());
+        if let Some(record) = app.refresh_tokens.get_mut(&digest) {
+            record.state = RefreshState::Revoked;
+            let family_id = record.family_id.clone();
+            revoke_family(app, &family_id);
+        }
+        Ok(())
+    })?;
+    Ok(StatusCode::OK)
+}

@@ -1,0 +1,229 @@
+//! Starting and stopping an emulator: the accept loop and the handle returned to callers.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::http::Request;
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tower::ServiceExt;
+
+use crate::config::EmulatorConfig;
+use crate::faults::{DropSignal, FaultRule};
+use crate::state::{read_snapshot, AppRecord, LoggedRequest, OutboxMessage, Shared, State};
+use crate::tokens::{random_secret, SigningKey};
+
+/// Entry point: `Emulator::start(config).await`.
+#[derive(Debug)]
+pub struct Emulator;
+
+impl Emulator {
+    /// Binds the listen address, loads or creates the state and serves until the handle is dropped.
+    pub async fn start(config: EmulatorConfig) -> anyhow::Result<EmulatorHandle> {
+        let listener = TcpListener::bind(config.listen).await?;
+        let addr = listener.local_addr()?;
+        let root_url = format!("http://{addr}");
+        let state = initial_state(&config)?;
+        let default_app_id = state
+            .apps
+            .keys()
+            .next()
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("no app configured"))?;
+        let shared = Arc::new(Shared::new(state, root_url, config.state_file.clone()));
+        shared.persist()?;
+        let router = crate::routes::router(shared.clone());
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let task = tokio::spawn(accept_loop(listener, router, shutdown_rx));
+        tracing::info!(%addr, app_id = %default_app_id, "passage emulator listening");
+        Ok(EmulatorHandle {
+            addr,
+            default_app_id,
+            shared,
+            shutdown: shutdown_tx,
+            task: Some(task),
+        })
+    }
+}
+
+fn initial_state(config: &EmulatorConfig) -> anyhow::Result<State> {
+    if let Some(path) = &config.state_file {
+        if let Some(mut state) = read_snapshot(path)? {
+            anyhow::ensure!(!state.apps.is_empty(), "state file has no apps");
+            if state.fake_provider_secret.is_empty() {
+                state.fake_provider_secret = random_secret(32);
+            }
+            // The configuration is the source of truth for app settings: configured apps get their
+            // current settings (keeping keys, users and sessions); new ones are created.
+            for app in config.effective_apps() {
+                app.validate()?;
+                match state.apps.get_mut(&app.id) {
+                    Some(existing) => existing.config = app,
+                    None => {
+                        let record = AppRecord::new(app.clone(), SigningKey::default_key()?);
+                        state.apps.insert(app.id, record);
+                    }
+                }
+            }
+            return Ok(state);
+        }
+    }
+    let mut state = State {
+        fake_provider_secret: random_secret(32),
+        ..State::default()
+    };
+    for app in config.effective_apps() {
+        app.validate()?;
+        anyhow::ensure!(
+            !state.apps.contains_key(&app.id),
+            "app id {} is configured twice",
+            app.id
+        );
+        state.apps.insert(
+            app.id.clone(),
+            AppRecord::new(app, SigningKey::default_key()?),
+        );
+    }
+    Ok(state)
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    router: axum::Router,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        let (stream, _peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    continue;
+                }
+            },
+            _ = shutdown.changed() => break,
+        };
+        let drop_signal = DropSignal::default();
+        let notify = drop_signal.0.clone();
+        let svc = router
+            .clone()
+            .map_request(move |mut req: Request<Incoming>| {
+                req.extensions_mut().insert(drop_signal.clone());
+                req
+            });
+        let mut conn_shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            let conn = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), TowerToHyperService::new(svc));
+            tokio::select! {
+                res = conn => {
+                    if let Err(e) = res {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                }
+                _ = notify.notified() => {
+                    tracing::debug!("dropping connection (fault injection)");
+                }
+                _ = conn_shutdown.changed() => {}
+            }
+        });
+    }
+}
+
+/// A running emulator; dropping it stops the server.
+#[derive(Debug)]
+pub struct EmulatorHandle {
+    addr: SocketAddr,
+    default_app_id: String,
+    shared: Arc<Shared>,
+    shutdown: watch::Sender<bool>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl EmulatorHandle {
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT/v1`, the base URL to give an API client.
+    pub fn base_url(&self) -> String {
+        self.shared.base_url()
+    }
+
+    /// `http://127.0.0.1:PORT/_emulator`, the admin API.
+    pub fn admin_url(&self) -> String {
+        format!("{}/_emulator", self.shared.root_url)
+    }
+
+    /// Id of the first (by default the only) app.
+    pub fn default_app_id(&self) -> &str {
+        &self.default_app_id
+    }
+
+    /// Ids of all served apps.
+    pub fn app_ids(&self) -> Vec<String> {
+        self.shared.lock().apps.keys().cloned().collect()
+    }
+
+    /// Moves the emulator clock forward; returns the new emulator time (Unix seconds).
+    pub fn advance_clock(&self, seconds: i64) -> i64 {
+        self.shared.clock.advance(seconds)
+    }
+
+    /// Current emulator time (Unix seconds).
+    pub fn now(&self) -> i64 {
+        self.shared.clock.now()
+    }
+
+    /// Messages sent to `identifier` (oldest first).
+    pub fn outbox(&self, identifier: &str) -> Vec<OutboxMessage> {
+        let needle = crate::state::normalize_identifier(identifier);
+        self.shared
+            .lock()
+            .outbox
+            .iter()
+            .filter(|m| m.identifier == needle)
+            .cloned()
+            .collect()
+    }
+
+    /// Arms a fault.
+    pub fn inject_fault(&self, rule: FaultRule) {
+        self.shared.faults.add(rule);
+    }
+
+    /// Disarms all faults.
+    pub fn clear_faults(&self) {
+        self.shared.faults.clear();
+    }
+
+    /// Requests that reached the API so far.
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        self.shared
+            .request_log
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Stops the server and waits for the accept loop to end.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for EmulatorHandle {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! Shared test setup: start an emulator on 127.0.0.1 and a generated client pointing at it, plus
+//! small helpers for the admin API (outbox, clock, faults, request log).
+//!
+//! The client talks to the emulator through a [`RecordingProxy`], so a test can end with
+//! [`TestEnv::assert_conformant`]: every answer it received is checked against the spec.
+
+use passage_auth_client::{types, Client, ClientBuilder, RetryPolicy, SecretValue};
+use passage_emulator::{Emulator, EmulatorConfig, EmulatorHandle, OutboxMessage};
+use serde_json::Value;
+
+use crate::conformance::{RecordingProxy, SpecSchemas};
+
+/// A running emulator and a client for it.
+pub struct TestEnv {
+    /// The emulator (stopped when dropped).
+    pub emulator: EmulatorHandle,
+    /// A client for the emulator's `/v1` API through the recording proxy, without retries (each
+    /// call is one request).
+    pub client: Client,
+    /// The recording proxy between [`Self::client`] and the emulator.
+    pub proxy: RecordingProxy,
+    /// The app the tests use.
+    pub app_id: String,
+    /// A plain HTTP client (no redirects followed) for admin calls and raw requests.
+    pub http: reqwest::Client,
+}
+
+impl TestEnv {
+    /// An emulator with the ready-made default app.
+    pub async fn start() -> Self {
+        Self::with_config(EmulatorConfig::default()).await
+    }
+
+    /// An emulator with `config`; the tests use its first app.
+    pub async fn with_config(config: EmulatorConfig) -> Self {
+        let emulator = Emulator::start(config).await.expect("emulator starts");
+        let root = emulator.base_url().trim_end_matches("/v1").to_owned();
+        let proxy = RecordingProxy::start(&root).await;
+        let client = ClientBuilder::new()
+            .base_url(format!("{}/v1", proxy.origin()))
+            .retry_policy(RetryPolicy::none())
+            .build()
+            .expect("client builds");
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("http client builds");
+        let app_id = emulator.default_app_id().to_owned();
+        Self {
+            emulator,
+            client,
+            proxy,
+            app_id,
+            http,
+        }
+    }
+
+    /// A client talking to the emulator directly (no proxy), without retries. Needed where the
+    /// base URL matters, e.g. verifying tokens whose issuer is the emulator's own URL.
+    pub fn direct_client(&self) -> Client {
+        ClientBuilder::new()
+            .base_url(self.emulator.base_url())
+            .retry_policy(RetryPolicy::none())
+            .build()
+            .expect("client builds")
+    }
+
+    /// Panics, listing every mismatch, unless all answers recorded by the proxy so far conform to
+    /// the spec (schema of the operation and status).
+    pub fn assert_conformant(&self) {
+        let recorded = self.proxy.recorded();
+        assert!(!recorded.is_empty(), "nothing was recorded");
+        let mismatches = SpecSchemas::load().check_all(&recorded);
+        assert!(
+            mismatches.is_empty(),
+            "{} non-conforming answers:\n{}",
+            mismatches.len(),
+            mismatches
+                .iter()
+                .map(|m| m.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+
+    /// A client (direct, no proxy) with the default retry policy.
+    pub fn retrying_client(&self) -> Client {
+        ClientBuilder::new()
+            .base_url(self.emulator.base_url())
+            .build()
+            .expect("client builds")
+    }
+
+    /// `GET {admin_url}{path}` and its JSON body.
+    pub async fn admin_get(&self, path: &str) -> Value {
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.emulator.admin_url()))
+            .send()
+            .await
+            .expect("admin call");
+        assert!(
+            resp.status().is_success(),
+            "admin GET {path}: {}",
+            resp.status()
+        );
+        resp.json().await.expect("admin JSON")
+    }
+
+    /// `POST {admin_url}{path}` with a JSON body; returns the status and the body (`null` when empty).
+    pub async fn admin_post(&self, path: &str, body: Value) -> (u16, Value) {
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.emulator.admin_url()))
+            .json(&body)
+            .send()
+            .await
+            .expect("admin call");
+        let status = resp.status().as_u16();
+        let bytes = resp.bytes().await.expect("admin body");
+        let value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).expect("admin JSON")
+        };
+        (status, value)
+    }
+
+    /// The newest outbox message for `identifier` (panics when there is none).
+    pub fn last_message(&self, identifier: &str) -> OutboxMessage {
+        self.emulator
+            .outbox(identifier)
+            .pop()
+            .unwrap_or_else(|| panic!("no message was sent to {identifier}"))
+    }
+
+    /// The newest one-time passcode sent to `identifier`: (otp_id, otp).
+    pub fn last_otp(&self, identifier: &str) -> (String, String) {
+        let m = self.last_message(identifier);
+        assert_eq!(m.kind, "otp");
+        (m.otp_id.expect("otp_id"), m.otp.expect("otp"))
+    }
+
+    /// Number of logged API requests with this method whose path starts with `path_prefix`.
+    pub fn request_count(&self, method: &str, path_prefix: &str) -> usize {
+        self.emulator
+            .requests()
+            .iter()
+            .filter(|r| r.method == method && r.path.starts_with(path_prefix))
+            .count()
+    }
+
+    /// `/v1/apps/{app_id}{suffix}`, for fault rules and request-log filters.
+    pub fn api_path(&self, suffix: &str) -> String {
+        format!("/v1/apps/{}{suffix}", self.app_id)
+    }
+
+    /// Redeems the newest passcode sent to `identifier`.
+    pub async fn activate_last_otp(&self, identifier: &str) -> types::AuthResult {
+        let (otp_id, otp) = self.last_otp(identifier);
+        self.client
+            .activate_one_time_passcode()
+            .app_id(&self.app_id)
+            .body(
+                types::ActivateOneTimePasscodeRequest::builder()
+                    .otp_id(otp_id)
+                    .otp(SecretValue::new(otp)),
+            )
+            .send()
+            .await
+            .expect("otp activation succeeds")
+            .into_inner()
+            .auth_result
+    }
+
+    /// Registers `identifier` by passcode and logs in; returns the session.
+    pub async fn register_by_otp(&self, identifier: &str) -> types::AuthResult {
+        self.client
+            .register_one_time_passcode()
+            .app_id(&self.app_id)
+            .body(types::RegisterOneTimePasscodeRequest::builder().identifier(identifier))
+            .send()
+            .await
+            .expect("otp registration succeeds");
+        self.activate_last_otp(identifier).await
+    }
+
+    /// Logs an existing user in by passcode; returns the session.
+    pub async fn login_by_otp(&self, identifier: &str) -> types::AuthResult {
+        self.client
+            .login_one_time_passcode()
+            .app_id(&self.app_id)
+            .body(types::LoginOneTimePasscodeRequest::builder().identifier(identifier))
+            .send()
+            .await
+            .expect("otp login succeeds");
+        self.activate_last_otp(identifier).await
+    }
+
+    /// A client acting as the holder of `auth`.
+    pub fn user_client(&self, auth: &types::AuthResult) -> Client {
+        self.client.with_auth_token(auth.auth_token.clone())
+    }
+}
+
+/// Decodes the claims of a JWT without checking it (tests check the signature separately).
+pub fn jwt_parts(token: &str) -> (Value, Value) {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    let mut parts = token.split('.');
+    let mut decode = |what: &str| -> Value {
+        let part = parts.next().unwrap_or_else(|| panic!("JWT has no {what}"));
+        let bytes = URL_SAFE_NO_PAD.decode(part).expect("base64url JWT part");
+        serde_json::from_slice(&bytes).expect("JSON JWT part")
+    };
+    let header = decode("header");
+    let claims = decode("claims");
+    (header, claims)
+}
+
+/// A PKCE verifier and its S256 challenge.
+pub fn pkce_pair() -> (String, String) {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let seed = format!("verifier-{nanos}-{:p}", &nanos);
+    let verifier = URL_SAFE_NO_PAD.encode(Sha256::digest(seed.as_bytes()));
+    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    (verifier, challenge)
+}
