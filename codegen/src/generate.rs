@@ -221,6 +221,11 @@ impl Extras {
                 }
             }
         }
+        // serde_json's map order depends on its `preserve_order` feature, which
+        // feature unification may switch on in some builds: sort, so the output
+        // is the same whichever build runs the generator.
+        enums.sort_by(|a, b| a.name.cmp(&b.name));
+        secrets.sort_by(|a, b| a.name.cmp(&b.name));
         Self { enums, secrets }
     }
 }
@@ -492,6 +497,8 @@ fn operation_table(doc: &Value) -> TokenStream {
                 r.keys()
                     .filter_map(|k| k.parse::<u16>().ok())
                     .filter(|s| (200..400).contains(s))
+                    .collect::<std::collections::BTreeSet<u16>>()
+                    .into_iter()
                     .collect()
             })
             .unwrap_or_default();
