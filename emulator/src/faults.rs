@@ -12,13 +12,21 @@ use serde::{Deserialize, Serialize};
 
 use crate::state::{AppState, LoggedRequest};
 
+/// Adds `Retry-After: secs` when `secs` is set.
+fn with_retry_after(mut resp: Response, secs: Option<u64>) -> Response {
+    if let Some(v) = secs.and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    resp
+}
+
 /// What an armed fault does to a matching request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FaultKind {
     /// Answer 500 `internal_server_error` without running the handler.
     Status500,
-    /// Answer 503 without running the handler.
+    /// Answer 503 without running the handler, with `Retry-After: retry_after` when it is set.
     Status503,
     /// Answer 429 with `Retry-After: retry_after` without running the handler.
     Status429,
@@ -156,15 +164,13 @@ pub async fn fault_middleware(
     tracing::info!(kind = ?rule.kind, %method, %path, "injecting fault");
     let resp = match rule.kind {
         FaultKind::Status500 => error_response(StatusCode::INTERNAL_SERVER_ERROR),
-        FaultKind::Status503 => error_response(StatusCode::SERVICE_UNAVAILABLE),
-        FaultKind::Status429 => {
-            let mut resp = error_response(StatusCode::TOO_MANY_REQUESTS);
-            let secs = rule.retry_after.unwrap_or(1);
-            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-                resp.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-            resp
+        FaultKind::Status503 => {
+            with_retry_after(error_response(StatusCode::SERVICE_UNAVAILABLE), rule.retry_after)
         }
+        FaultKind::Status429 => with_retry_after(
+            error_response(StatusCode::TOO_MANY_REQUESTS),
+            Some(rule.retry_after.unwrap_or(1)),
+        ),
         FaultKind::Delay => {
             tokio::time::sleep(Duration::from_millis(rule.delay_ms.unwrap_or(1000))).await;
             next.run(req).await

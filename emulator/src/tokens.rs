@@ -140,6 +140,9 @@ pub struct Claims {
     pub nbf: i64,
     /// Expiry.
     pub exp: i64,
+    /// A unique id, so that two tokens issued in the same second differ.
+    #[serde(default)]
+    pub jti: String,
 }
 
 /// Signs an auth token with `key`.
@@ -255,6 +258,7 @@ mod tests {
 
     fn claims(now: i64) -> Claims {
         Claims {
+            jti: "test-jti".into(),
             iss: "http://x/v1/apps/a".into(),
             sub: "u1".into(),
             aud: vec!["https://o".into(), "a".into()],

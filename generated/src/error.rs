@@ -216,7 +216,7 @@ impl RedactedBody {
                 redact_json(&mut value);
                 value.to_string()
             }
-            Err(_) => redact_text(&String::from_utf8_lossy(bytes)),
+            Err(_) => redact_text(&redact_secret_fields(&String::from_utf8_lossy(bytes))),
         };
         let text = if text.len() > MAX_SHOWN {
             let mut end = MAX_SHOWN;
@@ -310,6 +310,62 @@ fn redact_json(value: &mut serde_json::Value) {
     }
 }
 
+/// In text that is JSON-like but not valid JSON (a cut body, say), replaces
+/// the string after every `"<secret key>":` with `[redacted]`, to the closing
+/// quote or the end of the text.
+fn redact_secret_fields(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find('"') {
+        let (before, from_quote) = rest.split_at(start);
+        out.push_str(before);
+        let Some(end) = from_quote[1..].find('"') else {
+            out.push_str(from_quote);
+            return out;
+        };
+        let key = &from_quote[1..=end];
+        let after_key = &from_quote[end + 2..];
+        out.push('"');
+        out.push_str(key);
+        out.push('"');
+        let trimmed = after_key.trim_start();
+        let value = trimmed
+            .strip_prefix(':')
+            .map(str::trim_start)
+            .and_then(|v| v.strip_prefix('"'));
+        match value {
+            Some(value) if is_secret_key(key) => {
+                out.push_str(":\"[redacted]");
+                // Skip the secret to its closing quote (or to the end of a cut body).
+                let mut chars = value.char_indices();
+                let mut close = None;
+                while let Some((i, c)) = chars.next() {
+                    match c {
+                        '\\' => {
+                            chars.next();
+                        }
+                        '"' => {
+                            close = Some(i);
+                            break;
+                        }
+                        _ => {}
+                    }
+                }
+                match close {
+                    Some(i) => {
+                        out.push('"');
+                        rest = &value[i + 1..];
+                    }
+                    None => return out,
+                }
+            }
+            _ => rest = after_key,
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Replaces every run of 20 or more token characters (JWTs, opaque tokens) and
 /// every run of 6 or more digits (passcodes) with `[redacted]`.
 pub(crate) fn redact_text(text: &str) -> String {
@@ -363,6 +419,18 @@ mod tests {
         assert!(!shown.contains("123456"), "{shown}");
         assert!(shown.contains("bad gateway"), "{shown}");
         assert!(shown.contains("12:30"), "{shown}");
+    }
+
+    #[test]
+    fn cut_json_bodies_lose_secret_prefixes() {
+        let body = Bytes::from_static(br#"{"auth_result":{"redirect_url":"/","auth_token":"eyJ"#);
+        let shown = RedactedBody::new(&body).to_string();
+        assert!(!shown.contains("eyJ"), "{shown}");
+        assert!(shown.contains(r#""redirect_url":"/""#), "{shown}");
+        let body = Bytes::from_static(br#"{"otp": "123", "x": "y"#);
+        let shown = RedactedBody::new(&body).to_string();
+        assert!(!shown.contains("123"), "{shown}");
+        assert!(shown.contains(r#""x""#), "{shown}");
     }
 
     #[test]

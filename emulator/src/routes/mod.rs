@@ -382,6 +382,7 @@ pub fn auth_token(shared: &Shared, app: &AppRecord, user_id: &str, now: i64) -> 
         .active_key()
         .ok_or_else(|| ApiError::internal("the app has no signing key"))?;
     let claims = Claims {
+        jti: uuid::Uuid::new_v4().simple().to_string(),
         iss: shared.issuer(&app.config.id),
         sub: user_id.to_owned(),
         aud: vec![app.config.auth_origin.clone(), app.config.id.clone()],

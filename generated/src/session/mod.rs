@@ -14,6 +14,11 @@
 //!   cleared and callers get [`SessionError::SessionExpired`]. A refresh
 //!   runs in its own task, so a caller that stops waiting does not cancel a
 //!   request that may already have rotated the refresh token.
+//! - **Lost-answer safe**: a refresh whose connection fails or closes without
+//!   an answer is sent once more at once with the same refresh token. A
+//!   server with a reuse grace window (as the emulator's
+//!   `refresh_reuse_grace_seconds`) answers it with the pair it already
+//!   issued, so a rotation whose answer was lost does not end the session.
 //! - Calls through [`Session::call`] carry the bearer token; a 401
 //!   `invalid_access_token` causes one refresh and one retry, never more.
 
@@ -398,19 +403,39 @@ impl<S: TokenStore> Inner<S> {
             return Err(SessionError::SessionExpired);
         };
         tracing::debug!(forced = rejected.is_some(), "refreshing the auth token");
-        // One request per refresh: a retried rotation could only fail.
+        // The client's retry policy never repeats a rotation (`x-idempotent:
+        // false`); the session decides: see `refresh_once_more`.
         let client = self.client.with_retry_policy(RetryPolicy::none());
-        let request = client
-            .refresh_auth_token()
-            .app_id(self.app_id.as_str())
-            .body(RefreshAuthTokenRequest {
-                refresh_token: SecretValue::new(refresh_token.expose_secret()),
-            })
-            .send();
-        let result = match tokio::time::timeout(self.refresh_timeout, request).await {
-            Ok(result) => result
+        let send = || {
+            client
+                .refresh_auth_token()
+                .app_id(self.app_id.as_str())
+                .body(RefreshAuthTokenRequest {
+                    refresh_token: SecretValue::new(refresh_token.expose_secret()),
+                })
+                .send()
+        };
+        let request = async {
+            let first = send()
+                .await
                 .map(|r| r.into_inner().auth_result)
-                .map_err(Error::from),
+                .map_err(Error::from);
+            match first {
+                Err(error) if refresh_once_more(&error) => {
+                    tracing::debug!(
+                        connect = matches!(error, Error::Transport { connect: true, .. }),
+                        "the refresh got no answer; presenting the same refresh token once more"
+                    );
+                    send()
+                        .await
+                        .map(|r| r.into_inner().auth_result)
+                        .map_err(Error::from)
+                }
+                other => other,
+            }
+        };
+        let result = match tokio::time::timeout(self.refresh_timeout, request).await {
+            Ok(result) => result,
             Err(_) => Err(Error::Transport {
                 timeout: true,
                 connect: false,
@@ -454,6 +479,20 @@ impl<S: TokenStore> Inner<S> {
             }
         }
     }
+}
+
+/// Whether a refresh that failed with `error` is sent once more, at once, with
+/// the same refresh token.
+///
+/// Only a transport failure that is not a timeout qualifies: the connection
+/// could not be made, or it closed before an answer arrived. In the second
+/// case the server may have rotated the token and lost the answer; within
+/// the server's reuse grace window, presenting the rotated token again returns
+/// the same new pair, so the session survives. Without a grace window the
+/// server reports reuse (401) and the session ends, which it would have at
+/// the next refresh anyway: the new pair was lost.
+fn refresh_once_more(error: &Error) -> bool {
+    matches!(error, Error::Transport { timeout: false, .. })
 }
 
 fn secret(current: &Current) -> SecretString {
