@@ -105,39 +105,18 @@ impl Client {
 const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
 
 impl ClientHooks<ClientState> for Client {
-    async fn pre<E>(
-        &self,
-        request: &mut reqwest::Request,
-        info: &OperationInfo,
-    ) -> Result<(), progenitor_client::Error<E>> {
-        let auth = operation(info.operation_id).map_or(Auth::None, |op| op.auth);
-        let headers = request.headers_mut();
-        match auth {
-            Auth::Bearer => {
-                if let Some(token) = &self.inner.bearer {
-                    headers.insert(AUTHORIZATION, HeaderValue::clone(token));
-                }
-            }
-            Auth::ApiKey => {
-                if let Some(key) = &self.inner.api_key {
-                    headers.insert(X_API_KEY, HeaderValue::clone(key));
-                }
-            }
-            Auth::None => {}
-        }
-        Ok(())
-    }
-
+    // Everything happens in `exec`, so the operation is looked up once per call.
     async fn exec(
         &self,
-        request: reqwest::Request,
+        mut request: reqwest::Request,
         info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
         let op = operation(info.operation_id);
+        self.add_credential(&mut request, op.map_or(Auth::None, |o| o.auth));
         let span = tracing::debug_span!(
             "passage.call",
             operation = info.operation_id,
-            method = %request.method(),
+            method = request.method().as_str(),
             path = op.map_or("", |o| o.path),
             status = tracing::field::Empty,
             attempts = tracing::field::Empty,
@@ -206,6 +185,20 @@ async fn capture_error_body(response: reqwest::Response) -> reqwest::Result<reqw
 }
 
 impl Client {
+    /// Adds the credential the operation declares, if this client holds it.
+    fn add_credential(&self, request: &mut reqwest::Request, auth: Auth) {
+        let (name, value) = match auth {
+            Auth::Bearer => (AUTHORIZATION, &self.inner.bearer),
+            Auth::ApiKey => (X_API_KEY, &self.inner.api_key),
+            Auth::None => return,
+        };
+        if let Some(value) = value {
+            request
+                .headers_mut()
+                .insert(name, HeaderValue::clone(value));
+        }
+    }
+
     /// Sends `request`, retrying as the policy and the operation's
     /// idempotency allow; records the outcome on the current span.
     async fn execute_with_retries(
