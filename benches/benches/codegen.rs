@@ -11,8 +11,9 @@ fn generate(c: &mut Criterion) {
     group.sample_size(10);
     group.bench_function("load_lint_generate_real_spec", |b| {
         b.iter(|| {
-            let spec = passage_codegen::LoadedSpec::from_str("spec/passage-auth.yaml", text.clone())
-                .expect("loads");
+            let spec =
+                passage_codegen::LoadedSpec::from_str("spec/passage-auth.yaml", text.clone())
+                    .expect("loads");
             passage_codegen::generate(&spec).expect("generates")
         })
     });

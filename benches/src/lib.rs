@@ -1,11 +1,22 @@
 //! Shared fixtures of the benchmarks: a minimal in-process server that answers
-//! every request with one fixed body.
+//! every request with one fixed body, a JWKS server that counts its requests,
+//! an RSA test key that mints Passage-shaped tokens, a [`Clock`] that follows
+//! the emulator, and a passcode sign-in against the emulator.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use axum::http::header::CONTENT_TYPE;
 use axum::Router;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use bytes::Bytes;
+use passage_auth_client::{types, Client, Clock, SecretValue};
+use passage_emulator::EmulatorHandle;
+use rsa::pkcs1::EncodeRsaPrivateKey as _;
+use rsa::traits::PublicKeyParts as _;
 
 /// A server on 127.0.0.1 that answers every request with `body` as JSON.
 /// Returns its origin (`http://127.0.0.1:PORT`); it runs until the runtime stops.
@@ -14,10 +25,216 @@ pub async fn fixed_json_server(body: Bytes) -> String {
         let body = body.clone();
         async move { ([(CONTENT_TYPE, "application/json")], body) }
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    serve(app).await
+}
+
+/// A server on 127.0.0.1 that answers every request with `jwks` and counts the requests.
+/// Returns its origin and the counter.
+pub async fn counting_jwks_server(jwks: serde_json::Value) -> (String, Arc<AtomicUsize>) {
+    let count = Arc::new(AtomicUsize::new(0));
+    let body = Bytes::from(serde_json::to_vec(&jwks).expect("jwks serializes"));
+    let counter = Arc::clone(&count);
+    let app = Router::new().fallback(move || {
+        counter.fetch_add(1, Ordering::SeqCst);
+        let body = body.clone();
+        async move { ([(CONTENT_TYPE, "application/json")], body) }
+    });
+    (serve(app).await, count)
+}
+
+async fn serve(app: Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr: SocketAddr = listener.local_addr().expect("address");
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
     format!("http://{addr}")
+}
+
+/// A 2048-bit RSA key that signs RS256 tokens shaped like Passage's.
+pub struct TestKey {
+    /// The key id (`kid`).
+    pub kid: String,
+    encoding: jsonwebtoken::EncodingKey,
+    n: String,
+    e: String,
+}
+
+impl TestKey {
+    /// Generates a key (takes a moment).
+    pub fn generate(kid: &str) -> Self {
+        let private = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048).expect("rsa key");
+        let der = private.to_pkcs1_der().expect("pkcs1 der");
+        Self {
+            kid: kid.to_owned(),
+            encoding: jsonwebtoken::EncodingKey::from_rsa_der(der.as_bytes()),
+            n: URL_SAFE_NO_PAD.encode(private.n().to_bytes_be()),
+            e: URL_SAFE_NO_PAD.encode(private.e().to_bytes_be()),
+        }
+    }
+
+    /// The JWKS publishing the public key.
+    pub fn jwks(&self) -> serde_json::Value {
+        serde_json::json!({"keys": [{
+            "kty": "RSA", "use": "sig", "alg": "RS256",
+            "kid": self.kid, "n": self.n, "e": self.e,
+        }]})
+    }
+
+    /// The public key as a `jsonwebtoken` decoding key.
+    pub fn decoding_key(&self) -> jsonwebtoken::DecodingKey {
+        jsonwebtoken::DecodingKey::from_rsa_components(&self.n, &self.e).expect("decoding key")
+    }
+
+    /// A token for `sub` with `iss`, `aud = [auth_origin, app_id]`, valid for `ttl` from now.
+    pub fn mint(&self, iss: &str, app_id: &str, sub: &str, ttl: Duration) -> String {
+        let now = i64::try_from(
+            SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .expect("after 1970")
+                .as_secs(),
+        )
+        .expect("fits");
+        let claims = serde_json::json!({
+            "iss": iss,
+            "aud": ["https://app.passage.test", app_id],
+            "sub": sub,
+            "iat": now,
+            "nbf": now - 5,
+            "exp": now + i64::try_from(ttl.as_secs()).expect("fits"),
+        });
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+        header.kid = Some(self.kid.clone());
+        header.typ = Some("JWT".to_owned());
+        jsonwebtoken::encode(&header, &claims, &self.encoding).expect("signs")
+    }
+}
+
+/// A [`Clock`] that reads the emulator's injectable clock, so a session and the
+/// emulator agree on when a token has expired.
+#[derive(Clone)]
+pub struct EmulatorClock(pub Arc<EmulatorHandle>);
+
+impl Clock for EmulatorClock {
+    fn now(&self) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(self.0.now()).unwrap_or(0))
+    }
+}
+
+/// Registers (or logs in) `identifier` by passcode on the emulator and returns its tokens.
+/// `register` chooses `POST /register/otp` (new identifier) or `POST /login/otp`.
+pub async fn otp_sign_in(
+    client: &Client,
+    emulator: &EmulatorHandle,
+    app_id: &str,
+    identifier: &str,
+    register: bool,
+) -> types::AuthResult {
+    let otp_id = if register {
+        client
+            .register_one_time_passcode()
+            .app_id(app_id)
+            .body(types::RegisterOneTimePasscodeRequest::builder().identifier(identifier))
+            .send()
+            .await
+            .expect("register/otp")
+            .into_inner()
+            .otp_id
+    } else {
+        client
+            .login_one_time_passcode()
+            .app_id(app_id)
+            .body(types::LoginOneTimePasscodeRequest::builder().identifier(identifier))
+            .send()
+            .await
+            .expect("login/otp")
+            .into_inner()
+            .otp_id
+    };
+    let otp = emulator
+        .outbox(identifier)
+        .into_iter()
+        .rev()
+        .find(|m| m.otp_id.as_deref() == Some(otp_id.as_str()))
+        .and_then(|m| m.otp)
+        .expect("passcode in the outbox");
+    client
+        .activate_one_time_passcode()
+        .app_id(app_id)
+        .body(
+            types::ActivateOneTimePasscodeRequest::builder()
+                .otp_id(otp_id)
+                .otp(SecretValue::new(otp)),
+        )
+        .send()
+        .await
+        .expect("otp/activate")
+        .into_inner()
+        .auth_result
+}
+
+/// Per-call times of two closures measured in interleaved rounds, and their ratio.
+#[derive(Debug, Clone, Copy)]
+pub struct Interleaved {
+    /// Median per-call time of the baseline, in microseconds.
+    pub baseline_us: f64,
+    /// Median per-call time of the candidate, in microseconds.
+    pub candidate_us: f64,
+    /// Median over rounds of candidate time / baseline time.
+    pub ratio: f64,
+}
+
+impl std::fmt::Display for Interleaved {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "interleaved: baseline {:.2} µs/call, candidate {:.2} µs/call, \
+             time ratio candidate/baseline {:.3} (throughput ratio {:.3})",
+            self.baseline_us,
+            self.candidate_us,
+            self.ratio,
+            1.0 / self.ratio
+        )
+    }
+}
+
+/// Runs `rounds` rounds of `calls` calls of `baseline` then `calls` calls of
+/// `candidate` (alternating which goes first) and returns the medians.
+pub fn interleaved_ratio(
+    rounds: usize,
+    calls: usize,
+    mut baseline: impl FnMut(),
+    mut candidate: impl FnMut(),
+) -> Interleaved {
+    let time = |f: &mut dyn FnMut()| {
+        let start = std::time::Instant::now();
+        for _ in 0..calls {
+            f();
+        }
+        start.elapsed().as_secs_f64() * 1e6 / calls as f64
+    };
+    let (mut base, mut cand, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let (b, c) = if round % 2 == 0 {
+            let b = time(&mut baseline);
+            (b, time(&mut candidate))
+        } else {
+            let c = time(&mut candidate);
+            (time(&mut baseline), c)
+        };
+        base.push(b);
+        cand.push(c);
+        ratios.push(c / b);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(|a, b| a.total_cmp(b));
+        v[v.len() / 2]
+    };
+    Interleaved {
+        baseline_us: median(&mut base),
+        candidate_us: median(&mut cand),
+        ratio: median(&mut ratios),
+    }
 }
