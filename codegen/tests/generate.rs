@@ -24,7 +24,10 @@ fn header_names_spec_version_and_hash() {
     let header: Vec<&str> = code.lines().take(4).collect();
     assert!(header[0].starts_with("// @generated"), "{header:?}");
     assert_eq!(header[1], "// spec: spec/passage-auth.yaml");
-    assert_eq!(header[2], format!("// info.version: {}", spec.openapi.info.version));
+    assert_eq!(
+        header[2],
+        format!("// info.version: {}", spec.openapi.info.version)
+    );
     assert_eq!(header[3], format!("// sha256: {}", spec.sha256()));
     // A one-byte change of the spec changes the hash in the header.
     let changed = passage_codegen::LoadedSpec::from_str(
@@ -40,12 +43,19 @@ fn every_string_enum_becomes_an_open_enum_and_secrets_are_redacting_types() {
     let spec = real_spec();
     let code = passage_codegen::generate(&spec).unwrap();
     let doc = spec.json();
-    let schemas = doc.pointer("/components/schemas").unwrap().as_object().unwrap();
+    let schemas = doc
+        .pointer("/components/schemas")
+        .unwrap()
+        .as_object()
+        .unwrap();
     let mut enums = 0;
     for (name, schema) in schemas {
         if schema.get("enum").is_some() {
             enums += 1;
-            assert!(code.contains(&format!("pub enum {name} {{")), "{name} is generated");
+            assert!(
+                code.contains(&format!("pub enum {name} {{")),
+                "{name} is generated"
+            );
             assert!(
                 code.contains(&format!("crate::generated::open_enums::{name}")),
                 "{name} is used through the open enum"
@@ -76,6 +86,9 @@ fn lint_failures_stop_generation_with_the_operation_named() {
     let broken = passage_codegen::LoadedSpec::from_str("spec/passage-auth.yaml", broken).unwrap();
     let err = passage_codegen::generate(&broken).unwrap_err();
     let text = err.to_string();
-    assert!(text.contains("[retry-safety-declared] operation `"), "{text}");
+    assert!(
+        text.contains("[retry-safety-declared] operation `"),
+        "{text}"
+    );
     assert!(text.contains("spec/passage-auth.yaml:"), "{text}");
 }

@@ -164,9 +164,10 @@ pub async fn fault_middleware(
     tracing::info!(kind = ?rule.kind, %method, %path, "injecting fault");
     let resp = match rule.kind {
         FaultKind::Status500 => error_response(StatusCode::INTERNAL_SERVER_ERROR),
-        FaultKind::Status503 => {
-            with_retry_after(error_response(StatusCode::SERVICE_UNAVAILABLE), rule.retry_after)
-        }
+        FaultKind::Status503 => with_retry_after(
+            error_response(StatusCode::SERVICE_UNAVAILABLE),
+            rule.retry_after,
+        ),
         FaultKind::Status429 => with_retry_after(
             error_response(StatusCode::TOO_MANY_REQUESTS),
             Some(rule.retry_after.unwrap_or(1)),

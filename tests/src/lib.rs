@@ -1,4 +1,3 @@
-
-pub mod conformance;
 pub mod authenticator;
+pub mod conformance;
 pub mod harness;
