@@ -79,20 +79,23 @@ impl Client {
     /// A clone of this client that sends `token` as the bearer token of the
     /// current-user operations (and only those).
     pub fn with_auth_token(&self, token: impl Into<SecretValue>) -> Client {
-        let state = self.inner.clone().with_bearer(Some(token.into()));
-        Client::new_with_client(self.baseurl(), self.client().clone(), state)
+        self.with_state(|state| state.with_bearer(Some(token.into())))
     }
 
     /// A clone of this client that sends `key` as `X-API-KEY` where the spec asks for it.
     pub fn with_api_key(&self, key: impl Into<SecretValue>) -> Client {
-        let state = self.inner.clone().with_api_key(Some(key.into()));
-        Client::new_with_client(self.baseurl(), self.client().clone(), state)
+        self.with_state(|state| state.with_api_key(Some(key.into())))
     }
 
     /// A clone of this client with another retry policy (a per-call override:
     /// `client.with_retry_policy(RetryPolicy::none()).get_app()...`).
     pub fn with_retry_policy(&self, policy: RetryPolicy) -> Client {
-        let state = self.inner.clone().with_retry_policy(policy);
+        self.with_state(|state| state.with_retry_policy(policy))
+    }
+
+    /// A clone sharing this client's connection pool, with changed state.
+    fn with_state(&self, change: impl FnOnce(ClientState) -> ClientState) -> Client {
+        let state = change(self.inner.clone());
         Client::new_with_client(self.baseurl(), self.client().clone(), state)
     }
 
