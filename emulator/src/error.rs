@@ -87,6 +87,30 @@ impl std::fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
+/// Describes a JSON deserialisation error without echoing the (possibly secret) input.
+pub(crate) fn json_error_text(err: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    match err.classify() {
+        Category::Data => {
+            let text = err.to_string();
+            let text = text.find(" at line").map_or(text.as_str(), |i| &text[..i]);
+            field_error_text(text)
+        }
+        Category::Syntax => "malformed JSON".to_owned(),
+        Category::Eof => "truncated JSON".to_owned(),
+        Category::Io => "unreadable body".to_owned(),
+    }
+}
+
+/// Keeps deserialisation messages that only name fields; replaces ones that could echo a value.
+pub(crate) fn field_error_text(text: &str) -> String {
+    if text.starts_with("missing field") || text.starts_with("unknown field") {
+        text.to_owned()
+    } else {
+        "a field has an invalid type or value".to_owned()
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = serde_json::json!({ "code": self.code, "error": self.message });

@@ -1,10 +1,11 @@
 //! Request extractors whose rejections are API errors (400 `invalid_request`), never axum's plain text.
 
+use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
-use crate::error::ApiError;
+use crate::error::{field_error_text, json_error_text, ApiError};
 
 /// A JSON body; malformed JSON or missing fields give 400 `invalid_request`.
 #[derive(Debug, Clone)]
@@ -18,12 +19,8 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = axum::body::Bytes::from_request(req, state)
-            .await
-            .map_err(|_| ApiError::bad_request("could not read the request body"))?;
-        serde_json::from_slice(&bytes)
-            .map(ApiJson)
-            .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {}", describe(&e))))
+        let bytes = read_body(req, state).await?;
+        parse_json(&bytes).map(ApiJson)
     }
 }
 
@@ -39,15 +36,11 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = axum::body::Bytes::from_request(req, state)
-            .await
-            .map_err(|_| ApiError::bad_request("could not read the request body"))?;
+        let bytes = read_body(req, state).await?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(OptionalJson(T::default()));
         }
-        serde_json::from_slice(&bytes)
-            .map(OptionalJson)
-            .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {}", describe(&e))))
+        parse_json(&bytes).map(OptionalJson)
     }
 }
 
@@ -82,9 +75,7 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = axum::body::Bytes::from_request(req, state)
-            .await
-            .map_err(|_| ApiError::bad_request("could not read the request body"))?;
+        let bytes = read_body(req, state).await?;
         let text = std::str::from_utf8(&bytes)
             .map_err(|_| ApiError::bad_request("form body is not UTF-8"))?;
         serde_urlencoded_from_str(text)
@@ -94,34 +85,20 @@ where
 }
 
 fn serde_urlencoded_from_str<T: DeserializeOwned>(text: &str) -> Result<T, String> {
-    serde_urlencoded::from_str(text).map_err(|e| safe_text(&e.to_string()))
+    serde_urlencoded::from_str(text).map_err(|e| field_error_text(&e.to_string()))
 }
 
-/// Describes a JSON error without echoing the (possibly secret) input.
-fn describe(err: &serde_json::Error) -> String {
-    use serde_json::error::Category;
-    match err.classify() {
-        Category::Data => {
-            let text = err.to_string();
-            let text = match text.find(" at line") {
-                Some(i) => &text[..i],
-                None => &text[..],
-            };
-            safe_text(text)
-        }
-        Category::Syntax => "malformed JSON".to_owned(),
-        Category::Eof => "truncated JSON".to_owned(),
-        Category::Io => "unreadable body".to_owned(),
-    }
+/// Parses a JSON body; failures name at most the field, never the submitted value.
+fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {}", json_error_text(&e))))
 }
 
-/// Keeps messages that only name fields; replaces ones that could echo a submitted value.
-fn safe_text(text: &str) -> String {
-    if text.starts_with("missing field") || text.starts_with("unknown field") {
-        text.to_owned()
-    } else {
-        "a field has an invalid type or value".to_owned()
-    }
+/// Reads the whole request body.
+async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    Bytes::from_request(req, state)
+        .await
+        .map_err(|_| ApiError::bad_request("could not read the request body"))
 }
 
 /// Path parameters; undecodable ones give 400 `invalid_request`.

@@ -16,6 +16,7 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod faults;
+mod redact;
 pub mod routes;
 pub mod server;
 pub mod state;

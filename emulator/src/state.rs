@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::clock::Clock;
 use crate::config::AppConfig;
 use crate::faults::FaultRegistry;
+use crate::redact::redacted_debug;
 use crate::tokens::SigningKey;
 
 /// A user of an app.
@@ -565,19 +566,6 @@ pub fn read_snapshot(path: &Path) -> anyhow::Result<Option<State>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(anyhow::anyhow!("cannot read {}: {e}", path.display())),
     }
-}
-
-/// Debug output that names the record and its non-secret fields only.
-macro_rules! redacted_debug {
-    ($ty:ident { $($field:ident),* }) => {
-        impl std::fmt::Debug for $ty {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.debug_struct(stringify!($ty))
-                    $(.field(stringify!($field), &self.$field))*
-                    .finish_non_exhaustive()
-            }
-        }
-    };
 }
 
 redacted_debug!(MagicLinkRecord {

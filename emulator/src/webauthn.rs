@@ -23,6 +23,8 @@ use webauthn_rs::prelude::{
 };
 use webauthn_rs::{Webauthn, WebauthnBuilder};
 
+use crate::redact::redacted_debug;
+
 /// The only credential type WebAuthn defines.
 const PUBLIC_KEY_TYPE: &str = "public-key";
 
@@ -70,13 +72,7 @@ impl RegistrationState {
     }
 }
 
-impl fmt::Debug for RegistrationState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RegistrationState")
-            .field("user_uuid", &self.user_uuid)
-            .finish_non_exhaustive()
-    }
-}
+redacted_debug!(RegistrationState { user_uuid });
 
 /// Server-side state of a pending login for a known user. Single use; may be snapshotted as JSON.
 #[derive(Clone, Serialize, Deserialize)]
@@ -84,11 +80,7 @@ pub struct LoginState {
     inner: PasskeyAuthentication,
 }
 
-impl fmt::Debug for LoginState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LoginState").finish_non_exhaustive()
-    }
-}
+redacted_debug!(LoginState {});
 
 /// Server-side state of a pending usernameless (discoverable) login. Single use.
 #[derive(Clone, Serialize, Deserialize)]
@@ -96,11 +88,7 @@ pub struct DiscoverableState {
     inner: DiscoverableAuthentication,
 }
 
-impl fmt::Debug for DiscoverableState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DiscoverableState").finish_non_exhaustive()
-    }
-}
+redacted_debug!(DiscoverableState {});
 
 /// A registered passkey: the verified public key plus the owner and usage bookkeeping.
 #[derive(Clone, Serialize, Deserialize)]
@@ -568,8 +556,12 @@ fn parse_credential<T: serde::de::DeserializeOwned>(response: &Value) -> Result<
             }
         }
     }
-    T::deserialize(&normalised)
-        .map_err(|e| CeremonyError::BadInput(format!("credential JSON: {e}")))
+    T::deserialize(&normalised).map_err(|e| {
+        CeremonyError::BadInput(format!(
+            "credential JSON: {}",
+            crate::error::json_error_text(&e)
+        ))
+    })
 }
 
 /// Decode base64url or standard base64, with or without padding.
@@ -640,7 +632,7 @@ mod tests {
         let snapshot = serde_json::to_string(&state).expect("serialise");
         let restored: RegistrationState = serde_json::from_str(&snapshot).expect("deserialise");
         assert_eq!(restored.user_uuid(), user);
-        assert!(!format!("{state:?}").contains(pk["challenge"].as_str().unwrap_or("-")));
+        assert!(!format!("{state:?}").contains(pk["challenge"].as_str().expect("challenge")));
     }
 
     #[test]
@@ -801,6 +793,17 @@ mod tests {
             Some(&VerificationFailure::UnknownCredential)
         );
         assert!(err.is_verification_failure());
+    }
+
+    #[test]
+    fn bad_input_messages_do_not_echo_submitted_values() {
+        let mut input = assertion(None);
+        input["extensions"] = json!("nonce-value-that-must-not-leak");
+        let err = rp()
+            .identify_discoverable(&input)
+            .expect_err("bad extensions");
+        assert!(err.is_bad_input(), "{err:?}");
+        assert!(!err.to_string().contains("nonce-value"), "{err}");
     }
 
     #[test]

@@ -11,6 +11,7 @@ use crate::config::AppConfig;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::faults::FaultRule;
+use crate::redact::redacted_debug;
 use crate::routes::social::{fake_provider_authorize, mint_id_token};
 use crate::state::{normalize_identifier, AppRecord, AppState, TransactionKind, TransactionRecord};
 use crate::tokens::{digest_hex, random_id, SigningKey};
@@ -317,10 +318,11 @@ async fn create_transaction(
     Ok((StatusCode::CREATED, Json(out)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 struct NonceRequest {
     nonce: String,
 }
+redacted_debug!(NonceRequest {});
 
 /// `POST /_emulator/apps/{app_id}/nonces/verify {"nonce"}` -> `{"transaction_id", "user_id"}` once;
 /// 404 `invalid_request` for unknown or already verified nonces.

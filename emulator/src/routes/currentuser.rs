@@ -11,7 +11,23 @@ use crate::extract::{ApiJson, ApiPath};
 use crate::routes::passwordless::send_magic_link;
 use crate::routes::users::apply_metadata;
 use crate::routes::{bearer_user, current_user_json, device_json, is_email, is_phone, social_json};
-use crate::state::{AppState, LinkPurpose};
+use crate::state::{AppRecord, AppState, LinkPurpose, Shared, State as Model, UserRecord};
+
+/// The app and the user the bearer token belongs to.
+fn signed_in_user<'a>(
+    shared: &Shared,
+    state: &'a Model,
+    app_id: &str,
+    headers: &HeaderMap,
+) -> ApiResult<(&'a AppRecord, &'a UserRecord)> {
+    let user_id = bearer_user(shared, state, app_id, headers)?;
+    let app = state.app(app_id)?;
+    let user = app
+        .users
+        .get(&user_id)
+        .ok_or_else(ApiError::user_not_found)?;
+    Ok((app, user))
+}
 
 /// `GET /apps/{app_id}/currentuser`.
 pub async fn get_currentuser(
@@ -20,12 +36,7 @@ pub async fn get_currentuser(
     headers: HeaderMap,
 ) -> ApiResult<Json<Value>> {
     let state = shared.lock();
-    let user_id = bearer_user(&shared, &state, &app_id, &headers)?;
-    let app = state.app(&app_id)?;
-    let user = app
-        .users
-        .get(&user_id)
-        .ok_or_else(ApiError::user_not_found)?;
+    let (app, user) = signed_in_user(&shared, &state, &app_id, &headers)?;
     Ok(Json(json!({ "user": current_user_json(app, user) })))
 }
 
@@ -228,12 +239,7 @@ pub async fn get_metadata(
     headers: HeaderMap,
 ) -> ApiResult<Json<Value>> {
     let state = shared.lock();
-    let user_id = bearer_user(&shared, &state, &app_id, &headers)?;
-    let user = state
-        .app(&app_id)?
-        .users
-        .get(&user_id)
-        .ok_or_else(ApiError::user_not_found)?;
+    let (_, user) = signed_in_user(&shared, &state, &app_id, &headers)?;
     Ok(Json(json!({ "user_metadata": user.user_metadata })))
 }
 
@@ -276,12 +282,7 @@ pub async fn list_social_connections(
     headers: HeaderMap,
 ) -> ApiResult<Json<Value>> {
     let state = shared.lock();
-    let user_id = bearer_user(&shared, &state, &app_id, &headers)?;
-    let user = state
-        .app(&app_id)?
-        .users
-        .get(&user_id)
-        .ok_or_else(ApiError::user_not_found)?;
+    let (_, user) = signed_in_user(&shared, &state, &app_id, &headers)?;
     Ok(Json(json!({ "social_connections": social_json(user) })))
 }
 

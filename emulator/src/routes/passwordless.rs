@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use crate::clock::rfc3339;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath};
+use crate::redact::redacted_debug;
 use crate::routes::{classify_identifier, ensure_can_login, issue_session, new_user, record_login};
 use crate::state::{
     AppRecord, AppState, LinkPurpose, MagicLinkRecord, OtpRecord, OutboxMessage, State as Model,
@@ -118,9 +119,13 @@ pub fn send_magic_link(
     } else {
         format!("/{path}")
     };
-    let mut url = url::Url::parse(&app.config.auth_origin)
-        .and_then(|origin| origin.join(&path))
-        .map_err(|_| ApiError::bad_request("magic_link_path is not a valid path"))?;
+    let invalid_path = || ApiError::bad_request("magic_link_path is not a valid path");
+    let origin = url::Url::parse(&app.config.auth_origin).map_err(|_| invalid_path())?;
+    let mut url = origin.join(&path).map_err(|_| invalid_path())?;
+    // `//host/x` joins as a scheme-relative URL: the link (and its secret) must stay on the app's origin.
+    if url.origin() != origin.origin() {
+        return Err(invalid_path());
+    }
     url.query_pairs_mut().append_pair("psg_magic_link", &secret);
     let link = MagicLinkRecord {
         id: random_id("ml_"),
@@ -227,11 +232,12 @@ pub async fn login_magic_link(
 }
 
 /// Body of `otp/activate`.
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 pub struct ActivateOtpRequest {
     otp: String,
     otp_id: String,
 }
+redacted_debug!(ActivateOtpRequest { otp_id });
 
 fn invalid_otp(message: &str) -> ApiError {
     ApiError::unauthorized("invalid_magic_link", message)
@@ -299,10 +305,11 @@ fn mark_verified(user: &mut crate::state::UserRecord, identifier: &str) {
 }
 
 /// Body of `magic-link/activate`.
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 pub struct ActivateLinkRequest {
     magic_link: String,
 }
+redacted_debug!(ActivateLinkRequest {});
 
 /// `PATCH /apps/{app_id}/magic-link/activate` (200). Unknown, used or expired links give 401 `invalid_magic_link`.
 pub async fn activate_magic_link(
@@ -416,4 +423,63 @@ pub async fn magic_link_status(
         issue_session(&shared, app, &user_id, now)
     });
     Ok(Json(result?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::AppConfig;
+    use crate::tokens::SigningKey;
+
+    fn model() -> (Model, String) {
+        let config = AppConfig::default();
+        let app_id = config.id.clone();
+        let mut state = Model::default();
+        let key = SigningKey::default_key().expect("key");
+        state
+            .apps
+            .insert(app_id.clone(), AppRecord::new(config, key));
+        (state, app_id)
+    }
+
+    fn send(state: &mut Model, app_id: &str, path: &str) -> ApiResult<String> {
+        send_magic_link(
+            state,
+            app_id,
+            "usr_1",
+            "a@b.co",
+            LinkPurpose::Login,
+            Some(path),
+            None,
+            0,
+        )
+    }
+
+    #[test]
+    fn request_debug_hides_secrets() {
+        let otp: ActivateOtpRequest =
+            serde_json::from_value(json!({"otp": "987654", "otp_id": "otp_1"})).expect("otp");
+        let text = format!("{otp:?}");
+        assert!(text.contains("otp_1") && !text.contains("987654"), "{text}");
+        let link: ActivateLinkRequest =
+            serde_json::from_value(json!({"magic_link": "link-secret"})).expect("link");
+        assert!(!format!("{link:?}").contains("link-secret"));
+    }
+
+    #[test]
+    fn magic_link_stays_on_the_auth_origin() {
+        let (mut state, app_id) = model();
+        let origin = state.apps[&app_id].config.auth_origin.clone();
+        send(&mut state, &app_id, "welcome").expect("relative path");
+        let url = state.outbox[0].magic_link_url.clone().expect("url");
+        assert!(
+            url.starts_with(&format!("{origin}/welcome?psg_magic_link=")),
+            "{url}"
+        );
+        for path in ["//evil.example/steal", "/\\evil.example/steal"] {
+            let err = send(&mut state, &app_id, path).expect_err(path);
+            assert_eq!(err.code, "invalid_request", "{path}");
+        }
+        assert_eq!(state.outbox.len(), 1, "refused links are not sent");
+    }
 }

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiForm, ApiJson, ApiPath, ApiQuery};
+use crate::redact::redacted_debug;
 use crate::routes::{
     bearer_user, ensure_can_login, issue_session, new_user, record_login, IdentifierKind,
 };
@@ -27,7 +28,7 @@ fn redirect(location: &str) -> Response {
 }
 
 /// Query of `social/authorize`.
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 pub struct AuthorizeQuery {
     redirect_uri: String,
     #[serde(default)]
@@ -38,6 +39,11 @@ pub struct AuthorizeQuery {
     #[serde(default)]
     login_hint: Option<String>,
 }
+redacted_debug!(AuthorizeQuery {
+    redirect_uri,
+    code_challenge_method,
+    connection_type
+});
 
 fn redirect_allowed(app: &AppRecord, redirect_uri: &str) -> bool {
     if app
@@ -185,7 +191,7 @@ pub async fn fake_provider_authorize(
 }
 
 /// Query of the GET callbacks.
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 pub struct CallbackQuery {
     #[serde(default)]
     code: Option<String>,
@@ -196,9 +202,13 @@ pub struct CallbackQuery {
     #[serde(default)]
     error_description: Option<String>,
 }
+redacted_debug!(CallbackQuery {
+    error,
+    error_description
+});
 
 /// Form of the Apple callbacks.
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 pub struct AppleForm {
     state: String,
     #[serde(default)]
@@ -212,6 +222,7 @@ pub struct AppleForm {
     #[serde(default)]
     error: Option<String>,
 }
+redacted_debug!(AppleForm { error });
 
 /// Finishes the provider leg of a flow; returns where to send the browser.
 fn finish_callback(shared: &Shared, app_id: Option<&str>, q: CallbackQuery) -> ApiResult<String> {
@@ -334,11 +345,12 @@ pub async fn apple_callback_default_dev(
 }
 
 /// Query of `social/token` and `link_account`.
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 pub struct ExchangeQuery {
     code: String,
     verifier: String,
 }
+redacted_debug!(ExchangeQuery {});
 
 /// Checks and consumes a Passage authorization code with its PKCE verifier.
 fn redeem_code(app: &mut AppRecord, code: &str, verifier: &str, now: i64) -> ApiResult<OAuthCode> {
@@ -557,13 +569,14 @@ pub fn mint_id_token(
 }
 
 /// Body of `social/id_token`.
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 pub struct IdTokenRequest {
     #[allow(dead_code)]
     code: String,
     id_token: String,
     connection_type: String,
 }
+redacted_debug!(IdTokenRequest { connection_type });
 
 /// `POST /apps/{app_id}/social/id_token` (201): accepts ID tokens minted by the fake provider
 /// (`POST /_emulator/fake-provider/id-token`).
@@ -600,4 +613,30 @@ pub async fn exchange_id_token(
         issue_session(&shared, app, &user_id, now)
     })?;
     Ok((StatusCode::CREATED, Json(result)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn request_debug_hides_secrets() {
+        let q: ExchangeQuery =
+            serde_json::from_value(json!({"code": "code-secret", "verifier": "verifier-secret"}))
+                .expect("exchange");
+        let id: IdTokenRequest = serde_json::from_value(json!({
+            "code": "code-secret", "id_token": "token-secret", "connection_type": "google"
+        }))
+        .expect("id token");
+        let cb = CallbackQuery {
+            code: Some("code-secret".into()),
+            state: Some("flow_1".into()),
+            error: None,
+            error_description: None,
+        };
+        let text = format!("{q:?} {id:?} {cb:?}");
+        assert!(text.contains("google"), "{text}");
+        assert!(!text.contains("secret"), "{text}");
+    }
 }

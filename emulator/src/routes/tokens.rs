@@ -8,15 +8,17 @@ use serde_json::{json, Value};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::redact::redacted_debug;
 use crate::routes::{auth_result, auth_token, new_refresh_token};
 use crate::state::{AppRecord, AppState, RefreshState};
 use crate::tokens::digest_hex;
 
 /// Body of `POST tokens`.
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 pub struct RefreshRequest {
     refresh_token: String,
 }
+redacted_debug!(RefreshRequest {});
 
 fn invalid_refresh(message: &str) -> ApiError {
     ApiError::unauthorized("invalid_refresh_token", message)
@@ -112,10 +114,11 @@ pub async fn refresh(
 }
 
 /// Query of `DELETE tokens`.
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 pub struct RevokeQuery {
     refresh_token: String,
 }
+redacted_debug!(RevokeQuery {});
 
 /// `DELETE /apps/{app_id}/tokens?refresh_token=` (200): revokes the token's whole family. Unknown tokens
 /// are accepted silently (as OAuth2 revocation does).

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, OptionalJson};
+use crate::redact::redacted_debug;
 use crate::routes::passwordless::register_user;
 use crate::routes::{
     bearer_user, device_json, ensure_can_login, issue_session, record_login, user_json,
@@ -69,14 +70,18 @@ fn credentials_of(app: &AppRecord, user_id: &str) -> ApiResult<Vec<(String, Stor
         .collect()
 }
 
-/// Writes back credentials updated by a login and bumps the used device's counters.
-fn store_login_use(
+/// Runs a login verification over the user's credentials (`verify` returns the id of the one used),
+/// then writes that credential back and bumps its device's counters.
+fn verify_with_credentials(
     app: &mut AppRecord,
-    creds: &[(String, StoredCredential)],
-    used_cred_id: &str,
+    user_id: &str,
     now: i64,
+    verify: impl FnOnce(&mut [StoredCredential]) -> ApiResult<String>,
 ) -> ApiResult<()> {
-    for (device_id, cred) in creds {
+    let (device_ids, mut creds): (Vec<String>, Vec<StoredCredential>) =
+        credentials_of(app, user_id)?.into_iter().unzip();
+    let used_cred_id = verify(&mut creds)?;
+    for (device_id, cred) in device_ids.iter().zip(&creds) {
         if cred.id() != used_cred_id {
             continue;
         }
@@ -153,10 +158,8 @@ fn start_registration(
     } else {
         &user.email
     };
-    let existing: Vec<StoredCredential> = credentials_of(app, user_id)?
-        .into_iter()
-        .map(|(_, c)| c)
-        .collect();
+    let (_, existing): (Vec<_>, Vec<StoredCredential>) =
+        credentials_of(app, user_id)?.into_iter().unzip();
     let (options, reg_state) = relying_party(app)?
         .start_registration_with_attachment(
             user.webauthn_handle,
@@ -232,10 +235,8 @@ fn start_login(
     let expires_at = now + HANDSHAKE_TTL_SECONDS;
     let (options, handshake) = match user_id {
         Some(user_id) => {
-            let creds: Vec<StoredCredential> = credentials_of(app, user_id)?
-                .into_iter()
-                .map(|(_, c)| c)
-                .collect();
+            let (_, creds): (Vec<_>, Vec<StoredCredential>) =
+                credentials_of(app, user_id)?.into_iter().unzip();
             let (options, login_state) = rp
                 .start_login(&creds)
                 .map_err(|e| ceremony_error(e, "webauthn_login_failed"))?;
@@ -290,15 +291,11 @@ fn finish_login(
                 return Err(unknown());
             }
             let app = state.app_mut(app_id)?;
-            let mut creds = credentials_of(app, &user_id)?;
-            let mut plain: Vec<StoredCredential> = creds.iter().map(|(_, c)| c.clone()).collect();
-            let used = relying_party(app)?
-                .finish_login(response, &login_state, &mut plain)
-                .map_err(|e| ceremony_error(e, "webauthn_login_failed"))?;
-            for ((_, c), updated) in creds.iter_mut().zip(plain) {
-                *c = updated;
-            }
-            store_login_use(app, &creds, &used, now)?;
+            let rp = relying_party(app)?;
+            verify_with_credentials(app, &user_id, now, |creds| {
+                rp.finish_login(response, &login_state, creds)
+                    .map_err(|e| ceremony_error(e, "webauthn_login_failed"))
+            })?;
             Ok(user_id)
         }
         Handshake::Discoverable {
@@ -323,15 +320,10 @@ fn finish_login(
                 .find(|u| u.webauthn_handle == handle)
                 .map(|u| u.id.clone())
                 .ok_or_else(|| failed("no user owns this passkey"))?;
-            let mut creds = credentials_of(app, &user_id)?;
-            let mut plain: Vec<StoredCredential> = creds.iter().map(|(_, c)| c.clone()).collect();
-            let used = rp
-                .finish_discoverable_login(response, disc_state, &mut plain)
-                .map_err(|e| ceremony_error(e, "discoverable_login_failed"))?;
-            for ((_, c), updated) in creds.iter_mut().zip(plain) {
-                *c = updated;
-            }
-            store_login_use(app, &creds, &used, now)?;
+            verify_with_credentials(app, &user_id, now, |creds| {
+                rp.finish_discoverable_login(response, disc_state, creds)
+                    .map_err(|e| ceremony_error(e, "discoverable_login_failed"))
+            })?;
             Ok(user_id)
         }
         Handshake::Register { .. } => Err(unknown()),
@@ -372,12 +364,16 @@ pub async fn register_start(
 }
 
 /// Body of the registration finish operations.
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 pub struct RegisterFinishRequest {
     handshake_id: String,
     handshake_response: Value,
     user_id: String,
 }
+redacted_debug!(RegisterFinishRequest {
+    handshake_id,
+    user_id
+});
 
 /// `POST /apps/{app_id}/register/webauthn/finish` (201 AuthResponse).
 pub async fn register_finish(
@@ -464,7 +460,7 @@ pub async fn login_start(
 }
 
 /// Body of the assertion finish operations.
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 pub struct LoginFinishRequest {
     handshake_id: String,
     handshake_response: Value,
@@ -474,6 +470,11 @@ pub struct LoginFinishRequest {
     #[serde(default)]
     transaction_id: Option<String>,
 }
+redacted_debug!(LoginFinishRequest {
+    handshake_id,
+    user_id,
+    transaction_id
+});
 
 /// `POST /apps/{app_id}/login/webauthn/finish` (200 AuthResponse).
 pub async fn login_finish(
@@ -695,12 +696,16 @@ pub async fn transaction_register_start(
 }
 
 /// Body of `register/transactions/webauthn/finish`.
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 pub struct TransactionRegisterFinishRequest {
     handshake_id: String,
     handshake_response: Value,
     transaction_id: String,
 }
+redacted_debug!(TransactionRegisterFinishRequest {
+    handshake_id,
+    transaction_id
+});
 
 /// `POST /apps/{app_id}/register/transactions/webauthn/finish` (201 Nonce).
 pub async fn transaction_register_finish(
