@@ -14,6 +14,7 @@ use passage_auth_client::open_enums::ApiErrorCode;
 use passage_auth_client::{types, Client, Error, MagicLinkExt, PollPolicy, SecretValue};
 use tokio::sync::Notify;
 
+use crate::steps::emit;
 use crate::target::read_line_in_background;
 use crate::{Steps, Target};
 
@@ -59,11 +60,11 @@ pub async fn run(target: &Target) -> anyhow::Result<MagicLinkLogin> {
             )
             .on_progress(move |p| {
                 pending_polls.store(p.attempts, Ordering::SeqCst);
-                println!(
+                emit(&format!(
                     "    waiter: attempt {} found the link not activated yet; next try in {} ms",
                     p.attempts,
                     p.next_delay.as_millis()
-                );
+                ));
                 polled.notify_one();
             })
     };
@@ -159,7 +160,7 @@ async fn play_user(
             // Open the link only after the waiter has seen it pending at least once, so the
             // example shows both sides of the race.
             polled.notified().await;
-            println!("    user:   opens the e-mail (the emulator's outbox) and clicks the link");
+            emit("    user:   opens the e-mail (the emulator's outbox) and clicks the link");
             secret
         }
         None => {
@@ -181,10 +182,10 @@ async fn play_user(
         .body(types::ActivateMagicLinkRequest::builder().magic_link(secret))
         .send()
         .await?;
-    println!(
+    emit(&format!(
         "    user:   link activated (PATCH /magic-link/activate answered {})",
         activated.status().as_u16()
-    );
+    ));
     Ok(true)
 }
 

@@ -9,6 +9,8 @@ use anyhow::Context as _;
 use passage_auth_client::{Client, ClientBuilder, Clock, ManualClock, SecretValue};
 use passage_emulator::{Emulator, EmulatorConfig, EmulatorHandle};
 
+use crate::steps::{emit, emit_inline};
+
 /// Base URL used with `PASSAGE_APP_ID` when `PASSAGE_BASE_URL` is not set.
 pub const DEFAULT_REMOTE_BASE_URL: &str = "https://auth.passage.id/v1";
 
@@ -31,19 +33,19 @@ impl Target {
                     .filter(|u| !u.trim().is_empty())
                     .unwrap_or_else(|| DEFAULT_REMOTE_BASE_URL.to_owned());
                 let target = Self::remote(base_url, app_id.trim());
-                println!(
+                emit(&format!(
                     "Target: app {} at {} (PASSAGE_APP_ID is set)",
                     target.app_id, target.base_url
-                );
+                ));
                 Ok(target)
             }
             _ => {
                 let target = Self::emulated().await?;
-                println!(
+                emit(&format!(
                     "Target: the Passage emulator, started in-process at {} (app {}).\n        \
                      Set PASSAGE_APP_ID (and PASSAGE_BASE_URL) to run against a real deployment.",
                     target.base_url, target.app_id
-                );
+                ));
                 Ok(target)
             }
         }
@@ -239,9 +241,7 @@ pub async fn prompt(question: &str) -> anyhow::Result<String> {
 pub fn read_line_in_background(
     question: &str,
 ) -> tokio::sync::oneshot::Receiver<std::io::Result<String>> {
-    use std::io::Write as _;
-    print!("{question}");
-    let _ = std::io::stdout().flush();
+    emit_inline(question);
     let (tx, rx) = tokio::sync::oneshot::channel();
     std::thread::spawn(move || {
         let mut line = String::new();

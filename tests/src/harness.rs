@@ -5,7 +5,9 @@
 //! [`TestEnv::assert_conformant`]: every answer it received is checked against the spec.
 
 use passage_auth_client::{types, Client, ClientBuilder, RetryPolicy, SecretValue};
-use passage_emulator::{Emulator, EmulatorConfig, EmulatorHandle, OutboxMessage};
+use passage_emulator::{
+    AppConfig, Emulator, EmulatorConfig, EmulatorHandle, MetadataFieldConfig, OutboxMessage,
+};
 use serde_json::Value;
 
 use crate::conformance::{RecordingProxy, SpecSchemas};
@@ -175,32 +177,118 @@ impl TestEnv {
 
     /// Registers `identifier` by passcode and logs in; returns the session.
     pub async fn register_by_otp(&self, identifier: &str) -> types::AuthResult {
-        self.client
+        self.register_by_otp_with(&self.client, identifier).await
+    }
+
+    /// Logs an existing user in by passcode; returns the session.
+    pub async fn login_by_otp(&self, identifier: &str) -> types::AuthResult {
+        self.login_by_otp_with(&self.client, identifier).await
+    }
+
+    /// [`Self::register_by_otp`] through `client` (e.g. a retrying client straight to the
+    /// emulator). Panics unless the passcode in the outbox is the one this registration sent.
+    pub async fn register_by_otp_with(
+        &self,
+        client: &Client,
+        identifier: &str,
+    ) -> types::AuthResult {
+        let otp_id = client
             .register_one_time_passcode()
             .app_id(&self.app_id)
             .body(types::RegisterOneTimePasscodeRequest::builder().identifier(identifier))
             .send()
             .await
-            .expect("otp registration succeeds");
-        self.activate_last_otp(identifier).await
+            .expect("otp registration succeeds")
+            .into_inner()
+            .otp_id;
+        self.activate_otp_with(client, identifier, otp_id).await
     }
 
-    /// Logs an existing user in by passcode; returns the session.
-    pub async fn login_by_otp(&self, identifier: &str) -> types::AuthResult {
-        self.client
+    /// [`Self::login_by_otp`] through `client`. Panics unless the passcode in the outbox is the
+    /// one this login sent.
+    pub async fn login_by_otp_with(&self, client: &Client, identifier: &str) -> types::AuthResult {
+        let otp_id = client
             .login_one_time_passcode()
             .app_id(&self.app_id)
             .body(types::LoginOneTimePasscodeRequest::builder().identifier(identifier))
             .send()
             .await
-            .expect("otp login succeeds");
-        self.activate_last_otp(identifier).await
+            .expect("otp login succeeds")
+            .into_inner()
+            .otp_id;
+        self.activate_otp_with(client, identifier, otp_id).await
+    }
+
+    /// Redeems, through `client`, the passcode `otp_id` that was just sent to `identifier`
+    /// (it must be the newest outbox message).
+    async fn activate_otp_with(
+        &self,
+        client: &Client,
+        identifier: &str,
+        otp_id: String,
+    ) -> types::AuthResult {
+        let (sent_otp_id, otp) = self.last_otp(identifier);
+        assert_eq!(
+            sent_otp_id, otp_id,
+            "the newest passcode is the one just sent"
+        );
+        client
+            .activate_one_time_passcode()
+            .app_id(&self.app_id)
+            .body(
+                types::ActivateOneTimePasscodeRequest::builder()
+                    .otp_id(otp_id)
+                    .otp(SecretValue::new(otp)),
+            )
+            .send()
+            .await
+            .expect("otp activation succeeds")
+            .into_inner()
+            .auth_result
     }
 
     /// A client acting as the holder of `auth`.
     pub fn user_client(&self, auth: &types::AuthResult) -> Client {
         self.client.with_auth_token(auth.auth_token.clone())
     }
+}
+
+/// An emulator whose only app has one integer profile metadata field, `counter` (for
+/// read-modify-write and idempotent-write checks).
+pub fn counter_app_config() -> EmulatorConfig {
+    EmulatorConfig {
+        apps: vec![AppConfig {
+            user_metadata_schema: vec![MetadataFieldConfig {
+                field_name: "counter".into(),
+                field_type: "integer".into(),
+                friendly_name: None,
+                profile: true,
+                registration: false,
+            }],
+            ..AppConfig::default()
+        }],
+        ..EmulatorConfig::default()
+    }
+}
+
+/// Panics unless two secrets (tokens, passcodes) are equal. Unlike `assert_eq!`, the failure
+/// message names `what` and never prints the values.
+#[track_caller]
+pub fn assert_same_secret(left: &str, right: &str, what: &str) {
+    assert!(
+        left == right,
+        "{what}: the two secrets differ (values not shown)"
+    );
+}
+
+/// Panics if two secrets are equal. Unlike `assert_ne!`, the failure message names `what` and
+/// never prints the values.
+#[track_caller]
+pub fn assert_different_secrets(left: &str, right: &str, what: &str) {
+    assert!(
+        left != right,
+        "{what}: the two secrets are equal (value not shown)"
+    );
 }
 
 /// Decodes the claims of a JWT without checking it (tests check the signature separately).

@@ -15,8 +15,8 @@
 use std::time::{Duration, Instant};
 
 use passage_auth_client::{types, Client, ClientBuilder, Error, RetryPolicy, SecretValue};
-use passage_e2e::harness::TestEnv;
-use passage_emulator::{AppConfig, EmulatorConfig, FaultKind, FaultRule, MetadataFieldConfig};
+use passage_e2e::harness::{counter_app_config, TestEnv};
+use passage_emulator::{FaultKind, FaultRule};
 use serde_json::json;
 
 const EMAIL: &str = "matrix@example.com";
@@ -47,21 +47,7 @@ impl Matrix {
     /// An emulator whose app has an integer `counter` metadata field, a registered user, and
     /// retrying clients with the given whole-request timeout.
     async fn with_timeout(timeout: Duration) -> Self {
-        let app = AppConfig {
-            user_metadata_schema: vec![MetadataFieldConfig {
-                field_name: "counter".into(),
-                field_type: "integer".into(),
-                friendly_name: None,
-                profile: true,
-                registration: false,
-            }],
-            ..AppConfig::default()
-        };
-        let env = TestEnv::with_config(EmulatorConfig {
-            apps: vec![app],
-            ..EmulatorConfig::default()
-        })
-        .await;
+        let env = TestEnv::with_config(counter_app_config()).await;
         let auth = env.register_by_otp(EMAIL).await;
         let client = ClientBuilder::new()
             .base_url(env.emulator.base_url())
@@ -234,6 +220,27 @@ impl Matrix {
     async fn activate(&self, otp: &(String, String)) -> (usize, Result<(), Error>) {
         self.activate_with(&self.client, otp).await
     }
+
+    /// Arms one `kind` fault on each idempotent class and checks that each call took exactly two
+    /// attempts and succeeded: the read returns the user, the write stored `value`.
+    async fn assert_idempotent_classes_retried_once(&self, kind: FaultKind, value: i64) {
+        self.inject(self.arm("GET", "/currentuser", kind));
+        let (n, me) = self.get_me().await;
+        assert_eq!(
+            (n, me.unwrap()),
+            (2, EMAIL.to_owned()),
+            "read: retried once after {kind:?}"
+        );
+
+        self.inject(self.arm("PATCH", "/currentuser/user-metadata", kind));
+        let (n, stored) = self.set_counter(value).await;
+        assert_eq!(
+            (n, stored.unwrap()),
+            (2, value),
+            "idempotent write: retried once after {kind:?}"
+        );
+        assert_eq!(self.counter().await, Some(value));
+    }
 }
 
 fn status(result: &Result<impl std::fmt::Debug, Error>) -> Option<u16> {
@@ -255,22 +262,8 @@ fn is_decode(result: &Result<impl std::fmt::Debug, Error>) -> bool {
 async fn status_500() {
     let m = Matrix::start().await;
 
-    m.inject(m.arm("GET", "/currentuser", FaultKind::Status500));
-    let (n, me) = m.get_me().await;
-    assert_eq!(
-        (n, me.unwrap()),
-        (2, EMAIL.to_owned()),
-        "read: retried once"
-    );
-
-    m.inject(m.arm("PATCH", "/currentuser/user-metadata", FaultKind::Status500));
-    let (n, value) = m.set_counter(7).await;
-    assert_eq!(
-        (n, value.unwrap()),
-        (2, 7),
-        "idempotent write: retried once"
-    );
-    assert_eq!(m.counter().await, Some(7));
+    m.assert_idempotent_classes_retried_once(FaultKind::Status500, 7)
+        .await;
 
     let sent = m.outbox_len();
     m.inject(m.arm("POST", "/login/otp", FaultKind::Status500));
@@ -451,17 +444,8 @@ async fn timeout() {
 async fn connection_reset() {
     let m = Matrix::start().await;
 
-    m.inject(m.arm("GET", "/currentuser", FaultKind::DropConnection));
-    let (n, me) = m.get_me().await;
-    assert_eq!((n, me.unwrap()), (2, EMAIL.to_owned()));
-
-    m.inject(m.arm(
-        "PATCH",
-        "/currentuser/user-metadata",
-        FaultKind::DropConnection,
-    ));
-    let (n, value) = m.set_counter(9).await;
-    assert_eq!((n, value.unwrap()), (2, 9));
+    m.assert_idempotent_classes_retried_once(FaultKind::DropConnection, 9)
+        .await;
 
     // The request was sent, so the client cannot know it was not processed: no retry.
     let sent = m.outbox_len();
@@ -585,18 +569,8 @@ async fn lost_response_after_processing() {
     let m = Matrix::start().await;
 
     // Reads and idempotent writes: processed, answer lost, retried; the repeat is harmless.
-    m.inject(m.arm("GET", "/currentuser", FaultKind::DropAfterProcessing));
-    let (n, me) = m.get_me().await;
-    assert_eq!((n, me.unwrap()), (2, EMAIL.to_owned()));
-
-    m.inject(m.arm(
-        "PATCH",
-        "/currentuser/user-metadata",
-        FaultKind::DropAfterProcessing,
-    ));
-    let (n, value) = m.set_counter(12).await;
-    assert_eq!((n, value.unwrap()), (2, 12));
-    assert_eq!(m.counter().await, Some(12));
+    m.assert_idempotent_classes_retried_once(FaultKind::DropAfterProcessing, 12)
+        .await;
 
     // The sender is NOT re-sent: exactly one message went out, and the caller learns that the
     // outcome is unknown (a transport error), not a false failure from a second send.

@@ -19,7 +19,7 @@ use passage_auth_client::{
     types, Client, ClientBuilder, Error, RetryPolicy, SecretValue, Session, SessionError,
     TokenStore,
 };
-use passage_e2e::harness::TestEnv;
+use passage_e2e::harness::{assert_same_secret, TestEnv};
 use passage_emulator::{AppConfig, EmulatorConfig, FaultKind, FaultRule, DEFAULT_API_KEY};
 use secrecy::ExposeSecret;
 
@@ -296,7 +296,11 @@ async fn no_secret_in_logs_errors_or_debug_on_retry_and_fault_paths() {
     f.fault("/tokens", "POST", FaultKind::Status503, 1);
     // The token is unexpired, so a failed proactive refresh hands out the old one.
     let kept = session.auth_token().await.expect("old token kept");
-    assert_eq!(kept.expose_secret(), auth.auth_token.expose_secret());
+    assert_same_secret(
+        kept.expose_secret(),
+        auth.auth_token.expose_secret(),
+        "the old token is kept after a 503",
+    );
     f.fault("/tokens", "POST", FaultKind::DropAfterProcessing, 1);
     let refreshed = session.auth_token().await.expect("recovered");
     ledger.secret("refreshed auth token", refreshed.expose_secret());
@@ -324,7 +328,11 @@ async fn no_secret_in_logs_errors_or_debug_on_retry_and_fault_paths() {
     session.sign_in(&third).await.unwrap();
     f.fault("/tokens", "POST", FaultKind::NonJsonBody, 1);
     let kept = session.auth_token().await.expect("old token kept");
-    assert_eq!(kept.expose_secret(), third.auth_token.expose_secret());
+    assert_same_secret(
+        kept.expose_secret(),
+        third.auth_token.expose_secret(),
+        "the old token is kept after a non-JSON answer",
+    );
     // A refresh error the caller sees: force it with a revoked family.
     let revoked = f
         .client
@@ -333,7 +341,7 @@ async fn no_secret_in_logs_errors_or_debug_on_retry_and_fault_paths() {
         .refresh_token(third.refresh_token.clone().unwrap())
         .send()
         .await;
-    assert!(revoked.is_ok());
+    revoked.expect("the refresh token is revoked");
     let session = Session::builder(f.client.clone(), f.env.app_id.clone())
         .refresh_skew(Duration::from_secs(3600))
         .build();

@@ -10,9 +10,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use passage_auth_client::{types, Client, ClientBuilder, SecretValue, Session, TokenStore};
-use passage_e2e::harness::TestEnv;
-use passage_emulator::{AppConfig, EmulatorConfig, MetadataFieldConfig};
+use passage_auth_client::{types, Client, ClientBuilder, Session, TokenStore};
+use passage_e2e::harness::{counter_app_config, TestEnv};
 use secrecy::ExposeSecret;
 use serde_json::json;
 
@@ -51,35 +50,9 @@ async fn user_flow(env: Arc<TestEnv>, client: Client, n: usize) -> Outcome {
     let app_id = env.app_id.as_str();
     let identifier = format!("load-{n}@example.com");
 
-    // OTP registration and login.
-    let otp_id = client
-        .register_one_time_passcode()
-        .app_id(app_id)
-        .body(types::RegisterOneTimePasscodeRequest::builder().identifier(identifier.as_str()))
-        .send()
-        .await
-        .expect("otp registration")
-        .into_inner()
-        .otp_id;
-    let message = env
-        .emulator
-        .outbox(&identifier)
-        .pop()
-        .expect("the passcode was sent");
-    assert_eq!(message.otp_id.as_deref(), Some(otp_id.as_str()));
-    let auth = client
-        .activate_one_time_passcode()
-        .app_id(app_id)
-        .body(
-            types::ActivateOneTimePasscodeRequest::builder()
-                .otp_id(otp_id)
-                .otp(SecretValue::new(message.otp.expect("otp"))),
-        )
-        .send()
-        .await
-        .expect("otp activation")
-        .into_inner()
-        .auth_result;
+    // OTP registration and login (the harness checks that the passcode redeemed is the one
+    // this registration sent).
+    let auth = env.register_by_otp_with(&client, &identifier).await;
 
     // Current user.
     let me = client.with_auth_token(auth.auth_token.clone());
@@ -139,22 +112,7 @@ async fn user_flow(env: Arc<TestEnv>, client: Client, n: usize) -> Outcome {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_concurrent_users() {
-    let env = Arc::new(
-        TestEnv::with_config(EmulatorConfig {
-            apps: vec![AppConfig {
-                user_metadata_schema: vec![MetadataFieldConfig {
-                    field_name: "counter".into(),
-                    field_type: "integer".into(),
-                    friendly_name: None,
-                    profile: true,
-                    registration: false,
-                }],
-                ..AppConfig::default()
-            }],
-            ..EmulatorConfig::default()
-        })
-        .await,
-    );
+    let env = Arc::new(TestEnv::with_config(counter_app_config()).await);
     // One shared client (one connection pool), straight to the emulator, default retry policy.
     let client = ClientBuilder::new()
         .base_url(env.emulator.base_url())

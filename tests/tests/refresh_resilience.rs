@@ -11,7 +11,7 @@ use passage_auth_client::{
     types, Client, Clock, ManualClock, MemoryStore, SecretValue, Session, SessionError,
     StoredTokens, TokenStore,
 };
-use passage_e2e::harness::TestEnv;
+use passage_e2e::harness::{assert_different_secrets, assert_same_secret, TestEnv};
 use passage_emulator::{AppConfig, EmulatorConfig, FaultKind, FaultRule};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -157,8 +157,16 @@ async fn a_lost_refresh_answer_is_recovered_within_the_grace_window() {
     // answered the same refresh token presented again within the grace window.
     assert_eq!(f.refreshes(), vec![None, Some(201)]);
     let stored = f.stored().await.expect("the store holds a pair");
-    assert_eq!(auth_of(&stored), expose_secret(&token));
-    assert_ne!(refresh_of(&stored), refresh_of(&f.signed_in), "rotated");
+    assert_same_secret(
+        &auth_of(&stored),
+        &expose_secret(&token),
+        "the stored auth token is the one handed out",
+    );
+    assert_different_secrets(
+        &refresh_of(&stored),
+        &refresh_of(&f.signed_in),
+        "the refresh token rotated",
+    );
 
     // The pair is the one the server issued in the lost answer: presenting the old refresh token
     // again (still within the grace window) returns exactly the stored pair.
@@ -176,7 +184,11 @@ async fn a_lost_refresh_answer_is_recovered_within_the_grace_window() {
         .auth_token()
         .await
         .expect("the next rotation works");
-    assert_ne!(expose_secret(&next), expose_secret(&token));
+    assert_different_secrets(
+        &expose_secret(&next),
+        &expose_secret(&token),
+        "the next rotation issued a new auth token",
+    );
     assert_eq!(f.refreshes(), vec![None, Some(201), Some(201), Some(201)]);
 }
 
@@ -202,23 +214,29 @@ async fn without_a_grace_window_a_lost_refresh_answer_ends_the_session() {
 
 #[tokio::test]
 async fn a_reset_before_processing_is_recovered_with_or_without_grace() {
-    let f = Fixture::start(0, "reset@example.com").await;
-    f.expire();
-    f.env.emulator.inject_fault(FaultRule {
-        path_prefix: f.tokens_path(),
-        method: Some("POST".into()),
-        count: 1,
-        kind: FaultKind::DropConnection,
-        retry_after: None,
-        delay_ms: None,
-        status: None,
-    });
-    f.session
-        .auth_token()
-        .await
-        .expect("refreshed on the second request");
-    assert_eq!(f.refreshes(), vec![None, Some(201)]);
-    assert_eq!(f.current_user_email().await.unwrap(), "reset@example.com");
+    for grace in [0, GRACE_SECONDS] {
+        let f = Fixture::start(grace, "reset@example.com").await;
+        f.expire();
+        f.env.emulator.inject_fault(FaultRule {
+            path_prefix: f.tokens_path(),
+            method: Some("POST".into()),
+            count: 1,
+            kind: FaultKind::DropConnection,
+            retry_after: None,
+            delay_ms: None,
+            status: None,
+        });
+        f.session
+            .auth_token()
+            .await
+            .unwrap_or_else(|e| panic!("grace {grace}: refreshed on the second request: {e:?}"));
+        assert_eq!(f.refreshes(), vec![None, Some(201)], "grace {grace}");
+        assert_eq!(
+            f.current_user_email().await.unwrap(),
+            "reset@example.com",
+            "grace {grace}"
+        );
+    }
 }
 
 #[tokio::test]
