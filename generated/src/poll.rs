@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use rand::Rng;
-use reqwest::StatusCode;
 
 use crate::Error;
 
@@ -130,26 +129,20 @@ pub(crate) fn classify(error: &Error) -> Failure {
     }
 }
 
-/// The `Retry-After` of an answer, in seconds or as an HTTP date.
+/// The `Retry-After` of a transient answer (5xx, 429), in seconds or as an HTTP date.
 pub(crate) fn retry_after(error: &Error) -> Option<Duration> {
-    let Error::UnexpectedStatus {
-        headers, status, ..
-    } = error
-    else {
+    let Error::UnexpectedStatus { headers, .. } = error else {
         return None;
     };
-    if !(status.is_server_error() || *status == StatusCode::TOO_MANY_REQUESTS) {
+    if !error.is_transient() {
         return None;
     }
-    let value = headers
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
+    // Seconds are read by the client's own retry loop; an HTTP date is only read here.
+    if let Some(wait) = crate::retry::retry_after(headers) {
+        return Some(wait);
     }
-    let date = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    let date = chrono::DateTime::parse_from_rfc2822(value.trim()).ok()?;
     let wait = date.with_timezone(&chrono::Utc) - chrono::Utc::now();
     Some(wait.to_std().unwrap_or(Duration::ZERO))
 }
@@ -157,6 +150,7 @@ pub(crate) fn retry_after(error: &Error) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use reqwest::StatusCode;
 
     #[test]
     fn delays_grow_to_the_cap() {
@@ -211,5 +205,14 @@ mod tests {
             wait > Duration::from_secs(50) && wait <= Duration::from_secs(60),
             "{wait:?}"
         );
+        // Only a transient answer's `Retry-After` counts.
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(reqwest::header::RETRY_AFTER, "7".parse().unwrap());
+        let e = Error::UnexpectedStatus {
+            status: StatusCode::IM_A_TEAPOT,
+            body: crate::error::RedactedBody::new(&bytes::Bytes::new()),
+            headers: Box::new(headers),
+        };
+        assert_eq!(retry_after(&e), None);
     }
 }

@@ -21,7 +21,7 @@ use base64::Engine as _;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
-use crate::session::{unix_seconds, Clock, SystemClock};
+use crate::session::{numeric_date, unix_seconds, Clock, SystemClock};
 use crate::{Client, ClientInfo, Error};
 
 /// Tokens longer than this are refused without parsing (8 KiB).
@@ -450,9 +450,7 @@ impl Inner {
                          name: &'static str| {
             match map.remove(name) {
                 None | Some(serde_json::Value::Null) => Ok(None),
-                Some(serde_json::Value::Number(n)) => n
-                    .as_i64()
-                    .or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f as i64))
+                Some(serde_json::Value::Number(n)) => numeric_date(&n)
                     .map(Some)
                     .ok_or(VerifyError::MissingClaim(name)),
                 Some(_) => Err(VerifyError::MissingClaim(name)),

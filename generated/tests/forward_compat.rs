@@ -41,6 +41,20 @@ fn assert_hidden(value: &(impl std::fmt::Display + std::fmt::Debug), secret: &st
     assert!(!debug.contains(secret), "Debug leaks {secret:?}: {debug}");
 }
 
+/// The error of `get_currentuser` (a bearer operation, sent with [`TOKEN`]
+/// and [`API_KEY`]) when the server answers `answer`.
+async fn current_user_error(answer: Canned) -> Error {
+    let rec = Recorder::start().await;
+    rec.answer(answer);
+    client(&rec)
+        .get_currentuser()
+        .app_id(APP_ID)
+        .send()
+        .await
+        .unwrap_err()
+        .into()
+}
+
 fn user_json(status: &str, types: serde_json::Value) -> serde_json::Value {
     json!({
         "email": "ada@example.com",
@@ -212,16 +226,7 @@ const HTML_SECRET: &str = "eyJhbGciOiJSUzI1NiJ9.c2VjcmV0LXBheWxvYWQ.c2lnbmF0dXJl
 
 #[tokio::test]
 async fn an_undeclared_5xx_with_html_is_a_transient_typed_error_without_secrets() {
-    let rec = Recorder::start().await;
-    let c = client(&rec);
-    rec.answer(Canned::text(502, "text/html", HTML_WITH_SECRET));
-    let err: Error = c
-        .get_currentuser()
-        .app_id(APP_ID)
-        .send()
-        .await
-        .unwrap_err()
-        .into();
+    let err = current_user_error(Canned::text(502, "text/html", HTML_WITH_SECRET)).await;
     match &err {
         Error::UnexpectedStatus { status, body, .. } => {
             assert_eq!(status.as_u16(), 502);
@@ -253,21 +258,13 @@ async fn an_undeclared_status_shows_a_redacted_view_of_its_body() {
 
 #[tokio::test]
 async fn a_4xx_with_an_html_body_is_a_typed_error_that_keeps_the_status() {
-    let rec = Recorder::start().await;
-    let c = client(&rec);
     // 403 is declared for get_currentuser, but a CDN answered it with HTML.
-    rec.answer(Canned::text(
+    let err = current_user_error(Canned::text(
         403,
         "text/html",
         "<html><h1>403 Forbidden</h1><p>request blocked</p></html>",
-    ));
-    let err: Error = c
-        .get_currentuser()
-        .app_id(APP_ID)
-        .send()
-        .await
-        .unwrap_err()
-        .into();
+    ))
+    .await;
     assert_eq!(
         err.status().map(|s| s.as_u16()),
         Some(403),
@@ -280,16 +277,7 @@ async fn a_4xx_with_an_html_body_is_a_typed_error_that_keeps_the_status() {
 #[tokio::test]
 async fn a_4xx_with_an_html_body_never_leaks_the_body_secrets() {
     // Whatever the variant, the error text is safe.
-    let rec = Recorder::start().await;
-    let c = client(&rec);
-    rec.answer(Canned::text(401, "text/html", HTML_WITH_SECRET));
-    let err: Error = c
-        .get_currentuser()
-        .app_id(APP_ID)
-        .send()
-        .await
-        .unwrap_err()
-        .into();
+    let err = current_user_error(Canned::text(401, "text/html", HTML_WITH_SECRET)).await;
     assert!(
         matches!(
             err,

@@ -15,6 +15,7 @@ use passage_auth_client::{
 };
 use secrecy::ExposeSecret;
 use support::{Fault, Server, APP_ID};
+use tokio::sync::Notify;
 
 fn session(server: &Server) -> Session {
     Session::builder(server.client(), APP_ID)
@@ -121,10 +122,21 @@ async fn a_caller_giving_up_does_not_lose_the_rotated_pair() {
     let server = Server::start().await;
     let (session, first) = signed_in(&server).await;
     server.clock().advance(Duration::from_secs(400));
-    *server.state.refresh_delay.lock().unwrap() = Duration::from_millis(100);
-    // The caller stops waiting while the refresh is on the wire...
-    let gave_up = tokio::time::timeout(Duration::from_millis(10), session.auth_token()).await;
-    assert!(gave_up.is_err());
+    let release = Arc::new(Notify::new());
+    server.state.push_token_fault(Fault::Hold(release.clone()));
+    // The caller stops waiting once the refresh has reached the server...
+    {
+        let caller = session.auth_token();
+        tokio::pin!(caller);
+        while server.state.token_posts.load(Ordering::SeqCst) == 0 {
+            tokio::select! {
+                biased;
+                result = &mut caller => panic!("the held refresh ended: {result:?}"),
+                () = tokio::task::yield_now() => {}
+            }
+        }
+    }
+    release.notify_one();
     // ...yet the refresh completes and its pair is kept: the next caller
     // gets it without a second request (which would use a spent token).
     let token = session.auth_token().await.unwrap();
@@ -173,7 +185,7 @@ async fn transient_failures_keep_the_old_tokens_and_back_off() {
 #[tokio::test]
 async fn backoff_doubles_while_failures_repeat() {
     let server = Server::start().await;
-    let (session, _) = signed_in(&server).await;
+    let (session, first) = signed_in(&server).await;
     server.clock().advance(Duration::from_secs(400));
     for _ in 0..3 {
         server
@@ -194,7 +206,10 @@ async fn backoff_doubles_while_failures_repeat() {
     }
     assert_eq!(waits, [1, 2, 4].map(Duration::from_secs), "1 s, 2 s, 4 s");
     assert_eq!(server.state.token_posts.load(Ordering::SeqCst), 3);
-    assert!(session.auth_token().await.is_ok());
+    // Once the last backoff has passed, the next refresh is made and succeeds.
+    let token = session.auth_token().await.unwrap();
+    assert_ne!(token.expose_secret(), first.auth_token.expose_secret());
+    assert_eq!(server.state.token_posts.load(Ordering::SeqCst), 4);
 }
 
 #[tokio::test]
@@ -207,9 +222,10 @@ async fn a_timed_out_refresh_keeps_the_old_tokens() {
     let auth = server.state.auth_result();
     session.sign_in(&auth).await.unwrap();
     server.clock().advance(Duration::from_secs(400));
+    // The server never answers: only the refresh timeout ends the request.
     server
         .state
-        .push_token_fault(Fault::Delay(Duration::from_millis(500)));
+        .push_token_fault(Fault::Hold(Arc::new(Notify::new())));
     let err = session.auth_token().await.unwrap_err();
     let SessionError::RefreshFailed(inner) = &err else {
         panic!("{err:?}");

@@ -5,12 +5,14 @@
 mod support;
 
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
 use passage_auth_client::{Clock, RetryPolicy, TokenVerifier, VerifierConfig, VerifyError};
 use serde_json::{json, Value};
-use support::{key_a, key_b, unix, Fault, Server, APP_ID};
+use support::{key_a, key_b, unix, Fault, Server, TestKey, APP_ID};
+use tokio::sync::Notify;
 
 fn verifier(server: &Server) -> TokenVerifier {
     TokenVerifier::new(
@@ -37,6 +39,21 @@ fn claims(server: &Server, verifier: &TokenVerifier) -> Value {
     })
 }
 
+/// `claims` signed with `key`, whose `kid` the header names.
+fn signed(key: &TestKey, claims: &Value) -> String {
+    key.sign(Some(key.kid), claims)
+}
+
+/// A verifier that has verified a key-A token (fetching the JWKS once), and
+/// the claims of that token.
+async fn primed(server: &Server) -> (TokenVerifier, Value) {
+    let verifier = verifier(server);
+    let claims = claims(server, &verifier);
+    verifier.verify(&signed(key_a(), &claims)).await.unwrap();
+    assert_eq!(server.state.jwks_gets.load(Ordering::SeqCst), 1);
+    (verifier, claims)
+}
+
 fn with(mut claims: Value, key: &str, value: Value) -> Value {
     claims[key] = value;
     claims
@@ -55,14 +72,14 @@ async fn a_good_token_gives_its_claims_and_the_keys_are_cached() {
         format!("{}/apps/{APP_ID}", server.base_url)
     );
     let claims = claims(&server, &verifier);
-    let token = key_a().sign(Some(key_a().kid), &claims);
+    let token = signed(key_a(), &claims);
     let verified = verifier.verify(&token).await.unwrap();
     assert_eq!(verified.user_id(), "user_1");
     assert_eq!(verified.exp, claims["exp"].as_i64().unwrap());
     assert_eq!(verified.iat, claims["iat"].as_i64());
     assert_eq!(verified.aud, ["http://localhost:3000", APP_ID]);
     // A string audience equal to the app id is accepted too.
-    let single = key_a().sign(Some(key_a().kid), &with(claims, "aud", json!(APP_ID)));
+    let single = signed(key_a(), &with(claims, "aud", json!(APP_ID)));
     verifier.verify(&single).await.unwrap();
     assert_eq!(server.state.jwks_gets.load(Ordering::SeqCst), 1);
 }
@@ -71,8 +88,8 @@ async fn a_good_token_gives_its_claims_and_the_keys_are_cached() {
 async fn custom_claims_are_kept() {
     let server = Server::start().await;
     let verifier = verifier(&server);
-    let token = key_a().sign(
-        Some(key_a().kid),
+    let token = signed(
+        key_a(),
         &with(claims(&server, &verifier), "role", json!("admin")),
     );
     let verified = verifier.verify(&token).await.unwrap();
@@ -83,7 +100,7 @@ async fn custom_claims_are_kept() {
 async fn concurrent_verifications_share_one_fetch() {
     let server = Server::start().await;
     let verifier = verifier(&server);
-    let token = key_a().sign(Some(key_a().kid), &claims(&server, &verifier));
+    let token = signed(key_a(), &claims(&server, &verifier));
     let tasks: Vec<_> = (0..100)
         .map(|_| {
             let verifier = verifier.clone();
@@ -101,7 +118,7 @@ async fn concurrent_verifications_share_one_fetch() {
 async fn keys_are_refetched_after_the_ttl() {
     let server = Server::start().await;
     let verifier = verifier(&server);
-    let sign = |server: &Server| key_a().sign(Some(key_a().kid), &claims(server, &verifier));
+    let sign = |server: &Server| signed(key_a(), &claims(server, &verifier));
     verifier.verify(&sign(&server)).await.unwrap();
     server.clock().advance(Duration::from_secs(3599));
     verifier.verify(&sign(&server)).await.unwrap();
@@ -114,37 +131,21 @@ async fn keys_are_refetched_after_the_ttl() {
 #[tokio::test]
 async fn a_rotated_key_is_found_by_one_refetch() {
     let server = Server::start().await;
-    let verifier = verifier(&server);
-    let claims = claims(&server, &verifier);
-    verifier
-        .verify(&key_a().sign(Some(key_a().kid), &claims))
-        .await
-        .unwrap();
+    let (verifier, claims) = primed(&server).await;
     // The server rotates to key B (still publishing A).
     server.state.published.lock().unwrap().push(key_b());
-    let verified = verifier
-        .verify(&key_b().sign(Some(key_b().kid), &claims))
-        .await
-        .unwrap();
+    let verified = verifier.verify(&signed(key_b(), &claims)).await.unwrap();
     assert_eq!(verified.user_id(), "user_1");
     assert_eq!(server.state.jwks_gets.load(Ordering::SeqCst), 2);
     // Both keys are now cached.
-    verifier
-        .verify(&key_a().sign(Some(key_a().kid), &claims))
-        .await
-        .unwrap();
+    verifier.verify(&signed(key_a(), &claims)).await.unwrap();
     assert_eq!(server.state.jwks_gets.load(Ordering::SeqCst), 2);
 }
 
 #[tokio::test]
 async fn unknown_kid_refetches_are_rate_limited() {
     let server = Server::start().await;
-    let verifier = verifier(&server);
-    let claims = claims(&server, &verifier);
-    verifier
-        .verify(&key_a().sign(Some(key_a().kid), &claims))
-        .await
-        .unwrap();
+    let (verifier, claims) = primed(&server).await;
     let unknown = key_a().sign(Some("attacker-kid"), &claims);
     for _ in 0..20 {
         assert_eq!(
@@ -154,16 +155,17 @@ async fn unknown_kid_refetches_are_rate_limited() {
     }
     // One refetch for the first unknown kid, none for the other 19.
     assert_eq!(server.state.jwks_gets.load(Ordering::SeqCst), 2);
+    let attacker = VerifyError::UnknownKid("attacker-kid".into());
     server.clock().advance(Duration::from_secs(29));
-    verifier.verify(&unknown).await.unwrap_err();
+    assert_eq!(verifier.verify(&unknown).await.unwrap_err(), attacker);
     assert_eq!(server.state.jwks_gets.load(Ordering::SeqCst), 2);
     server.clock().advance(Duration::from_secs(1));
-    verifier.verify(&unknown).await.unwrap_err();
+    assert_eq!(verifier.verify(&unknown).await.unwrap_err(), attacker);
     assert_eq!(server.state.jwks_gets.load(Ordering::SeqCst), 3);
     // Known keys keep working throughout without fetches.
     let fresh_claims = self::claims(&server, &verifier);
     verifier
-        .verify(&key_a().sign(Some(key_a().kid), &fresh_claims))
+        .verify(&signed(key_a(), &fresh_claims))
         .await
         .unwrap();
     assert_eq!(server.state.jwks_gets.load(Ordering::SeqCst), 3);
@@ -173,16 +175,18 @@ async fn unknown_kid_refetches_are_rate_limited() {
 async fn an_unreachable_jwks_is_reported_and_not_hammered() {
     let server = Server::start().await;
     let verifier = verifier(&server);
-    let token = key_a().sign(Some(key_a().kid), &claims(&server, &verifier));
+    let token = signed(key_a(), &claims(&server, &verifier));
     server.state.push_jwks_fault(Fault::Status(503, None));
     let err = verifier.verify(&token).await.unwrap_err();
-    assert!(matches!(err, VerifyError::JwksUnavailable(_)), "{err:?}");
-    // Within 30 s of the failure no new fetch is made.
-    let err = verifier.verify(&token).await.unwrap_err();
-    assert!(matches!(err, VerifyError::JwksUnavailable(_)), "{err:?}");
+    assert!(
+        matches!(&err, VerifyError::JwksUnavailable(why) if why.contains("503")),
+        "{err:?}"
+    );
+    // Within 30 s of the failure no new fetch is made: the same failure is reported.
+    assert_eq!(verifier.verify(&token).await.unwrap_err(), err);
     assert_eq!(server.state.jwks_gets.load(Ordering::SeqCst), 1);
     server.clock().advance(Duration::from_secs(30));
-    let token = key_a().sign(Some(key_a().kid), &claims(&server, &verifier));
+    let token = signed(key_a(), &claims(&server, &verifier));
     verifier.verify(&token).await.unwrap();
     assert_eq!(server.state.jwks_gets.load(Ordering::SeqCst), 2);
 }
@@ -190,17 +194,13 @@ async fn an_unreachable_jwks_is_reported_and_not_hammered() {
 #[tokio::test]
 async fn stale_keys_serve_while_the_jwks_is_down() {
     let server = Server::start().await;
-    let verifier = verifier(&server);
-    verifier
-        .verify(&key_a().sign(Some(key_a().kid), &claims(&server, &verifier)))
-        .await
-        .unwrap();
+    let (verifier, _) = primed(&server).await;
     server.clock().advance(Duration::from_secs(3601));
     server
         .state
         .push_jwks_fault(Fault::Api(500, "internal_server_error"));
     verifier
-        .verify(&key_a().sign(Some(key_a().kid), &claims(&server, &verifier)))
+        .verify(&signed(key_a(), &claims(&server, &verifier)))
         .await
         .unwrap();
     assert_eq!(server.state.jwks_gets.load(Ordering::SeqCst), 2);
@@ -212,12 +212,9 @@ async fn leeway_tolerates_small_clock_differences() {
     let verifier = verifier(&server);
     let now = now(&server);
     let base = claims(&server, &verifier);
-    let just_expired = key_a().sign(
-        Some(key_a().kid),
-        &with(base.clone(), "exp", json!(now - 3)),
-    );
+    let just_expired = signed(key_a(), &with(base.clone(), "exp", json!(now - 3)));
     verifier.verify(&just_expired).await.unwrap();
-    let almost_valid = key_a().sign(Some(key_a().kid), &with(base, "nbf", json!(now + 3)));
+    let almost_valid = signed(key_a(), &with(base, "nbf", json!(now + 3)));
     verifier.verify(&almost_valid).await.unwrap();
 }
 
@@ -427,24 +424,18 @@ async fn keys_for_other_algorithms_or_uses_are_not_used() {
             "{kid}"
         );
     }
-    verifier
-        .verify(&key_a().sign(Some(key_a().kid), &claims))
-        .await
-        .unwrap();
+    verifier.verify(&signed(key_a(), &claims)).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_refetch_does_not_hold_up_tokens_with_cached_keys() {
     let server = Server::start().await;
-    let verifier = verifier(&server);
-    let claims = claims(&server, &verifier);
-    let known = key_a().sign(Some(key_a().kid), &claims);
-    verifier.verify(&known).await.unwrap();
-    // The refetch for an unknown kid hangs for a long time...
-    server
-        .state
-        .push_jwks_fault(Fault::Delay(Duration::from_secs(5)));
-    let unknown = key_b().sign(Some(key_b().kid), &claims);
+    let (verifier, claims) = primed(&server).await;
+    let known = signed(key_a(), &claims);
+    // The refetch for an unknown kid hangs until released...
+    let release = Arc::new(Notify::new());
+    server.state.push_jwks_fault(Fault::Hold(release.clone()));
+    let unknown = signed(key_b(), &claims);
     let slow = {
         let verifier = verifier.clone();
         tokio::spawn(async move { verifier.verify(&unknown).await })
@@ -457,5 +448,11 @@ async fn a_slow_refetch_does_not_hold_up_tokens_with_cached_keys() {
         verifier.verify(&known).await.unwrap();
     }
     assert!(!slow.is_finished(), "the refetch is still in flight");
-    slow.abort();
+    assert_eq!(server.state.jwks_gets.load(Ordering::SeqCst), 2);
+    // Once answered, the refetch finds no key B (the server publishes A only).
+    release.notify_one();
+    assert_eq!(
+        slow.await.unwrap().unwrap_err(),
+        VerifyError::UnknownKid(key_b().kid.into())
+    );
 }

@@ -129,27 +129,50 @@ async fn dropping_the_future_stops_polling() {
     let state = server.state.clone();
     let (tx, rx) = tokio::sync::oneshot::channel();
     let tx = Mutex::new(Some(tx));
+    // Owned by the wait (through its callback): it lives as long as the wait.
+    let alive = Arc::new(());
+    let watch = Arc::downgrade(&alive);
     let wait = client
         .wait_for_magic_link(APP_ID, "ml_1")
         .policy(fast().max_wait(Duration::from_secs(60)))
         .on_progress(move |p| {
+            let _owned = &alive;
             if p.attempts == 2 {
                 if let Some(tx) = tx.lock().unwrap().take() {
                     let _ = tx.send(());
                 }
             }
         });
+    // `rx` first: once the callback has fired, the wait is not polled again.
     tokio::select! {
-        _ = std::future::IntoFuture::into_future(wait) => panic!("the wait should not end"),
+        biased;
         _ = rx => {}
+        _ = std::future::IntoFuture::into_future(wait) => panic!("the wait should not end"),
     }
-    let polls = state.status_polls.load(Ordering::SeqCst);
-    // Give a still-running poller the time of many intervals to show itself.
-    for _ in 0..20 {
-        tokio::task::yield_now().await;
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-    assert_eq!(state.status_polls.load(Ordering::SeqCst), polls);
+    // The callback reported attempt 2 after its answer and before the next
+    // delay: the wait was dropped while it slept, with 2 polls made.
+    assert_eq!(state.status_polls.load(Ordering::SeqCst), 2);
+    // Nothing kept the wait's state (no task carries on with it).
+    assert!(
+        watch.upgrade().is_none(),
+        "the dropped wait is still referenced"
+    );
+    // A second wait with the same policy serves as the witness of time: while
+    // it makes its attempts, many of the dropped wait's intervals (at most
+    // 5 ms) pass. Every poll the server sees is the witness's.
+    let err = client
+        .wait_for_magic_link(APP_ID, "ml_witness")
+        .policy(fast().max_wait(Duration::from_millis(50)))
+        .await
+        .unwrap_err();
+    let WaitError::ExceededMaxWait { attempts, .. } = err else {
+        panic!("expected ExceededMaxWait, got {err:?}");
+    };
+    assert!(attempts >= 2, "{attempts}");
+    assert_eq!(
+        state.status_polls.load(Ordering::SeqCst),
+        2 + attempts as usize
+    );
 }
 
 #[tokio::test]

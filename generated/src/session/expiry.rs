@@ -18,9 +18,15 @@ pub(crate) fn unverified_expiry(token: &str) -> Option<i64> {
         exp: Option<serde_json::Number>,
     }
     let claims: Exp = serde_json::from_slice(&bytes).ok()?;
-    let exp = claims.exp?;
-    exp.as_i64()
-        .or_else(|| exp.as_f64().filter(|f| f.is_finite()).map(|f| f as i64))
+    numeric_date(&claims.exp?)
+}
+
+/// A JWT NumericDate (`exp`, `nbf`, `iat`) as whole Unix seconds; a
+/// fractional value is cut, a non-finite one is refused.
+pub(crate) fn numeric_date(value: &serde_json::Number) -> Option<i64> {
+    value
+        .as_i64()
+        .or_else(|| value.as_f64().filter(|f| f.is_finite()).map(|f| f as i64))
 }
 
 #[cfg(test)]

@@ -37,6 +37,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 pub(crate) use clock::unix_seconds;
 pub use clock::{Clock, ManualClock, SystemClock};
+pub(crate) use expiry::numeric_date;
 pub use file_store::FileStore;
 pub use store::{MemoryStore, StoreError, StoredTokens, TokenStore};
 

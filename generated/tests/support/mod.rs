@@ -26,8 +26,8 @@ pub enum Fault {
     Api(u16, &'static str),
     /// Answer with this status, a text body and optionally `Retry-After` seconds.
     Status(u16, Option<u64>),
-    /// Wait this long before answering normally.
-    Delay(Duration),
+    /// Answer normally only once this is notified (never, if it is not).
+    Hold(Arc<tokio::sync::Notify>),
 }
 
 /// The server's shared state.
@@ -221,8 +221,8 @@ async fn fault(queue: &Mutex<VecDeque<Fault>>) -> Option<Response> {
                     .into_response(),
             )
         }
-        Fault::Delay(d) => {
-            tokio::time::sleep(d).await;
+        Fault::Hold(release) => {
+            release.notified().await;
             None
         }
     }
