@@ -83,14 +83,13 @@ impl Error {
         }
     }
 
-    /// True for a 5xx answer, a 429, a timeout or a connection failure:
-    /// failures that a later attempt may not repeat.
+    /// True for 429, 500, 502, 503, 504, a timeout or a connection failure:
+    /// failures that a later attempt may not repeat (the client's retry
+    /// policy uses the same statuses).
     pub fn is_transient(&self) -> bool {
         match self {
             Error::Transport { .. } => true,
-            _ => self
-                .status()
-                .is_some_and(|s| s.is_server_error() || s == StatusCode::TOO_MANY_REQUESTS),
+            _ => self.status().is_some_and(crate::retry::is_transient_status),
         }
     }
 }

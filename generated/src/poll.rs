@@ -131,20 +131,12 @@ pub(crate) fn classify(error: &Error) -> Failure {
 
 /// The `Retry-After` of a transient answer (5xx, 429), in seconds or as an HTTP date.
 pub(crate) fn retry_after(error: &Error) -> Option<Duration> {
-    let Error::UnexpectedStatus { headers, .. } = error else {
-        return None;
-    };
-    if !error.is_transient() {
-        return None;
+    match error {
+        Error::UnexpectedStatus { headers, .. } if error.is_transient() => {
+            crate::retry::retry_after(headers)
+        }
+        _ => None,
     }
-    // Seconds are read by the client's own retry loop; an HTTP date is only read here.
-    if let Some(wait) = crate::retry::retry_after(headers) {
-        return Some(wait);
-    }
-    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
-    let date = chrono::DateTime::parse_from_rfc2822(value.trim()).ok()?;
-    let wait = date.with_timezone(&chrono::Utc) - chrono::Utc::now();
-    Some(wait.to_std().unwrap_or(Duration::ZERO))
 }
 
 #[cfg(test)]

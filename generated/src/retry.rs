@@ -135,8 +135,7 @@ pub(crate) fn classify_status(
     headers: &reqwest::header::HeaderMap,
     idempotent: bool,
 ) -> Verdict {
-    let retryable = matches!(status.as_u16(), 429 | 500 | 502 | 503 | 504);
-    if !(idempotent && retryable) {
+    if !(idempotent && is_transient_status(status)) {
         return Verdict::Done;
     }
     Verdict::Retry(retry_after(headers))
@@ -153,16 +152,25 @@ pub(crate) fn classify_error(error: &reqwest::Error, idempotent: bool) -> Verdic
     }
 }
 
-/// `Retry-After` in seconds (HTTP dates are not used by the API).
+/// Statuses that a later attempt may not repeat: 429 and the 5xx that mean
+/// "not now" (500, 502, 503, 504); 501 and 505 will not change on a retry.
+pub(crate) fn is_transient_status(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 429 | 500 | 502 | 503 | 504)
+}
+
+/// `Retry-After` as a wait: delta-seconds or an HTTP date (a date in the past is no wait).
 pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    headers
+    let value = headers
         .get(reqwest::header::RETRY_AFTER)?
         .to_str()
         .ok()?
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(Duration::from_secs)
+        .trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let date = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let wait = date.with_timezone(&chrono::Utc) - chrono::Utc::now();
+    Some(wait.to_std().unwrap_or(Duration::ZERO))
 }
 
 #[cfg(test)]

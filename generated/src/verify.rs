@@ -361,8 +361,8 @@ impl Inner {
         match (fresh, key) {
             (true, Some(key)) => return Ok(key),
             (true, None) if within(fetch.last_refetch) => {
-                tracing::debug!(kid, "unknown key id; refetch rate-limited");
-                return Err(VerifyError::UnknownKid(kid.to_string()));
+                tracing::debug!(kid = %shown_kid(kid), "unknown key id; refetch rate-limited");
+                return Err(VerifyError::UnknownKid(shown_kid(kid)));
             }
             (false, stale) if within(fetch.last_failure.as_ref().map(|f| f.0)) => {
                 // The last fetch failed recently: do not hammer the endpoint.
@@ -382,7 +382,7 @@ impl Inner {
         if fresh {
             // Only these refetches are rate-limited: a TTL refresh does not
             // delay the discovery of a key rotated just after it.
-            tracing::debug!(kid, "unknown key id; refetching the JWKS");
+            tracing::debug!(kid = %shown_kid(kid), "unknown key id; refetching the JWKS");
             fetch.last_refetch = Some(now);
         }
         match self.fetch_keys().await {
@@ -393,7 +393,7 @@ impl Inner {
                 cache.keys = keys;
                 cache.fetched_at = Some(now);
                 drop(cache);
-                key.ok_or_else(|| VerifyError::UnknownKid(kid.to_string()))
+                key.ok_or_else(|| VerifyError::UnknownKid(shown_kid(kid)))
             }
             Err(error) => {
                 tracing::warn!(error = %error, "fetching the JWKS failed");
@@ -497,5 +497,14 @@ impl Inner {
             nbf,
             extra: map,
         })
+    }
+}
+
+/// A `kid` as errors and logs show it: the token's header is attacker-chosen,
+/// so at most 64 characters of it.
+fn shown_kid(kid: &str) -> String {
+    match kid.char_indices().nth(64) {
+        Some((cut, _)) => format!("{}…", &kid[..cut]),
+        None => kid.to_string(),
     }
 }

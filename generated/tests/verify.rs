@@ -456,3 +456,15 @@ async fn a_slow_refetch_does_not_hold_up_tokens_with_cached_keys() {
         VerifyError::UnknownKid(key_b().kid.into())
     );
 }
+
+#[tokio::test]
+async fn a_huge_unknown_kid_is_cut_in_the_error() {
+    let server = Server::start().await;
+    let (verifier, claims) = primed(&server).await;
+    let kid = "k".repeat(4000);
+    let unknown = key_a().sign(Some(&kid), &claims);
+    let VerifyError::UnknownKid(shown) = verifier.verify(&unknown).await.unwrap_err() else {
+        panic!("expected UnknownKid");
+    };
+    assert_eq!(shown, format!("{}…", "k".repeat(64)));
+}
