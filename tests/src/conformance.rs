@@ -322,7 +322,14 @@ impl SpecSchemas {
         let validator = jsonschema::validator_for(&root).expect("spec schema compiles");
         validator
             .iter_errors(&body)
-            .map(|e| mismatch(e.instance_path.to_string(), e.to_string()))
+            // The validator's own text quotes the offending value, which may be a
+            // token: name the broken schema rule instead.
+            .map(|e| {
+                mismatch(
+                    e.instance_path.to_string(),
+                    format!("breaks the spec's schema at {}", e.schema_path),
+                )
+            })
             .collect()
     }
 
@@ -414,6 +421,25 @@ mod tests {
             problems
                 .iter()
                 .any(|p| p.json_path == "/user/id" || p.json_path == "/user"),
+            "{problems:?}"
+        );
+        // The message names the schema rule, never the value that broke it.
+        let leaky = recorded(
+            "POST",
+            "/v1/apps/a1/login/otp",
+            201,
+            r#"{"otp_id":["eyJsecretvalue"]}"#,
+        );
+        let problems = spec.check(&leaky);
+        assert!(!problems.is_empty());
+        assert!(
+            problems
+                .iter()
+                .all(|p| !p.message.contains("eyJsecretvalue")),
+            "{problems:?}"
+        );
+        assert!(
+            problems.iter().any(|p| p.message.contains("/type")),
             "{problems:?}"
         );
         // `user: null` is allowed (nullable).
