@@ -10,13 +10,9 @@ use std::time::{Duration, SystemTime};
 
 use axum::http::header::CONTENT_TYPE;
 use axum::Router;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use bytes::Bytes;
 use passage_auth_client::{types, Client, Clock, SecretValue};
 use passage_emulator::EmulatorHandle;
-use rsa::pkcs1::EncodeRsaPrivateKey as _;
-use rsa::traits::PublicKeyParts as _;
 
 /// A server on 127.0.0.1 that answers every request with `body` as JSON.
 /// Returns its origin (`http://127.0.0.1:PORT`); it runs until the runtime stops.
@@ -53,26 +49,35 @@ async fn serve(app: Router) -> String {
     format!("http://{addr}")
 }
 
-/// A 2048-bit RSA key that signs RS256 tokens shaped like Passage's.
+/// A 2048-bit RSA key that signs RS256 tokens shaped like Passage's (the emulator's aws-lc-rs key).
 pub struct TestKey {
     /// The key id (`kid`).
     pub kid: String,
-    encoding: jsonwebtoken::EncodingKey,
+    signer: passage_emulator::tokens::Signer,
     n: String,
     e: String,
 }
 
 impl TestKey {
-    /// Generates a key (takes a moment).
-    pub fn generate(kid: &str) -> Self {
-        let private = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048).expect("rsa key");
-        let der = private.to_pkcs1_der().expect("pkcs1 der");
+    /// Generates a key. Its `kid` is derived from the modulus, as the emulator does.
+    pub fn generate() -> Self {
+        let key = passage_emulator::tokens::SigningKey::generate().expect("rsa key");
         Self {
-            kid: kid.to_owned(),
-            encoding: jsonwebtoken::EncodingKey::from_rsa_der(der.as_bytes()),
-            n: URL_SAFE_NO_PAD.encode(private.n().to_bytes_be()),
-            e: URL_SAFE_NO_PAD.encode(private.e().to_bytes_be()),
+            kid: key.kid.clone(),
+            signer: key.signer().expect("signer"),
+            n: key.n.clone(),
+            e: key.e.clone(),
         }
+    }
+
+    /// The public key as PKCS#1 `RSAPublicKey` DER, for a bare verifier.
+    pub fn public_key_der(&self) -> Vec<u8> {
+        self.signer.public_key_der()
+    }
+
+    /// The signer, for benches that measure signing itself.
+    pub fn signer(&self) -> &passage_emulator::tokens::Signer {
+        &self.signer
     }
 
     /// The JWKS publishing the public key.
@@ -105,10 +110,7 @@ impl TestKey {
             "nbf": now - 5,
             "exp": now + i64::try_from(ttl.as_secs()).expect("fits"),
         });
-        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
-        header.kid = Some(self.kid.clone());
-        header.typ = Some("JWT".to_owned());
-        jsonwebtoken::encode(&header, &claims, &self.encoding).expect("signs")
+        self.signer.sign(&claims).expect("signs")
     }
 }
 
@@ -237,4 +239,28 @@ pub fn interleaved_ratio(
         candidate_us: median(&mut cand),
         ratio: median(&mut ratios),
     }
+}
+
+/// One figure of a bench run, printed as a `BENCH-RESULT {json}` line that `cargo xtask bench`
+/// collects into BENCHMARKS.md.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Figure<'a> {
+    /// Stable key of the figure (e.g. `jwt_verify.ratio`).
+    pub key: &'a str,
+    /// What was measured, in words.
+    pub what: &'a str,
+    /// The measured value, already formatted with its unit.
+    pub measured: String,
+    /// The bound or peer it is compared with, formatted.
+    pub bound: String,
+    /// Whether the goal is met (`None` when the figure has no goal).
+    pub met: Option<bool>,
+}
+
+/// Prints `figure` as a `BENCH-RESULT` line (and in words).
+pub fn report(figure: &Figure<'_>) {
+    println!(
+        "BENCH-RESULT {}",
+        serde_json::to_string(figure).expect("figure serializes")
+    );
 }

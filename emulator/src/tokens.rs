@@ -1,14 +1,19 @@
 //! Signing keys, RS256 auth tokens (JWTs), the JWKS, and opaque refresh-token secrets.
+//!
+//! RSA runs on aws-lc-rs (the same library rustls uses): keys are generated with it, each key is
+//! parsed once into an [`RsaKeyPair`] that every later signature reuses, and tokens are signed by
+//! a [`Signer`] that can be taken out of the state so that the signature is computed after the state
+//! lock is released ([`PendingToken`]).
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::rsa::KeySize;
+use aws_lc_rs::signature::{KeyPair as _, RsaKeyPair, RSA_PKCS1_SHA256};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use rand::RngCore;
-use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPrivateKey, EncodeRsaPublicKey};
-use rsa::traits::PublicKeyParts;
-use rsa::RsaPrivateKey;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -17,7 +22,7 @@ use sha2::{Digest, Sha256};
 pub struct SigningKey {
     /// Key id, put in token headers and the JWKS.
     pub kid: String,
-    /// PKCS#1 DER of the private key, base64.
+    /// DER of the private key (PKCS#8; PKCS#1 is accepted from older state files), base64.
     private_der_b64: String,
     /// Modulus, base64url.
     pub n: String,
@@ -25,6 +30,9 @@ pub struct SigningKey {
     pub e: String,
     /// Emulator time when the key was retired by a rotation.
     pub retired_at: Option<i64>,
+    /// The parsed key, built on first use and shared by every clone.
+    #[serde(skip)]
+    parsed: OnceLock<Signer>,
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -36,63 +44,73 @@ impl std::fmt::Debug for SigningKey {
     }
 }
 
-static DEFAULT_KEY: OnceLock<RsaPrivateKey> = OnceLock::new();
+static DEFAULT_KEY: OnceLock<SigningKey> = OnceLock::new();
 
 impl SigningKey {
-    /// The process-wide default key (generated once; generation is slow in debug builds).
+    /// The process-wide default key (generated once per process).
     pub fn default_key() -> anyhow::Result<Self> {
-        let key = match DEFAULT_KEY.get() {
-            Some(k) => k,
-            None => {
-                let generated = generate()?;
-                DEFAULT_KEY.get_or_init(|| generated)
-            }
-        };
-        Self::from_private(key)
+        if let Some(key) = DEFAULT_KEY.get() {
+            return Ok(key.clone());
+        }
+        let generated = Self::generate()?;
+        Ok(DEFAULT_KEY.get_or_init(|| generated).clone())
     }
 
     /// A freshly generated 2048-bit key.
     pub fn generate() -> anyhow::Result<Self> {
-        Self::from_private(&generate()?)
+        let pair = RsaKeyPair::generate(KeySize::Rsa2048)
+            .map_err(|_| anyhow::anyhow!("RSA key generation failed"))?;
+        let der = AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(&pair)
+            .map_err(|_| anyhow::anyhow!("RSA key encoding failed"))?;
+        Self::from_pair(STANDARD.encode(der.as_ref()), pair)
     }
 
-    fn from_private(key: &RsaPrivateKey) -> anyhow::Result<Self> {
-        let der = key.to_pkcs1_der()?;
-        let n = URL_SAFE_NO_PAD.encode(key.n().to_bytes_be());
-        let e = URL_SAFE_NO_PAD.encode(key.e().to_bytes_be());
+    fn from_pair(private_der_b64: String, pair: RsaKeyPair) -> anyhow::Result<Self> {
+        let public = pair.public_key();
+        let n = URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero());
+        let e = URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero());
         let digest = Sha256::digest(n.as_bytes());
         let kid = URL_SAFE_NO_PAD.encode(&digest[..12]);
-        Ok(Self {
+        let key = Self {
+            parsed: OnceLock::new(),
             kid,
-            private_der_b64: STANDARD.encode(der.as_bytes()),
+            private_der_b64,
             n,
             e,
             retired_at: None,
-        })
+        };
+        let _ = key.parsed.set(Signer::new(&key.kid, pair));
+        Ok(key)
     }
 
-    /// Base64 of the PEM public key (`App.rsa_public_key`).
+    /// Base64 of the PEM public key (`App.rsa_public_key`, PKCS#1 `RSA PUBLIC KEY`).
     pub fn public_pem_b64(&self) -> String {
-        let pem = self
-            .private()
-            .ok()
-            .and_then(|k| {
-                k.to_public_key()
-                    .to_pkcs1_pem(rsa::pkcs1::LineEnding::LF)
-                    .ok()
-            })
-            .unwrap_or_default();
+        let Ok(signer) = self.signer() else {
+            return String::new();
+        };
+        let body = STANDARD.encode(signer.public_key_der());
+        let mut pem = String::from("-----BEGIN RSA PUBLIC KEY-----\n");
+        for line in body.as_bytes().chunks(64) {
+            pem.push_str(std::str::from_utf8(line).unwrap_or_default());
+            pem.push('\n');
+        }
+        pem.push_str("-----END RSA PUBLIC KEY-----\n");
         STANDARD.encode(pem.as_bytes())
     }
 
-    fn private(&self) -> anyhow::Result<RsaPrivateKey> {
+    /// The signer of this key (the DER is parsed on the first call only).
+    pub fn signer(&self) -> anyhow::Result<Signer> {
+        if let Some(signer) = self.parsed.get() {
+            return Ok(signer.clone());
+        }
         let der = STANDARD.decode(&self.private_der_b64)?;
-        Ok(RsaPrivateKey::from_pkcs1_der(&der)?)
-    }
-
-    fn encoding_key(&self) -> anyhow::Result<EncodingKey> {
-        let der = STANDARD.decode(&self.private_der_b64)?;
-        Ok(EncodingKey::from_rsa_der(&der))
+        let pair = RsaKeyPair::from_pkcs8(&der)
+            .or_else(|_| RsaKeyPair::from_der(&der))
+            .map_err(|e| anyhow::anyhow!("stored RSA key is invalid: {e}"))?;
+        Ok(self
+            .parsed
+            .get_or_init(|| Signer::new(&self.kid, pair))
+            .clone())
     }
 
     fn decoding_key(&self) -> anyhow::Result<DecodingKey> {
@@ -120,9 +138,55 @@ impl SigningKey {
     }
 }
 
-fn generate() -> anyhow::Result<RsaPrivateKey> {
-    let mut rng = rand::thread_rng();
-    Ok(RsaPrivateKey::new(&mut rng, 2048)?)
+/// A parsed RS256 signing key with its encoded JWT header; cheap to clone, usable without the state
+/// lock.
+#[derive(Clone)]
+pub struct Signer {
+    key: Arc<RsaKeyPair>,
+    /// base64url of `{"typ":"JWT","alg":"RS256","kid":...}`.
+    header_b64: Arc<str>,
+}
+
+impl std::fmt::Debug for Signer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Signer").finish_non_exhaustive()
+    }
+}
+
+impl Signer {
+    fn new(kid: &str, key: RsaKeyPair) -> Self {
+        let header = serde_json::json!({"typ": "JWT", "alg": "RS256", "kid": kid});
+        Self {
+            key: Arc::new(key),
+            header_b64: URL_SAFE_NO_PAD.encode(header.to_string()).into(),
+        }
+    }
+
+    /// The public key as PKCS#1 `RSAPublicKey` DER.
+    pub fn public_key_der(&self) -> Vec<u8> {
+        self.key.public_key().as_ref().to_vec()
+    }
+
+    /// Signs `claims` into a compact RS256 JWT.
+    pub fn sign<T: Serialize>(&self, claims: &T) -> anyhow::Result<String> {
+        let payload = serde_json::to_vec(claims)?;
+        let mut jwt = String::with_capacity(self.header_b64.len() + payload.len() * 4 / 3 + 350);
+        jwt.push_str(&self.header_b64);
+        jwt.push('.');
+        URL_SAFE_NO_PAD.encode_string(&payload, &mut jwt);
+        let mut signature = vec![0; self.key.public_modulus_len()];
+        self.key
+            .sign(
+                &RSA_PKCS1_SHA256,
+                &aws_lc_rs::rand::SystemRandom::new(),
+                jwt.as_bytes(),
+                &mut signature,
+            )
+            .map_err(|_| anyhow::anyhow!("RSA signing failed"))?;
+        jwt.push('.');
+        URL_SAFE_NO_PAD.encode_string(&signature, &mut jwt);
+        Ok(jwt)
+    }
 }
 
 /// Claims of an auth token.
@@ -147,10 +211,32 @@ pub struct Claims {
 
 /// Signs an auth token with `key`.
 pub fn sign(key: &SigningKey, claims: &Claims) -> anyhow::Result<String> {
-    let mut header = Header::new(Algorithm::RS256);
-    header.kid = Some(key.kid.clone());
-    header.typ = Some("JWT".to_owned());
-    Ok(jsonwebtoken::encode(&header, claims, &key.encoding_key()?)?)
+    key.signer()?.sign(claims)
+}
+
+/// An auth token whose claims were decided under the state lock and whose signature is computed
+/// after the lock is released ([`PendingToken::sign`]). RS256 (PKCS#1 v1.5) is deterministic, so
+/// signing the same pending token twice gives the same token.
+#[derive(Debug, Clone)]
+pub struct PendingToken {
+    signer: Signer,
+    /// The claims to sign.
+    pub claims: Claims,
+}
+
+impl PendingToken {
+    /// Claims to be signed by `key`.
+    pub fn new(key: &SigningKey, claims: Claims) -> anyhow::Result<Self> {
+        Ok(Self {
+            signer: key.signer()?,
+            claims,
+        })
+    }
+
+    /// Computes the signature.
+    pub fn sign(&self) -> anyhow::Result<String> {
+        self.signer.sign(&self.claims)
+    }
 }
 
 /// Why a bearer token was refused.
@@ -292,6 +378,41 @@ mod tests {
             verify("garbage", &keys, "i", "a", now, 0),
             Err(VerifyError::UnknownKey)
         );
+    }
+
+    #[test]
+    fn key_is_parsed_once_and_signatures_are_deterministic() {
+        let key = SigningKey::generate().unwrap();
+        let copy = key.clone();
+        assert!(Arc::ptr_eq(
+            &key.signer().unwrap().key,
+            &copy.signer().unwrap().key
+        ));
+        // A key read back from its stored form (no parsed key yet) signs identically.
+        let stored: SigningKey =
+            serde_json::from_value(serde_json::to_value(&key).unwrap()).unwrap();
+        assert!(stored.parsed.get().is_none());
+        let pending = PendingToken::new(&key, claims(1_700_000_000)).unwrap();
+        assert_eq!(
+            pending.sign().unwrap(),
+            sign(&stored, &claims(1_700_000_000)).unwrap()
+        );
+    }
+
+    #[test]
+    fn public_pem_verifies_the_tokens() {
+        let key = SigningKey::default_key().unwrap();
+        let pem = STANDARD.decode(key.public_pem_b64()).unwrap();
+        let decoding = DecodingKey::from_rsa_pem(&pem).unwrap();
+        let token = sign(&key, &claims(1_700_000_000)).unwrap();
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.validate_exp = false;
+        validation.set_audience(&["a"]);
+        let data = jsonwebtoken::decode::<Claims>(&token, &decoding, &validation).unwrap();
+        assert_eq!(data.claims, claims(1_700_000_000));
+        let header = jsonwebtoken::decode_header(&token).unwrap();
+        assert_eq!(header.kid.as_deref(), Some(key.kid.as_str()));
+        assert_eq!(header.typ.as_deref(), Some("JWT"));
     }
 
     #[test]
