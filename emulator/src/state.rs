@@ -265,9 +265,21 @@ pub struct RefreshRecord {
     pub issued_at: i64,
     /// Current state.
     pub state: RefreshState,
-    /// For the reuse grace window: the pair issued when this token was rotated (auth token, refresh token).
+    /// For the reuse grace window: the auth token issued when this token was rotated, as its key
+    /// id and claims (re-signed on a replay: RS256 signatures are deterministic). The refresh token
+    /// issued with it is not stored: it is derived again from the presented one
+    /// ([`crate::tokens::successor_secret`]).
     #[serde(default)]
-    pub rotated_pair: Option<(String, String)>,
+    pub rotated_pair: Option<IssuedToken>,
+}
+
+/// An auth token as its signing key id and claims.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct IssuedToken {
+    /// Key that signed it.
+    pub kid: String,
+    /// Its claims.
+    pub claims: crate::tokens::Claims,
 }
 
 /// A refresh token family (one login session).
@@ -378,6 +390,13 @@ pub struct AppRecord {
     /// Transactions by id.
     #[serde(default)]
     pub transactions: HashMap<String, TransactionRecord>,
+    /// Key of the HMAC that derives a rotated refresh token's successor.
+    #[serde(default = "new_refresh_key")]
+    pub refresh_key: String,
+}
+
+fn new_refresh_key() -> String {
+    crate::tokens::random_secret(32)
 }
 
 impl AppRecord {
@@ -395,7 +414,13 @@ impl AppRecord {
             oauth_codes: HashMap::new(),
             nonces: HashMap::new(),
             transactions: HashMap::new(),
+            refresh_key: new_refresh_key(),
         }
+    }
+
+    /// The signing key with id `kid`.
+    pub fn key(&self, kid: &str) -> Option<&SigningKey> {
+        self.keys.iter().find(|k| k.kid == kid)
     }
 
     /// The key that signs new tokens.

@@ -143,6 +143,7 @@ impl SigningKey {
 #[derive(Clone)]
 pub struct Signer {
     key: Arc<RsaKeyPair>,
+    kid: Arc<str>,
     /// base64url of `{"typ":"JWT","alg":"RS256","kid":...}`.
     header_b64: Arc<str>,
 }
@@ -158,6 +159,7 @@ impl Signer {
         let header = serde_json::json!({"typ": "JWT", "alg": "RS256", "kid": kid});
         Self {
             key: Arc::new(key),
+            kid: kid.into(),
             header_b64: URL_SAFE_NO_PAD.encode(header.to_string()).into(),
         }
     }
@@ -231,6 +233,14 @@ impl PendingToken {
             signer: key.signer()?,
             claims,
         })
+    }
+
+    /// The key id and claims, to sign the same token again later.
+    pub fn issued(&self) -> crate::state::IssuedToken {
+        crate::state::IssuedToken {
+            kid: self.signer.kid.to_string(),
+            claims: self.claims.clone(),
+        }
     }
 
     /// Computes the signature.
@@ -314,6 +324,13 @@ pub fn random_id(prefix: &str) -> String {
 pub fn random_otp() -> String {
     use rand::Rng;
     format!("{:06}", rand::thread_rng().gen_range(0..1_000_000u32))
+}
+
+/// The refresh token that rotating `presented` issues: HMAC-SHA256 under the app's `key`, so that the
+/// reuse grace window can hand the same successor out again without the emulator storing it.
+pub fn successor_secret(key: &str, presented: &str) -> String {
+    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key.as_bytes());
+    URL_SAFE_NO_PAD.encode(aws_lc_rs::hmac::sign(&key, presented.as_bytes()))
 }
 
 /// SHA-256 hex digest, used to store refresh tokens without keeping them in clear.

@@ -13,7 +13,9 @@ use crate::state::{
     AppRecord, AppState, DeviceRecord, FamilyRecord, RefreshRecord, RefreshState, Shared, State,
     UserRecord,
 };
-use crate::tokens::{digest_hex, random_id, random_secret, sign, verify, Claims, VerifyError};
+use crate::tokens::{
+    digest_hex, random_id, random_secret, verify, Claims, PendingToken, VerifyError,
+};
 
 pub mod admin;
 pub mod apps;
@@ -376,8 +378,13 @@ pub fn ensure_can_login(user: &UserRecord) -> ApiResult<()> {
     Ok(())
 }
 
-/// Signs an auth token for `user_id`.
-pub fn auth_token(shared: &Shared, app: &AppRecord, user_id: &str, now: i64) -> ApiResult<String> {
+/// The claims of an auth token for `user_id`, to be signed once the state lock is released.
+pub fn auth_token(
+    shared: &Shared,
+    app: &AppRecord,
+    user_id: &str,
+    now: i64,
+) -> ApiResult<PendingToken> {
     let key = app
         .active_key()
         .ok_or_else(|| ApiError::internal("the app has no signing key"))?;
@@ -390,14 +397,30 @@ pub fn auth_token(shared: &Shared, app: &AppRecord, user_id: &str, now: i64) -> 
         nbf: now - 5,
         exp: now + app.config.auth_token_ttl_seconds,
     };
-    sign(key, &claims).map_err(|e| ApiError::internal(format!("could not sign the token: {e}")))
+    PendingToken::new(key, claims).map_err(signing_failed)
+}
+
+fn signing_failed(e: anyhow::Error) -> ApiError {
+    ApiError::internal(format!("could not sign the token: {e}"))
 }
 
 /// Issues a refresh token in `family_id`; returns the secret.
 pub fn new_refresh_token(app: &mut AppRecord, family_id: &str, user_id: &str, now: i64) -> String {
     let secret = random_secret(32);
+    insert_refresh_token(app, &secret, family_id, user_id, now);
+    secret
+}
+
+/// Stores the digest of the refresh token `secret` as the active token of `family_id`.
+pub fn insert_refresh_token(
+    app: &mut AppRecord,
+    secret: &str,
+    family_id: &str,
+    user_id: &str,
+    now: i64,
+) {
     app.refresh_tokens.insert(
-        digest_hex(&secret),
+        digest_hex(secret),
         RefreshRecord {
             family_id: family_id.to_owned(),
             user_id: user_id.to_owned(),
@@ -406,7 +429,37 @@ pub fn new_refresh_token(app: &mut AppRecord, family_id: &str, user_id: &str, no
             rotated_pair: None,
         },
     );
-    secret
+}
+
+/// An `AuthResponse` decided under the state lock, whose auth token is signed by [`Self::finish`]
+/// after the lock is released (so that signatures run on every core).
+#[derive(Debug)]
+pub struct AuthResponse {
+    /// The body without `auth_result.auth_token`; handlers may adjust it (e.g. `redirect_url`).
+    pub body: Value,
+    token: PendingToken,
+}
+
+impl AuthResponse {
+    /// The response for `token` and, when enabled, a refresh token with its lifetime in seconds.
+    pub fn new(app: &AppRecord, token: PendingToken, refresh: Option<(String, i64)>) -> Self {
+        Self {
+            body: json!({ "auth_result": auth_result(app, String::new(), refresh) }),
+            token,
+        }
+    }
+
+    /// The token's claims (what the reuse grace window re-signs).
+    pub fn token(&self) -> &PendingToken {
+        &self.token
+    }
+
+    /// Signs the auth token and returns the complete body. Call it without holding the state lock.
+    pub fn finish(mut self) -> ApiResult<Value> {
+        let token = self.token.sign().map_err(signing_failed)?;
+        self.body["auth_result"]["auth_token"] = Value::String(token);
+        Ok(self.body)
+    }
 }
 
 /// Builds an `AuthResult` JSON from its parts.
@@ -422,14 +475,14 @@ pub fn auth_result(app: &AppRecord, token: String, refresh: Option<(String, i64)
     result
 }
 
-/// Starts a new session for `user_id`: a fresh auth token and (when enabled) a new refresh token family.
-/// Returns the `AuthResponse` body.
+/// Starts a new session for `user_id`: the claims of a fresh auth token and (when enabled) a new
+/// refresh token family. The token is signed by [`AuthResponse::finish`], outside the lock.
 pub fn issue_session(
     shared: &Shared,
     app: &mut AppRecord,
     user_id: &str,
     now: i64,
-) -> ApiResult<Value> {
+) -> ApiResult<AuthResponse> {
     let token = auth_token(shared, app, user_id, now)?;
     let refresh = if app.config.refresh_tokens {
         let family_id = random_id("fam_");
@@ -447,7 +500,7 @@ pub fn issue_session(
     } else {
         None
     };
-    Ok(json!({ "auth_result": auth_result(app, token, refresh) }))
+    Ok(AuthResponse::new(app, token, refresh))
 }
 
 /// Extracts and verifies the bearer token; returns the user id (401 `invalid_access_token` otherwise,

@@ -292,7 +292,7 @@ pub async fn activate_otp(
         record_login(user, now);
         issue_session(&shared, app, &user_id, now)
     });
-    Ok(Json(result?))
+    Ok(Json(result?.finish()?))
 }
 
 fn mark_verified(user: &mut crate::state::UserRecord, identifier: &str) {
@@ -385,11 +385,11 @@ pub async fn activate_magic_link(
         record_login(user, now);
         let mut response = issue_session(&shared, app, &link.user_id, now)?;
         if let Some(redirect) = link.redirect_url {
-            response["auth_result"]["redirect_url"] = json!(redirect);
+            response.body["auth_result"]["redirect_url"] = json!(redirect);
         }
         Ok(response)
     });
-    Ok(Json(result?))
+    Ok(Json(result?.finish()?))
 }
 
 /// Body of `magic-link/status`.
@@ -422,7 +422,7 @@ pub async fn magic_link_status(
         let user_id = link.user_id.clone();
         issue_session(&shared, app, &user_id, now)
     });
-    Ok(Json(result?))
+    Ok(Json(result?.finish()?))
 }
 
 #[cfg(test)]

@@ -464,7 +464,7 @@ pub async fn exchange_token(
         )?;
         issue_session(&shared, app, &user_id, now)
     })?;
-    Ok((StatusCode::CREATED, Json(body)))
+    Ok((StatusCode::CREATED, Json(body.finish()?)))
 }
 
 /// `GET /apps/{app_id}/currentuser/social/link_account?code=&verifier=` (201, no body).
@@ -612,7 +612,7 @@ pub async fn exchange_id_token(
             login_with_provider(app, &body.connection_type, &claims.sub, &claims.email, now)?;
         issue_session(&shared, app, &user_id, now)
     })?;
-    Ok((StatusCode::CREATED, Json(result)))
+    Ok((StatusCode::CREATED, Json(result.finish()?)))
 }
 
 #[cfg(test)]

@@ -4,14 +4,14 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::redact::redacted_debug;
-use crate::routes::{auth_result, auth_token, new_refresh_token};
+use crate::routes::{auth_token, insert_refresh_token, AuthResponse};
 use crate::state::{AppRecord, AppState, RefreshState};
-use crate::tokens::digest_hex;
+use crate::tokens::{digest_hex, successor_secret, PendingToken};
 
 /// Body of `POST tokens`.
 #[derive(Deserialize)]
@@ -44,6 +44,7 @@ pub async fn refresh(
     ApiJson(body): ApiJson<RefreshRequest>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let now = shared.clock.now();
+    let presented = body.refresh_token.trim();
     let result = shared.mutate(|state| {
         let app = state.app_mut(&app_id)?;
         if !app.config.refresh_tokens {
@@ -52,7 +53,7 @@ pub async fn refresh(
                 "refresh tokens are disabled for this app",
             ));
         }
-        let digest = digest_hex(body.refresh_token.trim());
+        let digest = digest_hex(presented);
         let record = app
             .refresh_tokens
             .get(&digest)
@@ -78,11 +79,14 @@ pub async fn refresh(
                     .get(successor)
                     .is_some_and(|s| s.state == RefreshState::Active);
                 if grace > 0 && now - at <= grace && successor_active {
-                    if let Some((token, refresh)) = record.rotated_pair.clone() {
+                    let replay = record.rotated_pair.as_ref().and_then(|issued| {
+                        let key = app.key(&issued.kid)?;
+                        PendingToken::new(key, issued.claims.clone()).ok()
+                    });
+                    if let Some(token) = replay {
+                        let refresh = successor_secret(&app.refresh_key, presented);
                         let lifetime = family.expires_at - now;
-                        return Ok(json!({
-                            "auth_result": auth_result(app, token, Some((refresh, lifetime)))
-                        }));
+                        return Ok(AuthResponse::new(app, token, Some((refresh, lifetime))));
                     }
                 }
                 tracing::warn!(family = %record.family_id, "refresh token reuse detected; revoking the family");
@@ -96,21 +100,22 @@ pub async fn refresh(
                     return Err(invalid_refresh("the user no longer exists"));
                 }
                 let token = auth_token(&shared, app, &record.user_id, now)?;
-                let new_secret = new_refresh_token(app, &record.family_id, &record.user_id, now);
+                let new_secret = successor_secret(&app.refresh_key, presented);
+                insert_refresh_token(app, &new_secret, &record.family_id, &record.user_id, now);
                 let keep_pair = app.config.refresh_reuse_grace_seconds > 0;
                 if let Some(old) = app.refresh_tokens.get_mut(&digest) {
                     old.state = RefreshState::Rotated {
                         at: now,
                         successor: digest_hex(&new_secret),
                     };
-                    old.rotated_pair = keep_pair.then(|| (token.clone(), new_secret.clone()));
+                    old.rotated_pair = keep_pair.then(|| token.issued());
                 }
                 let lifetime = family.expires_at - now;
-                Ok(json!({ "auth_result": auth_result(app, token, Some((new_secret, lifetime))) }))
+                Ok(AuthResponse::new(app, token, Some((new_secret, lifetime))))
             }
         }
     });
-    Ok((StatusCode::CREATED, Json(result?)))
+    Ok((StatusCode::CREATED, Json(result?.finish()?)))
 }
 
 /// Query of `DELETE tokens`.

@@ -400,7 +400,7 @@ pub async fn register_finish(
         record_login(user, now);
         issue_session(&shared, app, &user_id, now)
     })?;
-    Ok((StatusCode::CREATED, Json(out)))
+    Ok((StatusCode::CREATED, Json(out.finish()?)))
 }
 
 /// Refuses a finish call whose `user_id` is not the one the handshake was started for.
@@ -501,7 +501,7 @@ pub async fn login_finish(
         record_login(user, now);
         issue_session(&shared, app, &user_id, now)
     })?;
-    Ok(Json(out))
+    Ok(Json(out.finish()?))
 }
 
 /// Body of `currentuser/devices/start`.
