@@ -148,9 +148,9 @@ pub async fn fault_middleware(
         }
         let mut log = shared.request_log.lock().unwrap_or_else(|p| p.into_inner());
         if log.len() >= MAX_LOGGED_REQUESTS {
-            log.remove(0);
+            log.pop_front();
         }
-        log.push(LoggedRequest {
+        log.push_back(LoggedRequest {
             method: method.clone(),
             path: path.clone(),
             status,

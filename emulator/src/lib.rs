@@ -16,10 +16,12 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod faults;
+pub mod prune;
 mod redact;
 pub mod routes;
 pub mod server;
 pub mod state;
+pub mod store;
 pub mod tokens;
 pub mod webauthn;
 

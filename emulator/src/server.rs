@@ -185,8 +185,7 @@ impl EmulatorHandle {
         self.shared
             .lock()
             .outbox
-            .iter()
-            .filter(|m| m.identifier == needle)
+            .for_identifier(&needle)
             .cloned()
             .collect()
     }
@@ -207,7 +206,9 @@ impl EmulatorHandle {
             .request_log
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .clone()
+            .iter()
+            .cloned()
+            .collect()
     }
 
     /// Stops the server and waits for the accept loop to end.

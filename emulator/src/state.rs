@@ -1,6 +1,6 @@
 //! The emulator's whole state behind one mutex, plus its JSON snapshot file.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -10,6 +10,7 @@ use crate::clock::Clock;
 use crate::config::AppConfig;
 use crate::faults::FaultRegistry;
 use crate::redact::redacted_debug;
+use crate::store::{Change, Table};
 use crate::tokens::SigningKey;
 
 /// A user of an app.
@@ -200,8 +201,8 @@ pub enum LinkPurpose {
 pub struct MagicLinkRecord {
     /// Id returned to the client, used for status polling.
     pub id: String,
-    /// Secret in the link URL.
-    pub secret: String,
+    /// SHA-256 digest (hex) of the secret in the link URL (the secret itself is not kept).
+    pub secret_digest: String,
     /// User the link belongs to.
     pub user_id: String,
     /// Which identifier it was sent to.
@@ -363,7 +364,100 @@ pub struct OutboxMessage {
     pub created_at: String,
 }
 
-/// Everything the emulator knows about one app.
+/// The sent messages, by recipient: at most [`Outbox::PER_IDENTIFIER`] per identifier (the oldest
+/// is dropped), so memory stays bounded and reading one identifier's messages costs O(its messages).
+/// Snapshotted as one array, oldest first.
+#[derive(Clone, Default)]
+pub struct Outbox {
+    queues: HashMap<String, VecDeque<(u64, OutboxMessage)>>,
+    next_seq: u64,
+    len: usize,
+}
+
+impl Outbox {
+    /// Messages kept per identifier.
+    pub const PER_IDENTIFIER: usize = 32;
+
+    /// Adds a message (dropping the identifier's oldest one when it has too many).
+    pub fn push(&mut self, message: OutboxMessage) {
+        let queue = self.queues.entry(message.identifier.clone()).or_default();
+        if queue.len() >= Self::PER_IDENTIFIER {
+            queue.pop_front();
+        } else {
+            self.len += 1;
+        }
+        queue.push_back((self.next_seq, message));
+        self.next_seq += 1;
+    }
+
+    /// The messages sent to `identifier` (already normalised), oldest first.
+    pub fn for_identifier(
+        &self,
+        identifier: &str,
+    ) -> impl DoubleEndedIterator<Item = &OutboxMessage> {
+        self.queues
+            .get(identifier)
+            .into_iter()
+            .flat_map(|q| q.iter().map(|(_, m)| m))
+    }
+
+    /// Every message, oldest first.
+    pub fn all(&self) -> Vec<&OutboxMessage> {
+        let mut all: Vec<&(u64, OutboxMessage)> = self.queues.values().flatten().collect();
+        all.sort_unstable_by_key(|(seq, _)| *seq);
+        all.into_iter().map(|(_, m)| m).collect()
+    }
+
+    /// Every message, oldest first.
+    pub fn iter(&self) -> std::vec::IntoIter<&OutboxMessage> {
+        self.all().into_iter()
+    }
+
+    /// Number of messages kept.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether no message is kept.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Forgets every message.
+    pub fn clear(&mut self) {
+        self.queues.clear();
+        self.len = 0;
+    }
+}
+
+impl std::ops::Index<usize> for Outbox {
+    type Output = OutboxMessage;
+
+    /// The `index`-th message, oldest first (O(messages); for tests).
+    fn index(&self, index: usize) -> &OutboxMessage {
+        self.all()[index]
+    }
+}
+
+impl Serialize for Outbox {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.all())
+    }
+}
+
+impl<'de> Deserialize<'de> for Outbox {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let messages = Vec::<OutboxMessage>::deserialize(deserializer)?;
+        let mut outbox = Outbox::default();
+        for message in messages {
+            outbox.push(message);
+        }
+        Ok(outbox)
+    }
+}
+
+/// Everything the emulator knows about one app. The collections are [`Table`]s, which remember
+/// what changed so that a state file is updated in O(change).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AppRecord {
     /// Configuration.
@@ -371,51 +465,121 @@ pub struct AppRecord {
     /// Signing keys; the last one without `retired_at` signs.
     pub keys: Vec<SigningKey>,
     /// Users by id.
-    pub users: BTreeMap<String, UserRecord>,
+    pub users: Table<UserRecord>,
     /// WebAuthn devices by id.
-    pub devices: BTreeMap<String, DeviceRecord>,
+    pub devices: Table<DeviceRecord>,
     /// Magic links by id.
-    pub magic_links: HashMap<String, MagicLinkRecord>,
+    pub magic_links: Table<MagicLinkRecord>,
     /// Passcodes by id.
-    pub otps: HashMap<String, OtpRecord>,
+    pub otps: Table<OtpRecord>,
     /// Refresh tokens by digest.
-    pub refresh_tokens: HashMap<String, RefreshRecord>,
+    pub refresh_tokens: Table<RefreshRecord>,
     /// Refresh token families by id.
-    pub families: HashMap<String, FamilyRecord>,
+    pub families: Table<FamilyRecord>,
     /// Passage authorization codes by code.
-    pub oauth_codes: HashMap<String, OAuthCode>,
+    pub oauth_codes: Table<OAuthCode>,
     /// Nonces issued by transaction ceremonies, by nonce digest.
     #[serde(default)]
-    pub nonces: HashMap<String, NonceRecord>,
+    pub nonces: Table<NonceRecord>,
     /// Transactions by id.
     #[serde(default)]
-    pub transactions: HashMap<String, TransactionRecord>,
+    pub transactions: Table<TransactionRecord>,
     /// Key of the HMAC that derives a rotated refresh token's successor.
     #[serde(default = "new_refresh_key")]
     pub refresh_key: String,
+    /// Users by e-mail address and phone number (rebuilt on load, kept current at each commit).
+    #[serde(skip)]
+    identifiers: IdentifierIndex,
+}
+
+/// Users by identifier, so that finding a user costs O(1) whatever the number of users.
+#[derive(Debug, Clone, Default)]
+struct IdentifierIndex {
+    /// Identifier -> user id.
+    users: HashMap<String, String>,
+    /// User id -> the identifiers indexed for it.
+    indexed: HashMap<String, [String; 2]>,
+}
+
+impl IdentifierIndex {
+    fn update(&mut self, id: &str, user: Option<&UserRecord>) {
+        if let Some(old) = self.indexed.remove(id) {
+            for identifier in old.iter().filter(|i| !i.is_empty()) {
+                if self.users.get(identifier).is_some_and(|u| u == id) {
+                    self.users.remove(identifier);
+                }
+            }
+        }
+        if let Some(user) = user {
+            for identifier in [&user.email, &user.phone] {
+                if !identifier.is_empty() {
+                    self.users.insert(identifier.clone(), id.to_owned());
+                }
+            }
+            self.indexed
+                .insert(id.to_owned(), [user.email.clone(), user.phone.clone()]);
+        }
+    }
 }
 
 fn new_refresh_key() -> String {
     crate::tokens::random_secret(32)
 }
 
+/// The app's settings and keys: everything of an [`AppRecord`] that is not in a table.
+#[derive(Serialize, Deserialize)]
+pub struct AppHeader {
+    /// Configuration.
+    pub config: AppConfig,
+    /// Signing keys.
+    pub keys: Vec<SigningKey>,
+    /// See [`AppRecord::refresh_key`].
+    pub refresh_key: String,
+}
+
 impl AppRecord {
     /// A new app with its first signing key.
     pub fn new(config: AppConfig, key: SigningKey) -> Self {
-        Self {
+        Self::from_header(AppHeader {
             config,
             keys: vec![key],
-            users: BTreeMap::new(),
-            devices: BTreeMap::new(),
-            magic_links: HashMap::new(),
-            otps: HashMap::new(),
-            refresh_tokens: HashMap::new(),
-            families: HashMap::new(),
-            oauth_codes: HashMap::new(),
-            nonces: HashMap::new(),
-            transactions: HashMap::new(),
             refresh_key: new_refresh_key(),
+        })
+    }
+
+    /// An app with no records yet.
+    pub fn from_header(header: AppHeader) -> Self {
+        Self {
+            config: header.config,
+            keys: header.keys,
+            users: Table::default(),
+            devices: Table::default(),
+            magic_links: Table::default(),
+            otps: Table::default(),
+            refresh_tokens: Table::default(),
+            families: Table::default(),
+            oauth_codes: Table::default(),
+            nonces: Table::default(),
+            transactions: Table::default(),
+            refresh_key: header.refresh_key,
+            identifiers: IdentifierIndex::default(),
         }
+    }
+
+    /// The settings and keys, as stored.
+    pub fn header_json(&self) -> Vec<u8> {
+        #[derive(Serialize)]
+        struct Header<'a> {
+            config: &'a AppConfig,
+            keys: &'a [SigningKey],
+            refresh_key: &'a str,
+        }
+        serde_json::to_vec(&Header {
+            config: &self.config,
+            keys: &self.keys,
+            refresh_key: &self.refresh_key,
+        })
+        .expect("app header serializes")
     }
 
     /// The signing key with id `kid`.
@@ -428,12 +592,91 @@ impl AppRecord {
         self.keys.iter().rev().find(|k| k.retired_at.is_none())
     }
 
-    /// Finds a user by e-mail (case-insensitive) or phone.
+    /// Finds a user by e-mail (case-insensitive) or phone, in O(1) plus the users changed by the
+    /// mutation in progress.
     pub fn find_user_by_identifier(&self, identifier: &str) -> Option<&UserRecord> {
         let needle = normalize_identifier(identifier);
-        self.users.values().find(|u| {
+        let matches = |u: &UserRecord| {
             (!u.email.is_empty() && u.email == needle) || (!u.phone.is_empty() && u.phone == needle)
-        })
+        };
+        let mut pending = self.users.pending().peekable();
+        let changed_now = pending.peek().is_some();
+        for id in pending {
+            if let Some(user) = self.users.get(id).filter(|u| matches(u)) {
+                return Some(user);
+            }
+        }
+        let id = self.identifiers.users.get(&needle)?;
+        if changed_now && self.users.pending().any(|p| p == id) {
+            return None;
+        }
+        self.users.get(id).filter(|u| matches(u))
+    }
+
+    /// Rebuilds the identifier index from scratch (after loading).
+    pub fn rebuild_index(&mut self) {
+        self.identifiers = IdentifierIndex::default();
+        for (id, user) in self.users.iter() {
+            self.identifiers.update(id, Some(user));
+        }
+    }
+
+    /// Appends the changes of the app's tables since the last call (see [`Table::drain_changes`]),
+    /// keeping the identifier index current.
+    fn drain_changes(&mut self, app: &str, serialize: bool, out: &mut Vec<Change>) {
+        let changed_users: Vec<String> = self.users.pending().cloned().collect();
+        for id in &changed_users {
+            self.identifiers.update(id, self.users.get(id));
+        }
+        self.users.drain_changes(app, "users", serialize, out);
+        self.devices.drain_changes(app, "devices", serialize, out);
+        self.magic_links
+            .drain_changes(app, "magic_links", serialize, out);
+        self.otps.drain_changes(app, "otps", serialize, out);
+        self.refresh_tokens
+            .drain_changes(app, "refresh_tokens", serialize, out);
+        self.families.drain_changes(app, "families", serialize, out);
+        self.oauth_codes
+            .drain_changes(app, "oauth_codes", serialize, out);
+        self.nonces.drain_changes(app, "nonces", serialize, out);
+        self.transactions
+            .drain_changes(app, "transactions", serialize, out);
+    }
+
+    fn all_changes(&self, app: &str, out: &mut Vec<Change>) {
+        self.users.all_changes(app, "users", out);
+        self.devices.all_changes(app, "devices", out);
+        self.magic_links.all_changes(app, "magic_links", out);
+        self.otps.all_changes(app, "otps", out);
+        self.refresh_tokens.all_changes(app, "refresh_tokens", out);
+        self.families.all_changes(app, "families", out);
+        self.oauth_codes.all_changes(app, "oauth_codes", out);
+        self.nonces.all_changes(app, "nonces", out);
+        self.transactions.all_changes(app, "transactions", out);
+    }
+
+    /// Puts one stored record into its table (when loading a store).
+    pub fn load_record(&mut self, kind: &str, key: String, json: &[u8]) -> anyhow::Result<()> {
+        fn put<V: serde::de::DeserializeOwned>(
+            t: &mut Table<V>,
+            key: String,
+            json: &[u8],
+        ) -> anyhow::Result<()> {
+            t.insert(key, serde_json::from_slice(json)?);
+            Ok(())
+        }
+        match kind {
+            "users" => put(&mut self.users, key, json),
+            "devices" => put(&mut self.devices, key, json),
+            "magic_links" => put(&mut self.magic_links, key, json),
+            "otps" => put(&mut self.otps, key, json),
+            "refresh_tokens" => put(&mut self.refresh_tokens, key, json),
+            "families" => put(&mut self.families, key, json),
+            "oauth_codes" => put(&mut self.oauth_codes, key, json),
+            "nonces" => put(&mut self.nonces, key, json),
+            "transactions" => put(&mut self.transactions, key, json),
+            other => Err(anyhow::anyhow!("unknown record kind {other:?}")),
+        }
     }
 }
 
@@ -453,9 +696,9 @@ pub struct State {
     /// Apps by id.
     pub apps: BTreeMap<String, AppRecord>,
     /// Sent messages.
-    pub outbox: Vec<OutboxMessage>,
+    pub outbox: Outbox,
     /// Unfinished social flows by internal flow id.
-    pub social_flows: HashMap<String, SocialFlow>,
+    pub social_flows: Table<SocialFlow>,
     /// Secret of the fake identity provider (signs its HS256 ID tokens).
     #[serde(default)]
     pub fake_provider_secret: String,
@@ -470,6 +713,56 @@ impl State {
         self.apps
             .get(id)
             .ok_or_else(crate::error::ApiError::app_not_found)
+    }
+
+    /// Changes since the last call, in write order: app settings (every app; the store skips those
+    /// it already has), then records. Without `serialize` they are only forgotten.
+    pub fn drain_changes(&mut self, serialize: bool) -> Vec<Change> {
+        let mut out = Vec::new();
+        for (id, app) in self.apps.iter_mut() {
+            if serialize {
+                out.push(Change {
+                    app: id.clone(),
+                    kind: "app",
+                    key: String::new(),
+                    value: Some(app.header_json()),
+                });
+            }
+            app.drain_changes(id, serialize, &mut out);
+        }
+        self.social_flows
+            .drain_changes("", "social_flows", serialize, &mut out);
+        if serialize {
+            out.push(Change {
+                app: String::new(),
+                kind: "meta",
+                key: "fake_provider_secret".into(),
+                value: Some(self.fake_provider_secret.clone().into_bytes()),
+            });
+        }
+        out
+    }
+
+    /// Everything, as changes (the first write of a new store).
+    pub fn all_changes(&self) -> Vec<Change> {
+        let mut out = Vec::new();
+        for (id, app) in &self.apps {
+            out.push(Change {
+                app: id.clone(),
+                kind: "app",
+                key: String::new(),
+                value: Some(app.header_json()),
+            });
+            app.all_changes(id, &mut out);
+        }
+        self.social_flows.all_changes("", "social_flows", &mut out);
+        out.push(Change {
+            app: String::new(),
+            kind: "meta",
+            key: "fake_provider_secret".into(),
+            value: Some(self.fake_provider_secret.clone().into_bytes()),
+        });
+        out
     }
 
     /// Mutable access to the app with `id`, or 404 `app_not_found`.
@@ -498,12 +791,17 @@ pub struct Shared {
     pub clock: Clock,
     /// Armed faults.
     pub faults: FaultRegistry,
-    /// Requests that reached the API (not admin calls).
-    pub request_log: Mutex<Vec<LoggedRequest>>,
+    /// Requests that reached the API (not admin calls): a ring of the last
+    /// [`crate::faults::MAX_LOGGED_REQUESTS`].
+    pub request_log: Mutex<VecDeque<LoggedRequest>>,
     /// `http://127.0.0.1:PORT` (no trailing slash).
     pub root_url: String,
     /// Snapshot file.
     pub state_file: Option<PathBuf>,
+    /// When to forget expired records.
+    pruner: crate::prune::Pruner,
+    /// The open state file (set by [`Shared::persist`]).
+    store: std::sync::OnceLock<Mutex<crate::store::Store>>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -524,9 +822,11 @@ impl Shared {
             state: Mutex::new(state),
             clock: Clock::new(),
             faults: FaultRegistry::default(),
-            request_log: Mutex::new(Vec::new()),
+            request_log: Mutex::new(VecDeque::new()),
             root_url,
             state_file,
+            pruner: crate::prune::Pruner::default(),
+            store: std::sync::OnceLock::new(),
         }
     }
 
@@ -545,52 +845,59 @@ impl Shared {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Runs a mutation under the lock, then writes the snapshot (still under the lock, so
-    /// snapshots are written in mutation order).
+    /// Runs a mutation under the lock, then (with a state file) writes what it changed, in one
+    /// transaction, before returning: the records' JSON is taken under the state lock, the store's
+    /// lock is taken before the state lock is released (so that writes keep mutation order) and the
+    /// write itself runs after it is released.
     pub fn mutate<T>(
         &self,
         f: impl FnOnce(&mut State) -> Result<T, crate::error::ApiError>,
     ) -> Result<T, crate::error::ApiError> {
         let mut guard = self.lock();
         let out = f(&mut guard);
-        if let Some(path) = &self.state_file {
-            if let Err(e) = write_snapshot(path, &guard) {
-                tracing::error!(error = %e, "could not write the state snapshot");
+        self.pruner.after_mutation(&mut guard, self.clock.now());
+        let store = self.store.get();
+        let changes = guard.drain_changes(store.is_some());
+        if let Some(store) = store {
+            let mut store = store.lock().unwrap_or_else(|p| p.into_inner());
+            drop(guard);
+            if let Err(e) = store.apply(&changes) {
+                tracing::error!(error = %e, "could not write the state file");
+                return Err(crate::error::ApiError::internal(
+                    "could not write the state file",
+                ));
             }
         }
         out
     }
 
-    /// Writes the snapshot now (if a state file is configured).
+    /// Opens the state file (if one is configured) and writes the state's changes to it: only the
+    /// settings when it was loaded from that file, everything when the file is new.
     pub fn persist(&self) -> anyhow::Result<()> {
-        if let Some(path) = &self.state_file {
-            let guard = self.lock();
-            write_snapshot(path, &guard)?;
+        let Some(path) = &self.state_file else {
+            return Ok(());
+        };
+        let mut guard = self.lock();
+        let mut store = crate::store::Store::open(path)?;
+        if store.load()?.is_some() {
+            store.apply(&guard.drain_changes(true))?;
+        } else {
+            store.replace_all(&guard)?;
+            guard.drain_changes(false);
         }
+        self.store
+            .set(Mutex::new(store))
+            .map_err(|_| anyhow::anyhow!("the state file is already open"))?;
         Ok(())
     }
 }
 
-/// Writes `state` to `path` atomically (temporary file in the same directory, then rename).
-pub fn write_snapshot(path: &Path, state: &State) -> anyhow::Result<()> {
-    let json = serde_json::to_vec_pretty(state)?;
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    std::fs::write(&tmp, json)?;
-    std::fs::rename(&tmp, path)?;
-    Ok(())
-}
-
-/// Reads a snapshot; `Ok(None)` when the file does not exist.
+/// Reads the state file; `Ok(None)` when it does not exist or holds no app yet.
 pub fn read_snapshot(path: &Path) -> anyhow::Result<Option<State>> {
-    match std::fs::read(path) {
-        Ok(bytes) => Ok(Some(serde_json::from_slice(&bytes).map_err(|e| {
-            anyhow::anyhow!("state file {} is not a valid snapshot: {e}", path.display())
-        })?)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(anyhow::anyhow!("cannot read {}: {e}", path.display())),
+    if !path.exists() {
+        return Ok(None);
     }
+    crate::store::Store::open(path)?.load()
 }
 
 redacted_debug!(MagicLinkRecord {
@@ -659,20 +966,46 @@ mod tests {
     }
 
     #[test]
-    fn snapshot_roundtrip_is_atomic_and_complete() {
-        let path = std::env::temp_dir().join(format!("emu-snapshot-{}.json", std::process::id()));
-        let mut state = State::default();
-        state.apps.insert(
-            "a".into(),
-            AppRecord::new(AppConfig::default(), SigningKey::default_key().unwrap()),
-        );
-        write_snapshot(&path, &state).unwrap();
-        let mut tmp = path.as_os_str().to_owned();
-        tmp.push(".tmp");
-        assert!(!PathBuf::from(tmp).exists());
-        let loaded = read_snapshot(&path).unwrap().unwrap();
-        assert_eq!(loaded.apps["a"].keys[0].kid, state.apps["a"].keys[0].kid);
-        std::fs::remove_file(&path).unwrap();
+    fn state_file_roundtrip_is_complete_and_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
         assert!(read_snapshot(&path).unwrap().is_none());
+        let mut state = State::default();
+        let mut app = AppRecord::new(AppConfig::default(), SigningKey::default_key().unwrap());
+        let mut user = crate::routes::new_user(
+            crate::routes::IdentifierKind::Email,
+            "ada@example.com",
+            "active",
+            1,
+        );
+        user.id = "u1".into();
+        app.users.insert(user.id.clone(), user);
+        state.fake_provider_secret = "provider".into();
+        state.apps.insert("a".into(), app);
+        let shared = Shared::new(state, "http://127.0.0.1:1".into(), Some(path.clone()));
+        shared.persist().unwrap();
+        shared
+            .mutate(|s| {
+                let app = s.app_mut("a")?;
+                app.users.get_mut("u1").unwrap().login_count = 7;
+                Ok(())
+            })
+            .unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let loaded = read_snapshot(&path).unwrap().unwrap();
+        let app = &loaded.apps["a"];
+        assert_eq!(app.keys[0].kid, shared.lock().apps["a"].keys[0].kid);
+        assert_eq!(app.users["u1"].login_count, 7);
+        assert_eq!(loaded.fake_provider_secret, "provider");
+        assert_eq!(
+            app.find_user_by_identifier("Ada@Example.com")
+                .map(|u| u.id.as_str()),
+            Some("u1")
+        );
     }
 }

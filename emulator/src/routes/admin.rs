@@ -149,12 +149,14 @@ async fn get_outbox(
 ) -> Json<Value> {
     let needle = q.identifier.as_deref().map(normalize_identifier);
     let state = shared.lock();
-    let messages: Vec<Value> = state
-        .outbox
-        .iter()
-        .filter(|m| needle.as_ref().is_none_or(|n| &m.identifier == n))
-        .map(|m| json!(m))
-        .collect();
+    let messages: Vec<Value> = match &needle {
+        Some(identifier) => state
+            .outbox
+            .for_identifier(identifier)
+            .map(|m| json!(m))
+            .collect(),
+        None => state.outbox.iter().map(|m| json!(m)).collect(),
+    };
     Json(Value::Array(messages))
 }
 

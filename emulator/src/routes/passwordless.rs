@@ -14,7 +14,7 @@ use crate::routes::{classify_identifier, ensure_can_login, issue_session, new_us
 use crate::state::{
     AppRecord, AppState, LinkPurpose, MagicLinkRecord, OtpRecord, OutboxMessage, State as Model,
 };
-use crate::tokens::{random_id, random_otp, random_secret, secret_eq};
+use crate::tokens::{digest_hex, random_id, random_otp, random_secret, secret_eq};
 
 /// Body of the register/login send operations.
 #[derive(Debug, Deserialize)]
@@ -129,7 +129,7 @@ pub fn send_magic_link(
     url.query_pairs_mut().append_pair("psg_magic_link", &secret);
     let link = MagicLinkRecord {
         id: random_id("ml_"),
-        secret: secret.clone(),
+        secret_digest: digest_hex(&secret),
         user_id: user_id.to_owned(),
         identifier: identifier.to_owned(),
         purpose,
@@ -320,11 +320,11 @@ pub async fn activate_magic_link(
     let now = shared.clock.now();
     let result = shared.mutate(|state| {
         let app = state.app_mut(&app_id)?;
-        let secret = body.magic_link.trim();
+        let wanted = digest_hex(body.magic_link.trim());
         let link = app
             .magic_links
             .values()
-            .find(|l| secret_eq(&l.secret, secret))
+            .find(|l| secret_eq(&l.secret_digest, &wanted))
             .cloned()
             .ok_or_else(|| ApiError::unauthorized("invalid_magic_link", "unknown magic link"))?;
         if link.activated {
