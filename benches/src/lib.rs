@@ -177,6 +177,167 @@ pub async fn otp_sign_in(
         .auth_result
 }
 
+/// Registers `identifier` with a passkey held by `authenticator` (an in-process soft authenticator);
+/// returns the user id.
+pub async fn passkey_register(
+    client: &Client,
+    app_id: &str,
+    identifier: &str,
+    authenticator: &mut passage_e2e::authenticator::SoftAuthenticator,
+) -> String {
+    let start = client
+        .register_webauthn_start()
+        .app_id(app_id)
+        .body(types::RegisterWebAuthnStartRequest::builder().identifier(identifier))
+        .send()
+        .await
+        .expect("register/webauthn/start")
+        .into_inner();
+    let user_id = start.user.expect("a pending user").id;
+    let credential = authenticator
+        .register(&serde_json::to_value(&start.handshake.challenge).expect("options"))
+        .await
+        .expect("the authenticator registers");
+    client
+        .register_webauthn_finish()
+        .app_id(app_id)
+        .body(
+            types::RegisterWebAuthnFinishRequest::builder()
+                .handshake_id(start.handshake.id)
+                .handshake_response(
+                    serde_json::from_value::<types::CredentialCreationResponse>(credential)
+                        .expect("credential"),
+                )
+                .user_id(user_id.clone()),
+        )
+        .send()
+        .await
+        .expect("register/webauthn/finish");
+    user_id
+}
+
+/// One passkey login of `identifier` (`login/webauthn/start`, the authenticator's assertion,
+/// `login/webauthn/finish`); returns its tokens.
+pub async fn passkey_login(
+    client: &Client,
+    app_id: &str,
+    identifier: &str,
+    user_id: &str,
+    authenticator: &mut passage_e2e::authenticator::SoftAuthenticator,
+) -> types::AuthResult {
+    let start = client
+        .login_webauthn_start()
+        .app_id(app_id)
+        .body(types::LoginWebAuthnStartRequest::builder().identifier(identifier.to_owned()))
+        .send()
+        .await
+        .expect("login/webauthn/start")
+        .into_inner();
+    let assertion = authenticator
+        .login(&serde_json::to_value(&start.handshake.challenge).expect("options"))
+        .await
+        .expect("the authenticator signs");
+    client
+        .login_webauthn_finish()
+        .app_id(app_id)
+        .body(
+            types::LoginWebAuthnFinishRequest::builder()
+                .handshake_id(start.handshake.id)
+                .handshake_response(
+                    serde_json::from_value::<types::CredentialAssertionResponse>(assertion)
+                        .expect("assertion"),
+                )
+                .user_id(user_id.to_owned()),
+        )
+        .send()
+        .await
+        .expect("login/webauthn/finish")
+        .into_inner()
+        .auth_result
+}
+
+/// Runs `flow` in `clients` concurrent tasks (task `k` gets `k`) for `window`; returns flows per
+/// second.
+pub async fn flows_per_second<F, Fut>(clients: usize, window: Duration, flow: F) -> f64
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let flow = Arc::new(flow);
+    let done = Arc::new(AtomicUsize::new(0));
+    let start = std::time::Instant::now();
+    let deadline = start + window;
+    let tasks: Vec<_> = (0..clients)
+        .map(|k| {
+            let (flow, done) = (Arc::clone(&flow), Arc::clone(&done));
+            tokio::spawn(async move {
+                while std::time::Instant::now() < deadline {
+                    flow(k).await;
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("flow task");
+    }
+    done.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64()
+}
+
+/// RS256 signatures per second of `signer` on `threads` OS threads for `window` (the emulator's
+/// own aws-lc-rs signer, with claims shaped like its tokens).
+pub fn sign_rate(
+    signer: &passage_emulator::tokens::Signer,
+    threads: usize,
+    window: Duration,
+) -> f64 {
+    let claims = passage_emulator::tokens::Claims {
+        iss: "http://127.0.0.1:1/v1/apps/bench-app".into(),
+        sub: "usr_bench".into(),
+        aud: vec!["https://app.passage.test".into(), "bench-app".into()],
+        iat: 1_700_000_000,
+        nbf: 1_699_999_995,
+        exp: 1_700_000_300,
+        jti: "0123456789abcdef0123456789abcdef".into(),
+    };
+    let start = std::time::Instant::now();
+    let total: usize = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut n = 0;
+                    while start.elapsed() < window {
+                        std::hint::black_box(signer.sign(&claims).expect("signs"));
+                        n += 1;
+                    }
+                    n
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("signer thread"))
+            .sum()
+    });
+    total as f64 / start.elapsed().as_secs_f64()
+}
+
+/// The median of `values`.
+pub fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+/// A `--name value` argument of a bench binary.
+pub fn arg<T: std::str::FromStr>(name: &str) -> Option<T> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+}
+
 /// Per-call times of two closures measured in interleaved rounds, and their ratio.
 #[derive(Debug, Clone, Copy)]
 pub struct Interleaved {

@@ -7,6 +7,7 @@
 //! - `lint`: only the spec rules.
 //! - `spec-diff`: the review report of a spec change (breaking or not, version
 //!   discipline, effect on the generated Rust API).
+//! - `bench`: run the benches and rewrite BENCHMARKS.md's tables.
 //!
 //! Exit codes: 0 success, 1 a check failed (drift, lint, a breaking spec
 //! change, version discipline), 2 an error (I/O, a spec that does not parse,
@@ -17,8 +18,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod bench;
 mod files;
 mod spec_diff;
+mod stamp;
 
 /// Developer commands for passage-auth-rs.
 #[derive(Parser)]
@@ -45,6 +48,8 @@ enum Command {
     Lint,
     /// Compare two versions of the spec: changes, breaking or not, version discipline, Rust API effect.
     SpecDiff(spec_diff::Args),
+    /// Run the benches and rewrite BENCHMARKS.md's tables (each figure beside its bound).
+    Bench(bench::Args),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +60,7 @@ fn main() -> ExitCode {
         Command::Check { max_diff_lines } => check(&root, max_diff_lines),
         Command::Lint => lint(&root),
         Command::SpecDiff(args) => spec_diff::run(&root, args),
+        Command::Bench(args) => bench::run(&root, args),
     };
     match result {
         Ok(code) => code,
@@ -73,6 +79,10 @@ fn default_root() -> PathBuf {
 }
 
 fn regenerate(root: &Path) -> anyhow::Result<ExitCode> {
+    if let Some(version) = stamp::unchanged(root) {
+        println!("generated/src/generated.rs is up to date (spec {version}; spec and generator unchanged)");
+        return Ok(ExitCode::SUCCESS);
+    }
     let project = files::Project::new(root);
     let spec = project.load_spec()?;
     let code = match project.generate(&spec)? {
@@ -95,6 +105,7 @@ fn regenerate(root: &Path) -> anyhow::Result<ExitCode> {
     if version_changed {
         println!("set passage-auth-client version to {version}");
     }
+    stamp::record(root, version);
     Ok(ExitCode::SUCCESS)
 }
 
