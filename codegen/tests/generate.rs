@@ -75,7 +75,7 @@ fn the_operation_table_mirrors_the_spec() {
     // Expected figures come from the YAML itself (secrets: tests/secrets.rs).
     let doc: serde_yaml::Value = serde_yaml::from_str(&spec.source).unwrap();
     let mut operations = 0;
-    let mut with_scheme = |scheme: &str| {
+    let with_scheme = |scheme: &str| {
         let mut n = 0;
         for (_, item) in doc["paths"].as_mapping().unwrap() {
             for (method, op) in item.as_mapping().unwrap() {
