@@ -112,9 +112,7 @@ fn main() {
                     .0
                     .refresh_auth_token()
                     .app_id(&*id)
-                    .body(types::RefreshAuthTokenRequest {
-                        refresh_token: current,
-                    })
+                    .body(types::RefreshAuthTokenRequest::builder().refresh_token(current))
                     .send()
                     .await
                     .expect("refresh")

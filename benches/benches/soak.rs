@@ -75,9 +75,10 @@ fn main() {
                             let auth: types::AuthResult = client
                                 .refresh_auth_token()
                                 .app_id(&*id)
-                                .body(types::RefreshAuthTokenRequest {
-                                    refresh_token: current,
-                                })
+                                .body(
+                                    types::RefreshAuthTokenRequest::builder()
+                                        .refresh_token(current),
+                                )
                                 .send()
                                 .await
                                 .expect("refresh")
