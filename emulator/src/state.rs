@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use crate::clock::Clock;
 use crate::config::{AppConfig, ServerOptions};
 use crate::faults::FaultRegistry;
+use crate::identifiers::normalize_identifier;
 use crate::redact::redacted_debug;
+use crate::request_log::RequestLog;
 use crate::tokens::SigningKey;
 
 /// A user of an app.
@@ -412,16 +414,6 @@ impl AppRecord {
     }
 }
 
-/// Lower-cases e-mail addresses and trims whitespace.
-pub fn normalize_identifier(identifier: &str) -> String {
-    let trimmed = identifier.trim();
-    if trimmed.contains('@') {
-        trimmed.to_lowercase()
-    } else {
-        trimmed.to_owned()
-    }
-}
-
 /// The snapshotted state.
 #[derive(Clone, Default, Serialize, Deserialize)]
 pub struct State {
@@ -455,17 +447,6 @@ impl State {
     }
 }
 
-/// One logged request (for `GET /_emulator/requests`).
-#[derive(Debug, Clone, Serialize)]
-pub struct LoggedRequest {
-    /// HTTP method.
-    pub method: String,
-    /// Path without query.
-    pub path: String,
-    /// Status sent, or `null` when the connection was dropped.
-    pub status: Option<u16>,
-}
-
 /// Shared context of all handlers.
 pub struct Shared {
     state: Mutex<State>,
@@ -474,7 +455,7 @@ pub struct Shared {
     /// Armed faults.
     pub faults: FaultRegistry,
     /// Requests that reached the API (not admin calls).
-    pub request_log: Mutex<Vec<LoggedRequest>>,
+    pub request_log: RequestLog,
     /// `http://127.0.0.1:PORT` (no trailing slash).
     pub root_url: String,
     /// Snapshot file.
@@ -501,7 +482,7 @@ impl Shared {
             state: Mutex::new(state),
             clock: Clock::new(),
             faults: FaultRegistry::default(),
-            request_log: Mutex::new(Vec::new()),
+            request_log: RequestLog::default(),
             root_url,
             state_file,
             options: ServerOptions::default(),

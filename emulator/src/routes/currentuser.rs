@@ -6,12 +6,14 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use crate::bearer::bearer_user;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath};
+use crate::identifiers::{is_email, is_phone};
 use crate::routes::passwordless::send_magic_link;
 use crate::routes::users::apply_metadata;
-use crate::routes::{bearer_user, current_user_json, device_json, is_email, is_phone, social_json};
 use crate::state::{AppRecord, AppState, LinkPurpose, Shared, State as Model, UserRecord};
+use crate::views::{current_user_json, device_json, social_json};
 
 /// The app and the user the bearer token belongs to.
 fn signed_in_user<'a>(
@@ -188,7 +190,7 @@ pub async fn update_email(
     headers: HeaderMap,
     ApiJson(body): ApiJson<UpdateEmailRequest>,
 ) -> ApiResult<Json<Value>> {
-    let email = crate::state::normalize_identifier(&body.new_email);
+    let email = crate::identifiers::normalize_identifier(&body.new_email);
     if !is_email(&email) {
         return Err(ApiError::bad_request("new_email is not an e-mail address"));
     }

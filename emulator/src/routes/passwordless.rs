@@ -6,11 +6,13 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::accounts::{ensure_can_login, new_user, record_login};
 use crate::clock::rfc3339;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath};
+use crate::identifiers::classify_identifier;
 use crate::redact::redacted_debug;
-use crate::routes::{classify_identifier, ensure_can_login, issue_session, new_user, record_login};
+use crate::session::issue_session;
 use crate::state::{
     AppRecord, AppState, LinkPurpose, MagicLinkRecord, OtpRecord, OutboxMessage, State as Model,
 };

@@ -9,12 +9,13 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::accounts::{ensure_can_login, new_user, record_login};
+use crate::bearer::bearer_user;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiForm, ApiJson, ApiPath, ApiQuery};
+use crate::identifiers::IdentifierKind;
 use crate::redact::redacted_debug;
-use crate::routes::{
-    bearer_user, ensure_can_login, issue_session, new_user, record_login, IdentifierKind,
-};
+use crate::session::issue_session;
 use crate::state::{
     AppRecord, AppState, OAuthCode, Shared, SocialFlow, SocialLink, State as Model,
 };
@@ -165,7 +166,7 @@ pub async fn fake_provider_authorize(
             });
         let code = random_secret(16);
         flow.provider_code = Some(code.clone());
-        flow.provider_email = Some(crate::state::normalize_identifier(&email));
+        flow.provider_email = Some(crate::identifiers::normalize_identifier(&email));
         Ok((flow.app_id.clone(), Some(code)))
     })?;
     let mut url = url::Url::parse(&format!(
@@ -405,7 +406,7 @@ fn login_with_provider(
                     "public registration is disabled for this app",
                 ));
             }
-            if !crate::routes::is_email(email) {
+            if !crate::identifiers::is_email(email) {
                 return Err(ApiError::bad_request(
                     "the provider reported no usable e-mail address",
                 ));
@@ -551,7 +552,7 @@ pub fn mint_id_token(
     ttl: i64,
 ) -> ApiResult<String> {
     let now = shared.clock.now();
-    let email = crate::state::normalize_identifier(email);
+    let email = crate::identifiers::normalize_identifier(email);
     let claims = FakeIdClaims {
         iss: fake_issuer(shared),
         sub: sub.unwrap_or_else(|| provider_id("idtoken", &email)),

@@ -8,11 +8,13 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use crate::accounts::new_user;
 use crate::config::MetadataFieldConfig;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::routes::{classify_identifier, is_email, is_phone, new_user, user_json};
+use crate::identifiers::{classify_identifier, is_email, is_phone};
 use crate::state::AppState;
+use crate::views::user_json;
 
 /// Applies `update` to `current` after checking every field against `schema`; nothing changes on error.
 /// A `null` value removes the field.

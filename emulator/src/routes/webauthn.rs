@@ -8,18 +8,19 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::accounts::{ensure_can_login, record_login};
+use crate::bearer::bearer_user;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, OptionalJson};
 use crate::redact::redacted_debug;
 use crate::routes::passwordless::register_user;
-use crate::routes::{
-    bearer_user, device_json, ensure_can_login, issue_session, record_login, user_json,
-};
+use crate::session::issue_session;
 use crate::state::{
     AppRecord, AppState, CeremonyPurpose, DeviceRecord, Handshake, NonceRecord, State as Model,
     TransactionKind,
 };
 use crate::tokens::{digest_hex, random_id, random_secret};
+use crate::views::{device_json, user_json};
 use crate::webauthn::{AttachmentPreference, CeremonyError, RelyingParty, StoredCredential};
 
 /// Seconds a handshake stays valid.
@@ -434,7 +435,7 @@ pub async fn login_start(
         let app = state.app(&app_id)?;
         let user_id = match body.identifier.as_deref().filter(|i| !i.trim().is_empty()) {
             Some(identifier) => {
-                let (_, id) = crate::routes::classify_identifier(&app.config, identifier)?;
+                let (_, id) = crate::identifiers::classify_identifier(&app.config, identifier)?;
                 let user = app
                     .find_user_by_identifier(&id)
                     .ok_or_else(ApiError::user_not_found)?;
