@@ -20,6 +20,7 @@ pub mod error;
 pub mod extract;
 pub mod faults;
 pub mod identifiers;
+pub mod kinds;
 pub mod pipeline;
 mod redact;
 pub mod request_log;

@@ -10,6 +10,7 @@ use crate::clock::Clock;
 use crate::config::{AppConfig, ServerOptions};
 use crate::faults::FaultRegistry;
 use crate::identifiers::normalize_identifier;
+pub use crate::kinds::{ConnectionType, DeviceKind, OutboxKind, SocialProvider, UserStatus};
 use crate::redact::redacted_debug;
 use crate::request_log::RequestLog;
 use crate::tokens::SigningKey;
@@ -27,8 +28,8 @@ pub struct UserRecord {
     pub email_verified: bool,
     /// Whether the phone was verified.
     pub phone_verified: bool,
-    /// `active`, `inactive` or `pending`.
-    pub status: String,
+    /// Status.
+    pub status: UserStatus,
     /// Metadata values.
     pub user_metadata: BTreeMap<String, serde_json::Value>,
     /// Successful logins.
@@ -40,7 +41,7 @@ pub struct UserRecord {
     /// Last login.
     pub last_login_at: Option<i64>,
     /// Linked social accounts by provider (`apple`, `github`, `google`).
-    pub social: BTreeMap<String, SocialLink>,
+    pub social: BTreeMap<SocialProvider, SocialLink>,
     /// WebAuthn user handle (a UUID), put in passkeys registered by this user.
     #[serde(default = "new_handle")]
     pub webauthn_handle: uuid::Uuid,
@@ -165,8 +166,8 @@ pub struct DeviceRecord {
     pub friendly_name: String,
     /// Owner.
     pub user_id: String,
-    /// `passkey`, `security_key` or `platform`.
-    pub kind: String,
+    /// Kind.
+    pub kind: DeviceKind,
     /// Registered at.
     pub created_at: i64,
     /// Changed at.
@@ -297,7 +298,7 @@ pub struct SocialFlow {
     /// PKCE challenge.
     pub code_challenge: String,
     /// Provider.
-    pub connection_type: String,
+    pub connection_type: ConnectionType,
     /// Login hint (e-mail).
     pub login_hint: Option<String>,
     /// Started at.
@@ -314,7 +315,7 @@ pub struct OAuthCode {
     /// PKCE challenge to check the verifier against.
     pub code_challenge: String,
     /// Provider.
-    pub connection_type: String,
+    pub connection_type: ConnectionType,
     /// Account id at the provider.
     pub provider_id: String,
     /// E-mail at the provider.
@@ -332,8 +333,8 @@ pub struct OutboxMessage {
     pub app_id: String,
     /// Recipient identifier.
     pub identifier: String,
-    /// `otp` or `magic_link`.
-    pub kind: String,
+    /// Passcode or magic link.
+    pub kind: OutboxKind,
     /// Passcode (kind `otp`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub otp: Option<String>,

@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 
 use crate::clock::rfc3339;
-use crate::state::{AppRecord, DeviceRecord, UserRecord};
+use crate::state::{AppRecord, DeviceKind, DeviceRecord, UserRecord};
 
 /// The devices of a user.
 pub fn devices_of<'a>(
@@ -13,8 +13,8 @@ pub fn devices_of<'a>(
     app.devices.values().filter(move |d| d.user_id == user_id)
 }
 
-fn webauthn_types(app: &AppRecord, user_id: &str) -> Vec<String> {
-    let mut types: Vec<String> = devices_of(app, user_id).map(|d| d.kind.clone()).collect();
+fn webauthn_types(app: &AppRecord, user_id: &str) -> Vec<DeviceKind> {
+    let mut types: Vec<DeviceKind> = devices_of(app, user_id).map(|d| d.kind).collect();
     types.sort();
     types.dedup();
     types
@@ -64,7 +64,7 @@ pub fn social_json(user: &UserRecord) -> Value {
     let mut map = serde_json::Map::new();
     for (kind, link) in &user.social {
         map.insert(
-            kind.clone(),
+            kind.as_str().to_owned(),
             json!({
                 "provider_id": link.provider_id,
                 "provider_identifier": link.provider_identifier,

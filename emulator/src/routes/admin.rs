@@ -286,7 +286,7 @@ async fn create_transaction(
         let app = state.app_mut(&app_id)?;
         let user_id = match body.kind {
             TransactionKind::Register => {
-                crate::routes::passwordless::register_user(app, &body.identifier, now)
+                crate::accounts::register_user(app, &body.identifier, now)
                     .or_else(|e| {
                         // An existing active user may add a passkey through a transaction too.
                         app.find_user_by_identifier(&body.identifier)
