@@ -229,7 +229,7 @@ mod tests {
         let message = |to: &str, n: usize| OutboxMessage {
             app_id: "a".into(),
             identifier: to.into(),
-            kind: "otp".into(),
+            kind: crate::kinds::OutboxKind::Otp,
             otp: Some(format!("{n:06}")),
             otp_id: Some(format!("otp_{n}")),
             magic_link_url: None,

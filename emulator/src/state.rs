@@ -7,9 +7,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Clock;
-use crate::config::AppConfig;
+use crate::config::{AppConfig, ServerOptions};
 use crate::faults::FaultRegistry;
+use crate::identifiers::normalize_identifier;
+pub use crate::kinds::{ConnectionType, DeviceKind, OutboxKind, SocialProvider, UserStatus};
 use crate::redact::redacted_debug;
+use crate::request_log::RequestLog;
 use crate::store::{Change, Table};
 use crate::tokens::SigningKey;
 
@@ -26,8 +29,8 @@ pub struct UserRecord {
     pub email_verified: bool,
     /// Whether the phone was verified.
     pub phone_verified: bool,
-    /// `active`, `inactive` or `pending`.
-    pub status: String,
+    /// Status.
+    pub status: UserStatus,
     /// Metadata values.
     pub user_metadata: BTreeMap<String, serde_json::Value>,
     /// Successful logins.
@@ -39,7 +42,7 @@ pub struct UserRecord {
     /// Last login.
     pub last_login_at: Option<i64>,
     /// Linked social accounts by provider (`apple`, `github`, `google`).
-    pub social: BTreeMap<String, SocialLink>,
+    pub social: BTreeMap<SocialProvider, SocialLink>,
     /// WebAuthn user handle (a UUID), put in passkeys registered by this user.
     #[serde(default = "new_handle")]
     pub webauthn_handle: uuid::Uuid,
@@ -140,6 +143,25 @@ pub enum Handshake {
     },
 }
 
+impl Handshake {
+    /// The app of the ceremony.
+    pub fn app_id(&self) -> &str {
+        match self {
+            Self::Register { app_id, .. }
+            | Self::Login { app_id, .. }
+            | Self::Discoverable { app_id, .. } => app_id,
+        }
+    }
+
+    /// The user of the ceremony (none for a usernameless login).
+    pub fn user_id(&self) -> Option<&str> {
+        match self {
+            Self::Register { user_id, .. } | Self::Login { user_id, .. } => Some(user_id),
+            Self::Discoverable { .. } => None,
+        }
+    }
+}
+
 /// A linked social account.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SocialLink {
@@ -164,8 +186,8 @@ pub struct DeviceRecord {
     pub friendly_name: String,
     /// Owner.
     pub user_id: String,
-    /// `passkey`, `security_key` or `platform`.
-    pub kind: String,
+    /// Kind.
+    pub kind: DeviceKind,
     /// Registered at.
     pub created_at: i64,
     /// Changed at.
@@ -308,7 +330,7 @@ pub struct SocialFlow {
     /// PKCE challenge.
     pub code_challenge: String,
     /// Provider.
-    pub connection_type: String,
+    pub connection_type: ConnectionType,
     /// Login hint (e-mail).
     pub login_hint: Option<String>,
     /// Started at.
@@ -325,7 +347,7 @@ pub struct OAuthCode {
     /// PKCE challenge to check the verifier against.
     pub code_challenge: String,
     /// Provider.
-    pub connection_type: String,
+    pub connection_type: ConnectionType,
     /// Account id at the provider.
     pub provider_id: String,
     /// E-mail at the provider.
@@ -343,8 +365,8 @@ pub struct OutboxMessage {
     pub app_id: String,
     /// Recipient identifier.
     pub identifier: String,
-    /// `otp` or `magic_link`.
-    pub kind: String,
+    /// Passcode or magic link.
+    pub kind: OutboxKind,
     /// Passcode (kind `otp`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub otp: Option<String>,
@@ -421,6 +443,15 @@ impl Outbox {
     /// Whether no message is kept.
     pub fn is_empty(&self) -> bool {
         self.len == 0
+    }
+
+    /// Keeps the messages for which `keep` is true.
+    pub fn retain(&mut self, mut keep: impl FnMut(&OutboxMessage) -> bool) {
+        for queue in self.queues.values_mut() {
+            queue.retain(|(_, m)| keep(m));
+        }
+        self.queues.retain(|_, q| !q.is_empty());
+        self.len = self.queues.values().map(VecDeque::len).sum();
     }
 
     /// Forgets every message.
@@ -680,16 +711,6 @@ impl AppRecord {
     }
 }
 
-/// Lower-cases e-mail addresses and trims whitespace.
-pub fn normalize_identifier(identifier: &str) -> String {
-    let trimmed = identifier.trim();
-    if trimmed.contains('@') {
-        trimmed.to_lowercase()
-    } else {
-        trimmed.to_owned()
-    }
-}
-
 /// The snapshotted state.
 #[derive(Clone, Default, Serialize, Deserialize)]
 pub struct State {
@@ -773,17 +794,6 @@ impl State {
     }
 }
 
-/// One logged request (for `GET /_emulator/requests`).
-#[derive(Debug, Clone, Serialize)]
-pub struct LoggedRequest {
-    /// HTTP method.
-    pub method: String,
-    /// Path without query.
-    pub path: String,
-    /// Status sent, or `null` when the connection was dropped.
-    pub status: Option<u16>,
-}
-
 /// Shared context of all handlers.
 pub struct Shared {
     state: Mutex<State>,
@@ -791,13 +801,14 @@ pub struct Shared {
     pub clock: Clock,
     /// Armed faults.
     pub faults: FaultRegistry,
-    /// Requests that reached the API (not admin calls): a ring of the last
-    /// [`crate::faults::MAX_LOGGED_REQUESTS`].
-    pub request_log: Mutex<VecDeque<LoggedRequest>>,
+    /// Requests that reached the API (not admin calls).
+    pub request_log: RequestLog,
     /// `http://127.0.0.1:PORT` (no trailing slash).
     pub root_url: String,
     /// Snapshot file.
     pub state_file: Option<PathBuf>,
+    /// Instance-wide settings (CORS, ...).
+    pub options: ServerOptions,
     /// When to forget expired records.
     pruner: crate::prune::Pruner,
     /// The open state file (set by [`Shared::persist`]).
@@ -822,12 +833,19 @@ impl Shared {
             state: Mutex::new(state),
             clock: Clock::new(),
             faults: FaultRegistry::default(),
-            request_log: Mutex::new(VecDeque::new()),
+            request_log: RequestLog::default(),
             root_url,
             state_file,
+            options: ServerOptions::default(),
             pruner: crate::prune::Pruner::default(),
             store: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Sets the instance-wide settings.
+    pub fn with_options(mut self, options: ServerOptions) -> Self {
+        self.options = options;
+        self
     }
 
     /// `http://127.0.0.1:PORT/v1`.
@@ -972,10 +990,10 @@ mod tests {
         assert!(read_snapshot(&path).unwrap().is_none());
         let mut state = State::default();
         let mut app = AppRecord::new(AppConfig::default(), SigningKey::default_key().unwrap());
-        let mut user = crate::routes::new_user(
-            crate::routes::IdentifierKind::Email,
+        let mut user = crate::accounts::new_user(
+            crate::identifiers::IdentifierKind::Email,
             "ada@example.com",
-            "active",
+            UserStatus::Active,
             1,
         );
         user.id = "u1".into();

@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::redact::redacted_debug;
-use crate::routes::{auth_token, insert_refresh_token, AuthResponse};
+use crate::session::{auth_token, insert_refresh_token, AuthResponse};
 use crate::state::{AppRecord, AppState, RefreshState};
 use crate::tokens::{digest_hex, successor_secret, PendingToken};
 

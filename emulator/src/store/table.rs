@@ -79,6 +79,11 @@ impl<V> Table<V> {
         });
     }
 
+    /// Removes every record (each one a change).
+    pub fn clear(&mut self) {
+        self.dirty.extend(std::mem::take(&mut self.map).into_keys());
+    }
+
     /// Mutable access to every record (all marked changed: O(records); for rare operations).
     pub fn values_mut(&mut self) -> btree_map::ValuesMut<'_, String, V> {
         self.dirty.extend(self.map.keys().cloned());
