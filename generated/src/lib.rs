@@ -91,6 +91,7 @@
 #[allow(missing_docs, unused_imports, clippy::derivable_impls)]
 mod generated;
 
+pub mod backoff;
 mod builder;
 pub mod error;
 pub mod hooks;
@@ -101,6 +102,7 @@ pub mod retry;
 pub mod session;
 pub mod verify;
 
+pub use backoff::{Backoff, Jitter};
 pub use builder::{ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
 pub use error::{Error, Result};
 pub use generated::{
