@@ -116,7 +116,7 @@ pub use retry::RetryPolicy;
 pub use secrets::SecretValue;
 pub use session::{
     Clock, FileStore, ManualClock, MemoryStore, Session, SessionBuilder, SessionError, StoreError,
-    StoredTokens, SystemClock, TokenStore,
+    StoreLock, StoredTokens, SystemClock, TokenStore,
 };
 pub use verify::{Claims, TokenVerifier, VerifierConfig, VerifyError};
 
