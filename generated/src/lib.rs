@@ -118,7 +118,7 @@ pub use session::{
     Clock, FileStore, ManualClock, MemoryStore, Session, SessionBuilder, SessionError, StoreError,
     StoreLock, StoredTokens, SystemClock, TokenStore,
 };
-pub use verify::{Claims, TokenVerifier, VerifierConfig, VerifyError};
+pub use verify::{Claims, KeyCacheState, TokenVerifier, VerifierConfig, VerifyError};
 
 /// The error type of the generated methods, before conversion into [`Error`].
 pub type GeneratedError = generated::Error<types::ApiError>;
