@@ -378,6 +378,28 @@ async fn a_session_uses_a_pair_rotated_by_another_session_on_its_store() {
 }
 
 #[tokio::test]
+async fn a_signed_out_session_picks_up_a_sign_in_made_elsewhere_on_its_store() {
+    let server = Server::start().await;
+    let store = Arc::new(MemoryStore::new());
+    let build = || {
+        Session::builder(server.client(), APP_ID)
+            .clock(server.clock())
+            .store(store.clone())
+            .build()
+    };
+    let (a, b) = (build(), build());
+    assert!(matches!(
+        b.auth_token().await,
+        Err(SessionError::NotSignedIn)
+    ));
+    let auth = server.state.auth_result();
+    a.sign_in(&auth).await.unwrap();
+    let token = b.auth_token().await.unwrap();
+    assert_eq!(token.expose_secret(), auth.auth_token.expose_secret());
+    assert_eq!(server.state.token_posts.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
 async fn compare_before_clear_keeps_a_pair_saved_by_someone_else() {
     let dir = tempfile::tempdir().unwrap();
     let ours = StoredTokens::new("auth-ours", Some("refresh-ours".into()));

@@ -305,6 +305,31 @@ async fn a_503_is_retried_with_the_same_refresh_token() {
 }
 
 #[tokio::test]
+async fn an_unreadable_answer_is_retried_with_the_same_refresh_token() {
+    let f = Fixture::start(0, "unreadable@example.com").await;
+    f.expire();
+    // A 201 whose body is cut short (the handler did not run: nothing rotated).
+    f.env.emulator.inject_fault(FaultRule {
+        path_prefix: f.tokens_path(),
+        method: Some("POST".into()),
+        count: 1,
+        kind: FaultKind::TruncatedBody,
+        retry_after: None,
+        delay_ms: None,
+        status: Some(201),
+    });
+    f.session
+        .auth_token()
+        .await
+        .expect("the retry presents the same, still live token");
+    assert_eq!(f.refreshes(), vec![Some(201), Some(201)]);
+    assert_eq!(
+        f.current_user_email().await.unwrap(),
+        "unreadable@example.com"
+    );
+}
+
+#[tokio::test]
 async fn more_503s_than_attempts_keep_the_old_tokens_and_are_not_repeated_at_once() {
     let f = Fixture::start(GRACE_SECONDS, "busy@example.com").await;
     f.expire();

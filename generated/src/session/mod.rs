@@ -296,19 +296,27 @@ enum RefreshFailure {
 
 /// Classifies a failed refresh by the API's error code, then by status.
 ///
-/// Besides [`Error::is_transient`], an answer lost after the request was sent
-/// (the connection closed, the body unreadable) counts as transient here:
-/// the server may have rotated the token, and presenting it again within
-/// the server's reuse grace window returns the new pair.
+/// `invalid_refresh_token` ends the session; 429, every 5xx, a transport
+/// failure and an answer that arrived but cannot be used (undecodable, an
+/// undeclared 2xx) are transient: the server may have rotated the token, and
+/// presenting it again within the server's reuse grace window returns the
+/// new pair. Every other 4xx, and a request that could not be built, is
+/// permanent.
 fn classify_refresh(error: &Error) -> RefreshFailure {
     if error.code() == Some(&ApiErrorCode::InvalidRefreshToken) {
-        RefreshFailure::Expired
-    } else if error.is_transient()
-        || matches!(error, Error::Transport { .. } | Error::Decode { .. })
-    {
-        RefreshFailure::Transient
-    } else {
-        RefreshFailure::Permanent
+        return RefreshFailure::Expired;
+    }
+    match error.status() {
+        Some(status) if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() => {
+            RefreshFailure::Transient
+        }
+        Some(status) if status.is_client_error() => RefreshFailure::Permanent,
+        // An undeclared 1xx/2xx/3xx: the server may have rotated, the answer is unusable.
+        Some(_) => RefreshFailure::Transient,
+        None => match error {
+            Error::Transport { .. } | Error::Decode { .. } => RefreshFailure::Transient,
+            _ => RefreshFailure::Permanent,
+        },
     }
 }
 
@@ -482,9 +490,21 @@ impl<S: TokenStore> Inner<S> {
     async fn token_slow(&self, rejected: Option<u64>) -> Result<Current, SessionError> {
         let mut state = self.refresh.lock().await;
         self.ensure_loaded(&mut state).await?;
-        let current = match &*self.read() {
-            Slot::Active(current) => current.clone(),
-            _ => return Err(SessionError::NotSignedIn),
+        let active = match &*self.read() {
+            Slot::Active(current) => Some(current.clone()),
+            _ => None,
+        };
+        let current = match active {
+            Some(current) => current,
+            // Signed out here: another session or process may have signed in since.
+            None => match self.store.load().await? {
+                Some(tokens) => {
+                    let current = self.current(&mut state, tokens);
+                    self.set(Slot::Active(current.clone()));
+                    current
+                }
+                None => return Err(SessionError::NotSignedIn),
+            },
         };
         match rejected {
             Some(generation) if current.generation != generation => return Ok(current),
