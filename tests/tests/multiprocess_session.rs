@@ -86,13 +86,13 @@ async fn two_processes_share_one_token_file_through_100_rotations() {
         .direct_client()
         .refresh_auth_token()
         .app_id(&env.app_id)
-        .body(passage_auth_client::types::RefreshAuthTokenRequest {
-            refresh_token: passage_auth_client::SecretValue::new(
-                secrecy::ExposeSecret::expose_secret(
+        .body(
+            passage_auth_client::types::RefreshAuthTokenRequest::builder().refresh_token(
+                passage_auth_client::SecretValue::new(secrecy::ExposeSecret::expose_secret(
                     last.refresh_token.as_ref().expect("a refresh token"),
-                ),
+                )),
             ),
-        })
+        )
         .send()
         .await;
     assert!(refreshed.is_ok(), "the stored refresh token is live");

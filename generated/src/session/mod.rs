@@ -626,7 +626,7 @@ impl<S: TokenStore> Inner<S> {
                 .await;
             let error = match result {
                 Ok(response) => return Ok(response.into_inner().auth_result),
-                Err(e) => Error::from(e),
+                Err(e) => e,
             };
             if classify_refresh(&error) != RefreshFailure::Transient {
                 return Err(error);
@@ -752,8 +752,7 @@ impl<S: TokenStore> Session<S> {
                 .refresh_token(SecretValue::new(token.expose_secret()))
                 .send()
                 .await
-                .map(|_| ())
-                .map_err(Error::from),
+                .map(|_| ()),
             None => Ok(()),
         };
         // Revoked (or the server unreachable): this session ends. The store
