@@ -479,6 +479,56 @@ async fn sessions_sharing_one_token_file_never_present_a_spent_token() {
 }
 
 #[tokio::test]
+async fn extreme_durations_saturate_instead_of_panicking() {
+    let server = Server::start().await;
+    let session = Session::builder(server.client(), APP_ID)
+        .clock(server.clock())
+        .refresh_skew(Duration::MAX)
+        .refresh_backoff(Duration::MAX, Duration::MAX)
+        .refresh_retry(
+            RetryPolicy::default()
+                .max_attempts(u32::MAX)
+                .budget(Duration::MAX)
+                .max_retry_after(Duration::MAX)
+                .initial_backoff(Duration::ZERO)
+                .max_backoff(Duration::ZERO),
+        )
+        .build();
+    session.sign_in(&server.state.auth_result()).await.unwrap();
+    // A `Retry-After` of u64::MAX seconds is accepted by this policy: the
+    // sums (elapsed + wait) saturate and the refresh waits for it (the caller
+    // stops waiting; nothing panics).
+    server
+        .state
+        .push_token_fault(Fault::Status(503, Some(u64::MAX)));
+    let wait = tokio::time::timeout(Duration::from_millis(200), session.auth_token()).await;
+    assert!(wait.is_err(), "waiting for the Retry-After");
+    assert_eq!(server.state.token_posts.load(Ordering::SeqCst), 1);
+
+    // The cool-down of `Duration::MAX` after a transient failure saturates too.
+    let server = Server::start().await;
+    let session = Session::builder(server.client(), APP_ID)
+        .clock(server.clock())
+        .refresh_skew(Duration::MAX)
+        .refresh_backoff(Duration::MAX, Duration::MAX)
+        .refresh_retry(RetryPolicy::none())
+        .build();
+    session.sign_in(&server.state.auth_result()).await.unwrap();
+    server.clock().advance(Duration::from_secs(400));
+    server
+        .state
+        .push_token_fault(Fault::Api(500, "internal_server_error"));
+    assert!(matches!(
+        session.auth_token().await,
+        Err(SessionError::RefreshFailed(_))
+    ));
+    let Err(SessionError::RefreshBackoff { retry_in }) = session.auth_token().await else {
+        panic!("expected the cool-down");
+    };
+    assert!(retry_in > Duration::from_secs(365 * 86_400), "{retry_in:?}");
+}
+
+#[tokio::test]
 async fn a_failed_proactive_refresh_still_hands_out_the_unexpired_token() {
     let server = Server::start().await;
     let (session, first) = signed_in_single_attempt(&server).await;
