@@ -7,6 +7,8 @@
 //! - `lint`: only the spec rules.
 //! - `spec-diff`: the review report of a spec change (breaking or not, version
 //!   discipline, effect on the generated Rust API).
+//! - `semver-check`: spec-diff's verdict and cargo-semver-checks' agree on a
+//!   compatible and a breaking spec change (CI runs it).
 //!
 //! Exit codes: 0 success, 1 a check failed (drift, lint, a breaking spec
 //! change, version discipline), 2 an error (I/O, a spec that does not parse,
@@ -18,6 +20,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod files;
+mod semver_check;
 mod spec_diff;
 
 /// Developer commands for passage-auth-rs.
@@ -45,6 +48,8 @@ enum Command {
     Lint,
     /// Compare two versions of the spec: changes, breaking or not, version discipline, Rust API effect.
     SpecDiff(spec_diff::Args),
+    /// Check that spec-diff and cargo-semver-checks agree on a compatible and a breaking spec change.
+    SemverCheck,
 }
 
 fn main() -> ExitCode {
@@ -55,6 +60,7 @@ fn main() -> ExitCode {
         Command::Check { max_diff_lines } => check(&root, max_diff_lines),
         Command::Lint => lint(&root),
         Command::SpecDiff(args) => spec_diff::run(&root, args),
+        Command::SemverCheck => semver_check::run(&root),
     };
     match result {
         Ok(code) => code,
