@@ -1353,6 +1353,7 @@ async fn no_secret_in_any_printed_form_under_hostile_answers() {
     for (hostile, seen) in &outcomes {
         println!("  {hostile:?}: outcomes {seen:?}");
     }
+    let mut by_stage: BTreeMap<String, usize> = BTreeMap::new();
     let mut by_form: BTreeMap<String, usize> = BTreeMap::new();
     let mut by_hostile: BTreeMap<Hostile, usize> = BTreeMap::new();
     let mut by_subject: BTreeMap<&str, usize> = BTreeMap::new();
@@ -1360,7 +1361,13 @@ async fn no_secret_in_any_printed_form_under_hostile_answers() {
     let mut leaking_cases = BTreeSet::new();
     for leak in &leaks {
         let case = &cases[leak.case];
-        *by_form.entry(form_kind(&leak.form).to_owned()).or_default() += 1;
+        let kind = form_kind(&leak.form);
+        let stage = match leak.form.strip_suffix(kind).unwrap_or("").trim() {
+            "" => "tracing",
+            stage => stage,
+        };
+        *by_stage.entry(stage.to_owned()).or_default() += 1;
+        *by_form.entry(kind.to_owned()).or_default() += 1;
         *by_hostile.entry(case.hostile).or_default() += 1;
         *by_subject.entry(case.subject.as_str()).or_default() += 1;
         let what = leak
@@ -1380,6 +1387,7 @@ async fn no_secret_in_any_printed_form_under_hostile_answers() {
         leaking_cases.len(),
         cases.len()
     );
+    println!("  by stage: {by_stage:?}");
     println!("  by printed form: {by_form:?}");
     println!("  by hostile answer: {by_hostile:?}");
     println!("  by subject: {by_subject:?}");
