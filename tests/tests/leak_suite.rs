@@ -158,9 +158,9 @@ fn now() -> i64 {
         .as_secs() as i64
 }
 
-/// A random passcode (12 digits, so a match is unambiguous).
+/// A random six-digit passcode, as the API sends them (searched for only in its own case).
 fn passcode() -> String {
-    format!("{:012}", uuid::Uuid::new_v4().as_u128() % 1_000_000_000_000)
+    format!("{:06}", uuid::Uuid::new_v4().as_u128() % 1_000_000)
 }
 
 /// The secrets of one case.
@@ -881,6 +881,8 @@ async fn drive(op: &str, c: &Client, s: &CaseSecrets, forms: &mut Forms) -> bool
 
 /// One case: a subject (an operation, a session path, the waiter) meeting one hostile answer.
 struct Case {
+    /// The number of the case's plan (the `n` of its `leak_case` span).
+    n: usize,
     subject: String,
     hostile: Hostile,
     secrets: CaseSecrets,
@@ -971,6 +973,7 @@ async fn operation_case(op: SecretOperation, hostile: Hostile) -> Option<Case> {
     }
     let sent: Vec<String> = s.request.iter().map(|(_, _, v)| v.clone()).collect();
     let mut case = Case {
+        n: 0,
         subject: op.spec.operation_id.to_owned(),
         hostile,
         secrets: s,
@@ -1056,6 +1059,7 @@ async fn session_case(
         format!("{:?}", session.store().load().await),
     );
     let mut case = Case {
+        n: 0,
         subject: format!("Session {path:?}"),
         hostile,
         secrets: s,
@@ -1103,6 +1107,7 @@ async fn waiter_case(hostile: Hostile, ops: &[SecretOperation]) -> Option<Case> 
     });
     forms.owned("wait_for_magic_link", result);
     let mut case = Case {
+        n: 0,
         subject: "magic-link waiter".into(),
         hostile,
         secrets: s,
@@ -1117,21 +1122,28 @@ async fn waiter_case(hostile: Hostile, ops: &[SecretOperation]) -> Option<Case> 
 // ------------------------------------------------------------------------------------- search
 
 /// Finds secrets, whole or by any 12-character fragment, in text.
+///
+/// Secrets shorter than a fragment (six-digit passcodes) could match unrelated digits
+/// elsewhere, so they are searched for whole, as a run of their own, in their own case's output.
 struct Detector {
     /// (case, what, value)
     secrets: Vec<(usize, String, String)>,
     /// Every fragment that belongs to one secret only.
     fragments: HashMap<Vec<u8>, usize>,
+    /// The short secrets of each case.
+    short: BTreeMap<usize, Vec<usize>>,
 }
 
 impl Detector {
     fn new(secrets: Vec<(usize, String, String)>) -> Self {
         let mut owners: HashMap<Vec<u8>, BTreeSet<usize>> = HashMap::new();
-        for (i, (_, _, value)) in secrets.iter().enumerate() {
-            assert!(
-                value.len() >= FRAGMENT,
-                "secrets are at least {FRAGMENT} long"
-            );
+        let mut short: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for (i, (case, _, value)) in secrets.iter().enumerate() {
+            if value.len() < FRAGMENT {
+                assert!(value.len() >= 6, "no secret is shorter than a passcode");
+                short.entry(*case).or_default().push(i);
+                continue;
+            }
             for window in value.as_bytes().windows(FRAGMENT) {
                 owners.entry(window.to_vec()).or_default().insert(i);
             }
@@ -1142,18 +1154,31 @@ impl Detector {
             .filter(|(_, o)| o.len() == 1)
             .map(|(f, o)| (f, *o.iter().next().unwrap()))
             .collect();
-        Self { secrets, fragments }
+        Self {
+            secrets,
+            fragments,
+            short,
+        }
     }
 
-    /// The secrets found in `text`: (secret index, whole value found, byte offset of a match).
-    fn scan(&self, text: &str) -> BTreeMap<usize, (bool, usize)> {
+    /// The secrets found in `text`, printed by case `case` if known: (secret index, whole
+    /// value found, byte offset of a match).
+    fn scan(&self, text: &str, case: Option<usize>) -> BTreeMap<usize, (bool, usize)> {
         let mut found = BTreeMap::new();
+        for &i in case.and_then(|c| self.short.get(&c)).into_iter().flatten() {
+            if let Some(at) = find_run(text, &self.secrets[i].2) {
+                found.insert(i, (true, at));
+            }
+        }
         for (at, window) in text.as_bytes().windows(FRAGMENT).enumerate() {
             if let Some(&i) = self.fragments.get(window) {
                 found.entry(i).or_insert((false, at));
             }
         }
         for (i, entry) in found.iter_mut() {
+            if entry.0 {
+                continue;
+            }
             if let Some(at) = text.find(self.secrets[*i].2.as_str()) {
                 *entry = (true, at);
             }
@@ -1161,12 +1186,15 @@ impl Detector {
         found
     }
 
-    /// The line of `text` around `at`, every secret fragment in it replaced by `*`.
-    fn excerpt(&self, text: &str, at: usize) -> String {
+    /// The line of `text` around the match of secret `i` at `at`, every secret fragment in it
+    /// (and that secret) replaced by `*`.
+    fn excerpt(&self, text: &str, i: usize, at: usize) -> String {
         let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
         let end = text[at..].find('\n').map_or(text.len(), |i| at + i);
         let line = &text[start..end];
         let mut masked = line.as_bytes().to_vec();
+        let own = (at - start)..(at - start + self.secrets[i].2.len()).min(line.len());
+        masked[own].fill(b'*');
         for (j, window) in line.as_bytes().windows(FRAGMENT).enumerate() {
             if self.fragments.contains_key(window) {
                 masked[j..j + FRAGMENT].fill(b'*');
@@ -1183,6 +1211,16 @@ impl Detector {
             masked
         }
     }
+}
+
+/// Where `needle` (digits) occurs in `text` as a run of its own (no digit on either side).
+fn find_run(text: &str, needle: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    text.match_indices(needle).map(|(at, _)| at).find(|&at| {
+        let before = at.checked_sub(1).map(|b| bytes[b]);
+        let after = bytes.get(at + needle.len()).copied();
+        !before.is_some_and(|b| b.is_ascii_digit()) && !after.is_some_and(|b| b.is_ascii_digit())
+    })
 }
 
 struct Leak {
@@ -1261,7 +1299,7 @@ async fn no_secret_in_any_printed_form_under_hostile_answers() {
         .map(|(n, (subject, hostile))| {
             let span = tracing::info_span!("leak_case", n, subject = subject.as_str(), ?hostile);
             async move {
-                match subject.as_str() {
+                let case = match subject.as_str() {
                     "Session Refresh" => session_case(SessionPath::Refresh, hostile, ops_ref).await,
                     "Session Call" => session_case(SessionPath::Call, hostile, ops_ref).await,
                     "Session Revoke" => session_case(SessionPath::Revoke, hostile, ops_ref).await,
@@ -1270,7 +1308,8 @@ async fn no_secret_in_any_printed_form_under_hostile_answers() {
                         let op = ops_ref.iter().find(|o| o.spec.operation_id == id).unwrap();
                         operation_case(op.clone(), hostile).await
                     }
-                }
+                };
+                case.map(|case| Case { n, ..case })
             }
             .instrument(span)
         })
@@ -1288,26 +1327,42 @@ async fn no_secret_in_any_printed_form_under_hostile_answers() {
         }
     }
     let detector = Detector::new(secrets);
-    // The detector finds a planted secret, whole and by a fragment.
+    // The detector finds a planted secret, whole and by a fragment, and a planted passcode.
     {
-        let (_, _, value) = &detector.secrets[0];
+        let long = (0..detector.secrets.len())
+            .find(|&i| detector.secrets[i].2.len() >= FRAGMENT)
+            .unwrap();
+        let value = &detector.secrets[long].2;
         let planted = format!("x {value} y");
-        assert_eq!(detector.scan(&planted).get(&0).map(|f| f.0), Some(true));
+        assert_eq!(
+            detector.scan(&planted, None).get(&long).map(|f| f.0),
+            Some(true)
+        );
         let fragment = format!("x {} y", &value[3..3 + FRAGMENT]);
-        assert_eq!(detector.scan(&fragment).get(&0).map(|f| f.0), Some(false));
+        assert_eq!(
+            detector.scan(&fragment, None).get(&long).map(|f| f.0),
+            Some(false)
+        );
+        let (&case, short) = detector
+            .short
+            .iter()
+            .next()
+            .expect("a case sends a passcode");
+        let planted = format!("otp={}&", detector.secrets[short[0]].2);
+        assert!(detector.scan(&planted, Some(case)).contains_key(&short[0]));
     }
     let mut leaks = Vec::new();
     let mut forms_checked = 0usize;
     for (n, case) in cases.iter().enumerate() {
         for (label, text) in &case.forms.printed {
             forms_checked += 1;
-            for (i, (whole, at)) in detector.scan(text) {
+            for (i, (whole, at)) in detector.scan(text, Some(n)) {
                 leaks.push(Leak {
                     case: n,
                     form: label.clone(),
                     what: detector.secrets[i].1.clone(),
                     whole,
-                    excerpt: detector.excerpt(text, at),
+                    excerpt: detector.excerpt(text, i, at),
                 });
             }
         }
@@ -1317,14 +1372,33 @@ async fn no_secret_in_any_printed_form_under_hostile_answers() {
         std::fs::write(path, &logs).expect("the log is written");
     }
     let mut log_leaks = 0;
-    for (i, (whole, at)) in detector.scan(&logs) {
+    let mut found_in_log: Vec<(usize, bool, String)> = detector
+        .scan(&logs, None)
+        .into_iter()
+        .map(|(i, (whole, at))| (i, whole, detector.excerpt(&logs, i, at)))
+        .collect();
+    // Short secrets: in the lines logged inside their case's span.
+    for &case in detector.short.keys() {
+        let tag = format!("leak_case{{n={} ", cases[case].n);
+        let lines: String = logs
+            .lines()
+            .filter(|l| l.contains(&tag))
+            .flat_map(|l| [l, "\n"])
+            .collect();
+        for (i, (whole, at)) in detector.scan(&lines, Some(case)) {
+            if detector.secrets[i].2.len() < FRAGMENT {
+                found_in_log.push((i, whole, detector.excerpt(&lines, i, at)));
+            }
+        }
+    }
+    for (i, whole, excerpt) in found_in_log {
         log_leaks += 1;
         leaks.push(Leak {
             case: detector.secrets[i].0,
             form: "TRACE log".into(),
             what: detector.secrets[i].1.clone(),
             whole,
-            excerpt: detector.excerpt(&logs, at),
+            excerpt,
         });
     }
 
