@@ -7,10 +7,10 @@
 //!   Each needs a driver below; a new secret-bearing operation without one fails the suite. The
 //!   [`Session`] (refresh, call, revoke) and the magic-link waiter are driven the same way.
 //! - **Hostile answers** ([`Hostile`]), served by [`HostileServer`]: an undeclared status with an
-//!   HTML page echoing the request, an undecodable success carrying tokens, a body cut short, a
-//!   declared error whose message echoes the request's secrets, a 401 with `Set-Cookie`, a
-//!   redirect whose `Location` carries a code, a connection dropped before and after the
-//!   request, and a timeout.
+//!   HTML page (and a header) echoing the request, an undecodable success carrying tokens, a
+//!   body cut short, a declared error whose message echoes the request's secrets, a 401 with
+//!   `Set-Cookie`, a redirect whose `Location` carries a code, a connection dropped before and
+//!   after the request, and a timeout.
 //! - **Printed forms**: `Debug`, `Display` (plain and `{:#}`), `{:#?}`, the source chain,
 //!   `{:#}` and `{:?}` of an `anyhow` chain, the panic message of `unwrap` (caught with
 //!   `catch_unwind` and a panic hook), `Debug` of clients and sessions, and everything logged at
@@ -404,8 +404,8 @@ impl Spec {
 /// The hostile answers every secret-bearing call meets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Hostile {
-    /// A status the operation does not declare, with an HTML page that echoes the request and
-    /// an upstream answer carrying tokens.
+    /// A status the operation does not declare, with an HTML page that echoes the request (as
+    /// does a header) and an upstream answer carrying tokens.
     UndeclaredHtml,
     /// The success status with a body of the wrong shape that carries tokens.
     UndecodableSuccess,
@@ -470,9 +470,14 @@ fn hostile_answer(
                  \"{token}\",\"refresh_token\":\"{refresh}\"}}}}</pre></body></html>",
                 s.echo()
             );
+            let mut headers = vec![("content-type".into(), "text/html; charset=utf-8".into())];
+            if carries_request_secrets {
+                // A debugging proxy echoes the request in a header too.
+                headers.push(("x-upstream-request".into(), s.echo()));
+            }
             Answer::Respond {
                 status,
-                headers: vec![("content-type".into(), "text/html; charset=utf-8".into())],
+                headers,
                 body: page.into_bytes(),
             }
         }
