@@ -18,6 +18,10 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+/// In the body of an [`Answer::Respond`], replaced by the request as the server read it
+/// ([`Received::text`]): request line, headers and body, as a debugging proxy's error page shows it.
+pub const ECHO_REQUEST: &str = "{{request}}";
+
 /// What the server does with every connection.
 #[derive(Clone)]
 pub enum Answer {
@@ -27,7 +31,7 @@ pub enum Answer {
         status: u16,
         /// Headers, in order (a name may repeat).
         headers: Vec<(String, String)>,
-        /// The body.
+        /// The body ([`ECHO_REQUEST`] in it is replaced by the request).
         body: Vec<u8>,
     },
     /// Answers `status` with `Content-Length` of the whole `body`, sends its first `sent`
@@ -216,7 +220,7 @@ async fn answer(
     let body = axum::body::to_bytes(Body::new(body), 16 * 1024 * 1024)
         .await
         .unwrap_or_default();
-    shared.received.lock().unwrap().push(Received {
+    let received = Received {
         method: parts.method.to_string(),
         target: parts
             .uri
@@ -234,14 +238,17 @@ async fn answer(
             })
             .collect(),
         body,
-    });
+    };
+    let echo = received.text();
+    shared.received.lock().unwrap().push(received);
     match &shared.answer {
         Answer::Respond {
             status,
             headers,
             body,
         } => {
-            let mut response = Response::new(Body::from(body.clone()));
+            let body = String::from_utf8_lossy(body).replace(ECHO_REQUEST, &echo);
+            let mut response = Response::new(Body::from(body));
             *response.status_mut() = StatusCode::from_u16(*status).expect("valid status");
             for (name, value) in headers {
                 response.headers_mut().append(

@@ -37,7 +37,7 @@ use passage_auth_client::{
     types, Client, ClientBuilder, Error, MagicLinkExt, PollPolicy, RedirectExt, RetryPolicy,
     SecretValue, Session, StoredTokens, TokenStore,
 };
-use passage_e2e::hostile::{Answer, HostileServer, Received};
+use passage_e2e::hostile::{Answer, HostileServer, Received, ECHO_REQUEST};
 use serde_json::{json, Value};
 use tracing::Instrument as _;
 
@@ -464,10 +464,11 @@ fn hostile_answer(
                 .expect("an undeclared status");
             let token = s.answer("auth token in an HTML page", jwt(now() + 3600));
             let refresh = s.answer("refresh token in an HTML page", opaque());
+            // Shown bodies are cut (512 bytes today): the secrets come first.
             let page = format!(
-                "<html><head><title>{status} Bad Gateway</title></head><body><h1>Bad Gateway</h1>\
-                 <pre>request: {}</pre><pre>upstream answer: {{\"auth_result\":{{\"auth_token\":\
-                 \"{token}\",\"refresh_token\":\"{refresh}\"}}}}</pre></body></html>",
+                "<html><body><pre>{}</pre><pre>upstream answer: {{\"auth_result\":{{\"auth_token\":\
+                 \"{token}\",\"refresh_token\":\"{refresh}\"}}}}</pre><pre>{ECHO_REQUEST}</pre>\
+                 <h1>{status} Bad Gateway</h1></body></html>",
                 s.echo()
             );
             let mut headers = vec![("content-type".into(), "text/html; charset=utf-8".into())];
