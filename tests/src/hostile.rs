@@ -265,14 +265,23 @@ async fn answer(
             sent,
         } => {
             let head = Bytes::copy_from_slice(&body[..*sent]);
-            let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
-                Ok(head),
-                Err(std::io::Error::new(
-                    std::io::ErrorKind::ConnectionAborted,
-                    "body cut short",
-                )),
-            ];
-            let mut response = Response::new(Body::from_stream(futures::stream::iter(chunks)));
+            // The first bytes, then (after one pending poll, so that hyper flushes them with
+            // the head) an error, on which hyper closes the connection mid-body.
+            let chunks = futures::stream::unfold((Some(head), true), |state| async move {
+                match state {
+                    (Some(head), _) => Some((Ok(head), (None, true))),
+                    (None, true) => {
+                        tokio::task::yield_now().await;
+                        let cut = std::io::Error::new(
+                            std::io::ErrorKind::ConnectionAborted,
+                            "body cut short",
+                        );
+                        Some((Err::<Bytes, _>(cut), (None, false)))
+                    }
+                    (None, false) => None,
+                }
+            });
+            let mut response = Response::new(Body::from_stream(chunks));
             *response.status_mut() = StatusCode::from_u16(*status).expect("valid status");
             let headers = response.headers_mut();
             headers.insert(

@@ -20,7 +20,9 @@
 //! Every secret is a fresh random string of one case, so a match names its case. Each printed
 //! form is searched for every secret and for every 12-character fragment of one. The suite
 //! prints how many cases, secrets and forms it tried and every leak it found, then fails if it
-//! found any. `LEAK_SUITE_LOG=<file>` writes the captured TRACE log to a file.
+//! found any. `LEAK_SUITE_LOG=<file>` writes the captured TRACE log to a file;
+//! `LEAK_SUITE_SHOW=<subject>` (an operation id, `Session Refresh`, `magic-link waiter`) prints
+//! that subject's printed forms, secret fragments masked.
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -199,6 +201,17 @@ impl CaseSecrets {
         self.request
             .iter()
             .map(|(field, _, value)| format!("{field}={value}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// The first 16 characters of every long request secret, as a server that shortens what it
+    /// echoes writes them.
+    fn echo_prefixes(&self) -> String {
+        self.request
+            .iter()
+            .filter(|(_, _, value)| value.len() >= 24)
+            .map(|(field, _, value)| format!("{field}={}…", &value[..16]))
             .collect::<Vec<_>>()
             .join(" ")
     }
@@ -407,15 +420,17 @@ enum Hostile {
     /// A status the operation does not declare, with an HTML page that echoes the request (as
     /// does a header) and an upstream answer carrying tokens.
     UndeclaredHtml,
-    /// The success status with a body of the wrong shape that carries tokens.
+    /// The success status with a body of the wrong shape that carries tokens (and a session
+    /// cookie).
     UndecodableSuccess,
     /// The success status with tokens, cut short of its `Content-Length`.
     TruncatedBody,
-    /// A declared error status whose message echoes the request's secrets.
+    /// A declared error status whose message echoes the request's secrets, whole and cut to
+    /// 16 characters.
     DeclaredErrorEcho,
     /// 401 with `Set-Cookie` headers carrying tokens.
     UnauthorizedSetCookie,
-    /// 302 to a `Location` carrying an authorization code.
+    /// 302 to a `Location` carrying secrets in its path, its query (a code) and its fragment.
     SecretRedirect,
     /// The connection closes before the request is read.
     DropBeforeRequest,
@@ -493,7 +508,12 @@ fn hostile_answer(
                 "user": 42, "devices": 42, "device": 42, "user_metadata": 42,
                 "social_connections": 42, "magic_link": 42,
             });
-            json_response(success, vec![], &body)
+            let cookie = s.answer("session cookie of a success", opaque());
+            let headers = vec![(
+                "set-cookie".into(),
+                format!("psg_session={cookie}; Path=/; HttpOnly; Secure"),
+            )];
+            json_response(success, headers, &body)
         }
         Hostile::TruncatedBody => {
             let token = s.answer("auth token in a cut body", jwt(now() + 3600));
@@ -514,8 +534,8 @@ fn hostile_answer(
                 .into_iter()
                 .find(|st| declared.contains(st))
                 .expect("a declared error status");
-            let body =
-                json!({"code": "invalid_request", "error": format!("rejected: {}", s.echo())});
+            let message = format!("rejected: {}; earlier: {}", s.echo(), s.echo_prefixes());
+            let body = json!({"code": "invalid_request", "error": message});
             json_response(status, vec![], &body)
         }
         Hostile::UnauthorizedSetCookie => {
@@ -538,11 +558,16 @@ fn hostile_answer(
         }
         Hostile::SecretRedirect => {
             let code = s.answer("authorization code in Location", opaque());
+            let path = s.answer("secret in a Location path", opaque());
+            let fragment = s.answer("token in a Location fragment", opaque());
             Answer::Respond {
                 status: 302,
                 headers: vec![(
                     "location".into(),
-                    format!("https://app.example.com/callback?code={code}&state=leak-state"),
+                    format!(
+                        "https://app.example.com/magic/{path}/callback?code={code}&state=leak-state\
+                         #access_token={fragment}"
+                    ),
                 )],
                 body: Vec::new(),
             }
@@ -646,22 +671,28 @@ impl Forms {
     }
 }
 
-/// Prints what `send()` gave, then what the crate's [`Error`] (or the value) gives.
+/// Prints what `send()` gave (the crate's [`Error`], or the value and the status and headers
+/// a `ResponseValue` shows).
 macro_rules! send {
     ($forms:expr, $call:expr) => {{
         let result = $call.send().await;
-        print_sent(&mut *$forms, &result);
-        let result = result.map(|v| v.into_inner()).map_err(Error::from);
+        print_headers(&mut *$forms, &result);
+        let result = result.map(|v| v.into_inner());
         $forms.outcome = Some(result.as_ref().map_or_else(outcome_of, |_| Outcome::Ok));
-        $forms.owned("Error", result);
+        $forms.owned("send()", result);
     }};
 }
 
-/// The same for a redirecting operation: its result becomes a `Redirect`.
+/// The same for a redirecting operation: what `send()` gave (borrowed, as a caller prints it
+/// before converting), then its result as a `Redirect`.
 macro_rules! send_redirect {
     ($forms:expr, $call:expr) => {{
         let result = $call.send().await;
-        print_sent(&mut *$forms, &result);
+        print_headers(&mut *$forms, &result);
+        if let Err(error) = &result {
+            $forms.error("send()", error);
+            $forms.panic("send()", &result.as_ref().map(|_| ()));
+        }
         $forms.redirect = true;
         let result = result.into_redirect();
         $forms.outcome = Some(result.as_ref().map_or_else(outcome_of, |_| Outcome::Ok));
@@ -669,21 +700,16 @@ macro_rules! send_redirect {
     }};
 }
 
-/// What `send()` itself returned: its error's forms, or the status and headers a success's
-/// `Debug` shows.
-fn print_sent<T, E>(forms: &mut Forms, result: &Result<passage_auth_client::ResponseValue<T>, E>)
-where
-    E: std::error::Error + Debug + 'static,
-{
-    match result {
-        Ok(value) => forms.push(
+/// The status and headers a success's `ResponseValue` shows (in its `Debug` and accessors).
+fn print_headers<T>(
+    forms: &mut Forms,
+    result: &Result<passage_auth_client::ResponseValue<T>, Error>,
+) {
+    if let Ok(value) = result {
+        forms.push(
             "send() Ok ResponseValue status and headers",
             format!("{:?} {:?}", value.status(), value.headers()),
-        ),
-        Err(error) => {
-            forms.error("send()", error);
-            forms.panic("send()", &result.as_ref().map(|_| ()));
-        }
+        );
     }
 }
 
@@ -918,7 +944,8 @@ fn client_for(server: &HostileServer, hostile: Hostile) -> Client {
         .expect("client builds")
 }
 
-/// The request secrets must have reached the server (unless it closed before reading).
+/// The request secrets must have reached the server (unless it closed before reading), as
+/// they are or percent-encoded.
 fn check_sent(case: &mut Case, expected: &[String]) {
     if case.hostile == Hostile::DropBeforeRequest {
         return;
@@ -928,7 +955,9 @@ fn check_sent(case: &mut Case, expected: &[String]) {
         case.problems.push("the server read no request".into());
     }
     for value in expected {
-        if !seen.contains(value.as_str()) {
+        // A query or a form carries it percent-encoded.
+        let encoded: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
+        if !seen.contains(value.as_str()) && !seen.contains(&encoded) {
             let (what, _) = case.secrets.all().find(|(_, v)| *v == value).unwrap();
             case.problems
                 .push(format!("the request did not carry the {what}"));
@@ -1356,6 +1385,24 @@ async fn no_secret_in_any_printed_form_under_hostile_answers() {
             .expect("a case sends a passcode");
         let planted = format!("otp={}&", detector.secrets[short[0]].2);
         assert!(detector.scan(&planted, Some(case)).contains_key(&short[0]));
+    }
+    // `LEAK_SUITE_SHOW=<subject>` prints that subject's forms, secret fragments masked.
+    if let Ok(subject) = std::env::var("LEAK_SUITE_SHOW") {
+        for case in cases.iter().filter(|c| c.subject == subject) {
+            for (label, text) in &case.forms.printed {
+                let mut masked = text.as_bytes().to_vec();
+                for (j, window) in text.as_bytes().windows(FRAGMENT).enumerate() {
+                    if detector.fragments.contains_key(window) {
+                        masked[j..j + FRAGMENT].fill(b'*');
+                    }
+                }
+                println!(
+                    "{:?} / {label}: {}",
+                    case.hostile,
+                    String::from_utf8_lossy(&masked)
+                );
+            }
+        }
     }
     let mut leaks = Vec::new();
     let mut forms_checked = 0usize;
