@@ -211,7 +211,7 @@ impl CaseSecrets {
         self.request
             .iter()
             .filter(|(_, _, value)| value.len() >= 24)
-            .map(|(field, _, value)| format!("{field}={}…", &value[..16]))
+            .map(|(field, _, value)| format!("{field} starting {}…", &value[..16]))
             .collect::<Vec<_>>()
             .join(" ")
     }
