@@ -172,12 +172,20 @@ struct CaseSecrets {
     request: Vec<(String, String, String)>,
     /// Secrets only the hostile answer carries: (what, value).
     answer: Vec<(String, String)>,
+    /// Secrets the client holds but this request does not send (a session's other token):
+    /// searched for, never echoed.
+    held: Vec<(String, String)>,
 }
 
 impl CaseSecrets {
     fn request(&mut self, field: &str, what: &str, value: String) -> String {
         self.request
             .push((field.to_owned(), what.to_owned(), value.clone()));
+        value
+    }
+
+    fn held(&mut self, what: &str, value: String) -> String {
+        self.held.push((what.to_owned(), value.clone()));
         value
     }
 
@@ -221,6 +229,7 @@ impl CaseSecrets {
             .iter()
             .map(|(_, what, value)| (what.as_str(), value.as_str()))
             .chain(self.answer.iter().map(|(w, v)| (w.as_str(), v.as_str())))
+            .chain(self.held.iter().map(|(w, v)| (w.as_str(), v.as_str())))
     }
 }
 
@@ -1050,8 +1059,18 @@ async fn session_case(
         SessionPath::Refresh => now() - 60,
         _ => now() + 3600,
     };
-    let auth = s.request("authorization", "session auth token", jwt(exp));
-    let refresh = s.request("refresh_token", "session refresh token", opaque());
+    // The request sends one of the session's tokens; the server can echo only that one.
+    let (auth, refresh) = (jwt(exp), opaque());
+    match path {
+        SessionPath::Call => {
+            s.request("authorization", "session auth token", auth.clone());
+            s.held("session refresh token", refresh.clone());
+        }
+        SessionPath::Refresh | SessionPath::Revoke => {
+            s.held("session auth token", auth.clone());
+            s.request("refresh_token", "session refresh token", refresh.clone());
+        }
+    }
     let answer = hostile_answer(hostile, &op.declared, op.success(), &mut s)?;
     let server = HostileServer::start(answer).await;
     let client = client_for(&server, hostile);
