@@ -145,6 +145,14 @@ fn opaque() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
+/// A random secret of 32 lowercase letters: nothing about it looks like a token.
+fn letters() -> String {
+    opaque()
+        .bytes()
+        .map(|b| (b'a' + (b as char).to_digit(16).unwrap() as u8) as char)
+        .collect()
+}
+
 /// A random JWT-shaped token expiring at `exp` (Unix seconds), with a random id and signature.
 fn jwt(exp: i64) -> String {
     let e = base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -439,7 +447,8 @@ enum Hostile {
     DeclaredErrorEcho,
     /// 401 with `Set-Cookie` headers carrying tokens.
     UnauthorizedSetCookie,
-    /// 302 to a `Location` carrying secrets in its path, its query (a code) and its fragment.
+    /// 302 to a `Location` carrying secrets in its path (the request's), its query (a code)
+    /// and its fragment.
     SecretRedirect,
     /// The connection closes before the request is read.
     DropBeforeRequest,
@@ -567,15 +576,22 @@ fn hostile_answer(
         }
         Hostile::SecretRedirect => {
             let code = s.answer("authorization code in Location", opaque());
-            let path = s.answer("secret in a Location path", opaque());
             let fragment = s.answer("token in a Location fragment", opaque());
+            // The request's own secrets that do not look like tokens (a token-like one would
+            // make the whole path look like one) in the path, as a server that forwards them.
+            let echoed: String = s
+                .request
+                .iter()
+                .filter(|(_, _, v)| v.bytes().all(|b| b.is_ascii_lowercase()))
+                .map(|(_, _, v)| format!("/{v}"))
+                .collect();
             Answer::Respond {
                 status: 302,
                 headers: vec![(
                     "location".into(),
                     format!(
-                        "https://app.example.com/magic/{path}/callback?code={code}&state=leak-state\
-                         #access_token={fragment}"
+                        "https://app.example.com/magic{echoed}/callback?code={code}\
+                         &state=leak-state#access_token={fragment}"
                     ),
                 )],
                 body: Vec::new(),
@@ -981,7 +997,7 @@ async fn operation_case(op: SecretOperation, hostile: Hostile) -> Option<Case> {
             s.request("authorization", "bearer auth token", jwt(now() + 3600));
         }
         Auth::ApiKey => {
-            s.request("x-api-key", "API key", opaque());
+            s.request("x-api-key", "API key", letters());
         }
         Auth::None => {}
     }
@@ -991,6 +1007,8 @@ async fn operation_case(op: SecretOperation, hostile: Hostile) -> Option<Case> {
             "id_token" => jwt(now() + 600),
             // Provider codes may hold a `/` (Google's start `4/0`), which a query encodes.
             "code" => format!("4/0{}", opaque()),
+            // Secrets that do not look like tokens (no digit, one case) must go too.
+            "magic_link" | "verifier" => letters(),
             _ => opaque(),
         };
         s.request(field, &format!("{field} ({})", op.spec.operation_id), value);
