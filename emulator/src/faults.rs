@@ -38,6 +38,8 @@ pub enum FaultKind {
     DropConnection,
     /// Run the handler (its state changes happen), then close the connection without answering.
     DropAfterProcessing,
+    /// Run the handler (its state changes happen), then hold its answer for `delay_ms` (default 1000).
+    DelayAfterProcessing,
 }
 
 /// An armed fault.
@@ -56,7 +58,7 @@ pub struct FaultRule {
     /// Seconds for `Retry-After` (kind `status429`, default 1).
     #[serde(default)]
     pub retry_after: Option<u64>,
-    /// Milliseconds (kind `delay`, default 1000).
+    /// Milliseconds (kinds `delay` and `delay_after_processing`, default 1000).
     #[serde(default)]
     pub delay_ms: Option<u64>,
     /// Status for `truncated_body` / `non_json_body` (default 200).
@@ -161,6 +163,11 @@ pub async fn apply(rule: &FaultRule, req: Request, next: Next) -> FaultOutcome {
             tokio::time::sleep(Duration::from_millis(rule.delay_ms.unwrap_or(1000))).await;
             next.run(req).await
         }
+        FaultKind::DelayAfterProcessing => {
+            let resp = next.run(req).await;
+            tokio::time::sleep(Duration::from_millis(rule.delay_ms.unwrap_or(1000))).await;
+            resp
+        }
         FaultKind::TruncatedBody => raw_response(
             rule.status,
             "application/json",
@@ -244,5 +251,11 @@ mod tests {
                 .unwrap();
         assert_eq!(rule.kind, FaultKind::Status429);
         assert_eq!(rule.count, 1);
+        let rule: FaultRule = serde_json::from_str(
+            r#"{"path_prefix":"/v1","kind":"delay_after_processing","delay_ms":1500}"#,
+        )
+        .unwrap();
+        assert_eq!(rule.kind, FaultKind::DelayAfterProcessing);
+        assert_eq!(rule.delay_ms, Some(1500));
     }
 }

@@ -1,3 +1,4 @@
 pub mod authenticator;
 pub mod conformance;
 pub mod harness;
+pub mod hostile;

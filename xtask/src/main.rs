@@ -8,6 +8,8 @@
 //! - `spec-diff`: the review report of a spec change (breaking or not, version
 //!   discipline, effect on the generated Rust API).
 //! - `bench`: run the benches and rewrite BENCHMARKS.md's tables.
+//! - `semver-check`: spec-diff's verdict and cargo-semver-checks' agree on a
+//!   compatible and a breaking spec change (CI runs it).
 //!
 //! Exit codes: 0 success, 1 a check failed (drift, lint, a breaking spec
 //! change, version discipline), 2 an error (I/O, a spec that does not parse,
@@ -20,6 +22,7 @@ use clap::{Parser, Subcommand};
 
 mod bench;
 mod files;
+mod semver_check;
 mod spec_diff;
 mod stamp;
 
@@ -50,6 +53,8 @@ enum Command {
     SpecDiff(spec_diff::Args),
     /// Run the benches and rewrite BENCHMARKS.md's tables (each figure beside its bound).
     Bench(bench::Args),
+    /// Check that spec-diff and cargo-semver-checks agree on a compatible and a breaking spec change.
+    SemverCheck,
 }
 
 fn main() -> ExitCode {
@@ -61,6 +66,7 @@ fn main() -> ExitCode {
         Command::Lint => lint(&root),
         Command::SpecDiff(args) => spec_diff::run(&root, args),
         Command::Bench(args) => bench::run(&root, args),
+        Command::SemverCheck => semver_check::run(&root),
     };
     match result {
         Ok(code) => code,
