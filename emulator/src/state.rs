@@ -518,39 +518,15 @@ pub struct AppRecord {
     /// Key of the HMAC that derives a rotated refresh token's successor.
     #[serde(default = "new_refresh_key")]
     pub refresh_key: String,
-    /// Users by e-mail address and phone number (rebuilt on load, kept current at each commit).
-    #[serde(skip)]
-    identifiers: IdentifierIndex,
 }
 
-/// Users by identifier, so that finding a user costs O(1) whatever the number of users.
-#[derive(Debug, Clone, Default)]
-struct IdentifierIndex {
-    /// Identifier -> user id.
-    users: HashMap<String, String>,
-    /// User id -> the identifiers indexed for it.
-    indexed: HashMap<String, [String; 2]>,
-}
-
-impl IdentifierIndex {
-    fn update(&mut self, id: &str, user: Option<&UserRecord>) {
-        if let Some(old) = self.indexed.remove(id) {
-            for identifier in old.iter().filter(|i| !i.is_empty()) {
-                if self.users.get(identifier).is_some_and(|u| u == id) {
-                    self.users.remove(identifier);
-                }
-            }
-        }
-        if let Some(user) = user {
-            for identifier in [&user.email, &user.phone] {
-                if !identifier.is_empty() {
-                    self.users.insert(identifier.clone(), id.to_owned());
-                }
-            }
-            self.indexed
-                .insert(id.to_owned(), [user.email.clone(), user.phone.clone()]);
-        }
-    }
+/// The terms the users table is indexed by: e-mail address and phone number.
+fn user_identifiers(user: &UserRecord) -> Vec<String> {
+    [&user.email, &user.phone]
+        .into_iter()
+        .filter(|i| !i.is_empty())
+        .cloned()
+        .collect()
 }
 
 fn new_refresh_key() -> String {
@@ -583,7 +559,7 @@ impl AppRecord {
         Self {
             config: header.config,
             keys: header.keys,
-            users: Table::default(),
+            users: Table::default().with_index(user_identifiers),
             devices: Table::default(),
             magic_links: Table::default(),
             otps: Table::default(),
@@ -593,7 +569,6 @@ impl AppRecord {
             nonces: Table::default(),
             transactions: Table::default(),
             refresh_key: header.refresh_key,
-            identifiers: IdentifierIndex::default(),
         }
     }
 
@@ -623,42 +598,24 @@ impl AppRecord {
         self.keys.iter().rev().find(|k| k.retired_at.is_none())
     }
 
-    /// Finds a user by e-mail (case-insensitive) or phone, in O(1) plus the users changed by the
-    /// mutation in progress.
+    /// Finds a user by e-mail (case-insensitive) or phone, in O(1) (plus the users changed by the
+    /// mutation in progress).
     pub fn find_user_by_identifier(&self, identifier: &str) -> Option<&UserRecord> {
         let needle = normalize_identifier(identifier);
         let matches = |u: &UserRecord| {
             (!u.email.is_empty() && u.email == needle) || (!u.phone.is_empty() && u.phone == needle)
         };
-        let mut pending = self.users.pending().peekable();
-        let changed_now = pending.peek().is_some();
-        for id in pending {
-            if let Some(user) = self.users.get(id).filter(|u| matches(u)) {
-                return Some(user);
-            }
-        }
-        let id = self.identifiers.users.get(&needle)?;
-        if changed_now && self.users.pending().any(|p| p == id) {
-            return None;
-        }
-        self.users.get(id).filter(|u| matches(u))
+        self.users.lookup(&needle, matches)
     }
 
     /// Rebuilds the identifier index from scratch (after loading).
     pub fn rebuild_index(&mut self) {
-        self.identifiers = IdentifierIndex::default();
-        for (id, user) in self.users.iter() {
-            self.identifiers.update(id, Some(user));
-        }
+        self.users = std::mem::take(&mut self.users).with_index(user_identifiers);
     }
 
     /// Appends the changes of the app's tables since the last call (see [`Table::drain_changes`]),
     /// keeping the identifier index current.
     fn drain_changes(&mut self, app: &str, serialize: bool, out: &mut Vec<Change>) {
-        let changed_users: Vec<String> = self.users.pending().cloned().collect();
-        for id in &changed_users {
-            self.identifiers.update(id, self.users.get(id));
-        }
         self.users.drain_changes(app, "users", serialize, out);
         self.devices.drain_changes(app, "devices", serialize, out);
         self.magic_links

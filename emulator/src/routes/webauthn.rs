@@ -16,8 +16,8 @@ use crate::extract::{ApiJson, ApiPath, OptionalJson};
 use crate::redact::redacted_debug;
 use crate::session::issue_session;
 use crate::state::{
-    AppRecord, AppState, CeremonyPurpose, DeviceRecord, Handshake, NonceRecord, State as Model,
-    TransactionKind,
+    AppRecord, AppState, CeremonyPurpose, DeviceRecord, Handshake, NonceRecord, Shared,
+    State as Model, TransactionKind,
 };
 use crate::tokens::{digest_hex, random_id, random_secret};
 use crate::views::{device_json, devices_of, user_json};
@@ -67,32 +67,6 @@ fn credentials_of(app: &AppRecord, user_id: &str) -> ApiResult<Vec<(String, Stor
                 .map_err(|e| ApiError::internal(format!("stored credential is unreadable: {e}")))
         })
         .collect()
-}
-
-/// Runs a login verification over the user's credentials (`verify` returns the id of the one used),
-/// then writes that credential back and bumps its device's counters.
-fn verify_with_credentials(
-    app: &mut AppRecord,
-    user_id: &str,
-    now: i64,
-    verify: impl FnOnce(&mut [StoredCredential]) -> ApiResult<String>,
-) -> ApiResult<()> {
-    let (device_ids, mut creds): (Vec<String>, Vec<StoredCredential>) =
-        credentials_of(app, user_id)?.into_iter().unzip();
-    let used_cred_id = verify(&mut creds)?;
-    for (device_id, cred) in device_ids.iter().zip(&creds) {
-        if cred.id() != used_cred_id {
-            continue;
-        }
-        let value = serde_json::to_value(cred).map_err(|e| ApiError::internal(e.to_string()))?;
-        if let Some(device) = app.devices.get_mut(device_id) {
-            device.credential = value;
-            device.usage_count = cred.usage_count() as i64;
-            device.last_login_at = now;
-            device.updated_at = now;
-        }
-    }
-    Ok(())
 }
 
 fn add_device(
@@ -262,19 +236,34 @@ fn start_login(
     Ok((id, options))
 }
 
-/// Finishes a login; returns the user id.
-fn finish_login(
+/// A login ceremony taken out of the state, to be verified without holding the state lock.
+struct LoginCheck {
+    user_id: String,
+    rp: RelyingParty,
+    state: LoginCheckState,
+    device_ids: Vec<String>,
+    creds: Vec<StoredCredential>,
+    code: &'static str,
+}
+
+enum LoginCheckState {
+    Known(crate::webauthn::LoginState),
+    Discoverable(crate::webauthn::DiscoverableState),
+}
+
+/// Under the lock: takes the (single-use) handshake and copies the user's credentials.
+fn take_login(
     state: &mut Model,
     app_id: &str,
     handshake_id: &str,
     response: &Value,
     expected: &CeremonyPurpose,
     now: i64,
-) -> ApiResult<String> {
+) -> ApiResult<LoginCheck> {
     let unknown =
         || ApiError::unauthorized("webauthn_login_failed", "unknown or expired handshake");
     let handshake = state.handshakes.remove(handshake_id).ok_or_else(unknown)?;
-    match handshake {
+    let (user_id, check_state, code) = match handshake {
         Handshake::Login {
             app_id: hs_app,
             user_id,
@@ -285,13 +274,11 @@ fn finish_login(
             if hs_app != app_id || &purpose != expected || now >= expires_at {
                 return Err(unknown());
             }
-            let app = state.app_mut(app_id)?;
-            let rp = relying_party(app)?;
-            verify_with_credentials(app, &user_id, now, |creds| {
-                rp.finish_login(response, &login_state, creds)
-                    .map_err(|e| ceremony_error(e, "webauthn_login_failed"))
-            })?;
-            Ok(user_id)
+            (
+                user_id,
+                LoginCheckState::Known(login_state),
+                "webauthn_login_failed",
+            )
         }
         Handshake::Discoverable {
             app_id: hs_app,
@@ -304,9 +291,9 @@ fn finish_login(
             if hs_app != app_id || &purpose != expected || now >= expires_at {
                 return Err(failed("unknown or expired handshake"));
             }
-            let app = state.app_mut(app_id)?;
-            let rp = relying_party(app)?;
-            let (handle, _) = rp
+            let app = state.app(app_id)?;
+            // Reads the user handle only; nothing is verified here.
+            let (handle, _) = relying_party(app)?
                 .identify_discoverable(response)
                 .map_err(|e| ceremony_error(e, "discoverable_login_failed"))?;
             let user_id = app
@@ -315,14 +302,78 @@ fn finish_login(
                 .find(|u| u.webauthn_handle == handle)
                 .map(|u| u.id.clone())
                 .ok_or_else(|| failed("no user owns this passkey"))?;
-            verify_with_credentials(app, &user_id, now, |creds| {
-                rp.finish_discoverable_login(response, disc_state, creds)
-                    .map_err(|e| ceremony_error(e, "discoverable_login_failed"))
-            })?;
-            Ok(user_id)
+            (
+                user_id,
+                LoginCheckState::Discoverable(disc_state),
+                "discoverable_login_failed",
+            )
         }
-        Handshake::Register { .. } => Err(unknown()),
+        Handshake::Register { .. } => return Err(unknown()),
+    };
+    let app = state.app(app_id)?;
+    let (device_ids, creds) = credentials_of(app, &user_id)?.into_iter().unzip();
+    Ok(LoginCheck {
+        user_id,
+        rp: relying_party(app)?,
+        state: check_state,
+        device_ids,
+        creds,
+        code,
+    })
+}
+
+/// Finishes a login: the handshake and the user's credentials are taken under the state lock, the
+/// assertion is verified after it is released (so that verifications run on every core), then the
+/// used credential is written back. Returns the user id.
+fn finish_login(
+    shared: &Shared,
+    app_id: &str,
+    handshake_id: &str,
+    response: &Value,
+    expected: &CeremonyPurpose,
+    now: i64,
+) -> ApiResult<String> {
+    let mut check =
+        shared.mutate(|state| take_login(state, app_id, handshake_id, response, expected, now))?;
+    let used = match check.state {
+        LoginCheckState::Known(login_state) => {
+            check
+                .rp
+                .finish_login(response, &login_state, &mut check.creds)
+        }
+        LoginCheckState::Discoverable(disc_state) => {
+            check
+                .rp
+                .finish_discoverable_login(response, disc_state, &mut check.creds)
+        }
     }
+    .map_err(|e| ceremony_error(e, check.code))?;
+    let Some((device_id, cred)) = check
+        .device_ids
+        .iter()
+        .zip(&check.creds)
+        .find(|(_, c)| c.id() == used)
+    else {
+        return Ok(check.user_id);
+    };
+    let value = serde_json::to_value(cred).map_err(|e| ApiError::internal(e.to_string()))?;
+    shared.mutate(|state| {
+        let app = state.app_mut(app_id)?;
+        if let Some(device) = app.devices.get_mut(device_id) {
+            // Two logins verified at once: the higher signature counter wins.
+            let stored = serde_json::from_value::<StoredCredential>(device.credential.clone())
+                .map(|c| c.sign_count())
+                .unwrap_or(0);
+            if cred.sign_count() >= stored {
+                device.credential = value;
+            }
+            device.usage_count += 1;
+            device.last_login_at = now;
+            device.updated_at = now;
+        }
+        Ok(())
+    })?;
+    Ok(check.user_id)
 }
 
 /// Body of `register/webauthn/start`.
@@ -478,15 +529,15 @@ pub async fn login_finish(
     ApiJson(body): ApiJson<LoginFinishRequest>,
 ) -> ApiResult<Json<Value>> {
     let now = shared.clock.now();
+    let user_id = finish_login(
+        &shared,
+        &app_id,
+        &body.handshake_id,
+        &body.handshake_response,
+        &CeremonyPurpose::Login,
+        now,
+    )?;
     let out = shared.mutate(|state| {
-        let user_id = finish_login(
-            state,
-            &app_id,
-            &body.handshake_id,
-            &body.handshake_response,
-            &CeremonyPurpose::Login,
-            now,
-        )?;
         let app = state.app_mut(&app_id)?;
         let user = app
             .users
@@ -642,16 +693,16 @@ pub async fn transaction_login_finish(
     ApiJson(body): ApiJson<LoginFinishRequest>,
 ) -> ApiResult<Json<Value>> {
     let now = shared.clock.now();
+    let tx = body.transaction_id.clone().filter(|t| !t.is_empty());
+    let user_id = finish_login(
+        &shared,
+        &app_id,
+        &body.handshake_id,
+        &body.handshake_response,
+        &CeremonyPurpose::Transaction(tx.clone()),
+        now,
+    )?;
     let out = shared.mutate(|state| {
-        let tx = body.transaction_id.clone().filter(|t| !t.is_empty());
-        let user_id = finish_login(
-            state,
-            &app_id,
-            &body.handshake_id,
-            &body.handshake_response,
-            &CeremonyPurpose::Transaction(tx.clone()),
-            now,
-        )?;
         let app = state.app_mut(&app_id)?;
         let nonce = issue_nonce(app, tx, &user_id, now);
         Ok(json!({ "nonce": nonce }))

@@ -1,7 +1,7 @@
 //! [`Table`]: a map of records that remembers which keys changed, so that persisting a mutation
 //! costs O(change).
 
-use std::collections::{btree_map, BTreeMap, BTreeSet};
+use std::collections::{btree_map, BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
@@ -20,11 +20,50 @@ pub struct Change {
 
 /// A map from string keys to records that tracks the keys changed since the last
 /// [`Table::drain_changes`]. Reads go through `Deref` to the map; every way of changing it is a
-/// method here, and marks what it touches.
+/// method here, and marks what it touches. A table may keep a secondary index
+/// ([`Table::with_index`]) from terms of its records (e.g. a user's e-mail and phone) to keys.
 #[derive(Debug, Clone)]
 pub struct Table<V> {
     map: BTreeMap<String, V>,
     dirty: BTreeSet<String>,
+    index: Option<Index<V>>,
+}
+
+/// Terms -> key. Records handed out mutably (`get_mut`) may have changed their terms: they are
+/// `touched` and re-indexed at the next drain; lookups check them first.
+#[derive(Clone)]
+struct Index<V> {
+    terms: fn(&V) -> Vec<String>,
+    by_term: HashMap<String, String>,
+    terms_of: HashMap<String, Vec<String>>,
+    touched: BTreeSet<String>,
+}
+
+impl<V> std::fmt::Debug for Index<V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Index")
+            .field("terms", &self.by_term.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<V> Index<V> {
+    fn remove(&mut self, key: &str) {
+        for term in self.terms_of.remove(key).unwrap_or_default() {
+            if self.by_term.get(&term).is_some_and(|k| k == key) {
+                self.by_term.remove(&term);
+            }
+        }
+    }
+
+    fn put(&mut self, key: &str, value: &V) {
+        self.remove(key);
+        let terms = (self.terms)(value);
+        for term in &terms {
+            self.by_term.insert(term.clone(), key.to_owned());
+        }
+        self.terms_of.insert(key.to_owned(), terms);
+    }
 }
 
 impl<V> Default for Table<V> {
@@ -32,6 +71,7 @@ impl<V> Default for Table<V> {
         Self {
             map: BTreeMap::new(),
             dirty: BTreeSet::new(),
+            index: None,
         }
     }
 }
@@ -45,8 +85,45 @@ impl<V> std::ops::Deref for Table<V> {
 }
 
 impl<V> Table<V> {
+    /// Keeps an index from `terms(record)` to keys (built now from the current records).
+    pub fn with_index(mut self, terms: fn(&V) -> Vec<String>) -> Self {
+        let mut index = Index {
+            terms,
+            by_term: HashMap::new(),
+            terms_of: HashMap::new(),
+            touched: BTreeSet::new(),
+        };
+        for (key, value) in &self.map {
+            index.put(key, value);
+        }
+        self.index = Some(index);
+        self
+    }
+
+    /// The record indexed under `term` for which `matches` holds (O(1) plus the records handed out
+    /// mutably since the last drain). Needs [`Table::with_index`].
+    pub fn lookup(&self, term: &str, matches: impl Fn(&V) -> bool) -> Option<&V> {
+        let Some(index) = self.index.as_ref() else {
+            return self.map.values().find(|v| matches(v));
+        };
+        for key in &index.touched {
+            if let Some(value) = self.map.get(key).filter(|v| matches(v)) {
+                return Some(value);
+            }
+        }
+        let key = index.by_term.get(term)?;
+        if index.touched.contains(key) {
+            return None;
+        }
+        self.map.get(key).filter(|v| matches(v))
+    }
+
     /// Inserts or replaces a record.
     pub fn insert(&mut self, key: String, value: V) -> Option<V> {
+        if let Some(index) = &mut self.index {
+            index.put(&key, &value);
+            index.touched.remove(&key);
+        }
         self.dirty.insert(key.clone());
         self.map.insert(key, value)
     }
@@ -57,12 +134,21 @@ impl<V> Table<V> {
         if !self.dirty.contains(key) {
             self.dirty.insert(key.to_owned());
         }
+        if let Some(index) = &mut self.index {
+            if !index.touched.contains(key) {
+                index.touched.insert(key.to_owned());
+            }
+        }
         Some(value)
     }
 
     /// Removes a record.
     pub fn remove(&mut self, key: &str) -> Option<V> {
         let removed = self.map.remove(key)?;
+        if let Some(index) = &mut self.index {
+            index.remove(key);
+            index.touched.remove(key);
+        }
         self.dirty.insert(key.to_owned());
         Some(removed)
     }
@@ -70,10 +156,15 @@ impl<V> Table<V> {
     /// Keeps the records for which `keep` is true (it sees them read-only).
     pub fn retain(&mut self, mut keep: impl FnMut(&String, &V) -> bool) {
         let dirty = &mut self.dirty;
+        let mut index = self.index.as_mut();
         self.map.retain(|k, v| {
             let kept = keep(k, v);
             if !kept {
                 dirty.insert(k.clone());
+                if let Some(index) = index.as_mut() {
+                    index.remove(k);
+                    index.touched.remove(k);
+                }
             }
             kept
         });
@@ -82,12 +173,32 @@ impl<V> Table<V> {
     /// Removes every record (each one a change).
     pub fn clear(&mut self) {
         self.dirty.extend(std::mem::take(&mut self.map).into_keys());
+        if let Some(index) = &mut self.index {
+            index.by_term.clear();
+            index.terms_of.clear();
+            index.touched.clear();
+        }
     }
 
     /// Mutable access to every record (all marked changed: O(records); for rare operations).
     pub fn values_mut(&mut self) -> btree_map::ValuesMut<'_, String, V> {
         self.dirty.extend(self.map.keys().cloned());
+        if let Some(index) = &mut self.index {
+            index.touched.extend(self.map.keys().cloned());
+        }
         self.map.values_mut()
+    }
+
+    /// Re-indexes the records handed out mutably.
+    fn reindex_touched(&mut self) {
+        if let Some(index) = &mut self.index {
+            for key in std::mem::take(&mut index.touched) {
+                match self.map.get(&key) {
+                    Some(value) => index.put(&key, value),
+                    None => index.remove(&key),
+                }
+            }
+        }
     }
 
     /// Keys changed since the last drain (for indexes kept beside the table).
@@ -106,6 +217,7 @@ impl<V: Serialize> Table<V> {
         serialize: bool,
         out: &mut Vec<Change>,
     ) {
+        self.reindex_touched();
         for key in std::mem::take(&mut self.dirty) {
             if !serialize {
                 continue;
@@ -147,6 +259,7 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for Table<V> {
         Ok(Self {
             map: BTreeMap::deserialize(deserializer)?,
             dirty: BTreeSet::new(),
+            index: None,
         })
     }
 }
@@ -165,6 +278,7 @@ impl<V> FromIterator<(String, V)> for Table<V> {
         Self {
             map: iter.into_iter().collect(),
             dirty: BTreeSet::new(),
+            index: None,
         }
     }
 }
@@ -202,5 +316,27 @@ mod tests {
         t.drain_changes("app", "n", true, &mut out);
         assert!(out.is_empty());
         assert_eq!(t.get("a"), Some(&10));
+    }
+
+    #[test]
+    fn the_index_follows_inserts_changes_and_removals() {
+        let terms = |v: &String| vec![v.clone()];
+        let mut t: Table<String> = [("k1".to_owned(), "x".to_owned())]
+            .into_iter()
+            .collect::<Table<String>>()
+            .with_index(terms);
+        let is = |want: &'static str| move |v: &String| v == want;
+        assert_eq!(t.lookup("x", is("x")), Some(&"x".to_owned()));
+        t.insert("k2".into(), "y".into());
+        assert_eq!(t.lookup("y", is("y")), Some(&"y".to_owned()));
+        *t.get_mut("k1").unwrap() = "z".into();
+        // Before and after the next drain, the changed record is found by its new term only.
+        assert_eq!(t.lookup("x", is("x")), None);
+        assert_eq!(t.lookup("z", is("z")), Some(&"z".to_owned()));
+        t.drain_changes("", "n", false, &mut Vec::new());
+        assert_eq!(t.lookup("x", is("x")), None);
+        assert_eq!(t.lookup("z", is("z")), Some(&"z".to_owned()));
+        t.remove("k2");
+        assert_eq!(t.lookup("y", is("y")), None);
     }
 }
