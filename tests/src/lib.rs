@@ -1,3 +1,4 @@
 pub mod authenticator;
+pub mod browser;
 pub mod conformance;
 pub mod harness;

@@ -1,0 +1,473 @@
+//! The real-browser suite: headless Chromium with a virtual CTAP2 authenticator runs our app page
+//! (`tests/browser/`) from the auth origin `http://localhost:PAGE_PORT` against the emulator on
+//! `127.0.0.1:EMULATOR_PORT`, so every call is a cross-origin `fetch` (preflighted, as the official
+//! web SDK's are) and every passkey goes through `navigator.credentials`.
+//!
+//! One browser serves all cases, which run in order in one test (later cases build on the users and
+//! passkeys of earlier ones). A failing step prints the page's calls (request and answer, secrets
+//! redacted) and the browser console. Needs Chromium: see `passage_e2e::browser`.
+
+use std::time::Instant;
+
+use passage_e2e::browser::{
+    find_chromium, std_to_base64url, BrowserSession, ChromiumLookup, PageServer, Tab,
+};
+use passage_emulator::{
+    AppConfig, Emulator, EmulatorConfig, EmulatorHandle, MetadataFieldConfig, OutboxMessage,
+};
+use serde_json::{json, Value};
+
+const ADA: &str = "ada@example.com";
+
+struct Suite {
+    emulator: EmulatorHandle,
+    browser: BrowserSession,
+    app: Tab,
+    authenticator: chromiumoxide::cdp::browser_protocol::web_authn::AuthenticatorId,
+    page_origin: String,
+    /// Filled in by the cases, in order.
+    user_id: String,
+    first_credential: String,
+    second_credential: String,
+}
+
+impl Suite {
+    fn js(value: &str) -> String {
+        serde_json::to_string(value).expect("string")
+    }
+
+    /// The latest outbox message to `identifier` of `kind` matching `id_of` (otp_id / magic_link_id).
+    fn sent(&self, identifier: &str, pick: impl Fn(&OutboxMessage) -> bool) -> OutboxMessage {
+        let messages = self.emulator.outbox(identifier);
+        let found = messages.into_iter().rev().find(|m| pick(m));
+        self.app.check(
+            found.is_some(),
+            "the emulator outbox holds the message just sent",
+        );
+        found.expect("checked")
+    }
+
+    async fn current_user(&self, step: &str) -> Value {
+        self.app.flow(step, "t.currentUser()").await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_suite() {
+    let executable = match find_chromium() {
+        ChromiumLookup::Found(path) => path,
+        ChromiumLookup::Skip => return,
+    };
+    let started = Instant::now();
+    let mut pages = PageServer::bind().await;
+    let config = EmulatorConfig {
+        apps: vec![AppConfig {
+            id: "browser-app".into(),
+            name: "Browser App".into(),
+            auth_origin: pages.origin(),
+            user_metadata_schema: vec![MetadataFieldConfig {
+                field_name: "nickname".into(),
+                field_type: "string".into(),
+                friendly_name: Some("Nickname".into()),
+                profile: true,
+                registration: false,
+            }],
+            ..AppConfig::default()
+        }],
+        ..EmulatorConfig::default()
+    };
+    let emulator = Emulator::start(config).await.expect("emulator starts");
+    pages.serve(&emulator.base_url(), emulator.default_app_id());
+    let browser = BrowserSession::launch(executable).await;
+    let launched = started.elapsed();
+    let page_origin = pages.origin();
+    let app = browser.open(&format!("{page_origin}/")).await;
+    let authenticator = app.add_authenticator().await;
+    let mut suite = Suite {
+        emulator,
+        browser,
+        app,
+        authenticator,
+        page_origin,
+        user_id: String::new(),
+        first_credential: String::new(),
+        second_credential: String::new(),
+    };
+
+    let mut timings = Vec::new();
+    macro_rules! case {
+        ($name:ident) => {{
+            let t0 = Instant::now();
+            $name(&mut suite).await;
+            timings.push((stringify!($name), t0.elapsed()));
+        }};
+    }
+    case!(passkey_registration);
+    case!(current_user_and_metadata);
+    case!(login_with_identifier);
+    case!(discoverable_login);
+    case!(second_passkey);
+    case!(rename_and_revoke_device);
+    case!(revoked_credential_is_refused);
+    case!(otp_login);
+    case!(magic_link_login);
+    case!(token_refresh);
+
+    for (name, took) in &timings {
+        eprintln!("browser case {name}: {took:?}");
+    }
+    eprintln!(
+        "browser suite: {} cases in {:?} (Chromium launch {launched:?})",
+        timings.len(),
+        started.elapsed()
+    );
+    suite.browser.close().await;
+}
+
+async fn passkey_registration(s: &mut Suite) {
+    let out = s
+        .app
+        .flow(
+            "register a passkey",
+            &format!("t.registerPasskey({})", Suite::js(ADA)),
+        )
+        .await;
+    s.user_id = out["user_id"].as_str().unwrap_or_default().to_owned();
+    s.first_credential = out["credential_id"].as_str().unwrap_or_default().to_owned();
+    s.app.check(
+        !s.user_id.is_empty(),
+        "registration start names the new user",
+    );
+    s.app.check(
+        out["auth"]["redirect_url"]
+            .as_str()
+            .is_some_and(|u| !u.is_empty()),
+        "a non-empty redirect_url",
+    );
+    // The authenticator holds exactly that credential, discoverable, for rp id `localhost`.
+    let creds = s.app.credentials(&s.authenticator).await;
+    s.app
+        .check(creds.len() == 1, "the authenticator holds one credential");
+    let cred = &creds[0];
+    s.app.check(
+        std_to_base64url(cred.credential_id.as_ref()) == s.first_credential,
+        "the authenticator's credential is the one the page sent",
+    );
+    s.app.check(
+        cred.is_resident_credential,
+        "the credential is discoverable (resident)",
+    );
+    s.app.check(
+        cred.rp_id.as_deref() == Some("localhost"),
+        "the credential is scoped to rp id localhost",
+    );
+}
+
+async fn current_user_and_metadata(s: &mut Suite) {
+    let user = s.current_user("current user with the bearer token").await;
+    s.app.check(
+        user["id"] == json!(s.user_id),
+        "current user is the registered user",
+    );
+    s.app.check(
+        user["email"] == json!(ADA),
+        "current user has the registered e-mail",
+    );
+    s.app.check(
+        user["webauthn"] == json!(true),
+        "current user has a passkey",
+    );
+    let devices = user["webauthn_devices"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    s.app
+        .check(devices.len() == 1, "current user lists one passkey");
+
+    let updated = s
+        .app
+        .flow(
+            "update metadata",
+            r#"t.updateMetadata({ nickname: "Countess" })"#,
+        )
+        .await;
+    s.app.check(
+        updated["user_metadata"]["nickname"] == json!("Countess"),
+        "the update answers the new metadata",
+    );
+    let metadata = s.app.flow("read metadata", "t.metadata()").await;
+    s.app.check(
+        metadata["nickname"] == json!("Countess"),
+        "reading the metadata returns the stored value",
+    );
+}
+
+async fn login_with_identifier(s: &mut Suite) {
+    s.app.eval("sign out", "t.signOut()").await;
+    let out = s
+        .app
+        .flow(
+            "log in with an identifier",
+            &format!("t.loginPasskey({})", Suite::js(ADA)),
+        )
+        .await;
+    s.app.check(
+        out["credential_id"] == json!(s.first_credential),
+        "the authenticator answered with the passkey",
+    );
+    s.app.check(
+        out["allowed"] == json!([s.first_credential]),
+        "login start allows the user's passkey only",
+    );
+    let user = s
+        .current_user("current user after the identifier login")
+        .await;
+    s.app.check(
+        user["id"] == json!(s.user_id),
+        "the identifier login signs in the user",
+    );
+}
+
+async fn discoverable_login(s: &mut Suite) {
+    s.app.eval("sign out", "t.signOut()").await;
+    let out = s.app.flow("discoverable login", "t.loginPasskey()").await;
+    s.app.check(
+        out["allowed"] == json!([]),
+        "a discoverable login start allows any credential",
+    );
+    s.app.check(
+        out["credential_id"] == json!(s.first_credential),
+        "the authenticator chose the resident passkey",
+    );
+    let user = s
+        .current_user("current user after the discoverable login")
+        .await;
+    s.app.check(
+        user["id"] == json!(s.user_id),
+        "the discoverable login signs in the user of the passkey",
+    );
+}
+
+async fn second_passkey(s: &mut Suite) {
+    let out = s.app.flow("add a second passkey", "t.addPasskey()").await;
+    s.second_credential = out["credential_id"].as_str().unwrap_or_default().to_owned();
+    s.app.check(
+        !s.second_credential.is_empty() && s.second_credential != s.first_credential,
+        "a new, different credential",
+    );
+    s.app.check(
+        out["device"]["cred_id"] == json!(s.second_credential),
+        "the new device is the new credential",
+    );
+    let devices = s.app.flow("list devices", "t.devices()").await;
+    s.app.check(
+        devices.as_array().map(Vec::len) == Some(2),
+        "the user now has two devices",
+    );
+    s.app.check(
+        s.app.credentials(&s.authenticator).await.len() == 2,
+        "the authenticator holds both",
+    );
+}
+
+fn device_with(devices: &Value, cred_id: &str) -> Option<Value> {
+    devices
+        .as_array()?
+        .iter()
+        .find(|d| d["cred_id"] == json!(cred_id))
+        .cloned()
+}
+
+async fn rename_and_revoke_device(s: &mut Suite) {
+    let devices = s.app.flow("list devices", "t.devices()").await;
+    let first = device_with(&devices, &s.first_credential);
+    s.app
+        .check(first.is_some(), "the first passkey is a listed device");
+    let first_id = first.expect("checked")["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+
+    let renamed = s
+        .app
+        .flow(
+            "rename the first device",
+            &format!("t.renameDevice({}, \"Work laptop\")", Suite::js(&first_id)),
+        )
+        .await;
+    s.app.check(
+        renamed["friendly_name"] == json!("Work laptop"),
+        "the rename answers the new name",
+    );
+    let devices = s
+        .app
+        .flow("list devices after the rename", "t.devices()")
+        .await;
+    s.app.check(
+        device_with(&devices, &s.first_credential)
+            .is_some_and(|d| d["friendly_name"] == json!("Work laptop")),
+        "the listed device has the new name",
+    );
+
+    s.app
+        .flow(
+            "revoke the first device",
+            &format!("t.revokeDevice({})", Suite::js(&first_id)),
+        )
+        .await;
+    let devices = s
+        .app
+        .flow("list devices after the revocation", "t.devices()")
+        .await;
+    s.app.check(
+        device_with(&devices, &s.first_credential).is_none()
+            && device_with(&devices, &s.second_credential).is_some(),
+        "only the second passkey is left",
+    );
+}
+
+async fn revoked_credential_is_refused(s: &mut Suite) {
+    // With both credentials on the authenticator, an identifier login offers only the live one.
+    s.app.eval("sign out", "t.signOut()").await;
+    let out = s
+        .app
+        .flow(
+            "log in after the revocation",
+            &format!("t.loginPasskey({})", Suite::js(ADA)),
+        )
+        .await;
+    s.app.check(
+        out["allowed"] == json!([s.second_credential]),
+        "login start no longer offers the revoked passkey",
+    );
+    s.app.check(
+        out["credential_id"] == json!(s.second_credential),
+        "the live passkey answered",
+    );
+
+    // Left with only the revoked credential, a discoverable login uses it and the emulator refuses it.
+    s.app
+        .remove_credential(&s.authenticator, &s.second_credential)
+        .await;
+    s.app.eval("sign out", "t.signOut()").await;
+    let refused = s
+        .app
+        .try_flow(
+            "discoverable login with the revoked passkey",
+            "t.loginPasskey()",
+        )
+        .await;
+    s.app
+        .check(!refused.ok(), "the revoked passkey does not log in");
+    s.app.check(
+        refused.status() == Some(401)
+            && refused.raw["calls"]
+                .as_array()
+                .and_then(|c| c.last())
+                .is_some_and(|c| c["path"] == json!("/login/webauthn/finish")),
+        &format!(
+            "login finish refuses the revoked credential with 401 (got {:?} {:?}: {})",
+            refused.status(),
+            refused.code(),
+            refused.error()
+        ),
+    );
+}
+
+async fn otp_login(s: &mut Suite) {
+    s.app.eval("sign out", "t.signOut()").await;
+    let otp_id = s
+        .app
+        .flow(
+            "send a login passcode",
+            &format!("t.loginOtpStart({})", Suite::js(ADA)),
+        )
+        .await;
+    let otp_id = otp_id.as_str().unwrap_or_default().to_owned();
+    let message = s.sent(ADA, |m| m.otp_id.as_deref() == Some(otp_id.as_str()));
+    let otp = message.otp.clone().unwrap_or_default();
+    s.app
+        .flow(
+            "activate the passcode",
+            &format!("t.activateOtp({}, {})", Suite::js(&otp), Suite::js(&otp_id)),
+        )
+        .await;
+    let user = s
+        .current_user("current user after the passcode login")
+        .await;
+    s.app.check(
+        user["id"] == json!(s.user_id),
+        "the passcode logs the user in",
+    );
+}
+
+async fn magic_link_login(s: &mut Suite) {
+    s.app.eval("sign out", "t.signOut()").await;
+    let link_id = s
+        .app
+        .flow(
+            "send a login magic link",
+            &format!("t.loginMagicLinkStart({})", Suite::js(ADA)),
+        )
+        .await;
+    let link_id = link_id.as_str().unwrap_or_default().to_owned();
+    let pending = s
+        .app
+        .try_flow(
+            "magic link status before activation",
+            &format!("t.magicLinkStatus({})", Suite::js(&link_id)),
+        )
+        .await;
+    s.app.check(
+        !pending.ok() && pending.status().is_some_and(|st| st >= 400),
+        "a pending link answers an error status",
+    );
+
+    let message = s.sent(ADA, |m| {
+        m.magic_link_id.as_deref() == Some(link_id.as_str())
+    });
+    let url = message.magic_link_url.clone().unwrap_or_default();
+    s.app.check(
+        url.starts_with(&format!("{}/", s.page_origin)),
+        "the link opens the app's auth origin",
+    );
+    // The user opens the link in a second tab; the page there activates it.
+    let tab = s.browser.open(&url).await;
+    let activation = tab
+        .eval("activation in the link's tab", "t.activation")
+        .await;
+    tab.check(
+        activation["ok"] == json!(true),
+        &format!("the link activates: {activation}"),
+    );
+    // The first tab, polling, now gets the session.
+    s.app
+        .flow(
+            "magic link status after activation",
+            &format!("t.magicLinkStatus({})", Suite::js(&link_id)),
+        )
+        .await;
+    let user = s
+        .current_user("current user after the magic link login")
+        .await;
+    s.app.check(
+        user["id"] == json!(s.user_id),
+        "the magic link logs the user in",
+    );
+    tab.page().clone().close().await.expect("tab closes");
+}
+
+async fn token_refresh(s: &mut Suite) {
+    let out = s.app.flow("refresh the session", "t.refresh()").await;
+    s.app.check(
+        out["has_refresh_token"] == json!(true),
+        "the refresh rotates the refresh token",
+    );
+    let user = s
+        .current_user("current user with the refreshed token")
+        .await;
+    s.app.check(
+        user["id"] == json!(s.user_id),
+        "the refreshed token identifies the user",
+    );
+}
