@@ -192,10 +192,11 @@
       };
     },
 
-    async addPasskey() {
+    // The SDK's addPasskey asks for a platform authenticator unless told otherwise.
+    async addPasskey(attachment = "platform") {
       const token = bearer();
       const start = await api("POST", "/currentuser/devices/start", {
-        body: { authenticator_attachment: "platform" },
+        body: { authenticator_attachment: attachment },
         token,
       });
       const cred = await credential("create", creationOptions(start.handshake));

@@ -19,8 +19,8 @@ use chromiumoxide::cdp::browser_protocol::log::{EnableParams as LogEnable, Event
 use chromiumoxide::cdp::browser_protocol::page::{CaptureScreenshotFormat, EventLoadEventFired};
 use chromiumoxide::cdp::browser_protocol::web_authn::{
     AddVirtualAuthenticatorParams, AuthenticatorId, AuthenticatorProtocol, AuthenticatorTransport,
-    Credential, EnableParams as WebAuthnEnable, GetCredentialsParams, RemoveCredentialParams,
-    VirtualAuthenticatorOptions,
+    Credential, EnableParams as WebAuthnEnable, GetCredentialsParams,
+    SetAutomaticPresenceSimulationParams, VirtualAuthenticatorOptions,
 };
 use chromiumoxide::cdp::js_protocol::runtime::{
     EvaluateParams, EventConsoleApiCalled, EventExceptionThrown,
@@ -424,15 +424,16 @@ impl Tab {
             });
     }
 
-    /// Adds a virtual CTAP2 authenticator (internal transport, resident keys, user verification).
-    pub async fn add_authenticator(&self) -> AuthenticatorId {
+    /// Adds a virtual CTAP2 authenticator with resident keys and user verification: built in
+    /// (`AuthenticatorTransport::Internal`, one per tab) or roaming (e.g. `Usb`, a security key).
+    pub async fn add_authenticator(&self, transport: AuthenticatorTransport) -> AuthenticatorId {
         self.page
             .execute(WebAuthnEnable::default())
             .await
             .expect("WebAuthn.enable");
         let options = VirtualAuthenticatorOptions::builder()
             .protocol(AuthenticatorProtocol::Ctap2)
-            .transport(AuthenticatorTransport::Internal)
+            .transport(transport)
             .has_resident_key(true)
             .has_user_verification(true)
             .is_user_verified(true)
@@ -457,13 +458,16 @@ impl Tab {
             .credentials
     }
 
-    /// Removes the credential with `credential_id` (base64url, as the page reports it).
-    pub async fn remove_credential(&self, authenticator: &AuthenticatorId, credential_id: &str) {
-        let id = base64url_to_std(credential_id);
+    /// Makes `authenticator` answer requests at once (`true`) or never (`false`), to choose which of
+    /// several authenticators a ceremony uses, as a user touching one of them would.
+    pub async fn set_presence(&self, authenticator: &AuthenticatorId, present: bool) {
         self.page
-            .execute(RemoveCredentialParams::new(authenticator.clone(), id))
+            .execute(SetAutomaticPresenceSimulationParams::new(
+                authenticator.clone(),
+                present,
+            ))
             .await
-            .expect("WebAuthn.removeCredential");
+            .expect("WebAuthn.setAutomaticPresenceSimulation");
     }
 
     /// Saves a PNG screenshot of the whole page to `path`.
@@ -484,12 +488,4 @@ pub fn std_to_base64url(id: &str) -> String {
         .decode(id)
         .expect("DevTools gives standard base64");
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
-fn base64url_to_std(id: &str) -> String {
-    use base64::Engine as _;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(id)
-        .expect("base64url credential id");
-    base64::engine::general_purpose::STANDARD.encode(bytes)
 }

@@ -9,6 +9,7 @@
 
 use std::time::Instant;
 
+use chromiumoxide::cdp::browser_protocol::web_authn::{AuthenticatorId, AuthenticatorTransport};
 use passage_e2e::browser::{
     find_chromium, std_to_base64url, BrowserSession, ChromiumLookup, PageServer, Tab,
 };
@@ -23,7 +24,11 @@ struct Suite {
     emulator: EmulatorHandle,
     browser: BrowserSession,
     app: Tab,
-    authenticator: chromiumoxide::cdp::browser_protocol::web_authn::AuthenticatorId,
+    /// The first authenticator (the first passkey).
+    authenticator: AuthenticatorId,
+    /// A security key, added for the second passkey (an authenticator cannot take a second credential
+    /// of one user: registration excludes the existing ones).
+    second_authenticator: Option<AuthenticatorId>,
     page_origin: String,
     /// Filled in by the cases, in order.
     user_id: String,
@@ -82,12 +87,15 @@ async fn browser_suite() {
     let launched = started.elapsed();
     let page_origin = pages.origin();
     let app = browser.open(&format!("{page_origin}/")).await;
-    let authenticator = app.add_authenticator().await;
+    let authenticator = app
+        .add_authenticator(AuthenticatorTransport::Internal)
+        .await;
     let mut suite = Suite {
         emulator,
         browser,
         app,
         authenticator,
+        second_authenticator: None,
         page_origin,
         user_id: String::new(),
         first_credential: String::new(),
@@ -249,7 +257,15 @@ async fn discoverable_login(s: &mut Suite) {
 }
 
 async fn second_passkey(s: &mut Suite) {
-    let out = s.app.flow("add a second passkey", "t.addPasskey()").await;
+    // The second passkey is a security key (a tab has one built-in authenticator); the built-in one
+    // stays silent meanwhile, as if the user touched the key.
+    let second = s.app.add_authenticator(AuthenticatorTransport::Usb).await;
+    s.app.set_presence(&s.authenticator, false).await;
+    let out = s
+        .app
+        .flow("add a second passkey", r#"t.addPasskey("cross-platform")"#)
+        .await;
+    s.app.set_presence(&s.authenticator, true).await;
     s.second_credential = out["credential_id"].as_str().unwrap_or_default().to_owned();
     s.app.check(
         !s.second_credential.is_empty() && s.second_credential != s.first_credential,
@@ -264,10 +280,16 @@ async fn second_passkey(s: &mut Suite) {
         devices.as_array().map(Vec::len) == Some(2),
         "the user now has two devices",
     );
+    let held = s.app.credentials(&second).await;
     s.app.check(
-        s.app.credentials(&s.authenticator).await.len() == 2,
-        "the authenticator holds both",
+        held.len() == 1 && std_to_base64url(held[0].credential_id.as_ref()) == s.second_credential,
+        "the second authenticator holds the second passkey",
     );
+    s.app.check(
+        s.app.credentials(&s.authenticator).await.len() == 1,
+        "the first authenticator still holds only the first",
+    );
+    s.second_authenticator = Some(second);
 }
 
 fn device_with(devices: &Value, cred_id: &str) -> Option<Value> {
@@ -327,7 +349,9 @@ async fn rename_and_revoke_device(s: &mut Suite) {
 }
 
 async fn revoked_credential_is_refused(s: &mut Suite) {
-    // With both credentials on the authenticator, an identifier login offers only the live one.
+    // An identifier login offers only the live passkey (on the second authenticator).
+    let second = s.second_authenticator.clone().expect("second_passkey ran");
+    s.app.set_presence(&s.authenticator, false).await;
     s.app.eval("sign out", "t.signOut()").await;
     let out = s
         .app
@@ -345,10 +369,10 @@ async fn revoked_credential_is_refused(s: &mut Suite) {
         "the live passkey answered",
     );
 
-    // Left with only the revoked credential, a discoverable login uses it and the emulator refuses it.
-    s.app
-        .remove_credential(&s.authenticator, &s.second_credential)
-        .await;
+    // With only the first authenticator answering, a discoverable login uses the revoked passkey, which
+    // is still on it, and the emulator refuses it.
+    s.app.set_presence(&second, false).await;
+    s.app.set_presence(&s.authenticator, true).await;
     s.app.eval("sign out", "t.signOut()").await;
     let refused = s
         .app
