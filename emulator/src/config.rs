@@ -25,6 +25,13 @@ pub struct EmulatorConfig {
     /// Apps to serve; when empty, one ready-made app ([`DEFAULT_APP_ID`]) is served.
     #[serde(default)]
     pub apps: Vec<AppConfig>,
+    /// Origins allowed to call the `/v1` API cross-origin, besides every app's auth origin and
+    /// (unless [`cors_allow_loopback`](Self::cors_allow_loopback) is off) any loopback origin.
+    #[serde(default)]
+    pub cors_origins: Vec<String>,
+    /// Whether any `http(s)://localhost:*`, `127.0.0.1:*` or `[::1]:*` origin may call the API (default on).
+    #[serde(default = "yes")]
+    pub cors_allow_loopback: bool,
 }
 
 impl Default for EmulatorConfig {
@@ -33,6 +40,8 @@ impl Default for EmulatorConfig {
             listen: default_listen(),
             state_file: None,
             apps: Vec::new(),
+            cors_origins: Vec::new(),
+            cors_allow_loopback: true,
         }
     }
 }
@@ -50,6 +59,23 @@ impl EmulatorConfig {
         Self::from_toml_str(&text)
     }
 
+    /// Checks the instance-wide settings and derives the [`ServerOptions`] from them.
+    pub fn server_options(&self) -> anyhow::Result<ServerOptions> {
+        let mut extra_origins = Vec::new();
+        for origin in &self.cors_origins {
+            let normalized = crate::cors::normalize_origin(origin).ok_or_else(|| {
+                anyhow::anyhow!("cors_origins: {origin:?} is not an http(s) origin")
+            })?;
+            extra_origins.push(normalized);
+        }
+        Ok(ServerOptions {
+            cors: crate::cors::CorsSettings {
+                allow_loopback: self.cors_allow_loopback,
+                extra_origins,
+            },
+        })
+    }
+
     /// The apps to serve: the configured ones, or the ready-made default app.
     pub fn effective_apps(&self) -> Vec<AppConfig> {
         if self.apps.is_empty() {
@@ -62,6 +88,13 @@ impl EmulatorConfig {
 
 fn default_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 0))
+}
+
+/// Instance-wide settings the handlers read (derived from [`EmulatorConfig`]).
+#[derive(Debug, Clone, Default)]
+pub struct ServerOptions {
+    /// Cross-origin callers of the `/v1` API.
+    pub cors: crate::cors::CorsSettings,
 }
 
 /// Which identifiers users of an app may register with.

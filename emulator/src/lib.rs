@@ -13,6 +13,7 @@
 
 pub mod clock;
 pub mod config;
+pub mod cors;
 pub mod error;
 pub mod extract;
 pub mod faults;

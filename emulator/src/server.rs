@@ -26,6 +26,7 @@ impl Emulator {
         let listener = TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
         let root_url = format!("http://{addr}");
+        let options = config.server_options()?;
         let state = initial_state(&config)?;
         let default_app_id = state
             .apps
@@ -33,7 +34,8 @@ impl Emulator {
             .next()
             .cloned()
             .ok_or_else(|| anyhow::anyhow!("no app configured"))?;
-        let shared = Arc::new(Shared::new(state, root_url, config.state_file.clone()));
+        let shared =
+            Arc::new(Shared::new(state, root_url, config.state_file.clone()).with_options(options));
         shared.persist()?;
         let router = crate::routes::router(shared.clone());
         let (shutdown_tx, shutdown_rx) = watch::channel(false);

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Clock;
-use crate::config::AppConfig;
+use crate::config::{AppConfig, ServerOptions};
 use crate::faults::FaultRegistry;
 use crate::redact::redacted_debug;
 use crate::tokens::SigningKey;
@@ -479,6 +479,8 @@ pub struct Shared {
     pub root_url: String,
     /// Snapshot file.
     pub state_file: Option<PathBuf>,
+    /// Instance-wide settings (CORS, ...).
+    pub options: ServerOptions,
 }
 
 impl std::fmt::Debug for Shared {
@@ -502,7 +504,14 @@ impl Shared {
             request_log: Mutex::new(Vec::new()),
             root_url,
             state_file,
+            options: ServerOptions::default(),
         }
+    }
+
+    /// Sets the instance-wide settings.
+    pub fn with_options(mut self, options: ServerOptions) -> Self {
+        self.options = options;
+        self
     }
 
     /// `http://127.0.0.1:PORT/v1`.

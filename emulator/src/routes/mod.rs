@@ -169,6 +169,9 @@ pub fn router(shared: AppState) -> Router {
             shared.clone(),
             fault_middleware,
         ))
+        // Outside the faults and the request log: preflights are answered here and never consume a fault.
+        .layer(crate::cors::layer(shared.clone()))
+        .layer(middleware::from_fn(crate::cors::preflight_no_content))
         .with_state(shared)
 }
 
