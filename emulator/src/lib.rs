@@ -22,6 +22,7 @@ pub mod routes;
 pub mod server;
 pub mod state;
 pub mod tokens;
+pub mod ui;
 pub mod webauthn;
 
 pub use config::{AppConfig, EmulatorConfig, MetadataFieldConfig, DEFAULT_API_KEY, DEFAULT_APP_ID};

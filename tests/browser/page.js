@@ -245,12 +245,23 @@
       const body = { identifier, magic_link_path: path };
       return (await api("POST", "/login/magic-link", { body })).magic_link.id;
     },
+    // Resolves with the outcome of the next activation in another tab of this origin (see below).
+    nextActivation() {
+      return new Promise((resolve) => {
+        const channel = new BroadcastChannel("passage-e2e-activation");
+        channel.onmessage = (event) => {
+          channel.close();
+          resolve(event.data);
+        };
+      });
+    },
     async magicLinkStatus(id) {
       return store((await api("POST", "/magic-link/status", { body: { id } })).auth_result);
     },
   };
 
-  // A page opened from a magic link activates it at once; the test awaits `t.activation`.
+  // A page opened from a magic link activates it at once; the test awaits `t.activation` in that tab,
+  // or `t.nextActivation()` in another tab of the app (the outcome is broadcast, without secrets).
   const secret = new URLSearchParams(location.search).get("psg_magic_link");
   if (secret) {
     t.activation = t.run(async () => {
@@ -259,6 +270,9 @@
     });
     t.activation.then((outcome) => {
       document.getElementById("status").textContent = outcome.ok ? "magic link activated" : outcome.error;
+      const channel = new BroadcastChannel("passage-e2e-activation");
+      channel.postMessage({ ok: outcome.ok, error: outcome.error ?? null, status: outcome.status ?? null });
+      channel.close();
     });
   }
   window.t = t;

@@ -16,7 +16,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use chromiumoxide::cdp::browser_protocol::audits::{EnableParams as AuditsEnable, EventIssueAdded};
 use chromiumoxide::cdp::browser_protocol::log::{EnableParams as LogEnable, EventEntryAdded};
-use chromiumoxide::cdp::browser_protocol::page::{CaptureScreenshotFormat, EventLoadEventFired};
+use chromiumoxide::cdp::browser_protocol::page::CaptureScreenshotFormat;
 use chromiumoxide::cdp::browser_protocol::web_authn::{
     AddVirtualAuthenticatorParams, AuthenticatorId, AuthenticatorProtocol, AuthenticatorTransport,
     Credential, EnableParams as WebAuthnEnable, GetCredentialsParams,
@@ -387,41 +387,48 @@ impl Tab {
         out
     }
 
-    /// Resolves once the page's text contains `text` (a `MutationObserver`, no polling).
+    /// Resolves once the page's text contains `text` (see [`Self::wait_until`]).
     pub async fn wait_for_text(&self, step: &str, text: &str) {
         let needle = serde_json::to_string(text).expect("string");
-        let found = self
-            .eval(
-                step,
-                &format!(
-                    "new Promise((resolve) => {{
-                        const check = () => document.body && document.body.innerText.includes({needle}) && resolve(true);
-                        check();
-                        new MutationObserver(check).observe(document.documentElement,
-                            {{ subtree: true, childList: true, characterData: true }});
-                    }})"
-                ),
-            )
-            .await;
-        self.check(found == Value::Bool(true), step);
+        self.wait_until(
+            step,
+            &format!("document.body && document.body.innerText.includes({needle})"),
+        )
+        .await;
     }
 
-    /// Runs `action` (JavaScript that starts a navigation, e.g. a click) and waits for the next load.
-    pub async fn navigate_by(&self, step: &str, action: &str) {
-        let mut loads = self
-            .page
-            .event_listener::<EventLoadEventFired>()
-            .await
-            .expect("load listener");
-        self.eval(step, action).await;
-        tokio::time::timeout(STEP_TIMEOUT, loads.next())
-            .await
-            .unwrap_or_else(|_| {
-                panic!(
-                    "step `{step}`: no page load followed\n{}",
-                    self.diagnostics(None)
-                )
-            });
+    /// Resolves with the value of the JavaScript expression `condition` once it is truthy, checking it
+    /// on every change of the document (a `MutationObserver`, no polling); fails after the step timeout.
+    pub async fn wait_until(&self, step: &str, condition: &str) -> Value {
+        self.eval(
+            step,
+            &format!(
+                "new Promise((resolve) => {{
+                    const check = () => {{ const v = ({condition}); if (v) {{ observer.disconnect(); resolve(v); }} }};
+                    const observer = new MutationObserver(check);
+                    observer.observe(document.documentElement,
+                        {{ subtree: true, childList: true, characterData: true, attributes: true }});
+                    check();
+                }})"
+            ),
+        )
+        .await
+    }
+
+    /// Clicks the element matching `selector` with a real mouse click (DevTools input events).
+    pub async fn click(&self, step: &str, selector: &str) {
+        let element = self.page.find_element(selector).await.unwrap_or_else(|e| {
+            panic!(
+                "step `{step}`: no element {selector}: {e}\n{}",
+                self.diagnostics(None)
+            )
+        });
+        element.click().await.unwrap_or_else(|e| {
+            panic!(
+                "step `{step}`: clicking {selector} failed: {e}\n{}",
+                self.diagnostics(None)
+            )
+        });
     }
 
     /// Adds a virtual CTAP2 authenticator with resident keys and user verification: built in

@@ -21,6 +21,8 @@ use serde_json::{json, Value};
 const ADA: &str = "ada@example.com";
 
 struct Suite {
+    /// The emulator UI, opened by the first UI case.
+    ui: Option<Tab>,
     emulator: EmulatorHandle,
     browser: BrowserSession,
     app: Tab,
@@ -91,6 +93,7 @@ async fn browser_suite() {
         .add_authenticator(AuthenticatorTransport::Internal)
         .await;
     let mut suite = Suite {
+        ui: None,
         emulator,
         browser,
         app,
@@ -120,6 +123,8 @@ async fn browser_suite() {
     case!(otp_login);
     case!(magic_link_login);
     case!(token_refresh);
+    case!(ui_renders_and_shows_a_passcode);
+    case!(ui_magic_link_completes_a_pending_login);
 
     for (name, took) in &timings {
         eprintln!("browser case {name}: {took:?}");
@@ -494,4 +499,124 @@ async fn token_refresh(s: &mut Suite) {
         user["id"] == json!(s.user_id),
         "the refreshed token identifies the user",
     );
+}
+
+async fn ui_renders_and_shows_a_passcode(s: &mut Suite) {
+    let devices = s.app.flow("list devices", "t.devices()").await;
+    let device_name = devices[0]["friendly_name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    s.app
+        .check(!device_name.is_empty(), "the remaining device has a name");
+    let ui = s
+        .browser
+        .open(&format!("{}/ui?refresh_ms=100", s.emulator.admin_url()))
+        .await;
+    ui.wait_for_text("the UI renders", "Passage emulator").await;
+    let text = ui.eval("the UI's text", "document.body.innerText").await;
+    let text = text.as_str().unwrap_or_default();
+    for (what, needle) in [
+        ("the app", s.emulator.default_app_id()),
+        ("the app's auth origin", s.page_origin.as_str()),
+        ("the user", ADA),
+        ("the user's id", s.user_id.as_str()),
+        ("the user's passkey", device_name.as_str()),
+    ] {
+        ui.check(
+            text.contains(needle),
+            &format!("the UI shows {what} ({needle})"),
+        );
+    }
+
+    // A passcode sent while the UI is open appears in it (live refresh) and logs the user in.
+    s.app.eval("sign out", "t.signOut()").await;
+    let otp_id = s
+        .app
+        .flow(
+            "send a passcode",
+            &format!("t.loginOtpStart({})", Suite::js(ADA)),
+        )
+        .await;
+    let otp_id = otp_id.as_str().unwrap_or_default().to_owned();
+    let selector = format!(".otp[data-otp-id={}]", Suite::js(&otp_id));
+    let shown = ui
+        .wait_until(
+            "the UI shows the new passcode",
+            &format!(
+                "document.querySelector({})?.textContent",
+                Suite::js(&selector)
+            ),
+        )
+        .await;
+    let sent = s.sent(ADA, |m| m.otp_id.as_deref() == Some(otp_id.as_str()));
+    ui.check(
+        sent.otp.is_some() && shown.as_str() == sent.otp.as_deref(),
+        "the UI shows the passcode that was sent",
+    );
+    s.app
+        .flow(
+            "log in with the passcode read from the UI",
+            &format!("t.activateOtp({}, {})", shown, Suite::js(&otp_id)),
+        )
+        .await;
+    // The request log follows live: the activation just made is listed.
+    ui.wait_for_text(
+        "the request log lists the activation",
+        &format!("/v1/apps/{}/otp/activate", s.emulator.default_app_id()),
+    )
+    .await;
+    s.ui = Some(ui);
+}
+
+async fn ui_magic_link_completes_a_pending_login(s: &mut Suite) {
+    let ui = s.ui.take().expect("the UI is open");
+    s.app.eval("sign out", "t.signOut()").await;
+    let link_id = s
+        .app
+        .flow(
+            "send a magic link",
+            &format!("t.loginMagicLinkStart({})", Suite::js(ADA)),
+        )
+        .await;
+    let link_id = link_id.as_str().unwrap_or_default().to_owned();
+    let selector = format!("a.magic-link[data-magic-link-id={}]", Suite::js(&link_id));
+    ui.wait_until(
+        "the UI shows the new magic link",
+        &format!("document.querySelector({})", Suite::js(&selector)),
+    )
+    .await;
+    if let Ok(path) = std::env::var("PASSAGE_UI_SCREENSHOT") {
+        ui.screenshot(std::path::Path::new(&path)).await;
+    }
+    // Clicking the link opens the app in a new tab, which activates it; the pending tab hears of it.
+    s.app
+        .eval(
+            "listen for the activation",
+            "t.waiting = t.nextActivation(), true",
+        )
+        .await;
+    ui.click("click the magic link in the UI", &selector).await;
+    let activation = s
+        .app
+        .eval("the activation in the new tab", "t.waiting")
+        .await;
+    s.app.check(
+        activation["ok"] == json!(true),
+        &format!("the link opened from the UI activates: {activation}"),
+    );
+    s.app
+        .flow(
+            "the pending login completes",
+            &format!("t.magicLinkStatus({})", Suite::js(&link_id)),
+        )
+        .await;
+    let user = s
+        .current_user("current user after the UI's magic link")
+        .await;
+    s.app.check(
+        user["id"] == json!(s.user_id),
+        "the magic link from the UI logs the user in",
+    );
+    s.ui = Some(ui);
 }
