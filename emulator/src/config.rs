@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::kinds::SocialProvider;
+
 /// Id of the ready-made app served when no app is configured.
 pub const DEFAULT_APP_ID: &str = "emulator-app";
 /// Auth origin of the ready-made app.
@@ -185,7 +187,7 @@ pub struct AppConfig {
     /// User metadata fields.
     pub user_metadata_schema: Vec<MetadataFieldConfig>,
     /// Configured social providers (`apple`, `github`, `google`).
-    pub social_connections: Vec<String>,
+    pub social_connections: Vec<SocialProvider>,
     /// Extra redirect URIs accepted by `social/authorize` besides those under the auth origin.
     pub allowed_redirect_uris: Vec<String>,
     /// WebAuthn relying party id (defaults to the auth origin's host).
@@ -226,7 +228,7 @@ impl Default for AppConfig {
             key_grace_seconds: 3600,
             public_signup: true,
             user_metadata_schema: Vec::new(),
-            social_connections: vec!["apple".into(), "github".into(), "google".into()],
+            social_connections: SocialProvider::ALL.to_vec(),
             allowed_redirect_uris: Vec::new(),
             rp_id: None,
             rp_origin: None,
@@ -299,13 +301,6 @@ impl AppConfig {
             anyhow::ensure!(
                 (0..=TEN_YEARS).contains(&value),
                 "app {}: {name} must be between 0 and {TEN_YEARS}",
-                self.id
-            );
-        }
-        for conn in &self.social_connections {
-            anyhow::ensure!(
-                matches!(conn.as_str(), "apple" | "github" | "google"),
-                "app {}: unknown social connection {conn:?}",
                 self.id
             );
         }

@@ -13,7 +13,8 @@ use tower::ServiceExt;
 
 use crate::config::EmulatorConfig;
 use crate::faults::{DropSignal, FaultRule};
-use crate::state::{read_snapshot, AppRecord, LoggedRequest, OutboxMessage, Shared, State};
+use crate::request_log::LoggedRequest;
+use crate::state::{read_snapshot, AppRecord, OutboxMessage, Shared, State};
 use crate::tokens::{random_secret, SigningKey};
 
 /// Entry point: `Emulator::start(config).await`.
@@ -183,7 +184,7 @@ impl EmulatorHandle {
 
     /// Messages sent to `identifier` (oldest first).
     pub fn outbox(&self, identifier: &str) -> Vec<OutboxMessage> {
-        let needle = crate::state::normalize_identifier(identifier);
+        let needle = crate::identifiers::normalize_identifier(identifier);
         self.shared
             .lock()
             .outbox
@@ -205,11 +206,7 @@ impl EmulatorHandle {
 
     /// Requests that reached the API so far.
     pub fn requests(&self) -> Vec<LoggedRequest> {
-        self.shared
-            .request_log
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.shared.request_log.list()
     }
 
     /// Stops the server and waits for the accept loop to end.

@@ -11,9 +11,10 @@ use crate::config::AppConfig;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::faults::FaultRule;
+use crate::identifiers::normalize_identifier;
 use crate::redact::redacted_debug;
 use crate::routes::social::{fake_provider_authorize, mint_id_token};
-use crate::state::{normalize_identifier, AppRecord, AppState, TransactionKind, TransactionRecord};
+use crate::state::{AppRecord, AppState, TransactionKind, TransactionRecord};
 use crate::tokens::{digest_hex, random_id, SigningKey};
 
 /// The admin routes (mounted under `/_emulator`).
@@ -203,9 +204,10 @@ async fn list_requests(
     State(shared): State<AppState>,
     ApiQuery(q): ApiQuery<RequestsQuery>,
 ) -> Json<Value> {
-    let log = shared.request_log.lock().unwrap_or_else(|p| p.into_inner());
-    let matching: Vec<Value> = log
-        .iter()
+    let matching: Vec<Value> = shared
+        .request_log
+        .list()
+        .into_iter()
         .filter(|r| {
             q.path_prefix
                 .as_deref()
@@ -222,11 +224,7 @@ async fn list_requests(
 }
 
 async fn clear_requests(State(shared): State<AppState>) -> StatusCode {
-    shared
-        .request_log
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .clear();
+    shared.request_log.clear();
     StatusCode::NO_CONTENT
 }
 
@@ -288,7 +286,7 @@ async fn create_transaction(
         let app = state.app_mut(&app_id)?;
         let user_id = match body.kind {
             TransactionKind::Register => {
-                crate::routes::passwordless::register_user(app, &body.identifier, now)
+                crate::accounts::register_user(app, &body.identifier, now)
                     .or_else(|e| {
                         // An existing active user may add a passkey through a transaction too.
                         app.find_user_by_identifier(&body.identifier)

@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use crate::clock::rfc3339;
 use crate::faults::FaultKind;
+use crate::kinds::UserStatus;
 use crate::state::{AppRecord, Shared, State};
 
 const STYLE: &str = include_str!("ui.css");
@@ -289,23 +290,27 @@ fn user_row(out: &mut String, app: &AppRecord, user: &crate::state::UserRecord, 
             );
         }
     }
-    let status = user.status.to_string();
-    let options: String = ["active", "inactive", "pending"]
-        .iter()
-        .map(|s| {
-            format!(
-                r#"<option{}>{s}</option>"#,
-                if *s == status { " selected" } else { "" }
-            )
-        })
-        .collect();
+    let options: String = [
+        UserStatus::Active,
+        UserStatus::Inactive,
+        UserStatus::Pending,
+    ]
+    .into_iter()
+    .map(|s| {
+        format!(
+            r#"<option{}>{}</option>"#,
+            if s == user.status { " selected" } else { "" },
+            s.as_str()
+        )
+    })
+    .collect();
     let mut devices = String::new();
     for d in app.devices.values().filter(|d| d.user_id == user.id) {
         let _ = write!(
             devices,
             r#"<li><strong>{}</strong> <span class="muted">{} · added {} · used {} time(s){}</span></li>"#,
             esc(&d.friendly_name),
-            esc(&d.kind.to_string()),
+            d.kind.as_str(),
             time(d.created_at),
             d.usage_count,
             if d.usage_count > 0 {
@@ -391,7 +396,7 @@ fn outbox(state: &State) -> String {
                 format!("magic link <code>{}</code>", esc(url))
             }
         } else {
-            esc(&m.kind.to_string())
+            String::new()
         };
         let _ = write!(
             out,
@@ -440,7 +445,7 @@ fn faults(shared: &Shared) -> String {
 }
 
 fn requests(shared: &Shared) -> String {
-    let log = shared.request_log.lock().unwrap_or_else(|p| p.into_inner());
+    let log = shared.request_log.list();
     if log.is_empty() {
         return r#"<p class="muted">No API request yet.</p>"#.to_owned();
     }
