@@ -2,7 +2,7 @@
 //! DevTools protocol, a virtual CTAP2 authenticator, and the app page (`tests/browser/`) served from a
 //! `localhost` auth origin on its own port, so every API call is cross-origin as in production.
 //!
-//! Chromium is looked up in `PASSAGE_CHROMIUM`, then `/usr/bin/chromium`, then `chromium` and
+//! Chromium is `PASSAGE_CHROMIUM` when that is set, else `/usr/bin/chromium`, else `chromium` or
 //! `chromium-browser` on `PATH`. When none is found the suite fails with a message saying how to
 //! install it, unless `PASSAGE_SKIP_BROWSER=1` is set (for developers without a browser; CI never
 //! sets it).
@@ -49,10 +49,14 @@ pub enum ChromiumLookup {
 pub fn find_chromium() -> ChromiumLookup {
     let mut candidates: Vec<PathBuf> = Vec::new();
     if let Some(p) = std::env::var_os("PASSAGE_CHROMIUM") {
+        // An explicit choice is the only candidate.
         candidates.push(p.into());
+    } else {
+        candidates.push("/usr/bin/chromium".into());
     }
-    candidates.push("/usr/bin/chromium".into());
-    if let Some(path) = std::env::var_os("PATH") {
+    if let Some(path) =
+        std::env::var_os("PATH").filter(|_| std::env::var_os("PASSAGE_CHROMIUM").is_none())
+    {
         for dir in std::env::split_paths(&path) {
             candidates.push(dir.join("chromium"));
             candidates.push(dir.join("chromium-browser"));
@@ -233,7 +237,9 @@ impl BrowserSession {
                     ),
                     else => break,
                 };
-                sink.lock().unwrap_or_else(|p| p.into_inner()).push(line);
+                sink.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(redact_link_secrets(&line));
             }
         });
         let tab = Tab { page, console };
@@ -294,8 +300,20 @@ impl Tab {
     pub async fn goto(&self, url: &str) {
         tokio::time::timeout(STEP_TIMEOUT, self.page.goto(url))
             .await
-            .unwrap_or_else(|_| panic!("loading {url} timed out\n{}", self.diagnostics(None)))
-            .unwrap_or_else(|e| panic!("loading {url} failed: {e}\n{}", self.diagnostics(None)));
+            .unwrap_or_else(|_| {
+                panic!(
+                    "loading {} timed out\n{}",
+                    redact_link_secrets(url),
+                    self.diagnostics(None)
+                )
+            })
+            .unwrap_or_else(|e| {
+                panic!(
+                    "loading {} failed: {e}\n{}",
+                    redact_link_secrets(url),
+                    self.diagnostics(None)
+                )
+            });
     }
 
     /// Evaluates `expression` (awaiting a promise) and returns its JSON value.
@@ -415,20 +433,25 @@ impl Tab {
         .await
     }
 
-    /// Clicks the element matching `selector` with a real mouse click (DevTools input events).
+    /// Clicks the element matching `selector` with a real mouse click (DevTools input events), after
+    /// bringing the tab to the front (a background tab does not paint, so input would never land).
     pub async fn click(&self, step: &str, selector: &str) {
-        let element = self.page.find_element(selector).await.unwrap_or_else(|e| {
-            panic!(
-                "step `{step}`: no element {selector}: {e}\n{}",
-                self.diagnostics(None)
-            )
-        });
-        element.click().await.unwrap_or_else(|e| {
-            panic!(
+        let click = async {
+            self.page.bring_to_front().await?;
+            self.page.find_element(selector).await?.click().await?;
+            Ok::<_, chromiumoxide::error::CdpError>(())
+        };
+        match tokio::time::timeout(STEP_TIMEOUT, click).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => panic!(
                 "step `{step}`: clicking {selector} failed: {e}\n{}",
                 self.diagnostics(None)
-            )
-        });
+            ),
+            Err(_) => panic!(
+                "step `{step}`: clicking {selector} timed out\n{}",
+                self.diagnostics(None)
+            ),
+        }
     }
 
     /// Adds a virtual CTAP2 authenticator with resident keys and user verification: built in
@@ -495,4 +518,37 @@ pub fn std_to_base64url(id: &str) -> String {
         .decode(id)
         .expect("DevTools gives standard base64");
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// `text` with the value of every `psg_magic_link=` query parameter (a magic-link secret, e.g. in a
+/// URL the browser logs) replaced by `[redacted]`.
+pub fn redact_link_secrets(text: &str) -> String {
+    const KEY: &str = "psg_magic_link=";
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(KEY) {
+        out.push_str(&rest[..at + KEY.len()]);
+        out.push_str("[redacted]");
+        rest = &rest[at + KEY.len()..];
+        let end = rest
+            .find(|c: char| c == '&' || c == '#' || c == '\'' || c == '"' || c.is_whitespace())
+            .unwrap_or(rest.len());
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_secrets_are_redacted() {
+        assert_eq!(
+            redact_link_secrets("GET http://localhost:1/?psg_magic_link=s3cr3t&x=1 'http://h/?psg_magic_link=abc'"),
+            "GET http://localhost:1/?psg_magic_link=[redacted]&x=1 'http://h/?psg_magic_link=[redacted]'"
+        );
+        assert_eq!(redact_link_secrets("no secret"), "no secret");
+    }
 }

@@ -125,6 +125,7 @@ async fn browser_suite() {
     case!(token_refresh);
     case!(ui_renders_and_shows_a_passcode);
     case!(ui_magic_link_completes_a_pending_login);
+    case!(ui_clock_and_faults);
 
     for (name, took) in &timings {
         eprintln!("browser case {name}: {took:?}");
@@ -617,6 +618,63 @@ async fn ui_magic_link_completes_a_pending_login(s: &mut Suite) {
     s.app.check(
         user["id"] == json!(s.user_id),
         "the magic link from the UI logs the user in",
+    );
+    s.ui = Some(ui);
+}
+
+async fn ui_clock_and_faults(s: &mut Suite) {
+    let ui = s.ui.take().expect("the UI is open");
+    // The clock's buttons move emulator time.
+    let before = s.emulator.now();
+    ui.click(
+        "advance the clock by a minute",
+        r#"button[data-action="advance"][data-seconds="60"]"#,
+    )
+    .await;
+    ui.wait_for_text("the clock shows the new offset", "60 s ahead")
+        .await;
+    s.app.check(
+        s.emulator.now() >= before + 60,
+        "the emulator clock moved a minute",
+    );
+
+    // A fault armed from the form answers the next matching call, then is used up.
+    let prefix = format!("/v1/apps/{}/currentuser", s.emulator.default_app_id());
+    ui.eval(
+        "fill in the fault form",
+        &format!(
+            r#"(() => {{ const f = document.querySelector('form[data-action="add-fault"]');
+                f.elements.path_prefix.value = {}; f.elements.kind.value = "status503";
+                f.elements.count.value = "1"; return true; }})()"#,
+            Suite::js(&prefix)
+        ),
+    )
+    .await;
+    ui.click(
+        "arm the fault",
+        r#"form[data-action="add-fault"] button[type="submit"]"#,
+    )
+    .await;
+    ui.wait_for_text("the UI lists the armed fault", "503 unavailable")
+        .await;
+    let faulted = s
+        .app
+        .try_flow("current user under the fault", "t.currentUser()")
+        .await;
+    s.app.check(
+        !faulted.ok() && faulted.status() == Some(503),
+        &format!(
+            "the armed fault answers 503 (got {:?}: {})",
+            faulted.status(),
+            faulted.error()
+        ),
+    );
+    ui.wait_for_text("the used-up fault leaves the list", "No fault armed")
+        .await;
+    let user = s.current_user("current user after the fault").await;
+    s.app.check(
+        user["id"] == json!(s.user_id),
+        "the next call is answered normally",
     );
     s.ui = Some(ui);
 }
