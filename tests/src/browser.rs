@@ -2,8 +2,8 @@
 //! DevTools protocol, a virtual CTAP2 authenticator, and the app page (`tests/browser/`) served from a
 //! `localhost` auth origin on its own port, so every API call is cross-origin as in production.
 //!
-//! Chromium is `PASSAGE_CHROMIUM` when that is set, else `/usr/bin/chromium`, else `chromium` or
-//! `chromium-browser` on `PATH`. When none is found the suite fails with a message saying how to
+//! Chromium is `PASSAGE_CHROMIUM` when that is set, else `/usr/bin/chromium`, else `chromium`,
+//! `chromium-browser` or Google Chrome on `PATH`. When none is found the suite fails with a message saying how to
 //! install it, unless `PASSAGE_SKIP_BROWSER=1` is set (for developers without a browser; CI never
 //! sets it).
 
@@ -58,8 +58,14 @@ pub fn find_chromium() -> ChromiumLookup {
         std::env::var_os("PATH").filter(|_| std::env::var_os("PASSAGE_CHROMIUM").is_none())
     {
         for dir in std::env::split_paths(&path) {
-            candidates.push(dir.join("chromium"));
-            candidates.push(dir.join("chromium-browser"));
+            for name in [
+                "chromium",
+                "chromium-browser",
+                "google-chrome",
+                "google-chrome-stable",
+            ] {
+                candidates.push(dir.join(name));
+            }
         }
     }
     if let Some(found) = candidates.into_iter().find(|p| p.is_file()) {
