@@ -490,6 +490,29 @@ mod tests {
     }
 
     #[test]
+    fn state_values_are_escaped_and_every_panel_is_on_the_page() {
+        let mut state = State::default();
+        let config = crate::config::AppConfig {
+            name: "<script>alert(1)</script>".into(),
+            ..crate::config::AppConfig::default()
+        };
+        let key = crate::tokens::SigningKey::default_key().expect("key");
+        state
+            .apps
+            .insert(config.id.clone(), AppRecord::new(config, key));
+        let shared = Shared::new(state, "http://127.0.0.1:1".into(), None);
+        let page = page(&shared, 250);
+        assert!(!page.contains("<script>alert(1)</script>"));
+        assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(page.contains(r#"data-refresh-ms="250""#));
+        let live = panels(&shared);
+        for name in PANELS {
+            assert!(page.contains(&format!(r#"id="live-{name}""#)), "{name}");
+            assert!(live[name].is_string(), "{name}");
+        }
+    }
+
+    #[test]
     fn every_fault_kind_has_a_label() {
         for (wire, _) in FAULT_KINDS {
             let kind: FaultKind = serde_json::from_value(json!(wire)).expect("a fault kind");
