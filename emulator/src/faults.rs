@@ -97,6 +97,11 @@ impl FaultRegistry {
         self.lock().clear();
     }
 
+    /// Disarms the faults for which `keep` is false.
+    pub fn retain(&self, keep: impl FnMut(&FaultRule) -> bool) {
+        self.lock().retain(keep);
+    }
+
     /// The armed faults and their remaining counts.
     pub fn list(&self) -> Vec<FaultRule> {
         self.lock().clone()

@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 pub mod accounts;
+pub mod admin;
 pub mod bearer;
 pub mod clock;
 pub mod config;

@@ -3,13 +3,13 @@
 use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The request log keeps this many most recent requests.
 pub const MAX_LOGGED_REQUESTS: usize = 10_000;
 
 /// One logged request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoggedRequest {
     /// HTTP method.
     pub method: String,
@@ -38,6 +38,11 @@ impl RequestLog {
     /// The logged requests, oldest first.
     pub fn list(&self) -> Vec<LoggedRequest> {
         self.lock().iter().cloned().collect()
+    }
+
+    /// Keeps only the requests for which `keep` is true.
+    pub fn retain(&self, keep: impl FnMut(&LoggedRequest) -> bool) {
+        self.lock().retain(keep);
     }
 
     /// Forgets every request.

@@ -28,7 +28,12 @@ impl Emulator {
         let addr = listener.local_addr()?;
         let root_url = format!("http://{addr}");
         let options = config.server_options()?;
-        let state = initial_state(&config)?;
+        let mut state = initial_state(&config)?;
+        crate::routes::admin_users::seed_users(
+            &mut state,
+            &config.seed.users,
+            crate::clock::Clock::new().now(),
+        )?;
         let default_app_id = state
             .apps
             .keys()
@@ -39,13 +44,16 @@ impl Emulator {
             Arc::new(Shared::new(state, root_url, config.state_file.clone()).with_options(options));
         shared.persist()?;
         let router = crate::routes::router(shared.clone());
+        let admin_token = config.admin_token.clone();
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
-        let task = tokio::spawn(accept_loop(listener, router, shutdown_rx));
+        let task = tokio::spawn(accept_loop(listener, router.clone(), shutdown_rx));
         tracing::info!(%addr, app_id = %default_app_id, "passage emulator listening");
         Ok(EmulatorHandle {
             addr,
             default_app_id,
             shared,
+            router,
+            admin_token,
             shutdown: shutdown_tx,
             task: Some(task),
         })
@@ -66,7 +74,7 @@ fn initial_state(config: &EmulatorConfig) -> anyhow::Result<State> {
                 match state.apps.get_mut(&app.id) {
                     Some(existing) => existing.config = app,
                     None => {
-                        let record = AppRecord::new(app.clone(), SigningKey::default_key()?);
+                        let record = AppRecord::new(app.clone(), SigningKey::generate()?);
                         state.apps.insert(app.id, record);
                     }
                 }
@@ -85,10 +93,14 @@ fn initial_state(config: &EmulatorConfig) -> anyhow::Result<State> {
             "app id {} is configured twice",
             app.id
         );
-        state.apps.insert(
-            app.id.clone(),
-            AppRecord::new(app, SigningKey::default_key()?),
-        );
+        // Each app signs with its own key; the first one takes the process-wide key (generating RSA
+        // keys is slow, and most emulators serve one app).
+        let key = if state.apps.is_empty() {
+            SigningKey::default_key()?
+        } else {
+            SigningKey::generate()?
+        };
+        state.apps.insert(app.id.clone(), AppRecord::new(app, key));
     }
     Ok(state)
 }
@@ -137,16 +149,37 @@ async fn accept_loop(
 }
 
 /// A running emulator; dropping it stops the server.
-#[derive(Debug)]
 pub struct EmulatorHandle {
     addr: SocketAddr,
     default_app_id: String,
     shared: Arc<Shared>,
+    router: axum::Router,
+    admin_token: Option<String>,
     shutdown: watch::Sender<bool>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
 
+impl std::fmt::Debug for EmulatorHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmulatorHandle")
+            .field("addr", &self.addr)
+            .field("default_app_id", &self.default_app_id)
+            .finish_non_exhaustive()
+    }
+}
+
 impl EmulatorHandle {
+    /// A typed admin API client calling this emulator in-process (no socket; the same handlers as
+    /// over HTTP, with the configured admin token).
+    pub fn admin(&self) -> crate::admin::AdminClient {
+        crate::admin::AdminClient::in_process(self.router.clone(), self.admin_token.clone())
+    }
+
+    /// `http://127.0.0.1:PORT`, the emulator's root URL (for [`AdminClient::connect`](crate::admin::AdminClient::connect)).
+    pub fn root_url(&self) -> &str {
+        &self.shared.root_url
+    }
+
     /// The bound address.
     pub fn addr(&self) -> SocketAddr {
         self.addr

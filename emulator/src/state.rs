@@ -142,6 +142,25 @@ pub enum Handshake {
     },
 }
 
+impl Handshake {
+    /// The app of the ceremony.
+    pub fn app_id(&self) -> &str {
+        match self {
+            Self::Register { app_id, .. }
+            | Self::Login { app_id, .. }
+            | Self::Discoverable { app_id, .. } => app_id,
+        }
+    }
+
+    /// The user of the ceremony (none for a usernameless login).
+    pub fn user_id(&self) -> Option<&str> {
+        match self {
+            Self::Register { user_id, .. } | Self::Login { user_id, .. } => Some(user_id),
+            Self::Discoverable { .. } => None,
+        }
+    }
+}
+
 /// A linked social account.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SocialLink {

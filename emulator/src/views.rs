@@ -2,6 +2,7 @@
 
 use serde_json::{json, Value};
 
+use crate::admin::{AdminDevice, AdminUser};
 use crate::clock::rfc3339;
 use crate::state::{AppRecord, DeviceKind, DeviceRecord, UserRecord};
 
@@ -96,4 +97,38 @@ pub fn current_user_json(app: &AppRecord, user: &UserRecord) -> Value {
         "webauthn_devices": devices,
         "webauthn_types": webauthn_types(app, &user.id),
     })
+}
+
+/// The admin API's view of a user (devices, sessions and timestamps included).
+pub fn admin_user(app: &AppRecord, user: &UserRecord, now: i64) -> AdminUser {
+    AdminUser {
+        id: user.id.clone(),
+        email: user.email.clone(),
+        email_verified: user.email_verified,
+        phone: user.phone.clone(),
+        phone_verified: user.phone_verified,
+        status: user.status,
+        user_metadata: user.user_metadata.clone(),
+        login_count: user.login_count,
+        created_at: rfc3339(user.created_at),
+        updated_at: rfc3339(user.updated_at),
+        last_login_at: user.last_login_at.map(rfc3339),
+        devices: devices_of(app, &user.id)
+            .map(|d| AdminDevice {
+                id: d.id.clone(),
+                cred_id: d.cred_id.clone(),
+                friendly_name: d.friendly_name.clone(),
+                kind: d.kind,
+                created_at: rfc3339(d.created_at),
+                last_login_at: rfc3339(d.last_login_at),
+                usage_count: d.usage_count,
+            })
+            .collect(),
+        social_connections: user.social.keys().copied().collect(),
+        active_sessions: app
+            .families
+            .values()
+            .filter(|f| f.user_id == user.id && !f.revoked && now < f.expires_at)
+            .count(),
+    }
 }

@@ -16,7 +16,9 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use chromiumoxide::cdp::browser_protocol::audits::{EnableParams as AuditsEnable, EventIssueAdded};
 use chromiumoxide::cdp::browser_protocol::log::{EnableParams as LogEnable, EventEntryAdded};
-use chromiumoxide::cdp::browser_protocol::page::CaptureScreenshotFormat;
+use chromiumoxide::cdp::browser_protocol::page::{
+    CaptureScreenshotFormat, EventJavascriptDialogOpening, HandleJavaScriptDialogParams,
+};
 use chromiumoxide::cdp::browser_protocol::web_authn::{
     AddVirtualAuthenticatorParams, AuthenticatorId, AuthenticatorProtocol, AuthenticatorTransport,
     Credential, EnableParams as WebAuthnEnable, GetCredentialsParams,
@@ -458,6 +460,52 @@ impl Tab {
                 self.diagnostics(None)
             ),
         }
+    }
+
+    /// Clicks the element matching `selector` and types `text` into it (DevTools key events).
+    pub async fn type_into(&self, step: &str, selector: &str, text: &str) {
+        self.click(step, selector).await;
+        let typing = async {
+            self.page
+                .find_element(selector)
+                .await?
+                .type_str(text)
+                .await
+                .map(|_| ())
+        };
+        match tokio::time::timeout(STEP_TIMEOUT, typing).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => panic!(
+                "step `{step}`: typing into {selector} failed: {e}\n{}",
+                self.diagnostics(None)
+            ),
+            Err(_) => panic!(
+                "step `{step}`: typing into {selector} timed out\n{}",
+                self.diagnostics(None)
+            ),
+        }
+    }
+
+    /// From now on, accepts every JavaScript dialog (`confirm()` and the like) this tab opens, as a
+    /// user clicking OK; the dialog's message is recorded with the console.
+    pub async fn accept_dialogs(&self) {
+        let mut dialogs = self
+            .page
+            .event_listener::<EventJavascriptDialogOpening>()
+            .await
+            .expect("dialog listener");
+        let page = self.page.clone();
+        let sink = self.console.clone();
+        tokio::spawn(async move {
+            while let Some(dialog) = dialogs.next().await {
+                sink.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(format!("dialog accepted: {}", dialog.message));
+                if let Err(e) = page.execute(HandleJavaScriptDialogParams::new(true)).await {
+                    eprintln!("could not accept a dialog: {e}");
+                }
+            }
+        });
     }
 
     /// Adds a virtual CTAP2 authenticator with resident keys and user verification: built in

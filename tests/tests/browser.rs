@@ -126,6 +126,7 @@ async fn browser_suite() {
     case!(ui_renders_and_shows_a_passcode);
     case!(ui_magic_link_completes_a_pending_login);
     case!(ui_clock_and_faults);
+    case!(ui_users_and_app_settings);
 
     for (name, took) in &timings {
         eprintln!("browser case {name}: {took:?}");
@@ -675,6 +676,157 @@ async fn ui_clock_and_faults(s: &mut Suite) {
     s.app.check(
         user["id"] == json!(s.user_id),
         "the next call is answered normally",
+    );
+    s.ui = Some(ui);
+}
+
+/// Runs a UI action (started by `act`) and waits for the page to report it done.
+async fn ui_action(ui: &Tab, action: &str) {
+    ui.wait_until(
+        &format!("the UI reports {action} done"),
+        &format!(
+            "(() => {{ const t = document.getElementById('flash').textContent;
+                 return t === {done} || (t.includes('answered') && t); }})()",
+            done = Suite::js(&format!("{action}: done"))
+        ),
+    )
+    .await;
+    let flash = ui
+        .eval(
+            "the UI's message",
+            "document.getElementById('flash').textContent",
+        )
+        .await;
+    ui.check(
+        flash == json!(format!("{action}: done")),
+        &format!("{action} succeeded in the UI: {flash}"),
+    );
+}
+
+async fn ui_users_and_app_settings(s: &mut Suite) {
+    const GRACE: &str = "grace@example.com";
+    let ui = s.ui.take().expect("the UI is open");
+    ui.accept_dialogs().await;
+    let app_id = s.emulator.default_app_id().to_owned();
+    let admin = s.emulator.admin();
+
+    // Create a user from the form.
+    ui.type_into(
+        "type the new user's identifier",
+        r#"form[data-action="create-user"] input[name="identifier"]"#,
+        GRACE,
+    )
+    .await;
+    ui.click(
+        "create the user",
+        r#"form[data-action="create-user"] button[type="submit"]"#,
+    )
+    .await;
+    ui_action(&ui, "create-user").await;
+    let users = admin.users(&app_id).await.expect("admin users");
+    let grace = users.iter().find(|u| u.email == GRACE);
+    ui.check(grace.is_some(), "the user created in the UI exists");
+    let grace_id = grace.expect("checked").id.clone();
+    ui.wait_for_text("the UI lists the new user", GRACE).await;
+
+    // Deactivate them: their login is refused.
+    let row = format!("tr[data-user={}]", Suite::js(&grace_id));
+    ui.eval(
+        "choose inactive",
+        &format!(
+            r#"(() => {{ const sel = document.querySelector({});
+                sel.value = "inactive"; sel.dispatchEvent(new Event("change", {{ bubbles: true }})); return true; }})()"#,
+            Suite::js(&format!("{row} select[data-action=\"user-status\"]"))
+        ),
+    )
+    .await;
+    ui_action(&ui, "user-status").await;
+    let user = admin.user(&app_id, &grace_id).await.expect("admin user");
+    ui.check(
+        user.status.as_str() == "inactive",
+        "the status chosen in the UI is stored",
+    );
+    let refused = s
+        .app
+        .try_flow(
+            "an inactive user's login",
+            &format!("t.loginOtpStart({})", Suite::js(GRACE)),
+        )
+        .await;
+    s.app.check(
+        refused.status() == Some(403),
+        &format!(
+            "an inactive user's login is refused with 403 (got {:?} {:?})",
+            refused.status(),
+            refused.code()
+        ),
+    );
+
+    // Delete them (the confirmation is accepted).
+    ui.click(
+        "delete the user",
+        &format!("{row} button[data-action=\"delete-user\"]"),
+    )
+    .await;
+    ui_action(&ui, "delete-user").await;
+    ui.check(
+        admin.user(&app_id, &grace_id).await.is_err(),
+        "the user deleted in the UI is gone",
+    );
+
+    // Change an app setting: the next login answers the new redirect URL.
+    // The editor is opened from script: a click could land while a refresh replaces the panel.
+    ui.eval(
+        "open the settings editor and edit the settings",
+        &format!(
+            r#"(() => {{ document.querySelector({}).open = true;
+                const area = document.querySelector({});
+                const settings = JSON.parse(area.value); settings.redirect_url = "/welcome";
+                area.value = JSON.stringify(settings, null, 2);
+                area.dispatchEvent(new Event("input", {{ bubbles: true }})); return true; }})()"#,
+            Suite::js(&format!(
+                "details[data-key={}]",
+                Suite::js(&format!("edit-{app_id}"))
+            )),
+            Suite::js(&format!(
+                "form[data-action=\"update-app\"][data-app={}] textarea",
+                Suite::js(&app_id)
+            ))
+        ),
+    )
+    .await;
+    ui.click(
+        "apply the settings",
+        &format!(
+            "form[data-action=\"update-app\"][data-app={}] button[type=\"submit\"]",
+            Suite::js(&app_id)
+        ),
+    )
+    .await;
+    ui_action(&ui, "update-app").await;
+    s.app.eval("sign out", "t.signOut()").await;
+    let otp_id = s
+        .app
+        .flow(
+            "send a passcode",
+            &format!("t.loginOtpStart({})", Suite::js(ADA)),
+        )
+        .await;
+    let otp_id = otp_id.as_str().unwrap_or_default().to_owned();
+    let otp = s
+        .sent(ADA, |m| m.otp_id.as_deref() == Some(otp_id.as_str()))
+        .otp
+        .unwrap_or_default();
+    let auth = s
+        .app
+        .flow(
+            "log in after the settings change",
+            &format!("t.activateOtp({}, {})", Suite::js(&otp), Suite::js(&otp_id)),
+        )
+        .await;
+    s.app.check(
+        auth["redirect_url"] == json!("/welcome"),
+        &format!("the new redirect_url is answered: {auth}"),
     );
     s.ui = Some(ui);
 }

@@ -9,6 +9,7 @@ use crate::pipeline::fault_middleware;
 use crate::state::AppState;
 
 pub mod admin;
+pub mod admin_users;
 pub mod apps;
 pub mod currentuser;
 pub mod passwordless;
@@ -156,8 +157,8 @@ pub fn router(shared: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed);
     Router::new()
         .nest("/v1", api)
-        .nest("/_emulator", admin::router())
-        .nest("/_emulator/ui", crate::ui::router())
+        .nest("/_emulator", admin::router(shared.clone()))
+        .nest("/_emulator/ui", crate::ui::router(shared.clone()))
         .fallback(no_route)
         .layer(middleware::from_fn_with_state(
             shared.clone(),

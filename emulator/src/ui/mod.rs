@@ -4,26 +4,36 @@
 //!
 //! The page works without script for reading. Its small inline script (no build step) refreshes the
 //! live parts from `GET /_emulator/ui/panels` (the same HTML, rendered per panel, as JSON) once a
-//! second (`?refresh_ms=` changes that), and sends the buttons' and forms' actions to the `/_emulator` admin API.
+//! second (`?refresh_ms=` changes that), and sends the buttons' and forms' actions to the `/_emulator`
+//! admin API.
+//!
+//! Access follows the admin API's rule: open on a loopback bind without an admin token; with a token,
+//! the page is served without any state and its script asks for the token, then sends it with every
+//! call (`/panels` is guarded like the admin API); on a non-loopback bind without a token, refused.
 
 use axum::extract::State;
 use axum::http::header;
-use axum::response::{Html, IntoResponse};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
-
+use axum::{middleware, Json, Router};
 use serde::Deserialize;
 
+use crate::config::{admin_allowed, AdminRefusal};
+use crate::error::ApiError;
 use crate::extract::ApiQuery;
 use crate::state::AppState;
 
 mod render;
 
 /// The UI routes (mounted under `/_emulator/ui`).
-pub fn router() -> Router<AppState> {
+pub fn router(shared: AppState) -> Router<AppState> {
     Router::new()
-        .route("/", get(page))
         .route("/panels", get(panels))
+        .route_layer(middleware::from_fn_with_state(
+            shared,
+            crate::routes::admin::admin_guard,
+        ))
+        .route("/", get(page))
 }
 
 /// Query of the page.
@@ -34,16 +44,27 @@ struct PageQuery {
     refresh_ms: Option<u64>,
 }
 
-/// `GET /_emulator/ui[?refresh_ms=N]`: the whole page.
-async fn page(
-    State(shared): State<AppState>,
-    ApiQuery(q): ApiQuery<PageQuery>,
-) -> impl IntoResponse {
+/// `GET /_emulator/ui[?refresh_ms=N]`: the whole page (or, when an admin token is required, the page
+/// without state, which asks for the token).
+async fn page(State(shared): State<AppState>, ApiQuery(q): ApiQuery<PageQuery>) -> Response {
     let refresh_ms = q.refresh_ms.unwrap_or(1000).clamp(100, 60_000);
+    // A browser navigating here cannot send the token header, so none is presented.
+    let view = match admin_allowed(&shared.options.admin, None) {
+        Ok(()) => render::View::Full,
+        Err(AdminRefusal::BadToken) => render::View::NeedsToken,
+        Err(AdminRefusal::NotLoopback) => {
+            return ApiError::forbidden(
+                "operation_not_allowed",
+                "the emulator UI is disabled on a non-loopback address unless admin_token is configured",
+            )
+            .into_response()
+        }
+    };
     (
         [(header::CACHE_CONTROL, "no-store")],
-        Html(render::page(&shared, refresh_ms)),
+        Html(render::page(&shared, refresh_ms, view)),
     )
+        .into_response()
 }
 
 /// `GET /_emulator/ui/panels` -> `{"<panel>": "<html>", ...}`, for the page's live refresh.

@@ -33,12 +33,34 @@ fn esc(text: &str) -> String {
     out
 }
 
+/// What the page shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum View {
+    /// Everything, rendered on the server.
+    Full,
+    /// No state: an admin token is required, which the page's script asks for.
+    NeedsToken,
+}
+
 /// The panels refreshed live, by element id suffix (`live-<name>`), in page order.
-const PANELS: [&str; 6] = ["clock", "apps", "users", "outbox", "faults", "requests"];
+const PANELS: [&str; 7] = [
+    "clock",
+    "apps",
+    "app-options",
+    "users",
+    "outbox",
+    "faults",
+    "requests",
+];
 
 fn panel(shared: &Shared, state: &State, name: &str) -> String {
     match name {
         "clock" => clock(shared),
+        "app-options" => state
+            .apps
+            .keys()
+            .map(|id| format!(r#"<option value="{0}">{0}</option>"#, esc(id)))
+            .collect(),
         "apps" => apps(shared, state),
         "users" => users(shared, state),
         "outbox" => outbox(state),
@@ -58,20 +80,24 @@ pub(super) fn panels(shared: &Shared) -> Value {
 }
 
 /// The whole page.
-pub(super) fn page(shared: &Shared, refresh_ms: u64) -> String {
+pub(super) fn page(shared: &Shared, refresh_ms: u64, view: View) -> String {
     let state = shared.lock();
+    let content = |name: &str| match view {
+        View::Full => panel(shared, &state, name),
+        View::NeedsToken => String::new(),
+    };
     let live = |name: &str| {
         format!(
             r#"<div class="live" id="live-{name}">{}</div>"#,
-            panel(shared, &state, name)
+            content(name)
         )
     };
-    let app_options: String = state
-        .apps
-        .keys()
-        .map(|id| format!(r#"<option value="{0}">{0}</option>"#, esc(id)))
-        .collect();
-    let first_app = state.apps.keys().next().cloned().unwrap_or_default();
+    let app_options = content("app-options");
+    let first_app = match view {
+        View::Full => state.apps.keys().next().cloned().unwrap_or_default(),
+        View::NeedsToken => String::new(),
+    };
+    let needs_token = u8::from(view == View::NeedsToken);
     let kinds: String = FAULT_KINDS
         .iter()
         .map(|(value, label)| format!(r#"<option value="{value}">{label}</option>"#))
@@ -85,12 +111,17 @@ pub(super) fn page(shared: &Shared, refresh_ms: u64) -> String {
 <title>Passage emulator</title>
 <style>{STYLE}</style>
 </head>
-<body data-refresh-ms="{refresh_ms}">
+<body data-refresh-ms="{refresh_ms}" data-needs-token="{needs_token}">
 <header>
   <h1>Passage emulator</h1>
   <span class="muted">API <code>{base}</code></span>
   <button type="button" class="danger" data-action="reset" title="Empty users, sessions, outbox, faults and the request log">Reset state</button>
 </header>
+<form id="token-form" class="inline" hidden>
+  This emulator requires its admin token:
+  <input name="token" type="password" autocomplete="off" aria-label="admin token" required>
+  <button type="submit">Unlock</button>
+</form>
 <p id="flash" role="status" aria-live="polite"></p>
 <nav>
   <a href="#apps">Apps</a> <a href="#users">Users</a> <a href="#outbox">Outbox</a>
@@ -119,7 +150,7 @@ pub(super) fn page(shared: &Shared, refresh_ms: u64) -> String {
 <section id="users">
   <h2>Users</h2>
   <form data-action="create-user" class="inline">
-    <select name="app_id" aria-label="app">{app_options}</select>
+    <select name="app_id" aria-label="app" class="live" id="live-app-options">{app_options}</select>
     <input name="identifier" placeholder="e-mail or +15551234567" aria-label="identifier" required>
     <select name="status" aria-label="status"><option>active</option><option>inactive</option><option>pending</option></select>
     <button type="submit">Create user</button>
@@ -212,7 +243,7 @@ fn apps(shared: &Shared, state: &State) -> String {
 <dt>issuer</dt><dd><code>{issuer}</code></dd>
 <dt>signing key</dt><dd><code>{kid}</code> ({keys} key(s) published)</dd>
 <dt>users</dt><dd>{users}</dd>
-</dl><details><summary>All settings</summary><table class="settings">"#,
+</dl><details data-key="settings-{id}"><summary>All settings</summary><table class="settings">"#,
             name = esc(&c.name),
             id = esc(&c.id),
             origin = esc(&c.auth_origin),
@@ -224,8 +255,12 @@ fn apps(shared: &Shared, state: &State) -> String {
             users = app.users.len(),
         );
         // Every setting, whatever the configuration grows to hold; the API key is left out.
+        let mut editable = serde_json::Map::new();
         if let Ok(Value::Object(settings)) = serde_json::to_value(c) {
             for (key, value) in settings.iter().filter(|(k, _)| *k != "api_key") {
+                if key != "id" {
+                    editable.insert(key.clone(), value.clone());
+                }
                 let shown = match value {
                     Value::String(s) => s.clone(),
                     other => other.to_string(),
@@ -238,7 +273,16 @@ fn apps(shared: &Shared, state: &State) -> String {
                 );
             }
         }
-        out.push_str("</table></details></article>");
+        let editable = serde_json::to_string_pretty(&Value::Object(editable)).unwrap_or_default();
+        let _ = write!(
+            out,
+            r#"</table></details><details data-key="edit-{id}"><summary>Edit settings</summary>
+<form data-action="update-app" data-app="{id}"><textarea name="settings" rows="{rows}" spellcheck="false" aria-label="settings of {id} (JSON)">{json}</textarea>
+<div><button type="submit">Apply</button> <span class="muted">Changed keys are applied at once; users, sessions and keys stay.</span></div></form></details></article>"#,
+            id = esc(&c.id),
+            rows = editable.lines().count().min(30),
+            json = esc(&editable),
+        );
     }
     out
 }
@@ -337,7 +381,11 @@ fn user_row(out: &mut String, app: &AppRecord, user: &crate::state::UserRecord, 
     }
     let sessions = match active {
         0 => r#"<span class="muted">none active</span>"#.to_owned(),
-        n => format!("<details><summary>{n} active</summary><ul>{sessions}</ul></details>"),
+        n => format!(
+            r#"<details data-key="sessions-{}-{}"><summary>{n} active</summary><ul>{sessions}</ul></details>"#,
+            esc(&app.config.id),
+            esc(&user.id)
+        ),
     };
     let _ = write!(
         out,
@@ -501,7 +549,9 @@ mod tests {
             .apps
             .insert(config.id.clone(), AppRecord::new(config, key));
         let shared = Shared::new(state, "http://127.0.0.1:1".into(), None);
-        let page = page(&shared, 250);
+        let locked = page(&shared, 250, View::NeedsToken);
+        assert!(!locked.contains("alert(1)") && locked.contains(r#"data-needs-token="1""#));
+        let page = page(&shared, 250, View::Full);
         assert!(!page.contains("<script>alert(1)</script>"));
         assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         assert!(page.contains(r#"data-refresh-ms="250""#));
