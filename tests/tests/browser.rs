@@ -127,6 +127,7 @@ async fn browser_suite() {
     case!(ui_magic_link_completes_a_pending_login);
     case!(ui_clock_and_faults);
     case!(ui_users_and_app_settings);
+    case!(ui_with_an_admin_token);
 
     for (name, took) in &timings {
         eprintln!("browser case {name}: {took:?}");
@@ -829,4 +830,42 @@ async fn ui_users_and_app_settings(s: &mut Suite) {
         &format!("the new redirect_url is answered: {auth}"),
     );
     s.ui = Some(ui);
+}
+
+async fn ui_with_an_admin_token(s: &mut Suite) {
+    const TOKEN: &str = "browser-suite-admin-token";
+    let locked = Emulator::start(EmulatorConfig {
+        admin_token: Some(TOKEN.into()),
+        ..EmulatorConfig::default()
+    })
+    .await
+    .expect("emulator with an admin token starts");
+    let ui = s
+        .browser
+        .open(&format!("{}/ui?refresh_ms=100", locked.admin_url()))
+        .await;
+    // Without the token the page holds no state and asks for it.
+    let app_id = locked.default_app_id().to_owned();
+    let before = ui
+        .eval("the locked page's text", "document.body.innerText")
+        .await;
+    ui.check(
+        !before.as_str().unwrap_or_default().contains(&app_id),
+        "without the token the UI shows no state",
+    );
+    ui.wait_until(
+        "the token form shows",
+        "!document.getElementById('token-form').hidden",
+    )
+    .await;
+    ui.type_into(
+        "type the admin token",
+        "#token-form input[name=token]",
+        TOKEN,
+    )
+    .await;
+    ui.click("unlock", "#token-form button[type=submit]").await;
+    ui.wait_for_text("with the token the UI shows the app", &app_id)
+        .await;
+    ui.page().clone().close().await.expect("tab closes");
 }

@@ -74,3 +74,98 @@ async fn panels(State(shared): State<AppState>) -> impl IntoResponse {
         Json(render::panels(&shared)),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use tower::ServiceExt;
+
+    use crate::admin::ADMIN_TOKEN_HEADER;
+    use crate::config::{AdminAccess, AppConfig, ServerOptions};
+    use crate::state::{AppRecord, Shared, State};
+    use crate::tokens::SigningKey;
+
+    const TOKEN: &str = "a-long-enough-admin-token";
+
+    fn router(admin: AdminAccess) -> axum::Router {
+        let mut state = State::default();
+        let config = AppConfig {
+            name: "Secret Name".into(),
+            ..AppConfig::default()
+        };
+        let key = SigningKey::default_key().expect("key");
+        state
+            .apps
+            .insert(config.id.clone(), AppRecord::new(config, key));
+        let shared =
+            Shared::new(state, "http://127.0.0.1:1".into(), None).with_options(ServerOptions {
+                admin,
+                ..ServerOptions::default()
+            });
+        crate::routes::router(Arc::new(shared))
+    }
+
+    async fn get(router: &axum::Router, uri: &str, token: Option<&str>) -> (StatusCode, String) {
+        let mut req = Request::get(uri);
+        if let Some(t) = token {
+            req = req.header(ADMIN_TOKEN_HEADER, t);
+        }
+        let resp = router
+            .clone()
+            .oneshot(req.body(Body::empty()).expect("request"))
+            .await
+            .expect("answer");
+        let status = resp.status();
+        let body = axum::body::to_bytes(resp.into_body(), 1 << 20)
+            .await
+            .expect("body");
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    #[tokio::test]
+    async fn open_on_loopback_without_a_token() {
+        let router = router(AdminAccess::default());
+        let (status, page) = get(&router, "/_emulator/ui", None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(page.contains("Secret Name") && page.contains(r#"data-needs-token="0""#));
+        let (status, panels) = get(&router, "/_emulator/ui/panels", None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(panels.contains("Secret Name"));
+    }
+
+    #[tokio::test]
+    async fn with_a_token_the_page_has_no_state_and_the_panels_need_the_token() {
+        let router = router(AdminAccess {
+            token: Some(TOKEN.into()),
+            loopback_bind: true,
+        });
+        let (status, page) = get(&router, "/_emulator/ui", None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(page.contains(r#"data-needs-token="1""#));
+        assert!(!page.contains("Secret Name"));
+        for wrong in [None, Some("not-the-admin-token")] {
+            let (status, panels) = get(&router, "/_emulator/ui/panels", wrong).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED);
+            assert!(!panels.contains("Secret Name"));
+        }
+        let (status, panels) = get(&router, "/_emulator/ui/panels", Some(TOKEN)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(panels.contains("Secret Name"));
+    }
+
+    #[tokio::test]
+    async fn refused_beyond_loopback_without_a_token() {
+        let router = router(AdminAccess {
+            token: None,
+            loopback_bind: false,
+        });
+        for uri in ["/_emulator/ui", "/_emulator/ui/panels"] {
+            let (status, body) = get(&router, uri, None).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{uri}");
+            assert!(body.contains("operation_not_allowed") && !body.contains("Secret Name"));
+        }
+    }
+}
