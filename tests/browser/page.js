@@ -8,7 +8,7 @@
 //
 // Every call is recorded in `t.calls` (secrets redacted) so a failing test can print the request and the
 // answer. The test drives the page with `t.run(() => t.someFlow(...))`, which never throws: it resolves
-// to `{ok: true, value}` or `{ok: false, error, status, code, calls}`.
+// to `{ok: true, value, calls}` or `{ok: false, error, status, code, calls}`.
 "use strict";
 
 (function () {
@@ -18,7 +18,7 @@
     "Passage-Element-Version": "2.0.9",
   };
   // Keys whose values are secrets: never recorded, so never printed by a failing test.
-  const SECRET_KEY = /token|^otp$|^magic_link$|secret|authorization|challenge|signature|attestation/i;
+  const SECRET_KEY = /^(auth_token|refresh_token|id_token|otp|magic_link|nonce)$|secret|authorization|challenge|signature|attestation/i;
 
   const calls = [];
   const session = { authToken: null, refreshToken: null };
@@ -155,11 +155,15 @@
   const t = {
     calls,
     // Runs `flow`, resolving to a plain outcome object for the test.
+    // `calls` are the calls this flow made (redacted), so a failing check can show them.
     async run(flow) {
+      const first = calls.length;
       try {
-        return { ok: true, value: (await flow()) ?? null };
+        const value = (await flow()) ?? null;
+        return { ok: true, value, calls: calls.slice(first) };
       } catch (e) {
-        return { ok: false, error: String(e && e.message ? e.message : e), status: e.status ?? null, code: e.code ?? null, calls };
+        const error = String(e && e.message ? e.message : e);
+        return { ok: false, error, status: e.status ?? null, code: e.code ?? null, calls: calls.slice(first) };
       }
     },
     signOut() {

@@ -250,7 +250,11 @@ impl BrowserSession {
                     .push(redact_link_secrets(&line));
             }
         });
-        let tab = Tab { page, console };
+        let tab = Tab {
+            page,
+            console,
+            last_calls: Mutex::new(Value::Null),
+        };
         tab.goto(url).await;
         tab
     }
@@ -296,6 +300,8 @@ impl Outcome {
 pub struct Tab {
     page: Page,
     console: Arc<Mutex<Vec<String>>>,
+    /// The calls made by the latest page flow (redacted by the page), shown when a check fails.
+    last_calls: Mutex<Value>,
 }
 
 impl Tab {
@@ -352,6 +358,7 @@ impl Tab {
             "step `{step}`: the page did not answer an outcome: {raw}\n{}",
             self.diagnostics(None)
         );
+        *self.last_calls.lock().unwrap_or_else(|p| p.into_inner()) = raw["calls"].clone();
         Outcome { raw }
     }
 
@@ -382,12 +389,18 @@ impl Tab {
         }
     }
 
-    /// The console so far and, for a failed outcome, every call the page made (request and answer,
-    /// secrets redacted by the page).
+    /// The calls of `outcome` (else of the latest page flow), with request and answer (secrets
+    /// redacted by the page), then the browser console so far.
     pub fn diagnostics(&self, outcome: Option<&Value>) -> String {
         let mut out = String::new();
-        if let Some(calls) = outcome.and_then(|o| o["calls"].as_array()) {
-            out.push_str("calls made by the page (oldest first):\n");
+        let last = self
+            .last_calls
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let calls = outcome.map_or(&last, |o| &o["calls"]);
+        if let Some(calls) = calls.as_array() {
+            out.push_str("calls of the page's latest step (oldest first):\n");
             for c in calls {
                 out.push_str(&format!(
                     "  {} {} -> {}\n    request: {}\n    answer:  {}{}\n",
