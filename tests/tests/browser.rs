@@ -43,7 +43,7 @@ impl Suite {
         serde_json::to_string(value).expect("string")
     }
 
-    /// The latest outbox message to `identifier` of `kind` matching `id_of` (otp_id / magic_link_id).
+    /// The latest outbox message to `identifier` that `pick` accepts (e.g. by `otp_id`).
     fn sent(&self, identifier: &str, pick: impl Fn(&OutboxMessage) -> bool) -> OutboxMessage {
         let messages = self.emulator.outbox(identifier);
         let found = messages.into_iter().rev().find(|m| pick(m));
@@ -86,7 +86,7 @@ async fn browser_suite() {
     let emulator = Emulator::start(config).await.expect("emulator starts");
     pages.serve(&emulator.base_url(), emulator.default_app_id());
     let browser = BrowserSession::launch(executable).await;
-    let launched = started.elapsed();
+    let launched = started.elapsed(); // emulator, page server and Chromium
     let page_origin = pages.origin();
     let app = browser.open(&format!("{page_origin}/")).await;
     let authenticator = app
@@ -133,7 +133,7 @@ async fn browser_suite() {
         eprintln!("browser case {name}: {took:?}");
     }
     eprintln!(
-        "browser suite: {} cases in {:?} (Chromium launch {launched:?})",
+        "browser suite: {} cases in {:?} (setup with the Chromium launch {launched:?})",
         timings.len(),
         started.elapsed()
     );
@@ -517,6 +517,16 @@ async fn ui_renders_and_shows_a_passcode(s: &mut Suite) {
         .open(&format!("{}/ui?refresh_ms=100", s.emulator.admin_url()))
         .await;
     ui.wait_for_text("the UI renders", "Passage emulator").await;
+    let token_form = ui
+        .eval(
+            "the token form's display",
+            "getComputedStyle(document.getElementById('token-form')).display",
+        )
+        .await;
+    ui.check(
+        token_form == json!("none"),
+        "an open UI asks for no admin token",
+    );
     let text = ui.eval("the UI's text", "document.body.innerText").await;
     let text = text.as_str().unwrap_or_default();
     for (what, needle) in [
