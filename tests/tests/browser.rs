@@ -127,6 +127,7 @@ async fn browser_suite() {
     case!(ui_magic_link_completes_a_pending_login);
     case!(ui_clock_and_faults);
     case!(ui_users_and_app_settings);
+    case!(ui_reset);
     case!(ui_with_an_admin_token);
 
     for (name, took) in &timings {
@@ -838,6 +839,34 @@ async fn ui_users_and_app_settings(s: &mut Suite) {
     s.app.check(
         auth["redirect_url"] == json!("/welcome"),
         &format!("the new redirect_url is answered: {auth}"),
+    );
+    s.ui = Some(ui);
+}
+
+async fn ui_reset(s: &mut Suite) {
+    let ui = s.ui.take().expect("the UI is open");
+    ui.click("reset the emulator", r#"button[data-action="reset"]"#)
+        .await;
+    ui_action(&ui, "reset").await;
+    let users = s
+        .emulator
+        .admin()
+        .users(s.emulator.default_app_id())
+        .await
+        .expect("admin users");
+    ui.check(
+        users.is_empty() && s.emulator.outbox(ADA).is_empty(),
+        "the reset emptied users and outbox",
+    );
+    let text = ui
+        .eval("the UI's text after the reset", "document.body.innerText")
+        .await;
+    let text = text.as_str().unwrap_or_default();
+    ui.check(
+        text.contains("No users yet.")
+            && text.contains("Nothing sent yet.")
+            && text.contains("No API request yet."),
+        "the UI shows the emptied state",
     );
     s.ui = Some(ui);
 }
