@@ -2,3 +2,4 @@ pub mod authenticator;
 pub mod browser;
 pub mod conformance;
 pub mod harness;
+pub mod hostile;
