@@ -32,6 +32,7 @@ pub mod session;
 pub mod state;
 pub mod store;
 pub mod tokens;
+pub mod ui;
 pub mod views;
 pub mod webauthn;
 
