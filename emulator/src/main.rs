@@ -89,6 +89,8 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let args = Args::parse();
     let config = configuration(&args)?;
+    // Signal handlers first, so a SIGTERM right after the banner already shuts down gracefully.
+    let shutdown_signal = shutdown_signal()?;
     let emulator = Emulator::start(config).await?;
     println!("Passage emulator listening");
     println!("  API base URL: {}", emulator.base_url());
@@ -96,25 +98,33 @@ async fn main() -> anyhow::Result<()> {
     for app in emulator.app_ids() {
         println!("  app:          {app}");
     }
-    wait_for_shutdown_signal().await?;
+    shutdown_signal.await;
     println!("shutting down (finishing requests in flight)");
     emulator.shutdown().await;
     Ok(())
 }
 
-/// Waits for Ctrl-C (or SIGTERM on Unix, as sent by CI runners and container stops).
-async fn wait_for_shutdown_signal() -> anyhow::Result<()> {
+/// Registers the handlers now; the future ends on Ctrl-C (or SIGTERM on Unix, as sent by CI runners and
+/// container stops).
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        tokio::select! {
-            res = tokio::signal::ctrl_c() => res?,
-            _ = term.recv() => {}
-        }
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = interrupt.recv() => {}
+            }
+        })
     }
     #[cfg(not(unix))]
-    tokio::signal::ctrl_c().await?;
-    Ok(())
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+    }
 }
 
 #[cfg(test)]

@@ -159,6 +159,9 @@ pub fn router(shared: AppState) -> Router {
         .nest("/v1", api)
         .nest("/_emulator", admin::router(shared.clone()))
         .fallback(no_route)
+        .layer(axum::extract::DefaultBodyLimit::max(
+            shared.options.max_body_bytes,
+        ))
         .layer(middleware::from_fn_with_state(
             shared.clone(),
             fault_middleware,
