@@ -1864,3 +1864,50 @@ async fn every_status_the_emulator_answers_is_declared() {
     assert_eq!(expect(resp, 413).await, "invalid_request");
     env.assert_conformant();
 }
+
+/// With `quirks` on, the emulator sends the hosted service's known shapes (`status: ""`, no
+/// `webauthn_types` on WebAuthn start users); the generated client accepts them and they conform to the
+/// spec.
+#[tokio::test]
+async fn the_hosted_quirks_are_tolerated_by_the_client_and_the_spec() {
+    let env = TestEnv::with_config(EmulatorConfig {
+        quirks: true,
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let start = env
+        .client
+        .register_webauthn_start()
+        .app_id(&env.app_id)
+        .body(types::RegisterWebAuthnStartRequest::builder().identifier("quirky@example.com"))
+        .send()
+        .await
+        .expect("register start with quirks")
+        .into_inner();
+    let user = start.user.expect("user");
+    assert_eq!(user.status.as_str(), "");
+    assert!(user.webauthn_types.is_empty());
+    let created = env
+        .client
+        .create_user()
+        .app_id(&env.app_id)
+        .body(types::CreateUserParams::builder().identifier("quirky2@example.com"))
+        .send()
+        .await
+        .expect("create user with quirks")
+        .into_inner();
+    assert_eq!(created.user.status.as_str(), "");
+    // The current user keeps its full shape.
+    let auth = env.register_by_otp("quirky3@example.com").await;
+    let me = env
+        .user_client(&auth)
+        .get_currentuser()
+        .app_id(&env.app_id)
+        .send()
+        .await
+        .unwrap()
+        .into_inner()
+        .user;
+    assert_eq!(me.status.as_str(), "active");
+    env.assert_conformant();
+}
