@@ -154,6 +154,23 @@ mod tests {
     }
 
     #[test]
+    fn help_documents_every_argument() {
+        use clap::CommandFactory;
+        let mut command = Args::command();
+        let help = command.render_long_help().to_string();
+        for arg in command.get_arguments() {
+            if let Some(long) = arg.get_long() {
+                assert!(
+                    help.contains(&format!("--{long}")),
+                    "--{long} missing:\n{help}"
+                );
+                let documented = arg.get_long_help().or(arg.get_help());
+                assert!(documented.is_some(), "--{long} has no help text");
+            }
+        }
+    }
+
+    #[test]
     fn seed_file_adds_users() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("seed.toml");
