@@ -11,7 +11,8 @@ use passage_emulator::{Emulator, EmulatorConfig};
 const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
 
 /// Command-line options.
-#[derive(Debug, Parser)]
+/// (No `Debug`: it holds the admin token.)
+#[derive(Parser)]
 #[command(
     name = "passage-emulator",
     version,
@@ -39,8 +40,14 @@ struct Args {
     #[arg(long, value_name = "FILE")]
     seed: Option<PathBuf>,
     /// Token the admin API requires in the `x-emulator-admin-token` header (at least 16 characters;
-    /// overrides the configuration file's `admin_token`).
-    #[arg(long, value_name = "TOKEN")]
+    /// overrides the configuration file's `admin_token`). Prefer the environment variable: command
+    /// lines are visible to other processes.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "PASSAGE_EMULATOR_ADMIN_TOKEN",
+        hide_env_values = true
+    )]
     admin_token: Option<String>,
 }
 
@@ -168,6 +175,26 @@ mod tests {
                 assert!(documented.is_some(), "--{long} has no help text");
             }
         }
+    }
+
+    #[test]
+    fn admin_token_can_come_from_the_environment_without_showing_in_help() {
+        use clap::CommandFactory;
+        let command = Args::command();
+        let arg = command
+            .get_arguments()
+            .find(|a| a.get_long() == Some("admin-token"))
+            .unwrap();
+        assert_eq!(
+            arg.get_env().and_then(|e| e.to_str()),
+            Some("PASSAGE_EMULATOR_ADMIN_TOKEN")
+        );
+        assert!(arg.is_hide_env_values_set());
+        let parsed = args(&["--admin-token", "a-very-secret-admin-token"]);
+        assert_eq!(
+            configuration(&parsed).unwrap().admin_token.as_deref(),
+            Some("a-very-secret-admin-token")
+        );
     }
 
     #[test]
