@@ -64,12 +64,19 @@ fn main() {
     let mut otp_users = Vec::new();
     let mut refreshing: Vec<Refreshing> = Vec::new();
     let mut passkey_users = Vec::new();
+    let mut refresh_clients = Vec::new();
     for i in 0..CLIENTS {
         let c = client(&base);
         let identifier = format!("user{i}@bench.test");
+        rt.block_on(otp_sign_in(&c, &emulator, &app_id, &identifier, true));
+        otp_users.push((c, identifier));
+        // Refreshing users of their own: a user keeps only its newest sessions, and the OTP
+        // logins above open a new one each time.
+        let c = client(&base);
+        let identifier = format!("refresh{i}@bench.test");
         let auth = rt.block_on(otp_sign_in(&c, &emulator, &app_id, &identifier, true));
         refreshing.push(Mutex::new(auth.refresh_token.expect("refresh token")));
-        otp_users.push((c, identifier));
+        refresh_clients.push(c);
         let c = client(&base);
         let identifier = format!("passkey{i}@bench.test");
         let mut authenticator = SoftAuthenticator::new(&auth_origin);
@@ -87,7 +94,7 @@ fn main() {
         ));
     }
     let otp_users = Arc::new(otp_users);
-    let refreshing = Arc::new((otp_users.clone(), refreshing));
+    let refreshing = Arc::new((refresh_clients, refreshing));
     let passkey_users = Arc::new(passkey_users);
     let signer = TestKey::generate().signer().clone();
 
@@ -109,7 +116,6 @@ fn main() {
                 let (users, tokens) = &*state;
                 let current = tokens[k].lock().expect("token").clone();
                 let auth: types::AuthResult = users[k]
-                    .0
                     .refresh_auth_token()
                     .app_id(&*id)
                     .body(types::RefreshAuthTokenRequest::builder().refresh_token(current))
