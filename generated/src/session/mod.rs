@@ -24,6 +24,7 @@
 
 mod clock;
 mod expiry;
+#[cfg(feature = "file-store")]
 mod file_store;
 mod store;
 
@@ -37,7 +38,9 @@ use secrecy::{ExposeSecret, SecretString};
 
 pub(crate) use clock::unix_seconds;
 pub use clock::{Clock, ManualClock, SystemClock};
+#[cfg(feature = "verify")]
 pub(crate) use expiry::numeric_date;
+#[cfg(feature = "file-store")]
 pub use file_store::FileStore;
 pub use store::{MemoryStore, StoreError, StoredTokens, TokenStore};
 
