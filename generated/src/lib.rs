@@ -150,3 +150,13 @@ pub use verify::{Claims, TokenVerifier, VerifierConfig, VerifyError};
 
 /// The error type of the generated methods, before conversion into [`Error`].
 pub type GeneratedError = generated::Error<types::ApiError>;
+
+/// The workspace README's examples, compiled as doc tests.
+#[cfg(all(doctest, feature = "axum", feature = "file-store"))]
+#[doc = include_str!("../../README.md")]
+struct WorkspaceReadme;
+
+/// The crate README's examples (its page on the registry), compiled as doc tests.
+#[cfg(all(doctest, feature = "axum", feature = "file-store"))]
+#[doc = include_str!("../README.md")]
+struct CrateReadme;

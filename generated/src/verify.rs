@@ -9,12 +9,14 @@
 //! - Keys are cached for [`VerifierConfig::jwks_ttl`]; a token with an
 //!   unknown `kid` triggers a refetch at most once per
 //!   [`VerifierConfig::unknown_kid_refetch_interval`].
-//! - Verifications of tokens whose key is cached only take a read lock and
-//!   never wait for a fetch.
+//! - Verifications of tokens whose key is cached take no lock at all (the
+//!   key set is swapped atomically, [`arc_swap`]) and never wait for a fetch.
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
 use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
@@ -167,7 +169,8 @@ struct Inner {
     issuer: String,
     config: VerifierConfig,
     clock: Arc<dyn Clock>,
-    cache: RwLock<KeyCache>,
+    /// Read without a lock on every verification; replaced whole after a fetch.
+    cache: ArcSwap<KeyCache>,
     fetch: tokio::sync::Mutex<FetchState>,
 }
 
@@ -224,7 +227,7 @@ impl TokenVerifier {
                 issuer,
                 config,
                 clock: Arc::new(SystemClock),
-                cache: RwLock::new(KeyCache::default()),
+                cache: ArcSwap::from_pointee(KeyCache::default()),
                 fetch: tokio::sync::Mutex::new(FetchState::default()),
             }),
         }
@@ -240,7 +243,7 @@ impl TokenVerifier {
                 issuer: inner.issuer.clone(),
                 config: inner.config.clone(),
                 clock,
-                cache: RwLock::new(KeyCache::default()),
+                cache: ArcSwap::from_pointee(KeyCache::default()),
                 fetch: tokio::sync::Mutex::new(FetchState::default()),
             }),
         }
@@ -327,8 +330,8 @@ fn parse_header(token: &str) -> Result<RawHeader, VerifyError> {
 }
 
 impl Inner {
-    fn read_cache(&self) -> std::sync::RwLockReadGuard<'_, KeyCache> {
-        self.cache.read().unwrap_or_else(|e| e.into_inner())
+    fn read_cache(&self) -> arc_swap::Guard<Arc<KeyCache>> {
+        self.cache.load()
     }
 
     fn is_fresh(&self, cache: &KeyCache, now: SystemTime) -> bool {
@@ -389,10 +392,11 @@ impl Inner {
             Ok(keys) => {
                 fetch.last_failure = None;
                 let key = keys.get(kid).cloned();
-                let mut cache = self.cache.write().unwrap_or_else(|e| e.into_inner());
-                cache.keys = keys;
-                cache.fetched_at = Some(now);
-                drop(cache);
+                // Fetches are serialised by `fetch`, so no update is lost.
+                self.cache.store(Arc::new(KeyCache {
+                    keys,
+                    fetched_at: Some(now),
+                }));
                 key.ok_or_else(|| VerifyError::UnknownKid(shown_kid(kid)))
             }
             Err(error) => {

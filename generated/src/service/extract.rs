@@ -9,6 +9,7 @@ use super::{AuthRejection, PassageUser};
 
 /// The user the [`PassageAuthLayer`](super::PassageAuthLayer) verified;
 /// `401` for an anonymous request (behind an optional layer).
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 impl<S: Send + Sync> FromRequestParts<S> for PassageUser {
     type Rejection = AuthRejection;
 
@@ -22,6 +23,7 @@ impl<S: Send + Sync> FromRequestParts<S> for PassageUser {
 
 /// `Some(user)` when the request's token was verified, `None` for an
 /// anonymous request.
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 impl<S: Send + Sync> OptionalFromRequestParts<S> for PassageUser {
     type Rejection = AuthRejection;
 
@@ -47,6 +49,7 @@ fn found(parts: &Parts) -> Result<Option<PassageUser>, AuthRejection> {
     Ok(None)
 }
 
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 impl IntoResponse for AuthRejection {
     fn into_response(self) -> Response {
         AuthRejection::into_response(self)
