@@ -85,6 +85,9 @@ pub async fn run(target: &Target) -> anyhow::Result<AxumService> {
 
     steps.step("Start the service on 127.0.0.1 (GET /health public, GET /api/me protected)");
     let verifier = TokenVerifier::new(client.clone(), app_id, VerifierConfig::default());
+    // Fetch the keys before serving, so the first request does not wait for them.
+    let keys = verifier.preload().await?;
+    steps.detail(format!("preloaded {keys} signing key(s)"));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let origin = format!("http://{}", listener.local_addr()?);
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
