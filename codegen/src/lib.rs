@@ -9,6 +9,8 @@ pub mod generate;
 pub mod lint;
 pub mod load;
 mod locate;
+mod postprocess;
+mod secrets;
 
 pub use diff::{diff as diff_specs, Report as DiffReport, SpecDiff};
 pub use generate::{generate, generate_with, GenerateError, Options};

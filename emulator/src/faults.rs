@@ -38,6 +38,8 @@ pub enum FaultKind {
     DropConnection,
     /// Run the handler (its state changes happen), then close the connection without answering.
     DropAfterProcessing,
+    /// Run the handler (its state changes happen), then hold its answer for `delay_ms` (default 1000).
+    DelayAfterProcessing,
 }
 
 /// An armed fault.
@@ -56,7 +58,7 @@ pub struct FaultRule {
     /// Seconds for `Retry-After` (kind `status429`, default 1).
     #[serde(default)]
     pub retry_after: Option<u64>,
-    /// Milliseconds (kind `delay`, default 1000).
+    /// Milliseconds (kinds `delay` and `delay_after_processing`, default 1000).
     #[serde(default)]
     pub delay_ms: Option<u64>,
     /// Status for `truncated_body` / `non_json_body` (default 200).
@@ -160,6 +162,11 @@ pub async fn apply(rule: &FaultRule, req: Request, next: Next) -> FaultOutcome {
         FaultKind::Delay => {
             tokio::time::sleep(Duration::from_millis(rule.delay_ms.unwrap_or(1000))).await;
             next.run(req).await
+        }
+        FaultKind::DelayAfterProcessing => {
+            let resp = next.run(req).await;
+            tokio::time::sleep(Duration::from_millis(rule.delay_ms.unwrap_or(1000))).await;
+            resp
         }
         FaultKind::TruncatedBody => raw_response(
             rule.status,
