@@ -1148,6 +1148,7 @@ fn session_outcome<T>(result: &Result<T, passage_auth_client::SessionError>) -> 
     match result {
         Ok(_) => Outcome::Ok,
         Err(S::RefreshFailed(e) | S::Api(e)) => outcome_of(e),
+        Err(S::RefreshRejected(e)) => outcome_of(e),
         Err(_) => Outcome::Other,
     }
 }
