@@ -7,13 +7,18 @@
 //!   Each needs a driver below; a new secret-bearing operation without one fails the suite. The
 //!   [`Session`] (refresh, call, revoke) and the magic-link waiter are driven the same way.
 //! - **Hostile answers** ([`Hostile`]), served by [`HostileServer`]: an undeclared status with an
-//!   HTML page (and a header) echoing the request, an undecodable success carrying tokens, a
-//!   body cut short, a declared error whose message echoes the request's secrets, a 401 with
-//!   `Set-Cookie`, a redirect whose `Location` carries a code, a connection dropped before and
-//!   after the request, and a timeout.
+//!   HTML page (and a header) echoing the request as received, an undecodable success carrying
+//!   tokens and a session cookie, a body cut short mid-stream, a declared error whose message
+//!   echoes the request's secrets (whole and as 16-character prefixes), a 401 with
+//!   `Set-Cookie`, a redirect whose `Location` carries the request's secrets in its path, a
+//!   code in its query and a token in its fragment, a connection dropped before and after the
+//!   request, and a timeout. Secrets come in several shapes: JWTs, hex tokens, provider codes
+//!   with a `/` (percent-encoded in queries and forms), six-digit passcodes and secrets of
+//!   lowercase letters that no token heuristic recognises.
 //! - **Printed forms**: `Debug`, `Display` (plain and `{:#}`), `{:#?}`, the source chain,
 //!   `{:#}` and `{:?}` of an `anyhow` chain, the panic message of `unwrap` (caught with
-//!   `catch_unwind` and a panic hook), `Debug` of clients and sessions, and everything logged at
+//!   `catch_unwind` and a panic hook), `Debug` of clients, sessions, their stores and the
+//!   waiter, the status and headers of a success, and everything logged at
 //!   TRACE (client, session, waiter, reqwest and hyper through `log`), every span with its
 //!   fields, captured into a buffer.
 //!
