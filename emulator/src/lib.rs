@@ -30,6 +30,7 @@ pub mod server;
 pub mod session;
 pub mod state;
 pub mod tokens;
+pub mod ui;
 pub mod views;
 pub mod webauthn;
 

@@ -60,7 +60,7 @@ pub fn router(shared: AppState) -> Router<AppState> {
 
 /// Refuses admin calls without the configured token (401), or on a non-loopback bind without a token
 /// configured (403).
-async fn admin_guard(
+pub(crate) async fn admin_guard(
     State(shared): State<AppState>,
     req: axum::extract::Request,
     next: middleware::Next,

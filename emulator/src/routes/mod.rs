@@ -158,6 +158,7 @@ pub fn router(shared: AppState) -> Router {
     Router::new()
         .nest("/v1", api)
         .nest("/_emulator", admin::router(shared.clone()))
+        .nest("/_emulator/ui", crate::ui::router(shared.clone()))
         .fallback(no_route)
         .layer(middleware::from_fn_with_state(
             shared.clone(),
