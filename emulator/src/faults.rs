@@ -251,5 +251,11 @@ mod tests {
                 .unwrap();
         assert_eq!(rule.kind, FaultKind::Status429);
         assert_eq!(rule.count, 1);
+        let rule: FaultRule = serde_json::from_str(
+            r#"{"path_prefix":"/v1","kind":"delay_after_processing","delay_ms":1500}"#,
+        )
+        .unwrap();
+        assert_eq!(rule.kind, FaultKind::DelayAfterProcessing);
+        assert_eq!(rule.delay_ms, Some(1500));
     }
 }

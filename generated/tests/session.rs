@@ -13,7 +13,6 @@ use passage_auth_client::{
     ClientBuilder, FileStore, MagicLinkExt, MemoryStore, PollPolicy, RetryPolicy, Session,
     SessionError, StoredTokens, TokenStore, TokenVerifier, VerifierConfig,
 };
-use secrecy::ExposeSecret;
 use support::{Fault, Server, APP_ID};
 use tokio::sync::Notify;
 
@@ -392,8 +391,10 @@ async fn a_signed_out_session_picks_up_a_sign_in_made_elsewhere_on_its_store() {
         b.auth_token().await,
         Err(SessionError::NotSignedIn)
     ));
+    assert!(!b.is_signed_in().await.unwrap());
     let auth = server.state.auth_result();
     a.sign_in(&auth).await.unwrap();
+    assert!(b.is_signed_in().await.unwrap());
     let token = b.auth_token().await.unwrap();
     assert_eq!(token.expose_secret(), auth.auth_token.expose_secret());
     assert_eq!(server.state.token_posts.load(Ordering::SeqCst), 0);

@@ -50,7 +50,6 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
 use reqwest::StatusCode;
-use secrecy::{ExposeSecret, SecretString};
 
 pub(crate) use clock::unix_seconds;
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -390,6 +389,23 @@ impl<S: TokenStore> Inner<S> {
         Ok(())
     }
 
+    /// The current pair, loading the store first when this session holds
+    /// none: another session or process may have signed in since.
+    async fn active(&self, state: &mut RefreshState) -> Result<Option<Current>, SessionError> {
+        self.ensure_loaded(state).await?;
+        if let Slot::Active(current) = &*self.read() {
+            return Ok(Some(current.clone()));
+        }
+        Ok(match self.store.load().await? {
+            Some(tokens) => {
+                let current = self.current(state, tokens);
+                self.set(Slot::Active(current.clone()));
+                Some(current)
+            }
+            None => None,
+        })
+    }
+
     /// Saves `tokens` (the caller holds the store lock) and makes them current.
     async fn install(
         &self,
@@ -489,22 +505,8 @@ impl<S: TokenStore> Inner<S> {
 
     async fn token_slow(&self, rejected: Option<u64>) -> Result<Current, SessionError> {
         let mut state = self.refresh.lock().await;
-        self.ensure_loaded(&mut state).await?;
-        let active = match &*self.read() {
-            Slot::Active(current) => Some(current.clone()),
-            _ => None,
-        };
-        let current = match active {
-            Some(current) => current,
-            // Signed out here: another session or process may have signed in since.
-            None => match self.store.load().await? {
-                Some(tokens) => {
-                    let current = self.current(&mut state, tokens);
-                    self.set(Slot::Active(current.clone()));
-                    current
-                }
-                None => return Err(SessionError::NotSignedIn),
-            },
+        let Some(current) = self.active(&mut state).await? else {
+            return Err(SessionError::NotSignedIn);
         };
         match rejected {
             Some(generation) if current.generation != generation => return Ok(current),
@@ -611,7 +613,7 @@ impl<S: TokenStore> Inner<S> {
     /// `POST /tokens` with `refresh_token`, retrying transient failures
     /// under the refresh policy (the client's own policy never repeats a
     /// rotation: `x-idempotent: false`).
-    async fn refresh_request(&self, refresh_token: &SecretString) -> Result<AuthResult, Error> {
+    async fn refresh_request(&self, refresh_token: &SecretValue) -> Result<AuthResult, Error> {
         let client = self.client.with_retry_policy(RetryPolicy::none());
         let started = tokio::time::Instant::now();
         let mut attempt = 1u32;
@@ -650,7 +652,7 @@ impl<S: TokenStore> Inner<S> {
     }
 }
 
-fn secret(current: &Current) -> SecretString {
+fn secret(current: &Current) -> SecretValue {
     current.tokens.auth_token.clone()
 }
 
@@ -674,7 +676,7 @@ impl<S: TokenStore> Session<S> {
     ///
     /// When a refresh fails transiently but the old token has not expired
     /// yet, the old token is returned.
-    pub async fn auth_token(&self) -> Result<SecretString, SessionError> {
+    pub async fn auth_token(&self) -> Result<SecretValue, SessionError> {
         self.inner.token(None).await.map(|c| secret(&c))
     }
 
@@ -765,11 +767,12 @@ impl<S: TokenStore> Session<S> {
         revoked.map_err(SessionError::Api)
     }
 
-    /// True when the session holds tokens (it may still need a refresh).
+    /// True when the session holds tokens (it may still need a refresh); a
+    /// session without tokens first looks for a pair saved in its store
+    /// since (a sign-in made by another session or process).
     pub async fn is_signed_in(&self) -> Result<bool, SessionError> {
         let mut state = self.inner.refresh.lock().await;
-        self.inner.ensure_loaded(&mut state).await?;
-        Ok(matches!(*self.inner.read(), Slot::Active(_)))
+        Ok(self.inner.active(&mut state).await?.is_some())
     }
 
     /// The session's token store.
