@@ -6,11 +6,13 @@
 
 pub mod diff;
 pub mod generate;
+mod isolate;
 pub mod lint;
 pub mod load;
-mod locate;
+pub mod locate;
+pub mod mutate;
 
 pub use diff::{diff as diff_specs, Report as DiffReport, SpecDiff};
 pub use generate::{generate, generate_with, GenerateError, Options};
-pub use lint::{lint, Finding, LintReport};
+pub use lint::{lint, Finding, LintReport, Location};
 pub use load::{load, LoadError, LoadedSpec};

@@ -106,8 +106,13 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "schema-type",
-        checks: "`type` is one of `string`, `number`, `integer`, `boolean`, `array`, `object`; `format` is one the generator knows for that type (and has a `type`); arrays have `items`; `default` has the schema's type.",
+        checks: "`type` is one of `string`, `number`, `integer`, `boolean`, `array`, `object`; `format` is one the generator maps to a type the client compiles (not `uuid`) and has a `type`; arrays have `items`; `default` has the schema's type.",
         fix: "correct the `type`/`format` spelling (e.g. `type: string`, `format: date-time`), add `items`, or fix the `default`",
+    },
+    Rule {
+        id: "unsupported-keyword",
+        checks: "No schema uses `pattern` (validated with the `regress` crate, which the client does not depend on) or `not` (progenitor converts few of its forms).",
+        fix: "remove the keyword and describe the constraint in the `description`",
     },
     Rule {
         id: "schema-bounds",

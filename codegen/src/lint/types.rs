@@ -1,5 +1,5 @@
 //! Schema type rules: `schema-type`, `schema-bounds`, `required-properties`,
-//! `nullable-ref`, `enum-values`.
+//! `nullable-ref`, `enum-values`, `unsupported-keyword`.
 //!
 //! These cover what progenitor and the open-enum generator take on trust: an
 //! unknown `type` makes progenitor panic ("invalid type"), an exclusive bound
@@ -16,7 +16,9 @@ use crate::generate::variant_name;
 /// The types OpenAPI 3.0 knows.
 pub const TYPES: [&str; 6] = ["string", "number", "integer", "boolean", "array", "object"];
 
-/// The formats the generator maps to a Rust type, per `type`.
+/// The formats the generator maps to a Rust type the client crate can compile,
+/// per `type` (`uuid` is left out: it needs the `uuid` crate, which the
+/// client does not depend on).
 pub fn formats_of(ty: &str) -> &'static [&'static str] {
     match ty {
         "string" => &[
@@ -27,7 +29,6 @@ pub fn formats_of(ty: &str) -> &'static [&'static str] {
             "time",
             "password",
             "email",
-            "uuid",
             "uri",
             "uri-reference",
             "hostname",
@@ -42,6 +43,19 @@ pub fn formats_of(ty: &str) -> &'static [&'static str] {
         _ => &[],
     }
 }
+
+/// Schema keywords the generated client cannot compile or that progenitor
+/// cannot convert, with why.
+const UNSUPPORTED: [(&str, &str); 2] = [
+    (
+        "pattern",
+        "the generator validates it with the `regress` crate, which the client crate does not depend on",
+    ),
+    (
+        "not",
+        "progenitor converts only a few forms of `not` and panics on the others",
+    ),
+];
 
 /// Runs the schema type rules.
 pub(crate) fn check(doc: &Value, sink: &mut Sink) {
@@ -96,6 +110,12 @@ pub(crate) fn check(doc: &Value, sink: &mut Sink) {
                     format!("`format: {format}` needs a `type` beside it"),
                 ),
                 (_, None) => {} // the unknown type is reported above
+                (Some("uuid"), Some("string")) => sink.push(
+                    "schema-type",
+                    op,
+                    format!("{pointer}/format"),
+                    "`format: uuid` becomes `uuid::Uuid`, and the client crate does not depend on `uuid`: drop the format (say it is a UUID in the description)",
+                ),
                 (_, Some(t)) => {
                     let allowed = formats_of(t);
                     sink.push(
@@ -130,6 +150,16 @@ pub(crate) fn check(doc: &Value, sink: &mut Sink) {
                     op,
                     format!("{pointer}/default"),
                     format!("`default: {default}` is not a value of `type: {t}`"),
+                );
+            }
+        }
+        for keyword in UNSUPPORTED {
+            if map.contains_key(keyword.0) {
+                sink.push(
+                    "unsupported-keyword",
+                    op,
+                    format!("{pointer}/{}", keyword.0),
+                    format!("`{}` is not supported: {}", keyword.0, keyword.1),
                 );
             }
         }
@@ -387,6 +417,23 @@ mod tests {
             "        id:\n          type: integer\n          format: int64\n          default: 3",
         ));
         assert!(r.is_clean(), "{r}");
+    }
+
+    #[test]
+    fn keywords_the_client_cannot_compile() {
+        let r = lint(&variant(
+            "        id:\n          type: string",
+            "        id:\n          type: string\n          pattern: '^a'\n          not:\n            type: integer",
+        ));
+        assert_eq!(r.of_rule("unsupported-keyword").len(), 2, "{r}");
+        let r = lint(&variant(
+            "        id:\n          type: string",
+            "        id:\n          type: string\n          format: uuid",
+        ));
+        assert!(
+            r.of_rule("schema-type")[0].message.contains("`uuid`"),
+            "{r}"
+        );
     }
 
     #[test]
