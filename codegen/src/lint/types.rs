@@ -144,7 +144,7 @@ pub(crate) fn check(doc: &Value, sink: &mut Sink) {
         }
         if let (Some(t), Some(default)) = (ty_str, map.get("default")) {
             let nullable = map.get("nullable").and_then(Value::as_bool) == Some(true);
-            if !fits(t, default) && !(nullable && default.is_null()) {
+            if !(fits(t, default) || (nullable && default.is_null())) {
                 sink.push(
                     "schema-type",
                     op,
