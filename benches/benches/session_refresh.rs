@@ -119,9 +119,10 @@ fn refresh(c: &mut Criterion) {
                     client
                         .refresh_auth_token()
                         .app_id(app_id.as_str())
-                        .body(passage_auth_client::types::RefreshAuthTokenRequest {
-                            refresh_token: SecretValue::new(current.expose_secret()),
-                        })
+                        .body(
+                            passage_auth_client::types::RefreshAuthTokenRequest::builder()
+                                .refresh_token(SecretValue::new(current.expose_secret())),
+                        )
                         .send(),
                 )
                 .expect("refresh")

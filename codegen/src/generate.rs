@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::lint::{self, LintReport};
 use crate::LoadedSpec;
+use crate::{postprocess, secrets};
 
 /// How the generated code is wired into the client crate.
 #[derive(Clone, Debug)]
@@ -20,6 +21,12 @@ pub struct Options {
     /// The spec's name as written in the header (keep it relative, so the
     /// output is the same on every machine).
     pub spec_display_name: String,
+    /// The error type every generated `send()` returns.
+    pub error_type: String,
+    /// The function every generated `send()` passes progenitor's result
+    /// through: `async fn(impl Future<Output = Result<T,
+    /// progenitor_client::Error<E>>>) -> Result<T, error_type>`.
+    pub call_wrapper: String,
 }
 
 impl Default for Options {
@@ -28,6 +35,8 @@ impl Default for Options {
             module_path: "crate::generated".into(),
             inner_type: "crate::hooks::ClientState".into(),
             spec_display_name: "spec/passage-auth.yaml".into(),
+            error_type: "crate::Error".into(),
+            call_wrapper: "crate::error::finish_call".into(),
         }
     }
 }
@@ -165,10 +174,15 @@ fn convert(spec: &LoadedSpec, options: &Options) -> Result<String, GenerateError
 
         #operations
     };
-    let file: syn::File = syn::parse2(tokens).map_err(|e| GenerateError::Syntax {
+    let mut file: syn::File = syn::parse2(tokens).map_err(|e| GenerateError::Syntax {
         path: path.clone(),
         message: e.to_string(),
     })?;
+    let wiring = postprocess::Wiring {
+        error_type: parse_path(&options.error_type, &path)?,
+        call_wrapper: parse_path(&options.call_wrapper, &path)?,
+    };
+    postprocess::apply(&mut file, &wiring);
     if let Some(message) = crate::isolate::duplicate_item(&file) {
         return Err(GenerateError::Syntax { path, message });
     }
@@ -180,6 +194,13 @@ fn convert(spec: &LoadedSpec, options: &Options) -> Result<String, GenerateError
          // sha256: {sha}\n\
          // generator: passage-codegen with progenitor 0.15\n\n{body}"
     ))
+}
+
+fn parse_path(s: &str, path: &str) -> Result<syn::Path, GenerateError> {
+    syn::parse_str(s).map_err(|e| GenerateError::Syntax {
+        path: path.to_string(),
+        message: format!("option `{s}` is not a Rust path: {e}"),
+    })
 }
 
 fn parse_tokens(s: &str) -> TokenStream {
@@ -312,6 +333,7 @@ impl OpenEnum {
         quote! {
             #[doc = #doc]
             #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+            #[non_exhaustive]
             pub enum #name {
                 #(
                     #[doc = #variant_docs]
@@ -441,17 +463,6 @@ impl SecretType {
     }
 }
 
-/// True for a `$ref` to a `format: password` string component.
-fn is_secret_schema(doc: &Value, schema: Option<&Value>) -> bool {
-    schema
-        .and_then(|s| s.get("$ref"))
-        .and_then(Value::as_str)
-        .and_then(|r| lint::resolve(doc, r))
-        .and_then(|target| target.get("format"))
-        .and_then(Value::as_str)
-        == Some("password")
-}
-
 fn doc_text(description: &str, name: &str) -> String {
     let d = description.trim();
     if d.is_empty() {
@@ -514,19 +525,15 @@ fn operation_table(doc: &Value) -> TokenStream {
                     .collect()
             })
             .unwrap_or_default();
-        let secret_query: Vec<&str> = op
-            .value
-            .get("parameters")
-            .and_then(Value::as_array)
-            .map(|params| {
-                params
-                    .iter()
-                    .filter(|p| p.get("in").and_then(Value::as_str) == Some("query"))
-                    .filter(|p| is_secret_schema(doc, p.get("schema")))
-                    .filter_map(|p| p.get("name").and_then(Value::as_str))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let path_item = doc.get("paths").and_then(|p| p.get(op.path));
+        let secrets::OperationSecrets {
+            query: secret_query,
+            headers: secret_headers,
+            body: secret_body,
+        } = secrets::of_operation(doc, op.value, path_item);
+        let secret_query = secret_query.iter();
+        let secret_headers = secret_headers.iter();
+        let secret_body = secret_body.iter();
         rows.push((
             id.to_string(),
             quote! {
@@ -539,6 +546,8 @@ fn operation_table(doc: &Value) -> TokenStream {
                     idempotent: #idempotent,
                     success_statuses: &[#(#statuses),*],
                     secret_query: &[#(#secret_query),*],
+                    secret_headers: &[#(#secret_headers),*],
+                    secret_body: &[#(#secret_body),*],
                 }
             },
         ));
@@ -562,6 +571,7 @@ fn operation_table(doc: &Value) -> TokenStream {
 
             /// One operation of the spec.
             #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+            #[non_exhaustive]
             pub struct OperationSpec {
                 /// The spec's `operationId`, also the generated method name.
                 pub operation_id: &'static str,
@@ -577,9 +587,14 @@ fn operation_table(doc: &Value) -> TokenStream {
                 pub idempotent: bool,
                 /// The success (2xx and 3xx) statuses the spec declares.
                 pub success_statuses: &'static [u16],
-                /// Query parameters that carry a secret (`format: password`):
-                /// never log their values.
+                /// Query parameters that carry a secret (`format: password`,
+                /// `$ref`s resolved): never log their values.
                 pub secret_query: &'static [&'static str],
+                /// Header parameters (lower-case) that carry a secret.
+                pub secret_headers: &'static [&'static str],
+                /// Paths into the request body (JSON or form; `/`-separated
+                /// property names, `*` for array items) whose values are secret.
+                pub secret_body: &'static [&'static str],
             }
 
             /// Every operation of the spec, sorted by `operation_id`.

@@ -11,6 +11,8 @@ pub mod lint;
 pub mod load;
 pub mod locate;
 pub mod mutate;
+mod postprocess;
+mod secrets;
 
 pub use diff::{diff as diff_specs, Report as DiffReport, SpecDiff};
 pub use generate::{generate, generate_with, GenerateError, Options};

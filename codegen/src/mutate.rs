@@ -679,7 +679,13 @@ fn stubs(code: &str) -> Result<String, String> {
             "crate::hooks::ClientState" => out.push_str(
                 "pub mod hooks {\n    /// Stub of the client's state.\n    #[derive(Clone, Debug, Default)]\n    pub struct ClientState;\n    impl progenitor_client::ClientHooks<ClientState> for crate::generated::Client {}\n}\n",
             ),
-            "crate::hooks" => {}
+            "crate::Error" => out.push_str(
+                "/// Stub of the client's error type.\n#[derive(Debug)]\npub struct Error;\n",
+            ),
+            "crate::error::finish_call" => out.push_str(
+                "pub mod error {\n    /// Stub of the call wrapper: the same signature (progenitor's error with\n    /// the spec's `ApiError` body), no redaction.\n    pub(crate) async fn finish_call<T>(\n        call: impl ::std::future::Future<\n            Output = ::std::result::Result<T, progenitor_client::Error<crate::generated::types::ApiError>>,\n        >,\n    ) -> ::std::result::Result<T, crate::Error> {\n        call.await.map_err(|_| crate::Error)\n    }\n}\n",
+            ),
+            "crate::hooks" | "crate::error" => {}
             other => return Err(format!("no stub for `{other}`: teach codegen::mutate::stubs about it")),
         }
     }
@@ -818,8 +824,10 @@ mod tests {
 
     #[test]
     fn stubs_cover_the_hooks_and_refuse_the_unknown() {
-        let s = stubs("x: crate::hooks::ClientState, y: crate::generated::types::A").unwrap();
+        let s = stubs("x: crate::hooks::ClientState, y: crate::generated::types::A, crate::Error, crate::error::finish_call(f)").unwrap();
         assert!(s.contains("pub struct ClientState;"));
+        assert!(s.contains("pub struct Error;"));
+        assert!(s.contains("async fn finish_call"));
         assert!(stubs("crate::nope::Thing")
             .unwrap_err()
             .contains("crate::nope::Thing"));

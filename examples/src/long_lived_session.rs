@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use futures::future::try_join_all;
 use passage_auth_client::open_enums::ApiErrorCode;
-use passage_auth_client::{Error, Session};
+use passage_auth_client::Session;
 use secrecy::ExposeSecret as _;
 
 use crate::target::{unverified_expiry, SharedClock};
@@ -78,8 +78,7 @@ pub async fn run(target: &Target) -> anyhow::Result<LongLivedSession> {
             .get_currentuser()
             .app_id(app_id.as_str())
             .send()
-            .await
-            .map_err(Error::from);
+            .await;
         let status = match answer {
             Ok(_) => anyhow::bail!("the emulator accepted an expired token"),
             Err(e) => {

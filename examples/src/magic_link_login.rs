@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use passage_auth_client::open_enums::ApiErrorCode;
-use passage_auth_client::{types, Client, Error, MagicLinkExt, PollPolicy, SecretValue};
+use passage_auth_client::{types, Client, MagicLinkExt, PollPolicy, SecretValue};
 use tokio::sync::Notify;
 
 use crate::steps::emit;
@@ -127,8 +127,7 @@ async fn send_link(
         .app_id(app_id)
         .body(types::LoginMagicLinkRequest::builder().identifier(identifier))
         .send()
-        .await
-        .map_err(Error::from);
+        .await;
     match login {
         Ok(response) => Ok(response.into_inner().magic_link.id),
         Err(e) if e.code() == Some(&ApiErrorCode::UserNotFound) => {

@@ -2,7 +2,7 @@
 //! no account yet, then exchange the passcode for tokens.
 
 use passage_auth_client::open_enums::ApiErrorCode;
-use passage_auth_client::{types, Client, Error};
+use passage_auth_client::{types, Client};
 
 use crate::{Steps, Target};
 
@@ -32,8 +32,7 @@ pub async fn sign_in(
         .app_id(app_id)
         .body(types::LoginOneTimePasscodeRequest::builder().identifier(identifier))
         .send()
-        .await
-        .map_err(Error::from);
+        .await;
     let (otp_id, registered) = match login {
         Ok(response) => (response.into_inner().otp_id, false),
         Err(e) if e.code() == Some(&ApiErrorCode::UserNotFound) => {

@@ -107,7 +107,7 @@ impl ClientBuilder {
     /// Builds the client.
     pub fn build(self) -> Result<Client, Error> {
         url::Url::parse(&self.base_url)
-            .map_err(|e| Error::InvalidRequest(format!("base URL is not a URL: {e}")))?;
+            .map_err(|e| Error::invalid_request(format!("base URL is not a URL: {e}")))?;
         let http = match self.http {
             Some(client) => client,
             None => reqwest::Client::builder()
@@ -116,7 +116,9 @@ impl ClientBuilder {
                 .user_agent(self.user_agent)
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
-                .map_err(|e| Error::InvalidRequest(format!("cannot build the HTTP client: {e}")))?,
+                .map_err(|e| {
+                    Error::invalid_request(format!("cannot build the HTTP client: {e}"))
+                })?,
         };
         Ok(Client::new_with_client(&self.base_url, http, self.state))
     }

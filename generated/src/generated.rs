@@ -13,6 +13,7 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 pub mod types {
     ///Body for redeeming a magic link.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct ActivateMagicLinkRequest {
         ///The secret taken from the magic link URL.
         pub magic_link: crate::generated::secrets::SecretValue,
@@ -24,6 +25,7 @@ pub mod types {
     }
     ///Body for redeeming a one-time passcode.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct ActivateOneTimePasscodeRequest {
         ///The passcode the user received.
         pub otp: crate::generated::secrets::SecretValue,
@@ -37,6 +39,7 @@ pub mod types {
     }
     ///Body for finishing adding a passkey to the signed-in user.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct AddDeviceFinishRequest {
         ///Id of the handshake returned by the start call.
         pub handshake_id: ::std::string::String,
@@ -52,6 +55,7 @@ pub mod types {
     }
     ///Answer to starting to add a passkey.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct AddDeviceStartResponse {
         ///The registration handshake.
         pub handshake: CredentialCreationChallenge,
@@ -66,6 +70,7 @@ pub mod types {
     }
     ///Body of every error response.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct ApiError {
         ///Machine-readable reason for the failure.
         pub code: crate::generated::open_enums::ApiErrorCode,
@@ -79,6 +84,7 @@ pub mod types {
     }
     ///Public configuration of a Passage app.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct App {
         ///Identifier kinds users may sign up with (e-mail, phone or both).
         pub allowed_identifier: ::std::string::String,
@@ -136,6 +142,7 @@ pub mod types {
     }
     ///Form fields Sign in with Apple posts to the callback.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct AppleOAuth2CallbackForm {
         ///Authorization code, present when the user approved.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -161,6 +168,7 @@ pub mod types {
     }
     ///A linked Apple account.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct AppleSocialConnection {
         ///When the link was made.
         pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
@@ -178,6 +186,7 @@ pub mod types {
     }
     ///Authentication methods enabled for an app; an absent member means disabled.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[non_exhaustive]
     pub struct AuthMethods {
         ///Magic link settings.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -196,6 +205,7 @@ pub mod types {
     }
     ///Answer of every operation that logs a user in.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct AuthResponse {
         ///The issued session.
         pub auth_result: AuthResult,
@@ -207,6 +217,7 @@ pub mod types {
     }
     ///Session tokens and where to go next.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct AuthResult {
         ///Short-lived RS256 JWT identifying the user; send it as a bearer token.
         pub auth_token: crate::generated::secrets::SecretValue,
@@ -226,6 +237,7 @@ pub mod types {
     }
     ///Body for finishing a transaction passkey check.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct AuthenticateWebAuthnFinishWithTransactionRequest {
         ///Id of the handshake returned by the start call.
         pub handshake_id: ::std::string::String,
@@ -242,6 +254,7 @@ pub mod types {
     }
     ///Body for starting a transaction passkey check.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[non_exhaustive]
     pub struct AuthenticateWebAuthnStartWithTransactionRequest {
         ///Transaction to bind the handshake to.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -254,6 +267,7 @@ pub mod types {
     }
     ///Answer to starting a transaction passkey check.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct AuthenticateWebAuthnStartWithTransactionResponse {
         ///The assertion handshake.
         pub handshake: CredentialAssertionChallenge,
@@ -268,6 +282,7 @@ pub mod types {
     }
     ///Authenticator output of an assertion, each member base64url encoded.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[non_exhaustive]
     pub struct AuthenticatorAssertionResponse {
         ///Authenticator data that was signed.
         #[serde(
@@ -298,6 +313,7 @@ pub mod types {
     }
     ///Authenticator output of a registration, each binary member base64url encoded.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[non_exhaustive]
     pub struct AuthenticatorAttestationResponse {
         ///CBOR attestation object holding the authenticator data and attestation statement.
         #[serde(
@@ -322,6 +338,7 @@ pub mod types {
     }
     ///Constraints on which authenticators may be used for a registration.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[non_exhaustive]
     pub struct AuthenticatorSelectionCriteria {
         ///Required attachment (platform or cross-platform), if any.
         #[serde(
@@ -355,6 +372,7 @@ pub mod types {
     }
     ///Body of a passkey readiness report.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct CreatePasskeyReadinessRequest {
         ///Whether passkeys can be offered through autofill (conditional mediation).
         pub conditional_ui: bool,
@@ -376,6 +394,7 @@ pub mod types {
     }
     ///Body for creating a user.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct CreateUserParams {
         ///E-mail address or E.164 phone number of the new user.
         pub identifier: ::std::string::String,
@@ -390,6 +409,7 @@ pub mod types {
     }
     ///Answer to creating a user.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct CreateUserResponse {
         ///The new user.
         pub user: User,
@@ -401,6 +421,7 @@ pub mod types {
     }
     ///A WebAuthn credential (device) registered to a user.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct Credential {
         ///When the credential was registered (timestamp text).
         pub created_at: ::std::string::String,
@@ -431,6 +452,7 @@ pub mod types {
     }
     ///Handshake for a passkey assertion.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct CredentialAssertionChallenge {
         ///Options to pass to navigator.credentials.get().
         pub challenge: ProtocolCredentialAssertion,
@@ -444,6 +466,7 @@ pub mod types {
     }
     ///Serialised result of navigator.credentials.get(); binary members are base64url strings. Every member is optional.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[non_exhaustive]
     pub struct CredentialAssertionResponse {
         ///Attachment of the authenticator that answered (platform or cross-platform).
         #[serde(
@@ -484,6 +507,7 @@ pub mod types {
     }
     ///Wrapper holding the WebAuthn creation options.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[non_exhaustive]
     pub struct CredentialCreation {
         ///The creation options.
         #[serde(
@@ -499,6 +523,7 @@ pub mod types {
     }
     ///Handshake for a passkey registration.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct CredentialCreationChallenge {
         ///Options to pass to navigator.credentials.create().
         pub challenge: CredentialCreation,
@@ -512,6 +537,7 @@ pub mod types {
     }
     ///Serialised result of navigator.credentials.create(); binary members are base64url strings. Every member is optional.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[non_exhaustive]
     pub struct CredentialCreationResponse {
         ///Attachment of the authenticator that created the credential.
         #[serde(
@@ -555,6 +581,7 @@ pub mod types {
     }
     ///Full view of the signed-in user.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct CurrentUser {
         ///When the user was created (timestamp text).
         pub created_at: ::std::string::String,
@@ -598,6 +625,7 @@ pub mod types {
     }
     ///Answer carrying one credential.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct CurrentUserDevice {
         ///The credential.
         pub device: Credential,
@@ -609,6 +637,7 @@ pub mod types {
     }
     ///Answer listing the signed-in user's credentials.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct CurrentUserDevices {
         ///The credentials.
         pub devices: ::std::vec::Vec<Credential>,
@@ -620,6 +649,7 @@ pub mod types {
     }
     ///Body for starting to add a passkey to the signed-in user.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[non_exhaustive]
     pub struct CurrentUserDevicesStartRequest {
         ///Kind of authenticator to ask for; platform when absent.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -634,6 +664,7 @@ pub mod types {
     }
     ///Answer carrying the signed-in user.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct CurrentUserResponse {
         ///The signed-in user.
         pub user: CurrentUser,
@@ -645,6 +676,7 @@ pub mod types {
     }
     ///Styling of Passage UI elements. Colours are hex strings and sizes are pixels; every member is optional and Passage's built-in style applies when one is missing.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[non_exhaustive]
     pub struct ElementCustomization {
         ///Font of body text.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -738,6 +770,7 @@ pub mod types {
     }
     ///Answer carrying an app's public configuration.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct GetAppResponse {
         ///The app.
         pub app: App,
@@ -749,6 +782,7 @@ pub mod types {
     }
     ///Body for polling a magic link.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct GetMagicLinkStatusRequest {
         ///Magic link id returned when the link was sent.
         pub id: ::std::string::String,
@@ -760,6 +794,7 @@ pub mod types {
     }
     ///A linked GitHub account.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct GithubSocialConnection {
         ///When the link was made.
         pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
@@ -777,6 +812,7 @@ pub mod types {
     }
     ///A linked Google account.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct GoogleSocialConnection {
         ///When the link was made.
         pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
@@ -794,6 +830,7 @@ pub mod types {
     }
     ///Body for exchanging a native provider sign-in for session tokens.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct IdTokenRequest {
         ///Authorization code returned by the provider's native SDK.
         pub code: crate::generated::secrets::SecretValue,
@@ -809,6 +846,7 @@ pub mod types {
     }
     ///One RSA public key in JWK form.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct Jwk {
         ///Signing algorithm the key is used with (RS256).
         pub alg: ::std::string::String,
@@ -831,6 +869,7 @@ pub mod types {
     }
     ///JSON Web Key Set of an app.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct JwkResponse {
         ///The app's public signing keys.
         pub keys: ::std::vec::Vec<Jwk>,
@@ -842,6 +881,7 @@ pub mod types {
     }
     ///Grid position and size of one metadata field on a form.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct LayoutConfig {
         ///Height in grid rows.
         pub h: i32,
@@ -861,6 +901,7 @@ pub mod types {
     }
     ///Form layouts for metadata fields.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct Layouts {
         ///Field positions on the profile form.
         pub profile: ::std::vec::Vec<LayoutConfig>,
@@ -874,6 +915,7 @@ pub mod types {
     }
     ///Body for sending a login magic link.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct LoginMagicLinkRequest {
         ///E-mail address or E.164 phone number of the user.
         pub identifier: ::std::string::String,
@@ -891,6 +933,7 @@ pub mod types {
     }
     ///Answer to sending a login magic link.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct LoginMagicLinkResponse {
         ///The link that was sent.
         pub magic_link: MagicLink,
@@ -902,6 +945,7 @@ pub mod types {
     }
     ///Body for sending a login passcode.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct LoginOneTimePasscodeRequest {
         ///E-mail address or E.164 phone number of the user.
         pub identifier: ::std::string::String,
@@ -916,6 +960,7 @@ pub mod types {
     }
     ///Body for finishing a passkey login.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct LoginWebAuthnFinishRequest {
         ///Id of the handshake returned by the start call.
         pub handshake_id: ::std::string::String,
@@ -932,6 +977,7 @@ pub mod types {
     }
     ///Body for starting a passkey login.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[non_exhaustive]
     pub struct LoginWebAuthnStartRequest {
         ///E-mail address or phone number of the user; leave out for a discoverable login.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -944,6 +990,7 @@ pub mod types {
     }
     ///Answer to starting a passkey login.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct LoginWebAuthnStartResponse {
         ///The assertion handshake.
         pub handshake: CredentialAssertionChallenge,
@@ -958,6 +1005,7 @@ pub mod types {
     }
     ///Handle of a magic link that was sent.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct MagicLink {
         ///Magic link id, used to poll its status.
         pub id: ::std::string::String,
@@ -969,6 +1017,7 @@ pub mod types {
     }
     ///Magic link settings of an app.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct MagicLinkAuthMethod {
         ///Seconds a magic link stays valid (at least 60, 300 when unset).
         #[serde(default = "defaults::default_u64::<i64, 300>")]
@@ -994,6 +1043,7 @@ pub mod types {
     }
     ///Answer to a request that sent a verification magic link.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct MagicLinkResponse {
         ///The link that was sent.
         pub magic_link: MagicLink,
@@ -1005,6 +1055,7 @@ pub mod types {
     }
     ///Single-use proof that a transaction passkey ceremony succeeded.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct Nonce {
         ///The nonce value, to be verified by the app's backend.
         pub nonce: crate::generated::secrets::SecretValue,
@@ -1016,6 +1067,7 @@ pub mod types {
     }
     ///Answer to sending a one-time passcode.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct OneTimePasscodeResponse {
         ///Id of the passcode; send it along when redeeming the code.
         pub otp_id: ::std::string::String,
@@ -1027,6 +1079,7 @@ pub mod types {
     }
     ///OpenID Connect discovery metadata of an app (only the members Passage documents).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct OpenIdConfiguration {
         ///URL of the authorization endpoint.
         pub authorization_endpoint: ::std::string::String,
@@ -1042,6 +1095,7 @@ pub mod types {
     }
     ///One-time passcode settings of an app.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct OtpAuthMethod {
         ///Seconds a passcode stays valid (at least 60, 300 when unset).
         #[serde(default = "defaults::default_u64::<i64, 300>")]
@@ -1067,6 +1121,7 @@ pub mod types {
     }
     ///Wrapper holding the WebAuthn request options.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct ProtocolCredentialAssertion {
         ///The request options.
         #[serde(rename = "publicKey")]
@@ -1079,6 +1134,7 @@ pub mod types {
     }
     ///WebAuthn options for creating a credential; every member is optional.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[non_exhaustive]
     pub struct PublicKeyCredentialCreationOptions {
         ///Attestation conveyance preference (none, indirect, direct, enterprise).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1128,6 +1184,7 @@ pub mod types {
     }
     ///Reference to one existing credential.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct PublicKeyCredentialDescriptor {
         ///Credential id, base64url encoded.
         pub id: ::std::string::String,
@@ -1145,6 +1202,7 @@ pub mod types {
     }
     ///One acceptable credential key type.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[non_exhaustive]
     pub struct PublicKeyCredentialParameters {
         ///COSE algorithm identifier, for example -7 for ES256.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1160,6 +1218,7 @@ pub mod types {
     }
     ///WebAuthn options for requesting an assertion.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct PublicKeyCredentialRequestOptions {
         ///Credentials that may answer; empty or absent for a discoverable login.
         #[serde(
@@ -1193,6 +1252,7 @@ pub mod types {
     }
     ///Body for refreshing a session.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct RefreshAuthTokenRequest {
         ///The refresh token received with the last token pair.
         pub refresh_token: crate::generated::secrets::SecretValue,
@@ -1204,6 +1264,7 @@ pub mod types {
     }
     ///Body for registering with a magic link.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct RegisterMagicLinkRequest {
         ///E-mail address or E.164 phone number of the new user.
         pub identifier: ::std::string::String,
@@ -1221,6 +1282,7 @@ pub mod types {
     }
     ///Answer to sending a registration magic link.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct RegisterMagicLinkResponse {
         ///The link that was sent.
         pub magic_link: MagicLink,
@@ -1232,6 +1294,7 @@ pub mod types {
     }
     ///Body for registering with a one-time passcode.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct RegisterOneTimePasscodeRequest {
         ///E-mail address or E.164 phone number of the new user.
         pub identifier: ::std::string::String,
@@ -1246,6 +1309,7 @@ pub mod types {
     }
     ///Body for finishing a passkey registration.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct RegisterWebAuthnFinishRequest {
         ///Id of the handshake returned by the start call.
         pub handshake_id: ::std::string::String,
@@ -1261,6 +1325,7 @@ pub mod types {
     }
     ///Body for finishing a transaction passkey registration.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct RegisterWebAuthnFinishWithTransactionRequest {
         ///Id of the handshake returned by the start call.
         pub handshake_id: ::std::string::String,
@@ -1276,6 +1341,7 @@ pub mod types {
     }
     ///Body for starting a passkey registration.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct RegisterWebAuthnStartRequest {
         ///Kind of authenticator to ask for; platform when absent.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1292,6 +1358,7 @@ pub mod types {
     }
     ///Answer to starting a passkey registration.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct RegisterWebAuthnStartResponse {
         ///The registration handshake.
         pub handshake: CredentialCreationChallenge,
@@ -1306,6 +1373,7 @@ pub mod types {
     }
     ///Body for starting a transaction passkey registration.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct RegisterWebAuthnStartWithTransactionRequest {
         ///Kind of authenticator to ask for; platform when absent.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1322,6 +1390,7 @@ pub mod types {
     }
     ///Answer to starting a transaction passkey registration.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct RegisterWebAuthnStartWithTransactionResponse {
         ///The registration handshake.
         pub handshake: CredentialCreationChallenge,
@@ -1336,6 +1405,7 @@ pub mod types {
     }
     ///Relying party description used at registration.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[non_exhaustive]
     pub struct RelyingPartyEntity {
         ///Logo URL; dropped from current WebAuthn versions.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1354,6 +1424,7 @@ pub mod types {
     }
     ///Social providers configured for an app; the settings inside each are not fixed.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[non_exhaustive]
     pub struct SocialConnections {
         ///Apple settings, present when Sign in with Apple is set up.
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
@@ -1372,6 +1443,7 @@ pub mod types {
     }
     ///Answer listing the signed-in user's social links.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct SocialConnectionsResponse {
         ///The linked accounts.
         pub social_connections: UserSocialConnections,
@@ -1383,6 +1455,7 @@ pub mod types {
     }
     ///Body for renaming a passkey.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct UpdateDeviceRequest {
         ///New display name for the credential.
         pub friendly_name: ::std::string::String,
@@ -1394,6 +1467,7 @@ pub mod types {
     }
     ///Body for updating the signed-in user's metadata.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[non_exhaustive]
     pub struct UpdateMetadataRequest {
         ///Field names from the app's metadata schema mapped to their new values.
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
@@ -1406,6 +1480,7 @@ pub mod types {
     }
     ///Body for requesting an e-mail change.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct UpdateUserEmailRequest {
         ///Language to write the verification message in.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1426,6 +1501,7 @@ pub mod types {
     }
     ///Body for requesting a phone number change.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[non_exhaustive]
     pub struct UpdateUserPhoneRequest {
         ///Language to write the verification message in.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1447,6 +1523,7 @@ pub mod types {
     }
     ///Public view of a user.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct User {
         ///E-mail address; empty when the user has none.
         pub email: ::std::string::String,
@@ -1478,6 +1555,7 @@ pub mod types {
     }
     ///User account description used at registration.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[non_exhaustive]
     pub struct UserEntity {
         ///Friendly name shown to the user.
         #[serde(
@@ -1502,6 +1580,7 @@ pub mod types {
     }
     ///Definition of one user metadata field.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct UserMetadataField {
         ///Key under which the value is stored in user_metadata.
         pub field_name: ::std::string::String,
@@ -1524,6 +1603,7 @@ pub mod types {
     }
     ///Answer carrying the signed-in user's metadata.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct UserMetadataResponse {
         ///Values of the app's metadata fields.
         pub user_metadata: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -1535,6 +1615,7 @@ pub mod types {
     }
     ///Answer to a user lookup.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct UserResponse {
         ///The matching user, or null when no account has the identifier.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
@@ -1547,6 +1628,7 @@ pub mod types {
     }
     ///Social accounts linked to a user, one entry per provider.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[non_exhaustive]
     pub struct UserSocialConnections {
         ///Linked Apple account, if any.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1565,6 +1647,7 @@ pub mod types {
     }
     ///Icons of an authenticator's brand, as base64 SVG data URLs.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct WebAuthnIcons {
         ///Icon for dark backgrounds, or null when unknown.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
@@ -9336,28 +9419,13 @@ pub struct Client {
     pub(crate) inner: crate::hooks::ClientState,
 }
 impl Client {
-    /// Create a new client.
-    ///
-    /// `baseurl` is the base URL provided to the internal
-    /// `reqwest::Client`, and should include a scheme and hostname,
-    /// as well as port and a path stem if applicable.
-    pub fn new(baseurl: &str, inner: crate::hooks::ClientState) -> Self {
-        #[cfg(not(target_arch = "wasm32"))]
-        let client = {
-            let dur = ::std::time::Duration::from_secs(15u64);
-            reqwest::ClientBuilder::new().connect_timeout(dur).timeout(dur)
-        };
-        #[cfg(target_arch = "wasm32")]
-        let client = reqwest::ClientBuilder::new();
-        Self::new_with_client(baseurl, client.build().unwrap(), inner)
-    }
     /// Construct a new client with an existing `reqwest::Client`,
     /// allowing more control over its configuration.
     ///
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
-    pub fn new_with_client(
+    pub(crate) fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
         inner: crate::hooks::ClientState,
@@ -10282,55 +10350,62 @@ pub mod builder {
         ///Sends a `GET` request to `/apps/{app_id}`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::GetAppResponse>, Error<types::ApiError>> {
-            let Self { client, app_id } = self;
-            let app_id = app_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/apps/{}", client.baseurl, encode_path(& app_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .get(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "get_app",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+        ) -> ::std::result::Result<ResponseValue<types::GetAppResponse>, crate::Error> {
+            crate::error::finish_call(async move {
+                    let Self { client, app_id } = self;
+                    let app_id = app_id.map_err(Error::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}", client.baseurl, encode_path(& app_id.to_string()),
+                    );
+                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
+                        1usize,
+                    );
+                    header_map
+                        .append(
+                            ::reqwest::header::HeaderName::from_static("api-version"),
+                            ::reqwest::header::HeaderValue::from_static(
+                                super::Client::api_version(),
+                            ),
+                        );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .get(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
+                            ),
+                        )
+                        .headers(header_map)
+                        .build()?;
+                    let info = OperationInfo {
+                        operation_id: "get_app",
+                    };
+                    client.pre(&mut request, &info).await?;
+                    let result = client.exec(request, &info).await;
+                    client.post(&result, &info).await?;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(Error::UnexpectedResponse(response)),
+                    }
+                })
+                .await
         }
     }
     /**Builder for [`Client::get_jwks`]
@@ -10363,56 +10438,63 @@ pub mod builder {
         ///Sends a `GET` request to `/apps/{app_id}/.well-known/jwks.json`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::JwkResponse>, Error<types::ApiError>> {
-            let Self { client, app_id } = self;
-            let app_id = app_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/apps/{}/.well-known/jwks.json", client.baseurl, encode_path(& app_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .get(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "get_jwks",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+        ) -> ::std::result::Result<ResponseValue<types::JwkResponse>, crate::Error> {
+            crate::error::finish_call(async move {
+                    let Self { client, app_id } = self;
+                    let app_id = app_id.map_err(Error::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/.well-known/jwks.json", client.baseurl, encode_path(&
+                        app_id.to_string()),
+                    );
+                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
+                        1usize,
+                    );
+                    header_map
+                        .append(
+                            ::reqwest::header::HeaderName::from_static("api-version"),
+                            ::reqwest::header::HeaderValue::from_static(
+                                super::Client::api_version(),
+                            ),
+                        );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .get(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
+                            ),
+                        )
+                        .headers(header_map)
+                        .build()?;
+                    let info = OperationInfo {
+                        operation_id: "get_jwks",
+                    };
+                    client.pre(&mut request, &info).await?;
+                    let result = client.exec(request, &info).await;
+                    client.post(&result, &info).await?;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(Error::UnexpectedResponse(response)),
+                    }
+                })
+                .await
         }
     }
     /**Builder for [`Client::get_open_id_configuration`]
@@ -10445,56 +10527,66 @@ pub mod builder {
         ///Sends a `GET` request to `/apps/{app_id}/.well-known/openid-configuration`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::OpenIdConfiguration>, Error<types::ApiError>> {
-            let Self { client, app_id } = self;
-            let app_id = app_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/apps/{}/.well-known/openid-configuration", client.baseurl,
-                encode_path(& app_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .get(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "get_open_id_configuration",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+        ) -> ::std::result::Result<
+            ResponseValue<types::OpenIdConfiguration>,
+            crate::Error,
+        > {
+            crate::error::finish_call(async move {
+                    let Self { client, app_id } = self;
+                    let app_id = app_id.map_err(Error::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/.well-known/openid-configuration", client.baseurl,
+                        encode_path(& app_id.to_string()),
+                    );
+                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
+                        1usize,
+                    );
+                    header_map
+                        .append(
+                            ::reqwest::header::HeaderName::from_static("api-version"),
+                            ::reqwest::header::HeaderValue::from_static(
+                                super::Client::api_version(),
+                            ),
+                        );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .get(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
+                            ),
+                        )
+                        .headers(header_map)
+                        .build()?;
+                    let info = OperationInfo {
+                        operation_id: "get_open_id_configuration",
+                    };
+                    client.pre(&mut request, &info).await?;
+                    let result = client.exec(request, &info).await;
+                    client.post(&result, &info).await?;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(Error::UnexpectedResponse(response)),
+                    }
+                })
+                .await
         }
     }
     /**Builder for [`Client::get_currentuser`]
@@ -10527,70 +10619,80 @@ pub mod builder {
         ///Sends a `GET` request to `/apps/{app_id}/currentuser`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::CurrentUserResponse>, Error<types::ApiError>> {
-            let Self { client, app_id } = self;
-            let app_id = app_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/apps/{}/currentuser", client.baseurl, encode_path(& app_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .get(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "get_currentuser",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                403u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+        ) -> ::std::result::Result<
+            ResponseValue<types::CurrentUserResponse>,
+            crate::Error,
+        > {
+            crate::error::finish_call(async move {
+                    let Self { client, app_id } = self;
+                    let app_id = app_id.map_err(Error::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/currentuser", client.baseurl, encode_path(& app_id
+                        .to_string()),
+                    );
+                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
+                        1usize,
+                    );
+                    header_map
+                        .append(
+                            ::reqwest::header::HeaderName::from_static("api-version"),
+                            ::reqwest::header::HeaderValue::from_static(
+                                super::Client::api_version(),
+                            ),
+                        );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .get(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
+                            ),
+                        )
+                        .headers(header_map)
+                        .build()?;
+                    let info = OperationInfo {
+                        operation_id: "get_currentuser",
+                    };
+                    client.pre(&mut request, &info).await?;
+                    let result = client.exec(request, &info).await;
+                    client.post(&result, &info).await?;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        403u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(Error::UnexpectedResponse(response)),
+                    }
+                })
+                .await
         }
     }
     /**Builder for [`Client::get_currentuser_devices`]
@@ -10623,70 +10725,80 @@ pub mod builder {
         ///Sends a `GET` request to `/apps/{app_id}/currentuser/devices`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::CurrentUserDevices>, Error<types::ApiError>> {
-            let Self { client, app_id } = self;
-            let app_id = app_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/apps/{}/currentuser/devices", client.baseurl, encode_path(& app_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .get(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "get_currentuser_devices",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                403u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+        ) -> ::std::result::Result<
+            ResponseValue<types::CurrentUserDevices>,
+            crate::Error,
+        > {
+            crate::error::finish_call(async move {
+                    let Self { client, app_id } = self;
+                    let app_id = app_id.map_err(Error::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/currentuser/devices", client.baseurl, encode_path(&
+                        app_id.to_string()),
+                    );
+                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
+                        1usize,
+                    );
+                    header_map
+                        .append(
+                            ::reqwest::header::HeaderName::from_static("api-version"),
+                            ::reqwest::header::HeaderValue::from_static(
+                                super::Client::api_version(),
+                            ),
+                        );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .get(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
+                            ),
+                        )
+                        .headers(header_map)
+                        .build()?;
+                    let info = OperationInfo {
+                        operation_id: "get_currentuser_devices",
+                    };
+                    client.pre(&mut request, &info).await?;
+                    let result = client.exec(request, &info).await;
+                    client.post(&result, &info).await?;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        403u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(Error::UnexpectedResponse(response)),
+                    }
+                })
+                .await
         }
     }
     /**Builder for [`Client::post_currentuser_add_device_finish`]
@@ -10747,76 +10859,87 @@ pub mod builder {
         ///Sends a `POST` request to `/apps/{app_id}/currentuser/devices/finish`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::CurrentUserDevice>, Error<types::ApiError>> {
-            let Self { client, app_id, body } = self;
-            let app_id = app_id.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| {
-                    types::AddDeviceFinishRequest::try_from(v).map_err(|e| e.to_string())
+        ) -> ::std::result::Result<
+            ResponseValue<types::CurrentUserDevice>,
+            crate::Error,
+        > {
+            crate::error::finish_call(async move {
+                    let Self { client, app_id, body } = self;
+                    let app_id = app_id.map_err(Error::InvalidRequest)?;
+                    let body = body
+                        .and_then(|v| {
+                            types::AddDeviceFinishRequest::try_from(v)
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(Error::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/currentuser/devices/finish", client.baseurl,
+                        encode_path(& app_id.to_string()),
+                    );
+                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
+                        1usize,
+                    );
+                    header_map
+                        .append(
+                            ::reqwest::header::HeaderName::from_static("api-version"),
+                            ::reqwest::header::HeaderValue::from_static(
+                                super::Client::api_version(),
+                            ),
+                        );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .post(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
+                            ),
+                        )
+                        .json(&body)
+                        .headers(header_map)
+                        .build()?;
+                    let info = OperationInfo {
+                        operation_id: "post_currentuser_add_device_finish",
+                    };
+                    client.pre(&mut request, &info).await?;
+                    let result = client.exec(request, &info).await;
+                    client.post(&result, &info).await?;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        201u16 => ResponseValue::from_response(response).await,
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        403u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(Error::UnexpectedResponse(response)),
+                    }
                 })
-                .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/apps/{}/currentuser/devices/finish", client.baseurl, encode_path(&
-                app_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .post(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .json(&body)
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "post_currentuser_add_device_finish",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                201u16 => ResponseValue::from_response(response).await,
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                403u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+                .await
         }
     }
     /**Builder for [`Client::post_currentuser_add_device_start`]
@@ -10878,87 +11001,94 @@ pub mod builder {
         ///Sends a `POST` request to `/apps/{app_id}/currentuser/devices/start`
         pub async fn send(
             self,
-        ) -> Result<
+        ) -> ::std::result::Result<
             ResponseValue<types::AddDeviceStartResponse>,
-            Error<types::ApiError>,
+            crate::Error,
         > {
-            let Self { client, app_id, body } = self;
-            let app_id = app_id.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| {
-                    types::CurrentUserDevicesStartRequest::try_from(v)
-                        .map_err(|e| e.to_string())
+            crate::error::finish_call(async move {
+                    let Self { client, app_id, body } = self;
+                    let app_id = app_id.map_err(Error::InvalidRequest)?;
+                    let body = body
+                        .and_then(|v| {
+                            types::CurrentUserDevicesStartRequest::try_from(v)
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(Error::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/currentuser/devices/start", client.baseurl,
+                        encode_path(& app_id.to_string()),
+                    );
+                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
+                        1usize,
+                    );
+                    header_map
+                        .append(
+                            ::reqwest::header::HeaderName::from_static("api-version"),
+                            ::reqwest::header::HeaderValue::from_static(
+                                super::Client::api_version(),
+                            ),
+                        );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .post(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
+                            ),
+                        )
+                        .json(&body)
+                        .headers(header_map)
+                        .build()?;
+                    let info = OperationInfo {
+                        operation_id: "post_currentuser_add_device_start",
+                    };
+                    client.pre(&mut request, &info).await?;
+                    let result = client.exec(request, &info).await;
+                    client.post(&result, &info).await?;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        403u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(Error::UnexpectedResponse(response)),
+                    }
                 })
-                .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/apps/{}/currentuser/devices/start", client.baseurl, encode_path(&
-                app_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .post(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .json(&body)
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "post_currentuser_add_device_start",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                403u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+                .await
         }
     }
     /**Builder for [`Client::delete_currentuser_device`]
@@ -11003,71 +11133,81 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/apps/{app_id}/currentuser/devices/{device_id}`
-        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ApiError>> {
-            let Self { client, app_id, device_id } = self;
-            let app_id = app_id.map_err(Error::InvalidRequest)?;
-            let device_id = device_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/apps/{}/currentuser/devices/{}", client.baseurl, encode_path(& app_id
-                .to_string()), encode_path(& device_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .delete(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "delete_currentuser_device",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => Ok(ResponseValue::empty(response)),
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                403u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+        pub async fn send(
+            self,
+        ) -> ::std::result::Result<ResponseValue<()>, crate::Error> {
+            crate::error::finish_call(async move {
+                    let Self { client, app_id, device_id } = self;
+                    let app_id = app_id.map_err(Error::InvalidRequest)?;
+                    let device_id = device_id.map_err(Error::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/currentuser/devices/{}", client.baseurl,
+                        encode_path(& app_id.to_string()), encode_path(& device_id
+                        .to_string()),
+                    );
+                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
+                        1usize,
+                    );
+                    header_map
+                        .append(
+                            ::reqwest::header::HeaderName::from_static("api-version"),
+                            ::reqwest::header::HeaderValue::from_static(
+                                super::Client::api_version(),
+                            ),
+                        );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .delete(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
+                            ),
+                        )
+                        .headers(header_map)
+                        .build()?;
+                    let info = OperationInfo {
+                        operation_id: "delete_currentuser_device",
+                    };
+                    client.pre(&mut request, &info).await?;
+                    let result = client.exec(request, &info).await;
+                    client.post(&result, &info).await?;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => Ok(ResponseValue::empty(response)),
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        403u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(Error::UnexpectedResponse(response)),
+                    }
+                })
+                .await
         }
     }
     /**Builder for [`Client::update_currentuser_device`]
@@ -11140,77 +11280,89 @@ pub mod builder {
         ///Sends a `PATCH` request to `/apps/{app_id}/currentuser/devices/{device_id}`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::CurrentUserDevice>, Error<types::ApiError>> {
-            let Self { client, app_id, device_id, body } = self;
-            let app_id = app_id.map_err(Error::InvalidRequest)?;
-            let device_id = device_id.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| {
-                    types::UpdateDeviceRequest::try_from(v).map_err(|e| e.to_string())
+        ) -> ::std::result::Result<
+            ResponseValue<types::CurrentUserDevice>,
+            crate::Error,
+        > {
+            crate::error::finish_call(async move {
+                    let Self { client, app_id, device_id, body } = self;
+                    let app_id = app_id.map_err(Error::InvalidRequest)?;
+                    let device_id = device_id.map_err(Error::InvalidRequest)?;
+                    let body = body
+                        .and_then(|v| {
+                            types::UpdateDeviceRequest::try_from(v)
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(Error::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/currentuser/devices/{}", client.baseurl,
+                        encode_path(& app_id.to_string()), encode_path(& device_id
+                        .to_string()),
+                    );
+                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
+                        1usize,
+                    );
+                    header_map
+                        .append(
+                            ::reqwest::header::HeaderName::from_static("api-version"),
+                            ::reqwest::header::HeaderValue::from_static(
+                                super::Client::api_version(),
+                            ),
+                        );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .patch(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
+                            ),
+                        )
+                        .json(&body)
+                        .headers(header_map)
+                        .build()?;
+                    let info = OperationInfo {
+                        operation_id: "update_currentuser_device",
+                    };
+                    client.pre(&mut request, &info).await?;
+                    let result = client.exec(request, &info).await;
+                    client.post(&result, &info).await?;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        403u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(Error::UnexpectedResponse(response)),
+                    }
                 })
-                .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/apps/{}/currentuser/devices/{}", client.baseurl, encode_path(& app_id
-                .to_string()), encode_path(& device_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .patch(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .json(&body)
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "update_currentuser_device",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                403u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+                .await
         }
     }
     /**Builder for [`Client::update_email_currentuser`]
@@ -11271,83 +11423,94 @@ pub mod builder {
         ///Sends a `PATCH` request to `/apps/{app_id}/currentuser/email`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::MagicLinkResponse>, Error<types::ApiError>> {
-            let Self { client, app_id, body } = self;
-            let app_id = app_id.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| {
-                    types::UpdateUserEmailRequest::try_from(v).map_err(|e| e.to_string())
+        ) -> ::std::result::Result<
+            ResponseValue<types::MagicLinkResponse>,
+            crate::Error,
+        > {
+            crate::error::finish_call(async move {
+                    let Self { client, app_id, body } = self;
+                    let app_id = app_id.map_err(Error::InvalidRequest)?;
+                    let body = body
+                        .and_then(|v| {
+                            types::UpdateUserEmailRequest::try_from(v)
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(Error::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/currentuser/email", client.baseurl, encode_path(&
+                        app_id.to_string()),
+                    );
+                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
+                        1usize,
+                    );
+                    header_map
+                        .append(
+                            ::reqwest::header::HeaderName::from_static("api-version"),
+                            ::reqwest::header::HeaderValue::from_static(
+                                super::Client::api_version(),
+                            ),
+                        );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .patch(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
+                            ),
+                        )
+                        .json(&body)
+                        .headers(header_map)
+                        .build()?;
+                    let info = OperationInfo {
+                        operation_id: "update_email_currentuser",
+                    };
+                    client.pre(&mut request, &info).await?;
+                    let result = client.exec(request, &info).await;
+                    client.post(&result, &info).await?;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        403u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(Error::UnexpectedResponse(response)),
+                    }
                 })
-                .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/apps/{}/currentuser/email", client.baseurl, encode_path(& app_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .patch(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .json(&body)
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "update_email_currentuser",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                403u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+                .await
         }
     }
     /**Builder for [`Client::update_phone_currentuser`]
@@ -11408,83 +11571,94 @@ pub mod builder {
         ///Sends a `PATCH` request to `/apps/{app_id}/currentuser/phone`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::MagicLinkResponse>, Error<types::ApiError>> {
-            let Self { client, app_id, body } = self;
-            let app_id = app_id.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| {
-                    types::UpdateUserPhoneRequest::try_from(v).map_err(|e| e.to_string())
+        ) -> ::std::result::Result<
+            ResponseValue<types::MagicLinkResponse>,
+            crate::Error,
+        > {
+            crate::error::finish_call(async move {
+                    let Self { client, app_id, body } = self;
+                    let app_id = app_id.map_err(Error::InvalidRequest)?;
+                    let body = body
+                        .and_then(|v| {
+                            types::UpdateUserPhoneRequest::try_from(v)
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(Error::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/currentuser/phone", client.baseurl, encode_path(&
+                        app_id.to_string()),
+                    );
+                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
+                        1usize,
+                    );
+                    header_map
+                        .append(
+                            ::reqwest::header::HeaderName::from_static("api-version"),
+                            ::reqwest::header::HeaderValue::from_static(
+                                super::Client::api_version(),
+                            ),
+                        );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .patch(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
+                            ),
+                        )
+                        .json(&body)
+                        .headers(header_map)
+                        .build()?;
+                    let info = OperationInfo {
+                        operation_id: "update_phone_currentuser",
+                    };
+                    client.pre(&mut request, &info).await?;
+                    let result = client.exec(request, &info).await;
+                    client.post(&result, &info).await?;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        403u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(Error::UnexpectedResponse(response)),
+                    }
                 })
-                .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/apps/{}/currentuser/phone", client.baseurl, encode_path(& app_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .patch(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .json(&body)
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "update_phone_currentuser",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                403u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+                .await
         }
     }
     /**Builder for [`Client::get_currentuser_metadata`]
@@ -11517,77 +11691,87 @@ pub mod builder {
         ///Sends a `GET` request to `/apps/{app_id}/currentuser/user-metadata`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::UserMetadataResponse>, Error<types::ApiError>> {
-            let Self { client, app_id } = self;
-            let app_id = app_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/apps/{}/currentuser/user-metadata", client.baseurl, encode_path(&
-                app_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .get(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "get_currentuser_metadata",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                403u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+        ) -> ::std::result::Result<
+            ResponseValue<types::UserMetadataResponse>,
+            crate::Error,
+        > {
+            crate::error::finish_call(async move {
+                    let Self { client, app_id } = self;
+                    let app_id = app_id.map_err(Error::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/currentuser/user-metadata", client.baseurl,
+                        encode_path(& app_id.to_string()),
+                    );
+                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
+                        1usize,
+                    );
+                    header_map
+                        .append(
+                            ::reqwest::header::HeaderName::from_static("api-version"),
+                            ::reqwest::header::HeaderValue::from_static(
+                                super::Client::api_version(),
+                            ),
+                        );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .get(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
+                            ),
+                        )
+                        .headers(header_map)
+                        .build()?;
+                    let info = OperationInfo {
+                        operation_id: "get_currentuser_metadata",
+                    };
+                    client.pre(&mut request, &info).await?;
+                    let result = client.exec(request, &info).await;
+                    client.post(&result, &info).await?;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        403u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(Error::UnexpectedResponse(response)),
+                    }
+                })
+                .await
         }
     }
     /**Builder for [`Client::update_currentuser_metadata`]
@@ -11648,83 +11832,94 @@ pub mod builder {
         ///Sends a `PATCH` request to `/apps/{app_id}/currentuser/user-metadata`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::CurrentUserResponse>, Error<types::ApiError>> {
-            let Self { client, app_id, body } = self;
-            let app_id = app_id.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| {
-                    types::UpdateMetadataRequest::try_from(v).map_err(|e| e.to_string())
+        ) -> ::std::result::Result<
+            ResponseValue<types::CurrentUserResponse>,
+            crate::Error,
+        > {
+            crate::error::finish_call(async move {
+                    let Self { client, app_id, body } = self;
+                    let app_id = app_id.map_err(Error::InvalidRequest)?;
+                    let body = body
+                        .and_then(|v| {
+                            types::UpdateMetadataRequest::try_from(v)
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(Error::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/currentuser/user-metadata", client.baseurl,
+                        encode_path(& app_id.to_string()),
+                    );
+                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
+                        1usize,
+                    );
+                    header_map
+                        .append(
+                            ::reqwest::header::HeaderName::from_static("api-version"),
+                            ::reqwest::header::HeaderValue::from_static(
+                                super::Client::api_version(),
+                            ),
+                        );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .patch(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
+                            ),
+                        )
+                        .json(&body)
+                        .headers(header_map)
+                        .build()?;
+                    let info = OperationInfo {
+                        operation_id: "update_currentuser_metadata",
+                    };
+                    client.pre(&mut request, &info).await?;
+                    let result = client.exec(request, &info).await;
+                    client.post(&result, &info).await?;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        403u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(Error::UnexpectedResponse(response)),
+                    }
                 })
-                .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/apps/{}/currentuser/user-metadata", client.baseurl, encode_path(&
-                app_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .patch(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .json(&body)
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "update_currentuser_metadata",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                403u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+                .await
         }
     }
     /**Builder for [`Client::get_currentuser_social_connections`]
@@ -11757,59 +11952,66 @@ pub mod builder {
         ///Sends a `GET` request to `/apps/{app_id}/currentuser/social-connections`
         pub async fn send(
             self,
-        ) -> Result<
+        ) -> ::std::result::Result<
             ResponseValue<types::SocialConnectionsResponse>,
-            Error<types::ApiError>,
+            crate::Error,
         > {
-            let Self { client, app_id } = self;
-            let app_id = app_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/apps/{}/currentuser/social-connections", client.baseurl,
-                encode_path(& app_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .get(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "get_currentuser_social_connections",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            crate::error::finish_call(async move {
+                    let Self { client, app_id } = self;
+                    let app_id = app_id.map_err(Error::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/currentuser/social-connections", client.baseurl,
+                        encode_path(& app_id.to_string()),
+                    );
+                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
+                        1usize,
+                    );
+                    header_map
+                        .append(
+                            ::reqwest::header::HeaderName::from_static("api-version"),
+                            ::reqwest::header::HeaderValue::from_static(
+                                super::Client::api_version(),
+                            ),
+                        );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .get(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
+                            ),
+                        )
+                        .headers(header_map)
+                        .build()?;
+                    let info = OperationInfo {
+                        operation_id: "get_currentuser_social_connections",
+                    };
+                    client.pre(&mut request, &info).await?;
+                    let result = client.exec(request, &info).await;
+                    client.post(&result, &info).await?;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(Error::UnexpectedResponse(response)),
+                    }
+                })
+                .await
         }
     }
     /**Builder for [`Client::delete_currentuser_social_connection`]
@@ -11859,73 +12061,82 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/apps/{app_id}/currentuser/social-connections/{social_connection_type}`
-        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ApiError>> {
-            let Self { client, app_id, social_connection_type } = self;
-            let app_id = app_id.map_err(Error::InvalidRequest)?;
-            let social_connection_type = social_connection_type
-                .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/apps/{}/currentuser/social-connections/{}", client.baseurl,
-                encode_path(& app_id.to_string()), encode_path(& social_connection_type
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .delete(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "delete_currentuser_social_connection",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => Ok(ResponseValue::empty(response)),
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                403u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+        pub async fn send(
+            self,
+        ) -> ::std::result::Result<ResponseValue<()>, crate::Error> {
+            crate::error::finish_call(async move {
+                    let Self { client, app_id, social_connection_type } = self;
+                    let app_id = app_id.map_err(Error::InvalidRequest)?;
+                    let social_connection_type = social_connection_type
+                        .map_err(Error::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/currentuser/social-connections/{}", client.baseurl,
+                        encode_path(& app_id.to_string()), encode_path(&
+                        social_connection_type.to_string()),
+                    );
+                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
+                        1usize,
+                    );
+                    header_map
+                        .append(
+                            ::reqwest::header::HeaderName::from_static("api-version"),
+                            ::reqwest::header::HeaderValue::from_static(
+                                super::Client::api_version(),
+                            ),
+                        );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .delete(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
+                            ),
+                        )
+                        .headers(header_map)
+                        .build()?;
+                    let info = OperationInfo {
+                        operation_id: "delete_currentuser_social_connection",
+                    };
+                    client.pre(&mut request, &info).await?;
+                    let result = client.exec(request, &info).await;
+                    client.post(&result, &info).await?;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => Ok(ResponseValue::empty(response)),
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        403u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(Error::UnexpectedResponse(response)),
+                    }
+                })
+                .await
         }
     }
     /**Builder for [`Client::login_magic_link`]
@@ -11986,79 +12197,87 @@ pub mod builder {
         ///Sends a `POST` request to `/apps/{app_id}/login/magic-link`
         pub async fn send(
             self,
-        ) -> Result<
+        ) -> ::std::result::Result<
             ResponseValue<types::LoginMagicLinkResponse>,
-            Error<types::ApiError>,
+            crate::Error,
         > {
-            let Self { client, app_id, body } = self;
-            let app_id = app_id.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| {
-                    types::LoginMagicLinkRequest::try_from(v).map_err(|e| e.to_string())
+            crate::error::finish_call(async move {
+                    let Self { client, app_id, body } = self;
+                    let app_id = app_id.map_err(Error::InvalidRequest)?;
+                    let body = body
+                        .and_then(|v| {
+                            types::LoginMagicLinkRequest::try_from(v)
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(Error::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/login/magic-link", client.baseurl, encode_path(&
+                        app_id.to_string()),
+                    );
+                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
+                        1usize,
+                    );
+                    header_map
+                        .append(
+                            ::reqwest::header::HeaderName::from_static("api-version"),
+                            ::reqwest::header::HeaderValue::from_static(
+                                super::Client::api_version(),
+                            ),
+                        );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .post(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
+                            ),
+                        )
+                        .json(&body)
+                        .headers(header_map)
+                        .build()?;
+                    let info = OperationInfo {
+                        operation_id: "login_magic_link",
+                    };
+                    client.pre(&mut request, &info).await?;
+                    let result = client.exec(request, &info).await;
+                    client.post(&result, &info).await?;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        403u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(Error::UnexpectedResponse(response)),
+                    }
                 })
-                .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/apps/{}/login/magic-link", client.baseurl, encode_path(& app_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .post(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .json(&body)
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "login_magic_link",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                403u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+                .await
         }
     }
     /**Builder for [`Client::login_one_time_passcode`]
@@ -12120,87 +12339,94 @@ pub mod builder {
         ///Sends a `POST` request to `/apps/{app_id}/login/otp`
         pub async fn send(
             self,
-        ) -> Result<
+        ) -> ::std::result::Result<
             ResponseValue<types::OneTimePasscodeResponse>,
-            Error<types::ApiError>,
+            crate::Error,
         > {
-            let Self { client, app_id, body } = self;
-            let app_id = app_id.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| {
-                    types::LoginOneTimePasscodeRequest::try_from(v)
-                        .map_err(|e| e.to_string())
+            crate::error::finish_call(async move {
+                    let Self { client, app_id, body } = self;
+                    let app_id = app_id.map_err(Error::InvalidRequest)?;
+                    let body = body
+                        .and_then(|v| {
+                            types::LoginOneTimePasscodeRequest::try_from(v)
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(Error::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/login/otp", client.baseurl, encode_path(& app_id
+                        .to_string()),
+                    );
+                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
+                        1usize,
+                    );
+                    header_map
+                        .append(
+                            ::reqwest::header::HeaderName::from_static("api-version"),
+                            ::reqwest::header::HeaderValue::from_static(
+                                super::Client::api_version(),
+                            ),
+                        );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .post(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
+                            ),
+                        )
+                        .json(&body)
+                        .headers(header_map)
+                        .build()?;
+                    let info = OperationInfo {
+                        operation_id: "login_one_time_passcode",
+                    };
+                    client.pre(&mut request, &info).await?;
+                    let result = client.exec(request, &info).await;
+                    client.post(&result, &info).await?;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        201u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        403u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(Error::UnexpectedResponse(response)),
+                    }
                 })
-                .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/apps/{}/login/otp", client.baseurl, encode_path(& app_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .post(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .json(&body)
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "login_one_time_passcode",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                201u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                403u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+                .await
         }
     }
     /**Builder for [`Client::login_webauthn_start`]
@@ -12262,94 +12488,101 @@ pub mod builder {
         ///Sends a `POST` request to `/apps/{app_id}/login/webauthn/start`
         pub async fn send(
             self,
-        ) -> Result<
+        ) -> ::std::result::Result<
             ResponseValue<types::LoginWebAuthnStartResponse>,
-            Error<types::ApiError>,
+            crate::Error,
         > {
-            let Self { client, app_id, body } = self;
-            let app_id = app_id.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| {
-                    types::LoginWebAuthnStartRequest::try_from(v)
-                        .map_err(|e| e.to_string())
+            crate::error::finish_call(async move {
+                    let Self { client, app_id, body } = self;
+                    let app_id = app_id.map_err(Error::InvalidRequest)?;
+                    let body = body
+                        .and_then(|v| {
+                            types::LoginWebAuthnStartRequest::try_from(v)
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(Error::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/login/webauthn/start", client.baseurl, encode_path(&
+                        app_id.to_string()),
+                    );
+                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
+                        1usize,
+                    );
+                    header_map
+                        .append(
+                            ::reqwest::header::HeaderName::from_static("api-version"),
+                            ::reqwest::header::HeaderValue::from_static(
+                                super::Client::api_version(),
+                            ),
+                        );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .post(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
+                            ),
+                        )
+                        .json(&body)
+                        .headers(header_map)
+                        .build()?;
+                    let info = OperationInfo {
+                        operation_id: "login_webauthn_start",
+                    };
+                    client.pre(&mut request, &info).await?;
+                    let result = client.exec(request, &info).await;
+                    client.post(&result, &info).await?;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        403u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        409u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(Error::UnexpectedResponse(response)),
+                    }
                 })
-                .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/apps/{}/login/webauthn/start", client.baseurl, encode_path(& app_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .post(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .json(&body)
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "login_webauthn_start",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                403u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                409u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+                .await
         }
     }
     /**Builder for [`Client::login_webauthn_finish`]
@@ -12411,77 +12644,84 @@ pub mod builder {
         ///Sends a `POST` request to `/apps/{app_id}/login/webauthn/finish`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::AuthResponse>, Error<types::ApiError>> {
-            let Self { client, app_id, body } = self;
-            let app_id = app_id.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| {
-                    types::LoginWebAuthnFinishRequest::try_from(v)
-                        .map_err(|e| e.to_string())
+        ) -> ::std::result::Result<ResponseValue<types::AuthResponse>, crate::Error> {
+            crate::error::finish_call(async move {
+                    let Self { client, app_id, body } = self;
+                    let app_id = app_id.map_err(Error::InvalidRequest)?;
+                    let body = body
+                        .and_then(|v| {
+                            types::LoginWebAuthnFinishRequest::try_from(v)
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(Error::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/login/webauthn/finish", client.baseurl, encode_path(&
+                        app_id.to_string()),
+                    );
+                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
+                        1usize,
+                    );
+                    header_map
+                        .append(
+                            ::reqwest::header::HeaderName::from_static("api-version"),
+                            ::reqwest::header::HeaderValue::from_static(
+                                super::Client::api_version(),
+                            ),
+                        );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .post(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
+                            ),
+                        )
+                        .json(&body)
+                        .headers(header_map)
+                        .build()?;
+                    let info = OperationInfo {
+                        operation_id: "login_webauthn_finish",
+                    };
+                    client.pre(&mut request, &info).await?;
+                    let result = client.exec(request, &info).await;
+                    client.post(&result, &info).await?;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(Error::UnexpectedResponse(response)),
+                    }
                 })
-                .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/apps/{}/login/webauthn/finish", client.baseurl, encode_path(& app_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .post(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .json(&body)
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "login_webauthn_finish",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+                .await
         }
     }
     /**Builder for [`Client::activate_magic_link`]
@@ -12542,84 +12782,91 @@ pub mod builder {
         ///Sends a `PATCH` request to `/apps/{app_id}/magic-link/activate`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::AuthResponse>, Error<types::ApiError>> {
-            let Self { client, app_id, body } = self;
-            let app_id = app_id.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| {
-                    types::ActivateMagicLinkRequest::try_from(v)
-                        .map_err(|e| e.to_string())
+        ) -> ::std::result::Result<ResponseValue<types::AuthResponse>, crate::Error> {
+            crate::error::finish_call(async move {
+                    let Self { client, app_id, body } = self;
+                    let app_id = app_id.map_err(Error::InvalidRequest)?;
+                    let body = body
+                        .and_then(|v| {
+                            types::ActivateMagicLinkRequest::try_from(v)
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(Error::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/magic-link/activate", client.baseurl, encode_path(&
+                        app_id.to_string()),
+                    );
+                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
+                        1usize,
+                    );
+                    header_map
+                        .append(
+                            ::reqwest::header::HeaderName::from_static("api-version"),
+                            ::reqwest::header::HeaderValue::from_static(
+                                super::Client::api_version(),
+                            ),
+                        );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .patch(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
+                            ),
+                        )
+                        .json(&body)
+                        .headers(header_map)
+                        .build()?;
+                    let info = OperationInfo {
+                        operation_id: "activate_magic_link",
+                    };
+                    client.pre(&mut request, &info).await?;
+                    let result = client.exec(request, &info).await;
+                    client.post(&result, &info).await?;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        403u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(Error::UnexpectedResponse(response)),
+                    }
                 })
-                .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/apps/{}/magic-link/activate", client.baseurl, encode_path(& app_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .patch(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .json(&body)
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "activate_magic_link",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                403u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+                .await
         }
     }
     /**Builder for [`Client::magic_link_status`]
@@ -12681,77 +12928,84 @@ pub mod builder {
         ///Sends a `POST` request to `/apps/{app_id}/magic-link/status`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::AuthResponse>, Error<types::ApiError>> {
-            let Self { client, app_id, body } = self;
-            let app_id = app_id.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| {
-                    types::GetMagicLinkStatusRequest::try_from(v)
-                        .map_err(|e| e.to_string())
+        ) -> ::std::result::Result<ResponseValue<types::AuthResponse>, crate::Error> {
+            crate::error::finish_call(async move {
+                    let Self { client, app_id, body } = self;
+                    let app_id = app_id.map_err(Error::InvalidRequest)?;
+                    let body = body
+                        .and_then(|v| {
+                            types::GetMagicLinkStatusRequest::try_from(v)
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(Error::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/magic-link/status", client.baseurl, encode_path(&
+                        app_id.to_string()),
+                    );
+                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
+                        1usize,
+                    );
+                    header_map
+                        .append(
+                            ::reqwest::header::HeaderName::from_static("api-version"),
+                            ::reqwest::header::HeaderValue::from_static(
+                                super::Client::api_version(),
+                            ),
+                        );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .post(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
+                            ),
+                        )
+                        .json(&body)
+                        .headers(header_map)
+                        .build()?;
+                    let info = OperationInfo {
+                        operation_id: "magic_link_status",
+                    };
+                    client.pre(&mut request, &info).await?;
+                    let result = client.exec(request, &info).await;
+                    client.post(&result, &info).await?;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(Error::UnexpectedResponse(response)),
+                    }
                 })
-                .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/apps/{}/magic-link/status", client.baseurl, encode_path(& app_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .post(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .json(&body)
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "magic_link_status",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+                .await
         }
     }
     /**Builder for [`Client::activate_one_time_passcode`]
@@ -12813,84 +13067,91 @@ pub mod builder {
         ///Sends a `POST` request to `/apps/{app_id}/otp/activate`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::AuthResponse>, Error<types::ApiError>> {
-            let Self { client, app_id, body } = self;
-            let app_id = app_id.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| {
-                    types::ActivateOneTimePasscodeRequest::try_from(v)
-                        .map_err(|e| e.to_string())
+        ) -> ::std::result::Result<ResponseValue<types::AuthResponse>, crate::Error> {
+            crate::error::finish_call(async move {
+                    let Self { client, app_id, body } = self;
+                    let app_id = app_id.map_err(Error::InvalidRequest)?;
+                    let body = body
+                        .and_then(|v| {
+                            types::ActivateOneTimePasscodeRequest::try_from(v)
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(Error::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/otp/activate", client.baseurl, encode_path(& app_id
+                        .to_string()),
+                    );
+                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
+                        1usize,
+                    );
+                    header_map
+                        .append(
+                            ::reqwest::header::HeaderName::from_static("api-version"),
+                            ::reqwest::header::HeaderValue::from_static(
+                                super::Client::api_version(),
+                            ),
+                        );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .post(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
+                            ),
+                        )
+                        .json(&body)
+                        .headers(header_map)
+                        .build()?;
+                    let info = OperationInfo {
+                        operation_id: "activate_one_time_passcode",
+                    };
+                    client.pre(&mut request, &info).await?;
+                    let result = client.exec(request, &info).await;
+                    client.post(&result, &info).await?;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        403u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(Error::UnexpectedResponse(response)),
+                    }
                 })
-                .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/apps/{}/otp/activate", client.baseurl, encode_path(& app_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .post(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .json(&body)
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "activate_one_time_passcode",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                403u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+                .await
         }
     }
     /**Builder for [`Client::register_magic_link`]
@@ -12951,80 +13212,87 @@ pub mod builder {
         ///Sends a `POST` request to `/apps/{app_id}/register/magic-link`
         pub async fn send(
             self,
-        ) -> Result<
+        ) -> ::std::result::Result<
             ResponseValue<types::RegisterMagicLinkResponse>,
-            Error<types::ApiError>,
+            crate::Error,
         > {
-            let Self { client, app_id, body } = self;
-            let app_id = app_id.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| {
-                    types::RegisterMagicLinkRequest::try_from(v)
-                        .map_err(|e| e.to_string())
+            crate::error::finish_call(async move {
+                    let Self { client, app_id, body } = self;
+                    let app_id = app_id.map_err(Error::InvalidRequest)?;
+                    let body = body
+                        .and_then(|v| {
+                            types::RegisterMagicLinkRequest::try_from(v)
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(Error::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/register/magic-link", client.baseurl, encode_path(&
+                        app_id.to_string()),
+                    );
+                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
+                        1usize,
+                    );
+                    header_map
+                        .append(
+                            ::reqwest::header::HeaderName::from_static("api-version"),
+                            ::reqwest::header::HeaderValue::from_static(
+                                super::Client::api_version(),
+                            ),
+                        );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .post(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
+                            ),
+                        )
+                        .json(&body)
+                        .headers(header_map)
+                        .build()?;
+                    let info = OperationInfo {
+                        operation_id: "register_magic_link",
+                    };
+                    client.pre(&mut request, &info).await?;
+                    let result = client.exec(request, &info).await;
+                    client.post(&result, &info).await?;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        201u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        403u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(Error::UnexpectedResponse(response)),
+                    }
                 })
-                .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/apps/{}/register/magic-link", client.baseurl, encode_path(& app_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .post(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .json(&body)
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "register_magic_link",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                201u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                403u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+                .await
         }
     }
     /**Builder for [`Client::register_one_time_passcode`]
@@ -13086,80 +13354,87 @@ pub mod builder {
         ///Sends a `POST` request to `/apps/{app_id}/register/otp`
         pub async fn send(
             self,
-        ) -> Result<
+        ) -> ::std::result::Result<
             ResponseValue<types::OneTimePasscodeResponse>,
-            Error<types::ApiError>,
+            crate::Error,
         > {
-            let Self { client, app_id, body } = self;
-            let app_id = app_id.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| {
-                    types::RegisterOneTimePasscodeRequest::try_from(v)
-                        .map_err(|e| e.to_string())
+            crate::error::finish_call(async move {
+                    let Self { client, app_id, body } = self;
+                    let app_id = app_id.map_err(Error::InvalidRequest)?;
+                    let body = body
+                        .and_then(|v| {
+                            types::RegisterOneTimePasscodeRequest::try_from(v)
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(Error::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/register/otp", client.baseurl, encode_path(& app_id
+                        .to_string()),
+                    );
+                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
+                        1usize,
+                    );
+                    header_map
+                        .append(
+                            ::reqwest::header::HeaderName::from_static("api-version"),
+                            ::reqwest::header::HeaderValue::from_static(
+                                super::Client::api_version(),
+                            ),
+                        );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .post(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
+                            ),
+                        )
+                        .json(&body)
+                        .headers(header_map)
+                        .build()?;
+                    let info = OperationInfo {
+                        operation_id: "register_one_time_passcode",
+                    };
+                    client.pre(&mut request, &info).await?;
+                    let result = client.exec(request, &info).await;
+                    client.post(&result, &info).await?;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        201u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        403u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(Error::UnexpectedResponse(response)),
+                    }
                 })
-                .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/apps/{}/register/otp", client.baseurl, encode_path(& app_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .post(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .json(&body)
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "register_one_time_passcode",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                201u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                403u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+                .await
         }
     }
     /**Builder for [`Client::register_webauthn_start`]
@@ -13221,87 +13496,94 @@ pub mod builder {
         ///Sends a `POST` request to `/apps/{app_id}/register/webauthn/start`
         pub async fn send(
             self,
-        ) -> Result<
+        ) -> ::std::result::Result<
             ResponseValue<types::RegisterWebAuthnStartResponse>,
-            Error<types::ApiError>,
+            crate::Error,
         > {
-            let Self { client, app_id, body } = self;
-            let app_id = app_id.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| {
-                    types::RegisterWebAuthnStartRequest::try_from(v)
-                        .map_err(|e| e.to_string())
+            crate::error::finish_call(async move {
+                    let Self { client, app_id, body } = self;
+                    let app_id = app_id.map_err(Error::InvalidRequest)?;
+                    let body = body
+                        .and_then(|v| {
+                            types::RegisterWebAuthnStartRequest::try_from(v)
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(Error::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/register/webauthn/start", client.baseurl,
+                        encode_path(& app_id.to_string()),
+                    );
+                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
+                        1usize,
+                    );
+                    header_map
+                        .append(
+                            ::reqwest::header::HeaderName::from_static("api-version"),
+                            ::reqwest::header::HeaderValue::from_static(
+                                super::Client::api_version(),
+                            ),
+                        );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .post(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
+                            ),
+                        )
+                        .json(&body)
+                        .headers(header_map)
+                        .build()?;
+                    let info = OperationInfo {
+                        operation_id: "register_webauthn_start",
+                    };
+                    client.pre(&mut request, &info).await?;
+                    let result = client.exec(request, &info).await;
+                    client.post(&result, &info).await?;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        403u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(Error::UnexpectedResponse(response)),
+                    }
                 })
-                .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/apps/{}/register/webauthn/start", client.baseurl, encode_path(&
-                app_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .post(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .json(&body)
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "register_webauthn_start",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                403u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+                .await
         }
     }
     /**Builder for [`Client::register_webauthn_finish`]
@@ -13363,77 +13645,84 @@ pub mod builder {
         ///Sends a `POST` request to `/apps/{app_id}/register/webauthn/finish`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::AuthResponse>, Error<types::ApiError>> {
-            let Self { client, app_id, body } = self;
-            let app_id = app_id.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| {
-                    types::RegisterWebAuthnFinishRequest::try_from(v)
-                        .map_err(|e| e.to_string())
+        ) -> ::std::result::Result<ResponseValue<types::AuthResponse>, crate::Error> {
+            crate::error::finish_call(async move {
+                    let Self { client, app_id, body } = self;
+                    let app_id = app_id.map_err(Error::InvalidRequest)?;
+                    let body = body
+                        .and_then(|v| {
+                            types::RegisterWebAuthnFinishRequest::try_from(v)
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(Error::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/register/webauthn/finish", client.baseurl,
+                        encode_path(& app_id.to_string()),
+                    );
+                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
+                        1usize,
+                    );
+                    header_map
+                        .append(
+                            ::reqwest::header::HeaderName::from_static("api-version"),
+                            ::reqwest::header::HeaderValue::from_static(
+                                super::Client::api_version(),
+                            ),
+                        );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .post(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
+                            ),
+                        )
+                        .json(&body)
+                        .headers(header_map)
+                        .build()?;
+                    let info = OperationInfo {
+                        operation_id: "register_webauthn_finish",
+                    };
+                    client.pre(&mut request, &info).await?;
+                    let result = client.exec(request, &info).await;
+                    client.post(&result, &info).await?;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        201u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        403u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(Error::UnexpectedResponse(response)),
+                    }
                 })
-                .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/apps/{}/register/webauthn/finish", client.baseurl, encode_path(&
-                app_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .post(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .json(&body)
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "register_webauthn_finish",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                201u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                403u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+                .await
         }
     }
     /**Builder for [`Client::refresh_auth_token`]
@@ -13494,76 +13783,84 @@ pub mod builder {
         ///Sends a `POST` request to `/apps/{app_id}/tokens`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::AuthResponse>, Error<types::ApiError>> {
-            let Self { client, app_id, body } = self;
-            let app_id = app_id.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| {
-                    types::RefreshAuthTokenRequest::try_from(v)
-                        .map_err(|e| e.to_string())
+        ) -> ::std::result::Result<ResponseValue<types::AuthResponse>, crate::Error> {
+            crate::error::finish_call(async move {
+                    let Self { client, app_id, body } = self;
+                    let app_id = app_id.map_err(Error::InvalidRequest)?;
+                    let body = body
+                        .and_then(|v| {
+                            types::RefreshAuthTokenRequest::try_from(v)
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(Error::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/tokens", client.baseurl, encode_path(& app_id
+                        .to_string()),
+                    );
+                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
+                        1usize,
+                    );
+                    header_map
+                        .append(
+                            ::reqwest::header::HeaderName::from_static("api-version"),
+                            ::reqwest::header::HeaderValue::from_static(
+                                super::Client::api_version(),
+                            ),
+                        );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .post(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
+                            ),
+                        )
+                        .json(&body)
+                        .headers(header_map)
+                        .build()?;
+                    let info = OperationInfo {
+                        operation_id: "refresh_auth_token",
+                    };
+                    client.pre(&mut request, &info).await?;
+                    let result = client.exec(request, &info).await;
+                    client.post(&result, &info).await?;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        201u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(Error::UnexpectedResponse(response)),
+                    }
                 })
-                .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/apps/{}/tokens", client.baseurl, encode_path(& app_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .post(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .json(&body)
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "refresh_auth_token",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                201u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+                .await
         }
     }
     /**Builder for [`Client::revoke_refresh_token`]
@@ -13608,66 +13905,79 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/apps/{app_id}/tokens`
-        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ApiError>> {
-            let Self { client, app_id, refresh_token } = self;
-            let app_id = app_id.map_err(Error::InvalidRequest)?;
-            let refresh_token = refresh_token.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/apps/{}/tokens", client.baseurl, encode_path(& app_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .delete(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .query(
-                    &progenitor_client::QueryParam::new("refresh_token", &refresh_token),
-                )
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "revoke_refresh_token",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => Ok(ResponseValue::empty(response)),
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+        pub async fn send(
+            self,
+        ) -> ::std::result::Result<ResponseValue<()>, crate::Error> {
+            crate::error::finish_call(async move {
+                    let Self { client, app_id, refresh_token } = self;
+                    let app_id = app_id.map_err(Error::InvalidRequest)?;
+                    let refresh_token = refresh_token.map_err(Error::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/tokens", client.baseurl, encode_path(& app_id
+                        .to_string()),
+                    );
+                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
+                        1usize,
+                    );
+                    header_map
+                        .append(
+                            ::reqwest::header::HeaderName::from_static("api-version"),
+                            ::reqwest::header::HeaderValue::from_static(
+                                super::Client::api_version(),
+                            ),
+                        );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .delete(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
+                            ),
+                        )
+                        .query(
+                            &progenitor_client::QueryParam::new(
+                                "refresh_token",
+                                &refresh_token,
+                            ),
+                        )
+                        .headers(header_map)
+                        .build()?;
+                    let info = OperationInfo {
+                        operation_id: "revoke_refresh_token",
+                    };
+                    client.pre(&mut request, &info).await?;
+                    let result = client.exec(request, &info).await;
+                    client.post(&result, &info).await?;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => Ok(ResponseValue::empty(response)),
+                        400u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(Error::UnexpectedResponse(response)),
+                    }
+                })
+                .await
         }
     }
     /**Builder for [`Client::check_user_identifier`]
@@ -13714,64 +14024,77 @@ pub mod builder {
         ///Sends a `GET` request to `/apps/{app_id}/users`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::UserResponse>, Error<types::ApiError>> {
-            let Self { client, app_id, identifier } = self;
-            let app_id = app_id.map_err(Error::InvalidRequest)?;
-            let identifier = identifier.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/apps/{}/users", client.baseurl, encode_path(& app_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .get(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .query(&progenitor_client::QueryParam::new("identifier", &identifier))
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "check_user_identifier",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+        ) -> ::std::result::Result<ResponseValue<types::UserResponse>, crate::Error> {
+            crate::error::finish_call(async move {
+                    let Self { client, app_id, identifier } = self;
+                    let app_id = app_id.map_err(Error::InvalidRequest)?;
+                    let identifier = identifier.map_err(Error::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/users", client.baseurl, encode_path(& app_id
+                        .to_string()),
+                    );
+                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
+                        1usize,
+                    );
+                    header_map
+                        .append(
+                            ::reqwest::header::HeaderName::from_static("api-version"),
+                            ::reqwest::header::HeaderValue::from_static(
+                                super::Client::api_version(),
+                            ),
+                        );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .get(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
+                            ),
+                        )
+                        .query(
+                            &progenitor_client::QueryParam::new(
+                                "identifier",
+                                &identifier,
+                            ),
+                        )
+                        .headers(header_map)
+                        .build()?;
+                    let info = OperationInfo {
+                        operation_id: "check_user_identifier",
+                    };
+                    client.pre(&mut request, &info).await?;
+                    let result = client.exec(request, &info).await;
+                    client.post(&result, &info).await?;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(Error::UnexpectedResponse(response)),
+                    }
+                })
+                .await
         }
     }
     /**Builder for [`Client::create_user`]
@@ -13830,68 +14153,80 @@ pub mod builder {
         ///Sends a `POST` request to `/apps/{app_id}/users`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::CreateUserResponse>, Error<types::ApiError>> {
-            let Self { client, app_id, body } = self;
-            let app_id = app_id.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| {
-                    types::CreateUserParams::try_from(v).map_err(|e| e.to_string())
+        ) -> ::std::result::Result<
+            ResponseValue<types::CreateUserResponse>,
+            crate::Error,
+        > {
+            crate::error::finish_call(async move {
+                    let Self { client, app_id, body } = self;
+                    let app_id = app_id.map_err(Error::InvalidRequest)?;
+                    let body = body
+                        .and_then(|v| {
+                            types::CreateUserParams::try_from(v)
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(Error::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/users", client.baseurl, encode_path(& app_id
+                        .to_string()),
+                    );
+                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
+                        1usize,
+                    );
+                    header_map
+                        .append(
+                            ::reqwest::header::HeaderName::from_static("api-version"),
+                            ::reqwest::header::HeaderValue::from_static(
+                                super::Client::api_version(),
+                            ),
+                        );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .post(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
+                            ),
+                        )
+                        .json(&body)
+                        .headers(header_map)
+                        .build()?;
+                    let info = OperationInfo {
+                        operation_id: "create_user",
+                    };
+                    client.pre(&mut request, &info).await?;
+                    let result = client.exec(request, &info).await;
+                    client.post(&result, &info).await?;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        201u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(Error::UnexpectedResponse(response)),
+                    }
                 })
-                .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/apps/{}/users", client.baseurl, encode_path(& app_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .post(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .json(&body)
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "create_user",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                201u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+                .await
         }
     }
     /**Builder for [`Client::get_authorize`]
@@ -14018,91 +14353,105 @@ pub mod builder {
         ///Sends a `GET` request to `/apps/{app_id}/social/authorize`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<ByteStream>, Error<types::ApiError>> {
-            let Self {
-                client,
-                app_id,
-                code_challenge,
-                code_challenge_method,
-                connection_type,
-                login_hint,
-                redirect_uri,
-                state,
-            } = self;
-            let app_id = app_id.map_err(Error::InvalidRequest)?;
-            let code_challenge = code_challenge.map_err(Error::InvalidRequest)?;
-            let code_challenge_method = code_challenge_method
-                .map_err(Error::InvalidRequest)?;
-            let connection_type = connection_type.map_err(Error::InvalidRequest)?;
-            let login_hint = login_hint.map_err(Error::InvalidRequest)?;
-            let redirect_uri = redirect_uri.map_err(Error::InvalidRequest)?;
-            let state = state.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/apps/{}/social/authorize", client.baseurl, encode_path(& app_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .get(url)
-                .query(
-                    &progenitor_client::QueryParam::new(
-                        "code_challenge",
-                        &code_challenge,
-                    ),
-                )
-                .query(
-                    &progenitor_client::QueryParam::new(
-                        "code_challenge_method",
-                        &code_challenge_method,
-                    ),
-                )
-                .query(
-                    &progenitor_client::QueryParam::new(
-                        "connection_type",
-                        &connection_type,
-                    ),
-                )
-                .query(&progenitor_client::QueryParam::new("login_hint", &login_hint))
-                .query(
-                    &progenitor_client::QueryParam::new("redirect_uri", &redirect_uri),
-                )
-                .query(&progenitor_client::QueryParam::new("state", &state))
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "get_authorize",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200..=299 => Ok(ResponseValue::stream(response)),
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+        ) -> ::std::result::Result<ResponseValue<ByteStream>, crate::Error> {
+            crate::error::finish_call(async move {
+                    let Self {
+                        client,
+                        app_id,
+                        code_challenge,
+                        code_challenge_method,
+                        connection_type,
+                        login_hint,
+                        redirect_uri,
+                        state,
+                    } = self;
+                    let app_id = app_id.map_err(Error::InvalidRequest)?;
+                    let code_challenge = code_challenge.map_err(Error::InvalidRequest)?;
+                    let code_challenge_method = code_challenge_method
+                        .map_err(Error::InvalidRequest)?;
+                    let connection_type = connection_type
+                        .map_err(Error::InvalidRequest)?;
+                    let login_hint = login_hint.map_err(Error::InvalidRequest)?;
+                    let redirect_uri = redirect_uri.map_err(Error::InvalidRequest)?;
+                    let state = state.map_err(Error::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/social/authorize", client.baseurl, encode_path(&
+                        app_id.to_string()),
+                    );
+                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
+                        1usize,
+                    );
+                    header_map
+                        .append(
+                            ::reqwest::header::HeaderName::from_static("api-version"),
+                            ::reqwest::header::HeaderValue::from_static(
+                                super::Client::api_version(),
+                            ),
+                        );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .get(url)
+                        .query(
+                            &progenitor_client::QueryParam::new(
+                                "code_challenge",
+                                &code_challenge,
+                            ),
+                        )
+                        .query(
+                            &progenitor_client::QueryParam::new(
+                                "code_challenge_method",
+                                &code_challenge_method,
+                            ),
+                        )
+                        .query(
+                            &progenitor_client::QueryParam::new(
+                                "connection_type",
+                                &connection_type,
+                            ),
+                        )
+                        .query(
+                            &progenitor_client::QueryParam::new(
+                                "login_hint",
+                                &login_hint,
+                            ),
+                        )
+                        .query(
+                            &progenitor_client::QueryParam::new(
+                                "redirect_uri",
+                                &redirect_uri,
+                            ),
+                        )
+                        .query(&progenitor_client::QueryParam::new("state", &state))
+                        .headers(header_map)
+                        .build()?;
+                    let info = OperationInfo {
+                        operation_id: "get_authorize",
+                    };
+                    client.pre(&mut request, &info).await?;
+                    let result = client.exec(request, &info).await;
+                    client.post(&result, &info).await?;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200..=299 => Ok(ResponseValue::stream(response)),
+                        400u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(Error::UnexpectedResponse(response)),
+                    }
+                })
+                .await
         }
     }
     /**Builder for [`Client::oauth2_callback`]
@@ -14194,65 +14543,71 @@ pub mod builder {
         ///Sends a `GET` request to `/apps/{app_id}/social/oauth2_callback`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<ByteStream>, Error<types::ApiError>> {
-            let Self { client, app_id, code, error, error_description, state } = self;
-            let app_id = app_id.map_err(Error::InvalidRequest)?;
-            let code = code.map_err(Error::InvalidRequest)?;
-            let error = error.map_err(Error::InvalidRequest)?;
-            let error_description = error_description.map_err(Error::InvalidRequest)?;
-            let state = state.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/apps/{}/social/oauth2_callback", client.baseurl, encode_path(& app_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .get(url)
-                .query(&progenitor_client::QueryParam::new("code", &code))
-                .query(&progenitor_client::QueryParam::new("error", &error))
-                .query(
-                    &progenitor_client::QueryParam::new(
-                        "error_description",
-                        &error_description,
-                    ),
-                )
-                .query(&progenitor_client::QueryParam::new("state", &state))
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "oauth2_callback",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200..=299 => Ok(ResponseValue::stream(response)),
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+        ) -> ::std::result::Result<ResponseValue<ByteStream>, crate::Error> {
+            crate::error::finish_call(async move {
+                    let Self { client, app_id, code, error, error_description, state } = self;
+                    let app_id = app_id.map_err(Error::InvalidRequest)?;
+                    let code = code.map_err(Error::InvalidRequest)?;
+                    let error = error.map_err(Error::InvalidRequest)?;
+                    let error_description = error_description
+                        .map_err(Error::InvalidRequest)?;
+                    let state = state.map_err(Error::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/social/oauth2_callback", client.baseurl,
+                        encode_path(& app_id.to_string()),
+                    );
+                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
+                        1usize,
+                    );
+                    header_map
+                        .append(
+                            ::reqwest::header::HeaderName::from_static("api-version"),
+                            ::reqwest::header::HeaderValue::from_static(
+                                super::Client::api_version(),
+                            ),
+                        );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .get(url)
+                        .query(&progenitor_client::QueryParam::new("code", &code))
+                        .query(&progenitor_client::QueryParam::new("error", &error))
+                        .query(
+                            &progenitor_client::QueryParam::new(
+                                "error_description",
+                                &error_description,
+                            ),
+                        )
+                        .query(&progenitor_client::QueryParam::new("state", &state))
+                        .headers(header_map)
+                        .build()?;
+                    let info = OperationInfo {
+                        operation_id: "oauth2_callback",
+                    };
+                    client.pre(&mut request, &info).await?;
+                    let result = client.exec(request, &info).await;
+                    client.post(&result, &info).await?;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200..=299 => Ok(ResponseValue::stream(response)),
+                        400u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(Error::UnexpectedResponse(response)),
+                    }
+                })
+                .await
         }
     }
     /**Builder for [`Client::apple_oauth2_callback`]
@@ -14313,59 +14668,64 @@ pub mod builder {
         ///Sends a `POST` request to `/apps/{app_id}/social/oauth2_callback`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<ByteStream>, Error<types::ApiError>> {
-            let Self { client, app_id, body } = self;
-            let app_id = app_id.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| {
-                    types::AppleOAuth2CallbackForm::try_from(v)
-                        .map_err(|e| e.to_string())
+        ) -> ::std::result::Result<ResponseValue<ByteStream>, crate::Error> {
+            crate::error::finish_call(async move {
+                    let Self { client, app_id, body } = self;
+                    let app_id = app_id.map_err(Error::InvalidRequest)?;
+                    let body = body
+                        .and_then(|v| {
+                            types::AppleOAuth2CallbackForm::try_from(v)
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(Error::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/social/oauth2_callback", client.baseurl,
+                        encode_path(& app_id.to_string()),
+                    );
+                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
+                        1usize,
+                    );
+                    header_map
+                        .append(
+                            ::reqwest::header::HeaderName::from_static("api-version"),
+                            ::reqwest::header::HeaderValue::from_static(
+                                super::Client::api_version(),
+                            ),
+                        );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .post(url)
+                        .form_urlencoded(&body)?
+                        .headers(header_map)
+                        .build()?;
+                    let info = OperationInfo {
+                        operation_id: "apple_oauth2_callback",
+                    };
+                    client.pre(&mut request, &info).await?;
+                    let result = client.exec(request, &info).await;
+                    client.post(&result, &info).await?;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200..=299 => Ok(ResponseValue::stream(response)),
+                        400u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(Error::UnexpectedResponse(response)),
+                    }
                 })
-                .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/apps/{}/social/oauth2_callback", client.baseurl, encode_path(& app_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .post(url)
-                .form_urlencoded(&body)?
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "apple_oauth2_callback",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200..=299 => Ok(ResponseValue::stream(response)),
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+                .await
         }
     }
     /**Builder for [`Client::exchange_social_token`]
@@ -14426,67 +14786,76 @@ pub mod builder {
         ///Sends a `GET` request to `/apps/{app_id}/social/token`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::AuthResponse>, Error<types::ApiError>> {
-            let Self { client, app_id, code, verifier } = self;
-            let app_id = app_id.map_err(Error::InvalidRequest)?;
-            let code = code.map_err(Error::InvalidRequest)?;
-            let verifier = verifier.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/apps/{}/social/token", client.baseurl, encode_path(& app_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .get(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .query(&progenitor_client::QueryParam::new("code", &code))
-                .query(&progenitor_client::QueryParam::new("verifier", &verifier))
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "exchange_social_token",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                201u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                403u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+        ) -> ::std::result::Result<ResponseValue<types::AuthResponse>, crate::Error> {
+            crate::error::finish_call(async move {
+                    let Self { client, app_id, code, verifier } = self;
+                    let app_id = app_id.map_err(Error::InvalidRequest)?;
+                    let code = code.map_err(Error::InvalidRequest)?;
+                    let verifier = verifier.map_err(Error::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/social/token", client.baseurl, encode_path(& app_id
+                        .to_string()),
+                    );
+                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
+                        1usize,
+                    );
+                    header_map
+                        .append(
+                            ::reqwest::header::HeaderName::from_static("api-version"),
+                            ::reqwest::header::HeaderValue::from_static(
+                                super::Client::api_version(),
+                            ),
+                        );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .get(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
+                            ),
+                        )
+                        .query(&progenitor_client::QueryParam::new("code", &code))
+                        .query(
+                            &progenitor_client::QueryParam::new("verifier", &verifier),
+                        )
+                        .headers(header_map)
+                        .build()?;
+                    let info = OperationInfo {
+                        operation_id: "exchange_social_token",
+                    };
+                    client.pre(&mut request, &info).await?;
+                    let result = client.exec(request, &info).await;
+                    client.post(&result, &info).await?;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        201u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        403u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(Error::UnexpectedResponse(response)),
+                    }
+                })
+                .await
         }
     }
     /**Builder for [`Client::currentuser_social_link_account`]
@@ -14545,67 +14914,78 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/apps/{app_id}/currentuser/social/link_account`
-        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ApiError>> {
-            let Self { client, app_id, code, verifier } = self;
-            let app_id = app_id.map_err(Error::InvalidRequest)?;
-            let code = code.map_err(Error::InvalidRequest)?;
-            let verifier = verifier.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/apps/{}/currentuser/social/link_account", client.baseurl,
-                encode_path(& app_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .get(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .query(&progenitor_client::QueryParam::new("code", &code))
-                .query(&progenitor_client::QueryParam::new("verifier", &verifier))
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "currentuser_social_link_account",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                201u16 => Ok(ResponseValue::empty(response)),
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                403u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+        pub async fn send(
+            self,
+        ) -> ::std::result::Result<ResponseValue<()>, crate::Error> {
+            crate::error::finish_call(async move {
+                    let Self { client, app_id, code, verifier } = self;
+                    let app_id = app_id.map_err(Error::InvalidRequest)?;
+                    let code = code.map_err(Error::InvalidRequest)?;
+                    let verifier = verifier.map_err(Error::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/currentuser/social/link_account", client.baseurl,
+                        encode_path(& app_id.to_string()),
+                    );
+                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
+                        1usize,
+                    );
+                    header_map
+                        .append(
+                            ::reqwest::header::HeaderName::from_static("api-version"),
+                            ::reqwest::header::HeaderValue::from_static(
+                                super::Client::api_version(),
+                            ),
+                        );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .get(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
+                            ),
+                        )
+                        .query(&progenitor_client::QueryParam::new("code", &code))
+                        .query(
+                            &progenitor_client::QueryParam::new("verifier", &verifier),
+                        )
+                        .headers(header_map)
+                        .build()?;
+                    let info = OperationInfo {
+                        operation_id: "currentuser_social_link_account",
+                    };
+                    client.pre(&mut request, &info).await?;
+                    let result = client.exec(request, &info).await;
+                    client.post(&result, &info).await?;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        201u16 => Ok(ResponseValue::empty(response)),
+                        400u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        403u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(Error::UnexpectedResponse(response)),
+                    }
+                })
+                .await
         }
     }
     /**Builder for [`Client::authenticate_webauthn_start_with_transaction`]
@@ -14672,87 +15052,96 @@ pub mod builder {
         ///Sends a `POST` request to `/apps/{app_id}/authenticate/transactions/webauthn/start`
         pub async fn send(
             self,
-        ) -> Result<
+        ) -> ::std::result::Result<
             ResponseValue<types::AuthenticateWebAuthnStartWithTransactionResponse>,
-            Error<types::ApiError>,
+            crate::Error,
         > {
-            let Self { client, app_id, body } = self;
-            let app_id = app_id.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| {
-                    types::AuthenticateWebAuthnStartWithTransactionRequest::try_from(v)
-                        .map_err(|e| e.to_string())
+            crate::error::finish_call(async move {
+                    let Self { client, app_id, body } = self;
+                    let app_id = app_id.map_err(Error::InvalidRequest)?;
+                    let body = body
+                        .and_then(|v| {
+                            types::AuthenticateWebAuthnStartWithTransactionRequest::try_from(
+                                    v,
+                                )
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(Error::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/authenticate/transactions/webauthn/start", client
+                        .baseurl, encode_path(& app_id.to_string()),
+                    );
+                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
+                        1usize,
+                    );
+                    header_map
+                        .append(
+                            ::reqwest::header::HeaderName::from_static("api-version"),
+                            ::reqwest::header::HeaderValue::from_static(
+                                super::Client::api_version(),
+                            ),
+                        );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .post(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
+                            ),
+                        )
+                        .json(&body)
+                        .headers(header_map)
+                        .build()?;
+                    let info = OperationInfo {
+                        operation_id: "authenticate_webauthn_start_with_transaction",
+                    };
+                    client.pre(&mut request, &info).await?;
+                    let result = client.exec(request, &info).await;
+                    client.post(&result, &info).await?;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        409u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(Error::UnexpectedResponse(response)),
+                    }
                 })
-                .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/apps/{}/authenticate/transactions/webauthn/start", client.baseurl,
-                encode_path(& app_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .post(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .json(&body)
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "authenticate_webauthn_start_with_transaction",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                409u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+                .await
         }
     }
     /**Builder for [`Client::authenticate_webauthn_finish_with_transaction`]
@@ -14819,84 +15208,93 @@ pub mod builder {
         ///Sends a `POST` request to `/apps/{app_id}/authenticate/transactions/webauthn/finish`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::Nonce>, Error<types::ApiError>> {
-            let Self { client, app_id, body } = self;
-            let app_id = app_id.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| {
-                    types::AuthenticateWebAuthnFinishWithTransactionRequest::try_from(v)
-                        .map_err(|e| e.to_string())
+        ) -> ::std::result::Result<ResponseValue<types::Nonce>, crate::Error> {
+            crate::error::finish_call(async move {
+                    let Self { client, app_id, body } = self;
+                    let app_id = app_id.map_err(Error::InvalidRequest)?;
+                    let body = body
+                        .and_then(|v| {
+                            types::AuthenticateWebAuthnFinishWithTransactionRequest::try_from(
+                                    v,
+                                )
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(Error::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/authenticate/transactions/webauthn/finish", client
+                        .baseurl, encode_path(& app_id.to_string()),
+                    );
+                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
+                        1usize,
+                    );
+                    header_map
+                        .append(
+                            ::reqwest::header::HeaderName::from_static("api-version"),
+                            ::reqwest::header::HeaderValue::from_static(
+                                super::Client::api_version(),
+                            ),
+                        );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .post(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
+                            ),
+                        )
+                        .json(&body)
+                        .headers(header_map)
+                        .build()?;
+                    let info = OperationInfo {
+                        operation_id: "authenticate_webauthn_finish_with_transaction",
+                    };
+                    client.pre(&mut request, &info).await?;
+                    let result = client.exec(request, &info).await;
+                    client.post(&result, &info).await?;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        409u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(Error::UnexpectedResponse(response)),
+                    }
                 })
-                .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/apps/{}/authenticate/transactions/webauthn/finish", client.baseurl,
-                encode_path(& app_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .post(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .json(&body)
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "authenticate_webauthn_finish_with_transaction",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                409u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+                .await
         }
     }
     /**Builder for [`Client::register_webauthn_start_with_transaction`]
@@ -14961,80 +15359,89 @@ pub mod builder {
         ///Sends a `POST` request to `/apps/{app_id}/register/transactions/webauthn/start`
         pub async fn send(
             self,
-        ) -> Result<
+        ) -> ::std::result::Result<
             ResponseValue<types::RegisterWebAuthnStartWithTransactionResponse>,
-            Error<types::ApiError>,
+            crate::Error,
         > {
-            let Self { client, app_id, body } = self;
-            let app_id = app_id.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| {
-                    types::RegisterWebAuthnStartWithTransactionRequest::try_from(v)
-                        .map_err(|e| e.to_string())
+            crate::error::finish_call(async move {
+                    let Self { client, app_id, body } = self;
+                    let app_id = app_id.map_err(Error::InvalidRequest)?;
+                    let body = body
+                        .and_then(|v| {
+                            types::RegisterWebAuthnStartWithTransactionRequest::try_from(
+                                    v,
+                                )
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(Error::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/register/transactions/webauthn/start", client
+                        .baseurl, encode_path(& app_id.to_string()),
+                    );
+                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
+                        1usize,
+                    );
+                    header_map
+                        .append(
+                            ::reqwest::header::HeaderName::from_static("api-version"),
+                            ::reqwest::header::HeaderValue::from_static(
+                                super::Client::api_version(),
+                            ),
+                        );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .post(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
+                            ),
+                        )
+                        .json(&body)
+                        .headers(header_map)
+                        .build()?;
+                    let info = OperationInfo {
+                        operation_id: "register_webauthn_start_with_transaction",
+                    };
+                    client.pre(&mut request, &info).await?;
+                    let result = client.exec(request, &info).await;
+                    client.post(&result, &info).await?;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(Error::UnexpectedResponse(response)),
+                    }
                 })
-                .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/apps/{}/register/transactions/webauthn/start", client.baseurl,
-                encode_path(& app_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .post(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .json(&body)
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "register_webauthn_start_with_transaction",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+                .await
         }
     }
     /**Builder for [`Client::register_webauthn_finish_with_transaction`]
@@ -15101,77 +15508,86 @@ pub mod builder {
         ///Sends a `POST` request to `/apps/{app_id}/register/transactions/webauthn/finish`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::Nonce>, Error<types::ApiError>> {
-            let Self { client, app_id, body } = self;
-            let app_id = app_id.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| {
-                    types::RegisterWebAuthnFinishWithTransactionRequest::try_from(v)
-                        .map_err(|e| e.to_string())
+        ) -> ::std::result::Result<ResponseValue<types::Nonce>, crate::Error> {
+            crate::error::finish_call(async move {
+                    let Self { client, app_id, body } = self;
+                    let app_id = app_id.map_err(Error::InvalidRequest)?;
+                    let body = body
+                        .and_then(|v| {
+                            types::RegisterWebAuthnFinishWithTransactionRequest::try_from(
+                                    v,
+                                )
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(Error::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/register/transactions/webauthn/finish", client
+                        .baseurl, encode_path(& app_id.to_string()),
+                    );
+                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
+                        1usize,
+                    );
+                    header_map
+                        .append(
+                            ::reqwest::header::HeaderName::from_static("api-version"),
+                            ::reqwest::header::HeaderValue::from_static(
+                                super::Client::api_version(),
+                            ),
+                        );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .post(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
+                            ),
+                        )
+                        .json(&body)
+                        .headers(header_map)
+                        .build()?;
+                    let info = OperationInfo {
+                        operation_id: "register_webauthn_finish_with_transaction",
+                    };
+                    client.pre(&mut request, &info).await?;
+                    let result = client.exec(request, &info).await;
+                    client.post(&result, &info).await?;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        201u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(Error::UnexpectedResponse(response)),
+                    }
                 })
-                .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/apps/{}/register/transactions/webauthn/finish", client.baseurl,
-                encode_path(& app_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .post(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .json(&body)
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "register_webauthn_finish_with_transaction",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                201u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+                .await
         }
     }
     /**Builder for [`Client::exchange_social_id_token`]
@@ -15230,69 +15646,76 @@ pub mod builder {
         ///Sends a `POST` request to `/apps/{app_id}/social/id_token`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::AuthResponse>, Error<types::ApiError>> {
-            let Self { client, app_id, body } = self;
-            let app_id = app_id.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| {
-                    types::IdTokenRequest::try_from(v).map_err(|e| e.to_string())
+        ) -> ::std::result::Result<ResponseValue<types::AuthResponse>, crate::Error> {
+            crate::error::finish_call(async move {
+                    let Self { client, app_id, body } = self;
+                    let app_id = app_id.map_err(Error::InvalidRequest)?;
+                    let body = body
+                        .and_then(|v| {
+                            types::IdTokenRequest::try_from(v).map_err(|e| e.to_string())
+                        })
+                        .map_err(Error::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/social/id_token", client.baseurl, encode_path(&
+                        app_id.to_string()),
+                    );
+                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
+                        1usize,
+                    );
+                    header_map
+                        .append(
+                            ::reqwest::header::HeaderName::from_static("api-version"),
+                            ::reqwest::header::HeaderValue::from_static(
+                                super::Client::api_version(),
+                            ),
+                        );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .post(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
+                            ),
+                        )
+                        .json(&body)
+                        .headers(header_map)
+                        .build()?;
+                    let info = OperationInfo {
+                        operation_id: "exchange_social_id_token",
+                    };
+                    client.pre(&mut request, &info).await?;
+                    let result = client.exec(request, &info).await;
+                    client.post(&result, &info).await?;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        201u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        403u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(Error::UnexpectedResponse(response)),
+                    }
                 })
-                .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/apps/{}/social/id_token", client.baseurl, encode_path(& app_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .post(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .json(&body)
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "exchange_social_id_token",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                201u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                403u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+                .await
         }
     }
     /**Builder for [`Client::oauth2_callback_default_dev`]
@@ -15370,61 +15793,67 @@ pub mod builder {
         ///Sends a `GET` request to `/social/oauth2_callback`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<ByteStream>, Error<types::ApiError>> {
-            let Self { client, code, error, error_description, state } = self;
-            let code = code.map_err(Error::InvalidRequest)?;
-            let error = error.map_err(Error::InvalidRequest)?;
-            let error_description = error_description.map_err(Error::InvalidRequest)?;
-            let state = state.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/social/oauth2_callback", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .get(url)
-                .query(&progenitor_client::QueryParam::new("code", &code))
-                .query(&progenitor_client::QueryParam::new("error", &error))
-                .query(
-                    &progenitor_client::QueryParam::new(
-                        "error_description",
-                        &error_description,
-                    ),
-                )
-                .query(&progenitor_client::QueryParam::new("state", &state))
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "oauth2_callback_default_dev",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200..=299 => Ok(ResponseValue::stream(response)),
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+        ) -> ::std::result::Result<ResponseValue<ByteStream>, crate::Error> {
+            crate::error::finish_call(async move {
+                    let Self { client, code, error, error_description, state } = self;
+                    let code = code.map_err(Error::InvalidRequest)?;
+                    let error = error.map_err(Error::InvalidRequest)?;
+                    let error_description = error_description
+                        .map_err(Error::InvalidRequest)?;
+                    let state = state.map_err(Error::InvalidRequest)?;
+                    let url = format!("{}/social/oauth2_callback", client.baseurl,);
+                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
+                        1usize,
+                    );
+                    header_map
+                        .append(
+                            ::reqwest::header::HeaderName::from_static("api-version"),
+                            ::reqwest::header::HeaderValue::from_static(
+                                super::Client::api_version(),
+                            ),
+                        );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .get(url)
+                        .query(&progenitor_client::QueryParam::new("code", &code))
+                        .query(&progenitor_client::QueryParam::new("error", &error))
+                        .query(
+                            &progenitor_client::QueryParam::new(
+                                "error_description",
+                                &error_description,
+                            ),
+                        )
+                        .query(&progenitor_client::QueryParam::new("state", &state))
+                        .headers(header_map)
+                        .build()?;
+                    let info = OperationInfo {
+                        operation_id: "oauth2_callback_default_dev",
+                    };
+                    client.pre(&mut request, &info).await?;
+                    let result = client.exec(request, &info).await;
+                    client.post(&result, &info).await?;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200..=299 => Ok(ResponseValue::stream(response)),
+                        400u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(Error::UnexpectedResponse(response)),
+                    }
+                })
+                .await
         }
     }
     /**Builder for [`Client::apple_oauth2_callback_default_dev`]
@@ -15471,55 +15900,60 @@ pub mod builder {
         ///Sends a `POST` request to `/social/oauth2_callback`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<ByteStream>, Error<types::ApiError>> {
-            let Self { client, body } = self;
-            let body = body
-                .and_then(|v| {
-                    types::AppleOAuth2CallbackForm::try_from(v)
-                        .map_err(|e| e.to_string())
+        ) -> ::std::result::Result<ResponseValue<ByteStream>, crate::Error> {
+            crate::error::finish_call(async move {
+                    let Self { client, body } = self;
+                    let body = body
+                        .and_then(|v| {
+                            types::AppleOAuth2CallbackForm::try_from(v)
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(Error::InvalidRequest)?;
+                    let url = format!("{}/social/oauth2_callback", client.baseurl,);
+                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
+                        1usize,
+                    );
+                    header_map
+                        .append(
+                            ::reqwest::header::HeaderName::from_static("api-version"),
+                            ::reqwest::header::HeaderValue::from_static(
+                                super::Client::api_version(),
+                            ),
+                        );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .post(url)
+                        .form_urlencoded(&body)?
+                        .headers(header_map)
+                        .build()?;
+                    let info = OperationInfo {
+                        operation_id: "apple_oauth2_callback_default_dev",
+                    };
+                    client.pre(&mut request, &info).await?;
+                    let result = client.exec(request, &info).await;
+                    client.post(&result, &info).await?;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200..=299 => Ok(ResponseValue::stream(response)),
+                        400u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(Error::UnexpectedResponse(response)),
+                    }
                 })
-                .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/social/oauth2_callback", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .post(url)
-                .form_urlencoded(&body)?
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "apple_oauth2_callback_default_dev",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200..=299 => Ok(ResponseValue::stream(response)),
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+                .await
         }
     }
     /**Builder for [`Client::create_passkey_readiness`]
@@ -15610,78 +16044,96 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/analytics/passkey-readiness`
-        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ApiError>> {
-            let Self { client, app_identifier, device_os, device_os_version, body } = self;
-            let app_identifier = app_identifier.map_err(Error::InvalidRequest)?;
-            let device_os = device_os.map_err(Error::InvalidRequest)?;
-            let device_os_version = device_os_version.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| {
-                    types::CreatePasskeyReadinessRequest::try_from(v)
-                        .map_err(|e| e.to_string())
+        pub async fn send(
+            self,
+        ) -> ::std::result::Result<ResponseValue<()>, crate::Error> {
+            crate::error::finish_call(async move {
+                    let Self {
+                        client,
+                        app_identifier,
+                        device_os,
+                        device_os_version,
+                        body,
+                    } = self;
+                    let app_identifier = app_identifier.map_err(Error::InvalidRequest)?;
+                    let device_os = device_os.map_err(Error::InvalidRequest)?;
+                    let device_os_version = device_os_version
+                        .map_err(Error::InvalidRequest)?;
+                    let body = body
+                        .and_then(|v| {
+                            types::CreatePasskeyReadinessRequest::try_from(v)
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(Error::InvalidRequest)?;
+                    let url = format!("{}/analytics/passkey-readiness", client.baseurl,);
+                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
+                        4usize,
+                    );
+                    header_map
+                        .append(
+                            ::reqwest::header::HeaderName::from_static("api-version"),
+                            ::reqwest::header::HeaderValue::from_static(
+                                super::Client::api_version(),
+                            ),
+                        );
+                    if let Some(value) = app_identifier {
+                        header_map
+                            .append("App-Identifier", value.to_string().try_into()?);
+                    }
+                    if let Some(value) = device_os {
+                        header_map.append("Device-OS", value.to_string().try_into()?);
+                    }
+                    if let Some(value) = device_os_version {
+                        header_map
+                            .append("Device-OS-Version", value.to_string().try_into()?);
+                    }
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .post(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
+                            ),
+                        )
+                        .json(&body)
+                        .headers(header_map)
+                        .build()?;
+                    let info = OperationInfo {
+                        operation_id: "create_passkey_readiness",
+                    };
+                    client.pre(&mut request, &info).await?;
+                    let result = client.exec(request, &info).await;
+                    client.post(&result, &info).await?;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        201u16 => Ok(ResponseValue::empty(response)),
+                        400u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(Error::UnexpectedResponse(response)),
+                    }
                 })
-                .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/analytics/passkey-readiness", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(4usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
-            if let Some(value) = app_identifier {
-                header_map.append("App-Identifier", value.to_string().try_into()?);
-            }
-            if let Some(value) = device_os {
-                header_map.append("Device-OS", value.to_string().try_into()?);
-            }
-            if let Some(value) = device_os_version {
-                header_map.append("Device-OS-Version", value.to_string().try_into()?);
-            }
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .post(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .json(&body)
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "create_passkey_readiness",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                201u16 => Ok(ResponseValue::empty(response)),
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+                .await
         }
     }
 }
@@ -15698,6 +16150,7 @@ pub const SPEC_SHA256: &str = "9af4b3be94535d316b1829d0f7c8b00ccf2b4ceeb8b5ee768
 pub mod open_enums {
     ///Machine-readable error reason. The list covers every code known for 400, 401, 403, 404, 409 and 500 answers; the server may add codes, so clients must be ready for values not listed here.
     #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    #[non_exhaustive]
     pub enum ApiErrorCode {
         ///The value `"invalid_request"`.
         InvalidRequest,
@@ -15851,6 +16304,7 @@ pub mod open_enums {
     }
     ///Error Apple posts back when the user aborts Sign in with Apple.
     #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    #[non_exhaustive]
     pub enum AppleCallbackError {
         ///The value `"user_cancelled_authorize"`.
         UserCancelledAuthorize,
@@ -15917,6 +16371,7 @@ pub mod open_enums {
     }
     ///OpenID Connect error code an identity provider can report on its redirect back.
     #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    #[non_exhaustive]
     pub enum AuthErrorCode {
         ///The value `"interaction_required"`.
         InteractionRequired,
@@ -16025,6 +16480,7 @@ pub mod open_enums {
     }
     ///Legacy setting naming the non-passkey method an app falls back to. Deprecated in favour of auth_methods.
     #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    #[non_exhaustive]
     pub enum AuthFallbackMethod {
         ///The value `"magic_link"`.
         MagicLink,
@@ -16099,6 +16555,7 @@ pub mod open_enums {
     }
     ///Which authenticators a registration may use: built into the device, roaming (such as a security key), or either. Defaults to platform.
     #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    #[non_exhaustive]
     pub enum AuthenticatorAttachment {
         ///The value `"platform"`.
         Platform,
@@ -16182,6 +16639,7 @@ pub mod open_enums {
     }
     ///PKCE transformation; only SHA-256 is supported.
     #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    #[non_exhaustive]
     pub enum CodeChallengeMethod {
         ///The value `"S256"`.
         S256,
@@ -16248,6 +16706,7 @@ pub mod open_enums {
     }
     ///Font offered for Passage element text (Helvetica when unset).
     #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    #[non_exhaustive]
     pub enum FontFamily {
         ///The value `"Helvetica"`.
         Helvetica,
@@ -16411,6 +16870,7 @@ pub mod open_enums {
     }
     ///Provider whose native sign-in ID tokens can be exchanged.
     #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    #[non_exhaustive]
     pub enum IdTokenConnectionType {
         ///The value `"apple"`.
         Apple,
@@ -16481,6 +16941,7 @@ pub mod open_enums {
     }
     ///Identity provider that can start a social login; `passage` is Passage's own hosted login.
     #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    #[non_exhaustive]
     pub enum OAuth2ConnectionType {
         ///The value `"apple"`.
         Apple,
@@ -16564,6 +17025,7 @@ pub mod open_enums {
     }
     ///Social provider that can be linked to a user.
     #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    #[non_exhaustive]
     pub enum SocialConnectionType {
         ///The value `"apple"`.
         Apple,
@@ -16638,6 +17100,7 @@ pub mod open_enums {
     }
     ///Unit in which a lifetime is shown to users (seconds, minutes, hours, days); display only. Deprecated.
     #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    #[non_exhaustive]
     pub enum TtlDisplayUnit {
         ///The value `"s"`.
         S,
@@ -16716,6 +17179,7 @@ pub mod open_enums {
     }
     ///Account state of a user. Some endpoints send an empty string when the state is not reported.
     #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    #[non_exhaustive]
     pub enum UserStatus {
         ///The value `"active"`.
         Active,
@@ -16799,6 +17263,7 @@ pub mod open_enums {
     }
     ///Kind of WebAuthn credential.
     #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    #[non_exhaustive]
     pub enum WebAuthnType {
         ///The value `"passkey"`.
         Passkey,
@@ -16929,6 +17394,7 @@ pub mod operations {
     }
     /// One operation of the spec.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    #[non_exhaustive]
     pub struct OperationSpec {
         /// The spec's `operationId`, also the generated method name.
         pub operation_id: &'static str,
@@ -16944,9 +17410,14 @@ pub mod operations {
         pub idempotent: bool,
         /// The success (2xx and 3xx) statuses the spec declares.
         pub success_statuses: &'static [u16],
-        /// Query parameters that carry a secret (`format: password`):
-        /// never log their values.
+        /// Query parameters that carry a secret (`format: password`,
+        /// `$ref`s resolved): never log their values.
         pub secret_query: &'static [&'static str],
+        /// Header parameters (lower-case) that carry a secret.
+        pub secret_headers: &'static [&'static str],
+        /// Paths into the request body (JSON or form; `/`-separated
+        /// property names, `*` for array items) whose values are secret.
+        pub secret_body: &'static [&'static str],
     }
     /// Every operation of the spec, sorted by `operation_id`.
     pub const OPERATIONS: [OperationSpec; 43usize] = [
@@ -16959,6 +17430,8 @@ pub mod operations {
             idempotent: false,
             success_statuses: &[200u16],
             secret_query: &[],
+            secret_headers: &[],
+            secret_body: &["magic_link"],
         },
         OperationSpec {
             operation_id: "activate_one_time_passcode",
@@ -16969,6 +17442,8 @@ pub mod operations {
             idempotent: false,
             success_statuses: &[200u16],
             secret_query: &[],
+            secret_headers: &[],
+            secret_body: &["otp"],
         },
         OperationSpec {
             operation_id: "apple_oauth2_callback",
@@ -16979,6 +17454,8 @@ pub mod operations {
             idempotent: false,
             success_statuses: &[302u16],
             secret_query: &[],
+            secret_headers: &[],
+            secret_body: &["code", "id_token"],
         },
         OperationSpec {
             operation_id: "apple_oauth2_callback_default_dev",
@@ -16989,6 +17466,8 @@ pub mod operations {
             idempotent: false,
             success_statuses: &[302u16],
             secret_query: &[],
+            secret_headers: &[],
+            secret_body: &["code", "id_token"],
         },
         OperationSpec {
             operation_id: "authenticate_webauthn_finish_with_transaction",
@@ -16999,6 +17478,8 @@ pub mod operations {
             idempotent: false,
             success_statuses: &[200u16],
             secret_query: &[],
+            secret_headers: &[],
+            secret_body: &[],
         },
         OperationSpec {
             operation_id: "authenticate_webauthn_start_with_transaction",
@@ -17009,6 +17490,8 @@ pub mod operations {
             idempotent: true,
             success_statuses: &[200u16],
             secret_query: &[],
+            secret_headers: &[],
+            secret_body: &[],
         },
         OperationSpec {
             operation_id: "check_user_identifier",
@@ -17019,6 +17502,8 @@ pub mod operations {
             idempotent: true,
             success_statuses: &[200u16],
             secret_query: &[],
+            secret_headers: &[],
+            secret_body: &[],
         },
         OperationSpec {
             operation_id: "create_passkey_readiness",
@@ -17029,6 +17514,8 @@ pub mod operations {
             idempotent: true,
             success_statuses: &[201u16],
             secret_query: &[],
+            secret_headers: &[],
+            secret_body: &[],
         },
         OperationSpec {
             operation_id: "create_user",
@@ -17039,6 +17526,8 @@ pub mod operations {
             idempotent: false,
             success_statuses: &[201u16],
             secret_query: &[],
+            secret_headers: &[],
+            secret_body: &[],
         },
         OperationSpec {
             operation_id: "currentuser_social_link_account",
@@ -17048,7 +17537,9 @@ pub mod operations {
             auth: Auth::Bearer,
             idempotent: false,
             success_statuses: &[201u16],
-            secret_query: &[],
+            secret_query: &["code", "verifier"],
+            secret_headers: &[],
+            secret_body: &[],
         },
         OperationSpec {
             operation_id: "delete_currentuser_device",
@@ -17059,6 +17550,8 @@ pub mod operations {
             idempotent: true,
             success_statuses: &[200u16],
             secret_query: &[],
+            secret_headers: &[],
+            secret_body: &[],
         },
         OperationSpec {
             operation_id: "delete_currentuser_social_connection",
@@ -17069,6 +17562,8 @@ pub mod operations {
             idempotent: true,
             success_statuses: &[200u16],
             secret_query: &[],
+            secret_headers: &[],
+            secret_body: &[],
         },
         OperationSpec {
             operation_id: "exchange_social_id_token",
@@ -17079,6 +17574,8 @@ pub mod operations {
             idempotent: false,
             success_statuses: &[201u16],
             secret_query: &[],
+            secret_headers: &[],
+            secret_body: &["code", "id_token"],
         },
         OperationSpec {
             operation_id: "exchange_social_token",
@@ -17088,7 +17585,9 @@ pub mod operations {
             auth: Auth::None,
             idempotent: false,
             success_statuses: &[201u16],
-            secret_query: &[],
+            secret_query: &["code", "verifier"],
+            secret_headers: &[],
+            secret_body: &[],
         },
         OperationSpec {
             operation_id: "get_app",
@@ -17099,6 +17598,8 @@ pub mod operations {
             idempotent: true,
             success_statuses: &[200u16],
             secret_query: &[],
+            secret_headers: &[],
+            secret_body: &[],
         },
         OperationSpec {
             operation_id: "get_authorize",
@@ -17109,6 +17610,8 @@ pub mod operations {
             idempotent: true,
             success_statuses: &[302u16],
             secret_query: &[],
+            secret_headers: &[],
+            secret_body: &[],
         },
         OperationSpec {
             operation_id: "get_currentuser",
@@ -17119,6 +17622,8 @@ pub mod operations {
             idempotent: true,
             success_statuses: &[200u16],
             secret_query: &[],
+            secret_headers: &[],
+            secret_body: &[],
         },
         OperationSpec {
             operation_id: "get_currentuser_devices",
@@ -17129,6 +17634,8 @@ pub mod operations {
             idempotent: true,
             success_statuses: &[200u16],
             secret_query: &[],
+            secret_headers: &[],
+            secret_body: &[],
         },
         OperationSpec {
             operation_id: "get_currentuser_metadata",
@@ -17139,6 +17646,8 @@ pub mod operations {
             idempotent: true,
             success_statuses: &[200u16],
             secret_query: &[],
+            secret_headers: &[],
+            secret_body: &[],
         },
         OperationSpec {
             operation_id: "get_currentuser_social_connections",
@@ -17149,6 +17658,8 @@ pub mod operations {
             idempotent: true,
             success_statuses: &[200u16],
             secret_query: &[],
+            secret_headers: &[],
+            secret_body: &[],
         },
         OperationSpec {
             operation_id: "get_jwks",
@@ -17159,6 +17670,8 @@ pub mod operations {
             idempotent: true,
             success_statuses: &[200u16],
             secret_query: &[],
+            secret_headers: &[],
+            secret_body: &[],
         },
         OperationSpec {
             operation_id: "get_open_id_configuration",
@@ -17169,6 +17682,8 @@ pub mod operations {
             idempotent: true,
             success_statuses: &[200u16],
             secret_query: &[],
+            secret_headers: &[],
+            secret_body: &[],
         },
         OperationSpec {
             operation_id: "login_magic_link",
@@ -17179,6 +17694,8 @@ pub mod operations {
             idempotent: false,
             success_statuses: &[200u16],
             secret_query: &[],
+            secret_headers: &[],
+            secret_body: &[],
         },
         OperationSpec {
             operation_id: "login_one_time_passcode",
@@ -17189,6 +17706,8 @@ pub mod operations {
             idempotent: false,
             success_statuses: &[201u16],
             secret_query: &[],
+            secret_headers: &[],
+            secret_body: &[],
         },
         OperationSpec {
             operation_id: "login_webauthn_finish",
@@ -17199,6 +17718,8 @@ pub mod operations {
             idempotent: false,
             success_statuses: &[200u16],
             secret_query: &[],
+            secret_headers: &[],
+            secret_body: &[],
         },
         OperationSpec {
             operation_id: "login_webauthn_start",
@@ -17209,6 +17730,8 @@ pub mod operations {
             idempotent: true,
             success_statuses: &[200u16],
             secret_query: &[],
+            secret_headers: &[],
+            secret_body: &[],
         },
         OperationSpec {
             operation_id: "magic_link_status",
@@ -17219,6 +17742,8 @@ pub mod operations {
             idempotent: true,
             success_statuses: &[200u16],
             secret_query: &[],
+            secret_headers: &[],
+            secret_body: &[],
         },
         OperationSpec {
             operation_id: "oauth2_callback",
@@ -17228,7 +17753,9 @@ pub mod operations {
             auth: Auth::None,
             idempotent: false,
             success_statuses: &[302u16],
-            secret_query: &[],
+            secret_query: &["code"],
+            secret_headers: &[],
+            secret_body: &[],
         },
         OperationSpec {
             operation_id: "oauth2_callback_default_dev",
@@ -17238,7 +17765,9 @@ pub mod operations {
             auth: Auth::None,
             idempotent: false,
             success_statuses: &[302u16],
-            secret_query: &[],
+            secret_query: &["code"],
+            secret_headers: &[],
+            secret_body: &[],
         },
         OperationSpec {
             operation_id: "post_currentuser_add_device_finish",
@@ -17249,6 +17778,8 @@ pub mod operations {
             idempotent: false,
             success_statuses: &[201u16],
             secret_query: &[],
+            secret_headers: &[],
+            secret_body: &[],
         },
         OperationSpec {
             operation_id: "post_currentuser_add_device_start",
@@ -17259,6 +17790,8 @@ pub mod operations {
             idempotent: true,
             success_statuses: &[200u16],
             secret_query: &[],
+            secret_headers: &[],
+            secret_body: &[],
         },
         OperationSpec {
             operation_id: "refresh_auth_token",
@@ -17269,6 +17802,8 @@ pub mod operations {
             idempotent: false,
             success_statuses: &[201u16],
             secret_query: &[],
+            secret_headers: &[],
+            secret_body: &["refresh_token"],
         },
         OperationSpec {
             operation_id: "register_magic_link",
@@ -17279,6 +17814,8 @@ pub mod operations {
             idempotent: false,
             success_statuses: &[201u16],
             secret_query: &[],
+            secret_headers: &[],
+            secret_body: &[],
         },
         OperationSpec {
             operation_id: "register_one_time_passcode",
@@ -17289,6 +17826,8 @@ pub mod operations {
             idempotent: false,
             success_statuses: &[201u16],
             secret_query: &[],
+            secret_headers: &[],
+            secret_body: &[],
         },
         OperationSpec {
             operation_id: "register_webauthn_finish",
@@ -17299,6 +17838,8 @@ pub mod operations {
             idempotent: false,
             success_statuses: &[201u16],
             secret_query: &[],
+            secret_headers: &[],
+            secret_body: &[],
         },
         OperationSpec {
             operation_id: "register_webauthn_finish_with_transaction",
@@ -17309,6 +17850,8 @@ pub mod operations {
             idempotent: false,
             success_statuses: &[201u16],
             secret_query: &[],
+            secret_headers: &[],
+            secret_body: &[],
         },
         OperationSpec {
             operation_id: "register_webauthn_start",
@@ -17319,6 +17862,8 @@ pub mod operations {
             idempotent: true,
             success_statuses: &[200u16],
             secret_query: &[],
+            secret_headers: &[],
+            secret_body: &[],
         },
         OperationSpec {
             operation_id: "register_webauthn_start_with_transaction",
@@ -17329,6 +17874,8 @@ pub mod operations {
             idempotent: true,
             success_statuses: &[200u16],
             secret_query: &[],
+            secret_headers: &[],
+            secret_body: &[],
         },
         OperationSpec {
             operation_id: "revoke_refresh_token",
@@ -17339,6 +17886,8 @@ pub mod operations {
             idempotent: true,
             success_statuses: &[200u16],
             secret_query: &["refresh_token"],
+            secret_headers: &[],
+            secret_body: &[],
         },
         OperationSpec {
             operation_id: "update_currentuser_device",
@@ -17349,6 +17898,8 @@ pub mod operations {
             idempotent: true,
             success_statuses: &[200u16],
             secret_query: &[],
+            secret_headers: &[],
+            secret_body: &[],
         },
         OperationSpec {
             operation_id: "update_currentuser_metadata",
@@ -17359,6 +17910,8 @@ pub mod operations {
             idempotent: true,
             success_statuses: &[200u16],
             secret_query: &[],
+            secret_headers: &[],
+            secret_body: &[],
         },
         OperationSpec {
             operation_id: "update_email_currentuser",
@@ -17369,6 +17922,8 @@ pub mod operations {
             idempotent: false,
             success_statuses: &[200u16],
             secret_query: &[],
+            secret_headers: &[],
+            secret_body: &[],
         },
         OperationSpec {
             operation_id: "update_phone_currentuser",
@@ -17379,6 +17934,8 @@ pub mod operations {
             idempotent: false,
             success_statuses: &[200u16],
             secret_query: &[],
+            secret_headers: &[],
+            secret_body: &[],
         },
     ];
     /// Looks an operation up by its id.

@@ -1,21 +1,27 @@
 //! The one `ClientHooks` implementation of the generated [`Client`]: it adds
-//! the credential each operation declares in the spec, and keeps secrets out
-//! of error URLs.
+//! the credential each operation declares in the spec, retries what the spec
+//! calls idempotent, and hands [`crate::Error`] what it needs to redact: the
+//! values the request carried in the places the spec marks secret
+//! ([`crate::operations::OperationSpec`]'s `secret_*` fields).
 //!
 //! Credentials live in [`ClientState`], the generated client's `inner` value.
 //! A client without credentials is cheap to clone into one with a token:
-//! [`Client::with_auth_token`].
+//! [`Client::with_auth_token`]. `ClientState` can only be read from outside
+//! the crate: a [`Client`] is made by [`crate::ClientBuilder`] only.
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Instant;
 
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
-use reqwest::header::{HeaderName, HeaderValue, AUTHORIZATION};
+use reqwest::header::{
+    Entry, HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, LOCATION, SET_COOKIE,
+};
 
 use tracing::Instrument;
 
-use crate::operations::{operation, Auth};
+use crate::operations::{operation, Auth, OperationSpec};
+use crate::redact::RequestSecrets;
 use crate::retry::{classify_error, classify_status, RetryPolicy, Verdict};
 use crate::secrets::SecretValue;
 use crate::Client;
@@ -23,14 +29,47 @@ use crate::Client;
 /// Per-client state read by the hooks: the credentials to add and the retry policy.
 #[derive(Clone, Default)]
 pub struct ClientState {
-    bearer: Option<Arc<HeaderValue>>,
-    api_key: Option<Arc<HeaderValue>>,
+    bearer: Option<Credential>,
+    api_key: Option<Credential>,
     retry: RetryPolicy,
+}
+
+/// A credential as the hooks send it.
+#[derive(Clone)]
+enum Credential {
+    /// A valid header value, marked sensitive, with the secret itself (to
+    /// scrub it from errors).
+    Valid {
+        header: Arc<HeaderValue>,
+        secret: SecretValue,
+    },
+    /// The value cannot be sent as a header: calls that need it fail with
+    /// [`crate::Error::InvalidRequest`] instead of going out without it.
+    Invalid,
+}
+
+impl Credential {
+    fn new(header: String, secret: SecretValue) -> Self {
+        match HeaderValue::from_str(&header) {
+            Ok(mut value) => {
+                value.set_sensitive(true);
+                Credential::Valid {
+                    header: Arc::new(value),
+                    secret,
+                }
+            }
+            Err(_) => Credential::Invalid,
+        }
+    }
 }
 
 impl fmt::Debug for ClientState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let shown = |v: &Option<Arc<HeaderValue>>| if v.is_some() { "[redacted]" } else { "none" };
+        let shown = |v: &Option<Credential>| match v {
+            Some(Credential::Valid { .. }) => "[redacted]",
+            Some(Credential::Invalid) => "invalid",
+            None => "none",
+        };
         f.debug_struct("ClientState")
             .field("auth_token", &shown(&self.bearer))
             .field("api_key", &shown(&self.api_key))
@@ -39,27 +78,21 @@ impl fmt::Debug for ClientState {
     }
 }
 
-fn sensitive(value: &str) -> Option<Arc<HeaderValue>> {
-    let mut header = HeaderValue::from_str(value).ok()?;
-    header.set_sensitive(true);
-    Some(Arc::new(header))
-}
-
 impl ClientState {
     /// State with this bearer token (the user's auth token), or none.
-    pub fn with_bearer(mut self, token: Option<SecretValue>) -> Self {
-        self.bearer = token.and_then(|t| sensitive(&format!("Bearer {}", t.expose_secret())));
+    pub(crate) fn with_bearer(mut self, token: Option<SecretValue>) -> Self {
+        self.bearer = token.map(|t| Credential::new(format!("Bearer {}", t.expose_secret()), t));
         self
     }
 
     /// State with this `X-API-KEY` value, or none.
-    pub fn with_api_key(mut self, key: Option<SecretValue>) -> Self {
-        self.api_key = key.and_then(|k| sensitive(k.expose_secret()));
+    pub(crate) fn with_api_key(mut self, key: Option<SecretValue>) -> Self {
+        self.api_key = key.map(|k| Credential::new(k.expose_secret().to_string(), k));
         self
     }
 
     /// State with this retry policy.
-    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
+    pub(crate) fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
         self
     }
@@ -69,15 +102,25 @@ impl ClientState {
         &self.retry
     }
 
-    /// True when a bearer token is set.
+    /// True when a bearer token is set (valid or not).
     pub fn has_auth_token(&self) -> bool {
         self.bearer.is_some()
+    }
+
+    /// The credential an operation with `auth` needs.
+    fn credential(&self, auth: Auth) -> Option<(&Credential, HeaderName)> {
+        match auth {
+            Auth::Bearer => self.bearer.as_ref().map(|c| (c, AUTHORIZATION)),
+            Auth::ApiKey => self.api_key.as_ref().map(|c| (c, X_API_KEY)),
+            Auth::None => None,
+        }
     }
 }
 
 impl Client {
     /// A clone of this client that sends `token` as the bearer token of the
-    /// current-user operations (and only those).
+    /// current-user operations (and only those). A token that is not a valid
+    /// header value makes those calls fail with [`crate::Error::InvalidRequest`].
     pub fn with_auth_token(&self, token: impl Into<SecretValue>) -> Client {
         self.with_state(|state| state.with_bearer(Some(token.into())))
     }
@@ -108,14 +151,36 @@ impl Client {
 const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
 
 impl ClientHooks<ClientState> for Client {
-    // Everything happens in `exec`, so the operation is looked up once per call.
+    /// Refuses a call whose credential cannot be sent (instead of sending it
+    /// without one). Free when the client holds no invalid credential.
+    async fn pre<E>(
+        &self,
+        _request: &mut reqwest::Request,
+        info: &OperationInfo,
+    ) -> Result<(), progenitor_client::Error<E>> {
+        let has_invalid = [&self.inner.bearer, &self.inner.api_key]
+            .iter()
+            .any(|c| matches!(c, Some(Credential::Invalid)));
+        if !has_invalid {
+            return Ok(());
+        }
+        let auth = operation(info.operation_id).map_or(Auth::None, |o| o.auth);
+        match self.inner.credential(auth) {
+            Some((Credential::Invalid, name)) => Err(progenitor_client::Error::InvalidRequest(
+                format!("the {name} credential is not a valid HTTP header value"),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    // Everything else happens in `exec`, so the operation is looked up once per call.
     async fn exec(
         &self,
         mut request: reqwest::Request,
         info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
         let op = operation(info.operation_id);
-        self.add_credential(&mut request, op.map_or(Auth::None, |o| o.auth));
+        let secrets = self.add_credential(&mut request, op);
         let span = tracing::debug_span!(
             "passage.call",
             operation = info.operation_id,
@@ -125,53 +190,134 @@ impl ClientHooks<ClientState> for Client {
             attempts = tracing::field::Empty,
             elapsed_ms = tracing::field::Empty,
         );
+        if let Some(secrets) = &secrets {
+            crate::error::record_call_secrets(secrets.clone());
+        }
         let response = self
             .execute_with_retries(request, op.is_some_and(|o| o.idempotent))
             .instrument(span)
             .await
             .map_err(reqwest::Error::without_url)?;
-        capture_error_body(response)
+        let response = capture_error_body(response, secrets.as_ref())
             .await
-            .map(|response| match op {
-                // The response remembers the request URL (and prints it in
-                // Debug): for an operation with a secret query, drop the URL.
-                Some(op) if !op.secret_query.is_empty() => {
-                    let response: http::Response<reqwest::Body> = response.into();
-                    reqwest::Response::from(response)
-                }
-                _ => response,
-            })
             // reqwest's errors print the URL, which may carry a secret query
             // (`DELETE /tokens?refresh_token=`): drop it.
-            .map_err(reqwest::Error::without_url)
+            .map_err(reqwest::Error::without_url)?;
+        Ok(match op {
+            // The response remembers the request URL (and prints it in
+            // Debug): for an operation with a secret query, drop the URL.
+            Some(op) if !op.secret_query.is_empty() => {
+                let response: http::Response<reqwest::Body> = response.into();
+                reqwest::Response::from(response)
+            }
+            _ => response,
+        })
     }
 }
 
-/// The original body of an error answer, kept as a response extension so
-/// that [`crate::Error`] can show a redacted view of it.
-#[derive(Clone, Debug)]
-pub(crate) struct ErrorBody(pub(crate) bytes::Bytes);
+/// Marks the headers that may carry a secret (`Set-Cookie`, and `Location`,
+/// which carries an OAuth `code` on the callbacks) as sensitive, so that the
+/// `Debug` of a response or of its headers shows `Sensitive` instead.
+fn mark_sensitive_headers(headers: &mut HeaderMap) {
+    for name in [SET_COOKIE, LOCATION] {
+        if let Entry::Occupied(mut entry) = headers.entry(name) {
+            for value in entry.iter_mut() {
+                value.set_sensitive(true);
+            }
+        }
+    }
+}
+
+/// The values `request` carries in the places `op` marks secret.
+fn request_secrets(request: &reqwest::Request, op: &OperationSpec, into: &mut RequestSecrets) {
+    if !op.secret_query.is_empty() {
+        for (name, value) in request.url().query_pairs() {
+            if op.secret_query.contains(&name.as_ref()) {
+                into.add(&value);
+            }
+        }
+    }
+    for name in op.secret_headers {
+        for value in request.headers().get_all(*name) {
+            if let Ok(value) = value.to_str() {
+                into.add(value);
+            }
+        }
+    }
+    if op.secret_body.is_empty() {
+        return;
+    }
+    let Some(bytes) = request.body().and_then(reqwest::Body::as_bytes) else {
+        return;
+    };
+    match serde_json::from_slice::<serde_json::Value>(bytes) {
+        Ok(json) => {
+            for path in op.secret_body {
+                let segments: Vec<&str> = path.split('/').collect();
+                collect_json(&json, &segments, into);
+            }
+        }
+        Err(_) => {
+            for (name, value) in url::form_urlencoded::parse(bytes) {
+                if op.secret_body.contains(&name.as_ref()) {
+                    into.add(&value);
+                }
+            }
+        }
+    }
+}
+
+fn collect_json(value: &serde_json::Value, path: &[&str], into: &mut RequestSecrets) {
+    let Some((first, rest)) = path.split_first() else {
+        match value {
+            serde_json::Value::String(s) => into.add(s),
+            serde_json::Value::Null => {}
+            other => into.add(&other.to_string()),
+        }
+        return;
+    };
+    match (*first, value) {
+        ("*", serde_json::Value::Array(items)) => {
+            items.iter().for_each(|item| collect_json(item, rest, into))
+        }
+        ("*", serde_json::Value::Object(map)) => {
+            map.values().for_each(|item| collect_json(item, rest, into))
+        }
+        (key, serde_json::Value::Object(map)) => {
+            if let Some(item) = map.get(key) {
+                collect_json(item, rest, into);
+            }
+        }
+        _ => {}
+    }
+}
 
 /// Set on an error answer whose body was not an `ApiError` and was replaced by one.
 pub(crate) const NON_API_BODY: HeaderName =
     HeaderName::from_static("x-passage-client-non-api-body");
 
-/// For a 4xx/5xx answer: reads the body, keeps it as [`ErrorBody`], and when it
-/// is not an `ApiError` (an HTML page from a proxy, say) replaces it with one
-/// carrying a redacted view, so that the caller gets a typed error that keeps
-/// the HTTP status instead of a bare decode failure.
-async fn capture_error_body(response: reqwest::Response) -> reqwest::Result<reqwest::Response> {
+/// Marks secret-bearing headers sensitive; then, for a 4xx/5xx answer whose
+/// body is not an `ApiError` (an HTML page from a proxy, say), replaces the
+/// body with one carrying a redacted view (the request's secrets scrubbed),
+/// so that the caller gets a typed error that keeps the HTTP status instead
+/// of a bare decode failure.
+async fn capture_error_body(
+    mut response: reqwest::Response,
+    secrets: Option<&RequestSecrets>,
+) -> reqwest::Result<reqwest::Response> {
+    mark_sensitive_headers(response.headers_mut());
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return Ok(response);
     }
     let version = response.version();
-    let mut headers = response.headers().clone();
+    let mut headers = std::mem::take(response.headers_mut());
     let original = response.bytes().await?;
+    let none = RequestSecrets::default();
+    let shown = crate::redact::RedactedBody::new(&original, secrets.unwrap_or(&none));
     let body = if serde_json::from_slice::<crate::types::ApiError>(&original).is_ok() {
-        original.clone()
+        original
     } else {
-        let shown = crate::error::RedactedBody::new(&original);
         // The content type stays as sent: it tells the caller what the body was.
         headers.insert(NON_API_BODY, HeaderValue::from_static("1"));
         let synthetic =
@@ -183,23 +329,41 @@ async fn capture_error_body(response: reqwest::Response) -> reqwest::Result<reqw
     *rebuilt.status_mut() = status;
     *rebuilt.version_mut() = version;
     *rebuilt.headers_mut() = headers;
-    rebuilt.extensions_mut().insert(ErrorBody(original));
+    // An undeclared status reaches `Error` as the response itself: it reads this view.
+    rebuilt.extensions_mut().insert(shown);
     Ok(reqwest::Response::from(rebuilt))
 }
 
 impl Client {
-    /// Adds the credential the operation declares, if this client holds it.
-    fn add_credential(&self, request: &mut reqwest::Request, auth: Auth) {
-        let (name, value) = match auth {
-            Auth::Bearer => (AUTHORIZATION, &self.inner.bearer),
-            Auth::ApiKey => (X_API_KEY, &self.inner.api_key),
-            Auth::None => return,
-        };
-        if let Some(value) = value {
+    /// Adds the credential the operation declares, if this client holds it,
+    /// and returns the secrets the request then carries (none for an
+    /// operation without secret places).
+    fn add_credential(
+        &self,
+        request: &mut reqwest::Request,
+        op: Option<&OperationSpec>,
+    ) -> Option<RequestSecrets> {
+        let op = op?;
+        let mut secrets = None;
+        if let Some((Credential::Valid { header, secret }, name)) = self.inner.credential(op.auth) {
             request
                 .headers_mut()
-                .insert(name, HeaderValue::clone(value));
+                .insert(name, HeaderValue::clone(header));
+            secrets
+                .get_or_insert_with(RequestSecrets::default)
+                .add(secret.expose_secret());
         }
+        if !(op.secret_query.is_empty()
+            && op.secret_headers.is_empty()
+            && op.secret_body.is_empty())
+        {
+            request_secrets(
+                request,
+                op,
+                secrets.get_or_insert_with(RequestSecrets::default),
+            );
+        }
+        secrets
     }
 
     /// Sends `request`, retrying as the policy and the operation's
@@ -229,7 +393,12 @@ impl Client {
                 Verdict::Done => None,
             };
             match (copy, wait) {
-                (Some(copy), Some(wait)) if started.elapsed() + wait < policy.time_budget() => {
+                (Some(copy), Some(wait))
+                    if started
+                        .elapsed()
+                        .checked_add(wait)
+                        .is_some_and(|end| end < policy.time_budget()) =>
+                {
                     match &result {
                         Ok(response) => tracing::debug!(
                             attempt,

@@ -66,8 +66,9 @@
 //!   concurrent callers, never losing a valid pair on a failed refresh.
 //! - [`TokenVerifier`]: verifies Passage auth tokens (RS256, `kid`, `iss`,
 //!   `aud`, `exp`, `nbf`) against a cached JWKS, for services that receive them.
-//! - [`Error`]: status, open error code and a redacted body; [`RedirectExt`]
-//!   for the 302 operations.
+//! - [`Error`]: the one error type of every call (the generated `send()`s
+//!   return it): status, open error code, `Retry-After` and a redacted
+//!   message or body; [`RedirectExt`] for the 302 operations.
 //!
 //! ## Design notes
 //! - Every string enum of the spec is an *open* enum ([`open_enums`]): a value a
@@ -75,7 +76,9 @@
 //!   This includes [`open_enums::ApiErrorCode`], so an unknown error code still gives a
 //!   typed [`Error::Api`] with its HTTP status.
 //! - Secrets (tokens, passcodes, link secrets) are [`secrets`] types whose
-//!   `Debug` prints `[redacted]`; [`Error`] never prints a body or a URL query.
+//!   `Debug` prints `[redacted]`; [`Error`] never holds a header map, a URL
+//!   query or a whole body, and the values of the secrets a request carried
+//!   are scrubbed from whatever its error prints ([`redact`]).
 //! - Which operations need the user's bearer token or the API key is read from
 //!   the spec ([`operations::OPERATIONS`]), and the [`hooks`] add the
 //!   credential only there.
@@ -96,6 +99,7 @@ pub mod error;
 pub mod hooks;
 pub mod magic_link;
 pub mod poll;
+pub mod redact;
 pub mod redirect;
 pub mod retry;
 pub mod session;
@@ -117,6 +121,3 @@ pub use session::{
     StoredTokens, SystemClock, TokenStore,
 };
 pub use verify::{Claims, TokenVerifier, VerifierConfig, VerifyError};
-
-/// The error type of the generated methods, before conversion into [`Error`].
-pub type GeneratedError = generated::Error<types::ApiError>;

@@ -191,7 +191,7 @@ impl<'a> MagicLinkWait<'a> {
                     return Ok(response.into_inner().auth_result);
                 }
                 Err(e) => {
-                    let error = Error::from(e);
+                    let error = e;
                     if error.status() == Some(StatusCode::NOT_FOUND)
                         && error.code() == Some(&ApiErrorCode::MagicLinkNotFound)
                     {

@@ -445,18 +445,22 @@ fn check_assertion_challenge(hs: &types::CredentialAssertionChallenge) {
 }
 
 fn attestation() -> types::CredentialCreationResponse {
-    types::CredentialCreationResponse {
-        id: Some("Y3JlZC0y".into()),
-        raw_id: Some("Y3JlZC0y".into()),
-        type_: Some("public-key".into()),
-        authenticator_attachment: Some("platform".into()),
-        response: Some(types::AuthenticatorAttestationResponse {
-            attestation_object: Some("o2NmbXRkbm9uZQ".into()),
-            client_data_json: Some("eyJ0eXBlIjoid2ViYXV0aG4uY3JlYXRlIn0".into()),
-            transports: vec!["internal".into(), "hybrid".into()],
-        }),
-        ..Default::default()
-    }
+    // Generated types are `#[non_exhaustive]`: users (and this test) build them with builders.
+    let response: types::AuthenticatorAttestationResponse =
+        types::AuthenticatorAttestationResponse::builder()
+            .attestation_object(Some("o2NmbXRkbm9uZQ".to_string()))
+            .client_data_json(Some("eyJ0eXBlIjoid2ViYXV0aG4uY3JlYXRlIn0".to_string()))
+            .transports(vec!["internal".to_string(), "hybrid".to_string()])
+            .try_into()
+            .unwrap();
+    types::CredentialCreationResponse::builder()
+        .id(Some("Y3JlZC0y".to_string()))
+        .raw_id(Some("Y3JlZC0y".to_string()))
+        .type_(Some("public-key".to_string()))
+        .authenticator_attachment(Some("platform".to_string()))
+        .response(Some(response))
+        .try_into()
+        .unwrap()
 }
 
 fn attestation_json() -> Value {
@@ -474,18 +478,21 @@ fn attestation_json() -> Value {
 }
 
 fn assertion() -> types::CredentialAssertionResponse {
-    types::CredentialAssertionResponse {
-        id: Some("Y3JlZC0x".into()),
-        raw_id: Some("Y3JlZC0x".into()),
-        type_: Some("public-key".into()),
-        response: Some(types::AuthenticatorAssertionResponse {
-            authenticator_data: Some("YXV0aERhdGE".into()),
-            client_data_json: Some("eyJ0eXBlIjoid2ViYXV0aG4uZ2V0In0".into()),
-            signature: Some("c2ln".into()),
-            user_handle: Some("dXNyXzE".into()),
-        }),
-        ..Default::default()
-    }
+    let response: types::AuthenticatorAssertionResponse =
+        types::AuthenticatorAssertionResponse::builder()
+            .authenticator_data(Some("YXV0aERhdGE".to_string()))
+            .client_data_json(Some("eyJ0eXBlIjoid2ViYXV0aG4uZ2V0In0".to_string()))
+            .signature(Some("c2ln".to_string()))
+            .user_handle(Some("dXNyXzE".to_string()))
+            .try_into()
+            .unwrap();
+    types::CredentialAssertionResponse::builder()
+        .id(Some("Y3JlZC0x".to_string()))
+        .raw_id(Some("Y3JlZC0x".to_string()))
+        .type_(Some("public-key".to_string()))
+        .response(Some(response))
+        .try_into()
+        .unwrap()
 }
 
 fn assertion_json() -> Value {
@@ -2015,7 +2022,7 @@ async fn a_missing_required_parameter_is_a_typed_error_and_sends_nothing() {
         .send()
         .await
         .unwrap_err();
-    let err = Error::from(err);
+    let err: Error = err;
     assert!(
         matches!(&err, Error::InvalidRequest(m) if m.contains("refresh_token")),
         "{err:?}"
@@ -2084,7 +2091,7 @@ async fn error_from_login_webauthn_start(rec: &Recorder, c: &Client, canned: Can
         .await
         .expect_err("an error answer");
     rec.take();
-    Error::from(err)
+    err
 }
 
 #[tokio::test]
@@ -2106,6 +2113,7 @@ async fn every_error_code_decodes_into_a_typed_api_error() {
                 status: got,
                 code: got_code,
                 message,
+                ..
             } => {
                 assert_eq!(got.as_u16(), status, "{wire}");
                 assert_eq!(got_code, &code, "{wire}");
@@ -2139,6 +2147,7 @@ async fn an_unknown_error_code_is_a_typed_api_error() {
             status,
             code,
             message,
+            ..
         } => {
             assert_eq!(status.as_u16(), 401);
             assert_eq!(

@@ -1,6 +1,6 @@
 //! End-to-end flows: the generated client against a started emulator over real HTTP on 127.0.0.1.
 
-use passage_auth_client::{types, Error, GeneratedError, RedirectExt, ResponseValue, SecretValue};
+use passage_auth_client::{types, Error, RedirectExt, ResponseValue, SecretValue};
 use passage_e2e::harness::{
     assert_different_secrets, assert_same_secret, jwt_parts, pkce_pair, TestEnv,
 };
@@ -8,15 +8,15 @@ use passage_emulator::{AppConfig, EmulatorConfig, FaultKind, FaultRule, Metadata
 use serde_json::{json, Value};
 
 /// The crate error of a call that must fail.
-fn failure<T>(result: Result<ResponseValue<T>, GeneratedError>) -> Error {
+fn failure<T>(result: Result<ResponseValue<T>, Error>) -> Error {
     match result {
         Ok(v) => panic!("expected an error, got HTTP {}", v.status()),
-        Err(e) => Error::from(e),
+        Err(e) => e,
     }
 }
 
 /// (status, code) of a failed call.
-fn status_code<T>(result: Result<ResponseValue<T>, GeneratedError>) -> (u16, String) {
+fn status_code<T>(result: Result<ResponseValue<T>, Error>) -> (u16, String) {
     let err = failure(result);
     (
         err.status().map(|s| s.as_u16()).unwrap_or(0),
@@ -286,7 +286,7 @@ async fn magic_link_status_before_and_after_activation() {
 async fn refresh(
     env: &TestEnv,
     token: &SecretValue,
-) -> Result<ResponseValue<types::AuthResponse>, GeneratedError> {
+) -> Result<ResponseValue<types::AuthResponse>, Error> {
     refresh_with(&env.client, env, token).await
 }
 
@@ -294,7 +294,7 @@ async fn refresh_with(
     client: &passage_auth_client::Client,
     env: &TestEnv,
     token: &SecretValue,
-) -> Result<ResponseValue<types::AuthResponse>, GeneratedError> {
+) -> Result<ResponseValue<types::AuthResponse>, Error> {
     client
         .refresh_auth_token()
         .app_id(&env.app_id)
@@ -1739,7 +1739,7 @@ async fn concurrent_metadata_updates_lose_nothing() {
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| Error::from(e).to_string())
+                .map_err(|e| e.to_string())
         }));
     }
     for t in tasks {

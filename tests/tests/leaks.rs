@@ -161,7 +161,6 @@ impl Fixture {
             .send()
             .await
             .map(|r| r.into_inner().auth_result)
-            .map_err(Error::from)
     }
 
     async fn activate_link(&self, secret: &str) -> Result<types::AuthResult, Error> {
@@ -172,7 +171,6 @@ impl Fixture {
             .send()
             .await
             .map(|r| r.into_inner().auth_result)
-            .map_err(Error::from)
     }
 
     /// Registers `identifier` by passcode.
@@ -224,13 +222,12 @@ async fn no_secret_in_logs_errors_or_debug_on_retry_and_fault_paths() {
         .await
         .expect("retried into success");
     f.fault("/currentuser", "GET", FaultKind::Status500, 3);
-    let err = Error::from(
-        me.get_currentuser()
-            .app_id(&f.env.app_id)
-            .send()
-            .await
-            .unwrap_err(),
-    );
+    let err = me
+        .get_currentuser()
+        .app_id(&f.env.app_id)
+        .send()
+        .await
+        .unwrap_err();
     ledger.error("current user after 3 x 500", &err);
 
     // OTP activation: wrong code, a cut body, a reset (not retried), then the right code.

@@ -100,17 +100,14 @@ impl Fixture {
             .direct_client()
             .refresh_auth_token()
             .app_id(&self.env.app_id)
-            .body(types::RefreshAuthTokenRequest {
-                refresh_token: SecretValue::new(refresh_token),
-            })
+            .body(
+                types::RefreshAuthTokenRequest::builder()
+                    .refresh_token(SecretValue::new(refresh_token)),
+            )
             .send()
             .await
             .map(|r| StoredTokens::from_auth_result(&r.into_inner().auth_result))
-            .map_err(|e| {
-                passage_auth_client::Error::from(e)
-                    .status()
-                    .map_or(0, |s| s.as_u16())
-            })
+            .map_err(|e| e.status().map_or(0, |s| s.as_u16()))
     }
 
     async fn current_user_email(&self) -> Result<String, SessionError> {

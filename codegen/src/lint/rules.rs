@@ -75,7 +75,7 @@ pub const RULES: &[Rule] = &[
     // responses
     Rule {
         id: "error-response-type",
-        checks: "Every 4xx and 5xx response has an `application/json` body `$ref: '#/components/schemas/ApiError'`; no `default` response.",
+        checks: "Every operation declares at least one 4xx or 5xx status (the client's error wrapper is typed with `ApiError`); every 4xx and 5xx response has an `application/json` body `$ref: '#/components/schemas/ApiError'`; no `default` response.",
         fix: "give the error status the shared `ApiError` body, and list statuses explicitly",
     },
     Rule {

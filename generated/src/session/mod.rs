@@ -417,20 +417,14 @@ impl<S: TokenStore> Inner<S> {
                 .send()
         };
         let request = async {
-            let first = send()
-                .await
-                .map(|r| r.into_inner().auth_result)
-                .map_err(Error::from);
+            let first = send().await.map(|r| r.into_inner().auth_result);
             match first {
                 Err(error) if refresh_once_more(&error) => {
                     tracing::debug!(
                         connect = matches!(error, Error::Transport { connect: true, .. }),
                         "the refresh got no answer; presenting the same refresh token once more"
                     );
-                    send()
-                        .await
-                        .map(|r| r.into_inner().auth_result)
-                        .map_err(Error::from)
+                    send().await.map(|r| r.into_inner().auth_result)
                 }
                 other => other,
             }
@@ -582,8 +576,7 @@ impl<S: TokenStore> Session<S> {
                 .refresh_token(SecretValue::new(token.expose_secret()))
                 .send()
                 .await
-                .map(|_| ())
-                .map_err(Error::from),
+                .map(|_| ()),
             None => Ok(()),
         };
         self.inner.end(&mut state).await?;

@@ -51,7 +51,7 @@ pub fn decode_every_response(bytes: &[u8]) -> usize {
 /// The crate's redacted view of a body: never panics, never longer than its cap.
 pub fn redact_body(bytes: &[u8]) -> String {
     let shown =
-        passage_auth_client::error::RedactedBody::new(&bytes::Bytes::copy_from_slice(bytes));
+        passage_auth_client::error::RedactedBody::from_bytes(&bytes::Bytes::copy_from_slice(bytes));
     let text = shown.to_string();
     assert!(
         shown.as_str().len() <= 512 + '…'.len_utf8(),

@@ -1,0 +1,204 @@
+//! Rewrites of progenitor's output that make the generated crate keep its
+//! promises by construction:
+//!
+//! - every operation builder's `send()` returns the crate's own error type
+//!   (progenitor's body runs as an async block whose result the crate's call
+//!   wrapper converts and redacts);
+//! - `Client::new` is dropped and `Client::new_with_client` is
+//!   crate-private, so the only way to a `Client` is the handwritten builder
+//!   and its invariants;
+//! - the spec's structs and enums are `#[non_exhaustive]`, so a change that
+//!   `spec-diff` calls compatible (a new optional field, a new variant) is
+//!   compatible for users' code too (they build values with the builders).
+
+use syn::visit_mut::{self, VisitMut};
+use syn::{parse_quote, ImplItem, Item, Visibility};
+
+/// Paths in the client crate that the rewritten code calls.
+pub(crate) struct Wiring {
+    /// The error type every `send()` returns (e.g. `crate::Error`).
+    pub error_type: syn::Path,
+    /// `async fn(impl Future<Output = Result<T, progenitor_client::Error<E>>>) -> Result<T, ErrorType>`.
+    pub call_wrapper: syn::Path,
+}
+
+/// Applies every rewrite to the parsed file.
+pub(crate) fn apply(file: &mut syn::File, wiring: &Wiring) {
+    for item in &mut file.items {
+        match item {
+            Item::Mod(module) if module.ident == "types" => mark_types(module),
+            Item::Mod(module) if module.ident == "builder" => {
+                if let Some((_, items)) = &mut module.content {
+                    for item in items {
+                        if let Item::Impl(block) = item {
+                            rewrite_send(block, wiring);
+                        }
+                    }
+                }
+            }
+            Item::Impl(block) if is_client_impl(block) => hide_constructors(block),
+            _ => {}
+        }
+    }
+}
+
+fn is_client_impl(block: &syn::ItemImpl) -> bool {
+    block.trait_.is_none()
+        && matches!(&*block.self_ty, syn::Type::Path(p) if p.path.is_ident("Client"))
+}
+
+/// `Client::new` (which builds its own `reqwest::Client`, redirects
+/// followed) is dropped and `Client::new_with_client` becomes `pub(crate)`:
+/// the handwritten builder is the only way to a client.
+fn hide_constructors(block: &mut syn::ItemImpl) {
+    block
+        .items
+        .retain(|item| !matches!(item, ImplItem::Fn(f) if f.sig.ident == "new"));
+    for item in &mut block.items {
+        if let ImplItem::Fn(f) = item {
+            if f.sig.ident == "new_with_client" {
+                f.vis = parse_quote!(pub(crate));
+            }
+        }
+    }
+}
+
+/// Makes `send` return the crate's error: its body runs as an async block
+/// whose result (progenitor's) the call wrapper converts.
+fn rewrite_send(block: &mut syn::ItemImpl, wiring: &Wiring) {
+    for item in &mut block.items {
+        let ImplItem::Fn(f) = item else { continue };
+        if f.sig.ident != "send" {
+            continue;
+        }
+        let Some(ok_type) = ok_type_of_result(&f.sig.output) else {
+            continue;
+        };
+        let error_type = &wiring.error_type;
+        let wrapper = &wiring.call_wrapper;
+        let body = &f.block;
+        f.sig.output = parse_quote!(-> ::std::result::Result<#ok_type, #error_type>);
+        f.block = parse_quote!({ #wrapper(async move #body).await });
+    }
+}
+
+/// `T` of a `-> Result<T, E>` return type.
+fn ok_type_of_result(output: &syn::ReturnType) -> Option<syn::Type> {
+    let syn::ReturnType::Type(_, ty) = output else {
+        return None;
+    };
+    let syn::Type::Path(path) = &**ty else {
+        return None;
+    };
+    let last = path.path.segments.last()?;
+    if last.ident != "Result" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    match args.args.first()? {
+        syn::GenericArgument::Type(t) => Some(t.clone()),
+        _ => None,
+    }
+}
+
+/// Adds `#[non_exhaustive]` to the public structs with named fields and the
+/// public enums of `types` (not to its `builder`, `defaults` or `error`
+/// submodules, whose types are the crate's own machinery).
+fn mark_types(module: &mut syn::ItemMod) {
+    struct Marker;
+    impl VisitMut for Marker {
+        fn visit_item_mod_mut(&mut self, _: &mut syn::ItemMod) {
+            // Nested modules (builder, defaults, error) keep their types as they are.
+        }
+        fn visit_item_struct_mut(&mut self, s: &mut syn::ItemStruct) {
+            if matches!(s.vis, Visibility::Public(_))
+                && matches!(s.fields, syn::Fields::Named(_))
+                && !has_non_exhaustive(&s.attrs)
+            {
+                s.attrs.push(parse_quote!(#[non_exhaustive]));
+            }
+            visit_mut::visit_item_struct_mut(self, s);
+        }
+        fn visit_item_enum_mut(&mut self, e: &mut syn::ItemEnum) {
+            if matches!(e.vis, Visibility::Public(_)) && !has_non_exhaustive(&e.attrs) {
+                e.attrs.push(parse_quote!(#[non_exhaustive]));
+            }
+            visit_mut::visit_item_enum_mut(self, e);
+        }
+    }
+    if let Some((_, items)) = &mut module.content {
+        for item in items {
+            Marker.visit_item_mut(item);
+        }
+    }
+}
+
+fn has_non_exhaustive(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|a| a.path().is_ident("non_exhaustive"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::ToTokens;
+
+    fn wiring() -> Wiring {
+        Wiring {
+            error_type: parse_quote!(crate::Error),
+            call_wrapper: parse_quote!(crate::error::finish_call),
+        }
+    }
+
+    #[test]
+    fn send_returns_the_crate_error_through_the_wrapper() {
+        let mut file: syn::File = parse_quote! {
+            pub mod builder {
+                impl<'a> GetApp<'a> {
+                    ///Sends a `GET` request.
+                    pub async fn send(self) -> Result<ResponseValue<types::GetAppResponse>, Error<types::ApiError>> {
+                        todo!()
+                    }
+                }
+            }
+        };
+        apply(&mut file, &wiring());
+        let text = file.to_token_stream().to_string();
+        assert!(
+            text.contains("pub async fn send (self) -> :: std :: result :: Result < ResponseValue < types :: GetAppResponse > , crate :: Error >"),
+            "{text}"
+        );
+        assert!(
+            text.contains("crate :: error :: finish_call (async move { todo ! () }) . await"),
+            "{text}"
+        );
+        assert!(!text.contains("Error < types :: ApiError >"), "{text}");
+    }
+
+    #[test]
+    fn constructors_become_crate_private_and_types_non_exhaustive() {
+        let mut file: syn::File = parse_quote! {
+            pub mod types {
+                pub struct A { pub x: u8 }
+                pub struct B(pub u8);
+                pub enum C { X }
+                pub mod builder { pub struct A { x: u8 } }
+            }
+            impl Client {
+                pub fn new(baseurl: &str) -> Self { todo!() }
+                pub fn new_with_client(baseurl: &str) -> Self { todo!() }
+                pub fn baseurl(&self) -> &str { todo!() }
+            }
+        };
+        apply(&mut file, &wiring());
+        let text = file.to_token_stream().to_string();
+        assert!(text.contains("# [non_exhaustive] pub struct A"), "{text}");
+        assert!(!text.contains("# [non_exhaustive] pub struct B"), "{text}");
+        assert!(text.contains("# [non_exhaustive] pub enum C"), "{text}");
+        assert!(text.contains("pub mod builder { pub struct A"), "{text}");
+        assert!(!text.contains("fn new ("), "{text}");
+        assert!(text.contains("pub (crate) fn new_with_client ("), "{text}");
+        assert!(text.contains("pub fn baseurl"), "{text}");
+    }
+}
