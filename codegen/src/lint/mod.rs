@@ -79,7 +79,7 @@ impl fmt::Display for Finding {
 /// All findings of one lint run; empty means the spec passes.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LintReport {
-    /// Findings in document order of the rules.
+    /// Findings in document order (by line and column).
     pub findings: Vec<Finding>,
 }
 
@@ -241,6 +241,9 @@ pub fn lint(spec: &LoadedSpec) -> LintReport {
     types::check(doc, &mut sink);
     names::check(doc, &mut sink);
     locate(spec, &mut sink.findings);
+    // In document order, whatever order the rules and maps visited the nodes in.
+    sink.findings
+        .sort_by_key(|f| f.location.as_ref().map(|l| (l.line, l.column)));
     LintReport {
         findings: sink.findings,
     }

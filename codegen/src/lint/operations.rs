@@ -516,11 +516,11 @@ mod tests {
             .collect();
         assert_eq!(messages.len(), 2, "{r}");
         assert!(
-            messages[0].contains("`app_id` does not appear"),
+            messages[1].contains("`app_id` does not appear"),
             "{messages:?}"
         );
         assert!(
-            messages[1].contains("`{app}` of the path has no"),
+            messages[0].contains("`{app}` of the path has no"),
             "{messages:?}"
         );
         let r = lint(&variant(
