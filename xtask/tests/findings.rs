@@ -159,3 +159,58 @@ fn the_spec_as_it_is_lints_clean_and_is_up_to_date() {
     assert_eq!(status, 0, "{out}");
     assert!(out.contains("is up to date"), "{out}");
 }
+
+#[test]
+fn the_rows_that_were_already_good_stay_located() {
+    // (spec text, exit code, what the output contains)
+    let dir = copy_of_workspace();
+    let spec = dir.path().join("spec/passage-auth.yaml");
+    let original = std::fs::read_to_string(&spec).unwrap();
+    let cases: Vec<(String, i32, &str)> = vec![
+        (
+            "openapi: 3.0.3\ninfo: [\n".into(),
+            2,
+            "spec/passage-auth.yaml:3:",
+        ),
+        (
+            String::new(),
+            2,
+            "spec/passage-auth.yaml:1:1: the spec must be a YAML mapping",
+        ),
+        ("just: a mapping\n".into(), 2, "spec/passage-auth.yaml:1:"),
+        (
+            original.replacen(
+                "$ref: '#/components/schemas/User'",
+                "$ref: '#/components/schemas/Nobody'",
+                1,
+            ),
+            1,
+            "[refs-resolve]",
+        ),
+        (
+            original.replacen("      operationId: get_app\n", "", 1),
+            1,
+            "[operation-id] operation `GET /apps/{app_id}`: operationId is missing",
+        ),
+    ];
+    for (text, code, expected) in cases {
+        std::fs::write(&spec, &text).unwrap();
+        let (status, out) = xtask(dir.path(), &["regenerate"]);
+        assert_eq!(status, code, "{out}");
+        assert!(out.contains(expected), "{expected:?} in: {out}");
+        assert!(!out.contains("panicked"), "{out}");
+        let line = out
+            .lines()
+            .find(|l| l.contains("spec/passage-auth.yaml:"))
+            .unwrap_or_else(|| panic!("no located line: {out}"));
+        // file:line:column: ... (at <pointer>)
+        let after = &line
+            [line.find("spec/passage-auth.yaml:").unwrap() + "spec/passage-auth.yaml:".len()..];
+        let mut parts = after.split(':');
+        for what in ["line", "column"] {
+            let n: usize = parts.next().unwrap().parse().unwrap_or(0);
+            assert!(n >= 1, "no {what} in {line}");
+        }
+        assert!(line.contains("(at "), "{line}");
+    }
+}
