@@ -122,6 +122,14 @@ fn odd_name(original: &str, n: u64) -> String {
         "a b".into(),
         "unknown".into(),
         "Unknown".into(),
+        "Error".into(),
+        "Client".into(),
+        "String".into(),
+        "Option".into(),
+        "Result".into(),
+        "ResponseValue".into(),
+        "client".into(),
+        "url".into(),
     ];
     pick(&variants, n).unwrap_or_default()
 }

@@ -216,6 +216,20 @@ fn mutate(
             Ok(Outcome::Unloadable) => unloadable += 1,
             Ok(Outcome::Rejected(rules)) => {
                 rejected += 1;
+                if rules.contains("generator") {
+                    // Lint let through something the generator fails on: a rule is missing.
+                    eprintln!("mutant {i} reached the generator's fallback:");
+                    for what in &applied {
+                        eprintln!("    {what}");
+                    }
+                    if let Ok(mutant) =
+                        passage_codegen::LoadedSpec::from_str(files::SPEC, text.clone())
+                    {
+                        if let Err(e) = passage_codegen::generate(&mutant) {
+                            eprintln!("  {e}");
+                        }
+                    }
+                }
                 for rule in rules {
                     *by_rule.entry(rule).or_default() += 1;
                 }

@@ -44,8 +44,15 @@ pub fn rust_ident(name: &str, pascal: bool) -> String {
     }
 }
 
-/// Builder methods every generated operation builder has.
-const BUILDER_METHODS: [&str; 3] = ["body", "body_map", "send"];
+/// Methods of a generated operation builder that are not parameters:
+/// `send` always, `body` and `body_map` when the operation has a request body.
+fn builder_methods(has_body: bool) -> &'static [&'static str] {
+    if has_body {
+        &["send", "body", "body_map"]
+    } else {
+        &["send"]
+    }
+}
 
 /// Runs the naming rules.
 pub(crate) fn check(doc: &Value, sink: &mut Sink) {
@@ -100,12 +107,12 @@ pub(crate) fn check(doc: &Value, sink: &mut Sink) {
                 let location = param.get("in").and_then(Value::as_str).unwrap_or("");
                 let at = format!("{base}/{i}");
                 let rust = rust_ident(name, false);
-                if BUILDER_METHODS.contains(&rust.as_str()) {
+                if builder_methods(op.value.get("requestBody").is_some()).contains(&rust.as_str()) {
                     sink.push(
                         "rust-names",
                         Some(&op.name),
                         &at,
-                        format!("parameter `{name}` would be the builder method `{rust}`, which every operation builder already has"),
+                        format!("parameter `{name}` would be the builder method `{rust}`, which the operation's builder already has"),
                     );
                 }
                 match seen.get(&rust) {

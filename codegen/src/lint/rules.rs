@@ -136,7 +136,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "rust-names",
-        checks: "Names stay distinct and valid after Rust naming: component schemas are PascalCase identifiers and distinct in PascalCase; the properties of a schema are distinct in snake_case; the parameters of an operation are distinct in snake_case and are not `body` or `send` (builder methods); operation ids are distinct in PascalCase (their builder types).",
+        checks: "Names stay distinct and valid after Rust naming: component schemas are PascalCase identifiers and distinct in PascalCase; the properties of a schema are distinct in snake_case; the parameters of an operation are distinct in snake_case and are not `send` (nor `body` or `body_map` when it has a request body: builder methods); operation ids are distinct in PascalCase (their builder types).",
         fix: "rename one of the colliding names (for a property or parameter the wire name is the name: check it with the server first)",
     },
     // generator
