@@ -1,5 +1,6 @@
 //! Operation rules: `operation-id`, `summary-and-tag`, `parameter-description`,
-//! `security-declared`, `retry-safety-declared`, `path-parameters`, `request-body`.
+//! `security-declared`, `retry-safety-declared`, `path-parameters`, `request-body`,
+//! `parameter-schema`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -41,6 +42,90 @@ pub(crate) fn check(doc: &Value, sink: &mut Sink) {
         retry_safety(&op, sink);
         path_parameters(doc, &op, sink);
         request_body(doc, &op, sink);
+        parameter_schemas(doc, &op, sink);
+    }
+}
+
+/// Follows a chain of `$ref`s (at most a few: loops are `ref-cycle`'s).
+fn follow<'a>(doc: &'a Value, mut node: &'a Value) -> Option<&'a Value> {
+    for _ in 0..16 {
+        match node.get("$ref").and_then(Value::as_str) {
+            Some(r) => node = super::resolve(doc, r)?,
+            None => return Some(node),
+        }
+    }
+    None
+}
+
+const SCALARS: [&str; 4] = ["string", "integer", "number", "boolean"];
+
+/// Why a parameter schema is not one progenitor can put in a path, query or header.
+fn parameter_schema_problem(doc: &Value, schema: &Value, place: &str) -> Option<String> {
+    let schema = follow(doc, schema)?;
+    if let Some(k) = ["allOf", "oneOf", "anyOf", "not"]
+        .into_iter()
+        .find(|k| schema.get(*k).is_some())
+    {
+        return Some(format!("its schema uses `{k}`"));
+    }
+    match schema.get("type").and_then(Value::as_str) {
+        Some(t) if SCALARS.contains(&t) => None,
+        Some("array") if place == "query" => {
+            let items = schema.get("items").and_then(|i| follow(doc, i));
+            match items.and_then(|i| i.get("type")).and_then(Value::as_str) {
+                Some(t) if SCALARS.contains(&t) => None,
+                _ => Some("its array items are not a string, integer, number or boolean".into()),
+            }
+        }
+        Some(t) => Some(format!("its schema has `type: {t}`")),
+        None => Some("its schema has no `type`".into()),
+    }
+}
+
+fn parameter_schemas(doc: &Value, op: &OperationRef<'_>, sink: &mut Sink) {
+    let path_level = format!("/paths/{}/parameters", super::escape(op.path));
+    for (base, params) in [
+        (path_level.clone(), doc.pointer(&path_level)),
+        (
+            format!("{}/parameters", op.pointer),
+            op.value.get("parameters"),
+        ),
+    ] {
+        for (i, param) in params
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let at = format!("{base}/{i}");
+            let Some(param) = follow(doc, param) else {
+                continue;
+            };
+            let name = param.get("name").and_then(Value::as_str).unwrap_or("?");
+            let place = param.get("in").and_then(Value::as_str).unwrap_or("");
+            let Some(schema) = param.get("schema") else {
+                sink.push(
+                    "parameter-schema",
+                    Some(&op.name),
+                    at,
+                    format!(
+                        "parameter `{name}` needs a `schema` (the `content` form is not supported)"
+                    ),
+                );
+                continue;
+            };
+            if let Some(problem) = parameter_schema_problem(doc, schema, place) {
+                sink.push(
+                    "parameter-schema",
+                    Some(&op.name),
+                    format!("{at}/schema"),
+                    format!(
+                        "parameter `{name}` (in {place}) must be a string, integer, number or boolean{}, but {problem}",
+                        if place == "query" { " (or an array of them)" } else { "" }
+                    ),
+                );
+            }
+        }
     }
 }
 
@@ -537,6 +622,35 @@ mod tests {
         assert!(r.of_rule("path-parameters")[0]
             .message
             .contains("`required: true`"));
+    }
+
+    #[test]
+    fn parameters_are_scalars() {
+        let r = lint(&variant(
+            "          description: The app id.\n          schema:\n            type: string",
+            "          description: The app id.\n          schema:\n            $ref: '#/components/schemas/App'",
+        ));
+        let f = r.of_rule("parameter-schema");
+        assert_eq!(f.len(), 1, "{r}");
+        assert!(f[0].message.contains("`type: object`"), "{r}");
+        assert_eq!(
+            f[0].pointer,
+            "/paths/~1apps~1{app_id}/get/parameters/0/schema"
+        );
+        let r = lint(&variant(
+            "          description: The app id.\n          schema:\n            type: string",
+            "          description: The app id.\n          schema:\n            anyOf:\n              - type: string",
+        ));
+        assert!(
+            r.of_rule("parameter-schema")[0].message.contains("`anyOf`"),
+            "{r}"
+        );
+        // A string enum component is a string.
+        let r = lint(&variant(
+            "          description: The app id.\n          schema:\n            type: string",
+            "          description: The app id.\n          schema:\n            $ref: '#/components/schemas/Status'",
+        ));
+        assert!(r.is_clean(), "{r}");
     }
 
     #[test]

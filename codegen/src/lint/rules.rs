@@ -68,6 +68,11 @@ pub const RULES: &[Rule] = &[
         fix: "make the template's `{names}` and the operation's `in: path` parameters match one to one",
     },
     Rule {
+        id: "parameter-schema",
+        checks: "Every parameter has a `schema` (not `content`) that is, through `$ref`s, a string, integer, number or boolean (a string enum component is a string), or for a query parameter an array of them; no `allOf`/`oneOf`/`anyOf`.",
+        fix: "give the parameter a plain scalar schema, e.g. `schema: {type: string}` or a `$ref` to a string enum",
+    },
+    Rule {
         id: "request-body",
         checks: "A request body offers exactly one media type (`application/json` or `application/x-www-form-urlencoded`), with a schema and no `encoding`.",
         fix: "keep one media type with a `schema: {$ref: ...}` and remove `encoding`",
