@@ -46,10 +46,6 @@ fn overhead(c: &mut Criterion) {
     let emulator = rt
         .block_on(Emulator::start(EmulatorConfig::default()))
         .expect("emulator");
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
 
     let targets = [
         ("get_app_fixed_server", format!("{origin}/v1"), "bench-app"),
@@ -62,9 +58,10 @@ fn overhead(c: &mut Criterion) {
     for (group_name, base, app_id) in targets {
         let generated = ClientBuilder::new()
             .base_url(&base)
-            .http_client(http.clone())
             .build()
             .expect("generated client");
+        // The raw side uses the generated client's own reqwest::Client (same pool, same settings).
+        let http = passage_auth_client::ClientInfo::client(&generated).clone();
         let url = format!("{base}/apps/{app_id}");
         // Both sides decode into the same type: the comparison is the client's overhead.
         rt.block_on(async {
@@ -125,15 +122,11 @@ fn profile_loop(variant: &str) {
     )));
     let base = format!("{origin}/v1");
     let url = format!("{base}/apps/bench-app");
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
     let generated = ClientBuilder::new()
         .base_url(&base)
-        .http_client(http.clone())
         .build()
         .expect("generated client");
+    let http = passage_auth_client::ClientInfo::client(&generated).clone();
     let no_retry = generated.with_retry_policy(passage_auth_client::RetryPolicy::none());
     eprintln!(
         "future sizes: raw_get {} bytes, generated get_app().send() {} bytes",

@@ -265,6 +265,7 @@ fn every_fixture_pair_carries_a_version_that_satisfies_the_discipline() {
             breaking: d.is_breaking(),
             changelog: None,
             crate_version: None,
+            old_crate_version: None,
         });
         assert!(problems.is_empty(), "{case}: {problems:?}");
     }
@@ -397,6 +398,7 @@ fn report(case: &str) -> Report {
             breaking: d.is_breaking(),
             changelog: None,
             crate_version: None,
+            old_crate_version: None,
         }),
         diff: d,
         rust_api: None,
@@ -476,6 +478,7 @@ mod version_discipline {
             breaking,
             changelog: None,
             crate_version: None,
+            old_crate_version: None,
         }
     }
 
@@ -542,12 +545,27 @@ mod version_discipline {
     }
 
     #[test]
-    fn the_client_crate_version_follows_the_spec() {
+    fn the_client_crate_is_bumped_as_the_spec_change_requires() {
+        // Compatible change: the crate needs a minor bump, whatever its own number.
         let mut i = inputs("1.0.0", "1.1.0", false);
-        i.crate_version = Some(("generated/Cargo.toml", "1.0.0"));
+        i.crate_version = Some(("generated/Cargo.toml", "2.3.1"));
+        i.old_crate_version = Some("2.3.1");
         assert_eq!(
             messages(&i),
-            ["generated/Cargo.toml has package.version 1.0.0 but info.version is 1.1.0; run `cargo xtask regenerate`"]
+            ["compatible spec changes need generated/Cargo.toml package.version 2.4.0 or later (was 2.3.1); found 2.3.1"]
         );
+        i.crate_version = Some(("generated/Cargo.toml", "2.4.0"));
+        assert!(messages(&i).is_empty());
+        // Breaking change: a major bump.
+        let mut i = inputs("1.0.0", "2.0.0", true);
+        i.crate_version = Some(("generated/Cargo.toml", "2.4.0"));
+        i.old_crate_version = Some("2.3.1");
+        assert_eq!(
+            messages(&i),
+            ["breaking spec changes need generated/Cargo.toml package.version 3.0.0 or later (was 2.3.1); found 2.4.0"]
+        );
+        // Without the old crate version there is nothing to compare.
+        i.old_crate_version = None;
+        assert!(messages(&i).is_empty());
     }
 }

@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::kinds::SocialProvider;
+
 /// Id of the ready-made app served when no app is configured.
 pub const DEFAULT_APP_ID: &str = "emulator-app";
 /// Auth origin of the ready-made app.
@@ -25,6 +27,72 @@ pub struct EmulatorConfig {
     /// Apps to serve; when empty, one ready-made app ([`DEFAULT_APP_ID`]) is served.
     #[serde(default)]
     pub apps: Vec<AppConfig>,
+    /// Origins allowed to call the `/v1` API cross-origin, besides every app's auth origin and
+    /// (unless [`cors_allow_loopback`](Self::cors_allow_loopback) is off) any loopback origin.
+    #[serde(default)]
+    pub cors_origins: Vec<String>,
+    /// Whether any `http(s)://localhost:*`, `127.0.0.1:*` or `[::1]:*` origin may call the API (default on).
+    #[serde(default = "yes")]
+    pub cors_allow_loopback: bool,
+    /// Token the admin API (`/_emulator`) requires in the `x-emulator-admin-token` header. Without one,
+    /// the admin API is open on a loopback listen address and refused (403) on any other.
+    #[serde(default)]
+    pub admin_token: Option<String>,
+    /// Users created at start (`[[seed.users]]`).
+    #[serde(default)]
+    pub seed: SeedConfig,
+}
+
+/// The seed section of a configuration (or the whole of a `--seed` file).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedConfig {
+    /// Users to create at start.
+    #[serde(default)]
+    pub users: Vec<SeedUser>,
+}
+
+impl SeedConfig {
+    /// Reads a seed file: TOML with `[[users]]` tables (JSON `{"users": [...]}` when it ends in `.json`).
+    pub fn from_file(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+        let parsed = if path.extension().is_some_and(|e| e == "json") {
+            serde_json::from_str(&text).map_err(anyhow::Error::from)
+        } else {
+            toml::from_str(&text).map_err(anyhow::Error::from)
+        };
+        parsed.map_err(|e| anyhow::anyhow!("seed file {}: {e}", path.display()))
+    }
+}
+
+/// A user created at start: the fields of `POST /_emulator/apps/{app_id}/users` plus the app.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(try_from = "serde_json::Map<String, serde_json::Value>")]
+pub struct SeedUser {
+    /// App of the user (default: the first app).
+    #[serde(default)]
+    pub app_id: Option<String>,
+    /// The user.
+    #[serde(flatten)]
+    pub user: crate::admin::NewUser,
+}
+
+impl TryFrom<serde_json::Map<String, serde_json::Value>> for SeedUser {
+    type Error = String;
+
+    /// Takes `app_id` out, then reads the rest as a [`NewUser`](crate::admin::NewUser) (so unknown keys
+    /// are refused, which `flatten` alone would not do).
+    fn try_from(mut map: serde_json::Map<String, serde_json::Value>) -> Result<Self, String> {
+        let app_id = match map.remove("app_id") {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::String(id)) => Some(id),
+            Some(_) => return Err("app_id must be a string".into()),
+        };
+        let user = serde_json::from_value(serde_json::Value::Object(map))
+            .map_err(|e| crate::error::json_error_text(&e))?;
+        Ok(Self { app_id, user })
+    }
 }
 
 impl Default for EmulatorConfig {
@@ -33,6 +101,10 @@ impl Default for EmulatorConfig {
             listen: default_listen(),
             state_file: None,
             apps: Vec::new(),
+            cors_origins: Vec::new(),
+            cors_allow_loopback: true,
+            seed: SeedConfig::default(),
+            admin_token: None,
         }
     }
 }
@@ -50,6 +122,33 @@ impl EmulatorConfig {
         Self::from_toml_str(&text)
     }
 
+    /// Checks the instance-wide settings and derives the [`ServerOptions`] from them.
+    pub fn server_options(&self) -> anyhow::Result<ServerOptions> {
+        let mut extra_origins = Vec::new();
+        for origin in &self.cors_origins {
+            let normalized = crate::cors::normalize_origin(origin).ok_or_else(|| {
+                anyhow::anyhow!("cors_origins: {origin:?} is not an http(s) origin")
+            })?;
+            extra_origins.push(normalized);
+        }
+        if let Some(token) = &self.admin_token {
+            anyhow::ensure!(
+                token.len() >= 16,
+                "admin_token must have at least 16 characters"
+            );
+        }
+        Ok(ServerOptions {
+            cors: crate::cors::CorsSettings {
+                allow_loopback: self.cors_allow_loopback,
+                extra_origins,
+            },
+            admin: AdminAccess {
+                token: self.admin_token.clone(),
+                loopback_bind: self.listen.ip().is_loopback(),
+            },
+        })
+    }
+
     /// The apps to serve: the configured ones, or the ready-made default app.
     pub fn effective_apps(&self) -> Vec<AppConfig> {
         if self.apps.is_empty() {
@@ -62,6 +161,62 @@ impl EmulatorConfig {
 
 fn default_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 0))
+}
+
+/// Instance-wide settings the handlers read (derived from [`EmulatorConfig`]).
+#[derive(Debug, Clone, Default)]
+pub struct ServerOptions {
+    /// Cross-origin callers of the `/v1` API.
+    pub cors: crate::cors::CorsSettings,
+    /// Who may use the admin API.
+    pub admin: AdminAccess,
+}
+
+/// Who may use the admin API.
+#[derive(Clone)]
+pub struct AdminAccess {
+    /// Required token, when configured.
+    pub token: Option<String>,
+    /// Whether the emulator listens on a loopback address.
+    pub loopback_bind: bool,
+}
+
+impl Default for AdminAccess {
+    fn default() -> Self {
+        Self {
+            token: None,
+            loopback_bind: true,
+        }
+    }
+}
+
+impl std::fmt::Debug for AdminAccess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminAccess")
+            .field("token", &self.token.as_ref().map(|_| "[redacted]"))
+            .field("loopback_bind", &self.loopback_bind)
+            .finish()
+    }
+}
+
+/// Whether an admin request may proceed: with a configured token it must carry it; without one, only a
+/// loopback-bound emulator serves the admin API.
+pub fn admin_allowed(access: &AdminAccess, presented: Option<&str>) -> Result<(), AdminRefusal> {
+    match (&access.token, presented) {
+        (Some(token), Some(given)) if crate::tokens::secret_eq(token, given) => Ok(()),
+        (Some(_), _) => Err(AdminRefusal::BadToken),
+        (None, _) if access.loopback_bind => Ok(()),
+        (None, _) => Err(AdminRefusal::NotLoopback),
+    }
+}
+
+/// Why an admin request was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminRefusal {
+    /// The token is missing or wrong (401).
+    BadToken,
+    /// No token is configured and the emulator listens beyond loopback (403).
+    NotLoopback,
 }
 
 /// Which identifiers users of an app may register with.
@@ -152,7 +307,7 @@ pub struct AppConfig {
     /// User metadata fields.
     pub user_metadata_schema: Vec<MetadataFieldConfig>,
     /// Configured social providers (`apple`, `github`, `google`).
-    pub social_connections: Vec<String>,
+    pub social_connections: Vec<SocialProvider>,
     /// Extra redirect URIs accepted by `social/authorize` besides those under the auth origin.
     pub allowed_redirect_uris: Vec<String>,
     /// WebAuthn relying party id (defaults to the auth origin's host).
@@ -193,7 +348,7 @@ impl Default for AppConfig {
             key_grace_seconds: 3600,
             public_signup: true,
             user_metadata_schema: Vec::new(),
-            social_connections: vec!["apple".into(), "github".into(), "google".into()],
+            social_connections: SocialProvider::ALL.to_vec(),
             allowed_redirect_uris: Vec::new(),
             rp_id: None,
             rp_origin: None,
@@ -269,13 +424,6 @@ impl AppConfig {
                 self.id
             );
         }
-        for conn in &self.social_connections {
-            anyhow::ensure!(
-                matches!(conn.as_str(), "apple" | "github" | "google"),
-                "app {}: unknown social connection {conn:?}",
-                self.id
-            );
-        }
         for field in &self.user_metadata_schema {
             anyhow::ensure!(
                 matches!(
@@ -317,6 +465,64 @@ mod tests {
         assert_eq!(app.refresh_reuse_grace_seconds, 10);
         assert_eq!(app.user_metadata_schema[0].field_type, "string");
         app.validate().unwrap();
+    }
+
+    #[test]
+    fn admin_access_rules() {
+        let open = AdminAccess::default();
+        assert_eq!(admin_allowed(&open, None), Ok(()));
+        let exposed = AdminAccess {
+            token: None,
+            loopback_bind: false,
+        };
+        assert_eq!(
+            admin_allowed(&exposed, Some("anything")),
+            Err(AdminRefusal::NotLoopback)
+        );
+        let guarded = AdminAccess {
+            token: Some("0123456789abcdef".into()),
+            loopback_bind: false,
+        };
+        assert_eq!(admin_allowed(&guarded, Some("0123456789abcdef")), Ok(()));
+        assert_eq!(
+            admin_allowed(&guarded, Some("0123456789abcdeX")),
+            Err(AdminRefusal::BadToken)
+        );
+        assert_eq!(admin_allowed(&guarded, None), Err(AdminRefusal::BadToken));
+        assert!(!format!("{guarded:?}").contains("0123456789abcdef"));
+        let cfg = EmulatorConfig {
+            listen: "0.0.0.0:8787".parse().unwrap(),
+            ..EmulatorConfig::default()
+        };
+        assert!(!cfg.server_options().unwrap().admin.loopback_bind);
+    }
+
+    #[test]
+    fn seed_section_parses() {
+        let cfg = EmulatorConfig::from_toml_str(
+            r#"
+            [[seed.users]]
+            identifier = "ada@example.com"
+            email_verified = true
+            status = "inactive"
+            [seed.users.user_metadata]
+            nickname = "ada"
+            [[seed.users]]
+            app_id = "other"
+            identifier = "+15551234567"
+            "#,
+        )
+        .unwrap();
+        let users = &cfg.seed.users;
+        assert_eq!(users.len(), 2);
+        assert_eq!(users[0].user.status, crate::kinds::UserStatus::Inactive);
+        assert!(users[0].user.email_verified);
+        assert_eq!(users[1].app_id.as_deref(), Some("other"));
+        assert_eq!(users[1].user.status, crate::kinds::UserStatus::Active);
+        assert!(EmulatorConfig::from_toml_str(
+            "[[seed.users]]\nidentifier = \"a@b.co\"\nstatuss = \"x\""
+        )
+        .is_err());
     }
 
     #[test]

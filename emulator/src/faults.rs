@@ -1,16 +1,14 @@
-//! Fault injection (armed through `/_emulator/faults`) and the request log, as one axum middleware.
+//! Fault injection: the rules armed through `/_emulator/faults` and what each kind does to a request.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-
-use crate::state::{AppState, LoggedRequest};
 
 /// Adds `Retry-After: secs` when `secs` is set.
 fn with_retry_after(mut resp: Response, secs: Option<u64>) -> Response {
@@ -40,6 +38,8 @@ pub enum FaultKind {
     DropConnection,
     /// Run the handler (its state changes happen), then close the connection without answering.
     DropAfterProcessing,
+    /// Run the handler (its state changes happen), then hold its answer for `delay_ms` (default 1000).
+    DelayAfterProcessing,
 }
 
 /// An armed fault.
@@ -58,7 +58,7 @@ pub struct FaultRule {
     /// Seconds for `Retry-After` (kind `status429`, default 1).
     #[serde(default)]
     pub retry_after: Option<u64>,
-    /// Milliseconds (kind `delay`, default 1000).
+    /// Milliseconds (kinds `delay` and `delay_after_processing`, default 1000).
     #[serde(default)]
     pub delay_ms: Option<u64>,
     /// Status for `truncated_body` / `non_json_body` (default 200).
@@ -99,13 +99,18 @@ impl FaultRegistry {
         self.lock().clear();
     }
 
+    /// Disarms the faults for which `keep` is false.
+    pub fn retain(&self, keep: impl FnMut(&FaultRule) -> bool) {
+        self.lock().retain(keep);
+    }
+
     /// The armed faults and their remaining counts.
     pub fn list(&self) -> Vec<FaultRule> {
         self.lock().clone()
     }
 
     /// Takes one use of the first fault matching the request.
-    fn take(&self, method: &str, path: &str) -> Option<FaultRule> {
+    pub fn take(&self, method: &str, path: &str) -> Option<FaultRule> {
         let mut rules = self.lock();
         let idx = rules.iter().position(|r| r.matches(method, path))?;
         let rule = rules[idx].clone();
@@ -125,43 +130,25 @@ impl FaultRegistry {
 #[derive(Debug, Clone, Default)]
 pub struct DropSignal(pub Arc<tokio::sync::Notify>);
 
-/// The request log keeps this many most recent requests.
-pub const MAX_LOGGED_REQUESTS: usize = 10_000;
+/// What an armed fault made of a request.
+pub enum FaultOutcome {
+    /// Send this answer.
+    Respond(Response),
+    /// Close the connection without answering.
+    Drop,
+}
 
-/// Middleware: applies armed faults to `/v1` requests and records them in the request log.
-pub async fn fault_middleware(
-    State(shared): State<AppState>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let path = req.uri().path().to_owned();
-    if !path.starts_with("/v1") {
-        return next.run(req).await;
+impl std::fmt::Debug for FaultOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Respond(resp) => write!(f, "Respond({})", resp.status()),
+            Self::Drop => f.write_str("Drop"),
+        }
     }
-    let method = req.method().as_str().to_owned();
-    let drop_signal = req.extensions().get::<DropSignal>().cloned();
-    let log = |status: Option<u16>| {
-        // The path never has the query string, where a revoked refresh token would travel.
-        match status {
-            Some(status) => tracing::info!(%method, %path, status, "request"),
-            None => tracing::info!(%method, %path, "request (connection dropped)"),
-        }
-        let mut log = shared.request_log.lock().unwrap_or_else(|p| p.into_inner());
-        if log.len() >= MAX_LOGGED_REQUESTS {
-            log.remove(0);
-        }
-        log.push(LoggedRequest {
-            method: method.clone(),
-            path: path.clone(),
-            status,
-        });
-    };
-    let Some(rule) = shared.faults.take(&method, &path) else {
-        let resp = next.run(req).await;
-        log(Some(resp.status().as_u16()));
-        return resp;
-    };
-    tracing::info!(kind = ?rule.kind, %method, %path, "injecting fault");
+}
+
+/// Applies `rule` to a request; `next` runs the handler for the kinds that let it run.
+pub async fn apply(rule: &FaultRule, req: Request, next: Next) -> FaultOutcome {
     let resp = match rule.kind {
         FaultKind::Status500 => error_response(StatusCode::INTERNAL_SERVER_ERROR),
         FaultKind::Status503 => with_retry_after(
@@ -176,6 +163,11 @@ pub async fn fault_middleware(
             tokio::time::sleep(Duration::from_millis(rule.delay_ms.unwrap_or(1000))).await;
             next.run(req).await
         }
+        FaultKind::DelayAfterProcessing => {
+            let resp = next.run(req).await;
+            tokio::time::sleep(Duration::from_millis(rule.delay_ms.unwrap_or(1000))).await;
+            resp
+        }
         FaultKind::TruncatedBody => raw_response(
             rule.status,
             "application/json",
@@ -186,18 +178,13 @@ pub async fn fault_middleware(
             "text/html",
             "<html><body><h1>502 Bad Gateway</h1></body></html>",
         ),
-        FaultKind::DropConnection => {
-            log(None);
-            return drop_connection(drop_signal).await;
-        }
+        FaultKind::DropConnection => return FaultOutcome::Drop,
         FaultKind::DropAfterProcessing => {
             let _ = next.run(req).await;
-            log(None);
-            return drop_connection(drop_signal).await;
+            return FaultOutcome::Drop;
         }
     };
-    log(Some(resp.status().as_u16()));
-    resp
+    FaultOutcome::Respond(resp)
 }
 
 fn error_response(status: StatusCode) -> Response {
@@ -221,7 +208,8 @@ fn raw_response(status: Option<u16>, content_type: &'static str, body: &'static 
     resp
 }
 
-async fn drop_connection(signal: Option<DropSignal>) -> Response {
+/// Makes the server close the connection (through `signal`) and never answers.
+pub async fn drop_connection(signal: Option<DropSignal>) -> Response {
     match signal {
         Some(DropSignal(notify)) => {
             notify.notify_one();

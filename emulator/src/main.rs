@@ -1,47 +1,94 @@
-//! `passage-emulator`: runs the Passage Auth API emulator until Ctrl-C.
+//! `passage-emulator`: runs the Passage Auth API emulator until Ctrl-C or SIGTERM.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::Parser;
+use passage_emulator::config::SeedConfig;
 use passage_emulator::{Emulator, EmulatorConfig};
+
+/// Address used when neither `--listen` nor the configuration file's `listen` is given.
+const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
 
 /// Command-line options.
 #[derive(Debug, Parser)]
 #[command(
     name = "passage-emulator",
     version,
-    about = "Local emulator of the Passage Auth API"
+    about = "Local, stateful emulator of the Passage by 1Password Auth API",
+    long_about = "Local, stateful emulator of the Passage by 1Password Auth API.\n\n\
+        Serves the API under /v1 and an admin API under /_emulator (outbox, clock, faults, users, \
+        sessions, reset). Stops on Ctrl-C or SIGTERM after finishing the requests in flight.",
+    after_help = "Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=debug) for more. Secrets are never logged."
 )]
 struct Args {
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:8787")]
-    listen: SocketAddr,
-    /// TOML file with `[[apps]]` tables (one ready-made app when absent).
-    #[arg(long)]
+    /// Address to listen on [default: the configuration file's `listen`, else 127.0.0.1:8787].
+    /// Keep it on loopback: on any other address the admin API is refused unless --admin-token is set.
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+    /// TOML configuration file: `listen`, `state_file`, CORS, `admin_token`, `[[apps]]` tables and
+    /// `[[seed.users]]` (one ready-made app when absent).
+    #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// JSON snapshot file: loaded on start, rewritten atomically after every change.
-    #[arg(long)]
+    /// JSON snapshot file: loaded on start, rewritten atomically after every change (overrides the
+    /// configuration file's `state_file`).
+    #[arg(long, value_name = "FILE")]
     state_file: Option<PathBuf>,
+    /// Users to create at start: TOML with `[[users]]` tables (or JSON `{"users": [...]}` for a `.json`
+    /// file), added to the configuration file's `[[seed.users]]`.
+    #[arg(long, value_name = "FILE")]
+    seed: Option<PathBuf>,
+    /// Token the admin API requires in the `x-emulator-admin-token` header (at least 16 characters;
+    /// overrides the configuration file's `admin_token`).
+    #[arg(long, value_name = "TOKEN")]
+    admin_token: Option<String>,
+}
+
+/// The configuration: the file's, with the command line's options on top.
+fn configuration(args: &Args) -> anyhow::Result<EmulatorConfig> {
+    let mut config = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+            let mut config = EmulatorConfig::from_toml_str(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            // The library's default is any free port; the command's is 8787.
+            if !text.parse::<toml::Table>()?.contains_key("listen") {
+                config.listen = DEFAULT_LISTEN.parse()?;
+            }
+            config
+        }
+        None => EmulatorConfig {
+            listen: DEFAULT_LISTEN.parse()?,
+            ..EmulatorConfig::default()
+        },
+    };
+    if let Some(listen) = args.listen {
+        config.listen = listen;
+    }
+    if args.state_file.is_some() {
+        config.state_file = args.state_file.clone();
+    }
+    if let Some(path) = &args.seed {
+        config.seed.users.extend(SeedConfig::from_file(path)?.users);
+    }
+    if args.admin_token.is_some() {
+        config.admin_token = args.admin_token.clone();
+    }
+    Ok(config)
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
     let args = Args::parse();
-    let mut config = match &args.config {
-        Some(path) => EmulatorConfig::from_toml_file(path)?,
-        None => EmulatorConfig::default(),
-    };
-    config.listen = args.listen;
-    if args.state_file.is_some() {
-        config.state_file = args.state_file;
-    }
+    let config = configuration(&args)?;
     let emulator = Emulator::start(config).await?;
     println!("Passage emulator listening");
     println!("  API base URL: {}", emulator.base_url());
@@ -50,7 +97,7 @@ async fn main() -> anyhow::Result<()> {
         println!("  app:          {app}");
     }
     wait_for_shutdown_signal().await?;
-    println!("shutting down");
+    println!("shutting down (finishing requests in flight)");
     emulator.shutdown().await;
     Ok(())
 }
@@ -68,4 +115,41 @@ async fn wait_for_shutdown_signal() -> anyhow::Result<()> {
     #[cfg(not(unix))]
     tokio::signal::ctrl_c().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Args {
+        Args::try_parse_from(std::iter::once("passage-emulator").chain(list.iter().copied()))
+            .expect("arguments parse")
+    }
+
+    #[test]
+    fn config_file_listen_is_kept_unless_the_flag_is_given() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("emulator.toml");
+        std::fs::write(&path, "listen = \"127.0.0.1:9911\"\n").unwrap();
+        let file = path.to_str().unwrap();
+        let from_file = configuration(&args(&["--config", file])).unwrap();
+        assert_eq!(from_file.listen, "127.0.0.1:9911".parse().unwrap());
+        let flag = configuration(&args(&["--config", file, "--listen", "127.0.0.1:9922"])).unwrap();
+        assert_eq!(flag.listen, "127.0.0.1:9922".parse().unwrap());
+        let no_file = configuration(&args(&[])).unwrap();
+        assert_eq!(no_file.listen, DEFAULT_LISTEN.parse().unwrap());
+        std::fs::write(&path, "[[apps]]\nid = \"a\"\n").unwrap();
+        let file_without_listen = configuration(&args(&["--config", file])).unwrap();
+        assert_eq!(file_without_listen.listen, DEFAULT_LISTEN.parse().unwrap());
+    }
+
+    #[test]
+    fn seed_file_adds_users() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("seed.toml");
+        std::fs::write(&path, "[[users]]\nidentifier = \"ada@example.com\"\n").unwrap();
+        let config = configuration(&args(&["--seed", path.to_str().unwrap()])).unwrap();
+        assert_eq!(config.seed.users.len(), 1);
+        assert_eq!(config.seed.users[0].user.identifier, "ada@example.com");
+    }
 }

@@ -13,7 +13,8 @@ use tower::ServiceExt;
 
 use crate::config::EmulatorConfig;
 use crate::faults::{DropSignal, FaultRule};
-use crate::state::{read_snapshot, AppRecord, LoggedRequest, OutboxMessage, Shared, State};
+use crate::request_log::LoggedRequest;
+use crate::state::{read_snapshot, AppRecord, OutboxMessage, Shared, State};
 use crate::tokens::{random_secret, SigningKey};
 
 /// Entry point: `Emulator::start(config).await`.
@@ -26,23 +27,33 @@ impl Emulator {
         let listener = TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
         let root_url = format!("http://{addr}");
-        let state = initial_state(&config)?;
+        let options = config.server_options()?;
+        let mut state = initial_state(&config)?;
+        crate::routes::admin_users::seed_users(
+            &mut state,
+            &config.seed.users,
+            crate::clock::Clock::new().now(),
+        )?;
         let default_app_id = state
             .apps
             .keys()
             .next()
             .cloned()
             .ok_or_else(|| anyhow::anyhow!("no app configured"))?;
-        let shared = Arc::new(Shared::new(state, root_url, config.state_file.clone()));
+        let shared =
+            Arc::new(Shared::new(state, root_url, config.state_file.clone()).with_options(options));
         shared.persist()?;
         let router = crate::routes::router(shared.clone());
+        let admin_token = config.admin_token.clone();
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
-        let task = tokio::spawn(accept_loop(listener, router, shutdown_rx));
+        let task = tokio::spawn(accept_loop(listener, router.clone(), shutdown_rx));
         tracing::info!(%addr, app_id = %default_app_id, "passage emulator listening");
         Ok(EmulatorHandle {
             addr,
             default_app_id,
             shared,
+            router,
+            admin_token,
             shutdown: shutdown_tx,
             task: Some(task),
         })
@@ -63,7 +74,7 @@ fn initial_state(config: &EmulatorConfig) -> anyhow::Result<State> {
                 match state.apps.get_mut(&app.id) {
                     Some(existing) => existing.config = app,
                     None => {
-                        let record = AppRecord::new(app.clone(), SigningKey::default_key()?);
+                        let record = AppRecord::new(app.clone(), SigningKey::generate()?);
                         state.apps.insert(app.id, record);
                     }
                 }
@@ -82,10 +93,14 @@ fn initial_state(config: &EmulatorConfig) -> anyhow::Result<State> {
             "app id {} is configured twice",
             app.id
         );
-        state.apps.insert(
-            app.id.clone(),
-            AppRecord::new(app, SigningKey::default_key()?),
-        );
+        // Each app signs with its own key; the first one takes the process-wide key (generating RSA
+        // keys is slow, and most emulators serve one app).
+        let key = if state.apps.is_empty() {
+            SigningKey::default_key()?
+        } else {
+            SigningKey::generate()?
+        };
+        state.apps.insert(app.id.clone(), AppRecord::new(app, key));
     }
     Ok(state)
 }
@@ -134,16 +149,37 @@ async fn accept_loop(
 }
 
 /// A running emulator; dropping it stops the server.
-#[derive(Debug)]
 pub struct EmulatorHandle {
     addr: SocketAddr,
     default_app_id: String,
     shared: Arc<Shared>,
+    router: axum::Router,
+    admin_token: Option<String>,
     shutdown: watch::Sender<bool>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
 
+impl std::fmt::Debug for EmulatorHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmulatorHandle")
+            .field("addr", &self.addr)
+            .field("default_app_id", &self.default_app_id)
+            .finish_non_exhaustive()
+    }
+}
+
 impl EmulatorHandle {
+    /// A typed admin API client calling this emulator in-process (no socket; the same handlers as
+    /// over HTTP, with the configured admin token).
+    pub fn admin(&self) -> crate::admin::AdminClient {
+        crate::admin::AdminClient::in_process(self.router.clone(), self.admin_token.clone())
+    }
+
+    /// `http://127.0.0.1:PORT`, the emulator's root URL (for [`AdminClient::connect`](crate::admin::AdminClient::connect)).
+    pub fn root_url(&self) -> &str {
+        &self.shared.root_url
+    }
+
     /// The bound address.
     pub fn addr(&self) -> SocketAddr {
         self.addr
@@ -181,7 +217,7 @@ impl EmulatorHandle {
 
     /// Messages sent to `identifier` (oldest first).
     pub fn outbox(&self, identifier: &str) -> Vec<OutboxMessage> {
-        let needle = crate::state::normalize_identifier(identifier);
+        let needle = crate::identifiers::normalize_identifier(identifier);
         self.shared
             .lock()
             .outbox
@@ -203,11 +239,7 @@ impl EmulatorHandle {
 
     /// Requests that reached the API so far.
     pub fn requests(&self) -> Vec<LoggedRequest> {
-        self.shared
-            .request_log
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.shared.request_log.list()
     }
 
     /// Stops the server and waits for the accept loop to end.

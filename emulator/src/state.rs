@@ -7,9 +7,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Clock;
-use crate::config::AppConfig;
+use crate::config::{AppConfig, ServerOptions};
 use crate::faults::FaultRegistry;
+use crate::identifiers::normalize_identifier;
+pub use crate::kinds::{ConnectionType, DeviceKind, OutboxKind, SocialProvider, UserStatus};
 use crate::redact::redacted_debug;
+use crate::request_log::RequestLog;
 use crate::tokens::SigningKey;
 
 /// A user of an app.
@@ -25,8 +28,8 @@ pub struct UserRecord {
     pub email_verified: bool,
     /// Whether the phone was verified.
     pub phone_verified: bool,
-    /// `active`, `inactive` or `pending`.
-    pub status: String,
+    /// Status.
+    pub status: UserStatus,
     /// Metadata values.
     pub user_metadata: BTreeMap<String, serde_json::Value>,
     /// Successful logins.
@@ -38,7 +41,7 @@ pub struct UserRecord {
     /// Last login.
     pub last_login_at: Option<i64>,
     /// Linked social accounts by provider (`apple`, `github`, `google`).
-    pub social: BTreeMap<String, SocialLink>,
+    pub social: BTreeMap<SocialProvider, SocialLink>,
     /// WebAuthn user handle (a UUID), put in passkeys registered by this user.
     #[serde(default = "new_handle")]
     pub webauthn_handle: uuid::Uuid,
@@ -139,6 +142,25 @@ pub enum Handshake {
     },
 }
 
+impl Handshake {
+    /// The app of the ceremony.
+    pub fn app_id(&self) -> &str {
+        match self {
+            Self::Register { app_id, .. }
+            | Self::Login { app_id, .. }
+            | Self::Discoverable { app_id, .. } => app_id,
+        }
+    }
+
+    /// The user of the ceremony (none for a usernameless login).
+    pub fn user_id(&self) -> Option<&str> {
+        match self {
+            Self::Register { user_id, .. } | Self::Login { user_id, .. } => Some(user_id),
+            Self::Discoverable { .. } => None,
+        }
+    }
+}
+
 /// A linked social account.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SocialLink {
@@ -163,8 +185,8 @@ pub struct DeviceRecord {
     pub friendly_name: String,
     /// Owner.
     pub user_id: String,
-    /// `passkey`, `security_key` or `platform`.
-    pub kind: String,
+    /// Kind.
+    pub kind: DeviceKind,
     /// Registered at.
     pub created_at: i64,
     /// Changed at.
@@ -295,7 +317,7 @@ pub struct SocialFlow {
     /// PKCE challenge.
     pub code_challenge: String,
     /// Provider.
-    pub connection_type: String,
+    pub connection_type: ConnectionType,
     /// Login hint (e-mail).
     pub login_hint: Option<String>,
     /// Started at.
@@ -312,7 +334,7 @@ pub struct OAuthCode {
     /// PKCE challenge to check the verifier against.
     pub code_challenge: String,
     /// Provider.
-    pub connection_type: String,
+    pub connection_type: ConnectionType,
     /// Account id at the provider.
     pub provider_id: String,
     /// E-mail at the provider.
@@ -330,8 +352,8 @@ pub struct OutboxMessage {
     pub app_id: String,
     /// Recipient identifier.
     pub identifier: String,
-    /// `otp` or `magic_link`.
-    pub kind: String,
+    /// Passcode or magic link.
+    pub kind: OutboxKind,
     /// Passcode (kind `otp`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub otp: Option<String>,
@@ -412,16 +434,6 @@ impl AppRecord {
     }
 }
 
-/// Lower-cases e-mail addresses and trims whitespace.
-pub fn normalize_identifier(identifier: &str) -> String {
-    let trimmed = identifier.trim();
-    if trimmed.contains('@') {
-        trimmed.to_lowercase()
-    } else {
-        trimmed.to_owned()
-    }
-}
-
 /// The snapshotted state.
 #[derive(Clone, Default, Serialize, Deserialize)]
 pub struct State {
@@ -455,17 +467,6 @@ impl State {
     }
 }
 
-/// One logged request (for `GET /_emulator/requests`).
-#[derive(Debug, Clone, Serialize)]
-pub struct LoggedRequest {
-    /// HTTP method.
-    pub method: String,
-    /// Path without query.
-    pub path: String,
-    /// Status sent, or `null` when the connection was dropped.
-    pub status: Option<u16>,
-}
-
 /// Shared context of all handlers.
 pub struct Shared {
     state: Mutex<State>,
@@ -474,11 +475,13 @@ pub struct Shared {
     /// Armed faults.
     pub faults: FaultRegistry,
     /// Requests that reached the API (not admin calls).
-    pub request_log: Mutex<Vec<LoggedRequest>>,
+    pub request_log: RequestLog,
     /// `http://127.0.0.1:PORT` (no trailing slash).
     pub root_url: String,
     /// Snapshot file.
     pub state_file: Option<PathBuf>,
+    /// Instance-wide settings (CORS, ...).
+    pub options: ServerOptions,
 }
 
 impl std::fmt::Debug for Shared {
@@ -499,10 +502,17 @@ impl Shared {
             state: Mutex::new(state),
             clock: Clock::new(),
             faults: FaultRegistry::default(),
-            request_log: Mutex::new(Vec::new()),
+            request_log: RequestLog::default(),
             root_url,
             state_file,
+            options: ServerOptions::default(),
         }
+    }
+
+    /// Sets the instance-wide settings.
+    pub fn with_options(mut self, options: ServerOptions) -> Self {
+        self.options = options;
+        self
     }
 
     /// `http://127.0.0.1:PORT/v1`.

@@ -1,6 +1,8 @@
 //! Building a [`Client`]: base URL, timeouts suited to a login path, a user
 //! agent, no redirect following, and optional credentials.
 
+use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::hooks::ClientState;
@@ -26,14 +28,30 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
 ///     .unwrap();
 /// # let _ = client;
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ClientBuilder {
     base_url: String,
     connect_timeout: Duration,
     timeout: Duration,
     user_agent: String,
     state: ClientState,
-    http: Option<reqwest::Client>,
+    configure_http: Option<HttpConfigurer>,
+}
+
+/// A user's extra settings for the `reqwest` client.
+type HttpConfigurer = Arc<dyn Fn(reqwest::ClientBuilder) -> reqwest::ClientBuilder + Send + Sync>;
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("base_url", &crate::redact::redact_url(&self.base_url))
+            .field("connect_timeout", &self.connect_timeout)
+            .field("timeout", &self.timeout)
+            .field("user_agent", &self.user_agent)
+            .field("state", &self.state)
+            .field("configure_http", &self.configure_http.is_some())
+            .finish()
+    }
 }
 
 impl Default for ClientBuilder {
@@ -52,7 +70,7 @@ impl ClientBuilder {
             timeout: DEFAULT_TIMEOUT,
             user_agent: format!("passage-auth-rs/{}", env!("CARGO_PKG_VERSION")),
             state: ClientState::default(),
-            http: None,
+            configure_http: None,
         }
     }
 
@@ -62,13 +80,13 @@ impl ClientBuilder {
         self
     }
 
-    /// Connect timeout (ignored when [`Self::http_client`] is given).
+    /// Connect timeout.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
     }
 
-    /// Whole-request timeout (ignored when [`Self::http_client`] is given).
+    /// Whole-request timeout.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -98,9 +116,26 @@ impl ClientBuilder {
         self
     }
 
-    /// Use this `reqwest::Client` as it is (its redirect policy should be `none`).
-    pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.http = Some(client);
+    /// Extra `reqwest` settings (a proxy, TLS roots, pool sizes, ...). They
+    /// are applied first; the client's own invariants are applied after them
+    /// and cannot be undone here: redirects are never followed (the API's
+    /// redirects carry OAuth codes and are answered as
+    /// [`crate::Redirect`]), and the timeouts and user agent are this
+    /// builder's.
+    ///
+    /// ```
+    /// let client = passage_auth_client::ClientBuilder::new()
+    ///     .base_url("http://127.0.0.1:8787/v1")
+    ///     .configure_http(|http| http.pool_max_idle_per_host(4))
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = client;
+    /// ```
+    pub fn configure_http(
+        mut self,
+        configure: impl Fn(reqwest::ClientBuilder) -> reqwest::ClientBuilder + Send + Sync + 'static,
+    ) -> Self {
+        self.configure_http = Some(Arc::new(configure));
         self
     }
 
@@ -108,18 +143,17 @@ impl ClientBuilder {
     pub fn build(self) -> Result<Client, Error> {
         url::Url::parse(&self.base_url)
             .map_err(|e| Error::invalid_request(format!("base URL is not a URL: {e}")))?;
-        let http = match self.http {
-            Some(client) => client,
-            None => reqwest::Client::builder()
-                .connect_timeout(self.connect_timeout)
-                .timeout(self.timeout)
-                .user_agent(self.user_agent)
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .map_err(|e| {
-                    Error::invalid_request(format!("cannot build the HTTP client: {e}"))
-                })?,
-        };
+        let mut http = reqwest::Client::builder();
+        if let Some(configure) = &self.configure_http {
+            http = configure(http);
+        }
+        let http = http
+            .connect_timeout(self.connect_timeout)
+            .timeout(self.timeout)
+            .user_agent(self.user_agent)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| Error::invalid_request(format!("cannot build the HTTP client: {e}")))?;
         Ok(Client::new_with_client(&self.base_url, http, self.state))
     }
 }

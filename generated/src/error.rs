@@ -120,10 +120,14 @@ impl Error {
 
     /// True for 429, 500, 502, 503, 504, a timeout or a connection failure:
     /// failures that a later attempt may not repeat (the client's retry
-    /// policy uses the same statuses).
+    /// policy uses the same statuses). Every other transport failure (TLS,
+    /// a connection closed mid-answer, an unreadable body) and every other
+    /// status is not transient.
     pub fn is_transient(&self) -> bool {
         match self {
-            Error::Transport { .. } => true,
+            Error::Transport {
+                timeout, connect, ..
+            } => *timeout || *connect,
             _ => self.status().is_some_and(crate::retry::is_transient_status),
         }
     }
@@ -191,7 +195,7 @@ impl Error {
             P::UnexpectedResponse(response) => {
                 let status = response.status();
                 if status.is_redirection() {
-                    return match Redirect::from_parts(status, response.headers()) {
+                    return match Redirect::from_parts(status, response.headers(), secrets) {
                         Ok(redirect) => Error::Redirect(redirect),
                         Err(no_location) => no_location,
                     };

@@ -375,7 +375,6 @@ impl Client {
     ) -> reqwest::Result<reqwest::Response> {
         let policy = &self.inner.retry;
         let started = Instant::now();
-        let mut backoffs = policy.backoffs();
         let mut attempt = 1u32;
         let mut pending = request;
         loop {
@@ -388,17 +387,13 @@ impl Client {
                 Err(error) => classify_error(error, idempotent),
             };
             let wait = match verdict {
-                Verdict::Retry(Some(after)) => policy.accept_retry_after(after),
-                Verdict::Retry(None) => backoffs.next().map(RetryPolicy::jitter),
+                Verdict::Retry(after) => {
+                    policy.wait_before_retry(attempt, after, started.elapsed())
+                }
                 Verdict::Done => None,
             };
             match (copy, wait) {
-                (Some(copy), Some(wait))
-                    if started
-                        .elapsed()
-                        .checked_add(wait)
-                        .is_some_and(|end| end < policy.time_budget()) =>
-                {
+                (Some(copy), Some(wait)) => {
                     match &result {
                         Ok(response) => tracing::debug!(
                             attempt,

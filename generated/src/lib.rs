@@ -94,6 +94,7 @@
 #[allow(missing_docs, unused_imports, clippy::derivable_impls)]
 mod generated;
 
+pub mod backoff;
 mod builder;
 pub mod error;
 pub mod hooks;
@@ -105,6 +106,7 @@ pub mod retry;
 pub mod session;
 pub mod verify;
 
+pub use backoff::{Backoff, Jitter};
 pub use builder::{ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
 pub use error::{Error, Result};
 pub use generated::{
@@ -118,6 +120,6 @@ pub use retry::RetryPolicy;
 pub use secrets::SecretValue;
 pub use session::{
     Clock, FileStore, ManualClock, MemoryStore, Session, SessionBuilder, SessionError, StoreError,
-    StoredTokens, SystemClock, TokenStore,
+    StoreLock, StoredTokens, SystemClock, TokenStore,
 };
-pub use verify::{Claims, TokenVerifier, VerifierConfig, VerifyError};
+pub use verify::{Claims, KeyCacheState, TokenVerifier, VerifierConfig, VerifyError};

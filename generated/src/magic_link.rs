@@ -170,13 +170,12 @@ impl<'a> MagicLinkWait<'a> {
 
     async fn run(self) -> Result<AuthResult, WaitError> {
         let start = Instant::now();
-        let deadline = start + self.policy.max_wait_value();
+        let deadline = crate::backoff::instant_after(start, self.policy.max_wait_value());
         let mut attempts: u32 = 0;
-        let mut delay = self.policy.initial_interval_value();
         // The waiter spaces its own attempts: no retries inside one.
         let client = self.client.with_retry_policy(RetryPolicy::none());
         loop {
-            attempts += 1;
+            attempts = attempts.saturating_add(1);
             let result = client
                 .magic_link_status()
                 .app_id(self.app_id.as_str())
@@ -218,10 +217,9 @@ impl<'a> MagicLinkWait<'a> {
             }
             let wanted = self
                 .policy
-                .jittered(delay)
+                .delay_after(attempts)
                 .max(minimum.unwrap_or(Duration::ZERO));
-            let next_delay = wanted.min(deadline - now);
-            delay = self.policy.grow(delay);
+            let next_delay = wanted.min(deadline.saturating_duration_since(now));
             let progress = WaitProgress {
                 attempts,
                 elapsed,

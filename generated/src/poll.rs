@@ -3,12 +3,11 @@
 
 use std::time::Duration;
 
-use rand::Rng;
-
+use crate::backoff::{Backoff, Jitter};
 use crate::Error;
 
-/// How a waiter spaces its attempts: exponential backoff with jitter, bounded
-/// by an overall deadline.
+/// How a waiter spaces its attempts: exponential backoff with jitter (the
+/// crate's one [`Backoff`]), bounded by an overall deadline.
 ///
 /// ```
 /// use std::time::Duration;
@@ -21,10 +20,7 @@ use crate::Error;
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PollPolicy {
-    initial_interval: Duration,
-    multiplier: f64,
-    max_interval: Duration,
-    jitter: f64,
+    backoff: Backoff,
     max_wait: Duration,
 }
 
@@ -32,10 +28,9 @@ impl Default for PollPolicy {
     /// 1 s growing by 1.5× to 5 s, ±10 % jitter, 5 minute deadline.
     fn default() -> Self {
         Self {
-            initial_interval: Duration::from_secs(1),
-            multiplier: 1.5,
-            max_interval: Duration::from_secs(5),
-            jitter: 0.1,
+            backoff: Backoff::new(Duration::from_secs(1), Duration::from_secs(5))
+                .factor(1.5)
+                .jitter(Jitter::Proportional(0.1)),
             max_wait: Duration::from_secs(300),
         }
     }
@@ -44,33 +39,25 @@ impl Default for PollPolicy {
 impl PollPolicy {
     /// The delay after the first attempt.
     pub fn initial_interval(mut self, interval: Duration) -> Self {
-        self.initial_interval = interval;
+        self.backoff = self.backoff.with_initial(interval);
         self
     }
 
     /// The factor applied to the delay after each attempt (values below 1 are taken as 1).
     pub fn multiplier(mut self, multiplier: f64) -> Self {
-        self.multiplier = if multiplier.is_finite() {
-            multiplier.max(1.0)
-        } else {
-            1.0
-        };
+        self.backoff = self.backoff.factor(multiplier);
         self
     }
 
     /// The largest delay between two attempts (a `Retry-After` may ask for more).
     pub fn max_interval(mut self, interval: Duration) -> Self {
-        self.max_interval = interval;
+        self.backoff = self.backoff.with_max(interval);
         self
     }
 
     /// Random spread of each delay, as a fraction (0.1 = ±10 %; clamped to 0..=1).
     pub fn jitter(mut self, jitter: f64) -> Self {
-        self.jitter = if jitter.is_finite() {
-            jitter.clamp(0.0, 1.0)
-        } else {
-            0.0
-        };
+        self.backoff = self.backoff.jitter(Jitter::Proportional(jitter));
         self
     }
 
@@ -82,12 +69,12 @@ impl PollPolicy {
 
     /// The configured initial interval.
     pub fn initial_interval_value(&self) -> Duration {
-        self.initial_interval
+        self.backoff.initial()
     }
 
     /// The configured largest interval.
     pub fn max_interval_value(&self) -> Duration {
-        self.max_interval
+        self.backoff.max()
     }
 
     /// The configured deadline.
@@ -95,18 +82,14 @@ impl PollPolicy {
         self.max_wait
     }
 
-    /// The un-jittered delay that follows `delay`.
-    pub(crate) fn grow(&self, delay: Duration) -> Duration {
-        delay.mul_f64(self.multiplier).min(self.max_interval)
+    /// The backoff between attempts.
+    pub fn backoff_value(&self) -> &Backoff {
+        &self.backoff
     }
 
-    /// `delay` with this policy's jitter applied.
-    pub(crate) fn jittered(&self, delay: Duration) -> Duration {
-        if self.jitter == 0.0 || delay.is_zero() {
-            return delay;
-        }
-        let factor = rand::thread_rng().gen_range((1.0 - self.jitter)..=(1.0 + self.jitter));
-        delay.mul_f64(factor)
+    /// The jittered delay after attempt `attempts` (1 after the first).
+    pub(crate) fn delay_after(&self, attempts: u32) -> Duration {
+        self.backoff.jittered_delay(attempts.saturating_sub(1))
     }
 }
 
@@ -144,27 +127,46 @@ mod tests {
         let p = PollPolicy::default()
             .initial_interval(Duration::from_secs(1))
             .multiplier(2.0)
-            .max_interval(Duration::from_secs(5));
-        assert_eq!(p.grow(Duration::from_secs(1)), Duration::from_secs(2));
-        assert_eq!(p.grow(Duration::from_secs(4)), Duration::from_secs(5));
+            .max_interval(Duration::from_secs(5))
+            .jitter(0.0);
+        let secs: Vec<u64> = (1..=5).map(|n| p.delay_after(n).as_secs()).collect();
+        assert_eq!(secs, [1, 2, 4, 5, 5]);
     }
 
     #[test]
     fn jitter_stays_in_its_band() {
-        let p = PollPolicy::default().jitter(0.5);
+        let p = PollPolicy::default()
+            .initial_interval(Duration::from_secs(10))
+            .max_interval(Duration::from_secs(10))
+            .jitter(0.5);
         for _ in 0..100 {
-            let d = p.jittered(Duration::from_secs(10));
+            let d = p.delay_after(1);
             assert!(
                 d >= Duration::from_secs(5) && d <= Duration::from_secs(15),
                 "{d:?}"
             );
         }
-        assert_eq!(
-            PollPolicy::default()
-                .jitter(0.0)
-                .jittered(Duration::from_secs(3)),
-            Duration::from_secs(3)
-        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn no_policy_panics(
+            initial in proptest::num::u64::ANY,
+            max in proptest::num::u64::ANY,
+            multiplier in proptest::num::f64::ANY,
+            jitter in proptest::num::f64::ANY,
+            attempts in proptest::num::u32::ANY,
+        ) {
+            let p = PollPolicy::default()
+                .initial_interval(Duration::from_secs(initial))
+                .max_interval(Duration::from_secs(max))
+                .multiplier(multiplier)
+                .jitter(jitter)
+                .max_wait(Duration::MAX);
+            let d = p.delay_after(attempts);
+            // At most the cap plus its jitter (at most ±100 %).
+            proptest::prop_assert!(d <= crate::backoff::mul_f64(Duration::from_secs(max), 2.0));
+        }
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //!    spec's operation table). Every occurrence of those values, raw,
 //!    percent-encoded or JSON-escaped, is replaced, so a server that echoes
 //!    a refresh token or a magic link in its message cannot make the error
-//!    print it.
+//!    print it; so is every word holding a piece of one at least
+//!    [`MIN_FRAGMENT`] bytes long (a server that echoes a shortened token).
 //! 2. **Anything that looks secret**: JSON values under secret-looking keys,
 //!    runs of 20 or more token characters (JWTs, opaque tokens) and runs of 6
 //!    or more digits (passcodes), whatever the request carried.
@@ -29,6 +30,10 @@ pub const MAX_SHOWN: usize = 512;
 /// Secrets shorter than this are not searched for (they would match ordinary
 /// text); the spec's secrets are all longer.
 const MIN_SECRET_LEN: usize = 4;
+
+/// The shortest piece of a request's secret that is recognised, and
+/// scrubbed, on its own.
+pub const MIN_FRAGMENT: usize = 12;
 
 /// Values one request carried in secret places. Never printed.
 #[derive(Clone, Default)]
@@ -61,13 +66,58 @@ impl RequestSecrets {
         self.values.sort_by_key(|v| std::cmp::Reverse(v.len()));
     }
 
-    /// `text` with every occurrence of a secret replaced by [`REDACTED`].
+    /// `text` with every occurrence of a secret, and every word holding a
+    /// piece of one of at least [`MIN_FRAGMENT`] bytes, replaced by [`REDACTED`].
     pub(crate) fn scrub(&self, text: &str) -> String {
         let mut out = text.to_string();
         for value in &self.values {
             if out.contains(value.as_str()) {
                 out = out.replace(value.as_str(), REDACTED);
             }
+        }
+        self.scrub_fragments(&out)
+    }
+
+    /// Replaces every piece of a secret of [`MIN_FRAGMENT`] or more bytes,
+    /// widened to the word around it so that no part of the secret remains.
+    fn scrub_fragments(&self, text: &str) -> String {
+        let pieces: std::collections::HashSet<&[u8]> = self
+            .values
+            .iter()
+            .flat_map(|v| v.as_bytes().windows(MIN_FRAGMENT))
+            .collect();
+        let bytes = text.as_bytes();
+        let mut hit = vec![false; bytes.len()];
+        for (at, window) in bytes.windows(MIN_FRAGMENT).enumerate() {
+            if pieces.contains(window) {
+                hit[at..at + MIN_FRAGMENT].fill(true);
+            }
+        }
+        if !hit.contains(&true) {
+            return text.to_string();
+        }
+        // Widen each piece to the word around it (and to whole characters).
+        let word = |b: u8| b.is_ascii_alphanumeric() || b"-_.~+/%".contains(&b);
+        let continuation = |b: u8| b & 0xC0 == 0x80;
+        for at in 1..bytes.len() {
+            if hit[at - 1] && (word(bytes[at]) || continuation(bytes[at])) {
+                hit[at] = true;
+            }
+        }
+        for at in (0..bytes.len() - 1).rev() {
+            if hit[at + 1] && (word(bytes[at]) || continuation(bytes[at + 1])) {
+                hit[at] = true;
+            }
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut at = 0;
+        while at < bytes.len() {
+            let start = at;
+            let redacted = hit[at];
+            while at < bytes.len() && hit[at] == redacted {
+                at += 1;
+            }
+            out.push_str(if redacted { REDACTED } else { &text[start..at] });
         }
         out
     }
@@ -433,6 +483,20 @@ mod tests {
             "https://app.example/cb?code=[redacted]&state=[redacted]#[redacted]"
         );
         assert_eq!(redact_url("/next"), "/next");
+    }
+
+    #[test]
+    fn pieces_of_the_request_secrets_are_scrubbed_with_their_word() {
+        let secret = "4/0AfJohXm2kQvN7rT1sW9yZ3bC5dE8gH";
+        let mut secrets = RequestSecrets::default();
+        secrets.add(secret);
+        let message = "code starting 4/0AfJohXm2kQv… is spent; code=AfJohXm2kQvN7r, ok";
+        assert_eq!(
+            secrets.scrub(message),
+            "code starting [redacted]… is spent; code=[redacted], ok"
+        );
+        // Eleven bytes of it are not recognised on their own.
+        assert_eq!(secrets.scrub("x AfJohXm2kQ y"), "x AfJohXm2kQ y");
     }
 
     #[test]

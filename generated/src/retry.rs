@@ -11,9 +11,9 @@
 
 use std::time::Duration;
 
-use backon::BackoffBuilder;
-use rand::Rng;
 use reqwest::StatusCode;
+
+use crate::backoff::{Backoff, Jitter};
 
 /// How the client retries a failed call.
 ///
@@ -27,19 +27,18 @@ use reqwest::StatusCode;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RetryPolicy {
     max_attempts: u32,
-    initial_backoff: Duration,
-    max_backoff: Duration,
+    backoff: Backoff,
     budget: Duration,
     max_retry_after: Duration,
 }
 
 impl Default for RetryPolicy {
-    /// 3 attempts, backoff from 100 ms up to 2 s, 10 s in all, `Retry-After` up to 5 s.
+    /// 3 attempts, backoff from 100 ms up to 2 s (full jitter), 10 s in all, `Retry-After` up to 5 s.
     fn default() -> Self {
         Self {
             max_attempts: 3,
-            initial_backoff: Duration::from_millis(100),
-            max_backoff: Duration::from_secs(2),
+            backoff: Backoff::new(Duration::from_millis(100), Duration::from_secs(2))
+                .jitter(Jitter::Full),
             budget: Duration::from_secs(10),
             max_retry_after: Duration::from_secs(5),
         }
@@ -63,13 +62,19 @@ impl RetryPolicy {
 
     /// The first backoff (before jitter); it doubles up to [`Self::max_backoff`].
     pub fn initial_backoff(mut self, backoff: Duration) -> Self {
-        self.initial_backoff = backoff;
+        self.backoff = self.backoff.with_initial(backoff);
         self
     }
 
     /// The longest backoff between two attempts (before jitter).
     pub fn max_backoff(mut self, backoff: Duration) -> Self {
-        self.max_backoff = backoff;
+        self.backoff = self.backoff.with_max(backoff);
+        self
+    }
+
+    /// The whole backoff (growth, cap and jitter; the default has full jitter).
+    pub fn backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
         self
     }
 
@@ -95,28 +100,35 @@ impl RetryPolicy {
         self.budget
     }
 
-    /// The capped exponential delays between attempts (before jitter).
-    pub(crate) fn backoffs(&self) -> impl Iterator<Item = Duration> {
-        backon::ExponentialBuilder::default()
-            .with_min_delay(self.initial_backoff)
-            .with_max_delay(self.max_backoff)
-            .with_factor(2.0)
-            .with_max_times(self.max_attempts.saturating_sub(1) as usize)
-            .build()
-    }
-
-    /// Full jitter: a uniformly random wait between zero and `cap`.
-    pub(crate) fn jitter(cap: Duration) -> Duration {
-        if cap.is_zero() {
-            return cap;
-        }
-        let nanos = rand::thread_rng().gen_range(0..=cap.as_nanos().min(u64::MAX as u128) as u64);
-        Duration::from_nanos(nanos)
+    /// The backoff between attempts.
+    pub fn backoff_value(&self) -> &Backoff {
+        &self.backoff
     }
 
     /// The `Retry-After` wait this policy accepts, if any.
     pub(crate) fn accept_retry_after(&self, wait: Duration) -> Option<Duration> {
         (wait <= self.max_retry_after).then_some(wait)
+    }
+
+    /// The wait before another attempt, after `attempt` attempts (1 after
+    /// the first) that took `elapsed`, the server having asked for
+    /// `retry_after`; `None` when no attempt may follow (attempts used up, a
+    /// `Retry-After` beyond [`Self::max_retry_after`], or the wait would end
+    /// past the budget).
+    pub(crate) fn wait_before_retry(
+        &self,
+        attempt: u32,
+        retry_after: Option<Duration>,
+        elapsed: Duration,
+    ) -> Option<Duration> {
+        if attempt >= self.max_attempts {
+            return None;
+        }
+        let wait = match retry_after {
+            Some(after) => self.accept_retry_after(after)?,
+            None => self.backoff.jittered_delay(attempt.saturating_sub(1)),
+        };
+        (elapsed.saturating_add(wait) < self.budget).then_some(wait)
     }
 }
 
@@ -176,25 +188,112 @@ pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Durati
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
 
-    #[test]
-    fn backoffs_double_up_to_the_cap_and_stop_at_the_attempts() {
-        let policy = RetryPolicy::default()
-            .max_attempts(5)
-            .initial_backoff(Duration::from_millis(100))
-            .max_backoff(Duration::from_millis(300));
-        let delays: Vec<u128> = policy.backoffs().map(|d| d.as_millis()).collect();
-        assert_eq!(delays, [100, 200, 300, 300]);
-        assert_eq!(RetryPolicy::none().backoffs().count(), 0);
+    fn any_duration() -> impl Strategy<Value = Duration> {
+        prop_oneof![
+            Just(Duration::ZERO),
+            Just(Duration::MAX),
+            (any::<u64>(), 0u32..1_000_000_000).prop_map(|(s, n)| Duration::new(s, n)),
+            (0u64..100_000_000_000).prop_map(Duration::from_nanos),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn no_policy_or_retry_after_panics(
+            attempts in any::<u32>(),
+            initial in any_duration(),
+            max in any_duration(),
+            budget in any_duration(),
+            max_retry_after in any_duration(),
+            attempt in any::<u32>(),
+            retry_after in proptest::option::of(any_duration()),
+            elapsed in any_duration(),
+        ) {
+            let policy = RetryPolicy::default()
+                .max_attempts(attempts)
+                .initial_backoff(initial)
+                .max_backoff(max)
+                .budget(budget)
+                .max_retry_after(max_retry_after);
+            if let Some(wait) = policy.wait_before_retry(attempt, retry_after, elapsed) {
+                prop_assert!(attempt < policy.attempts());
+                prop_assert!(elapsed.saturating_add(wait) < budget);
+                match retry_after {
+                    Some(after) => prop_assert_eq!(wait, after),
+                    None => prop_assert!(wait <= max),
+                }
+            }
+        }
+
+        #[test]
+        fn any_retry_after_header_parses_without_panicking(
+            value in prop_oneof![
+                any::<u64>().prop_map(|s| s.to_string()),
+                "[ -~]{0,40}",
+                Just("Fri, 31 Dec 9999 23:59:59 GMT".to_string()),
+                Just("Thu, 01 Jan 1970 00:00:00 GMT".to_string()),
+            ],
+        ) {
+            let mut headers = HeaderMap::new();
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                headers.insert(RETRY_AFTER, v);
+            }
+            if let Some(wait) = retry_after(&headers) {
+                // A wait this long is refused, never added up into a panic.
+                let policy = RetryPolicy::default().max_attempts(2);
+                let _ = policy.wait_before_retry(1, Some(wait), Duration::MAX);
+            }
+        }
     }
 
     #[test]
-    fn jitter_stays_within_the_cap() {
+    fn retries_stop_at_the_attempts_the_budget_and_a_long_retry_after() {
+        let policy = RetryPolicy::default()
+            .max_attempts(3)
+            .backoff(Backoff::new(
+                Duration::from_millis(100),
+                Duration::from_millis(300),
+            ))
+            .budget(Duration::from_secs(1));
+        let ms = |w: Option<Duration>| w.map(|d| d.as_millis());
+        assert_eq!(
+            ms(policy.wait_before_retry(1, None, Duration::ZERO)),
+            Some(100)
+        );
+        assert_eq!(
+            ms(policy.wait_before_retry(2, None, Duration::ZERO)),
+            Some(200)
+        );
+        assert_eq!(policy.wait_before_retry(3, None, Duration::ZERO), None);
+        assert_eq!(
+            policy.wait_before_retry(1, None, Duration::from_millis(950)),
+            None,
+            "the wait would end past the budget"
+        );
+        assert_eq!(
+            ms(policy.wait_before_retry(1, Some(Duration::from_millis(500)), Duration::ZERO)),
+            Some(500)
+        );
+        assert_eq!(
+            policy.wait_before_retry(1, Some(Duration::from_secs(6)), Duration::ZERO),
+            None
+        );
+        assert_eq!(
+            RetryPolicy::none().wait_before_retry(1, None, Duration::ZERO),
+            None
+        );
+    }
+
+    #[test]
+    fn full_jitter_stays_within_the_delay() {
+        let policy = RetryPolicy::default().max_attempts(2).budget(Duration::MAX);
         for _ in 0..100 {
-            assert!(RetryPolicy::jitter(Duration::from_millis(50)) <= Duration::from_millis(50));
+            let wait = policy.wait_before_retry(1, None, Duration::ZERO).unwrap();
+            assert!(wait <= Duration::from_millis(100), "{wait:?}");
         }
-        assert_eq!(RetryPolicy::jitter(Duration::ZERO), Duration::ZERO);
     }
 
     #[test]

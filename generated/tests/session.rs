@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use passage_auth_client::{
-    FileStore, MagicLinkExt, MemoryStore, PollPolicy, Session, SessionError, StoredTokens,
-    TokenStore, TokenVerifier, VerifierConfig,
+    ClientBuilder, FileStore, MagicLinkExt, MemoryStore, PollPolicy, RetryPolicy, Session,
+    SessionError, StoredTokens, TokenStore, TokenVerifier, VerifierConfig,
 };
 use secrecy::ExposeSecret;
 use support::{Fault, Server, APP_ID};
@@ -21,6 +21,25 @@ fn session(server: &Server) -> Session {
     Session::builder(server.client(), APP_ID)
         .clock(server.clock())
         .build()
+}
+
+/// A session whose refreshes make one attempt each (no retry inside a refresh).
+async fn signed_in_single_attempt(server: &Server) -> (Session, StoredTokens) {
+    let session = Session::builder(server.client(), APP_ID)
+        .clock(server.clock())
+        .refresh_retry(RetryPolicy::none())
+        .build();
+    let auth = server.state.auth_result();
+    session.sign_in(&auth).await.unwrap();
+    (session, StoredTokens::from_auth_result(&auth))
+}
+
+/// Retries inside a refresh with (almost) no wait.
+fn quick_retries(attempts: u32) -> RetryPolicy {
+    RetryPolicy::default()
+        .max_attempts(attempts)
+        .initial_backoff(Duration::from_millis(1))
+        .max_backoff(Duration::from_millis(2))
 }
 
 async fn signed_in(server: &Server) -> (Session, StoredTokens) {
@@ -155,7 +174,7 @@ async fn transient_failures_keep_the_old_tokens_and_back_off() {
         Fault::Status(503, None),
     ] {
         let server = Server::start().await;
-        let (session, first) = signed_in(&server).await;
+        let (session, first) = signed_in_single_attempt(&server).await;
         server.clock().advance(Duration::from_secs(400)); // expired
         server.state.push_token_fault(fault.clone());
         let err = session.auth_token().await.unwrap_err();
@@ -185,7 +204,7 @@ async fn transient_failures_keep_the_old_tokens_and_back_off() {
 #[tokio::test]
 async fn backoff_doubles_while_failures_repeat() {
     let server = Server::start().await;
-    let (session, first) = signed_in(&server).await;
+    let (session, first) = signed_in_single_attempt(&server).await;
     server.clock().advance(Duration::from_secs(400));
     for _ in 0..3 {
         server
@@ -215,17 +234,25 @@ async fn backoff_doubles_while_failures_repeat() {
 #[tokio::test]
 async fn a_timed_out_refresh_keeps_the_old_tokens() {
     let server = Server::start().await;
-    let session = Session::builder(server.client(), APP_ID)
+    // The only time limit of a refresh is the client's request timeout.
+    let client = ClientBuilder::new()
+        .base_url(passage_auth_client::ClientInfo::baseurl(&server.client()))
+        .timeout(Duration::from_millis(50))
+        .build()
+        .unwrap();
+    let session = Session::builder(client, APP_ID)
         .clock(server.clock())
-        .refresh_timeout(Duration::from_millis(20))
+        .refresh_retry(quick_retries(2))
         .build();
     let auth = server.state.auth_result();
     session.sign_in(&auth).await.unwrap();
     server.clock().advance(Duration::from_secs(400));
-    // The server never answers: only the refresh timeout ends the request.
-    server
-        .state
-        .push_token_fault(Fault::Hold(Arc::new(Notify::new())));
+    // The server never answers: both attempts time out.
+    for _ in 0..2 {
+        server
+            .state
+            .push_token_fault(Fault::Hold(Arc::new(Notify::new())));
+    }
     let err = session.auth_token().await.unwrap_err();
     let SessionError::RefreshFailed(inner) = &err else {
         panic!("{err:?}");
@@ -234,15 +261,277 @@ async fn a_timed_out_refresh_keeps_the_old_tokens() {
         inner,
         passage_auth_client::Error::Transport { timeout: true, .. }
     ));
+    assert!(inner.is_transient());
+    assert_eq!(server.state.token_posts.load(Ordering::SeqCst), 2);
     assert!(stored(&session)
         .await
         .same_as(&StoredTokens::from_auth_result(&auth)));
 }
 
 #[tokio::test]
+async fn transient_failures_are_retried_within_one_refresh() {
+    let server = Server::start().await;
+    let session = Session::builder(server.client(), APP_ID)
+        .clock(server.clock())
+        .refresh_retry(quick_retries(3))
+        .build();
+    let auth = server.state.auth_result();
+    session.sign_in(&auth).await.unwrap();
+    server.clock().advance(Duration::from_secs(400));
+    server.state.push_token_fault(Fault::Status(503, None));
+    server.state.push_token_fault(Fault::Status(429, Some(0)));
+    let token = session.auth_token().await.unwrap();
+    assert_ne!(token.expose_secret(), auth.auth_token.expose_secret());
+    assert_eq!(server.state.token_posts.load(Ordering::SeqCst), 3);
+    assert_eq!(
+        stored(&session).await.auth_token.expose_secret(),
+        token.expose_secret()
+    );
+
+    // More failures than attempts: a typed transient error after exactly
+    // three requests, the tokens kept, and no request during the cool-down.
+    server.clock().advance(Duration::from_secs(400));
+    for _ in 0..3 {
+        server
+            .state
+            .push_token_fault(Fault::Api(500, "internal_server_error"));
+    }
+    let before = stored(&session).await;
+    let err = session.auth_token().await.unwrap_err();
+    let SessionError::RefreshFailed(inner) = &err else {
+        panic!("{err:?}");
+    };
+    assert!(inner.is_transient(), "{inner:?}");
+    assert_eq!(server.state.token_posts.load(Ordering::SeqCst), 6);
+    assert!(stored(&session).await.same_as(&before));
+    assert!(matches!(
+        session.auth_token().await,
+        Err(SessionError::RefreshBackoff { .. })
+    ));
+    assert_eq!(server.state.token_posts.load(Ordering::SeqCst), 6);
+}
+
+#[tokio::test]
+async fn other_client_errors_are_permanent_not_expiry_and_not_repeated() {
+    for (status, code) in [
+        (400, "invalid_request"),
+        (403, "operation_not_allowed"),
+        (404, "app_not_found"),
+        (401, "invalid_access_token"),
+    ] {
+        let server = Server::start().await;
+        let session = Session::builder(server.client(), APP_ID)
+            .clock(server.clock())
+            .refresh_retry(quick_retries(3))
+            .build();
+        let auth = server.state.auth_result();
+        let first = StoredTokens::from_auth_result(&auth);
+        session.sign_in(&auth).await.unwrap();
+        server.clock().advance(Duration::from_secs(400));
+        server.state.push_token_fault(Fault::Api(status, code));
+        let err = session.auth_token().await.unwrap_err();
+        let SessionError::RefreshRejected(inner) = &err else {
+            panic!("{status} {code}: {err:?}");
+        };
+        assert_eq!(inner.status().map(|s| s.as_u16()), Some(status));
+        assert!(!inner.is_transient());
+        // Not retried, not ended: the pair is kept...
+        assert_eq!(server.state.token_posts.load(Ordering::SeqCst), 1, "{code}");
+        assert!(stored(&session).await.same_as(&first), "{code}");
+        assert!(session.is_signed_in().await.unwrap());
+        // ...and not presented again: the same answer would come back.
+        let again = session.auth_token().await.unwrap_err();
+        assert!(
+            matches!(again, SessionError::RefreshRejected(_)),
+            "{again:?}"
+        );
+        assert_eq!(server.state.token_posts.load(Ordering::SeqCst), 1, "{code}");
+        // New tokens start over.
+        session.sign_in(&server.state.auth_result()).await.unwrap();
+        server.clock().advance(Duration::from_secs(400));
+        session.auth_token().await.unwrap();
+        assert_eq!(server.state.token_posts.load(Ordering::SeqCst), 2, "{code}");
+    }
+}
+
+#[tokio::test]
+async fn a_session_uses_a_pair_rotated_by_another_session_on_its_store() {
+    let server = Server::start().await;
+    let store = Arc::new(MemoryStore::new());
+    let build = || {
+        Session::builder(server.client(), APP_ID)
+            .clock(server.clock())
+            .store(store.clone())
+            .build()
+    };
+    let (a, b) = (build(), build());
+    let auth = server.state.auth_result();
+    a.sign_in(&auth).await.unwrap();
+    assert!(b.is_signed_in().await.unwrap(), "b loaded the pair");
+    server.clock().advance(Duration::from_secs(400));
+    let from_a = a.auth_token().await.unwrap();
+    // b still holds the spent pair in memory; it re-reads the store before
+    // refreshing and uses a's pair instead of presenting the spent token.
+    let from_b = b.auth_token().await.unwrap();
+    assert_eq!(from_a.expose_secret(), from_b.expose_secret());
+    assert_eq!(server.state.token_posts.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_signed_out_session_picks_up_a_sign_in_made_elsewhere_on_its_store() {
+    let server = Server::start().await;
+    let store = Arc::new(MemoryStore::new());
+    let build = || {
+        Session::builder(server.client(), APP_ID)
+            .clock(server.clock())
+            .store(store.clone())
+            .build()
+    };
+    let (a, b) = (build(), build());
+    assert!(matches!(
+        b.auth_token().await,
+        Err(SessionError::NotSignedIn)
+    ));
+    let auth = server.state.auth_result();
+    a.sign_in(&auth).await.unwrap();
+    let token = b.auth_token().await.unwrap();
+    assert_eq!(token.expose_secret(), auth.auth_token.expose_secret());
+    assert_eq!(server.state.token_posts.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn compare_before_clear_keeps_a_pair_saved_by_someone_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let ours = StoredTokens::new("auth-ours", Some("refresh-ours".into()));
+    let theirs = StoredTokens::new("auth-theirs", Some("refresh-theirs".into()));
+    let file = FileStore::new(dir.path().join("t.json"));
+    let memory = MemoryStore::new();
+    for store in [&file as &dyn Probe, &memory] {
+        store.save_now(&theirs).await;
+        assert!(!store.clear_if_now(&ours).await, "another pair is kept");
+        assert!(store.load_now().await.unwrap().same_as(&theirs));
+        assert!(store.clear_if_now(&theirs).await, "its own pair is cleared");
+        assert!(store.load_now().await.is_none());
+        assert!(store.clear_if_now(&ours).await, "nothing stored: empty");
+    }
+}
+
+/// Object-safe view of the two stores for the test above.
+trait Probe {
+    fn save_now<'a>(&'a self, t: &'a StoredTokens) -> futures::future::BoxFuture<'a, ()>;
+    fn clear_if_now<'a>(&'a self, t: &'a StoredTokens) -> futures::future::BoxFuture<'a, bool>;
+    fn load_now(&self) -> futures::future::BoxFuture<'_, Option<StoredTokens>>;
+}
+
+impl<S: TokenStore> Probe for S {
+    fn save_now<'a>(&'a self, t: &'a StoredTokens) -> futures::future::BoxFuture<'a, ()> {
+        Box::pin(async move { self.save(t).await.unwrap() })
+    }
+    fn clear_if_now<'a>(&'a self, t: &'a StoredTokens) -> futures::future::BoxFuture<'a, bool> {
+        Box::pin(async move { self.clear_if(t).await.unwrap() })
+    }
+    fn load_now(&self) -> futures::future::BoxFuture<'_, Option<StoredTokens>> {
+        Box::pin(async move { self.load().await.unwrap() })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_sharing_one_token_file_never_present_a_spent_token() {
+    let server = Server::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tokens.json");
+    let auth = server.state.auth_result();
+    FileStore::new(&path)
+        .save(&StoredTokens::from_auth_result(&auth))
+        .await
+        .unwrap();
+    // A skew longer than the token's life: every call refreshes.
+    let sessions: Vec<_> = (0..2)
+        .map(|_| {
+            Session::builder(server.client(), APP_ID)
+                .clock(server.clock())
+                .store(FileStore::new(&path))
+                .refresh_skew(Duration::from_secs(100_000))
+                .build()
+        })
+        .collect();
+    let tasks: Vec<_> = sessions
+        .iter()
+        .cloned()
+        .map(|session| {
+            tokio::spawn(async move {
+                for _ in 0..20 {
+                    session.auth_token().await?;
+                }
+                Ok::<_, SessionError>(())
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().expect("no session ended");
+    }
+    // 40 rotations, each with the latest refresh token (a spent one would get 401).
+    assert_eq!(server.state.token_posts.load(Ordering::SeqCst), 40);
+    let last = FileStore::new(&path).load().await.unwrap().unwrap();
+    assert!(server
+        .state
+        .is_valid_refresh(last.refresh_token.unwrap().expose_secret()));
+}
+
+#[tokio::test]
+async fn extreme_durations_saturate_instead_of_panicking() {
+    let server = Server::start().await;
+    let session = Session::builder(server.client(), APP_ID)
+        .clock(server.clock())
+        .refresh_skew(Duration::MAX)
+        .refresh_backoff(Duration::MAX, Duration::MAX)
+        .refresh_retry(
+            RetryPolicy::default()
+                .max_attempts(u32::MAX)
+                .budget(Duration::MAX)
+                .max_retry_after(Duration::MAX)
+                .initial_backoff(Duration::ZERO)
+                .max_backoff(Duration::ZERO),
+        )
+        .build();
+    session.sign_in(&server.state.auth_result()).await.unwrap();
+    // A `Retry-After` of u64::MAX seconds is accepted by this policy: the
+    // sums (elapsed + wait) saturate and the refresh waits for it (the caller
+    // stops waiting; nothing panics).
+    server
+        .state
+        .push_token_fault(Fault::Status(503, Some(u64::MAX)));
+    let wait = tokio::time::timeout(Duration::from_millis(200), session.auth_token()).await;
+    assert!(wait.is_err(), "waiting for the Retry-After");
+    assert_eq!(server.state.token_posts.load(Ordering::SeqCst), 1);
+
+    // The cool-down of `Duration::MAX` after a transient failure saturates too.
+    let server = Server::start().await;
+    let session = Session::builder(server.client(), APP_ID)
+        .clock(server.clock())
+        .refresh_skew(Duration::MAX)
+        .refresh_backoff(Duration::MAX, Duration::MAX)
+        .refresh_retry(RetryPolicy::none())
+        .build();
+    session.sign_in(&server.state.auth_result()).await.unwrap();
+    server.clock().advance(Duration::from_secs(400));
+    server
+        .state
+        .push_token_fault(Fault::Api(500, "internal_server_error"));
+    assert!(matches!(
+        session.auth_token().await,
+        Err(SessionError::RefreshFailed(_))
+    ));
+    let Err(SessionError::RefreshBackoff { retry_in }) = session.auth_token().await else {
+        panic!("expected the cool-down");
+    };
+    assert!(retry_in > Duration::from_secs(365 * 86_400), "{retry_in:?}");
+}
+
+#[tokio::test]
 async fn a_failed_proactive_refresh_still_hands_out_the_unexpired_token() {
     let server = Server::start().await;
-    let (session, first) = signed_in(&server).await;
+    let (session, first) = signed_in_single_attempt(&server).await;
     server.clock().advance(Duration::from_secs(280)); // in the skew, not expired
     server
         .state
@@ -404,12 +693,24 @@ async fn the_file_store_writes_atomically_with_mode_0600() {
         std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
         0o600
     );
-    // Only the token file is left: no temporary files.
-    let names: Vec<_> = std::fs::read_dir(dir.path())
+    // Only the token file and its lock file are left: no temporary files.
+    let mut names: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .collect();
-    assert_eq!(names, [std::ffi::OsString::from("tokens.json")]);
+    names.sort();
+    assert_eq!(
+        names,
+        ["tokens.json", "tokens.json.lock"].map(std::ffi::OsString::from)
+    );
+    assert_eq!(
+        std::fs::metadata(FileStore::new(&path).lock_path())
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
 
     session.revoke().await.unwrap();
     assert!(!path.exists());
@@ -529,9 +830,12 @@ async fn no_token_shows_in_debug_display_or_logs() {
         .unwrap();
     show("client", format!("{:?}", session.client().await.unwrap()));
     server.clock().advance(Duration::from_secs(400));
-    server
-        .state
-        .push_token_fault(Fault::Api(500, "internal_server_error"));
+    // One failure per attempt of the refresh's retry policy (3 by default).
+    for _ in 0..3 {
+        server
+            .state
+            .push_token_fault(Fault::Api(500, "internal_server_error"));
+    }
     let err = session.auth_token().await.unwrap_err();
     show("refresh error", format!("{err} / {err:?}"));
     let err = session.auth_token().await.unwrap_err();

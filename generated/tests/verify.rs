@@ -114,8 +114,18 @@ async fn concurrent_verifications_share_one_fetch() {
     assert_eq!(server.state.jwks_gets.load(Ordering::SeqCst), 1);
 }
 
+/// Yields until the verifier has no background refresh in flight and the
+/// server has answered `gets` JWKS requests.
+async fn settle(server: &Server, verifier: &TokenVerifier, gets: usize) {
+    while verifier.cache_state().revalidating
+        || server.state.jwks_gets.load(Ordering::SeqCst) < gets
+    {
+        tokio::task::yield_now().await;
+    }
+}
+
 #[tokio::test]
-async fn keys_are_refetched_after_the_ttl() {
+async fn a_stale_key_set_keeps_verifying_and_is_refreshed_in_the_background() {
     let server = Server::start().await;
     let verifier = verifier(&server);
     let sign = |server: &Server| signed(key_a(), &claims(server, &verifier));
@@ -124,8 +134,131 @@ async fn keys_are_refetched_after_the_ttl() {
     verifier.verify(&sign(&server)).await.unwrap();
     assert_eq!(server.state.jwks_gets.load(Ordering::SeqCst), 1);
     server.clock().advance(Duration::from_secs(2));
+    // Past the TTL: the cached key verifies at once, and one refresh runs
+    // in the background for any number of verifications.
+    for _ in 0..20 {
+        verifier.verify(&sign(&server)).await.unwrap();
+    }
+    settle(&server, &verifier, 2).await;
+    assert_eq!(server.state.jwks_gets.load(Ordering::SeqCst), 2);
+    assert_eq!(
+        verifier.cache_state().fetched_at,
+        Some(server.clock().now()),
+        "the set was replaced"
+    );
     verifier.verify(&sign(&server)).await.unwrap();
     assert_eq!(server.state.jwks_gets.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_held_jwks_endpoint_never_blocks_a_cached_key() {
+    let server = Server::start().await;
+    let (verifier, _) = primed(&server).await;
+    server.clock().advance(Duration::from_secs(3601));
+    let release = Arc::new(Notify::new());
+    server.state.push_jwks_fault(Fault::Hold(release.clone()));
+    let token = signed(key_a(), &claims(&server, &verifier));
+    for _ in 0..50 {
+        verifier.verify(&token).await.unwrap();
+    }
+    while server.state.jwks_gets.load(Ordering::SeqCst) < 2 {
+        tokio::task::yield_now().await;
+    }
+    // The background fetch is held; verifications went on without it.
+    for _ in 0..50 {
+        verifier.verify(&token).await.unwrap();
+    }
+    assert!(verifier.cache_state().revalidating);
+    assert_eq!(
+        server.state.jwks_gets.load(Ordering::SeqCst),
+        2,
+        "one fetch"
+    );
+    release.notify_one();
+    settle(&server, &verifier, 2).await;
+    assert_eq!(
+        verifier.cache_state().fetched_at,
+        Some(server.clock().now())
+    );
+}
+
+#[tokio::test]
+async fn a_down_jwks_endpoint_is_not_hammered_and_staleness_is_bounded() {
+    let server = Server::start().await;
+    let (verifier, _) = primed(&server).await;
+    let config = VerifierConfig::default();
+    for _ in 0..3 {
+        server.state.push_jwks_fault(Fault::Status(503, None));
+    }
+    server.clock().advance(Duration::from_secs(3601));
+    let sign = |server: &Server| signed(key_a(), &claims(server, &verifier));
+    // Stale keys serve while the background refresh fails...
+    verifier.verify(&sign(&server)).await.unwrap();
+    settle(&server, &verifier, 2).await;
+    // ...and no new fetch is made within the cool-down after the failure.
+    for _ in 0..20 {
+        verifier.verify(&sign(&server)).await.unwrap();
+    }
+    settle(&server, &verifier, 2).await;
+    assert_eq!(server.state.jwks_gets.load(Ordering::SeqCst), 2);
+    server.clock().advance(config.unknown_kid_refetch_interval);
+    verifier.verify(&sign(&server)).await.unwrap();
+    settle(&server, &verifier, 3).await;
+    assert_eq!(server.state.jwks_gets.load(Ordering::SeqCst), 3);
+    // Past the maximum staleness the old keys are no longer trusted.
+    server.clock().advance(config.max_staleness);
+    let err = verifier.verify(&sign(&server)).await.unwrap_err();
+    assert!(
+        matches!(&err, VerifyError::JwksUnavailable(why) if why.contains("503")),
+        "{err:?}"
+    );
+    assert_eq!(server.state.jwks_gets.load(Ordering::SeqCst), 4);
+    // Within the cool-down the same failure is reported without a fetch.
+    assert_eq!(verifier.verify(&sign(&server)).await.unwrap_err(), err);
+    assert_eq!(server.state.jwks_gets.load(Ordering::SeqCst), 4);
+    // Once the endpoint is back (the faults are used up), keys verify again.
+    server.clock().advance(config.unknown_kid_refetch_interval);
+    verifier.verify(&sign(&server)).await.unwrap();
+    assert_eq!(server.state.jwks_gets.load(Ordering::SeqCst), 5);
+}
+
+#[tokio::test]
+async fn preload_fetches_at_start_up_and_a_slow_first_fetch_is_shared() {
+    let server = Server::start().await;
+    let verifier = verifier(&server);
+    let release = Arc::new(Notify::new());
+    server.state.push_jwks_fault(Fault::Hold(release.clone()));
+    let preload = {
+        let verifier = verifier.clone();
+        tokio::spawn(async move { verifier.preload().await })
+    };
+    while server.state.jwks_gets.load(Ordering::SeqCst) < 1 {
+        tokio::task::yield_now().await;
+    }
+    // Verifications arriving during the slow first fetch wait for it (there
+    // is no key yet) and make no fetch of their own.
+    let token = signed(key_a(), &claims(&server, &verifier));
+    let waiting: Vec<_> = (0..10)
+        .map(|_| {
+            let verifier = verifier.clone();
+            let token = token.clone();
+            tokio::spawn(async move { verifier.verify(&token).await })
+        })
+        .collect();
+    release.notify_one();
+    assert_eq!(preload.await.unwrap().unwrap(), 1, "key A is published");
+    for task in waiting {
+        task.await.unwrap().unwrap();
+    }
+    assert_eq!(server.state.jwks_gets.load(Ordering::SeqCst), 1);
+
+    // A failed preload says why.
+    let cold = self::verifier(&server);
+    server.state.push_jwks_fault(Fault::Status(503, None));
+    assert!(matches!(
+        cold.preload().await,
+        Err(VerifyError::JwksUnavailable(_))
+    ));
 }
 
 #[tokio::test]
@@ -188,21 +321,6 @@ async fn an_unreachable_jwks_is_reported_and_not_hammered() {
     server.clock().advance(Duration::from_secs(30));
     let token = signed(key_a(), &claims(&server, &verifier));
     verifier.verify(&token).await.unwrap();
-    assert_eq!(server.state.jwks_gets.load(Ordering::SeqCst), 2);
-}
-
-#[tokio::test]
-async fn stale_keys_serve_while_the_jwks_is_down() {
-    let server = Server::start().await;
-    let (verifier, _) = primed(&server).await;
-    server.clock().advance(Duration::from_secs(3601));
-    server
-        .state
-        .push_jwks_fault(Fault::Api(500, "internal_server_error"));
-    verifier
-        .verify(&signed(key_a(), &claims(&server, &verifier)))
-        .await
-        .unwrap();
     assert_eq!(server.state.jwks_gets.load(Ordering::SeqCst), 2);
 }
 

@@ -304,3 +304,32 @@ async fn connection_errors_are_transient() {
         .iter()
         .all(|o| *o == AttemptOutcome::Transient(None)));
 }
+
+#[tokio::test]
+async fn extreme_policies_saturate_instead_of_panicking() {
+    // A deadline of `Duration::MAX` (which `start + max_wait` would overflow),
+    // an infinite multiplier and a cap of `Duration::MAX`: the first delay is
+    // the 1 ms initial one and the wait resolves on the second attempt.
+    let server = Server::start().await;
+    let state = server.state.clone();
+    let delays = Arc::new(Mutex::new(Vec::new()));
+    let seen = delays.clone();
+    server
+        .client()
+        .wait_for_magic_link(APP_ID, "ml_1")
+        .policy(
+            PollPolicy::default()
+                .initial_interval(Duration::from_millis(1))
+                .multiplier(f64::INFINITY)
+                .max_interval(Duration::MAX)
+                .jitter(f64::NAN)
+                .max_wait(Duration::MAX),
+        )
+        .on_progress(move |p| {
+            seen.lock().unwrap().push(p.next_delay);
+            state.magic_link_ready.store(true, Ordering::SeqCst);
+        })
+        .await
+        .unwrap();
+    assert_eq!(*delays.lock().unwrap(), [Duration::from_millis(1)]);
+}

@@ -204,7 +204,7 @@ async fn magic_link_status_before_and_after_activation() {
     assert_eq!(sent.status().as_u16(), 201);
     let link_id = sent.into_inner().magic_link.id;
     let message = env.last_message(email);
-    assert_eq!(message.kind, "magic_link");
+    assert_eq!(message.kind, passage_emulator::state::OutboxKind::MagicLink);
     assert_eq!(message.magic_link_id.as_deref(), Some(link_id.as_str()));
     let url = message.magic_link_url.clone().unwrap();
     assert!(

@@ -290,7 +290,8 @@ async fn no_secret_in_logs_errors_or_debug_on_retry_and_fault_paths() {
         .refresh_backoff(Duration::ZERO, Duration::ZERO)
         .build();
     session.sign_in(&auth).await.unwrap();
-    f.fault("/tokens", "POST", FaultKind::Status503, 1);
+    // One 503 per attempt of the session's refresh retry policy (3 by default).
+    f.fault("/tokens", "POST", FaultKind::Status503, 3);
     // The token is unexpired, so a failed proactive refresh hands out the old one.
     let kept = session.auth_token().await.expect("old token kept");
     assert_same_secret(
@@ -323,7 +324,7 @@ async fn no_secret_in_logs_errors_or_debug_on_retry_and_fault_paths() {
         .refresh_skew(Duration::from_secs(3600))
         .build();
     session.sign_in(&third).await.unwrap();
-    f.fault("/tokens", "POST", FaultKind::NonJsonBody, 1);
+    f.fault("/tokens", "POST", FaultKind::NonJsonBody, 3);
     let kept = session.auth_token().await.expect("old token kept");
     assert_same_secret(
         kept.expose_secret(),

@@ -1,5 +1,7 @@
 //! A refresh whose answer is lost must not end the session (with the server's reuse grace window),
-//! and any number of concurrent callers cause one refresh — against the emulator over real HTTP.
+//! a refresh held past the caller's timeout still lands in the store, transient failures are
+//! retried (bounded) with the same token, and any number of concurrent callers cause one
+//! refresh — against the emulator over real HTTP.
 //!
 //! Time: the session runs on a [`ManualClock`] and the emulator's clock is advanced by the same
 //! amount, so the signed-in auth token is expired for both without any sleep.
@@ -8,8 +10,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use passage_auth_client::{
-    types, Client, Clock, ManualClock, MemoryStore, SecretValue, Session, SessionError,
-    StoredTokens, TokenStore,
+    types, Client, Clock, ManualClock, MemoryStore, SecretValue, Session, SessionError, StoreError,
+    StoreLock, StoredTokens, TokenStore,
 };
 use passage_e2e::harness::{assert_different_secrets, assert_same_secret, TestEnv};
 use passage_emulator::{AppConfig, EmulatorConfig, FaultKind, FaultRule};
@@ -22,9 +24,37 @@ const ADVANCE: u64 = 400;
 struct Fixture {
     env: TestEnv,
     clock: Arc<ManualClock>,
-    session: Session<Arc<MemoryStore>>,
-    store: Arc<MemoryStore>,
+    session: Session<Arc<WatchedStore>>,
+    store: Arc<WatchedStore>,
+    /// Bumped on every save to the store.
+    store_saves: tokio::sync::watch::Sender<u64>,
     signed_in: StoredTokens,
+}
+
+/// A [`MemoryStore`] that announces every save (so a test waits for one without sleeping).
+struct WatchedStore {
+    inner: MemoryStore,
+    saves: tokio::sync::watch::Sender<u64>,
+}
+
+impl TokenStore for WatchedStore {
+    async fn load(&self) -> Result<Option<StoredTokens>, StoreError> {
+        self.inner.load().await
+    }
+
+    async fn save(&self, tokens: &StoredTokens) -> Result<(), StoreError> {
+        self.inner.save(tokens).await?;
+        self.saves.send_modify(|n| *n += 1);
+        Ok(())
+    }
+
+    async fn clear(&self) -> Result<(), StoreError> {
+        self.inner.clear().await
+    }
+
+    async fn lock(&self) -> Result<StoreLock, StoreError> {
+        self.inner.lock().await
+    }
 }
 
 impl Fixture {
@@ -39,10 +69,13 @@ impl Fixture {
         .await;
         let auth = env.register_by_otp(identifier).await;
         let clock = Arc::new(ManualClock::new(SystemTime::now()));
-        let store = Arc::new(MemoryStore::new());
+        let (store_saves, _) = tokio::sync::watch::channel(0);
+        let store = Arc::new(WatchedStore {
+            inner: MemoryStore::new(),
+            saves: store_saves.clone(),
+        });
         let session = Session::builder(env.retrying_client(), env.app_id.clone())
             .clock(clock.clone() as Arc<dyn Clock>)
-            .refresh_timeout(Duration::from_secs(10))
             .store(store.clone())
             .build();
         session.sign_in(&auth).await.expect("sign in");
@@ -52,8 +85,22 @@ impl Fixture {
             clock,
             session,
             store,
+            store_saves,
             signed_in,
         }
+    }
+
+    /// Arms `count` faults of `kind` on `POST /tokens`.
+    fn inject_refresh_faults(&self, kind: FaultKind, count: u32) {
+        self.env.emulator.inject_fault(FaultRule {
+            path_prefix: self.tokens_path(),
+            method: Some("POST".into()),
+            count,
+            kind,
+            retry_after: None,
+            delay_ms: None,
+            status: None,
+        });
     }
 
     /// Moves both clocks past the signed-in token's expiry.
@@ -237,32 +284,128 @@ async fn a_reset_before_processing_is_recovered_with_or_without_grace() {
 }
 
 #[tokio::test]
-async fn a_503_keeps_the_old_tokens_and_is_not_repeated_at_once() {
-    let f = Fixture::start(GRACE_SECONDS, "busy@example.com").await;
+async fn a_503_is_retried_with_the_same_refresh_token() {
+    let f = Fixture::start(0, "busy-once@example.com").await;
     f.expire();
+    f.inject_refresh_faults(FaultKind::Status503, 1);
+    f.session
+        .auth_token()
+        .await
+        .expect("the second attempt of the refresh succeeds");
+    // Without a grace window a second use of a rotated token would be a 401: the 503 rotated
+    // nothing, and the retry presented the same, still live token.
+    assert_eq!(f.refreshes(), vec![Some(503), Some(201)]);
+    assert_eq!(
+        f.current_user_email().await.unwrap(),
+        "busy-once@example.com"
+    );
+}
+
+#[tokio::test]
+async fn an_unreadable_answer_is_retried_with_the_same_refresh_token() {
+    let f = Fixture::start(0, "unreadable@example.com").await;
+    f.expire();
+    // A 201 whose body is cut short (the handler did not run: nothing rotated).
     f.env.emulator.inject_fault(FaultRule {
         path_prefix: f.tokens_path(),
         method: Some("POST".into()),
         count: 1,
-        kind: FaultKind::Status503,
+        kind: FaultKind::TruncatedBody,
         retry_after: None,
         delay_ms: None,
-        status: None,
+        status: Some(201),
     });
+    f.session
+        .auth_token()
+        .await
+        .expect("the retry presents the same, still live token");
+    assert_eq!(f.refreshes(), vec![Some(201), Some(201)]);
+    assert_eq!(
+        f.current_user_email().await.unwrap(),
+        "unreadable@example.com"
+    );
+}
+
+#[tokio::test]
+async fn more_503s_than_attempts_keep_the_old_tokens_and_are_not_repeated_at_once() {
+    let f = Fixture::start(GRACE_SECONDS, "busy@example.com").await;
+    f.expire();
+    // The session's refresh retry policy makes 3 attempts by default.
+    f.inject_refresh_faults(FaultKind::Status503, 3);
     let err = f.session.auth_token().await.unwrap_err();
-    assert!(matches!(err, SessionError::RefreshFailed(_)), "{err:?}");
-    assert_eq!(f.refreshes(), vec![Some(503)]);
+    let SessionError::RefreshFailed(inner) = &err else {
+        panic!("{err:?}");
+    };
+    assert!(inner.is_transient(), "{inner:?}");
+    assert_eq!(f.refreshes(), vec![Some(503); 3]);
     assert!(
         f.stored().await.unwrap().same_as(&f.signed_in),
         "old pair kept"
     );
-    // After the session's backoff (1 s by default, on the session clock) the refresh succeeds.
+    // Within the cool-down no request is made.
+    assert!(matches!(
+        f.session.auth_token().await,
+        Err(SessionError::RefreshBackoff { .. })
+    ));
+    assert_eq!(f.refreshes().len(), 3);
+    // After the session's cool-down (1 s by default, on the session clock) the refresh succeeds.
     f.clock.advance(Duration::from_secs(2));
     f.session
         .auth_token()
         .await
         .expect("refreshed after the backoff");
-    assert_eq!(f.refreshes(), vec![Some(503), Some(201)]);
+    assert_eq!(
+        f.refreshes(),
+        vec![Some(503), Some(503), Some(503), Some(201)]
+    );
+}
+
+#[tokio::test]
+async fn a_refresh_held_past_the_callers_timeout_still_lands_in_the_store() {
+    let f = Fixture::start(0, "held@example.com").await;
+    f.expire();
+    // The emulator rotates the token at once, then holds the answer for 1.5 s.
+    f.env.emulator.inject_fault(FaultRule {
+        path_prefix: f.tokens_path(),
+        method: Some("POST".into()),
+        count: 1,
+        kind: FaultKind::DelayAfterProcessing,
+        retry_after: None,
+        delay_ms: Some(1500),
+        status: None,
+    });
+    let mut saved = f.store_saves.subscribe();
+    // The caller gives up long before the answer can arrive (the answer is held 1.5 s).
+    let gave_up = tokio::time::timeout(Duration::from_millis(200), f.session.auth_token()).await;
+    assert!(gave_up.is_err(), "the caller stopped waiting");
+    assert_eq!(
+        f.stored().await.map(|t| t.same_as(&f.signed_in)),
+        Some(true)
+    );
+    // Nobody asks again: the refresh goes on by itself and saves the rotated pair.
+    tokio::time::timeout(Duration::from_secs(30), saved.changed())
+        .await
+        .expect("the refresh completed")
+        .expect("the store is alive");
+    let stored = f.stored().await.expect("a pair is stored");
+    assert_different_secrets(
+        &refresh_of(&stored),
+        &refresh_of(&f.signed_in),
+        "the rotated pair was stored",
+    );
+    assert_eq!(
+        f.refreshes(),
+        vec![Some(201)],
+        "one rotation, no spent token presented"
+    );
+    // The stored pair is the live one: the session works with it and rotates it again.
+    assert_eq!(f.current_user_email().await.unwrap(), "held@example.com");
+    f.expire();
+    f.session
+        .auth_token()
+        .await
+        .expect("the next rotation works");
+    assert_eq!(f.refreshes(), vec![Some(201), Some(201)]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -54,35 +54,6 @@ impl Project {
         std::fs::write(&tmp, code).with_context(|| format!("cannot write {}", tmp.display()))?;
         std::fs::rename(&tmp, &path).with_context(|| format!("cannot replace {}", path.display()))
     }
-
-    pub fn crate_version(&self) -> anyhow::Result<String> {
-        let manifest = self.manifest()?;
-        manifest["package"]["version"]
-            .as_str()
-            .map(str::to_string)
-            .with_context(|| format!("{CLIENT_MANIFEST} has no package.version"))
-    }
-
-    /// Sets the client crate's version; true when it changed.
-    pub fn sync_crate_version(&self, version: &str) -> anyhow::Result<bool> {
-        let mut manifest = self.manifest()?;
-        if manifest["package"]["version"].as_str() == Some(version) {
-            return Ok(false);
-        }
-        manifest["package"]["version"] = toml_edit::value(version);
-        let path = self.root.join(CLIENT_MANIFEST);
-        std::fs::write(&path, manifest.to_string())
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        Ok(true)
-    }
-
-    fn manifest(&self) -> anyhow::Result<toml_edit::DocumentMut> {
-        let path = self.root.join(CLIENT_MANIFEST);
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        text.parse()
-            .with_context(|| format!("{} is not valid TOML", path.display()))
-    }
 }
 
 /// `+A -R lines; operations added: …; removed: …`.

@@ -33,7 +33,7 @@ pub struct Args {
     /// Changelog that must have an entry for the new version (default with --base: spec/CHANGELOG.md).
     #[arg(long, value_name = "PATH")]
     changelog: Option<PathBuf>,
-    /// Client Cargo.toml whose package.version must equal the new spec's (default with --base: generated/Cargo.toml).
+    /// Client Cargo.toml whose package.version must be bumped as the spec change requires (default with --base: generated/Cargo.toml; compared with its version at the base ref).
     #[arg(long, value_name = "PATH")]
     client_manifest: Option<PathBuf>,
     /// Do not generate both specs to compare the generated Rust API.
@@ -43,8 +43,12 @@ pub struct Args {
 
 /// Runs the command: 0 no breaking change, 1 breaking change or version discipline fails.
 pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
+    let mut old_crate_version = None;
     let (old, new, changelog, manifest) = match (&args.base, args.files.as_slice()) {
         (Some(base), []) => {
+            old_crate_version = git_show(root, base, files::CLIENT_MANIFEST)
+                .ok()
+                .and_then(|text| manifest_version(&text).ok());
             let project = Project::new(root);
             let old_text = git_show(root, base, files::SPEC)?;
             let old = LoadedSpec::from_str(format!("{base}:{}", files::SPEC), old_text)?;
@@ -90,6 +94,7 @@ pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
         breaking: changes.is_breaking(),
         changelog: changelog_name.as_deref().zip(changelog_text.as_deref()),
         crate_version: manifest_name.as_deref().zip(crate_version.as_deref()),
+        old_crate_version: old_crate_version.as_deref(),
     };
     let version_problems = diff::version::check(&inputs);
     let version_checked = diff::version::checked(&inputs);
@@ -137,13 +142,16 @@ fn git_show(root: &Path, reference: &str, path: &str) -> anyhow::Result<String> 
 fn package_version(path: &Path) -> anyhow::Result<String> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let manifest: toml_edit::DocumentMut = text
-        .parse()
-        .with_context(|| format!("{} is not valid TOML", path.display()))?;
+    manifest_version(&text).with_context(|| format!("in {}", path.display()))
+}
+
+/// `package.version` of a manifest's text.
+fn manifest_version(text: &str) -> anyhow::Result<String> {
+    let manifest: toml_edit::DocumentMut = text.parse().context("not valid TOML")?;
     manifest["package"]["version"]
         .as_str()
         .map(str::to_string)
-        .with_context(|| format!("{} has no package.version", path.display()))
+        .context("no package.version")
 }
 
 /// A path relative to the root when it is inside it (messages stay short).

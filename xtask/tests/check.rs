@@ -46,7 +46,7 @@ fn check_passes_on_the_checked_in_tree() {
     let dir = copy_of_workspace();
     let (code, text) = xtask(dir.path(), &["check"]);
     assert_eq!(code, 0, "{text}");
-    assert!(text.contains("match spec"), "{text}");
+    assert!(text.contains("matches spec"), "{text}");
 }
 
 #[test]
@@ -74,7 +74,9 @@ fn check_fails_after_a_hand_edit_and_regenerate_repairs_it() {
 }
 
 #[test]
-fn check_fails_when_the_crate_version_lags_the_spec() {
+fn the_crate_version_is_its_own() {
+    // A handwritten-only fix is released by bumping the crate alone: neither
+    // check nor regenerate ties the crate's version to the spec's.
     let dir = copy_of_workspace();
     let manifest = dir.path().join("generated/Cargo.toml");
     let text = std::fs::read_to_string(&manifest).unwrap();
@@ -83,23 +85,14 @@ fn check_fails_when_the_crate_version_lags_the_spec() {
         .find(|l| l.starts_with("version = "))
         .unwrap()
         .to_string();
-    std::fs::write(
-        &manifest,
-        text.replacen(&version_line, "version = \"0.0.1\"", 1),
-    )
-    .unwrap();
+    let bumped = text.replacen(&version_line, "version = \"9.8.7\"", 1);
+    std::fs::write(&manifest, &bumped).unwrap();
 
     let (status, out) = xtask(dir.path(), &["check"]);
-    assert_eq!(status, 1, "{out}");
-    assert!(
-        out.contains("has version 0.0.1 but the spec's info.version is"),
-        "{out}"
-    );
-
+    assert_eq!(status, 0, "{out}");
     let (status, out) = xtask(dir.path(), &["regenerate"]);
     assert_eq!(status, 0, "{out}");
-    assert!(out.contains("set passage-auth-client version"), "{out}");
-    assert_eq!(xtask(dir.path(), &["check"]).0, 0);
+    assert_eq!(std::fs::read_to_string(&manifest).unwrap(), bumped);
 }
 
 #[test]

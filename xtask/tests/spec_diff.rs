@@ -277,7 +277,7 @@ fn base_mode_asks_for_a_bump_a_changelog_entry_and_the_crate_version() {
         "{out}"
     );
     assert!(
-        out.contains("error: generated/Cargo.toml has package.version 1.0.0 but info.version is 1.1.0; run `cargo xtask regenerate`"),
+        out.contains("error: compatible spec changes need generated/Cargo.toml package.version 1.1.0 or later (was 1.0.0); found 1.0.0"),
         "{out}"
     );
     assert!(

@@ -1,7 +1,10 @@
 //! Version discipline: the spec's `info.version` must say what the change
 //! did (major for breaking changes, minor for other changes), every new
-//! version needs a `## [X.Y.Z]` entry in the changelog, and the client crate
-//! carries the same version as the spec.
+//! version needs a `## [X.Y.Z]` entry in the changelog, and the client
+//! crate's own version is bumped at least as the spec change requires (its
+//! version is independent of the spec's, so a fix to handwritten code alone
+//! can be released; `SPEC_VERSION` in the crate says which spec it was
+//! generated from).
 
 use semver::Version;
 use serde::Serialize;
@@ -21,6 +24,9 @@ pub struct VersionInputs<'a> {
     pub changelog: Option<(&'a str, &'a str)>,
     /// The client manifest's name and its `package.version`, when it should be checked.
     pub crate_version: Option<(&'a str, &'a str)>,
+    /// The client crate's `package.version` before the change, when known
+    /// (read from the base ref): the crate bump is checked against it.
+    pub old_crate_version: Option<&'a str>,
 }
 
 /// One broken rule of version discipline, with what to do about it.
@@ -108,15 +114,25 @@ pub fn check(inputs: &VersionInputs<'_>) -> Vec<VersionProblem> {
             });
         }
     }
-    if let Some((name, version)) = inputs.crate_version {
-        if version != inputs.new_version {
-            problems.push(VersionProblem {
-                id: "crate-version",
-                message: format!(
-                    "{name} has package.version {version} but info.version is {}; run `cargo xtask regenerate`",
-                    inputs.new_version
-                ),
-            });
+    if let (Some((name, version)), Some(old_version)) =
+        (inputs.crate_version, inputs.old_crate_version)
+    {
+        if let (Ok(old), Ok(new)) = (Version::parse(old_version), Version::parse(version)) {
+            let need = if inputs.breaking {
+                Some(("breaking", next_major(&old)))
+            } else if inputs.changed {
+                Some(("compatible", next_minor(&old)))
+            } else {
+                None
+            };
+            if let Some((kind, need)) = need.filter(|(_, need)| &new < need) {
+                problems.push(VersionProblem {
+                    id: "crate-version",
+                    message: format!(
+                        "{kind} spec changes need {name} package.version {need} or later (was {old}); found {new}"
+                    ),
+                });
+            }
         }
     }
     problems

@@ -2,25 +2,43 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::routing::{get, patch, post};
+use axum::{middleware, Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::config::AppConfig;
+use crate::admin::{AppSummary, ADMIN_TOKEN_HEADER};
+use crate::config::{admin_allowed, AdminRefusal, AppConfig};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::faults::FaultRule;
+use crate::identifiers::normalize_identifier;
 use crate::redact::redacted_debug;
+use crate::routes::admin_users;
 use crate::routes::social::{fake_provider_authorize, mint_id_token};
-use crate::state::{normalize_identifier, AppRecord, AppState, TransactionKind, TransactionRecord};
+use crate::state::{AppRecord, AppState, TransactionKind, TransactionRecord};
 use crate::tokens::{digest_hex, random_id, SigningKey};
 
 /// The admin routes (mounted under `/_emulator`).
-pub fn router() -> Router<AppState> {
+pub fn router(shared: AppState) -> Router<AppState> {
     Router::new()
-        .route("/health", get(|| async { Json(json!({"status": "ok"})) }))
         .route("/apps", get(list_apps).post(create_app))
+        .route("/reset", post(admin_users::reset))
+        .route("/apps/{app_id}", patch(admin_users::update_app))
+        .route(
+            "/apps/{app_id}/users",
+            get(admin_users::list_users).post(admin_users::create_user),
+        )
+        .route(
+            "/apps/{app_id}/users/{user_id}",
+            get(admin_users::get_user)
+                .patch(admin_users::update_user)
+                .delete(admin_users::delete_user),
+        )
+        .route(
+            "/apps/{app_id}/users/{user_id}/sessions",
+            post(admin_users::create_session),
+        )
         .route("/apps/{app_id}/rotate-key", post(rotate_key))
         .route("/clock", get(get_clock))
         .route("/clock/advance", post(advance_clock))
@@ -32,23 +50,54 @@ pub fn router() -> Router<AppState> {
         .route("/requests", get(list_requests).delete(clear_requests))
         .route("/apps/{app_id}/transactions", post(create_transaction))
         .route("/apps/{app_id}/nonces/verify", post(verify_nonce))
-        .route("/fake-provider/authorize", get(fake_provider_authorize))
         .route("/fake-provider/id-token", post(id_token))
+        .route_layer(middleware::from_fn_with_state(shared, admin_guard))
+        // Not admin calls: the health probe and the fake provider's page, which browsers reach in a
+        // social login (no admin token to send).
+        .route("/health", get(|| async { Json(json!({"status": "ok"})) }))
+        .route("/fake-provider/authorize", get(fake_provider_authorize))
 }
 
-fn app_summary(shared: &AppState, app: &AppRecord) -> Value {
+/// Refuses admin calls without the configured token (401), or on a non-loopback bind without a token
+/// configured (403).
+pub(crate) async fn admin_guard(
+    State(shared): State<AppState>,
+    req: axum::extract::Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let presented = req
+        .headers()
+        .get(ADMIN_TOKEN_HEADER)
+        .and_then(|v| v.to_str().ok());
+    match admin_allowed(&shared.options.admin, presented) {
+        Ok(()) => next.run(req).await,
+        Err(AdminRefusal::BadToken) => {
+            ApiError::invalid_access_token("missing or wrong x-emulator-admin-token")
+                .into_response()
+        }
+        Err(AdminRefusal::NotLoopback) => ApiError::forbidden(
+            "operation_not_allowed",
+            "the admin API is disabled on a non-loopback address unless admin_token is configured",
+        )
+        .into_response(),
+    }
+}
+
+/// The admin view of an app.
+pub fn app_summary(shared: &AppState, app: &AppRecord) -> Value {
     let c = &app.config;
-    json!({
-        "id": c.id,
-        "name": c.name,
-        "auth_origin": c.auth_origin,
-        "rp_id": c.effective_rp_id(),
-        "rp_origin": c.effective_rp_origin(),
-        "base_url": shared.base_url(),
-        "issuer": shared.issuer(&c.id),
-        "api_key": c.api_key,
-        "active_kid": app.active_key().map(|k| k.kid.clone()),
-        "config": c,
+    json!(AppSummary {
+        id: c.id.clone(),
+        name: c.name.clone(),
+        auth_origin: c.auth_origin.clone(),
+        rp_id: c.effective_rp_id(),
+        rp_origin: c.effective_rp_origin(),
+        base_url: shared.base_url(),
+        issuer: shared.issuer(&c.id),
+        api_key: c.api_key.clone(),
+        active_kid: app.active_key().map(|k| k.kid.clone()),
+        config: c.clone(),
     })
 }
 
@@ -71,7 +120,11 @@ async fn create_app(
     config
         .validate()
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let key = SigningKey::default_key().map_err(|e| ApiError::internal(e.to_string()))?;
+    // Each app signs with its own key.
+    let key = tokio::task::spawn_blocking(SigningKey::generate)
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?
+        .map_err(|e| ApiError::internal(e.to_string()))?;
     let summary = shared.mutate(|state| {
         if state.apps.contains_key(&config.id) {
             return Err(ApiError::bad_request("an app with this id already exists"));
@@ -203,9 +256,10 @@ async fn list_requests(
     State(shared): State<AppState>,
     ApiQuery(q): ApiQuery<RequestsQuery>,
 ) -> Json<Value> {
-    let log = shared.request_log.lock().unwrap_or_else(|p| p.into_inner());
-    let matching: Vec<Value> = log
-        .iter()
+    let matching: Vec<Value> = shared
+        .request_log
+        .list()
+        .into_iter()
         .filter(|r| {
             q.path_prefix
                 .as_deref()
@@ -222,11 +276,7 @@ async fn list_requests(
 }
 
 async fn clear_requests(State(shared): State<AppState>) -> StatusCode {
-    shared
-        .request_log
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .clear();
+    shared.request_log.clear();
     StatusCode::NO_CONTENT
 }
 
@@ -288,7 +338,7 @@ async fn create_transaction(
         let app = state.app_mut(&app_id)?;
         let user_id = match body.kind {
             TransactionKind::Register => {
-                crate::routes::passwordless::register_user(app, &body.identifier, now)
+                crate::accounts::register_user(app, &body.identifier, now)
                     .or_else(|e| {
                         // An existing active user may add a passkey through a transaction too.
                         app.find_user_by_identifier(&body.identifier)

@@ -31,7 +31,7 @@ pub fn app_json(app: &AppRecord) -> Value {
     let mut social = serde_json::Map::new();
     for conn in &c.social_connections {
         social.insert(
-            conn.clone(),
+            conn.as_str().to_owned(),
             json!({"client_id": format!("emulator-{conn}-client")}),
         );
     }

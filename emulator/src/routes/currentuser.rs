@@ -6,12 +6,17 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use crate::accounts::identifier_taken;
+use crate::bearer::bearer_user;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath};
+use crate::identifiers::{is_email, is_phone};
 use crate::routes::passwordless::send_magic_link;
 use crate::routes::users::apply_metadata;
-use crate::routes::{bearer_user, current_user_json, device_json, is_email, is_phone, social_json};
-use crate::state::{AppRecord, AppState, LinkPurpose, Shared, State as Model, UserRecord};
+use crate::state::{
+    AppRecord, AppState, LinkPurpose, Shared, SocialProvider, State as Model, UserRecord,
+};
+use crate::views::{current_user_json, device_json, devices_of, social_json};
 
 /// The app and the user the bearer token belongs to.
 fn signed_in_user<'a>(
@@ -49,12 +54,7 @@ pub async fn list_devices(
     let state = shared.lock();
     let user_id = bearer_user(&shared, &state, &app_id, &headers)?;
     let app = state.app(&app_id)?;
-    let devices: Vec<Value> = app
-        .devices
-        .values()
-        .filter(|d| d.user_id == user_id)
-        .map(device_json)
-        .collect();
+    let devices: Vec<Value> = devices_of(app, &user_id).map(device_json).collect();
     Ok(Json(json!({ "devices": devices })))
 }
 
@@ -157,26 +157,23 @@ fn start_identifier_change(
     redirect_url: Option<String>,
 ) -> ApiResult<Json<Value>> {
     let now = shared.clock.now();
-    let link_id =
-        shared.mutate(|state| {
-            let user_id = bearer_user(shared, state, app_id, headers)?;
-            let app = state.app(app_id)?;
-            if app.users.values().any(|u| {
-                u.id != user_id && (u.email == new_identifier || u.phone == new_identifier)
-            }) {
-                return Err(ApiError::bad_request("this identifier is already in use"));
-            }
-            send_magic_link(
-                state,
-                app_id,
-                &user_id,
-                &new_identifier,
-                purpose,
-                path,
-                redirect_url,
-                now,
-            )
-        })?;
+    let link_id = shared.mutate(|state| {
+        let user_id = bearer_user(shared, state, app_id, headers)?;
+        let app = state.app(app_id)?;
+        if identifier_taken(app, &new_identifier, Some(&user_id)) {
+            return Err(ApiError::bad_request("this identifier is already in use"));
+        }
+        send_magic_link(
+            state,
+            app_id,
+            &user_id,
+            &new_identifier,
+            purpose,
+            path,
+            redirect_url,
+            now,
+        )
+    })?;
     Ok(Json(json!({ "magic_link": { "id": link_id } })))
 }
 
@@ -188,7 +185,7 @@ pub async fn update_email(
     headers: HeaderMap,
     ApiJson(body): ApiJson<UpdateEmailRequest>,
 ) -> ApiResult<Json<Value>> {
-    let email = crate::state::normalize_identifier(&body.new_email);
+    let email = crate::identifiers::normalize_identifier(&body.new_email);
     if !is_email(&email) {
         return Err(ApiError::bad_request("new_email is not an e-mail address"));
     }
@@ -292,9 +289,8 @@ pub async fn delete_social_connection(
     ApiPath((app_id, kind)): ApiPath<(String, String)>,
     headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
-    if !matches!(kind.as_str(), "apple" | "github" | "google") {
-        return Err(ApiError::bad_request("unknown social connection type"));
-    }
+    let provider = SocialProvider::parse(&kind)
+        .ok_or_else(|| ApiError::bad_request("unknown social connection type"))?;
     shared.mutate(|state| {
         let user_id = bearer_user(&shared, state, &app_id, &headers)?;
         let user = state
@@ -302,7 +298,7 @@ pub async fn delete_social_connection(
             .users
             .get_mut(&user_id)
             .ok_or_else(ApiError::user_not_found)?;
-        user.social.remove(&kind).ok_or_else(|| {
+        user.social.remove(&provider).ok_or_else(|| {
             ApiError::not_found("social_connection_not_found", "no such social connection")
         })?;
         Ok(())

@@ -6,13 +6,16 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::accounts::{ensure_can_login, identifier_taken, record_login, register_user};
 use crate::clock::rfc3339;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath};
+use crate::identifiers::classify_identifier;
 use crate::redact::redacted_debug;
-use crate::routes::{classify_identifier, ensure_can_login, issue_session, new_user, record_login};
+use crate::session::issue_session;
 use crate::state::{
-    AppRecord, AppState, LinkPurpose, MagicLinkRecord, OtpRecord, OutboxMessage, State as Model,
+    AppRecord, AppState, LinkPurpose, MagicLinkRecord, OtpRecord, OutboxKind, OutboxMessage,
+    State as Model,
 };
 use crate::tokens::{random_id, random_otp, random_secret, secret_eq};
 
@@ -25,33 +28,6 @@ pub struct SendRequest {
     language: Option<String>,
     #[serde(default)]
     magic_link_path: Option<String>,
-}
-
-/// Creates (or, when still pending, reuses) the user for a registration; returns the user id.
-pub(crate) fn register_user(
-    app: &mut AppRecord,
-    identifier: &str,
-    now: i64,
-) -> ApiResult<(String, String)> {
-    if !app.config.public_signup {
-        return Err(ApiError::forbidden(
-            "operation_not_allowed",
-            "public registration is disabled for this app",
-        ));
-    }
-    let (kind, id) = classify_identifier(&app.config, identifier)?;
-    if let Some(existing) = app.find_user_by_identifier(&id) {
-        if existing.status != "pending" {
-            return Err(ApiError::bad_request(
-                "a user with this identifier already exists",
-            ));
-        }
-        return Ok((existing.id.clone(), id));
-    }
-    let user = new_user(kind, &id, "pending", now);
-    let user_id = user.id.clone();
-    app.users.insert(user_id.clone(), user);
-    Ok((user_id, id))
 }
 
 /// Finds the user for a login; returns (user id, normalized identifier).
@@ -85,7 +61,7 @@ fn send_otp(
     let message = OutboxMessage {
         app_id: app_id.to_owned(),
         identifier: identifier.to_owned(),
-        kind: "otp".to_owned(),
+        kind: OutboxKind::Otp,
         otp: Some(otp.code.clone()),
         otp_id: Some(otp.id.clone()),
         magic_link_url: None,
@@ -143,7 +119,7 @@ pub fn send_magic_link(
     state.outbox.push(OutboxMessage {
         app_id: app_id.to_owned(),
         identifier: identifier.to_owned(),
-        kind: "magic_link".to_owned(),
+        kind: OutboxKind::MagicLink,
         otp: None,
         otp_id: None,
         magic_link_url: Some(url.to_string()),
@@ -340,24 +316,17 @@ pub async fn activate_magic_link(
             ));
         }
         // An identifier change must not take an identifier another user has meanwhile.
-        let taken =
-            |id: &str, users: &std::collections::BTreeMap<String, crate::state::UserRecord>| {
-                users
-                    .values()
-                    .any(|u| u.id != link.user_id && (u.email == id || u.phone == id))
-            };
-        match &link.purpose {
-            LinkPurpose::ChangeEmail { new_email } if taken(new_email, &app.users) => {
+        let new_identifier = match &link.purpose {
+            LinkPurpose::ChangeEmail { new_email } => Some(new_email),
+            LinkPurpose::ChangePhone { new_phone } => Some(new_phone),
+            LinkPurpose::Login => None,
+        };
+        if let Some(id) = new_identifier {
+            if identifier_taken(app, id, Some(&link.user_id)) {
                 return Err(ApiError::bad_request(
-                    "the new e-mail address is already in use",
-                ))
+                    "the new identifier is already in use",
+                ));
             }
-            LinkPurpose::ChangePhone { new_phone } if taken(new_phone, &app.users) => {
-                return Err(ApiError::bad_request(
-                    "the new phone number is already in use",
-                ))
-            }
-            _ => {}
         }
         let user = app
             .users

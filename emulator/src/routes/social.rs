@@ -9,14 +9,16 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::accounts::{ensure_can_login, new_user, record_login};
+use crate::bearer::bearer_user;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiForm, ApiJson, ApiPath, ApiQuery};
+use crate::identifiers::IdentifierKind;
 use crate::redact::redacted_debug;
-use crate::routes::{
-    bearer_user, ensure_can_login, issue_session, new_user, record_login, IdentifierKind,
-};
+use crate::session::issue_session;
 use crate::state::{
-    AppRecord, AppState, OAuthCode, Shared, SocialFlow, SocialLink, State as Model,
+    AppRecord, AppState, ConnectionType, OAuthCode, Shared, SocialFlow, SocialLink, SocialProvider,
+    State as Model,
 };
 use crate::tokens::{digest_hex, pkce_challenge, random_id, random_secret, secret_eq};
 
@@ -84,16 +86,14 @@ pub async fn authorize(
                 "code_challenge must be 43 to 128 base64url characters",
             ));
         }
-        match q.connection_type.as_str() {
-            "passage" => {}
-            "apple" | "github" | "google" => {
-                if !app.config.social_connections.contains(&q.connection_type) {
-                    return Err(ApiError::bad_request(
-                        "this social connection is not configured for the app",
-                    ));
-                }
+        let connection_type = ConnectionType::parse(&q.connection_type)
+            .ok_or_else(|| ApiError::bad_request("unknown connection_type"))?;
+        if let Some(provider) = connection_type.provider() {
+            if !app.config.social_connections.contains(&provider) {
+                return Err(ApiError::bad_request(
+                    "this social connection is not configured for the app",
+                ));
             }
-            _ => return Err(ApiError::bad_request("unknown connection_type")),
         }
         if !redirect_allowed(app, &q.redirect_uri) {
             return Err(ApiError::bad_request(
@@ -110,7 +110,7 @@ pub async fn authorize(
                 redirect_uri: q.redirect_uri.clone(),
                 client_state: q.state.clone(),
                 code_challenge: q.code_challenge.clone(),
-                connection_type: q.connection_type.clone(),
+                connection_type,
                 login_hint: q.login_hint.clone(),
                 created_at: now,
                 provider_code: None,
@@ -160,12 +160,12 @@ pub async fn fake_provider_authorize(
                 format!(
                     "{}@{}.example",
                     random_id("user-").to_lowercase(),
-                    flow.connection_type
+                    flow.connection_type.as_str()
                 )
             });
         let code = random_secret(16);
         flow.provider_code = Some(code.clone());
-        flow.provider_email = Some(crate::state::normalize_identifier(&email));
+        flow.provider_email = Some(crate::identifiers::normalize_identifier(&email));
         Ok((flow.app_id.clone(), Some(code)))
     })?;
     let mut url = url::Url::parse(&format!(
@@ -267,8 +267,8 @@ fn finish_callback(shared: &Shared, app_id: Option<&str>, q: CallbackQuery) -> A
             digest_hex(&passage_code),
             OAuthCode {
                 code_challenge: flow.code_challenge.clone(),
-                connection_type: flow.connection_type.clone(),
-                provider_id: provider_id(&flow.connection_type, &email),
+                connection_type: flow.connection_type,
+                provider_id: provider_id(flow.connection_type.as_str(), &email),
                 provider_email: email,
                 expires_at: now + CODE_TTL_SECONDS,
                 used: false,
@@ -375,21 +375,22 @@ fn redeem_code(app: &mut AppRecord, code: &str, verifier: &str, now: i64) -> Api
 /// them in. Returns the user id.
 fn login_with_provider(
     app: &mut AppRecord,
-    connection_type: &str,
+    connection_type: ConnectionType,
     provider_id: &str,
     email: &str,
     now: i64,
 ) -> ApiResult<String> {
-    let linkable = connection_type != "passage";
-    let by_link = app
-        .users
-        .values()
-        .find(|u| {
-            u.social
-                .get(connection_type)
-                .is_some_and(|l| l.provider_id == provider_id)
-        })
-        .map(|u| u.id.clone());
+    let provider = connection_type.provider();
+    let by_link = provider.and_then(|provider| {
+        app.users
+            .values()
+            .find(|u| {
+                u.social
+                    .get(&provider)
+                    .is_some_and(|l| l.provider_id == provider_id)
+            })
+            .map(|u| u.id.clone())
+    });
     let by_email = || {
         app.users
             .values()
@@ -399,18 +400,18 @@ fn login_with_provider(
     let user_id = match by_link.or_else(by_email) {
         Some(id) => id,
         None => {
-            if !app.config.public_signup {
-                return Err(ApiError::forbidden(
-                    "operation_not_allowed",
-                    "public registration is disabled for this app",
-                ));
-            }
-            if !crate::routes::is_email(email) {
+            crate::accounts::ensure_public_signup(&app.config)?;
+            if !crate::identifiers::is_email(email) {
                 return Err(ApiError::bad_request(
                     "the provider reported no usable e-mail address",
                 ));
             }
-            let mut user = new_user(IdentifierKind::Email, email, "active", now);
+            let mut user = new_user(
+                IdentifierKind::Email,
+                email,
+                crate::state::UserStatus::Active,
+                now,
+            );
             user.email_verified = true;
             let id = user.id.clone();
             app.users.insert(id.clone(), user);
@@ -422,14 +423,14 @@ fn login_with_provider(
         .get_mut(&user_id)
         .ok_or_else(ApiError::user_not_found)?;
     ensure_can_login(user)?;
-    if linkable {
+    if let Some(provider) = provider {
         let created_at = user
             .social
-            .get(connection_type)
+            .get(&provider)
             .filter(|l| l.provider_id == provider_id)
             .map_or(now, |l| l.created_at);
         user.social.insert(
-            connection_type.to_owned(),
+            provider,
             SocialLink {
                 provider_id: provider_id.to_owned(),
                 provider_identifier: email.to_owned(),
@@ -457,7 +458,7 @@ pub async fn exchange_token(
         let code = redeem_code(app, &q.code, &q.verifier, now)?;
         let user_id = login_with_provider(
             app,
-            &code.connection_type,
+            code.connection_type,
             &code.provider_id,
             &code.provider_email,
             now,
@@ -484,13 +485,13 @@ pub async fn link_account(
             .get(&digest_hex(&q.code))
             .cloned()
             .ok_or_else(|| ApiError::bad_request("invalid, used or expired authorization code"))?;
-        if code.connection_type == "passage" {
+        let Some(provider) = code.connection_type.provider() else {
             return Err(ApiError::bad_request("passage logins cannot be linked"));
-        }
+        };
         let taken = app.users.values().any(|u| {
             u.id != user_id
                 && u.social
-                    .get(&code.connection_type)
+                    .get(&provider)
                     .is_some_and(|l| l.provider_id == code.provider_id)
         });
         if taken {
@@ -505,7 +506,7 @@ pub async fn link_account(
             .get_mut(&user_id)
             .ok_or_else(ApiError::user_not_found)?;
         user.social.insert(
-            code.connection_type.clone(),
+            provider,
             SocialLink {
                 provider_id: code.provider_id,
                 provider_identifier: code.provider_email,
@@ -551,7 +552,7 @@ pub fn mint_id_token(
     ttl: i64,
 ) -> ApiResult<String> {
     let now = shared.clock.now();
-    let email = crate::state::normalize_identifier(email);
+    let email = crate::identifiers::normalize_identifier(email);
     let claims = FakeIdClaims {
         iss: fake_issuer(shared),
         sub: sub.unwrap_or_else(|| provider_id("idtoken", &email)),
@@ -585,11 +586,14 @@ pub async fn exchange_id_token(
     ApiPath(app_id): ApiPath<String>,
     ApiJson(body): ApiJson<IdTokenRequest>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    if !matches!(body.connection_type.as_str(), "apple" | "google") {
-        return Err(ApiError::bad_request(
-            "connection_type must be apple or google",
-        ));
-    }
+    let provider = match SocialProvider::parse(&body.connection_type) {
+        Some(p @ (SocialProvider::Apple | SocialProvider::Google)) => p,
+        _ => {
+            return Err(ApiError::bad_request(
+                "connection_type must be apple or google",
+            ))
+        }
+    };
     let now = shared.clock.now();
     let result = shared.mutate(|state| {
         state.app(&app_id)?;
@@ -608,8 +612,7 @@ pub async fn exchange_id_token(
             return Err(ApiError::bad_request("ID token expired"));
         }
         let app = state.app_mut(&app_id)?;
-        let user_id =
-            login_with_provider(app, &body.connection_type, &claims.sub, &claims.email, now)?;
+        let user_id = login_with_provider(app, provider.into(), &claims.sub, &claims.email, now)?;
         issue_session(&shared, app, &user_id, now)
     })?;
     Ok((StatusCode::CREATED, Json(result)))

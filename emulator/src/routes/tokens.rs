@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::redact::redacted_debug;
-use crate::routes::{auth_result, auth_token, new_refresh_token};
+use crate::session::{auth_result, auth_token, new_refresh_token};
 use crate::state::{AppRecord, AppState, RefreshState};
 use crate::tokens::digest_hex;
 

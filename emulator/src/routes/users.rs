@@ -8,11 +8,13 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use crate::accounts::{ensure_identifier_free, ensure_public_signup, new_user};
 use crate::config::MetadataFieldConfig;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::routes::{classify_identifier, is_email, is_phone, new_user, user_json};
-use crate::state::AppState;
+use crate::identifiers::{classify_identifier, is_email, is_phone};
+use crate::state::{AppState, UserStatus};
+use crate::views::user_json;
 
 /// Applies `update` to `current` after checking every field against `schema`; nothing changes on error.
 /// A `null` value removes the field.
@@ -97,19 +99,10 @@ pub async fn create_user(
     let now = shared.clock.now();
     let user = shared.mutate(|state| {
         let app = state.app_mut(&app_id)?;
-        if !app.config.public_signup {
-            return Err(ApiError::forbidden(
-                "operation_not_allowed",
-                "public registration is disabled for this app",
-            ));
-        }
+        ensure_public_signup(&app.config)?;
         let (kind, id) = classify_identifier(&app.config, &body.identifier)?;
-        if app.find_user_by_identifier(&id).is_some() {
-            return Err(ApiError::bad_request(
-                "a user with this identifier already exists",
-            ));
-        }
-        let mut user = new_user(kind, &id, "pending", now);
+        ensure_identifier_free(app, &id, None)?;
+        let mut user = new_user(kind, &id, UserStatus::Pending, now);
         if let Some(meta) = &body.user_metadata {
             user.user_metadata =
                 apply_metadata(&app.config.user_metadata_schema, &BTreeMap::new(), meta)?;

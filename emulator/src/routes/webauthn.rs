@@ -8,18 +8,19 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::accounts::register_user;
+use crate::accounts::{ensure_can_login, record_login};
+use crate::bearer::bearer_user;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, OptionalJson};
 use crate::redact::redacted_debug;
-use crate::routes::passwordless::register_user;
-use crate::routes::{
-    bearer_user, device_json, ensure_can_login, issue_session, record_login, user_json,
-};
+use crate::session::issue_session;
 use crate::state::{
     AppRecord, AppState, CeremonyPurpose, DeviceRecord, Handshake, NonceRecord, State as Model,
     TransactionKind,
 };
 use crate::tokens::{digest_hex, random_id, random_secret};
+use crate::views::{device_json, devices_of, user_json};
 use crate::webauthn::{AttachmentPreference, CeremonyError, RelyingParty, StoredCredential};
 
 /// Seconds a handshake stays valid.
@@ -59,9 +60,7 @@ fn ceremony_error(err: CeremonyError, code: &'static str) -> ApiError {
 
 /// The user's stored credentials (decoded), with their device ids.
 fn credentials_of(app: &AppRecord, user_id: &str) -> ApiResult<Vec<(String, StoredCredential)>> {
-    app.devices
-        .values()
-        .filter(|d| d.user_id == user_id)
+    devices_of(app, user_id)
         .map(|d| {
             serde_json::from_value::<StoredCredential>(d.credential.clone())
                 .map(|c| (d.id.clone(), c))
@@ -102,17 +101,13 @@ fn add_device(
     cred: &StoredCredential,
     now: i64,
 ) -> ApiResult<DeviceRecord> {
-    let count = app
-        .devices
-        .values()
-        .filter(|d| d.user_id == user_id)
-        .count();
+    let count = devices_of(app, user_id).count();
     let device = DeviceRecord {
         id: random_id("dev_"),
         cred_id: cred.id(),
         friendly_name: format!("Passkey {}", count + 1),
         user_id: user_id.to_owned(),
-        kind: "passkey".to_owned(),
+        kind: crate::state::DeviceKind::Passkey,
         created_at: now,
         updated_at: now,
         last_login_at: now,
@@ -434,7 +429,7 @@ pub async fn login_start(
         let app = state.app(&app_id)?;
         let user_id = match body.identifier.as_deref().filter(|i| !i.trim().is_empty()) {
             Some(identifier) => {
-                let (_, id) = crate::routes::classify_identifier(&app.config, identifier)?;
+                let (_, id) = crate::identifiers::classify_identifier(&app.config, identifier)?;
                 let user = app
                     .find_user_by_identifier(&id)
                     .ok_or_else(ApiError::user_not_found)?;
@@ -730,8 +725,8 @@ pub async fn transaction_register_finish(
         )?;
         let app = state.app_mut(&app_id)?;
         if let Some(user) = app.users.get_mut(&user_id) {
-            if user.status == "pending" {
-                user.status = "active".to_owned();
+            if user.status == crate::state::UserStatus::Pending {
+                user.status = crate::state::UserStatus::Active;
             }
         }
         let nonce = issue_nonce(app, Some(body.transaction_id.clone()), &user_id, now);

@@ -43,10 +43,11 @@ impl ManualClock {
         }
     }
 
-    /// Moves the clock forward by `by`.
+    /// Moves the clock forward by `by` (saturating: about thirty years at most
+    /// when `by` would overflow the time).
     pub fn advance(&self, by: Duration) {
         let mut now = self.now.lock().unwrap_or_else(|e| e.into_inner());
-        *now += by;
+        *now = crate::backoff::time_after(*now, by);
     }
 
     /// Sets the clock to `to`.

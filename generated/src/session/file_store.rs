@@ -1,5 +1,13 @@
 //! [`FileStore`]: a [`TokenStore`] in a JSON file, written atomically
-//! (temporary file, `fsync`, rename) and readable only by its owner (0600).
+//! (temporary file, `fsync`, rename) and readable only by its owner (0600),
+//! safe to share between processes.
+//!
+//! Sharing: [`TokenStore::lock`] takes an exclusive advisory lock on a
+//! sibling lock file (`<file>.lock`, never replaced, so every process locks
+//! the same inode) with the standard library's `File::lock` (`flock` on
+//! Unix, `LockFileEx` on Windows). A session holds it while it re-reads the
+//! file, refreshes and saves, so two processes never present the same
+//! refresh token, and one that finds a pair rotated by the other uses it.
 
 use std::fmt;
 use std::io::Write;
@@ -8,7 +16,7 @@ use std::path::{Path, PathBuf};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
-use super::store::{StoreError, StoredTokens, TokenStore};
+use super::store::{StoreError, StoreLock, StoredTokens, TokenStore};
 
 /// A [`TokenStore`] backed by one file.
 ///
@@ -44,6 +52,18 @@ struct OnDisk {
     refresh_token: Option<String>,
 }
 
+impl OnDisk {
+    fn of(tokens: &StoredTokens) -> Self {
+        Self {
+            auth_token: tokens.auth_token.expose_secret().to_string(),
+            refresh_token: tokens
+                .refresh_token
+                .as_ref()
+                .map(|t| t.expose_secret().to_string()),
+        }
+    }
+}
+
 impl FileStore {
     /// A store in the file at `path` (created on the first save).
     pub fn new(path: impl Into<PathBuf>) -> Self {
@@ -53,6 +73,40 @@ impl FileStore {
     /// The file's path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The lock file's path: the token file's with `.lock` appended.
+    pub fn lock_path(&self) -> PathBuf {
+        let mut name = self.path.as_os_str().to_owned();
+        name.push(".lock");
+        PathBuf::from(name)
+    }
+
+    fn lock_sync(path: &Path) -> Result<std::fs::File, StoreError> {
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let file = options.open(path)?;
+        file.lock()?;
+        Ok(file)
+    }
+
+    fn clear_if_sync(path: &Path, expected: &OnDisk) -> Result<bool, StoreError> {
+        match Self::load_sync(path)? {
+            Some(stored)
+                if stored.auth_token.expose_secret() != expected.auth_token
+                    || stored.refresh_token.as_ref().map(|t| t.expose_secret())
+                        != expected.refresh_token.as_deref() =>
+            {
+                Ok(false)
+            }
+            Some(_) => Self::clear_sync(path).map(|()| true),
+            None => Ok(true),
+        }
     }
 
     fn load_sync(path: &Path) -> Result<Option<StoredTokens>, StoreError> {
@@ -130,18 +184,25 @@ impl TokenStore for FileStore {
 
     async fn save(&self, tokens: &StoredTokens) -> Result<(), StoreError> {
         let path = self.path.clone();
-        let disk = OnDisk {
-            auth_token: tokens.auth_token.expose_secret().to_string(),
-            refresh_token: tokens
-                .refresh_token
-                .as_ref()
-                .map(|t| t.expose_secret().to_string()),
-        };
+        let disk = OnDisk::of(tokens);
         blocking(move || Self::save_sync(&path, &disk)).await
     }
 
     async fn clear(&self) -> Result<(), StoreError> {
         let path = self.path.clone();
         blocking(move || Self::clear_sync(&path)).await
+    }
+
+    async fn lock(&self) -> Result<StoreLock, StoreError> {
+        let path = self.lock_path();
+        let file = blocking(move || Self::lock_sync(&path)).await?;
+        // Closing the file releases the lock.
+        Ok(StoreLock::holding(file))
+    }
+
+    async fn clear_if(&self, expected: &StoredTokens) -> Result<bool, StoreError> {
+        let path = self.path.clone();
+        let expected = OnDisk::of(expected);
+        blocking(move || Self::clear_if_sync(&path, &expected)).await
     }
 }

@@ -5,18 +5,35 @@
 //! - **Proactive**: a token that expires within the refresh skew (30 s by
 //!   default) is refreshed with `POST /tokens` before it is handed out. The
 //!   expiry is read from the JWT's `exp` without verifying it.
-//! - **Single-flight**: concurrent callers that find the token stale wait for
-//!   one refresh request and all receive its result.
-//! - **Rotation-safe**: the new pair is saved in the [`TokenStore`] before it
-//!   is handed out. A refresh that fails by transport error, timeout or 5xx
-//!   keeps the old pair; the next attempt waits for a backoff. A 401 from
-//!   `POST /tokens` (`invalid_refresh_token`) ends the session: the store is
-//!   cleared and callers get [`SessionError::SessionExpired`]. A refresh
-//!   runs in its own task, so a caller that stops waiting does not cancel a
-//!   request that may already have rotated the refresh token.
-//! - **Lost-answer safe**: a refresh whose connection fails or closes without
-//!   an answer is sent once more at once with the same refresh token. A
-//!   server with a reuse grace window (as the emulator's
+//! - **Single-flight, across processes too**: concurrent callers that find
+//!   the token stale wait for one refresh and all receive its result. The
+//!   refresh holds the store's [`lock`](TokenStore::lock) (for a
+//!   [`FileStore`], an advisory file lock) and first re-reads the store: a
+//!   pair that another session or process rotated meanwhile is used instead
+//!   of presenting the spent refresh token.
+//! - **Never cancelled**: a refresh runs in its own task to the end, whatever
+//!   the callers' timeouts: a caller that stops waiting does not drop a
+//!   request the server may already have processed, and the rotated pair is
+//!   stored. The only time limits are the client's request timeout and the
+//!   refresh [`RetryPolicy`].
+//! - **Classified failures** (by the API's error code):
+//!   - `invalid_refresh_token` (expired, revoked, reused): the session ends;
+//!     the store is cleared *if it still holds the pair this session
+//!     presented* and callers get [`SessionError::SessionExpired`];
+//!   - transient (5xx, 429, a timeout, a connection failure, or an answer
+//!     lost or unreadable after the request was sent): retried with the same
+//!     refresh token under the refresh [`RetryPolicy`] (bounded attempts and
+//!     time, `Retry-After` honoured); then [`SessionError::RefreshFailed`],
+//!     the old pair is kept and the next refresh waits for a capped
+//!     cool-down ([`SessionError::RefreshBackoff`]);
+//!   - anything else (another 4xx): [`SessionError::RefreshRejected`], the
+//!     pair is kept and not presented again, since the same request would
+//!     get the same answer, until new tokens arrive.
+//!
+//!   An auth token that has not expired yet is still handed out while its
+//!   refresh fails.
+//! - **Lost-answer safe**: a retried refresh presents the same refresh token;
+//!   a server with a reuse grace window (as the emulator's
 //!   `refresh_reuse_grace_seconds`) answers it with the pair it already
 //!   issued, so a rotation whose answer was lost does not end the session.
 //! - Calls through [`Session::call`] carry the bearer token; a 401
@@ -39,16 +56,15 @@ pub(crate) use clock::unix_seconds;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub(crate) use expiry::numeric_date;
 pub use file_store::FileStore;
-pub use store::{MemoryStore, StoreError, StoredTokens, TokenStore};
+pub use store::{MemoryStore, StoreError, StoreLock, StoredTokens, TokenStore};
 
+use crate::backoff::{time_after, Backoff};
 use crate::open_enums::ApiErrorCode;
 use crate::types::{AuthResult, RefreshAuthTokenRequest};
 use crate::{Client, Error, RetryPolicy, SecretValue};
 
 /// Default of [`SessionBuilder::refresh_skew`].
 pub const DEFAULT_REFRESH_SKEW: Duration = Duration::from_secs(30);
-/// Default of [`SessionBuilder::refresh_timeout`].
-pub const DEFAULT_REFRESH_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why a session could not give a token or make a call.
 #[derive(Debug, thiserror::Error)]
@@ -60,10 +76,17 @@ pub enum SessionError {
     /// The refresh token was rejected: the user must sign in again. The store was cleared.
     #[error("the session has expired; sign in again")]
     SessionExpired,
-    /// A refresh failed in a way a later attempt may not repeat (transport
-    /// error, timeout, 5xx); the old tokens are kept.
+    /// A refresh failed transiently (5xx, 429, timeout, connection failure,
+    /// lost answer) on every attempt the refresh [`RetryPolicy`] allowed;
+    /// the old tokens are kept and a later refresh may succeed.
     #[error("refreshing the auth token failed: {0}")]
     RefreshFailed(#[source] Error),
+    /// The server refused the refresh with an error other than an invalid
+    /// refresh token (a 4xx such as 400, 403 or 404): repeating it would not
+    /// help, so it is not repeated until the session gets new tokens. The
+    /// tokens are kept.
+    #[error("the refresh was refused: {0}")]
+    RefreshRejected(#[source] Arc<Error>),
     /// An earlier refresh failed and the next attempt is not due yet; the old tokens are kept.
     #[error("refreshing the auth token failed recently; next attempt in {retry_in:?}")]
     RefreshBackoff {
@@ -85,9 +108,8 @@ pub struct SessionBuilder<S: TokenStore = MemoryStore> {
     store: S,
     clock: Arc<dyn Clock>,
     skew: Duration,
-    refresh_timeout: Duration,
-    backoff_initial: Duration,
-    backoff_max: Duration,
+    retry: RetryPolicy,
+    cooldown: Backoff,
 }
 
 impl<S: TokenStore> fmt::Debug for SessionBuilder<S> {
@@ -95,7 +117,8 @@ impl<S: TokenStore> fmt::Debug for SessionBuilder<S> {
         f.debug_struct("SessionBuilder")
             .field("app_id", &self.app_id)
             .field("skew", &self.skew)
-            .field("refresh_timeout", &self.refresh_timeout)
+            .field("refresh_retry", &self.retry)
+            .field("refresh_backoff", &self.cooldown)
             .finish_non_exhaustive()
     }
 }
@@ -109,9 +132,8 @@ impl<S: TokenStore> SessionBuilder<S> {
             store,
             clock: self.clock,
             skew: self.skew,
-            refresh_timeout: self.refresh_timeout,
-            backoff_initial: self.backoff_initial,
-            backoff_max: self.backoff_max,
+            retry: self.retry,
+            cooldown: self.cooldown,
         }
     }
 
@@ -127,17 +149,21 @@ impl<S: TokenStore> SessionBuilder<S> {
         self
     }
 
-    /// Give up on one refresh request after this long (default [`DEFAULT_REFRESH_TIMEOUT`]).
-    pub fn refresh_timeout(mut self, timeout: Duration) -> Self {
-        self.refresh_timeout = timeout;
+    /// How one refresh retries transient failures with the same refresh
+    /// token (default [`RetryPolicy::default`]: 3 attempts within 10 s,
+    /// `Retry-After` up to 5 s). Only transient failures are retried,
+    /// whatever the policy.
+    pub fn refresh_retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
         self
     }
 
-    /// After a failed refresh, wait `initial` before the next attempt, doubling
-    /// up to `max` while failures repeat (default 1 s to 60 s).
+    /// After a refresh failed transiently, wait `initial` (on the session's
+    /// clock) before the next one, doubling up to `max` while failures
+    /// repeat (default 1 s to 60 s); meanwhile callers get the unexpired
+    /// token or [`SessionError::RefreshBackoff`].
     pub fn refresh_backoff(mut self, initial: Duration, max: Duration) -> Self {
-        self.backoff_initial = initial;
-        self.backoff_max = max.max(initial);
+        self.cooldown = Backoff::new(initial, max.max(initial));
         self
     }
 
@@ -150,9 +176,8 @@ impl<S: TokenStore> SessionBuilder<S> {
                 store: self.store,
                 clock: self.clock,
                 skew: self.skew,
-                refresh_timeout: self.refresh_timeout,
-                backoff_initial: self.backoff_initial,
-                backoff_max: self.backoff_max,
+                retry: self.retry,
+                cooldown: self.cooldown,
                 current: RwLock::new(Slot::Unloaded),
                 refresh: tokio::sync::Mutex::new(RefreshState::default()),
             }),
@@ -217,9 +242,8 @@ struct Inner<S> {
     store: S,
     clock: Arc<dyn Clock>,
     skew: Duration,
-    refresh_timeout: Duration,
-    backoff_initial: Duration,
-    backoff_max: Duration,
+    retry: RetryPolicy,
+    cooldown: Backoff,
     /// What the fast path reads; written only under `refresh`.
     current: RwLock<Slot>,
     /// Held while loading, refreshing, signing in or out: the single flight.
@@ -245,6 +269,55 @@ struct RefreshState {
     generation: u64,
     failures: u32,
     retry_at: Option<SystemTime>,
+    /// The generation whose refresh the server refused for good, and why.
+    refused: Option<(u64, Arc<Error>)>,
+    /// The last save failed: memory holds a newer pair than the store.
+    store_behind: bool,
+}
+
+impl RefreshState {
+    fn reset_failures(&mut self) {
+        self.failures = 0;
+        self.retry_at = None;
+        self.refused = None;
+    }
+}
+
+/// How a failed `POST /tokens` is handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RefreshFailure {
+    /// The refresh token is expired, revoked or reused: the session ends.
+    Expired,
+    /// May succeed later: retry (bounded), then cool down.
+    Transient,
+    /// Will not succeed with this pair.
+    Permanent,
+}
+
+/// Classifies a failed refresh by the API's error code, then by status.
+///
+/// `invalid_refresh_token` ends the session; 429, every 5xx, a transport
+/// failure and an answer that arrived but cannot be used (undecodable, an
+/// undeclared 2xx) are transient: the server may have rotated the token, and
+/// presenting it again within the server's reuse grace window returns the
+/// new pair. Every other 4xx, and a request that could not be built, is
+/// permanent.
+fn classify_refresh(error: &Error) -> RefreshFailure {
+    if error.code() == Some(&ApiErrorCode::InvalidRefreshToken) {
+        return RefreshFailure::Expired;
+    }
+    match error.status() {
+        Some(status) if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() => {
+            RefreshFailure::Transient
+        }
+        Some(status) if status.is_client_error() => RefreshFailure::Permanent,
+        // An undeclared 1xx/2xx/3xx: the server may have rotated, the answer is unusable.
+        Some(_) => RefreshFailure::Transient,
+        None => match error {
+            Error::Transport { .. } | Error::Decode { .. } => RefreshFailure::Transient,
+            _ => RefreshFailure::Permanent,
+        },
+    }
 }
 
 impl Session<MemoryStore> {
@@ -261,9 +334,8 @@ impl Session<MemoryStore> {
             store: MemoryStore::new(),
             clock: Arc::new(SystemClock),
             skew: DEFAULT_REFRESH_SKEW,
-            refresh_timeout: DEFAULT_REFRESH_TIMEOUT,
-            backoff_initial: Duration::from_secs(1),
-            backoff_max: Duration::from_secs(60),
+            retry: RetryPolicy::default(),
+            cooldown: Backoff::new(Duration::from_secs(1), Duration::from_secs(60)),
         }
     }
 }
@@ -297,11 +369,13 @@ impl<S: TokenStore> Inner<S> {
         current.expires_at.is_none_or(|exp| self.now() < exp)
     }
 
-    fn backoff(&self, failures: u32) -> Duration {
-        let factor = 2u32.saturating_pow(failures.saturating_sub(1).min(16));
-        self.backoff_initial
-            .saturating_mul(factor)
-            .min(self.backoff_max)
+    fn current(&self, state: &mut RefreshState, tokens: StoredTokens) -> Current {
+        state.generation += 1;
+        Current {
+            expires_at: expiry::unverified_expiry(tokens.auth_token.expose_secret()),
+            tokens,
+            generation: state.generation,
+        }
     }
 
     async fn ensure_loaded(&self, state: &mut RefreshState) -> Result<(), SessionError> {
@@ -309,44 +383,85 @@ impl<S: TokenStore> Inner<S> {
             return Ok(());
         }
         let slot = match self.store.load().await? {
-            Some(tokens) => {
-                state.generation += 1;
-                Slot::Active(Current {
-                    expires_at: expiry::unverified_expiry(tokens.auth_token.expose_secret()),
-                    tokens,
-                    generation: state.generation,
-                })
-            }
+            Some(tokens) => Slot::Active(self.current(state, tokens)),
             None => Slot::SignedOut,
         };
         self.set(slot);
         Ok(())
     }
 
+    /// Saves `tokens` (the caller holds the store lock) and makes them current.
     async fn install(
         &self,
         state: &mut RefreshState,
         tokens: StoredTokens,
     ) -> Result<Current, SessionError> {
-        state.generation += 1;
-        let current = Current {
-            expires_at: expiry::unverified_expiry(tokens.auth_token.expose_secret()),
-            tokens,
-            generation: state.generation,
-        };
+        let current = self.current(state, tokens);
         let saved = self.store.save(&current.tokens).await;
         // Even when saving failed, keep the new pair in memory: after a
         // rotation the old refresh token no longer works.
+        state.store_behind = saved.is_err();
         self.set(Slot::Active(current.clone()));
         saved?;
         Ok(current)
     }
 
-    async fn end(&self, state: &mut RefreshState) -> Result<(), StoreError> {
-        state.failures = 0;
-        state.retry_at = None;
-        self.set(Slot::SignedOut);
-        self.store.clear().await
+    /// Re-reads the store (under its lock) before a refresh: `Ok(None)` when
+    /// it was cleared elsewhere, the pair found otherwise (adopted when it
+    /// differs from `current`, with the second field true).
+    async fn reread(
+        &self,
+        state: &mut RefreshState,
+        current: Current,
+    ) -> Result<Option<(Current, bool)>, SessionError> {
+        if state.store_behind {
+            // Memory is newer than the store: its pair is the live one.
+            return Ok(Some((current, false)));
+        }
+        match self.store.load().await? {
+            Some(stored) if stored.same_as(&current.tokens) => Ok(Some((current, false))),
+            Some(stored) => {
+                tracing::debug!("the store holds a pair rotated elsewhere; using it");
+                state.reset_failures();
+                let adopted = self.current(state, stored);
+                self.set(Slot::Active(adopted.clone()));
+                Ok(Some((adopted, true)))
+            }
+            None => {
+                tracing::info!("the token store was cleared elsewhere; signed out");
+                state.reset_failures();
+                self.set(Slot::SignedOut);
+                Ok(None)
+            }
+        }
+    }
+
+    /// Ends the session of `presented` (under the store lock): clears the
+    /// store only if it still holds that pair. When it holds another one
+    /// (saved by someone who does not lock), that pair is adopted instead.
+    async fn end(
+        &self,
+        state: &mut RefreshState,
+        presented: &StoredTokens,
+    ) -> Result<Option<Current>, StoreError> {
+        state.reset_failures();
+        state.store_behind = false;
+        if self.store.clear_if(presented).await? {
+            self.set(Slot::SignedOut);
+            return Ok(None);
+        }
+        match self.store.load().await? {
+            Some(stored) => {
+                tracing::info!("the store holds another pair; keeping it instead of ending");
+                let current = self.current(state, stored);
+                self.set(Slot::Active(current.clone()));
+                Ok(Some(current))
+            }
+            None => {
+                self.set(Slot::SignedOut);
+                Ok(None)
+            }
+        }
     }
 
     /// A current token, refreshing if needed. With `rejected`, the token of
@@ -375,16 +490,47 @@ impl<S: TokenStore> Inner<S> {
     async fn token_slow(&self, rejected: Option<u64>) -> Result<Current, SessionError> {
         let mut state = self.refresh.lock().await;
         self.ensure_loaded(&mut state).await?;
-        let current = match &*self.read() {
-            Slot::Active(current) => current.clone(),
-            _ => return Err(SessionError::NotSignedIn),
+        let active = match &*self.read() {
+            Slot::Active(current) => Some(current.clone()),
+            _ => None,
+        };
+        let current = match active {
+            Some(current) => current,
+            // Signed out here: another session or process may have signed in since.
+            None => match self.store.load().await? {
+                Some(tokens) => {
+                    let current = self.current(&mut state, tokens);
+                    self.set(Slot::Active(current.clone()));
+                    current
+                }
+                None => return Err(SessionError::NotSignedIn),
+            },
         };
         match rejected {
             Some(generation) if current.generation != generation => return Ok(current),
             None if self.fresh(&current) => return Ok(current),
             _ => {}
         }
+        // A refresh is due. Exclude every other session and process sharing
+        // the store, then re-read it: one of them may have rotated the pair.
+        let _lock = self.store.lock().await?;
+        let current = match self.reread(&mut state, current).await? {
+            None => return Err(SessionError::NotSignedIn),
+            Some((adopted, true)) if rejected.is_some() || self.fresh(&adopted) => {
+                return Ok(adopted)
+            }
+            Some((current, _)) => current,
+        };
         let usable = rejected.is_none() && self.unexpired(&current);
+        if let Some((generation, error)) = &state.refused {
+            if *generation == current.generation {
+                return if usable {
+                    Ok(current)
+                } else {
+                    Err(SessionError::RefreshRejected(Arc::clone(error)))
+                };
+            }
+        }
         if let Some(retry_at) = state.retry_at {
             if let Ok(retry_in) = retry_at.duration_since(self.clock.now()) {
                 if !retry_in.is_zero() {
@@ -400,94 +546,108 @@ impl<S: TokenStore> Inner<S> {
                 return Ok(current);
             }
             tracing::info!("auth token expired and there is no refresh token; session ended");
-            self.end(&mut state).await?;
-            return Err(SessionError::SessionExpired);
+            return match self.end(&mut state, &current.tokens).await? {
+                Some(kept) => Ok(kept),
+                None => Err(SessionError::SessionExpired),
+            };
         };
         tracing::debug!(forced = rejected.is_some(), "refreshing the auth token");
-        // The client's retry policy never repeats a rotation (`x-idempotent:
-        // false`); the session decides: see `refresh_once_more`.
-        let client = self.client.with_retry_policy(RetryPolicy::none());
-        let send = || {
-            client
-                .refresh_auth_token()
-                .app_id(self.app_id.as_str())
-                .body(RefreshAuthTokenRequest {
-                    refresh_token: SecretValue::new(refresh_token.expose_secret()),
-                })
-                .send()
-        };
-        let request = async {
-            let first = send().await.map(|r| r.into_inner().auth_result);
-            match first {
-                Err(error) if refresh_once_more(&error) => {
-                    tracing::debug!(
-                        connect = matches!(error, Error::Transport { connect: true, .. }),
-                        "the refresh got no answer; presenting the same refresh token once more"
-                    );
-                    send().await.map(|r| r.into_inner().auth_result)
-                }
-                other => other,
-            }
-        };
-        let result = match tokio::time::timeout(self.refresh_timeout, request).await {
-            Ok(result) => result,
-            Err(_) => Err(Error::Transport {
-                timeout: true,
-                connect: false,
-                message: format!("no answer to the refresh within {:?}", self.refresh_timeout),
-                source: None,
-            }),
-        };
-        match result {
+        match self.refresh_request(&refresh_token).await {
             Ok(auth) => {
                 let mut tokens = StoredTokens::from_auth_result(&auth);
                 if tokens.refresh_token.is_none() {
                     // The server did not rotate the refresh token: keep it.
                     tokens.refresh_token = Some(refresh_token);
                 }
-                state.failures = 0;
-                state.retry_at = None;
+                state.reset_failures();
                 let current = self.install(&mut state, tokens).await?;
                 tracing::debug!("auth token refreshed");
                 Ok(current)
             }
-            Err(error) if error.status() == Some(StatusCode::UNAUTHORIZED) => {
-                tracing::info!(error = %error, "refresh token rejected; session ended");
-                self.end(&mut state).await?;
-                Err(SessionError::SessionExpired)
-            }
-            Err(error) => {
-                state.failures = state.failures.saturating_add(1);
-                let backoff = self.backoff(state.failures);
-                state.retry_at = Some(self.clock.now() + backoff);
-                tracing::warn!(
-                    error = %error,
-                    failures = state.failures,
-                    ?backoff,
-                    "refreshing the auth token failed; keeping the old tokens"
-                );
-                if usable {
-                    Ok(current)
-                } else {
-                    Err(SessionError::RefreshFailed(error))
+            Err(error) => match classify_refresh(&error) {
+                RefreshFailure::Expired => {
+                    tracing::info!(error = %error, "refresh token rejected; session ended");
+                    match self.end(&mut state, &current.tokens).await? {
+                        Some(kept) => Ok(kept),
+                        None => Err(SessionError::SessionExpired),
+                    }
                 }
-            }
+                RefreshFailure::Transient => {
+                    state.failures = state.failures.saturating_add(1);
+                    let mut cooldown = self.cooldown.delay(state.failures - 1);
+                    if let Some(after) = crate::poll::retry_after(&error) {
+                        cooldown = cooldown.max(after.min(self.cooldown.max()));
+                    }
+                    state.retry_at = Some(time_after(self.clock.now(), cooldown));
+                    tracing::warn!(
+                        error = %error,
+                        failures = state.failures,
+                        ?cooldown,
+                        "refreshing the auth token failed; keeping the old tokens"
+                    );
+                    if usable {
+                        Ok(current)
+                    } else {
+                        Err(SessionError::RefreshFailed(error))
+                    }
+                }
+                RefreshFailure::Permanent => {
+                    tracing::warn!(
+                        error = %error,
+                        "the refresh was refused; keeping the tokens, not presenting them again"
+                    );
+                    let error = Arc::new(error);
+                    state.refused = Some((current.generation, Arc::clone(&error)));
+                    if usable {
+                        Ok(current)
+                    } else {
+                        Err(SessionError::RefreshRejected(error))
+                    }
+                }
+            },
         }
     }
-}
 
-/// Whether a refresh that failed with `error` is sent once more, at once, with
-/// the same refresh token.
-///
-/// Only a transport failure that is not a timeout qualifies: the connection
-/// could not be made, or it closed before an answer arrived. In the second
-/// case the server may have rotated the token and lost the answer; within
-/// the server's reuse grace window, presenting the rotated token again returns
-/// the same new pair, so the session survives. Without a grace window the
-/// server reports reuse (401) and the session ends, which it would have at
-/// the next refresh anyway: the new pair was lost.
-fn refresh_once_more(error: &Error) -> bool {
-    matches!(error, Error::Transport { timeout: false, .. })
+    /// `POST /tokens` with `refresh_token`, retrying transient failures
+    /// under the refresh policy (the client's own policy never repeats a
+    /// rotation: `x-idempotent: false`).
+    async fn refresh_request(&self, refresh_token: &SecretString) -> Result<AuthResult, Error> {
+        let client = self.client.with_retry_policy(RetryPolicy::none());
+        let started = tokio::time::Instant::now();
+        let mut attempt = 1u32;
+        loop {
+            let result = client
+                .refresh_auth_token()
+                .app_id(self.app_id.as_str())
+                .body(RefreshAuthTokenRequest {
+                    refresh_token: SecretValue::new(refresh_token.expose_secret()),
+                })
+                .send()
+                .await;
+            let error = match result {
+                Ok(response) => return Ok(response.into_inner().auth_result),
+                Err(e) => e,
+            };
+            if classify_refresh(&error) != RefreshFailure::Transient {
+                return Err(error);
+            }
+            let retry_after = crate::poll::retry_after(&error);
+            let Some(wait) = self
+                .retry
+                .wait_before_retry(attempt, retry_after, started.elapsed())
+            else {
+                return Err(error);
+            };
+            tracing::debug!(
+                attempt,
+                wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                error = %error,
+                "the refresh failed transiently; presenting the same refresh token again"
+            );
+            tokio::time::sleep(wait).await;
+            attempt = attempt.saturating_add(1);
+        }
+    }
 }
 
 fn secret(current: &Current) -> SecretString {
@@ -504,8 +664,8 @@ impl<S: TokenStore> Session<S> {
     /// Replaces the session's tokens, saving them in the store.
     pub async fn set_tokens(&self, tokens: StoredTokens) -> Result<(), SessionError> {
         let mut state = self.inner.refresh.lock().await;
-        state.failures = 0;
-        state.retry_at = None;
+        let _lock = self.inner.store.lock().await?;
+        state.reset_failures();
         self.inner.install(&mut state, tokens).await?;
         Ok(())
     }
@@ -558,15 +718,31 @@ impl<S: TokenStore> Session<S> {
 
     /// Revokes the refresh token (`DELETE /tokens`) and clears the store.
     ///
-    /// The local tokens are cleared even when the server cannot be reached;
-    /// the error of the revocation is returned then.
+    /// The store is re-read first (under its lock), so the pair revoked is
+    /// the latest one, even if another process rotated it. The local tokens
+    /// are cleared even when the server cannot be reached; the error of the
+    /// revocation is returned then.
     pub async fn revoke(&self) -> Result<(), SessionError> {
         let mut state = self.inner.refresh.lock().await;
         self.inner.ensure_loaded(&mut state).await?;
-        let refresh_token = match &*self.inner.read() {
-            Slot::Active(current) => current.tokens.refresh_token.clone(),
+        let _lock = self.inner.store.lock().await?;
+        let current = match &*self.inner.read() {
+            Slot::Active(current) => Some(current.clone()),
             _ => None,
         };
+        let current = match current {
+            Some(current) => self
+                .inner
+                .reread(&mut state, current)
+                .await?
+                .map(|(current, _)| current),
+            None => None,
+        };
+        let Some(current) = current else {
+            self.inner.set(Slot::SignedOut);
+            return Ok(());
+        };
+        let refresh_token = current.tokens.refresh_token.clone();
         let revoked = match refresh_token {
             Some(token) => self
                 .inner
@@ -579,7 +755,12 @@ impl<S: TokenStore> Session<S> {
                 .map(|_| ()),
             None => Ok(()),
         };
-        self.inner.end(&mut state).await?;
+        // Revoked (or the server unreachable): this session ends. The store
+        // is cleared only if it still holds the pair revoked.
+        state.reset_failures();
+        state.store_behind = false;
+        self.inner.set(Slot::SignedOut);
+        self.inner.store.clear_if(&current.tokens).await?;
         tracing::debug!(revoked = revoked.is_ok(), "session ended");
         revoked.map_err(SessionError::Api)
     }

@@ -74,10 +74,45 @@ pub enum StoreError {
     Other(String),
 }
 
-/// Persistent storage of one token pair.
+/// Exclusive use of a [`TokenStore`], held by a [`Session`](crate::Session)
+/// while it re-reads the pair, refreshes it and saves the result; released
+/// when dropped.
+#[must_use = "the lock is released when this is dropped"]
+pub struct StoreLock {
+    _held: Option<Box<dyn Send + Sync>>,
+}
+
+impl StoreLock {
+    /// A lock that excludes no one (for stores used by one session only).
+    pub fn none() -> Self {
+        Self { _held: None }
+    }
+
+    /// A lock held as long as `guard` lives (a file lock, a mutex guard...).
+    pub fn holding(guard: impl Send + Sync + 'static) -> Self {
+        Self {
+            _held: Some(Box::new(guard)),
+        }
+    }
+}
+
+impl fmt::Debug for StoreLock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoreLock")
+            .field("excludes_others", &self._held.is_some())
+            .finish()
+    }
+}
+
+/// Persistent storage of one token pair, possibly shared by several
+/// sessions or processes.
 ///
-/// Implementations must be safe to call concurrently; a [`Session`](crate::Session)
-/// never runs two writes at once.
+/// Implementations must be safe to call concurrently. A
+/// [`Session`](crate::Session) calls [`lock`](TokenStore::lock) before it
+/// re-reads, refreshes, saves or clears the pair, and keeps the lock until it
+/// is done; a store shared by several sessions (or processes) must make that
+/// lock exclusive among them, so that one refresh token is never presented
+/// twice. Inside the lock, the other methods must not take it again.
 pub trait TokenStore: Send + Sync + 'static {
     /// The stored pair, if any.
     fn load(&self) -> impl Future<Output = Result<Option<StoredTokens>, StoreError>> + Send;
@@ -85,12 +120,37 @@ pub trait TokenStore: Send + Sync + 'static {
     fn save(&self, tokens: &StoredTokens) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Removes the stored pair.
     fn clear(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Exclusive use of the store among everyone sharing it (default: a
+    /// lock that excludes no one, for a store used by one session).
+    fn lock(&self) -> impl Future<Output = Result<StoreLock, StoreError>> + Send {
+        async { Ok(StoreLock::none()) }
+    }
+
+    /// Removes the stored pair only when it is still `expected` (or nothing
+    /// is stored); returns whether the store is now empty. Called under
+    /// [`lock`](TokenStore::lock), so the default (load, compare, clear) is
+    /// atomic for everyone who locks.
+    fn clear_if(
+        &self,
+        expected: &StoredTokens,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        async move {
+            match self.load().await? {
+                Some(stored) if !stored.same_as(expected) => Ok(false),
+                Some(_) => self.clear().await.map(|()| true),
+                None => Ok(true),
+            }
+        }
+    }
 }
 
 /// A [`TokenStore`] in memory: the pair lives as long as the process.
+/// Sessions sharing one (through an `Arc`) exclude each other while they refresh.
 #[derive(Default)]
 pub struct MemoryStore {
     tokens: Mutex<Option<StoredTokens>>,
+    exclusive: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl MemoryStore {
@@ -103,10 +163,11 @@ impl MemoryStore {
     pub fn with_tokens(tokens: StoredTokens) -> Self {
         Self {
             tokens: Mutex::new(Some(tokens)),
+            exclusive: Default::default(),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<StoredTokens>> {
+    fn lock_tokens(&self) -> std::sync::MutexGuard<'_, Option<StoredTokens>> {
         self.tokens.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
@@ -114,24 +175,41 @@ impl MemoryStore {
 impl fmt::Debug for MemoryStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MemoryStore")
-            .field("holds_tokens", &self.lock().is_some())
+            .field("holds_tokens", &self.lock_tokens().is_some())
             .finish()
     }
 }
 
 impl TokenStore for MemoryStore {
     async fn load(&self) -> Result<Option<StoredTokens>, StoreError> {
-        Ok(self.lock().clone())
+        Ok(self.lock_tokens().clone())
     }
 
     async fn save(&self, tokens: &StoredTokens) -> Result<(), StoreError> {
-        *self.lock() = Some(tokens.clone());
+        *self.lock_tokens() = Some(tokens.clone());
         Ok(())
     }
 
     async fn clear(&self) -> Result<(), StoreError> {
-        *self.lock() = None;
+        *self.lock_tokens() = None;
         Ok(())
+    }
+
+    async fn lock(&self) -> Result<StoreLock, StoreError> {
+        Ok(StoreLock::holding(
+            self.exclusive.clone().lock_owned().await,
+        ))
+    }
+
+    async fn clear_if(&self, expected: &StoredTokens) -> Result<bool, StoreError> {
+        let mut tokens = self.lock_tokens();
+        match &*tokens {
+            Some(stored) if !stored.same_as(expected) => Ok(false),
+            _ => {
+                *tokens = None;
+                Ok(true)
+            }
+        }
     }
 }
 
@@ -146,5 +224,16 @@ impl<S: TokenStore> TokenStore for std::sync::Arc<S> {
 
     fn clear(&self) -> impl Future<Output = Result<(), StoreError>> + Send {
         S::clear(self)
+    }
+
+    fn lock(&self) -> impl Future<Output = Result<StoreLock, StoreError>> + Send {
+        S::lock(self)
+    }
+
+    fn clear_if(
+        &self,
+        expected: &StoredTokens,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        S::clear_if(self, expected)
     }
 }

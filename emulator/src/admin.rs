@@ -1,0 +1,641 @@
+//! The admin API's types and a typed client for it.
+//!
+//! [`AdminClient`] talks to an emulator in the same process (through its router, without a socket) or
+//! to one at a URL (over HTTP); both go through the same handlers, so they answer the same.
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! use passage_emulator::admin::{AdminClient, NewUser};
+//! use passage_emulator::{Emulator, EmulatorConfig};
+//!
+//! let emulator = Emulator::start(EmulatorConfig::default()).await?;
+//! let admin = emulator.admin(); // or AdminClient::connect("http://127.0.0.1:8787")?
+//! let app_id = emulator.default_app_id();
+//! let user = admin.create_user(app_id, &NewUser::new("ada@example.com")).await?;
+//! let session = admin.create_session(app_id, &user.id).await?;
+//! # let _ = session;
+//! # Ok(()) }
+//! ```
+
+use std::collections::BTreeMap;
+
+use axum::body::Body;
+use axum::http::{header, Method, Request};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tower::ServiceExt;
+
+use crate::config::AppConfig;
+use crate::faults::FaultRule;
+use crate::kinds::{DeviceKind, SocialProvider, UserStatus};
+use crate::redact::redacted_debug;
+use crate::request_log::LoggedRequest;
+use crate::state::OutboxMessage;
+
+/// Header carrying the admin token (when the emulator is configured with one).
+pub const ADMIN_TOKEN_HEADER: &str = "x-emulator-admin-token";
+
+/// Body of `POST /_emulator/apps/{app_id}/users`: a user created directly, without a ceremony.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    /// E-mail address or E.164 phone number (of a kind the app allows).
+    pub identifier: String,
+    /// Fixed user id (letters, digits, `-`, `_`; at most 64); a random `usr_...` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Whether the e-mail address counts as verified (only for an e-mail identifier).
+    #[serde(default)]
+    pub email_verified: bool,
+    /// Whether the phone number counts as verified (only for a phone identifier).
+    #[serde(default)]
+    pub phone_verified: bool,
+    /// Status (default `active`).
+    #[serde(default = "active")]
+    pub status: UserStatus,
+    /// Metadata, checked against the app's schema.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub user_metadata: BTreeMap<String, Value>,
+}
+
+fn active() -> UserStatus {
+    UserStatus::Active
+}
+
+impl NewUser {
+    /// An active, unverified user with `identifier` and no metadata.
+    pub fn new(identifier: impl Into<String>) -> Self {
+        Self {
+            identifier: identifier.into(),
+            id: None,
+            email_verified: false,
+            phone_verified: false,
+            status: UserStatus::Active,
+            user_metadata: BTreeMap::new(),
+        }
+    }
+}
+
+/// Body of `PATCH /_emulator/apps/{app_id}/users/{user_id}`: only the fields given change.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatch {
+    /// New status (`inactive` makes every login answer 403 `user_not_active`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<UserStatus>,
+    /// New e-mail verification flag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
+    /// New phone verification flag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_verified: Option<bool>,
+    /// Metadata changes, checked against the app's schema (`null` removes a field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_metadata: Option<serde_json::Map<String, Value>>,
+}
+
+/// A device of a user, as the admin API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminDevice {
+    /// Device id.
+    pub id: String,
+    /// WebAuthn credential id (base64url).
+    pub cred_id: String,
+    /// Display name.
+    pub friendly_name: String,
+    /// Kind.
+    pub kind: DeviceKind,
+    /// Registered at (RFC 3339).
+    pub created_at: String,
+    /// Last used (RFC 3339).
+    pub last_login_at: String,
+    /// Logins made with it.
+    pub usage_count: i64,
+}
+
+/// A user, as the admin API shows it (more than the spec's `User`: devices, sessions, timestamps).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdminUser {
+    /// User id.
+    pub id: String,
+    /// E-mail address ("" when none).
+    pub email: String,
+    /// Whether the e-mail was verified.
+    pub email_verified: bool,
+    /// Phone number ("" when none).
+    pub phone: String,
+    /// Whether the phone was verified.
+    pub phone_verified: bool,
+    /// Status.
+    pub status: UserStatus,
+    /// Metadata.
+    pub user_metadata: BTreeMap<String, Value>,
+    /// Successful logins.
+    pub login_count: i64,
+    /// Created at (RFC 3339).
+    pub created_at: String,
+    /// Last change (RFC 3339).
+    pub updated_at: String,
+    /// Last login (RFC 3339), if any.
+    pub last_login_at: Option<String>,
+    /// Devices.
+    pub devices: Vec<AdminDevice>,
+    /// Linked social providers.
+    pub social_connections: Vec<SocialProvider>,
+    /// Sessions (refresh token families) neither revoked nor expired.
+    pub active_sessions: usize,
+}
+
+/// An app, as `GET /_emulator/apps` shows it.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct AppSummary {
+    /// App id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Auth origin.
+    pub auth_origin: String,
+    /// WebAuthn relying party id.
+    pub rp_id: String,
+    /// WebAuthn origin.
+    pub rp_origin: String,
+    /// API base URL (`.../v1`).
+    pub base_url: String,
+    /// `iss` of the app's tokens.
+    pub issuer: String,
+    /// API key of the passkey readiness report.
+    pub api_key: String,
+    /// Key id that signs new tokens.
+    pub active_kid: Option<String>,
+    /// The full configuration.
+    pub config: AppConfig,
+}
+redacted_debug!(AppSummary {
+    id,
+    name,
+    auth_origin,
+    rp_id,
+    rp_origin,
+    base_url,
+    issuer,
+    active_kid,
+    config
+});
+
+/// A session issued without a ceremony (the spec's `AuthResult`).
+#[derive(Clone, Serialize, Deserialize)]
+pub struct AuthResult {
+    /// Signed auth token (JWT).
+    pub auth_token: String,
+    /// Where the user goes after login.
+    pub redirect_url: String,
+    /// Refresh token, when the app issues them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// Remaining lifetime of the refresh token family, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token_expiration: Option<i64>,
+}
+redacted_debug!(AuthResult {
+    redirect_url,
+    refresh_token_expiration
+});
+
+/// The emulator clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClockReading {
+    /// Emulator time (Unix seconds).
+    pub now: i64,
+    /// How far it was moved forward, in seconds.
+    pub offset_seconds: i64,
+}
+
+/// The answer of a key rotation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RotatedKey {
+    /// The new signing key's id.
+    pub kid: String,
+    /// The key it replaced.
+    pub previous_kid: Option<String>,
+}
+
+/// An admin call that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// The emulator answered with an error body `{"code", "error"}`.
+    #[error("{status} {code}: {message}")]
+    Api {
+        /// HTTP status.
+        status: u16,
+        /// Error code (`invalid_request`, `user_not_found`, ...).
+        code: String,
+        /// Message (never contains secrets).
+        message: String,
+    },
+    /// The emulator could not be reached or the answer could not be read.
+    #[error("transport error: {0}")]
+    Transport(String),
+    /// The answer was not the expected JSON.
+    #[error("unexpected answer: {0}")]
+    Decode(String),
+}
+
+impl AdminError {
+    /// The HTTP status of an [`AdminError::Api`].
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Api { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The error code of an [`AdminError::Api`].
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Self::Api { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone)]
+enum Transport {
+    Http {
+        client: reqwest::Client,
+        root: String,
+    },
+    InProcess {
+        router: axum::Router,
+    },
+}
+
+/// A typed client of the `/_emulator` admin API.
+#[derive(Clone)]
+pub struct AdminClient {
+    transport: Transport,
+    token: Option<String>,
+}
+
+impl std::fmt::Debug for AdminClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let target = match &self.transport {
+            Transport::Http { root, .. } => root.as_str(),
+            Transport::InProcess { .. } => "in-process",
+        };
+        f.debug_struct("AdminClient")
+            .field("target", &target)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The body of an answer: status and bytes.
+struct Answer {
+    status: u16,
+    body: Vec<u8>,
+}
+
+impl AdminClient {
+    /// A client of the emulator at `url` (`http://127.0.0.1:8787`, with or without `/_emulator` or `/v1`).
+    pub fn connect(url: &str) -> Result<Self, AdminError> {
+        let parsed =
+            url::Url::parse(url).map_err(|e| AdminError::Transport(format!("bad URL: {e}")))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(AdminError::Transport("the URL must be http(s)".into()));
+        }
+        let root = parsed.origin().ascii_serialization();
+        Ok(Self {
+            transport: Transport::Http {
+                client: reqwest::Client::new(),
+                root,
+            },
+            token: None,
+        })
+    }
+
+    /// A client that calls `router` (an emulator's full router) directly.
+    pub(crate) fn in_process(router: axum::Router, token: Option<String>) -> Self {
+        Self {
+            transport: Transport::InProcess { router },
+            token,
+        }
+    }
+
+    /// Sends `token` in the [`ADMIN_TOKEN_HEADER`] header (for an emulator configured with `admin_token`).
+    pub fn with_token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(token.into());
+        self
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<Answer, AdminError> {
+        let path = format!("/_emulator{path_and_query}");
+        match &self.transport {
+            Transport::Http { client, root } => {
+                let mut req = client.request(method, format!("{root}{path}"));
+                if let Some(token) = &self.token {
+                    req = req.header(ADMIN_TOKEN_HEADER, token);
+                }
+                if let Some(body) = body {
+                    req = req
+                        .header(reqwest::header::CONTENT_TYPE, "application/json")
+                        .body(body);
+                }
+                let resp = req
+                    .send()
+                    .await
+                    .map_err(|e| AdminError::Transport(e.without_url().to_string()))?;
+                let status = resp.status().as_u16();
+                let body = resp
+                    .bytes()
+                    .await
+                    .map_err(|e| AdminError::Transport(e.without_url().to_string()))?;
+                Ok(Answer {
+                    status,
+                    body: body.to_vec(),
+                })
+            }
+            Transport::InProcess { router } => {
+                let mut req = Request::builder().method(method).uri(path);
+                if let Some(token) = &self.token {
+                    req = req.header(ADMIN_TOKEN_HEADER, token);
+                }
+                let req = match body {
+                    Some(body) => req
+                        .header(header::CONTENT_TYPE, "application/json")
+                        .body(Body::from(body)),
+                    None => req.body(Body::empty()),
+                }
+                .map_err(|e| AdminError::Transport(e.to_string()))?;
+                let resp = router
+                    .clone()
+                    .oneshot(req)
+                    .await
+                    .map_err(|e| AdminError::Transport(e.to_string()))?;
+                let status = resp.status().as_u16();
+                let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+                    .await
+                    .map_err(|e| AdminError::Transport(e.to_string()))?;
+                Ok(Answer {
+                    status,
+                    body: body.to_vec(),
+                })
+            }
+        }
+    }
+
+    /// Sends a request and checks for a success status; returns the answer body.
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&impl Serialize>,
+    ) -> Result<Vec<u8>, AdminError> {
+        let body = body
+            .map(serde_json::to_vec)
+            .transpose()
+            .map_err(|e| AdminError::Decode(e.to_string()))?;
+        let answer = self.send(method, path, body).await?;
+        if (200..300).contains(&answer.status) {
+            return Ok(answer.body);
+        }
+        #[derive(Deserialize)]
+        struct ErrorBody {
+            code: String,
+            error: String,
+        }
+        Err(match serde_json::from_slice::<ErrorBody>(&answer.body) {
+            Ok(e) => AdminError::Api {
+                status: answer.status,
+                code: e.code,
+                message: e.error,
+            },
+            Err(_) => AdminError::Api {
+                status: answer.status,
+                code: String::new(),
+                message: "the answer has no error body".into(),
+            },
+        })
+    }
+
+    async fn call_json<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&impl Serialize>,
+    ) -> Result<T, AdminError> {
+        let bytes = self.call(method, path, body).await?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| AdminError::Decode(crate::error::json_error_text(&e)))
+    }
+
+    /// `GET /_emulator/health`.
+    pub async fn health(&self) -> Result<(), AdminError> {
+        self.call(Method::GET, "/health", NO_BODY).await.map(drop)
+    }
+
+    /// `POST /_emulator/reset[?app_id=]`: empties users, sessions, outbox, faults and the request log
+    /// (of one app, or of all).
+    pub async fn reset(&self, app_id: Option<&str>) -> Result<(), AdminError> {
+        let path = match app_id {
+            Some(id) => format!("/reset?app_id={}", encode(id)),
+            None => "/reset".to_owned(),
+        };
+        self.call(Method::POST, &path, NO_BODY).await.map(drop)
+    }
+
+    /// `GET /_emulator/apps`.
+    pub async fn apps(&self) -> Result<Vec<AppSummary>, AdminError> {
+        #[derive(Deserialize)]
+        struct Apps {
+            apps: Vec<AppSummary>,
+        }
+        let apps: Apps = self.call_json(Method::GET, "/apps", NO_BODY).await?;
+        Ok(apps.apps)
+    }
+
+    /// `POST /_emulator/apps`: adds an app (with its own signing key).
+    pub async fn create_app(&self, config: &AppConfig) -> Result<AppSummary, AdminError> {
+        self.call_json(Method::POST, "/apps", Some(config)).await
+    }
+
+    /// `PATCH /_emulator/apps/{app_id}`: changes the app's settings at runtime. `change` edits the
+    /// current configuration (its `id` cannot change); the whole result is sent.
+    pub async fn update_app(
+        &self,
+        app_id: &str,
+        change: impl FnOnce(&mut AppConfig),
+    ) -> Result<AppSummary, AdminError> {
+        let mut config = self
+            .apps()
+            .await?
+            .into_iter()
+            .find(|a| a.id == app_id)
+            .map(|a| a.config)
+            .ok_or_else(|| AdminError::Api {
+                status: 404,
+                code: "app_not_found".into(),
+                message: "app not found".into(),
+            })?;
+        change(&mut config);
+        self.update_app_raw(app_id, &serde_json::to_value(&config).unwrap_or_default())
+            .await
+    }
+
+    /// `PATCH /_emulator/apps/{app_id}` with a JSON object of configuration keys to change.
+    pub async fn update_app_raw(
+        &self,
+        app_id: &str,
+        patch: &Value,
+    ) -> Result<AppSummary, AdminError> {
+        let path = format!("/apps/{}", encode(app_id));
+        self.call_json(Method::PATCH, &path, Some(patch)).await
+    }
+
+    /// `POST /_emulator/apps/{app_id}/rotate-key`.
+    pub async fn rotate_key(&self, app_id: &str) -> Result<RotatedKey, AdminError> {
+        let path = format!("/apps/{}/rotate-key", encode(app_id));
+        self.call_json(Method::POST, &path, NO_BODY).await
+    }
+
+    /// `GET /_emulator/apps/{app_id}/users`.
+    pub async fn users(&self, app_id: &str) -> Result<Vec<AdminUser>, AdminError> {
+        #[derive(Deserialize)]
+        struct Users {
+            users: Vec<AdminUser>,
+        }
+        let path = format!("/apps/{}/users", encode(app_id));
+        let users: Users = self.call_json(Method::GET, &path, NO_BODY).await?;
+        Ok(users.users)
+    }
+
+    /// `GET /_emulator/apps/{app_id}/users/{user_id}`.
+    pub async fn user(&self, app_id: &str, user_id: &str) -> Result<AdminUser, AdminError> {
+        self.call_json(Method::GET, &user_path(app_id, user_id), NO_BODY)
+            .await
+    }
+
+    /// `POST /_emulator/apps/{app_id}/users`.
+    pub async fn create_user(&self, app_id: &str, user: &NewUser) -> Result<AdminUser, AdminError> {
+        let path = format!("/apps/{}/users", encode(app_id));
+        self.call_json(Method::POST, &path, Some(user)).await
+    }
+
+    /// `PATCH /_emulator/apps/{app_id}/users/{user_id}`.
+    pub async fn update_user(
+        &self,
+        app_id: &str,
+        user_id: &str,
+        patch: &UserPatch,
+    ) -> Result<AdminUser, AdminError> {
+        self.call_json(Method::PATCH, &user_path(app_id, user_id), Some(patch))
+            .await
+    }
+
+    /// `DELETE /_emulator/apps/{app_id}/users/{user_id}`: removes the user with their devices and sessions.
+    pub async fn delete_user(&self, app_id: &str, user_id: &str) -> Result<(), AdminError> {
+        self.call(Method::DELETE, &user_path(app_id, user_id), NO_BODY)
+            .await
+            .map(drop)
+    }
+
+    /// `POST /_emulator/apps/{app_id}/users/{user_id}/sessions`: a fresh session without a ceremony.
+    pub async fn create_session(
+        &self,
+        app_id: &str,
+        user_id: &str,
+    ) -> Result<AuthResult, AdminError> {
+        #[derive(Deserialize)]
+        struct Response {
+            auth_result: AuthResult,
+        }
+        let path = format!("{}/sessions", user_path(app_id, user_id));
+        let resp: Response = self.call_json(Method::POST, &path, NO_BODY).await?;
+        Ok(resp.auth_result)
+    }
+
+    /// `GET /_emulator/outbox[?identifier=]`, oldest first.
+    pub async fn outbox(&self, identifier: Option<&str>) -> Result<Vec<OutboxMessage>, AdminError> {
+        let path = match identifier {
+            Some(id) => format!("/outbox?identifier={}", encode(id)),
+            None => "/outbox".to_owned(),
+        };
+        self.call_json(Method::GET, &path, NO_BODY).await
+    }
+
+    /// `DELETE /_emulator/outbox`.
+    pub async fn clear_outbox(&self) -> Result<(), AdminError> {
+        self.call(Method::DELETE, "/outbox", NO_BODY)
+            .await
+            .map(drop)
+    }
+
+    /// `GET /_emulator/clock`.
+    pub async fn clock(&self) -> Result<ClockReading, AdminError> {
+        self.call_json(Method::GET, "/clock", NO_BODY).await
+    }
+
+    /// `POST /_emulator/clock/advance`.
+    pub async fn advance_clock(&self, seconds: i64) -> Result<ClockReading, AdminError> {
+        let body = serde_json::json!({ "seconds": seconds });
+        self.call_json(Method::POST, "/clock/advance", Some(&body))
+            .await
+    }
+
+    /// `POST /_emulator/faults`.
+    pub async fn add_fault(&self, rule: &FaultRule) -> Result<(), AdminError> {
+        self.call(Method::POST, "/faults", Some(rule))
+            .await
+            .map(drop)
+    }
+
+    /// `GET /_emulator/faults`.
+    pub async fn faults(&self) -> Result<Vec<FaultRule>, AdminError> {
+        #[derive(Deserialize)]
+        struct Faults {
+            faults: Vec<FaultRule>,
+        }
+        let faults: Faults = self.call_json(Method::GET, "/faults", NO_BODY).await?;
+        Ok(faults.faults)
+    }
+
+    /// `DELETE /_emulator/faults`.
+    pub async fn clear_faults(&self) -> Result<(), AdminError> {
+        self.call(Method::DELETE, "/faults", NO_BODY)
+            .await
+            .map(drop)
+    }
+
+    /// `GET /_emulator/requests`.
+    pub async fn requests(&self) -> Result<Vec<LoggedRequest>, AdminError> {
+        #[derive(Deserialize)]
+        struct Requests {
+            requests: Vec<LoggedRequest>,
+        }
+        let log: Requests = self.call_json(Method::GET, "/requests", NO_BODY).await?;
+        Ok(log.requests)
+    }
+
+    /// `DELETE /_emulator/requests`.
+    pub async fn clear_requests(&self) -> Result<(), AdminError> {
+        self.call(Method::DELETE, "/requests", NO_BODY)
+            .await
+            .map(drop)
+    }
+}
+
+/// No request body.
+const NO_BODY: Option<&()> = None;
+
+fn user_path(app_id: &str, user_id: &str) -> String {
+    format!("/apps/{}/users/{}", encode(app_id), encode(user_id))
+}
+
+/// Percent-encodes a path segment or query value.
+fn encode(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
