@@ -701,9 +701,16 @@ fn stubs(code: &str) -> Result<String, String> {
 }
 
 /// The client crate's dependency lines that `code` uses (`name::` appears in
-/// it). reqwest is taken without TLS: the generated code does not depend on
-/// it, and building a TLS stack would triple the time of the check.
-fn used_dependencies(section: &str, code: &str) -> String {
+/// it). reqwest is taken without TLS (its workspace version, features `json`,
+/// `query`, `form`): the generated code does not depend on TLS, and building
+/// a TLS stack would triple the time of the check.
+fn used_dependencies(section: &str, workspace_deps: &str, code: &str) -> String {
+    let reqwest_version = workspace_deps
+        .lines()
+        .find(|l| l.starts_with("reqwest"))
+        .and_then(|l| l.split("version = \"").nth(1))
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or("0.13");
     let mut out = String::new();
     for line in section.lines() {
         let name = line
@@ -716,9 +723,9 @@ fn used_dependencies(section: &str, code: &str) -> String {
             continue;
         }
         if name == "reqwest" {
-            out.push_str(
-                "reqwest = { version = \"0.13\", default-features = false, features = [\"json\", \"query\", \"form\"] }\n",
-            );
+            out.push_str(&format!(
+                "reqwest = {{ version = \"{reqwest_version}\", default-features = false, features = [\"json\", \"query\", \"form\"] }}\n"
+            ));
         } else {
             out.push_str(line);
             out.push('\n');
@@ -768,7 +775,7 @@ pub fn compile_check(
         let dir = scratch.join(format!("mutant{i}"));
         let package = format!(
             "[package]\nname = \"mutant{i}\"\nversion = \"0.0.0\"\nedition.workspace = true\npublish = false\n\n[dependencies]\n{}",
-            used_dependencies(&toml_section(&client, "dependencies"), code)
+            used_dependencies(&toml_section(&client, "dependencies"), &workspace_deps, code)
         );
         write(&dir.join("Cargo.toml"), &package)?;
         let lib = format!(
@@ -828,6 +835,18 @@ mod tests {
             });
             assert!(changed, "{name} never changes the spec");
         }
+    }
+
+    #[test]
+    fn only_the_dependencies_the_code_uses_and_reqwest_without_tls() {
+        let section =
+            "serde.workspace = true\nreqwest.workspace = true\njsonwebtoken.workspace = true\n";
+        let workspace = "reqwest = { version = \"0.13\", features = [\"rustls\"] }\n";
+        let deps = used_dependencies(section, workspace, "::serde::Serialize ::reqwest::Client");
+        assert_eq!(
+            deps,
+            "serde.workspace = true\nreqwest = { version = \"0.13\", default-features = false, features = [\"json\", \"query\", \"form\"] }\n"
+        );
     }
 
     #[test]
