@@ -482,8 +482,8 @@ impl AdminClient {
                 message: "app not found".into(),
             })?;
         change(&mut config);
-        self.update_app_raw(app_id, &serde_json::to_value(&config).unwrap_or_default())
-            .await
+        let patch = serde_json::to_value(&config).map_err(|e| AdminError::Decode(e.to_string()))?;
+        self.update_app_raw(app_id, &patch).await
     }
 
     /// `PATCH /_emulator/apps/{app_id}` with a JSON object of configuration keys to change.

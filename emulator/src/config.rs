@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::kinds::SocialProvider;
+use crate::kinds::{LoginMethod, SocialProvider, TokenIssuer};
 
 /// Id of the ready-made app served when no app is configured.
 pub const DEFAULT_APP_ID: &str = "emulator-app";
@@ -38,6 +38,17 @@ pub struct EmulatorConfig {
     /// the admin API is open on a loopback listen address and refused (403) on any other.
     #[serde(default)]
     pub admin_token: Option<String>,
+    /// `iss` of auth tokens: `emulator` (the emulator's URL, default) or `hosted`
+    /// (`https://auth.passage.id/v1/apps/{app_id}`).
+    #[serde(default)]
+    pub token_issuer: TokenIssuer,
+    /// Reproduce the hosted service's known quirks: `status: ""` and no `webauthn_types` on the `user` of
+    /// WebAuthn start answers, `status: ""` on the `user` of `POST users` (default off).
+    #[serde(default)]
+    pub quirks: bool,
+    /// Largest request body accepted, in bytes (413 above it; default 1 MiB).
+    #[serde(default = "default_max_body_bytes")]
+    pub max_body_bytes: usize,
     /// Users created at start (`[[seed.users]]`).
     #[serde(default)]
     pub seed: SeedConfig,
@@ -105,6 +116,9 @@ impl Default for EmulatorConfig {
             cors_allow_loopback: true,
             seed: SeedConfig::default(),
             admin_token: None,
+            token_issuer: TokenIssuer::default(),
+            quirks: false,
+            max_body_bytes: default_max_body_bytes(),
         }
     }
 }
@@ -131,6 +145,10 @@ impl EmulatorConfig {
             })?;
             extra_origins.push(normalized);
         }
+        anyhow::ensure!(
+            self.max_body_bytes >= 1024,
+            "max_body_bytes must be at least 1024"
+        );
         if let Some(token) = &self.admin_token {
             anyhow::ensure!(
                 token.len() >= 16,
@@ -146,6 +164,9 @@ impl EmulatorConfig {
                 token: self.admin_token.clone(),
                 loopback_bind: self.listen.ip().is_loopback(),
             },
+            token_issuer: self.token_issuer,
+            quirks: self.quirks,
+            max_body_bytes: self.max_body_bytes,
         })
     }
 
@@ -159,17 +180,42 @@ impl EmulatorConfig {
     }
 }
 
+fn default_max_body_bytes() -> usize {
+    1024 * 1024
+}
+
 fn default_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 0))
 }
 
 /// Instance-wide settings the handlers read (derived from [`EmulatorConfig`]).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ServerOptions {
     /// Cross-origin callers of the `/v1` API.
     pub cors: crate::cors::CorsSettings,
     /// Who may use the admin API.
     pub admin: AdminAccess,
+    /// `iss` of auth tokens.
+    pub token_issuer: TokenIssuer,
+    /// Whether the hosted service's quirks are reproduced.
+    pub quirks: bool,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        Self {
+            cors: crate::cors::CorsSettings {
+                allow_loopback: true,
+                extra_origins: Vec::new(),
+            },
+            admin: AdminAccess::default(),
+            token_issuer: TokenIssuer::default(),
+            quirks: false,
+            max_body_bytes: default_max_body_bytes(),
+        }
+    }
 }
 
 /// Who may use the admin API.
@@ -285,6 +331,9 @@ pub struct AppConfig {
     pub login_url: String,
     /// Identifiers users may register with.
     pub allowed_identifier: AllowedIdentifier,
+    /// Login methods offered (`passkeys`, `otp`, `magic_link`; default all): `get_app` lists only
+    /// these in `auth_methods`, and starting a login or registration by another answers 403.
+    pub login_methods: Vec<LoginMethod>,
     /// Seconds a one-time passcode stays valid.
     pub otp_ttl_seconds: i64,
     /// Wrong passcodes allowed before the passcode is dead (`exceeded_attempts`).
@@ -338,6 +387,7 @@ impl Default for AppConfig {
             redirect_url: "/dashboard".to_owned(),
             login_url: "/login".to_owned(),
             allowed_identifier: AllowedIdentifier::Both,
+            login_methods: LoginMethod::ALL.to_vec(),
             otp_ttl_seconds: 300,
             otp_max_attempts: 5,
             magic_link_ttl_seconds: 300,
@@ -358,6 +408,25 @@ impl Default for AppConfig {
 }
 
 impl AppConfig {
+    /// Whether the app offers `method`.
+    pub fn offers(&self, method: LoginMethod) -> bool {
+        self.login_methods.contains(&method)
+    }
+
+    /// 403 `operation_not_allowed` unless the app offers `method`.
+    pub fn ensure_offers(&self, method: LoginMethod) -> Result<(), crate::error::ApiError> {
+        if self.offers(method) {
+            return Ok(());
+        }
+        Err(crate::error::ApiError::forbidden(
+            "operation_not_allowed",
+            format!(
+                "this app does not offer {} logins",
+                method.as_str().replace('_', " ")
+            ),
+        ))
+    }
+
     /// The WebAuthn relying-party id: `rp_id`, or the auth origin's host.
     pub fn effective_rp_id(&self) -> String {
         if let Some(id) = &self.rp_id {
@@ -424,6 +493,11 @@ impl AppConfig {
                 self.id
             );
         }
+        anyhow::ensure!(
+            !self.login_methods.is_empty(),
+            "app {}: login_methods must list at least one method",
+            self.id
+        );
         for field in &self.user_metadata_schema {
             anyhow::ensure!(
                 matches!(

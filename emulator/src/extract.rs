@@ -3,6 +3,7 @@
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
+use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 
 use crate::error::{field_error_text, json_error_text, ApiError};
@@ -94,11 +95,19 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {}", json_error_text(&e))))
 }
 
-/// Reads the whole request body.
+/// Reads the whole request body; over the configured limit (`max_body_bytes`) it is 413.
 async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
-    Bytes::from_request(req, state)
-        .await
-        .map_err(|_| ApiError::bad_request("could not read the request body"))
+    Bytes::from_request(req, state).await.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "invalid_request",
+                "the request body is too large",
+            )
+        } else {
+            ApiError::bad_request("could not read the request body")
+        }
+    })
 }
 
 /// Path parameters; undecodable ones give 400 `invalid_request`.

@@ -95,6 +95,43 @@ impl std::fmt::Display for SocialProvider {
     }
 }
 
+/// A way of logging in an app offers (`auth_methods` of `get_app`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoginMethod {
+    /// Passkeys (WebAuthn registration and login).
+    Passkeys,
+    /// One-time passcodes (TTL: the app's `otp_ttl_seconds`).
+    Otp,
+    /// Magic links (TTL: the app's `magic_link_ttl_seconds`).
+    MagicLink,
+}
+
+impl LoginMethod {
+    /// Every method, the default set.
+    pub const ALL: [Self; 3] = [Self::Passkeys, Self::Otp, Self::MagicLink];
+
+    /// The key in `auth_methods`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Passkeys => "passkeys",
+            Self::Otp => "otp",
+            Self::MagicLink => "magic_link",
+        }
+    }
+}
+
+/// Which `iss` an emulator's tokens carry.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenIssuer {
+    /// `http://127.0.0.1:PORT/v1/apps/{app_id}`, the emulator's own URL.
+    #[default]
+    Emulator,
+    /// `https://auth.passage.id/v1/apps/{app_id}`, as the hosted service's tokens.
+    Hosted,
+}
+
 /// What a social flow logs in with: Passage's own hosted login or a social provider.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

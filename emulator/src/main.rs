@@ -11,7 +11,8 @@ use passage_emulator::{Emulator, EmulatorConfig};
 const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
 
 /// Command-line options.
-#[derive(Debug, Parser)]
+/// (No `Debug`: it holds the admin token.)
+#[derive(Parser)]
 #[command(
     name = "passage-emulator",
     version,
@@ -39,8 +40,14 @@ struct Args {
     #[arg(long, value_name = "FILE")]
     seed: Option<PathBuf>,
     /// Token the admin API requires in the `x-emulator-admin-token` header (at least 16 characters;
-    /// overrides the configuration file's `admin_token`).
-    #[arg(long, value_name = "TOKEN")]
+    /// overrides the configuration file's `admin_token`). Prefer the environment variable: command
+    /// lines are visible to other processes.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "PASSAGE_EMULATOR_ADMIN_TOKEN",
+        hide_env_values = true
+    )]
     admin_token: Option<String>,
 }
 
@@ -89,6 +96,8 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let args = Args::parse();
     let config = configuration(&args)?;
+    // Signal handlers first, so a SIGTERM right after the banner already shuts down gracefully.
+    let shutdown_signal = shutdown_signal()?;
     let emulator = Emulator::start(config).await?;
     println!("Passage emulator listening");
     println!("  API base URL: {}", emulator.base_url());
@@ -96,25 +105,33 @@ async fn main() -> anyhow::Result<()> {
     for app in emulator.app_ids() {
         println!("  app:          {app}");
     }
-    wait_for_shutdown_signal().await?;
+    shutdown_signal.await;
     println!("shutting down (finishing requests in flight)");
     emulator.shutdown().await;
     Ok(())
 }
 
-/// Waits for Ctrl-C (or SIGTERM on Unix, as sent by CI runners and container stops).
-async fn wait_for_shutdown_signal() -> anyhow::Result<()> {
+/// Registers the handlers now; the future ends on Ctrl-C (or SIGTERM on Unix, as sent by CI runners and
+/// container stops).
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        tokio::select! {
-            res = tokio::signal::ctrl_c() => res?,
-            _ = term.recv() => {}
-        }
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = interrupt.recv() => {}
+            }
+        })
     }
     #[cfg(not(unix))]
-    tokio::signal::ctrl_c().await?;
-    Ok(())
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+    }
 }
 
 #[cfg(test)]
@@ -141,6 +158,43 @@ mod tests {
         std::fs::write(&path, "[[apps]]\nid = \"a\"\n").unwrap();
         let file_without_listen = configuration(&args(&["--config", file])).unwrap();
         assert_eq!(file_without_listen.listen, DEFAULT_LISTEN.parse().unwrap());
+    }
+
+    #[test]
+    fn help_documents_every_argument() {
+        use clap::CommandFactory;
+        let mut command = Args::command();
+        let help = command.render_long_help().to_string();
+        for arg in command.get_arguments() {
+            if let Some(long) = arg.get_long() {
+                assert!(
+                    help.contains(&format!("--{long}")),
+                    "--{long} missing:\n{help}"
+                );
+                let documented = arg.get_long_help().or(arg.get_help());
+                assert!(documented.is_some(), "--{long} has no help text");
+            }
+        }
+    }
+
+    #[test]
+    fn admin_token_can_come_from_the_environment_without_showing_in_help() {
+        use clap::CommandFactory;
+        let command = Args::command();
+        let arg = command
+            .get_arguments()
+            .find(|a| a.get_long() == Some("admin-token"))
+            .unwrap();
+        assert_eq!(
+            arg.get_env().and_then(|e| e.to_str()),
+            Some("PASSAGE_EMULATOR_ADMIN_TOKEN")
+        );
+        assert!(arg.is_hide_env_values_set());
+        let parsed = args(&["--admin-token", "a-very-secret-admin-token"]);
+        assert_eq!(
+            configuration(&parsed).unwrap().admin_token.as_deref(),
+            Some("a-very-secret-admin-token")
+        );
     }
 
     #[test]

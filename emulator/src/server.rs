@@ -105,11 +105,16 @@ fn initial_state(config: &EmulatorConfig) -> anyhow::Result<State> {
     Ok(state)
 }
 
+/// How long a shutdown waits for requests in flight before closing their connections.
+const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 async fn accept_loop(
     listener: TcpListener,
     router: axum::Router,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    // Connection tasks; dropping the set (when the handle is dropped) aborts them.
+    let mut connections = tokio::task::JoinSet::new();
     loop {
         let (stream, _peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -119,6 +124,8 @@ async fn accept_loop(
                     continue;
                 }
             },
+            // Reap finished connections so the set does not grow.
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
             _ = shutdown.changed() => break,
         };
         let drop_signal = DropSignal::default();
@@ -130,22 +137,40 @@ async fn accept_loop(
                 req
             });
         let mut conn_shutdown = shutdown.clone();
-        tokio::spawn(async move {
+        connections.spawn(async move {
             let conn = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), TowerToHyperService::new(svc));
+            tokio::pin!(conn);
             tokio::select! {
-                res = conn => {
+                res = conn.as_mut() => {
                     if let Err(e) = res {
                         tracing::debug!(error = %e, "connection ended with an error");
                     }
+                    return;
                 }
                 _ = notify.notified() => {
                     tracing::debug!("dropping connection (fault injection)");
+                    return;
                 }
                 _ = conn_shutdown.changed() => {}
             }
+            // Shutting down: finish the request in flight (if any), then close.
+            conn.as_mut().graceful_shutdown();
+            let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
+                tokio::select! {
+                    _ = conn.as_mut() => {}
+                    _ = notify.notified() => {}
+                }
+            })
+            .await;
+            if drained.is_err() {
+                tracing::warn!("a request was still running when the drain timeout ended");
+            }
         });
     }
+    // Stop accepting, then wait for the connections to drain.
+    drop(listener);
+    while connections.join_next().await.is_some() {}
 }
 
 /// A running emulator; dropping it stops the server.
@@ -242,7 +267,7 @@ impl EmulatorHandle {
         self.shared.request_log.list()
     }
 
-    /// Stops the server and waits for the accept loop to end.
+    /// Stops accepting connections, lets requests in flight finish (up to 30 s) and waits for that.
     pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
         if let Some(task) = self.task.take() {

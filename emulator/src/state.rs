@@ -234,7 +234,7 @@ pub struct MagicLinkRecord {
     pub expires_at: i64,
     /// Whether it was activated.
     pub activated: bool,
-    /// Whether the status poll already received its one auth result.
+    /// Whether a status poll has received an auth result (polls keep answering until the link expires).
     pub status_delivered: bool,
     /// Redirect URL given on an identifier change.
     pub redirect_url: Option<String>,
@@ -520,9 +520,14 @@ impl Shared {
         format!("{}/v1", self.root_url)
     }
 
-    /// Issuer of an app's tokens.
+    /// Issuer of an app's tokens (the emulator's URL, or the hosted service's with `token_issuer = "hosted"`).
     pub fn issuer(&self, app_id: &str) -> String {
-        format!("{}/apps/{app_id}", self.base_url())
+        match self.options.token_issuer {
+            crate::kinds::TokenIssuer::Emulator => format!("{}/apps/{app_id}", self.base_url()),
+            crate::kinds::TokenIssuer::Hosted => {
+                format!("https://auth.passage.id/v1/apps/{app_id}")
+            }
+        }
     }
 
     /// Locks the state for reading or a mutation that needs no snapshot.

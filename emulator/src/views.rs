@@ -44,6 +44,24 @@ pub fn user_json(app: &AppRecord, user: &UserRecord) -> Value {
     })
 }
 
+/// The `user` of WebAuthn start answers; with the hosted service's quirks on, its `status` is `""`
+/// and `webauthn_types` is left out, as the hosted service sends it.
+pub fn start_user_json(app: &AppRecord, user: &UserRecord, quirks: bool) -> Value {
+    let mut view = user_json(app, user);
+    if quirks {
+        apply_status_quirk(&mut view);
+        if let Some(object) = view.as_object_mut() {
+            object.remove("webauthn_types");
+        }
+    }
+    view
+}
+
+/// The hosted service's quirk of an unreported status: `status: ""`.
+pub fn apply_status_quirk(view: &mut Value) {
+    view["status"] = json!("");
+}
+
 /// The spec's `Credential` view.
 pub fn device_json(device: &DeviceRecord) -> Value {
     json!({

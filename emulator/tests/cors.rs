@@ -119,6 +119,35 @@ async fn simple_answers_carry_the_origin_including_errors() {
         header(&unauthorized, &ACCESS_CONTROL_ALLOW_ORIGIN),
         Some("http://localhost:3000")
     );
+    // An injected fault is readable by the page too.
+    emulator.inject_fault(passage_emulator::FaultRule {
+        path_prefix: format!("/v1/apps/{DEFAULT_APP_ID}"),
+        method: None,
+        count: 1,
+        kind: passage_emulator::FaultKind::Status503,
+        retry_after: Some(2),
+        delay_ms: None,
+        status: None,
+    });
+    let faulted = client
+        .get(format!("{base}/apps/{DEFAULT_APP_ID}"))
+        .header(ORIGIN, "http://localhost:3000")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(faulted.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        header(&faulted, &ACCESS_CONTROL_ALLOW_ORIGIN),
+        Some("http://localhost:3000")
+    );
+    // The admin API is not offered cross-origin.
+    let admin = client
+        .get(format!("{}/_emulator/apps", emulator.root_url()))
+        .header(ORIGIN, "http://localhost:3000")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(header(&admin, &ACCESS_CONTROL_ALLOW_ORIGIN), None);
 }
 
 #[tokio::test]

@@ -195,7 +195,7 @@ impl Error {
             P::UnexpectedResponse(response) => {
                 let status = response.status();
                 if status.is_redirection() {
-                    return match Redirect::from_parts(status, response.headers()) {
+                    return match Redirect::from_parts(status, response.headers(), secrets) {
                         Ok(redirect) => Error::Redirect(redirect),
                         Err(no_location) => no_location,
                     };

@@ -2057,6 +2057,7 @@ fn known_codes() -> Vec<(&'static str, ApiErrorCode, u16)> {
         ),
         ("transaction_not_found", C::TransactionNotFound, 404),
         ("user_has_no_passkeys", C::UserHasNoPasskeys, 409),
+        ("rate_limited", C::RateLimited, 429),
         ("internal_server_error", C::InternalServerError, 500),
     ]
 }
@@ -2125,7 +2126,7 @@ async fn every_error_code_decodes_into_a_typed_api_error() {
         }
         assert_eq!(err.status().map(|s| s.as_u16()), Some(status));
         assert_eq!(err.code(), Some(&code));
-        assert_eq!(err.is_transient(), status == 500, "{wire}");
+        assert_eq!(err.is_transient(), matches!(status, 429 | 500), "{wire}");
     }
 }
 

@@ -12,7 +12,8 @@
 "use strict";
 
 (function () {
-  const cfg = window.PASSAGE_PAGE; // {api: "http://127.0.0.1:PORT/v1", appId: "..."} from /config.js
+  // {api: "http://127.0.0.1:PORT/v1" (the emulator, behind the suite's recording proxy), appId} from /config.js
+  const cfg = window.PASSAGE_PAGE;
   const SDK_HEADERS = {
     "Passage-Version": "@passageidentity/passage-js 4.1.2",
     "Passage-Element-Version": "2.0.9",

@@ -109,7 +109,8 @@ impl PageServer {
         format!("http://localhost:{}", self.port)
     }
 
-    /// Starts serving the page, configured for the emulator API at `api_base` (`.../v1`) and `app_id`.
+    /// Starts serving the page, configured for the API at `api_base` (`http://127.0.0.1:PORT/v1`) and
+    /// `app_id`.
     pub fn serve(&mut self, api_base: &str, app_id: &str) {
         let listener = self.listener.take().expect("serve is called once");
         let config = format!(

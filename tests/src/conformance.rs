@@ -333,6 +333,33 @@ impl SpecSchemas {
             .collect()
     }
 
+    /// Checks that `status` is declared for the operation of `method path` (paths of no operation, such
+    /// as deliberately unknown routes, are not checked here).
+    pub fn check_status(&self, method: &str, path: &str, status: u16) -> Option<Mismatch> {
+        let op = self.find(method, path)?;
+        if op.responses.contains_key(&status.to_string()) {
+            return None;
+        }
+        Some(Mismatch {
+            operation: op.id.clone(),
+            status,
+            json_path: String::new(),
+            message: "the spec does not declare this status (seen in the emulator's request log)"
+                .into(),
+        })
+    }
+
+    /// Checks the status of every request in an emulator's request log, whichever client sent it
+    /// (dropped connections, with no status, are skipped).
+    pub fn check_request_log(&self, log: &[passage_emulator::LoggedRequest]) -> Vec<Mismatch> {
+        log.iter()
+            .filter_map(|r| {
+                r.status
+                    .and_then(|status| self.check_status(&r.method, &r.path, status))
+            })
+            .collect()
+    }
+
     /// Checks every recorded answer; the list of failures (empty when all conform).
     pub fn check_all(&self, recorded: &[Recorded]) -> Vec<Mismatch> {
         recorded.iter().flat_map(|r| self.check(r)).collect()
@@ -468,6 +495,34 @@ mod tests {
             !spec.check(&bad_error).is_empty(),
             "error bodies need `error` too"
         );
+    }
+
+    #[test]
+    fn an_undeclared_status_in_the_request_log_is_a_mismatch() {
+        let spec = SpecSchemas::load();
+        let logged = |method: &str, path: &str, status: u16| passage_emulator::LoggedRequest {
+            method: method.into(),
+            path: path.into(),
+            status: Some(status),
+        };
+        let log = [
+            logged("POST", "/v1/apps/a/tokens", 403),
+            logged("POST", "/v1/apps/a/login/otp", 429),
+            logged("GET", "/v1/nowhere", 404),
+            passage_emulator::LoggedRequest {
+                method: "GET".into(),
+                path: "/v1/apps/a".into(),
+                status: None,
+            },
+            logged("GET", "/v1/apps/a", 418),
+            logged("DELETE", "/v1/apps/a/tokens", 409),
+        ];
+        let problems = spec.check_request_log(&log);
+        let seen: Vec<(&str, u16)> = problems
+            .iter()
+            .map(|p| (p.operation.as_str(), p.status))
+            .collect();
+        assert_eq!(seen, vec![("get_app", 418), ("revoke_refresh_token", 409)]);
     }
 
     #[test]

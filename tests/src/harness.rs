@@ -68,11 +68,14 @@ impl TestEnv {
     }
 
     /// Panics, listing every mismatch, unless all answers recorded by the proxy so far conform to
-    /// the spec (schema of the operation and status).
+    /// the spec (schema of the operation and status), and every status in the emulator's request log
+    /// (all `/v1` traffic of the test, including raw and direct calls) is declared for its operation.
     pub fn assert_conformant(&self) {
         let recorded = self.proxy.recorded();
         assert!(!recorded.is_empty(), "nothing was recorded");
-        let mismatches = SpecSchemas::load().check_all(&recorded);
+        let spec = SpecSchemas::load();
+        let mut mismatches = spec.check_all(&recorded);
+        mismatches.extend(spec.check_request_log(&self.emulator.requests()));
         assert!(
             mismatches.is_empty(),
             "{} non-conforming answers:\n{}",

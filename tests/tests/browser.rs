@@ -13,6 +13,7 @@ use chromiumoxide::cdp::browser_protocol::web_authn::{AuthenticatorId, Authentic
 use passage_e2e::browser::{
     find_chromium, std_to_base64url, BrowserSession, ChromiumLookup, PageServer, Tab,
 };
+use passage_e2e::conformance::{RecordingProxy, SpecSchemas};
 use passage_emulator::{
     AppConfig, Emulator, EmulatorConfig, EmulatorHandle, MetadataFieldConfig, OutboxMessage,
 };
@@ -21,6 +22,10 @@ use serde_json::{json, Value};
 const ADA: &str = "ada@example.com";
 
 struct Suite {
+    /// Between the page and the emulator: records every answer for the conformance check.
+    proxy: RecordingProxy,
+    /// The spec's schemas.
+    schemas: SpecSchemas,
     /// The emulator UI, opened by the first UI case.
     ui: Option<Tab>,
     emulator: EmulatorHandle,
@@ -84,8 +89,14 @@ async fn browser_suite() {
         ..EmulatorConfig::default()
     };
     let emulator = Emulator::start(config).await.expect("emulator starts");
-    pages.serve(&emulator.base_url(), emulator.default_app_id());
+    // The page reaches the emulator through the recording proxy, so every answer the browser got is
+    // checked against the spec at the end (the proxy passes the CORS headers both ways).
+    let proxy = RecordingProxy::start(emulator.root_url()).await;
+    pages.serve(&format!("{}/v1", proxy.origin()), emulator.default_app_id());
+    // Compiling the spec's schemas takes a while: it runs while Chromium starts.
+    let schemas = tokio::task::spawn_blocking(SpecSchemas::load);
     let browser = BrowserSession::launch(executable).await;
+    let schemas = schemas.await.expect("the spec's schemas load");
     let launched = started.elapsed(); // emulator, page server and Chromium
     let page_origin = pages.origin();
     let app = browser.open(&format!("{page_origin}/")).await;
@@ -94,6 +105,8 @@ async fn browser_suite() {
         .await;
     let mut suite = Suite {
         ui: None,
+        proxy,
+        schemas,
         emulator,
         browser,
         app,
@@ -123,12 +136,14 @@ async fn browser_suite() {
     case!(otp_login);
     case!(magic_link_login);
     case!(token_refresh);
+    case!(answers_conform_to_the_spec);
     case!(ui_renders_and_shows_a_passcode);
     case!(ui_magic_link_completes_a_pending_login);
     case!(ui_clock_and_faults);
     case!(ui_users_and_app_settings);
     case!(ui_reset);
     case!(ui_with_an_admin_token);
+    case!(answers_conform_to_the_spec);
 
     for (name, took) in &timings {
         eprintln!("browser case {name}: {took:?}");
@@ -670,10 +685,13 @@ async fn ui_clock_and_faults(s: &mut Suite) {
     .await;
     ui.wait_for_text("the UI lists the armed fault", "503 unavailable")
         .await;
+    // Answers so far are checked now; the forged one that follows is not the emulator's own.
+    answers_conform_to_the_spec(s).await;
     let faulted = s
         .app
         .try_flow("current user under the fault", "t.currentUser()")
         .await;
+    s.proxy.clear();
     s.app.check(
         !faulted.ok() && faulted.status() == Some(503),
         &format!(
@@ -907,4 +925,34 @@ async fn ui_with_an_admin_token(s: &mut Suite) {
     ui.wait_for_text("with the token the UI shows the app", &app_id)
         .await;
     ui.page().clone().close().await.expect("tab closes");
+}
+
+/// Every answer the browser received since the last check conforms to the spec (preflights, which the
+/// spec does not describe, are left out), then forgets them.
+async fn answers_conform_to_the_spec(s: &mut Suite) {
+    let recorded: Vec<_> = s
+        .proxy
+        .recorded()
+        .into_iter()
+        .filter(|r| r.method != "OPTIONS")
+        .collect();
+    s.proxy.clear();
+    s.app.check(
+        !recorded.is_empty(),
+        "the proxy recorded the browser's calls",
+    );
+    let mismatches = s.schemas.check_all(&recorded);
+    s.app.check(
+        mismatches.is_empty(),
+        &format!(
+            "{} of {} answers do not conform to the spec:\n{}",
+            mismatches.len(),
+            recorded.len(),
+            mismatches
+                .iter()
+                .map(|m| m.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        ),
+    );
 }

@@ -144,10 +144,12 @@ async fn otp_wrong_codes_exceed_attempts_and_expiry_uses_the_clock() {
             )
             .send()
     };
+    // A wrong code is 400 `invalid_request` (what the official SDKs show as "the otp or otp_id is
+    // invalid"); only the attempt limit is a 401.
     for _ in 0..4 {
         assert_eq!(
             status_code(attempt(wrong).await),
-            (401, "invalid_magic_link".into())
+            (400, "invalid_request".into())
         );
     }
     assert_eq!(
@@ -185,7 +187,7 @@ async fn otp_wrong_codes_exceed_attempts_and_expiry_uses_the_clock() {
         )
         .send()
         .await;
-    assert_eq!(status_code(expired), (401, "invalid_magic_link".into()));
+    assert_eq!(status_code(expired), (400, "invalid_request".into()));
     env.assert_conformant();
 }
 
@@ -239,18 +241,17 @@ async fn magic_link_status_before_and_after_activation() {
     assert!(!activated.auth_result.auth_token.expose_secret().is_empty());
     assert_eq!(activated.auth_result.redirect_url, "/dashboard");
 
-    // The waiting device gets its session exactly once.
-    let polled = status()
-        .await
-        .expect("status after activation")
-        .into_inner();
-    let (_, claims) = jwt_parts(polled.auth_result.auth_token.expose_secret());
+    // The waiting device gets a session on every poll (a poll whose answer was lost can be repeated)
+    // until the link expires.
     let (_, activated_claims) = jwt_parts(activated.auth_result.auth_token.expose_secret());
-    assert_eq!(claims["sub"], activated_claims["sub"]);
-    assert_eq!(
-        status_code(status().await),
-        (404, "magic_link_not_found".into())
-    );
+    for _ in 0..2 {
+        let polled = status()
+            .await
+            .expect("status after activation")
+            .into_inner();
+        let (_, claims) = jwt_parts(polled.auth_result.auth_token.expose_secret());
+        assert_eq!(claims["sub"], activated_claims["sub"]);
+    }
 
     // The link is single-use.
     let reuse = env
@@ -280,6 +281,11 @@ async fn magic_link_status_before_and_after_activation() {
         .send()
         .await;
     assert_eq!(status_code(expired), (401, "invalid_magic_link".into()));
+    // The first link has expired too: its status is gone.
+    assert_eq!(
+        status_code(status().await),
+        (404, "magic_link_not_found".into())
+    );
     env.assert_conformant();
 }
 
@@ -1756,5 +1762,152 @@ async fn concurrent_metadata_updates_lose_nothing() {
     for (i, field) in fields.iter().enumerate() {
         assert_eq!(metadata[field], json!(i), "{field}");
     }
+    env.assert_conformant();
+}
+
+/// Answers that used to slip past the conformance check (statuses the spec did not declare for their
+/// operation, and the 429 fault's `rate_limited` code) are now declared and checked, through the
+/// proxy's schema check and the emulator's request log.
+#[tokio::test]
+async fn every_status_the_emulator_answers_is_declared() {
+    let env = TestEnv::with_config(config_with(AppConfig {
+        refresh_tokens: false,
+        ..AppConfig::default()
+    }))
+    .await;
+    let app = env.app_id.clone();
+    let base = format!("{}/v1/apps/{app}", env.proxy.origin());
+    let admin = env.emulator.admin();
+    let user = admin
+        .create_user(
+            &app,
+            &passage_emulator::admin::NewUser::new("declared@example.com"),
+        )
+        .await
+        .unwrap();
+    let session = admin.create_session(&app, &user.id).await.unwrap();
+    let expect = |resp: reqwest::Response, status: u16| async move {
+        assert_eq!(resp.status().as_u16(), status, "{}", resp.url().path());
+        let body: Value = resp.json().await.expect("JSON error body");
+        body["code"].as_str().unwrap_or_default().to_owned()
+    };
+
+    // POST tokens with refresh tokens off: 403.
+    let resp = env
+        .http
+        .post(format!("{base}/tokens"))
+        .json(&json!({"refresh_token": "not-a-token"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(expect(resp, 403).await, "operation_not_allowed");
+    // currentuser/devices/finish with a malformed body: 400.
+    let resp = env
+        .http
+        .post(format!("{base}/currentuser/devices/finish"))
+        .bearer_auth(&session.auth_token)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(expect(resp, 400).await, "invalid_request");
+    // Social operations of an unknown app: 404 app_not_found.
+    let (_, challenge) = pkce_pair();
+    let unknown = format!("{}/v1/apps/no-such-app", env.proxy.origin());
+    let resp = env
+        .http
+        .get(format!("{unknown}/social/authorize"))
+        .query(&[
+            ("redirect_uri", "https://app.passage.test/cb"),
+            ("code_challenge", challenge.as_str()),
+            ("code_challenge_method", "S256"),
+            ("connection_type", "github"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(expect(resp, 404).await, "app_not_found");
+    let resp = env
+        .http
+        .get(format!("{unknown}/social/token"))
+        .query(&[("code", "c"), ("verifier", "v")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(expect(resp, 404).await, "app_not_found");
+    // Injected 429 and 503.
+    for (kind, status, code) in [
+        (FaultKind::Status429, 429, "rate_limited"),
+        (FaultKind::Status503, 503, "internal_server_error"),
+    ] {
+        env.emulator.inject_fault(FaultRule {
+            path_prefix: format!("/v1/apps/{app}"),
+            method: Some("GET".into()),
+            count: 1,
+            kind,
+            retry_after: Some(1),
+            delay_ms: None,
+            status: None,
+        });
+        let resp = env.http.get(&base).send().await.unwrap();
+        assert_eq!(resp.headers()["retry-after"], "1");
+        assert_eq!(expect(resp, status).await, code);
+    }
+    // An over-size body: 413.
+    let resp = env
+        .http
+        .post(format!("{base}/login/otp"))
+        .json(&json!({"identifier": "x@example.com", "language": "x".repeat(2 * 1024 * 1024)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(expect(resp, 413).await, "invalid_request");
+    env.assert_conformant();
+}
+
+/// With `quirks` on, the emulator sends the hosted service's known shapes (`status: ""`, no
+/// `webauthn_types` on WebAuthn start users); the generated client accepts them and they conform to the
+/// spec.
+#[tokio::test]
+async fn the_hosted_quirks_are_tolerated_by_the_client_and_the_spec() {
+    let env = TestEnv::with_config(EmulatorConfig {
+        quirks: true,
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let start = env
+        .client
+        .register_webauthn_start()
+        .app_id(&env.app_id)
+        .body(types::RegisterWebAuthnStartRequest::builder().identifier("quirky@example.com"))
+        .send()
+        .await
+        .expect("register start with quirks")
+        .into_inner();
+    let user = start.user.expect("user");
+    assert_eq!(user.status.as_str(), "");
+    assert!(user.webauthn_types.is_empty());
+    let created = env
+        .client
+        .create_user()
+        .app_id(&env.app_id)
+        .body(types::CreateUserParams::builder().identifier("quirky2@example.com"))
+        .send()
+        .await
+        .expect("create user with quirks")
+        .into_inner();
+    assert_eq!(created.user.status.as_str(), "");
+    // The current user keeps its full shape.
+    let auth = env.register_by_otp("quirky3@example.com").await;
+    let me = env
+        .user_client(&auth)
+        .get_currentuser()
+        .app_id(&env.app_id)
+        .send()
+        .await
+        .unwrap()
+        .into_inner()
+        .user;
+    assert_eq!(me.status.as_str(), "active");
     env.assert_conformant();
 }

@@ -584,7 +584,7 @@ async fn lost_response_after_processing() {
     assert_eq!(n, 1, "activate_one_time_passcode must not be retried");
     assert!(is_transport(&activated), "{activated:?}");
     let (n, again) = m.activate(&otp).await;
-    assert_eq!((n, status(&again)), (1, Some(401)), "the passcode was used");
+    assert_eq!((n, status(&again)), (1, Some(400)), "the passcode was used");
 }
 
 #[tokio::test]

@@ -21,7 +21,6 @@ use passage_auth_client::{
 };
 use passage_e2e::harness::{assert_same_secret, TestEnv};
 use passage_emulator::{AppConfig, EmulatorConfig, FaultKind, FaultRule, DEFAULT_API_KEY};
-use secrecy::ExposeSecret;
 
 /// A `MakeWriter` that keeps everything written.
 #[derive(Clone, Default)]
@@ -234,7 +233,7 @@ async fn no_secret_in_logs_errors_or_debug_on_retry_and_fault_paths() {
     let (otp_id, otp) = f.otp(email, &mut ledger).await;
     let wrong = if otp == "000000" { "111111" } else { "000000" };
     let err = f.activate_otp(&otp_id, wrong).await.unwrap_err();
-    assert_eq!(err.status().map(|s| s.as_u16()), Some(401));
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(400));
     ledger.error("otp wrong code", &err);
     f.fault("/otp/activate", "POST", FaultKind::TruncatedBody, 1);
     let err = f.activate_otp(&otp_id, &otp).await.unwrap_err();

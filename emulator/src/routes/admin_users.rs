@@ -9,8 +9,9 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::accounts::{delete_user as remove_user, ensure_can_login, ensure_identifier_free};
-use crate::accounts::{new_user, record_login};
+use crate::accounts::{
+    delete_user as remove_user, ensure_can_login, ensure_identifier_free, new_user, record_login,
+};
 use crate::admin::{AdminUser, NewUser, UserPatch};
 use crate::config::AppConfig;
 use crate::error::{ApiError, ApiResult};

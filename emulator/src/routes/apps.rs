@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiPath;
+use crate::kinds::LoginMethod;
 use crate::state::{AppRecord, AppState};
 use crate::tokens::secret_eq;
 
@@ -35,6 +36,25 @@ pub fn app_json(app: &AppRecord) -> Value {
             json!({"client_id": format!("emulator-{conn}-client")}),
         );
     }
+    let mut auth_methods = serde_json::Map::new();
+    for method in &c.login_methods {
+        let settings = match method {
+            LoginMethod::Passkeys => json!({}),
+            LoginMethod::Otp => json!({"ttl": c.otp_ttl_seconds, "ttl_display_unit": "s"}),
+            LoginMethod::MagicLink => {
+                json!({"ttl": c.magic_link_ttl_seconds, "ttl_display_unit": "s"})
+            }
+        };
+        auth_methods.insert(method.as_str().to_owned(), settings);
+    }
+    // The legacy fallback setting: the magic link when offered, else the passcode, else none.
+    let (fallback, fallback_ttl) = if c.offers(LoginMethod::MagicLink) {
+        ("magic_link", c.magic_link_ttl_seconds)
+    } else if c.offers(LoginMethod::Otp) {
+        ("otp", c.otp_ttl_seconds)
+    } else {
+        ("none", 0)
+    };
     let required = match c.allowed_identifier {
         crate::config::AllowedIdentifier::Phone => "phone",
         _ => "email",
@@ -49,13 +69,9 @@ pub fn app_json(app: &AppRecord) -> Value {
         "login_url": c.login_url,
         "redirect_url": c.redirect_url,
         "rsa_public_key": app.active_key().map(|k| k.public_pem_b64()).unwrap_or_default(),
-        "auth_fallback_method": "magic_link",
-        "auth_fallback_method_ttl": c.magic_link_ttl_seconds,
-        "auth_methods": {
-            "passkeys": {},
-            "otp": {"ttl": c.otp_ttl_seconds, "ttl_display_unit": "s"},
-            "magic_link": {"ttl": c.magic_link_ttl_seconds, "ttl_display_unit": "s"},
-        },
+        "auth_fallback_method": fallback,
+        "auth_fallback_method_ttl": fallback_ttl,
+        "auth_methods": auth_methods,
         "element_customization": {},
         "element_customization_dark": {},
         "ephemeral": true,

@@ -160,6 +160,9 @@ pub fn router(shared: AppState) -> Router {
         .nest("/_emulator", admin::router(shared.clone()))
         .nest("/_emulator/ui", crate::ui::router(shared.clone()))
         .fallback(no_route)
+        .layer(axum::extract::DefaultBodyLimit::max(
+            shared.options.max_body_bytes,
+        ))
         .layer(middleware::from_fn_with_state(
             shared.clone(),
             fault_middleware,

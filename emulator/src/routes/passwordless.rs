@@ -11,6 +11,7 @@ use crate::clock::rfc3339;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath};
 use crate::identifiers::classify_identifier;
+use crate::kinds::LoginMethod;
 use crate::redact::redacted_debug;
 use crate::session::issue_session;
 use crate::state::{
@@ -138,6 +139,7 @@ pub async fn register_otp(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let now = shared.clock.now();
     let otp_id = shared.mutate(|state| {
+        state.app(&app_id)?.config.ensure_offers(LoginMethod::Otp)?;
         let (user_id, id) = register_user(state.app_mut(&app_id)?, &body.identifier, now)?;
         send_otp(state, &app_id, &user_id, &id, now)
     })?;
@@ -152,6 +154,7 @@ pub async fn login_otp(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let now = shared.clock.now();
     let otp_id = shared.mutate(|state| {
+        state.app(&app_id)?.config.ensure_offers(LoginMethod::Otp)?;
         let (user_id, id) = login_user(state.app(&app_id)?, &body.identifier)?;
         send_otp(state, &app_id, &user_id, &id, now)
     })?;
@@ -166,6 +169,10 @@ pub async fn register_magic_link(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let now = shared.clock.now();
     let link_id = shared.mutate(|state| {
+        state
+            .app(&app_id)?
+            .config
+            .ensure_offers(LoginMethod::MagicLink)?;
         let (user_id, id) = register_user(state.app_mut(&app_id)?, &body.identifier, now)?;
         send_magic_link(
             state,
@@ -192,6 +199,10 @@ pub async fn login_magic_link(
 ) -> ApiResult<Json<Value>> {
     let now = shared.clock.now();
     let link_id = shared.mutate(|state| {
+        state
+            .app(&app_id)?
+            .config
+            .ensure_offers(LoginMethod::MagicLink)?;
         let (user_id, id) = login_user(state.app(&app_id)?, &body.identifier)?;
         send_magic_link(
             state,
@@ -215,13 +226,14 @@ pub struct ActivateOtpRequest {
 }
 redacted_debug!(ActivateOtpRequest { otp_id });
 
+/// A passcode that cannot be redeemed: 400 `invalid_request`, which the official native SDKs show as
+/// "the otp or the otp_id is invalid" (a 401 would read as "attempts used up" to the login element).
 fn invalid_otp(message: &str) -> ApiError {
-    ApiError::unauthorized("invalid_magic_link", message)
+    ApiError::bad_request(message)
 }
 
-/// `POST /apps/{app_id}/otp/activate` (200). Wrong, unknown, used or expired passcodes give 401
-/// `invalid_magic_link` (the spec has no passcode-specific code); too many wrong tries give 401
-/// `exceeded_attempts`.
+/// `POST /apps/{app_id}/otp/activate` (200). Wrong, unknown, used or expired passcodes give 400
+/// `invalid_request`; too many wrong tries give 401 `exceeded_attempts`.
 pub async fn activate_otp(
     State(shared): State<AppState>,
     ApiPath(app_id): ApiPath<String>,
@@ -368,7 +380,8 @@ pub struct LinkStatusRequest {
 }
 
 /// `POST /apps/{app_id}/magic-link/status`: 404 `magic_link_not_found` until the link is activated, then
-/// 200 with a new session exactly once, then 404 again.
+/// 200 with a new session on every poll until the link expires (so a poll whose answer was lost can be
+/// repeated), then 404 again.
 pub async fn magic_link_status(
     State(shared): State<AppState>,
     ApiPath(app_id): ApiPath<String>,
@@ -384,7 +397,7 @@ pub async fn magic_link_status(
     let result = shared.mutate(|state| {
         let app = state.app_mut(&app_id)?;
         let link = app.magic_links.get_mut(&body.id).ok_or_else(not_found)?;
-        if !link.activated || link.status_delivered {
+        if !link.activated || now >= link.expires_at {
             return Err(not_found());
         }
         link.status_delivered = true;

@@ -14,7 +14,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::identifiers::{classify_identifier, is_email, is_phone};
 use crate::state::{AppState, UserStatus};
-use crate::views::user_json;
+use crate::views::{apply_status_quirk, user_json};
 
 /// Applies `update` to `current` after checking every field against `schema`; nothing changes on error.
 /// A `null` value removes the field.
@@ -97,6 +97,7 @@ pub async fn create_user(
     ApiJson(body): ApiJson<CreateUserRequest>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let now = shared.clock.now();
+    let quirks = shared.options.quirks;
     let user = shared.mutate(|state| {
         let app = state.app_mut(&app_id)?;
         ensure_public_signup(&app.config)?;
@@ -107,7 +108,10 @@ pub async fn create_user(
             user.user_metadata =
                 apply_metadata(&app.config.user_metadata_schema, &BTreeMap::new(), meta)?;
         }
-        let view = user_json(app, &user);
+        let mut view = user_json(app, &user);
+        if quirks {
+            apply_status_quirk(&mut view);
+        }
         app.users.insert(user.id.clone(), user);
         Ok(view)
     })?;

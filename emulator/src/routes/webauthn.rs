@@ -13,6 +13,7 @@ use crate::accounts::{ensure_can_login, record_login};
 use crate::bearer::bearer_user;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, OptionalJson};
+use crate::kinds::LoginMethod;
 use crate::redact::redacted_debug;
 use crate::session::issue_session;
 use crate::state::{
@@ -20,7 +21,7 @@ use crate::state::{
     TransactionKind,
 };
 use crate::tokens::{digest_hex, random_id, random_secret};
-use crate::views::{device_json, devices_of, user_json};
+use crate::views::{device_json, devices_of, start_user_json};
 use crate::webauthn::{AttachmentPreference, CeremonyError, RelyingParty, StoredCredential};
 
 /// Seconds a handshake stays valid.
@@ -341,7 +342,12 @@ pub async fn register_start(
 ) -> ApiResult<Json<Value>> {
     let now = shared.clock.now();
     let pref = attachment(body.authenticator_attachment.as_deref())?;
+    let quirks = shared.options.quirks;
     let out = shared.mutate(|state| {
+        state
+            .app(&app_id)?
+            .config
+            .ensure_offers(LoginMethod::Passkeys)?;
         let (user_id, _) = register_user(state.app_mut(&app_id)?, &body.identifier, now)?;
         let (id, options) = start_registration(
             state,
@@ -352,7 +358,10 @@ pub async fn register_start(
             now,
         )?;
         let app = state.app(&app_id)?;
-        let user = app.users.get(&user_id).map(|u| user_json(app, u));
+        let user = app
+            .users
+            .get(&user_id)
+            .map(|u| start_user_json(app, u, quirks));
         Ok(json!({ "handshake": handshake_json(&id, options), "user": user }))
     })?;
     Ok(Json(out))
@@ -425,8 +434,10 @@ pub async fn login_start(
     OptionalJson(body): OptionalJson<LoginStartRequest>,
 ) -> ApiResult<Json<Value>> {
     let now = shared.clock.now();
+    let quirks = shared.options.quirks;
     let out = shared.mutate(|state| {
         let app = state.app(&app_id)?;
+        app.config.ensure_offers(LoginMethod::Passkeys)?;
         let user_id = match body.identifier.as_deref().filter(|i| !i.trim().is_empty()) {
             Some(identifier) => {
                 let (_, id) = crate::identifiers::classify_identifier(&app.config, identifier)?;
@@ -448,7 +459,7 @@ pub async fn login_start(
         let app = state.app(&app_id)?;
         let user = user_id
             .and_then(|u| app.users.get(&u))
-            .map(|u| user_json(app, u));
+            .map(|u| start_user_json(app, u, quirks));
         Ok(json!({ "handshake": handshake_json(&id, options), "user": user }))
     })?;
     Ok(Json(out))
@@ -515,8 +526,13 @@ pub async fn add_device_start(
 ) -> ApiResult<Json<Value>> {
     let now = shared.clock.now();
     let pref = attachment(body.authenticator_attachment.as_deref())?;
+    let quirks = shared.options.quirks;
     let out = shared.mutate(|state| {
         let user_id = bearer_user(&shared, state, &app_id, &headers)?;
+        state
+            .app(&app_id)?
+            .config
+            .ensure_offers(LoginMethod::Passkeys)?;
         let (id, options) = start_registration(
             state,
             &app_id,
@@ -526,7 +542,10 @@ pub async fn add_device_start(
             now,
         )?;
         let app = state.app(&app_id)?;
-        let user = app.users.get(&user_id).map(|u| user_json(app, u));
+        let user = app
+            .users
+            .get(&user_id)
+            .map(|u| start_user_json(app, u, quirks));
         Ok(json!({ "handshake": handshake_json(&id, options), "user": user }))
     })?;
     Ok(Json(out))
