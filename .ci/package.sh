@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Publishing checks, run by .ci/run: the client's feature matrix builds, both published crates
-# package (their packaged copies build on their own), and the emulator binary installs.
+# package (`cargo package` builds each packaged copy on its own, which is what `cargo publish
+# --dry-run` checks too), and the emulator binary installs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,13 +33,11 @@ fi
 step "cargo package: passage-auth-client and passage-emulator (each packaged copy is built)"
 cargo package -p passage-auth-client -p passage-emulator --locked --allow-dirty
 
-step "cargo publish --dry-run"
-cargo publish --dry-run -p passage-auth-client --locked --allow-dirty
-cargo publish --dry-run -p passage-emulator --locked --allow-dirty
-
+# A debug install into the workspace's target dir reuses what the test build compiled;
+# `cargo install` from the registry builds the same sources with the release profile.
 step "cargo install of the emulator into a temporary root"
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
-cargo install --locked --path emulator --root "$root"
+cargo install --locked --debug --path emulator --root "$root" --target-dir target
 "$root/bin/passage-emulator" --help | grep -q -- '--listen'
 echo "installed: $root/bin/passage-emulator"
