@@ -14,7 +14,6 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use passage_auth_client::{ClientBuilder, RetryPolicy, SecretValue, Session};
 use passage_benches::{otp_sign_in, EmulatorClock};
 use passage_emulator::{AppConfig, Emulator, EmulatorConfig, EmulatorHandle};
-use secrecy::ExposeSecret as _;
 
 const TTL: i64 = 60;
 const STAMPEDE_TASKS: usize = 1000;

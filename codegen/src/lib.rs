@@ -6,13 +6,15 @@
 
 pub mod diff;
 pub mod generate;
+mod isolate;
 pub mod lint;
 pub mod load;
-mod locate;
+pub mod locate;
+pub mod mutate;
 mod postprocess;
 mod secrets;
 
 pub use diff::{diff as diff_specs, Report as DiffReport, SpecDiff};
 pub use generate::{generate, generate_with, GenerateError, Options};
-pub use lint::{lint, Finding, LintReport};
+pub use lint::{lint, Finding, LintReport, Location};
 pub use load::{load, LoadError, LoadedSpec};

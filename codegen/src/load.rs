@@ -59,7 +59,34 @@ impl LoadedSpec {
 
     /// The 1-based line of the YAML node that a JSON pointer names, when it can be found.
     pub fn line_of(&self, pointer: &str) -> Option<usize> {
-        crate::locate::line_of(&self.source, pointer)
+        self.position_of(pointer).map(|p| p.line)
+    }
+
+    /// The line and column of the YAML node that a JSON pointer names (or of
+    /// the deepest node on its way that exists), when it can be found.
+    pub fn position_of(&self, pointer: &str) -> Option<crate::locate::Position> {
+        crate::locate::position_of(&self.source, pointer)
+    }
+
+    /// A spec built from a JSON value (a part of another spec, e.g. when the
+    /// generator isolates what it cannot convert); `source` becomes its YAML form.
+    pub fn from_json(path: impl Into<PathBuf>, json: serde_json::Value) -> Result<Self, LoadError> {
+        let path = path.into();
+        let source = serde_yaml::to_string(&json).map_err(|e| syntax_error(&path, "", e))?;
+        let openapi =
+            serde_json::from_value::<OpenAPI>(json.clone()).map_err(|e| LoadError::Syntax {
+                path: path.clone(),
+                line: 0,
+                column: 0,
+                pointer: String::new(),
+                message: e.to_string(),
+            })?;
+        Ok(Self {
+            path,
+            source,
+            openapi,
+            json,
+        })
     }
 }
 
@@ -75,7 +102,7 @@ pub enum LoadError {
         source: std::io::Error,
     },
     /// The text is not valid YAML, or not a valid OpenAPI 3.0 document.
-    #[error("{path}:{line}:{column}: {message}")]
+    #[error("{path}:{line}:{column}: {message} (at {})", if pointer.is_empty() { "the document" } else { pointer })]
     Syntax {
         /// The file that was read.
         path: PathBuf,
@@ -83,7 +110,9 @@ pub enum LoadError {
         line: usize,
         /// 1-based column, 0 when the parser did not say.
         column: usize,
-        /// The parser's message.
+        /// JSON pointer of the node the line is in (empty for the whole document).
+        pointer: String,
+        /// The parser's message, in the spec's terms.
         message: String,
     },
 }
@@ -102,16 +131,20 @@ fn parse(path: &Path, source: &str) -> Result<(OpenAPI, serde_json::Value), Load
     // First as plain YAML, so that syntax errors get the parser's own location;
     // then into the OpenAPI shape, whose errors carry the location of the bad node.
     let value: serde_yaml::Value =
-        serde_yaml::from_str(source).map_err(|e| syntax_error(path, e))?;
+        serde_yaml::from_str(source).map_err(|e| syntax_error(path, source, e))?;
     if !value.is_mapping() {
         return Err(LoadError::Syntax {
             path: path.to_path_buf(),
             line: 1,
             column: 1,
-            message: "the spec must be a YAML mapping (an OpenAPI document)".into(),
+            pointer: String::new(),
+            message: "the spec must be a YAML mapping (an OpenAPI document); \
+                      start it with `openapi: 3.0.3`, `info` and `paths`"
+                .into(),
         });
     }
-    let openapi = serde_yaml::from_str::<OpenAPI>(source).map_err(|e| syntax_error(path, e))?;
+    let openapi =
+        serde_yaml::from_str::<OpenAPI>(source).map_err(|e| syntax_error(path, source, e))?;
     Ok((openapi, to_json(value)))
 }
 
@@ -141,16 +174,28 @@ fn to_json(value: serde_yaml::Value) -> serde_json::Value {
     }
 }
 
-fn syntax_error(path: &Path, error: serde_yaml::Error) -> LoadError {
+fn syntax_error(path: &Path, source: &str, error: serde_yaml::Error) -> LoadError {
+    // serde_yaml says where; the pointer says which node that is, so that the
+    // message names the operation or schema as lint findings do.
     let (line, column) = error
         .location()
         .map(|l| (l.line(), l.column()))
-        .unwrap_or((0, 0));
+        .unwrap_or((1, 1));
+    let pointer = crate::locate::pointer_at(source, line);
+    let mut message = error.to_string();
+    // serde_yaml appends "at line L column C", which the prefix already says.
+    if let Some(cut) = message.find(" at line ") {
+        message.truncate(cut);
+    }
+    if let Some(subject) = crate::lint::subject_of(&pointer) {
+        message = format!("{subject}: {message}");
+    }
     LoadError::Syntax {
         path: path.to_path_buf(),
-        line,
-        column,
-        message: error.to_string(),
+        line: line.max(1),
+        column: column.max(1),
+        pointer,
+        message,
     }
 }
 

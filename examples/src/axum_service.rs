@@ -5,106 +5,47 @@
 //! The example signs in by passcode to get a token, calls its own protected route without a
 //! token, with a tampered one and with the real one, then shuts the service down.
 
+//! Example `axum_service`: an axum service behind the crate's [`PassageAuthLayer`]: `/api/me`
+//! answers only requests carrying a valid Passage auth token (as `Authorization: Bearer` or the
+//! `psg_auth_token` cookie of Passage's web elements), `/` greets signed-in and anonymous
+//! visitors alike, `/health` is public. The [`TokenVerifier`] fetches the JWKS once, then every
+//! check is local.
+//!
+//! The example signs in by passcode to get a token, calls its own protected route without a
+//! token, with a tampered one, with the real one (as a header and as the cookie), then shuts the
+//! service down.
+
 use anyhow::Context as _;
-use axum::extract::{FromRef, FromRequestParts, State};
-use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use passage_auth_client::{Claims, TokenVerifier, VerifierConfig, VerifyError};
+use passage_auth_client::service::{PassageAuthLayer, PassageUser, AUTH_COOKIE};
+use passage_auth_client::{TokenVerifier, VerifierConfig};
 use serde_json::{json, Value};
 
 use crate::{otp, Steps, Target};
 
-/// The service's shared state.
-#[derive(Clone)]
-pub struct AppState {
-    /// Verifies Passage auth tokens; clones share its key cache.
-    pub verifier: TokenVerifier,
-}
-
-impl FromRef<AppState> for TokenVerifier {
-    fn from_ref(state: &AppState) -> Self {
-        state.verifier.clone()
-    }
-}
-
-/// The signed-in Passage user of a request: extracting it verifies the bearer token.
-#[derive(Debug, Clone)]
-pub struct PassageUser(pub Claims);
-
-/// Why a request was refused by [`PassageUser`]. Never contains the token.
-#[derive(Debug)]
-pub enum AuthRejection {
-    /// No `Authorization: Bearer ...` header.
-    MissingToken,
-    /// The token is invalid (signature, expiry, issuer, audience, ...).
-    Invalid(VerifyError),
-    /// The app's signing keys could not be fetched.
-    KeysUnavailable,
-}
-
-impl IntoResponse for AuthRejection {
-    fn into_response(self) -> Response {
-        let (status, reason) = match self {
-            AuthRejection::MissingToken => {
-                (StatusCode::UNAUTHORIZED, "missing bearer token".to_owned())
-            }
-            AuthRejection::Invalid(e) => (StatusCode::UNAUTHORIZED, e.to_string()),
-            AuthRejection::KeysUnavailable => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "signing keys unavailable".to_owned(),
-            ),
-        };
-        let mut response = (status, Json(json!({ "error": reason }))).into_response();
-        if status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                header::HeaderValue::from_static("Bearer"),
-            );
-        }
-        response
-    }
-}
-
-impl<S> FromRequestParts<S> for PassageUser
-where
-    TokenVerifier: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = AuthRejection;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or(AuthRejection::MissingToken)?;
-        let verifier = TokenVerifier::from_ref(state);
-        match verifier.verify(token).await {
-            Ok(claims) => Ok(PassageUser(claims)),
-            Err(VerifyError::JwksUnavailable(_)) => Err(AuthRejection::KeysUnavailable),
-            Err(e) => Err(AuthRejection::Invalid(e)),
-        }
-    }
-}
-
-/// The service: `GET /health` (public) and `GET /api/me` (needs a Passage auth token).
+/// The service: `GET /health` (public), `GET /` (anyone; greets a signed-in user by id) and
+/// `GET /api/me` (needs a Passage auth token). The layer verifies any token a request carries;
+/// each route says whether it needs a user (`PassageUser`) or not (`Option<PassageUser>`).
 pub fn router(verifier: TokenVerifier) -> Router {
     Router::new()
         .route("/health", get(|| async { "ok" }))
+        .route("/", get(home))
         .route("/api/me", get(me))
-        .with_state(AppState { verifier })
+        .layer(PassageAuthLayer::optional(verifier))
 }
 
-async fn me(PassageUser(claims): PassageUser, State(_): State<AppState>) -> Json<Value> {
+async fn home(user: Option<PassageUser>) -> String {
+    match user {
+        Some(user) => format!("welcome back, {}", user.user_id()),
+        None => "welcome, stranger".to_owned(),
+    }
+}
+
+async fn me(user: PassageUser) -> Json<Value> {
     Json(json!({
-        "user_id": claims.user_id(),
-        "expires_at": claims.exp,
+        "user_id": user.user_id(),
+        "expires_at": user.exp,
     }))
 }
 
@@ -113,7 +54,9 @@ async fn me(PassageUser(claims): PassageUser, State(_): State<AppState>) -> Json
 pub struct Answer {
     /// HTTP status.
     pub status: u16,
-    /// JSON body.
+    /// The `WWW-Authenticate` challenge of a 401.
+    pub challenge: Option<String>,
+    /// JSON body (`null` when empty: refusals say nothing about why).
     pub body: Value,
 }
 
@@ -126,6 +69,8 @@ pub struct AxumService {
     pub tampered_token: Answer,
     /// `/api/me` with the real token (twice: the second check uses the cached keys).
     pub with_token: Vec<Answer>,
+    /// `/api/me` with the real token in the `psg_auth_token` cookie.
+    pub with_cookie: Answer,
     /// The signed-in user id.
     pub user_id: String,
     /// JWKS requests the emulator saw (`None` with a real deployment).
@@ -134,12 +79,15 @@ pub struct AxumService {
 
 /// Runs the example against `target`.
 pub async fn run(target: &Target) -> anyhow::Result<AxumService> {
-    let steps = Steps::new("Passage: an axum service protecting a route with the token verifier");
+    let steps = Steps::new("Passage: an axum service behind PassageAuthLayer");
     let client = target.client()?;
     let app_id = target.app_id();
 
     steps.step("Start the service on 127.0.0.1 (GET /health public, GET /api/me protected)");
     let verifier = TokenVerifier::new(client.clone(), app_id, VerifierConfig::default());
+    // Fetch the keys before serving, so the first request does not wait for them.
+    let keys = verifier.preload().await?;
+    steps.detail(format!("preloaded {keys} signing key(s)"));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let origin = format!("http://{}", listener.local_addr()?);
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -166,20 +114,26 @@ pub async fn run(target: &Target) -> anyhow::Result<AxumService> {
     let url = format!("{origin}/api/me");
 
     steps.step("GET /api/me without a token");
-    let without_token = call(&http, &url, None).await?;
-    steps.detail(format!("{} {}", without_token.status, without_token.body));
+    let without_token = call(&http, &url, Credential::None).await?;
+    steps.detail(describe(&without_token));
 
     steps.step("GET /api/me with a token whose signature was altered");
-    let tampered_token = call(&http, &url, Some(&tamper(&token))).await?;
-    steps.detail(format!("{} {}", tampered_token.status, tampered_token.body));
+    let tampered_token = call(&http, &url, Credential::Bearer(&tamper(&token))).await?;
+    steps.detail(describe(&tampered_token));
 
     steps.step("GET /api/me with the real token, twice");
     let mut with_token = Vec::new();
     for _ in 0..2 {
-        let answer = call(&http, &url, Some(&token)).await?;
-        steps.detail(format!("{} {}", answer.status, answer.body));
+        let answer = call(&http, &url, Credential::Bearer(&token)).await?;
+        steps.detail(describe(&answer));
         with_token.push(answer);
     }
+
+    steps.step(format!(
+        "GET /api/me with the token in the {AUTH_COOKIE} cookie"
+    ));
+    let with_cookie = call(&http, &url, Credential::Cookie(&token)).await?;
+    steps.detail(describe(&with_cookie));
     let jwks_fetches = target.request_count("GET", "/.well-known/jwks.json");
     if let Some(n) = jwks_fetches {
         steps.detail(format!(
@@ -204,20 +158,51 @@ pub async fn run(target: &Target) -> anyhow::Result<AxumService> {
         without_token,
         tampered_token,
         with_token,
+        with_cookie,
         user_id,
         jwks_fetches,
     })
 }
 
-async fn call(http: &reqwest::Client, url: &str, token: Option<&str>) -> anyhow::Result<Answer> {
-    let mut request = http.get(url);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
+/// How a call presents the token.
+enum Credential<'a> {
+    None,
+    Bearer(&'a str),
+    Cookie(&'a str),
+}
+
+async fn call(
+    http: &reqwest::Client,
+    url: &str,
+    credential: Credential<'_>,
+) -> anyhow::Result<Answer> {
+    let request = match credential {
+        Credential::None => http.get(url),
+        Credential::Bearer(token) => http.get(url).bearer_auth(token),
+        Credential::Cookie(token) => http
+            .get(url)
+            .header(reqwest::header::COOKIE, format!("{AUTH_COOKIE}={token}")),
+    };
     let response = request.send().await?;
     let status = response.status().as_u16();
+    let challenge = response
+        .headers()
+        .get(reqwest::header::WWW_AUTHENTICATE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let body = response.json::<Value>().await.unwrap_or(Value::Null);
-    Ok(Answer { status, body })
+    Ok(Answer {
+        status,
+        challenge,
+        body,
+    })
+}
+
+fn describe(answer: &Answer) -> String {
+    match &answer.challenge {
+        Some(challenge) => format!("{} (WWW-Authenticate: {challenge})", answer.status),
+        None => format!("{} {}", answer.status, answer.body),
+    }
 }
 
 /// The token with one character in the middle of its signature changed.

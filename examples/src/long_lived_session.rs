@@ -10,7 +10,6 @@ use std::time::Duration;
 use futures::future::try_join_all;
 use passage_auth_client::open_enums::ApiErrorCode;
 use passage_auth_client::Session;
-use secrecy::ExposeSecret as _;
 
 use crate::target::{unverified_expiry, SharedClock};
 use crate::{otp, Steps, Target};

@@ -72,10 +72,19 @@ async fn axum_service_protects_its_route_and_stops() {
     let target = emulator().await;
     let outcome = axum_service::run(&target).await.expect("example runs");
     assert_eq!(outcome.without_token.status, 401);
+    assert_eq!(outcome.without_token.challenge.as_deref(), Some("Bearer"));
     assert_eq!(outcome.tampered_token.status, 401);
-    assert_eq!(outcome.tampered_token.body["error"], "bad signature");
+    assert_eq!(
+        outcome.tampered_token.challenge.as_deref(),
+        Some(r#"Bearer error="invalid_token""#)
+    );
+    assert_eq!(
+        outcome.tampered_token.body,
+        serde_json::Value::Null,
+        "a refusal says nothing about why"
+    );
     assert_eq!(outcome.with_token.len(), 2);
-    for answer in &outcome.with_token {
+    for answer in outcome.with_token.iter().chain([&outcome.with_cookie]) {
         assert_eq!(answer.status, 200);
         assert_eq!(answer.body["user_id"], outcome.user_id.as_str());
     }

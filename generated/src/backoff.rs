@@ -198,6 +198,7 @@ pub(crate) fn instant_after(start: tokio::time::Instant, wait: Duration) -> toki
 }
 
 /// `start + wait`, or a point about thirty years ahead when that overflows.
+#[cfg_attr(not(feature = "session"), allow(dead_code))] // used by sessions and the verifier
 pub(crate) fn time_after(start: SystemTime, wait: Duration) -> SystemTime {
     start
         .checked_add(wait)

@@ -1,6 +1,6 @@
 //! [`Error`]: what every call of this crate fails with. Every generated
 //! `send()` returns it (the generator routes progenitor's result through
-//! [`finish_call`]), so there is one error type and it redacts by
+//! `finish_call`), so there is one error type and it redacts by
 //! construction: it keeps the HTTP status, the API's error code, a
 //! `Retry-After` and a redacted message or body, and never holds a header
 //! map, a URL query, a token, a cookie or a whole body. The values of the
@@ -195,7 +195,7 @@ impl Error {
             P::UnexpectedResponse(response) => {
                 let status = response.status();
                 if status.is_redirection() {
-                    return match Redirect::from_parts(status, response.headers()) {
+                    return match Redirect::from_parts(status, response.headers(), secrets) {
                         Ok(redirect) => Error::Redirect(redirect),
                         Err(no_location) => no_location,
                     };

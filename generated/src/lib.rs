@@ -86,7 +86,23 @@
 //!   `302`; the client never follows redirects, and [`RedirectExt`] turns the
 //!   answer into its `Location`.
 
+//!
+//! ## Cargo features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `native-tls` | yes | HTTPS through the platform's TLS library (OpenSSL on Linux) |
+//! | `rustls` | no | HTTPS through rustls (aws-lc-rs); no system library needed |
+//! | `session` | yes | [`Session`] and [`MemoryStore`]: a user's tokens kept fresh |
+//! | `file-store` | no | [`FileStore`]: a session kept in a file across restarts |
+//! | `verify` | no | [`TokenVerifier`]: Passage auth tokens checked against the app's JWKS |
+//! | `tower` | no | [`service::PassageAuthLayer`]: token verification for any tower HTTP service |
+//! | `axum` | no | [`service::PassageUser`] as an axum extractor (and `Option<PassageUser>`) |
+//!
+//! With neither TLS feature the client speaks plain HTTP only (enough for the emulator).
+
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 // Generated code is exempt only from what it cannot satisfy: progenitor emits
 // items without docs, an unused `Client` import and a hand-rollable `Default`.
@@ -103,7 +119,14 @@ pub mod poll;
 pub mod redact;
 pub mod redirect;
 pub mod retry;
+#[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+pub mod service;
+#[cfg(feature = "session")]
+#[cfg_attr(docsrs, doc(cfg(feature = "session")))]
 pub mod session;
+#[cfg(feature = "verify")]
+#[cfg_attr(docsrs, doc(cfg(feature = "verify")))]
 pub mod verify;
 
 pub use backoff::{Backoff, Jitter};
@@ -118,8 +141,25 @@ pub use poll::PollPolicy;
 pub use redirect::{Redirect, RedirectExt};
 pub use retry::RetryPolicy;
 pub use secrets::SecretValue;
+#[cfg(feature = "file-store")]
+#[cfg_attr(docsrs, doc(cfg(feature = "file-store")))]
+pub use session::FileStore;
+#[cfg(feature = "session")]
+#[cfg_attr(docsrs, doc(cfg(feature = "session")))]
 pub use session::{
-    Clock, FileStore, ManualClock, MemoryStore, Session, SessionBuilder, SessionError, StoreError,
-    StoreLock, StoredTokens, SystemClock, TokenStore,
+    Clock, ManualClock, MemoryStore, Session, SessionBuilder, SessionError, StoreError, StoreLock,
+    StoredTokens, SystemClock, TokenStore,
 };
+#[cfg(feature = "verify")]
+#[cfg_attr(docsrs, doc(cfg(feature = "verify")))]
 pub use verify::{Claims, KeyCacheState, TokenVerifier, VerifierConfig, VerifyError};
+
+/// The workspace README's examples, compiled as doc tests.
+#[cfg(all(doctest, feature = "axum", feature = "file-store"))]
+#[doc = include_str!("../../README.md")]
+struct WorkspaceReadme;
+
+/// The crate README's examples (its page on the registry), compiled as doc tests.
+#[cfg(all(doctest, feature = "axum", feature = "file-store"))]
+#[doc = include_str!("../README.md")]
+struct CrateReadme;

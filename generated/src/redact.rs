@@ -2,7 +2,7 @@
 //!
 //! Two layers, applied to everything an [`Error`](crate::Error) can print:
 //!
-//! 1. **The request's own secrets** ([`RequestSecrets`]): the hooks collect
+//! 1. **The request's own secrets** (`RequestSecrets`): the hooks collect
 //!    the values a request carried in secret places (the bearer token, the
 //!    API key, secret query parameters and body fields, all read from the
 //!    spec's operation table). Every occurrence of those values, raw,

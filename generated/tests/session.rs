@@ -13,7 +13,6 @@ use passage_auth_client::{
     ClientBuilder, FileStore, MagicLinkExt, MemoryStore, PollPolicy, RetryPolicy, Session,
     SessionError, StoredTokens, TokenStore, TokenVerifier, VerifierConfig,
 };
-use secrecy::ExposeSecret;
 use support::{Fault, Server, APP_ID};
 use tokio::sync::Notify;
 

@@ -112,7 +112,7 @@ async fn an_inactive_user_reaches_every_403_path_then_recovers() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(code(login.into()), forbidden, "login/otp");
+    assert_eq!(code(login), forbidden, "login/otp");
     let link = env
         .client
         .login_magic_link()
@@ -121,7 +121,7 @@ async fn an_inactive_user_reaches_every_403_path_then_recovers() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(code(link.into()), forbidden, "login/magic-link");
+    assert_eq!(code(link), forbidden, "login/magic-link");
     let activate = env
         .client
         .activate_one_time_passcode()
@@ -134,7 +134,7 @@ async fn an_inactive_user_reaches_every_403_path_then_recovers() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(code(activate.into()), forbidden, "otp/activate");
+    assert_eq!(code(activate), forbidden, "otp/activate");
     let webauthn = env
         .client
         .login_webauthn_start()
@@ -143,7 +143,7 @@ async fn an_inactive_user_reaches_every_403_path_then_recovers() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(code(webauthn.into()), forbidden, "login/webauthn/start");
+    assert_eq!(code(webauthn), forbidden, "login/webauthn/start");
     let session = admin
         .create_session(&env.app_id, &user_id)
         .await

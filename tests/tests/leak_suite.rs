@@ -5,15 +5,22 @@
 //!   generated [`operations::OPERATIONS`] table: every operation that sends a secret (bearer
 //!   token, API key, a `format: password` parameter or body field) or whose answers carry one.
 //!   Each needs a driver below; a new secret-bearing operation without one fails the suite. The
-//!   [`Session`] (refresh, call, revoke) and the magic-link waiter are driven the same way.
+//!   [`Session`] (refresh, call, revoke), the magic-link waiter and a token verifier fetching
+//!   its keys (the token it verifies is never sent, and must never show) are driven the same
+//!   way.
 //! - **Hostile answers** ([`Hostile`]), served by [`HostileServer`]: an undeclared status with an
-//!   HTML page (and a header) echoing the request, an undecodable success carrying tokens, a
-//!   body cut short, a declared error whose message echoes the request's secrets, a 401 with
-//!   `Set-Cookie`, a redirect whose `Location` carries a code, a connection dropped before and
-//!   after the request, and a timeout.
+//!   HTML page (and a header) echoing the request as received, an undecodable success carrying
+//!   tokens and a session cookie, a body cut short mid-stream, a declared error whose message
+//!   echoes the request's secrets (whole and as 16-character prefixes), a 401 with
+//!   `Set-Cookie`, a redirect whose `Location` carries the request's secrets in its path, a
+//!   code in its query and a token in its fragment, a connection dropped before and after the
+//!   request, and a timeout. Secrets come in several shapes: JWTs, hex tokens, provider codes
+//!   with a `/` (percent-encoded in queries and forms), six-digit passcodes and secrets of
+//!   lowercase letters that no token heuristic recognises.
 //! - **Printed forms**: `Debug`, `Display` (plain and `{:#}`), `{:#?}`, the source chain,
 //!   `{:#}` and `{:?}` of an `anyhow` chain, the panic message of `unwrap` (caught with
-//!   `catch_unwind` and a panic hook), `Debug` of clients and sessions, and everything logged at
+//!   `catch_unwind` and a panic hook), `Debug` of clients, sessions, their stores and the
+//!   waiter, the status and headers of a success, and everything logged at
 //!   TRACE (client, session, waiter, reqwest and hyper through `log`), every span with its
 //!   fields, captured into a buffer.
 //!
@@ -343,6 +350,16 @@ impl Spec {
 
     /// Every operation of the table that sends or receives a secret.
     fn secret_operations(&self) -> Vec<SecretOperation> {
+        self.operations()
+            .into_iter()
+            .filter(|o| {
+                o.spec.auth != Auth::None || !o.request_fields.is_empty() || o.answer_secret
+            })
+            .collect()
+    }
+
+    /// What the spec says about the secrets of every operation of the table.
+    fn operations(&self) -> Vec<SecretOperation> {
         let mut found = Vec::new();
         let global_security = self.0.get("security").cloned().unwrap_or(json!([]));
         for (path, item) in self.0["paths"].as_object().expect("paths") {
@@ -414,14 +431,12 @@ impl Spec {
                         answer_secret |= self.is_secret(&media.1["schema"], 0);
                     }
                 }
-                if auth != Auth::None || !request_fields.is_empty() || answer_secret {
-                    found.push(SecretOperation {
-                        spec,
-                        request_fields,
-                        answer_secret,
-                        declared,
-                    });
-                }
+                found.push(SecretOperation {
+                    spec,
+                    request_fields,
+                    answer_secret,
+                    declared,
+                });
             }
         }
         found.sort_by_key(|o| o.spec.operation_id);
@@ -481,7 +496,7 @@ fn json_response(status: u16, headers: Vec<(String, String)>, body: &Value) -> A
 }
 
 /// The answer of kind `hostile` for an operation declaring `declared` (success `success`);
-/// `None` when neither the request nor such an answer carries a secret.
+/// `None` when neither the request, the client nor such an answer carries a secret.
 fn hostile_answer(
     hostile: Hostile,
     declared: &[u16],
@@ -489,6 +504,7 @@ fn hostile_answer(
     s: &mut CaseSecrets,
 ) -> Option<Answer> {
     let carries_request_secrets = !s.request.is_empty();
+    let holds_secrets = carries_request_secrets || !s.held.is_empty();
     let answer = match hostile {
         Hostile::UndeclaredHtml => {
             let status = [502, 503, 504, 418, 520]
@@ -597,9 +613,9 @@ fn hostile_answer(
                 body: Vec::new(),
             }
         }
-        Hostile::DropBeforeRequest if carries_request_secrets => Answer::DropBeforeRequest,
-        Hostile::DropAfterRequest if carries_request_secrets => Answer::DropAfterRequest,
-        Hostile::Timeout if carries_request_secrets => Answer::Hold,
+        Hostile::DropBeforeRequest if holds_secrets => Answer::DropBeforeRequest,
+        Hostile::DropAfterRequest if holds_secrets => Answer::DropAfterRequest,
+        Hostile::Timeout if holds_secrets => Answer::Hold,
         _ => return None,
     };
     Some(answer)
@@ -1148,6 +1164,7 @@ fn session_outcome<T>(result: &Result<T, passage_auth_client::SessionError>) -> 
     match result {
         Ok(_) => Outcome::Ok,
         Err(S::RefreshFailed(e) | S::Api(e)) => outcome_of(e),
+        Err(S::RefreshRejected(e)) => outcome_of(e),
         Err(_) => Outcome::Other,
     }
 }
@@ -1181,6 +1198,51 @@ async fn waiter_case(hostile: Hostile, ops: &[SecretOperation]) -> Option<Case> 
     let mut case = Case {
         n: 0,
         subject: "magic-link waiter".into(),
+        hostile,
+        secrets: s,
+        forms,
+        received: server.received(),
+        problems: Vec::new(),
+    };
+    check_sent(&mut case, &[]);
+    Some(case)
+}
+
+/// A service verifying a user's auth token whose key is not cached yet: the JWKS fetch meets
+/// the hostile answer, and the token (held, never sent) must not show in what fails.
+async fn verifier_case(hostile: Hostile, ops: &[SecretOperation]) -> Option<Case> {
+    let op = ops
+        .iter()
+        .find(|o| o.spec.operation_id == "get_jwks")
+        .expect("get_jwks is in the spec");
+    let mut s = CaseSecrets::default();
+    let e = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let header = e.encode(r#"{"alg":"RS256","typ":"JWT","kid":"leak-kid"}"#);
+    let payload =
+        e.encode(json!({"sub": "leak-user", "exp": now() + 600, "jti": opaque()}).to_string());
+    let token = s.held(
+        "auth token being verified",
+        format!("{header}.{payload}.{}{}", opaque(), opaque()),
+    );
+    let answer = hostile_answer(hostile, &op.declared, op.success(), &mut s)?;
+    let server = HostileServer::start(answer).await;
+    let verifier = passage_auth_client::TokenVerifier::new(
+        client_for(&server, hostile),
+        APP_ID,
+        passage_auth_client::VerifierConfig::default(),
+    );
+    let mut forms = Forms::default();
+    let result = verifier.verify(&token).await;
+    forms.outcome = Some(if result.is_ok() {
+        Outcome::Ok
+    } else {
+        Outcome::Other
+    });
+    forms.owned("TokenVerifier::verify", result);
+    forms.push("TokenVerifier Debug", format!("{verifier:?}"));
+    let mut case = Case {
+        n: 0,
+        subject: "token verifier".into(),
         hostile,
         secrets: s,
         forms,
@@ -1331,7 +1393,9 @@ async fn no_secret_in_any_printed_form_under_hostile_answers() {
     let captured = capture();
     install_panic_hook();
 
-    let ops = Spec::load().secret_operations();
+    let spec = Spec::load();
+    let ops = spec.secret_operations();
+    let all_ops = spec.operations();
     // The spec's own secrets must be found, or the derivation is broken.
     for (id, field) in [
         ("refresh_auth_token", "refresh_token"),
@@ -1365,8 +1429,10 @@ async fn no_secret_in_any_printed_form_under_hostile_answers() {
     }
     for hostile in HOSTILE {
         plans.push(("waiter".into(), hostile));
+        plans.push(("verifier".into(), hostile));
     }
     let ops_ref = &ops;
+    let all_ops_ref = &all_ops;
     let cases: Vec<Case> = futures::stream::iter(plans.into_iter().enumerate())
         .map(|(n, (subject, hostile))| {
             let span = tracing::info_span!("leak_case", n, subject = subject.as_str(), ?hostile);
@@ -1376,6 +1442,7 @@ async fn no_secret_in_any_printed_form_under_hostile_answers() {
                     "Session Call" => session_case(SessionPath::Call, hostile, ops_ref).await,
                     "Session Revoke" => session_case(SessionPath::Revoke, hostile, ops_ref).await,
                     "waiter" => waiter_case(hostile, ops_ref).await,
+                    "verifier" => verifier_case(hostile, all_ops_ref).await,
                     id => {
                         let op = ops_ref.iter().find(|o| o.spec.operation_id == id).unwrap();
                         operation_case(op.clone(), hostile).await
@@ -1495,7 +1562,7 @@ async fn no_secret_in_any_printed_form_under_hostile_answers() {
     // The report.
     let subjects: BTreeSet<&str> = cases.iter().map(|c| c.subject.as_str()).collect();
     println!(
-        "leak suite: {} cases ({} secret-bearing operations, {} session paths and the waiter x {} hostile answers), \
+        "leak suite: {} cases ({} secret-bearing operations, {} session paths, the waiter and the token verifier x {} hostile answers), \
          {} secrets, {} printed forms and {} KiB of TRACE logs searched, in {:.1} s",
         cases.len(),
         ops.len(),

@@ -21,7 +21,6 @@ use passage_auth_client::{
 };
 use passage_e2e::harness::{assert_same_secret, TestEnv};
 use passage_emulator::{AppConfig, EmulatorConfig, FaultKind, FaultRule, DEFAULT_API_KEY};
-use secrecy::ExposeSecret;
 
 /// A `MakeWriter` that keeps everything written.
 #[derive(Clone, Default)]

@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 
 use passage_auth_client::{types, Client, ClientBuilder, Session, TokenStore};
 use passage_e2e::harness::{counter_app_config, TestEnv};
-use secrecy::ExposeSecret;
 use serde_json::json;
 
 const USERS: usize = 200;

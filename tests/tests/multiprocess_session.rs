@@ -88,9 +88,11 @@ async fn two_processes_share_one_token_file_through_100_rotations() {
         .app_id(&env.app_id)
         .body(
             passage_auth_client::types::RefreshAuthTokenRequest::builder().refresh_token(
-                passage_auth_client::SecretValue::new(secrecy::ExposeSecret::expose_secret(
-                    last.refresh_token.as_ref().expect("a refresh token"),
-                )),
+                passage_auth_client::SecretValue::new(
+                    passage_auth_client::SecretValue::expose_secret(
+                        last.refresh_token.as_ref().expect("a refresh token"),
+                    ),
+                ),
             ),
         )
         .send()

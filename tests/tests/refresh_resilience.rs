@@ -15,7 +15,6 @@ use passage_auth_client::{
 };
 use passage_e2e::harness::{assert_different_secrets, assert_same_secret, TestEnv};
 use passage_emulator::{AppConfig, EmulatorConfig, FaultKind, FaultRule};
-use secrecy::{ExposeSecret, SecretString};
 
 const GRACE_SECONDS: i64 = 30;
 /// How far both clocks move so that the first auth token (300 s) is expired.
@@ -181,7 +180,7 @@ fn auth_of(tokens: &StoredTokens) -> String {
     expose_secret(&tokens.auth_token)
 }
 
-fn expose_secret(s: &SecretString) -> String {
+fn expose_secret(s: &passage_auth_client::SecretValue) -> String {
     s.expose_secret().to_owned()
 }
 

@@ -10,6 +10,12 @@
 //! - `bench`: run the benches and rewrite BENCHMARKS.md's tables.
 //! - `semver-check`: spec-diff's verdict and cargo-semver-checks' agree on a
 //!   compatible and a breaking spec change (CI runs it).
+//! - `mutate`: the long run of the spec-mutation test: random mutants of the
+//!   spec must each end in located findings or in code that compiles.
+//!
+//! `lint`, `regenerate` and `check` print one line per finding
+//! (`file:line:column: [rule] operation or component: message (at pointer). Fix: ...`)
+//! and a count.
 //!
 //! Exit codes: 0 success, 1 a check failed (drift, lint, a breaking spec
 //! change, version discipline), 2 an error (I/O, a spec that does not parse,
@@ -53,6 +59,21 @@ enum Command {
     SpecDiff(spec_diff::Args),
     /// Run the benches and rewrite BENCHMARKS.md's tables (each figure beside its bound).
     Bench(bench::Args),
+    /// Run random spec mutants through lint and generation; fail on a panic, an unlocated finding or code that does not compile.
+    Mutate {
+        /// How many mutants to try.
+        #[arg(long, default_value_t = 500)]
+        count: u64,
+        /// Seed of the run (the same seed tries the same mutants).
+        #[arg(long, default_value_t = 14)]
+        seed: u64,
+        /// Mutations applied to each mutant (1 to this many).
+        #[arg(long, default_value_t = 3)]
+        max_mutations: u64,
+        /// How many distinct generated mutants to compile with `cargo check`.
+        #[arg(long, default_value_t = 5)]
+        compile: usize,
+    },
     /// Check that spec-diff and cargo-semver-checks agree on a compatible and a breaking spec change.
     SemverCheck,
 }
@@ -66,6 +87,12 @@ fn main() -> ExitCode {
         Command::Lint => lint(&root),
         Command::SpecDiff(args) => spec_diff::run(&root, args),
         Command::Bench(args) => bench::run(&root, args),
+        Command::Mutate {
+            count,
+            seed,
+            max_mutations,
+            compile,
+        } => mutate(&root, count, seed, max_mutations, compile),
         Command::SemverCheck => semver_check::run(&root),
     };
     match result {
@@ -95,6 +122,7 @@ fn regenerate(root: &Path) -> anyhow::Result<ExitCode> {
         Ok(code) => code,
         Err(report) => {
             eprintln!("{report}");
+            eprintln!("nothing was written: fix the spec, then run `cargo xtask regenerate` again");
             return Ok(ExitCode::from(1));
         }
     };
@@ -144,10 +172,123 @@ fn lint(root: &Path) -> anyhow::Result<ExitCode> {
     let spec = project.load_spec()?;
     let report = passage_codegen::lint(&spec);
     if report.is_clean() {
-        println!("{}: lint clean", project.spec_name());
+        println!("{}: lint clean (0 findings)", project.spec_name());
         Ok(ExitCode::SUCCESS)
     } else {
         eprintln!("{report}");
         Ok(ExitCode::from(1))
     }
+}
+
+/// splitmix64: a small, well-mixed generator, so a seed names a run.
+fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+fn mutate(
+    root: &Path,
+    count: u64,
+    seed: u64,
+    max_mutations: u64,
+    compile: usize,
+) -> anyhow::Result<ExitCode> {
+    use passage_codegen::mutate::{self, Mutation, Outcome};
+    use std::collections::BTreeMap;
+
+    let project = files::Project::new(root);
+    let spec = project.load_spec()?;
+    let original = passage_codegen::generate(&spec).ok();
+    let base = spec.json().clone();
+    let started = std::time::Instant::now();
+    let mut state = seed;
+    let (mut unloadable, mut generated, mut violations) = (0u64, Vec::new(), 0u64);
+    let mut rejected = 0u64;
+    let mut by_rule: BTreeMap<&'static str, u64> = BTreeMap::new();
+    for i in 0..count {
+        let n = 1 + splitmix(&mut state) % max_mutations.max(1);
+        let mutations: Vec<Mutation> = (0..n)
+            .map(|_| Mutation {
+                operator: (splitmix(&mut state) % 256) as u8,
+                target: splitmix(&mut state),
+                choice: splitmix(&mut state),
+            })
+            .collect();
+        let (text, applied) = mutate::mutant(&base, &mutations);
+        match mutate::judge(&text) {
+            Ok(Outcome::Unloadable) => unloadable += 1,
+            Ok(Outcome::Rejected(rules)) => {
+                rejected += 1;
+                if rules.contains("generator") {
+                    // Lint let through something the generator fails on: a rule is missing.
+                    eprintln!("mutant {i} reached the generator's fallback:");
+                    for what in &applied {
+                        eprintln!("    {what}");
+                    }
+                    if let Ok(mutant) =
+                        passage_codegen::LoadedSpec::from_str(files::SPEC, text.clone())
+                    {
+                        if let Err(e) = passage_codegen::generate(&mutant) {
+                            eprintln!("  {e}");
+                        }
+                    }
+                }
+                for rule in rules {
+                    *by_rule.entry(rule).or_default() += 1;
+                }
+            }
+            Ok(Outcome::Generated(code)) => {
+                if Some(&code) != original.as_ref() && !generated.iter().any(|(c, _)| c == &code) {
+                    generated.push((code, applied));
+                }
+            }
+            Err(violation) => {
+                violations += 1;
+                eprintln!("mutant {i} breaks the invariant: {violation}");
+                for what in &applied {
+                    eprintln!("    {what}");
+                }
+            }
+        }
+    }
+    let rules: Vec<String> = by_rule.iter().map(|(r, n)| format!("{r} {n}")).collect();
+    println!(
+        "{count} mutants in {:.1}s: {unloadable} rejected by the loader, {rejected} by findings ({}), {} generated distinct new code, {violations} broke the invariant",
+        started.elapsed().as_secs_f64(),
+        rules.join(", "),
+        generated.len(),
+    );
+    let mut failed = violations > 0;
+    let sample: Vec<String> = generated
+        .iter()
+        .take(compile)
+        .map(|(c, _)| c.clone())
+        .collect();
+    if !sample.is_empty() {
+        let scratch = tempfile::tempdir()?;
+        let target = root.join("target/mutants");
+        let started = std::time::Instant::now();
+        match mutate::compile_check(&sample, root, scratch.path(), &target) {
+            Ok(()) => println!(
+                "cargo check of {} generated mutants: ok ({:.1}s)",
+                sample.len(),
+                started.elapsed().as_secs_f64()
+            ),
+            Err(e) => {
+                failed = true;
+                eprintln!("{e}");
+                for (_, applied) in generated.iter().take(compile) {
+                    eprintln!("  one of: {}", applied.join("; "));
+                }
+            }
+        }
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -1,5 +1,6 @@
 //! Operation rules: `operation-id`, `summary-and-tag`, `parameter-description`,
-//! `security-declared`, `retry-safety-declared`.
+//! `security-declared`, `retry-safety-declared`, `path-parameters`, `request-body`,
+//! `parameter-schema`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -39,6 +40,291 @@ pub(crate) fn check(doc: &Value, sink: &mut Sink) {
         parameter_descriptions(doc, &op, sink);
         security(&op, &schemes, sink);
         retry_safety(&op, sink);
+        path_parameters(doc, &op, sink);
+        request_body(doc, &op, sink);
+        parameter_schemas(doc, &op, sink);
+    }
+}
+
+/// Follows a chain of `$ref`s (at most a few: loops are `ref-cycle`'s).
+fn follow<'a>(doc: &'a Value, mut node: &'a Value) -> Option<&'a Value> {
+    for _ in 0..16 {
+        match node.get("$ref").and_then(Value::as_str) {
+            Some(r) => node = super::resolve(doc, r)?,
+            None => return Some(node),
+        }
+    }
+    None
+}
+
+const SCALARS: [&str; 4] = ["string", "integer", "number", "boolean"];
+
+/// Why a parameter schema is not one progenitor can put in a path, query or header.
+fn parameter_schema_problem(doc: &Value, schema: &Value, place: &str) -> Option<String> {
+    let schema = follow(doc, schema)?;
+    if let Some(k) = ["allOf", "oneOf", "anyOf", "not"]
+        .into_iter()
+        .find(|k| schema.get(*k).is_some())
+    {
+        return Some(format!("its schema uses `{k}`"));
+    }
+    match schema.get("type").and_then(Value::as_str) {
+        Some(t) if SCALARS.contains(&t) => None,
+        Some("array") if place == "query" => {
+            let items = schema.get("items").and_then(|i| follow(doc, i));
+            match items.and_then(|i| i.get("type")).and_then(Value::as_str) {
+                Some(t) if SCALARS.contains(&t) => None,
+                _ => Some("its array items are not a string, integer, number or boolean".into()),
+            }
+        }
+        Some(t) => Some(format!("its schema has `type: {t}`")),
+        None => Some("its schema has no `type`".into()),
+    }
+}
+
+fn parameter_schemas(doc: &Value, op: &OperationRef<'_>, sink: &mut Sink) {
+    let path_level = format!("/paths/{}/parameters", super::escape(op.path));
+    for (base, params) in [
+        (path_level.clone(), doc.pointer(&path_level)),
+        (
+            format!("{}/parameters", op.pointer),
+            op.value.get("parameters"),
+        ),
+    ] {
+        for (i, param) in params
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let at = format!("{base}/{i}");
+            let Some(param) = follow(doc, param) else {
+                continue;
+            };
+            let name = param.get("name").and_then(Value::as_str).unwrap_or("?");
+            let place = param.get("in").and_then(Value::as_str).unwrap_or("");
+            let Some(schema) = param.get("schema") else {
+                sink.push(
+                    "parameter-schema",
+                    Some(&op.name),
+                    at,
+                    format!(
+                        "parameter `{name}` needs a `schema` (the `content` form is not supported)"
+                    ),
+                );
+                continue;
+            };
+            if let Some(problem) = parameter_schema_problem(doc, schema, place) {
+                sink.push(
+                    "parameter-schema",
+                    Some(&op.name),
+                    format!("{at}/schema"),
+                    format!(
+                        "parameter `{name}` (in {place}) must be a string, integer, number or boolean{}, but {problem}",
+                        if place == "query" { " (or an array of them)" } else { "" }
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// The `{names}` of a path template, or why the template is malformed.
+pub(crate) fn template_names(path: &str) -> Result<Vec<String>, String> {
+    let mut names = Vec::new();
+    let mut rest = path;
+    if !path.starts_with('/') {
+        return Err("a path must start with `/`".into());
+    }
+    while let Some(open) = rest.find(['{', '}']) {
+        if rest[open..].starts_with('}') {
+            return Err("`}` without a matching `{`".into());
+        }
+        let after = &rest[open + 1..];
+        let close = after
+            .find(['{', '}'])
+            .filter(|&c| after[c..].starts_with('}'))
+            .ok_or("`{` without a matching `}`")?;
+        let name = &after[..close];
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(format!(
+                "`{{{name}}}` is not a parameter name (letters, digits and `_`)"
+            ));
+        }
+        names.push(name.to_string());
+        rest = &after[close + 1..];
+    }
+    Ok(names)
+}
+
+fn path_parameters(doc: &Value, op: &OperationRef<'_>, sink: &mut Sink) {
+    let names = match template_names(op.path) {
+        Ok(names) => names,
+        Err(why) => {
+            sink.push(
+                "path-parameters",
+                Some(&op.name),
+                format!("/paths/{}", super::escape(op.path)),
+                format!("path template `{}`: {why}", op.path),
+            );
+            return;
+        }
+    };
+    // (name, in) -> pointer; the operation's parameters override the path item's.
+    let mut declared: BTreeMap<(String, String), (String, bool)> = BTreeMap::new();
+    let path_level = format!("/paths/{}/parameters", super::escape(op.path));
+    for (base, params, overrides) in [
+        (path_level.clone(), doc.pointer(&path_level), false),
+        (
+            format!("{}/parameters", op.pointer),
+            op.value.get("parameters"),
+            true,
+        ),
+    ] {
+        let mut level: BTreeSet<(String, String)> = BTreeSet::new();
+        for (i, param) in params
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let at = format!("{base}/{i}");
+            let param = match param.get("$ref").and_then(Value::as_str) {
+                Some(r) => match super::resolve(doc, r) {
+                    Some(p) => p,
+                    None => continue,
+                },
+                None => param,
+            };
+            let (Some(name), Some(place)) = (
+                param.get("name").and_then(Value::as_str),
+                param.get("in").and_then(Value::as_str),
+            ) else {
+                continue; // the loader rejects a parameter without them
+            };
+            let key = (name.to_string(), place.to_string());
+            if !level.insert(key.clone()) {
+                sink.push(
+                    "path-parameters",
+                    Some(&op.name),
+                    &at,
+                    format!("parameter `{name}` (in {place}) is declared twice"),
+                );
+                continue;
+            }
+            let required = param.get("required").and_then(Value::as_bool) == Some(true);
+            if overrides || !declared.contains_key(&key) {
+                declared.insert(key, (at, required));
+            }
+        }
+    }
+    for ((name, place), (at, required)) in &declared {
+        if place != "path" {
+            continue;
+        }
+        if !names.contains(name) {
+            sink.push(
+                "path-parameters",
+                Some(&op.name),
+                at,
+                format!(
+                    "path parameter `{name}` does not appear in the path `{}`",
+                    op.path
+                ),
+            );
+        } else if !required {
+            sink.push(
+                "path-parameters",
+                Some(&op.name),
+                at,
+                format!("path parameter `{name}` must have `required: true`"),
+            );
+        }
+    }
+    let mut seen = BTreeSet::new();
+    for name in &names {
+        if !seen.insert(name) {
+            sink.push(
+                "path-parameters",
+                Some(&op.name),
+                format!("/paths/{}", super::escape(op.path)),
+                format!("`{{{name}}}` appears twice in the path `{}`", op.path),
+            );
+        } else if !declared.contains_key(&(name.clone(), "path".to_string())) {
+            sink.push(
+                "path-parameters",
+                Some(&op.name),
+                &op.pointer,
+                format!("`{{{name}}}` of the path has no `in: path` parameter"),
+            );
+        }
+    }
+}
+
+/// The media types progenitor can encode a request body as.
+const BODY_MEDIA: [&str; 2] = ["application/json", "application/x-www-form-urlencoded"];
+
+fn request_body(doc: &Value, op: &OperationRef<'_>, sink: &mut Sink) {
+    let Some(body) = op.value.get("requestBody") else {
+        return;
+    };
+    let mut pointer = format!("{}/requestBody", op.pointer);
+    let body = match body.get("$ref").and_then(Value::as_str) {
+        Some(r) => match super::resolve(doc, r) {
+            Some(target) => {
+                pointer.push_str("/$ref");
+                target
+            }
+            None => return,
+        },
+        None => body,
+    };
+    let Some(content) = body.get("content").and_then(Value::as_object) else {
+        return; // the loader rejects a body without content
+    };
+    if content.len() != 1 {
+        sink.push(
+            "request-body",
+            Some(&op.name),
+            format!("{pointer}/content"),
+            format!(
+                "a request body offers exactly one media type, found {}",
+                content.len()
+            ),
+        );
+    }
+    for (media, item) in content {
+        let at = format!("{pointer}/content/{}", super::escape(media));
+        if !BODY_MEDIA.contains(&media.as_str()) {
+            sink.push(
+                "request-body",
+                Some(&op.name),
+                &at,
+                format!(
+                    "media type `{media}` is not one of {}",
+                    BODY_MEDIA.join(", ")
+                ),
+            );
+        }
+        if item.get("schema").is_none() {
+            sink.push(
+                "request-body",
+                Some(&op.name),
+                &at,
+                "the request body needs a `schema`",
+            );
+        }
+        if item
+            .get("encoding")
+            .is_some_and(|e| e.as_object().is_none_or(|m| !m.is_empty()))
+        {
+            sink.push(
+                "request-body",
+                Some(&op.name),
+                format!("{at}/encoding"),
+                "`encoding` is not supported by the generator",
+            );
+        }
     }
 }
 
@@ -295,6 +581,101 @@ mod tests {
         assert!(r.of_rule("security-declared")[0]
             .message
             .contains("no global"));
+    }
+
+    #[test]
+    fn path_templates_and_path_parameters_match() {
+        use super::template_names;
+        assert_eq!(template_names("/a/{b}/c/{d_e}").unwrap(), ["b", "d_e"]);
+        for bad in ["/a/{b", "/a/b}", "/a/{}", "/a/{b-c}", "a/b", "/{a{b}}"] {
+            assert!(template_names(bad).is_err(), "{bad}");
+        }
+        let r = lint(&variant(
+            "  /apps/{app_id}:\n    get:",
+            "  /apps/{app}:\n    get:",
+        ));
+        let messages: Vec<_> = r
+            .of_rule("path-parameters")
+            .iter()
+            .map(|f| f.message.clone())
+            .collect();
+        assert_eq!(messages.len(), 2, "{r}");
+        assert!(
+            messages[1].contains("`app_id` does not appear"),
+            "{messages:?}"
+        );
+        assert!(
+            messages[0].contains("`{app}` of the path has no"),
+            "{messages:?}"
+        );
+        let r = lint(&variant(
+            "  /apps/{app_id}:\n    get:",
+            "  /apps/{app_id:\n    get:",
+        ));
+        assert!(r.of_rule("path-parameters")[0]
+            .message
+            .contains("matching `}`"));
+        let r = lint(&variant(
+            "          in: path\n          required: true\n          description: The app id.",
+            "          in: path\n          description: The app id.",
+        ));
+        assert!(r.of_rule("path-parameters")[0]
+            .message
+            .contains("`required: true`"));
+    }
+
+    #[test]
+    fn parameters_are_scalars() {
+        let r = lint(&variant(
+            "          description: The app id.\n          schema:\n            type: string",
+            "          description: The app id.\n          schema:\n            $ref: '#/components/schemas/App'",
+        ));
+        let f = r.of_rule("parameter-schema");
+        assert_eq!(f.len(), 1, "{r}");
+        assert!(f[0].message.contains("`type: object`"), "{r}");
+        assert_eq!(
+            f[0].pointer,
+            "/paths/~1apps~1{app_id}/get/parameters/0/schema"
+        );
+        let r = lint(&variant(
+            "          description: The app id.\n          schema:\n            type: string",
+            "          description: The app id.\n          schema:\n            anyOf:\n              - type: string",
+        ));
+        assert!(
+            r.of_rule("parameter-schema")[0].message.contains("`anyOf`"),
+            "{r}"
+        );
+        // A string enum component is a string.
+        let r = lint(&variant(
+            "          description: The app id.\n          schema:\n            type: string",
+            "          description: The app id.\n          schema:\n            $ref: '#/components/schemas/Status'",
+        ));
+        assert!(r.is_clean(), "{r}");
+    }
+
+    #[test]
+    fn request_bodies_have_one_supported_media_type() {
+        let body = "      x-idempotent: true\n      requestBody:\n        content:\n          application/json:\n            schema:\n              $ref: '#/components/schemas/App'\n";
+        let base = variant(
+            "      x-idempotent: true\n      parameters:",
+            &format!("{body}      parameters:"),
+        );
+        assert!(lint(&base).is_clean());
+        let two = base.source.replacen(
+            "              $ref: '#/components/schemas/App'\n",
+            "              $ref: '#/components/schemas/App'\n          text/plain:\n            schema:\n              $ref: '#/components/schemas/App'\n            encoding:\n              a: {}\n",
+            1,
+        );
+        let r = lint(&crate::lint::testing::spec(&two));
+        let messages: Vec<_> = r
+            .of_rule("request-body")
+            .iter()
+            .map(|f| f.message.clone())
+            .collect();
+        assert_eq!(messages.len(), 3, "{r}");
+        assert!(messages[0].contains("exactly one media type"));
+        assert!(messages[1].contains("`text/plain`"));
+        assert!(messages[2].contains("`encoding`"));
     }
 
     #[test]

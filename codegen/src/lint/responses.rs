@@ -64,6 +64,19 @@ pub(crate) fn check(doc: &Value, sink: &mut Sink) {
                 _ => {}
             }
         }
+        // The client's call wrapper takes progenitor's error with the `ApiError`
+        // body; an operation without an error status would have `Error<()>`.
+        if !responses
+            .keys()
+            .any(|status| status.starts_with('4') || status.starts_with('5'))
+        {
+            sink.push(
+                "error-response-type",
+                Some(&op.name),
+                format!("{}/responses", op.pointer),
+                format!("declare at least one error status (4xx or 5xx) with the body `$ref: '{ERROR_SCHEMA}'`"),
+            );
+        }
         if success_bodies.len() > 1 {
             sink.push(
                 "success-body",
@@ -147,6 +160,17 @@ mod tests {
                 .contains("found no body"),
             "{r}"
         );
+    }
+
+    #[test]
+    fn every_operation_declares_an_error_status() {
+        let r = lint(&variant(
+            "        '404':\n          $ref: '#/components/responses/NotFound'\n",
+            "",
+        ));
+        let f = r.of_rule("error-response-type");
+        assert_eq!(f.len(), 1, "{r}");
+        assert!(f[0].message.contains("at least one error status"), "{r}");
     }
 
     #[test]

@@ -13,7 +13,6 @@ use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
 use super::store::{StoreError, StoreLock, StoredTokens, TokenStore};

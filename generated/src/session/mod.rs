@@ -41,6 +41,7 @@
 
 mod clock;
 mod expiry;
+#[cfg(feature = "file-store")]
 mod file_store;
 mod store;
 
@@ -50,11 +51,12 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
 use reqwest::StatusCode;
-use secrecy::{ExposeSecret, SecretString};
 
 pub(crate) use clock::unix_seconds;
 pub use clock::{Clock, ManualClock, SystemClock};
+#[cfg(feature = "verify")]
 pub(crate) use expiry::numeric_date;
+#[cfg(feature = "file-store")]
 pub use file_store::FileStore;
 pub use store::{MemoryStore, StoreError, StoreLock, StoredTokens, TokenStore};
 
@@ -614,7 +616,7 @@ impl<S: TokenStore> Inner<S> {
     /// `POST /tokens` with `refresh_token`, retrying transient failures
     /// under the refresh policy (the client's own policy never repeats a
     /// rotation: `x-idempotent: false`).
-    async fn refresh_request(&self, refresh_token: &SecretString) -> Result<AuthResult, Error> {
+    async fn refresh_request(&self, refresh_token: &SecretValue) -> Result<AuthResult, Error> {
         let client = self.client.with_retry_policy(RetryPolicy::none());
         let started = tokio::time::Instant::now();
         let mut attempt = 1u32;
@@ -653,7 +655,7 @@ impl<S: TokenStore> Inner<S> {
     }
 }
 
-fn secret(current: &Current) -> SecretString {
+fn secret(current: &Current) -> SecretValue {
     current.tokens.auth_token.clone()
 }
 
@@ -677,7 +679,7 @@ impl<S: TokenStore> Session<S> {
     ///
     /// When a refresh fails transiently but the old token has not expired
     /// yet, the old token is returned.
-    pub async fn auth_token(&self) -> Result<SecretString, SessionError> {
+    pub async fn auth_token(&self) -> Result<SecretValue, SessionError> {
         self.inner.token(None).await.map(|c| secret(&c))
     }
 

@@ -5,23 +5,23 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Mutex;
 
-use secrecy::{ExposeSecret, SecretString};
+use crate::SecretValue;
 
 /// The token pair of a signed-in user.
 #[derive(Clone)]
 pub struct StoredTokens {
     /// The auth token (a short-lived JWT) sent as the bearer token.
-    pub auth_token: SecretString,
+    pub auth_token: SecretValue,
     /// The refresh token that buys the next pair, when the app issues one.
-    pub refresh_token: Option<SecretString>,
+    pub refresh_token: Option<SecretValue>,
 }
 
 impl StoredTokens {
     /// A pair from its two tokens.
     pub fn new(auth_token: impl Into<String>, refresh_token: Option<String>) -> Self {
         Self {
-            auth_token: SecretString::from(auth_token.into()),
-            refresh_token: refresh_token.map(SecretString::from),
+            auth_token: SecretValue::new(auth_token.into()),
+            refresh_token: refresh_token.map(SecretValue::new),
         }
     }
 
@@ -39,11 +39,8 @@ impl StoredTokens {
     /// True when both pairs hold the same tokens.
     pub fn same_as(&self, other: &StoredTokens) -> bool {
         self.auth_token.expose_secret() == other.auth_token.expose_secret()
-            && self.refresh_token.as_ref().map(ExposeSecret::expose_secret)
-                == other
-                    .refresh_token
-                    .as_ref()
-                    .map(ExposeSecret::expose_secret)
+            && self.refresh_token.as_ref().map(SecretValue::expose_secret)
+                == other.refresh_token.as_ref().map(SecretValue::expose_secret)
     }
 }
 

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Publishing checks, run by .ci/run: the client's feature matrix builds, both published crates
+# package (`cargo package` builds each packaged copy on its own, which is what `cargo publish
+# --dry-run` checks too), and the emulator binary installs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+cargo_hack() {
+    if ! command -v cargo-hack >/dev/null 2>&1; then
+        cargo install --locked cargo-hack
+    fi
+    cargo hack "$@"
+}
+
+step "every feature of passage-auth-client builds on its own (cargo hack --each-feature)"
+cargo_hack --each-feature check -p passage-auth-client --locked
+
+step "a default build of passage-auth-client pulls in neither axum nor tokio's fs or signal"
+default_tree=$(cargo tree -p passage-auth-client -e normal -f '{p} {f}' --locked)
+if grep -E '^[^a-z]*axum' <<<"$default_tree"; then
+    echo "error: the default features pull in axum" >&2
+    exit 1
+fi
+# tokio's `fs` comes only through reqwest's `stream` feature, which progenitor-client requires;
+# the client itself asks for none of it (see generated/Cargo.toml).
+if cargo tree -p passage-auth-client -e features,normal -i tokio --locked | grep -E 'tokio feature "signal"'; then
+    echo "error: the default features pull in tokio's signal" >&2
+    exit 1
+fi
+
+step "cargo package: passage-auth-client and passage-emulator (each packaged copy is built)"
+cargo package -p passage-auth-client -p passage-emulator --locked --allow-dirty
+
+# A debug install into the workspace's target dir reuses what the test build compiled;
+# `cargo install` from the registry builds the same sources with the release profile.
+step "cargo install of the emulator into a temporary root"
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+cargo install --locked --debug --path emulator --root "$root" --target-dir target
+"$root/bin/passage-emulator" --help | grep -q -- '--listen'
+echo "installed: $root/bin/passage-emulator"

@@ -1,0 +1,891 @@
+//! Spec mutations for testing the generator's invariant: for any input, lint
+//! and generation either report located findings or produce code that
+//! compiles. The property test (`codegen/tests/mutation.rs`) and
+//! `cargo xtask mutate` apply random [`Mutation`]s to the real spec and judge
+//! every mutant with [`judge`]; [`compile_check`] runs `cargo check` on the
+//! code of the mutants that generate.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::{json, Map, Value};
+
+use crate::lint::{self, rules, LintReport};
+use crate::{GenerateError, LoadError, LoadedSpec};
+
+/// One random change to a spec: what kind of change, where and which variant.
+/// The numbers are reduced modulo the number of candidates, so any values are valid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mutation {
+    /// Which operator (modulo [`OPERATORS`]).
+    pub operator: u8,
+    /// Which node among the operator's candidates.
+    pub target: u64,
+    /// Which variant of the change.
+    pub choice: u64,
+}
+
+/// The mutation operators, by name, in [`Mutation::operator`] order.
+pub const OPERATORS: [&str; 16] = [
+    "delete-field",
+    "rename-field",
+    "retype",
+    "duplicate-field",
+    "break-ref",
+    "loop-ref",
+    "odd-enum",
+    "odd-schema-name",
+    "odd-format",
+    "move-required",
+    "move-nullable",
+    "odd-operation",
+    "odd-parameter",
+    "odd-keyword",
+    "odd-body",
+    "odd-responses",
+];
+
+fn pick<T: Clone>(items: &[T], n: u64) -> Option<T> {
+    (!items.is_empty()).then(|| items[(n % items.len() as u64) as usize].clone())
+}
+
+/// Pointers of every object node of the document, with the node's keys.
+fn objects(node: &Value, pointer: String, out: &mut Vec<String>) {
+    match node {
+        Value::Object(map) => {
+            if !map.is_empty() {
+                out.push(pointer.clone());
+            }
+            for (k, v) in map {
+                objects(v, format!("{pointer}/{}", lint::escape(k)), out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                objects(v, format!("{pointer}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn ref_holders(node: &Value, pointer: String, out: &mut Vec<String>) {
+    match node {
+        Value::Object(map) => {
+            if map.contains_key("$ref") {
+                out.push(pointer.clone());
+            }
+            for (k, v) in map {
+                ref_holders(v, format!("{pointer}/{}", lint::escape(k)), out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                ref_holders(v, format!("{pointer}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn schema_pointers(doc: &Value) -> Vec<String> {
+    lint::all_schemas(doc).into_iter().map(|(p, _)| p).collect()
+}
+
+fn schema_names(doc: &Value) -> Vec<String> {
+    doc.pointer("/components/schemas")
+        .and_then(Value::as_object)
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+fn odd_name(original: &str, n: u64) -> String {
+    use heck::{ToLowerCamelCase, ToPascalCase, ToShoutySnakeCase, ToSnakeCase};
+    let variants = [
+        original.to_lower_camel_case(),
+        original.to_snake_case(),
+        original.to_pascal_case(),
+        original.to_shouty_snake_case(),
+        format!("{original}-x"),
+        format!("{original}_"),
+        "type".into(),
+        "self".into(),
+        "Self".into(),
+        "send".into(),
+        "body".into(),
+        String::new(),
+        "!!!".into(),
+        "2fa".into(),
+        "日本".into(),
+        "a b".into(),
+        "unknown".into(),
+        "Unknown".into(),
+        "Error".into(),
+        "Client".into(),
+        "String".into(),
+        "Option".into(),
+        "Result".into(),
+        "ResponseValue".into(),
+        "client".into(),
+        "url".into(),
+    ];
+    pick(&variants, n).unwrap_or_default()
+}
+
+fn odd_value(n: u64) -> Value {
+    let values = [
+        json!("strnig"),
+        json!(null),
+        json!(5),
+        json!(true),
+        json!([]),
+        json!({}),
+        json!("!!!"),
+        json!(""),
+        json!({"$ref": "#/components/schemas/Missing"}),
+    ];
+    pick(&values, n).unwrap_or(Value::Null)
+}
+
+/// Renames `from` to `to` in an object, keeping the value.
+fn rename_key(map: &mut Map<String, Value>, from: &str, to: String) {
+    if let Some(v) = map.remove(from) {
+        map.insert(to, v);
+    }
+}
+
+/// Applies one mutation; returns what it did (for reports), or `None` when
+/// the operator found nothing to change.
+pub fn apply(doc: &mut Value, m: &Mutation) -> Option<String> {
+    let operator = OPERATORS[m.operator as usize % OPERATORS.len()];
+    let (t, c) = (m.target, m.choice);
+    let mut all = Vec::new();
+    objects(doc, String::new(), &mut all);
+    let schemas = schema_pointers(doc);
+    let names = schema_names(doc);
+    let ops: Vec<String> = lint::operations(doc)
+        .into_iter()
+        .map(|o| o.pointer)
+        .collect();
+    let done = |what: String| Some(format!("{operator}: {what}"));
+    match operator {
+        "delete-field" => {
+            let at = pick(&all, t)?;
+            let map = doc.pointer_mut(&at)?.as_object_mut()?;
+            let keys: Vec<String> = map.keys().cloned().collect();
+            let key = pick(&keys, c)?;
+            map.remove(&key);
+            done(format!("{at}/{key}"))
+        }
+        "rename-field" => {
+            let at = pick(&all, t)?;
+            let map = doc.pointer_mut(&at)?.as_object_mut()?;
+            let keys: Vec<String> = map.keys().cloned().collect();
+            let key = pick(&keys, c)?;
+            let to = odd_name(&key, c / 7);
+            rename_key(map, &key, to.clone());
+            done(format!("{at}/{key} -> {to:?}"))
+        }
+        "retype" => {
+            let at = pick(&schemas, t)?;
+            let map = doc.pointer_mut(&at)?.as_object_mut()?;
+            let types = [
+                json!("string"),
+                json!("number"),
+                json!("integer"),
+                json!("boolean"),
+                json!("array"),
+                json!("object"),
+                json!("strnig"),
+                json!("null"),
+                json!(3),
+            ];
+            let ty = pick(&types, c)?;
+            map.insert("type".into(), ty.clone());
+            done(format!("{at}/type = {ty}"))
+        }
+        "duplicate-field" => {
+            let at = pick(&all, t)?;
+            let map = doc.pointer_mut(&at)?.as_object_mut()?;
+            let keys: Vec<String> = map.keys().cloned().collect();
+            let key = pick(&keys, c)?;
+            let to = odd_name(&key, c / 7);
+            let value = map.get(&key)?.clone();
+            map.insert(to.clone(), value);
+            done(format!("{at}/{key} copied to {to:?}"))
+        }
+        "break-ref" => {
+            let mut holders = Vec::new();
+            ref_holders(doc, String::new(), &mut holders);
+            let at = pick(&holders, t)?;
+            let targets = [
+                "#/components/schemas/Missing".to_string(),
+                "other.yaml#/components/schemas/User".to_string(),
+                "#/components/schemas/User/properties/id".to_string(),
+                "#/components/responses/NotFound".to_string(),
+                "#/components/schemas/ApiError".to_string(),
+                "#/paths".to_string(),
+                "#".to_string(),
+            ];
+            let to = pick(&targets, c)?;
+            doc.pointer_mut(&at)?
+                .as_object_mut()?
+                .insert("$ref".into(), Value::String(to.clone()));
+            done(format!("{at}/$ref = {to}"))
+        }
+        "loop-ref" => {
+            let a = pick(&names, t)?;
+            let b = pick(&names, c)?;
+            let schemas = doc.pointer_mut("/components/schemas")?.as_object_mut()?;
+            let to_b = json!({ "$ref": format!("#/components/schemas/{b}") });
+            let to_a = json!({ "$ref": format!("#/components/schemas/{a}") });
+            match c % 3 {
+                0 => {
+                    schemas.insert(a.clone(), to_a);
+                    done(format!("{a} = $ref {a}"))
+                }
+                1 => {
+                    schemas.insert(a.clone(), json!({ "allOf": [to_b] }));
+                    schemas.insert(b.clone(), json!({ "allOf": [to_a] }));
+                    done(format!("{a} = allOf[{b}], {b} = allOf[{a}]"))
+                }
+                _ => {
+                    let props = schemas
+                        .get_mut(&a)?
+                        .as_object_mut()?
+                        .entry("properties")
+                        .or_insert_with(|| json!({}));
+                    props.as_object_mut()?.insert("loop".into(), to_a);
+                    done(format!("{a}.properties.loop = $ref {a}"))
+                }
+            }
+        }
+        "odd-enum" => {
+            let enums: Vec<String> = schemas
+                .iter()
+                .filter(|p| doc.pointer(&format!("{p}/enum")).is_some())
+                .cloned()
+                .collect();
+            let at = pick(&enums, t)?;
+            let values = doc.pointer_mut(&format!("{at}/enum"))?.as_array_mut()?;
+            let first = values
+                .first()
+                .and_then(Value::as_str)
+                .unwrap_or("x")
+                .to_string();
+            let odd = [
+                json!("!!!"),
+                json!(first.to_uppercase()),
+                json!(first.clone()),
+                json!(""),
+                json!("unknown"),
+                json!("self"),
+                json!(3),
+                json!(null),
+                json!("日本"),
+                json!("a-b"),
+                json!("A_B"),
+                json!("1st"),
+            ];
+            let value = pick(&odd, c)?;
+            if c % 5 == 4 {
+                values.clear();
+                return done(format!("{at}/enum emptied"));
+            }
+            values.push(value.clone());
+            done(format!("{at}/enum += {value}"))
+        }
+        "odd-schema-name" => {
+            let from = pick(&names, t)?;
+            let to = odd_name(&from, c);
+            let schemas = doc.pointer_mut("/components/schemas")?.as_object_mut()?;
+            rename_key(schemas, &from, to.clone());
+            // Half the time the references follow the rename.
+            if c % 2 == 0 {
+                let text = serde_json::to_string(doc).ok()?;
+                let from_ref = format!("\"#/components/schemas/{from}\"");
+                let to_ref = serde_json::to_string(&format!("#/components/schemas/{to}")).ok()?;
+                *doc = serde_json::from_str(&text.replace(&from_ref, &to_ref)).ok()?;
+                return done(format!("schema {from} -> {to:?} with its refs"));
+            }
+            done(format!("schema {from} -> {to:?}"))
+        }
+        "odd-format" => {
+            let at = pick(&schemas, t)?;
+            let formats = [
+                "uuid",
+                "date",
+                "date-time",
+                "datetime",
+                "int64",
+                "int8",
+                "uint64",
+                "float",
+                "binary",
+                "byte",
+                "password",
+                "ipv4",
+                "email",
+            ];
+            let f = pick(&formats, c)?;
+            doc.pointer_mut(&at)?
+                .as_object_mut()?
+                .insert("format".into(), json!(f));
+            done(format!("{at}/format = {f}"))
+        }
+        "move-required" => {
+            let objects: Vec<String> = schemas
+                .iter()
+                .filter(|p| doc.pointer(&format!("{p}/properties")).is_some())
+                .cloned()
+                .collect();
+            let at = pick(&objects, t)?;
+            let map = doc.pointer_mut(&at)?.as_object_mut()?;
+            let props: Vec<String> = map
+                .get("properties")?
+                .as_object()?
+                .keys()
+                .cloned()
+                .collect();
+            match c % 4 {
+                0 => {
+                    map.remove("required");
+                    done(format!("{at}/required removed"))
+                }
+                1 => {
+                    map.insert("required".into(), json!(props));
+                    done(format!("{at}/required = every property"))
+                }
+                2 => {
+                    let required = map.entry("required").or_insert_with(|| json!([]));
+                    required.as_array_mut()?.push(json!("no_such_property"));
+                    done(format!("{at}/required += no_such_property"))
+                }
+                _ => {
+                    let p = pick(&props, c / 4)?;
+                    let required = map.entry("required").or_insert_with(|| json!([]));
+                    required.as_array_mut()?.push(json!(p));
+                    done(format!("{at}/required += {p}"))
+                }
+            }
+        }
+        "move-nullable" => {
+            let at = pick(&schemas, t)?;
+            let map = doc.pointer_mut(&at)?.as_object_mut()?;
+            match c % 4 {
+                0 => {
+                    map.insert("nullable".into(), json!(true));
+                    done(format!("{at}/nullable = true"))
+                }
+                1 => {
+                    map.remove("nullable");
+                    done(format!("{at}/nullable removed"))
+                }
+                2 => {
+                    map.remove("type");
+                    map.insert("nullable".into(), json!(true));
+                    done(format!("{at}: type removed, nullable = true"))
+                }
+                _ => {
+                    map.insert("nullable".into(), json!("yes"));
+                    done(format!("{at}/nullable = \"yes\""))
+                }
+            }
+        }
+        "odd-operation" => {
+            let at = pick(&ops, t)?;
+            let ids: Vec<String> = lint::operations(doc)
+                .iter()
+                .filter_map(|o| o.value.get("operationId")?.as_str().map(str::to_string))
+                .collect();
+            let map = doc.pointer_mut(&at)?.as_object_mut()?;
+            let id = map
+                .get("operationId")
+                .and_then(Value::as_str)
+                .unwrap_or("op")
+                .to_string();
+            let to = match c % 4 {
+                0 => json!(pick(&ids, c / 4)?),
+                1 => json!(format!("{id}_2")),
+                2 => json!(odd_name(&id, c / 4)),
+                _ => {
+                    map.remove("operationId");
+                    return done(format!("{at}/operationId removed"));
+                }
+            };
+            map.insert("operationId".into(), to.clone());
+            done(format!("{at}/operationId = {to}"))
+        }
+        "odd-parameter" => {
+            let mut params = Vec::new();
+            for op in &ops {
+                let count = doc
+                    .pointer(&format!("{op}/parameters"))
+                    .and_then(Value::as_array)
+                    .map_or(0, Vec::len);
+                params.extend((0..count).map(|i| format!("{op}/parameters/{i}")));
+            }
+            let at = pick(&params, t)?;
+            let map = doc.pointer_mut(&at)?.as_object_mut()?;
+            let name = map
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or("p")
+                .to_string();
+            match c % 4 {
+                0 => {
+                    let to = odd_name(&name, c / 4);
+                    map.insert("name".into(), json!(to));
+                    done(format!("{at}/name = {to:?}"))
+                }
+                1 => {
+                    let place = map.get("in").and_then(Value::as_str).unwrap_or("");
+                    let to = if place == "path" { "query" } else { "path" };
+                    map.insert("in".into(), json!(to));
+                    done(format!("{at}/in = {to}"))
+                }
+                2 => {
+                    map.remove("required");
+                    done(format!("{at}/required removed"))
+                }
+                _ => {
+                    let copy = Value::Object(map.clone());
+                    let list = doc.pointer_mut(at.rsplit_once('/')?.0)?.as_array_mut()?;
+                    list.push(copy);
+                    done(format!("{at} duplicated"))
+                }
+            }
+        }
+        "odd-keyword" => {
+            let at = pick(&schemas, t)?;
+            let map = doc.pointer_mut(&at)?.as_object_mut()?;
+            let (key, value) = pick(
+                &[
+                    ("pattern", json!("^[a-z]+$")),
+                    ("not", json!({"type": "string"})),
+                    ("exclusiveMinimum", json!(true)),
+                    ("minLength", json!(9)),
+                    ("maxLength", json!(2)),
+                    ("default", json!("x")),
+                    ("default", json!(7)),
+                    ("additionalProperties", json!(false)),
+                    ("items", json!({"type": "string"})),
+                    ("oneOf", json!([{"type": "string"}, {"type": "integer"}])),
+                    ("anyOf", json!([{"$ref": "#/components/schemas/ApiError"}])),
+                    ("title", json!("Shared")),
+                    ("readOnly", json!(true)),
+                    ("x-extra", odd_value(c / 13)),
+                ],
+                c,
+            )?;
+            map.insert(key.into(), value.clone());
+            done(format!("{at}/{key} = {value}"))
+        }
+        "odd-body" => {
+            let bodies: Vec<String> = ops
+                .iter()
+                .filter(|o| doc.pointer(&format!("{o}/requestBody/content")).is_some())
+                .cloned()
+                .collect();
+            let at = pick(&bodies, t)?;
+            let content = doc
+                .pointer_mut(&format!("{at}/requestBody/content"))?
+                .as_object_mut()?;
+            let (media, item) = content.iter().next().map(|(k, v)| (k.clone(), v.clone()))?;
+            match c % 4 {
+                0 => {
+                    content.insert("text/plain".into(), item);
+                    done(format!("{at}: second media type"))
+                }
+                1 => {
+                    rename_key(content, &media, "application/xml".into());
+                    done(format!("{at}: {media} -> application/xml"))
+                }
+                2 => {
+                    content.get_mut(&media)?.as_object_mut()?.insert(
+                        "encoding".into(),
+                        json!({"a": {"contentType": "text/plain"}}),
+                    );
+                    done(format!("{at}: encoding added"))
+                }
+                _ => {
+                    content.get_mut(&media)?.as_object_mut()?.remove("schema");
+                    done(format!("{at}: body schema removed"))
+                }
+            }
+        }
+        "odd-responses" => {
+            let at = pick(&ops, t)?;
+            let responses = doc
+                .pointer_mut(&format!("{at}/responses"))?
+                .as_object_mut()?;
+            let codes: Vec<String> = responses.keys().cloned().collect();
+            match c % 4 {
+                0 => {
+                    responses.insert(
+                        "299".into(),
+                        json!({"description": "odd", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ApiError"}}}}),
+                    );
+                    done(format!("{at}/responses/299 added"))
+                }
+                1 => {
+                    responses.insert("default".into(), json!({"description": "any"}));
+                    done(format!("{at}/responses/default added"))
+                }
+                2 => {
+                    let code = pick(&codes, c / 4)?;
+                    responses.remove(&code);
+                    done(format!("{at}/responses/{code} removed"))
+                }
+                _ => {
+                    responses.clear();
+                    done(format!("{at}/responses emptied"))
+                }
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The mutant of `base` after `mutations`, as YAML text, with what each
+/// mutation did.
+pub fn mutant(base: &Value, mutations: &[Mutation]) -> (String, Vec<String>) {
+    let mut doc = base.clone();
+    let applied = mutations
+        .iter()
+        .filter_map(|m| apply(&mut doc, m))
+        .collect();
+    let text = serde_yaml::to_string(&doc).unwrap_or_default();
+    (text, applied)
+}
+
+/// How a mutant fared, when the invariant held.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The loader rejected it with a located error.
+    Unloadable,
+    /// Lint or the generator reported located findings, with their rule ids.
+    Rejected(BTreeSet<&'static str>),
+    /// Code was generated (valid Rust with each item defined once).
+    Generated(String),
+}
+
+/// A broken invariant: a panic, an unlocated finding or an error that is not a finding.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation(pub String);
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Loads, lints and generates `text` (named `spec/passage-auth.yaml`) and
+/// checks the invariant: nothing panics, and every failure is a finding that
+/// names file, line, column, the operation or component, and a JSON pointer.
+pub fn judge(text: &str) -> Result<Outcome, Violation> {
+    const FILE: &str = "spec/passage-auth.yaml";
+    let run = || -> Result<Outcome, Violation> {
+        let spec = match LoadedSpec::from_str(FILE, text.to_string()) {
+            Ok(spec) => spec,
+            Err(LoadError::Syntax {
+                line, column, path, ..
+            }) if line >= 1 && column >= 1 && path == Path::new(FILE) => {
+                return Ok(Outcome::Unloadable)
+            }
+            Err(other) => return Err(Violation(format!("unlocated load error: {other}"))),
+        };
+        match crate::generate(&spec) {
+            Ok(code) => Ok(Outcome::Generated(code)),
+            Err(GenerateError::Lint { report, .. }) => check_report(&spec, &report),
+            Err(other) => Err(Violation(format!(
+                "an error that is not a finding: {other}"
+            ))),
+        }
+    };
+    match crate::isolate::catch(run) {
+        Ok(result) => result,
+        Err(panic) => Err(Violation(format!("panicked: {panic}"))),
+    }
+}
+
+fn check_report(spec: &LoadedSpec, report: &LintReport) -> Result<Outcome, Violation> {
+    if report.findings.is_empty() {
+        return Err(Violation("generation failed with no finding".into()));
+    }
+    let doc = spec.json();
+    let mut rules_seen = BTreeSet::new();
+    for f in &report.findings {
+        let bad = |why: &str| Err(Violation(format!("{why}: {f}")));
+        if rules::get(f.rule).is_none() {
+            return bad("a rule id that docs/lint-rules.md does not list");
+        }
+        let Some(location) = &f.location else {
+            return bad("no location");
+        };
+        if location.line == 0
+            || location.column == 0
+            || location.file != spec.path.display().to_string()
+        {
+            return bad("no line and column in the spec file");
+        }
+        if !f.pointer.starts_with('/') {
+            return bad("no JSON pointer");
+        }
+        let in_operation = lint::document::operation_of(doc, &f.pointer).is_some();
+        if in_operation && f.operation.is_none() {
+            return bad("inside an operation but names none");
+        }
+        if f.pointer.starts_with("/components/") && f.component.is_none() {
+            return bad("inside a component but names none");
+        }
+        if f.message.trim().is_empty() || f.fix().is_empty() {
+            return bad("no message or no fix");
+        }
+        rules_seen.insert(f.rule);
+    }
+    Ok(Outcome::Rejected(rules_seen))
+}
+
+/// Section `[name]` of a TOML file, verbatim, without its header.
+fn toml_section(text: &str, name: &str) -> String {
+    let header = format!("[{name}]");
+    let mut out = String::new();
+    let mut inside = false;
+    for line in text.lines() {
+        if line.starts_with('[') {
+            inside = line.trim() == header;
+            continue;
+        }
+        if inside {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// Stub modules for the `crate::` paths a generated module refers to outside
+/// itself (the handwritten parts of the client crate).
+fn stubs(code: &str) -> Result<String, String> {
+    let mut out = String::new();
+    let paths: BTreeSet<&str> = code
+        .match_indices("crate::")
+        .map(|(i, _)| {
+            let rest = &code[i..];
+            let end = rest
+                .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
+                .unwrap_or(rest.len());
+            rest[..end].trim_end_matches(':')
+        })
+        .filter(|p| !p.starts_with("crate::generated"))
+        .collect();
+    for path in paths {
+        match path {
+            "crate::hooks::ClientState" => out.push_str(
+                "pub mod hooks {\n    /// Stub of the client's state.\n    #[derive(Clone, Debug, Default)]\n    pub struct ClientState;\n    impl progenitor_client::ClientHooks<ClientState> for crate::generated::Client {}\n}\n",
+            ),
+            "crate::Error" => out.push_str(
+                "/// Stub of the client's error type.\n#[derive(Debug)]\npub struct Error;\n",
+            ),
+            "crate::error::finish_call" => out.push_str(
+                "pub mod error {\n    /// Stub of the call wrapper: the same signature (progenitor's error with\n    /// the spec's `ApiError` body), no redaction.\n    pub(crate) async fn finish_call<T>(\n        call: impl ::std::future::Future<\n            Output = ::std::result::Result<T, progenitor_client::Error<crate::generated::types::ApiError>>,\n        >,\n    ) -> ::std::result::Result<T, crate::Error> {\n        call.await.map_err(|_| crate::Error)\n    }\n}\n",
+            ),
+            "crate::hooks" | "crate::error" => {}
+            other => return Err(format!("no stub for `{other}`: teach codegen::mutate::stubs about it")),
+        }
+    }
+    Ok(out)
+}
+
+/// The client crate's dependency lines that `code` uses (`name::` appears in
+/// it). reqwest is taken without TLS (its workspace version, features `json`,
+/// `query`, `form`): the generated code does not depend on TLS, and building
+/// a TLS stack would triple the time of the check.
+fn used_dependencies(section: &str, workspace_deps: &str, code: &str) -> String {
+    let reqwest_version = workspace_deps
+        .lines()
+        .find(|l| l.starts_with("reqwest"))
+        .and_then(|l| l.split("version = \"").nth(1))
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or("0.13");
+    let mut out = String::new();
+    for line in section.lines() {
+        let name = line
+            .split(['.', '=', ' '])
+            .next()
+            .unwrap_or("")
+            .trim()
+            .replace('-', "_");
+        if name.is_empty() || !code.contains(&format!("{name}::")) {
+            continue;
+        }
+        if name == "reqwest" {
+            out.push_str(&format!(
+                "reqwest = {{ version = \"{reqwest_version}\", default-features = false, features = [\"json\", \"query\", \"form\"] }}\n"
+            ));
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// Runs `cargo check` on each generated module in a scratch crate (under
+/// `scratch`) with the client crate's dependencies and versions (read from
+/// `workspace`'s manifests and lock file) and stubs for the handwritten
+/// modules it refers to. `target_dir` is kept between runs so that the
+/// dependencies are built once.
+pub fn compile_check(
+    codes: &[String],
+    workspace: &Path,
+    scratch: &Path,
+    target_dir: &Path,
+) -> Result<(), String> {
+    let read =
+        |rel: &str| std::fs::read_to_string(workspace.join(rel)).map_err(|e| format!("{rel}: {e}"));
+    let root = read("Cargo.toml")?;
+    let client = read("generated/Cargo.toml")?;
+    // Path dependencies of the workspace do not exist in the scratch workspace.
+    let workspace_deps: String = toml_section(&root, "workspace.dependencies")
+        .lines()
+        .filter(|l| !l.contains("path ="))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let members: Vec<String> = (0..codes.len()).map(|i| format!("\"mutant{i}\"")).collect();
+    let manifest = format!(
+        "[workspace]\nresolver = \"2\"\nmembers = [{}]\n\n[profile.dev]\ndebug = false\n\n[workspace.package]\n{}\n[workspace.dependencies]\n{workspace_deps}",
+        members.join(", "),
+        toml_section(&root, "workspace.package"),
+    );
+    let write = |path: &Path, text: &str| {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+        }
+        std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+    };
+    write(&scratch.join("Cargo.toml"), &manifest)?;
+    if let Ok(lock) = std::fs::read(workspace.join("Cargo.lock")) {
+        std::fs::write(scratch.join("Cargo.lock"), lock).map_err(|e| e.to_string())?;
+    }
+    for (i, code) in codes.iter().enumerate() {
+        let dir = scratch.join(format!("mutant{i}"));
+        let package = format!(
+            "[package]\nname = \"mutant{i}\"\nversion = \"0.0.0\"\nedition.workspace = true\npublish = false\n\n[dependencies]\n{}",
+            used_dependencies(&toml_section(&client, "dependencies"), &workspace_deps, code)
+        );
+        write(&dir.join("Cargo.toml"), &package)?;
+        let lib = format!(
+            "//! A mutant's generated module with stubs for the handwritten parts.\n#![allow(warnings)]\npub mod generated;\n{}",
+            stubs(code)?
+        );
+        write(&dir.join("src/lib.rs"), &lib)?;
+        write(&dir.join("src/generated.rs"), code)?;
+    }
+    let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .arg("check")
+        .arg("--workspace")
+        .arg("--quiet")
+        .arg("--message-format=short")
+        .current_dir(scratch)
+        .env("CARGO_TARGET_DIR", target_dir)
+        .env_remove("RUSTFLAGS")
+        .output()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let errors: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.contains("error"))
+            .take(20)
+            .collect();
+        Err(format!(
+            "cargo check of the generated code failed:\n{}",
+            errors.join("\n")
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_operator_changes_the_real_spec() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../spec/passage-auth.yaml");
+        let text = std::fs::read_to_string(path).unwrap();
+        let base = LoadedSpec::from_str("spec.yaml", text)
+            .unwrap()
+            .json()
+            .clone();
+        for (i, name) in OPERATORS.iter().enumerate() {
+            let changed = (0..20u64).any(|n| {
+                let mut doc = base.clone();
+                let m = Mutation {
+                    operator: i as u8,
+                    target: n,
+                    choice: n * 7 + 1,
+                };
+                apply(&mut doc, &m).is_some() && doc != base
+            });
+            assert!(changed, "{name} never changes the spec");
+        }
+    }
+
+    #[test]
+    fn only_the_dependencies_the_code_uses_and_reqwest_without_tls() {
+        let section =
+            "serde.workspace = true\nreqwest.workspace = true\njsonwebtoken.workspace = true\n";
+        let workspace = "reqwest = { version = \"0.13\", features = [\"rustls\"] }\n";
+        let deps = used_dependencies(section, workspace, "::serde::Serialize ::reqwest::Client");
+        assert_eq!(
+            deps,
+            "serde.workspace = true\nreqwest = { version = \"0.13\", default-features = false, features = [\"json\", \"query\", \"form\"] }\n"
+        );
+    }
+
+    #[test]
+    fn stubs_cover_the_hooks_and_refuse_the_unknown() {
+        let s = stubs("x: crate::hooks::ClientState, y: crate::generated::types::A, crate::Error, crate::error::finish_call(f)").unwrap();
+        assert!(s.contains("pub struct ClientState;"));
+        assert!(s.contains("pub struct Error;"));
+        assert!(s.contains("async fn finish_call"));
+        assert!(stubs("crate::nope::Thing")
+            .unwrap_err()
+            .contains("crate::nope::Thing"));
+    }
+
+    #[test]
+    fn the_four_rows_of_issue_14_end_in_located_findings() {
+        let valid = crate::lint::testing::VALID;
+        for (from, to, rule) in [
+            (
+                "        id:\n          type: string",
+                "        id:\n          type: strnig",
+                "schema-type",
+            ),
+            (
+                "enum: [active, inactive]",
+                "enum: [active, '!!!']",
+                "enum-values",
+            ),
+            (
+                "enum: [active, inactive]",
+                "enum: [active, Active]",
+                "enum-values",
+            ),
+        ] {
+            let text = valid.replacen(from, to, 1);
+            match judge(&text) {
+                Ok(Outcome::Rejected(rules)) => assert!(rules.contains(rule), "{rules:?}"),
+                other => panic!("{to}: {other:?}"),
+            }
+        }
+        assert!(matches!(judge(valid), Ok(Outcome::Generated(_))));
+    }
+}
