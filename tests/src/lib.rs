@@ -1,5 +1,6 @@
 pub mod authenticator;
 pub mod browser;
+pub mod capture;
 pub mod conformance;
 pub mod harness;
 pub mod hostile;

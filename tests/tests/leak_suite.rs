@@ -34,9 +34,8 @@
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::{Debug, Write as _};
-use std::io::Write;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Arc, Mutex, Once, OnceLock};
+use std::sync::Once;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -46,6 +45,7 @@ use passage_auth_client::{
     types, Client, ClientBuilder, Error, MagicLinkExt, PollPolicy, RedirectExt, RetryPolicy,
     SecretValue, Session, StoredTokens, TokenStore,
 };
+use passage_e2e::capture::capture;
 use passage_e2e::hostile::{Answer, HostileServer, Received, ECHO_REQUEST};
 use serde_json::{json, Value};
 use tracing::Instrument as _;
@@ -62,56 +62,6 @@ const PARALLEL: usize = 12;
 const APP_ID: &str = "leak-app";
 
 // ------------------------------------------------------------------------------------ capture
-
-/// A `MakeWriter` that keeps everything written.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Captured {
-        self.clone()
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-/// The process-wide TRACE subscriber: every event and every span (opened, entered, exited,
-/// closed, with its fields), `log` records included.
-fn capture() -> Captured {
-    static CAPTURED: OnceLock<Captured> = OnceLock::new();
-    CAPTURED
-        .get_or_init(|| {
-            use tracing_subscriber::util::SubscriberInitExt as _;
-            let captured = Captured::default();
-            tracing_subscriber::fmt()
-                .with_max_level(tracing::Level::TRACE)
-                .with_writer(captured.clone())
-                .with_ansi(false)
-                .without_time()
-                .with_target(true)
-                .with_span_events(tracing_subscriber::fmt::format::FmtSpan::FULL)
-                .finish()
-                .try_init()
-                .expect("the first subscriber of this process");
-            captured
-        })
-        .clone()
-}
 
 thread_local! {
     static CAPTURING_PANIC: Cell<bool> = const { Cell::new(false) };

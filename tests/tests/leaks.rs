@@ -11,64 +11,15 @@
 //! a wrong code, a cut body and a reset, magic-link activation with a wrong secret, a reset and a
 //! proxy error page, and the Debug of a client holding the API key.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use passage_auth_client::{
     types, Client, ClientBuilder, Error, RetryPolicy, SecretValue, Session, SessionError,
     TokenStore,
 };
+use passage_e2e::capture::capture;
 use passage_e2e::harness::{assert_same_secret, TestEnv};
 use passage_emulator::{AppConfig, EmulatorConfig, FaultKind, FaultRule, DEFAULT_API_KEY};
-
-/// A `MakeWriter` that keeps everything written.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Captured {
-        self.clone()
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-/// The process-wide TRACE subscriber (set once; this file has a single test).
-fn capture() -> Captured {
-    static CAPTURED: OnceLock<Captured> = OnceLock::new();
-    CAPTURED
-        .get_or_init(|| {
-            let captured = Captured::default();
-            let subscriber = tracing_subscriber::fmt()
-                .with_max_level(tracing::Level::TRACE)
-                .with_writer(captured.clone())
-                .with_ansi(false)
-                // No timestamps: their microseconds could match a 6-digit passcode by chance.
-                .without_time()
-                // Span fields (operation, status, attempts) on every event.
-                .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-                .finish();
-            tracing::subscriber::set_global_default(subscriber).expect("first subscriber");
-            captured
-        })
-        .clone()
-}
 
 /// The secrets seen so far and the texts shown so far.
 #[derive(Default)]
