@@ -261,12 +261,14 @@ fn schema_children(schema: &Value, pointer: &str) -> Vec<String> {
     let Some(map) = schema.as_object() else {
         return out;
     };
-    for (name, _) in map
+    let mut names: Vec<&String> = map
         .get("properties")
         .and_then(Value::as_object)
         .into_iter()
-        .flatten()
-    {
+        .flat_map(|m| m.keys())
+        .collect();
+    names.sort();
+    for name in names {
         out.push(format!("{pointer}/properties/{}", lint::escape(name)));
     }
     for key in ["items", "additionalProperties", "not"] {
@@ -307,7 +309,11 @@ fn narrow_keywords(
     let Some(node) = doc.pointer(pointer).and_then(Value::as_object) else {
         return pointer.to_string();
     };
-    for key in node.keys() {
+    // A fixed order whatever the map's (serde_json's `preserve_order` may be on
+    // in some builds): `enum` first, the most precise place, then by name.
+    let mut keys: Vec<&String> = node.keys().collect();
+    keys.sort_by_key(|k| (k.as_str() != "enum", k.as_str()));
+    for key in keys {
         if matches!(key.as_str(), "properties" | "required" | "description") {
             continue;
         }
@@ -358,13 +364,14 @@ fn narrow_operation(
     if op.get("requestBody").is_some() {
         parts.push(format!("{pointer}/requestBody"));
     }
-    for code in op
+    let mut codes: Vec<&String> = op
         .get("responses")
         .and_then(Value::as_object)
         .into_iter()
-        .flatten()
-        .map(|(k, _)| k)
-    {
+        .flat_map(|m| m.keys())
+        .collect();
+    codes.sort();
+    for code in codes {
         parts.push(format!("{pointer}/responses/{}", lint::escape(code)));
     }
     for part in parts {
