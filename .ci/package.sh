@@ -17,7 +17,7 @@ cargo_hack() {
 step "every feature of passage-auth-client builds on its own (cargo hack --each-feature)"
 cargo_hack --each-feature check -p passage-auth-client --locked
 
-step "a default build of passage-auth-client pulls in neither axum nor tokio's fs or signal"
+step "a default build of passage-auth-client pulls in neither axum nor tokio's signal (tokio's fs comes only through progenitor-client's reqwest stream)"
 default_tree=$(cargo tree -p passage-auth-client -e normal -f '{p} {f}' --locked)
 if grep -E '^[^a-z]*axum' <<<"$default_tree"; then
     echo "error: the default features pull in axum" >&2
