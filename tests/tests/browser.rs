@@ -876,16 +876,12 @@ async fn ui_reset(s: &mut Suite) {
         users.is_empty() && s.emulator.outbox(ADA).is_empty(),
         "the reset emptied users and outbox",
     );
-    let text = ui
-        .eval("the UI's text after the reset", "document.body.innerText")
-        .await;
-    let text = text.as_str().unwrap_or_default();
-    ui.check(
-        text.contains("No users yet.")
-            && text.contains("Nothing sent yet.")
-            && text.contains("No API request yet."),
-        "the UI shows the emptied state",
-    );
+    // The panels re-render on their next refresh after the reset: wait for each
+    // (the step timeout fails the suite if one never shows the emptied state).
+    for empty in ["No users yet.", "Nothing sent yet.", "No API request yet."] {
+        ui.wait_for_text(&format!("the UI shows {empty:?} after the reset"), empty)
+            .await;
+    }
     s.ui = Some(ui);
 }
 
