@@ -1,45 +1,9 @@
 //! `cargo xtask check` against a copy of the workspace: clean passes, a hand
 //! edit or a version mismatch fails with a message saying what to run.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-/// A temporary root holding copies of the files the xtask touches.
-fn copy_of_workspace() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for rel in [
-        "spec/passage-auth.yaml",
-        "generated/Cargo.toml",
-        "generated/src/generated.rs",
-    ] {
-        let to = dir.path().join(rel);
-        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-        std::fs::copy(workspace().join(rel), &to).unwrap();
-    }
-    dir
-}
-
-fn xtask(root: &Path, args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .arg("--root")
-        .arg(root)
-        .args(args)
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code().unwrap_or(-1), text)
-}
+use common::{copy_of_workspace, xtask};
 
 #[test]
 fn check_passes_on_the_checked_in_tree() {

@@ -2,46 +2,11 @@
 //! spec ends in one located finding per line and a count, with nothing
 //! written and no panic or backtrace; the spec as it is regenerates.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
+use std::path::Path;
 
-fn copy_of_workspace() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for rel in [
-        "spec/passage-auth.yaml",
-        "generated/Cargo.toml",
-        "generated/src/generated.rs",
-    ] {
-        let to = dir.path().join(rel);
-        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-        std::fs::copy(workspace().join(rel), &to).unwrap();
-    }
-    dir
-}
-
-fn xtask(root: &Path, args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .arg("--root")
-        .arg(root)
-        .args(args)
-        // A backtrace would show if anything panicked.
-        .env("RUST_BACKTRACE", "1")
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code().unwrap_or(-1), text)
-}
+use common::{copy_of_workspace, xtask};
 
 /// Replaces `from` (which must occur) in the copy's spec; returns the 1-based line of `to`.
 fn break_spec(root: &Path, from: &str, to: &str) -> usize {
