@@ -2,13 +2,17 @@
 //! against the app's JWKS (fetched with `get_jwks` and cached) and returns its
 //! [`Claims`], or a [`VerifyError`] naming what was wrong.
 //!
-//! - The header is parsed and the signature, `iss`, `aud` and the required
-//!   claims (`iss`, `aud`, `sub`, `exp`) are checked by `jsonwebtoken`
-//!   (`decode_header`, [`Validation`]); only RS256 is accepted (`none`,
-//!   `HS*` and every other algorithm are refused before any key is touched)
-//!   and the header must name a `kid`. `exp` and `nbf` are compared, with
-//!   [`VerifierConfig::leeway`], against the verifier's [`Clock`] (which
-//!   `jsonwebtoken` cannot be given).
+//! - **One pass over the token**: it is split at its two dots once; the header
+//!   is decoded once (only `alg` and `kid` are read: only RS256 is accepted,
+//!   so `none`, `HS*` and every other algorithm are refused before any key is
+//!   touched, and a `kid` is required); the signature over `header.payload`
+//!   is checked with the key's already parsed aws-lc-rs public key; then the
+//!   claims are decoded straight into [`Claims`]. `iss`, `aud`, `sub` and
+//!   `exp` are required; `exp` and `nbf` are compared, with
+//!   [`VerifierConfig::leeway`], against the verifier's [`Clock`].
+//! - Each JWKS key is parsed into an aws-lc-rs public key once, when the
+//!   JWKS is fetched; keys that are not RS256 signing keys, or whose `n`/`e`
+//!   do not make an RSA public key, are left out of the set.
 //! - **Never blocks a verification it can serve**: a key set younger than
 //!   [`VerifierConfig::jwks_ttl`] is used as it is. An older one keeps
 //!   verifying the tokens whose key it holds while *one* background fetch
@@ -21,9 +25,11 @@
 //!   no fetch is made for the same interval. Only the callers that need a
 //!   fetch wait for it.
 //! - [`TokenVerifier::preload`] fetches the keys at start-up.
-//! - The hot path (a cached key) takes no lock and allocates nothing beyond
-//!   what `jsonwebtoken` does: the key set is behind an `ArcSwap`.
+//! - The hot path (a cached key) takes no lock: the key set is behind an
+//!   `ArcSwap`. It allocates only for the decoded payload and the claims
+//!   it returns.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -31,9 +37,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwap;
+use aws_lc_rs::signature::{ParsedPublicKey, RsaPublicKeyComponents, RSA_PKCS1_2048_8192_SHA256};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
+use serde_json::Value;
 
 use crate::session::{numeric_date, unix_seconds, Clock, SystemClock};
 use crate::{Client, ClientInfo, Error};
@@ -199,8 +208,6 @@ struct Inner {
     issuer: String,
     config: VerifierConfig,
     clock: Arc<dyn Clock>,
-    /// `iss`, `aud`, RS256 and the required claims; built once.
-    validation: Validation,
     /// The current key set: read without a lock, replaced whole.
     keys: ArcSwap<KeySet>,
     /// Held while fetching: one fetch at a time.
@@ -213,7 +220,8 @@ struct Inner {
 
 #[derive(Default)]
 struct KeySet {
-    keys: HashMap<String, DecodingKey>,
+    /// The RS256 signing keys by `kid`, each parsed once.
+    keys: HashMap<String, ParsedPublicKey>,
     fetched_at: Option<SystemTime>,
 }
 
@@ -248,19 +256,6 @@ impl fmt::Debug for TokenVerifier {
     }
 }
 
-/// Only what an error needs from a header `jsonwebtoken` refused: its `alg`.
-#[derive(Deserialize)]
-struct AlgOnly {
-    alg: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum OneOrMany {
-    One(String),
-    Many(Vec<String>),
-}
-
 impl Inner {
     fn new(
         client: Client,
@@ -269,20 +264,12 @@ impl Inner {
         config: VerifierConfig,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        let mut validation = Validation::new(Algorithm::RS256);
-        validation.set_issuer(&[issuer.as_str()]);
-        validation.set_audience(&[app_id.as_str()]);
-        validation.set_required_spec_claims(&["iss", "aud", "sub", "exp"]);
-        // Against the verifier's clock, in `check_times`.
-        validation.validate_exp = false;
-        validation.validate_nbf = false;
         Self {
             client,
             app_id,
             issuer,
             config,
             clock,
-            validation,
             keys: ArcSwap::from_pointee(KeySet::default()),
             fetch: tokio::sync::Mutex::new(FetchState::default()),
             refreshing: AtomicBool::new(false),
@@ -362,79 +349,215 @@ impl TokenVerifier {
                 max: MAX_TOKEN_LEN,
             });
         }
-        let kid = header_kid(token)?;
+        let parts = Parts::split(token)?;
+        let mut header_buf = [0; HEADER_BUF];
+        let mut header_spill = Vec::new();
+        let header = Header::decode(parts.header, &mut header_buf, &mut header_spill)?;
+        let kid = header.kid.as_ref();
         let inner = &self.inner;
         // Hot path: the key is in a set that may be used now.
         {
             let set = inner.keys.load();
-            if let Some(key) = set.keys.get(&kid) {
+            if let Some(key) = set.keys.get(kid) {
                 match inner.age(&set, inner.clock.now()) {
-                    Age::Fresh => return inner.decode(token, key),
+                    Age::Fresh => return inner.check(&parts, key),
                     Age::Stale => {
                         inner.revalidate_in_background(&self.inner);
-                        return inner.decode(token, key);
+                        return inner.check(&parts, key);
                     }
                     Age::Expired => {}
                 }
             }
         }
-        let set = inner.key_set_with(&kid).await?;
-        match set.keys.get(&kid) {
-            Some(key) => inner.decode(token, key),
-            None => Err(VerifyError::UnknownKid(shown_kid(&kid))),
+        let set = inner.key_set_with(kid).await?;
+        match set.keys.get(kid) {
+            Some(key) => inner.check(&parts, key),
+            None => Err(VerifyError::UnknownKid(shown_kid(kid))),
         }
     }
 }
 
-/// The `kid` of `token`'s header, parsed by `jsonwebtoken`; only RS256 passes.
-fn header_kid(token: &str) -> Result<String, VerifyError> {
-    let mut parts = token.split('.');
-    let header = parts.next().unwrap_or_default();
-    let (Some(payload), Some(_signature), None) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(VerifyError::Malformed("not three dot-separated parts"));
-    };
-    // An empty signature (`alg: none`) is refused later, by algorithm.
-    if header.is_empty() || payload.is_empty() {
-        return Err(VerifyError::Malformed("an empty part"));
-    }
-    let parsed = match jsonwebtoken::decode_header(token) {
-        Ok(parsed) => parsed,
-        Err(e) => return Err(header_error(header, &e)),
-    };
-    if parsed.alg != Algorithm::RS256 {
-        return Err(VerifyError::DisallowedAlgorithm(format!(
-            "{:?}",
-            parsed.alg
-        )));
-    }
-    match parsed.kid {
-        Some(kid) if !kid.is_empty() => Ok(kid),
-        _ => Err(VerifyError::MissingKid),
+/// The three base64url parts of a JWS compact serialization, borrowed from the token.
+struct Parts<'t> {
+    header: &'t str,
+    payload: &'t str,
+    /// `header.payload`: what the signature is over.
+    signed: &'t str,
+    signature: &'t str,
+}
+
+impl<'t> Parts<'t> {
+    fn split(token: &'t str) -> Result<Self, VerifyError> {
+        let malformed = || VerifyError::Malformed("not three dot-separated parts");
+        let first = token.find('.').ok_or_else(malformed)?;
+        let (signed, signature) = token.rsplit_once('.').ok_or_else(malformed)?;
+        if signed.len() == first {
+            return Err(malformed());
+        }
+        let (header, payload) = (&signed[..first], &signed[first + 1..]);
+        if payload.contains('.') {
+            return Err(malformed());
+        }
+        // An empty signature (`alg: none`) is refused later, by algorithm.
+        if header.is_empty() || payload.is_empty() {
+            return Err(VerifyError::Malformed("an empty part"));
+        }
+        Ok(Self {
+            header,
+            payload,
+            signed,
+            signature,
+        })
     }
 }
 
-/// Why `jsonwebtoken` refused a header, as a typed error.
-fn header_error(header: &str, e: &jsonwebtoken::errors::Error) -> VerifyError {
-    use jsonwebtoken::errors::ErrorKind as K;
-    match e.kind() {
-        K::Base64(_) => VerifyError::Malformed("the header is not base64url"),
-        // An `alg` outside jsonwebtoken's list (`none`, a made-up name):
-        // name it, cut, in the error.
-        _ => base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(header)
-            .ok()
-            .and_then(|bytes| serde_json::from_slice::<AlgOnly>(&bytes).ok())
-            .map_or(
-                VerifyError::Malformed("the header is not a JSON object"),
-                |h| match h.alg {
-                    Some(alg) if alg.parse::<Algorithm>().is_ok() => {
-                        VerifyError::Malformed("the header is not a JSON object")
+/// What the verifier reads of a token's header, borrowed from the decoded
+/// bytes where no JSON escape is in the way. Other members are ignored.
+#[derive(Deserialize)]
+struct RawHeader<'h> {
+    #[serde(borrow, default)]
+    alg: Option<Text<'h>>,
+    #[serde(borrow, default)]
+    kid: Option<Text<'h>>,
+}
+
+/// A checked header: RS256 with a non-empty `kid`.
+struct Header<'b> {
+    kid: Cow<'b, str>,
+}
+
+impl<'b> Header<'b> {
+    /// Decodes and checks the header, borrowing the `kid` from `buf` (or
+    /// from `spill`, for a header too long for `buf`).
+    fn decode(
+        encoded: &str,
+        buf: &'b mut [u8],
+        spill: &'b mut Vec<u8>,
+    ) -> Result<Self, VerifyError> {
+        let bytes = decode_part(encoded, buf, spill)
+            .ok_or(VerifyError::Malformed("the header is not base64url"))?;
+        let raw: RawHeader<'b> = serde_json::from_slice(bytes)
+            .map_err(|_| VerifyError::Malformed("the header is not a JSON object"))?;
+        match raw.alg.as_ref().map(|alg| alg.0.as_ref()) {
+            Some("RS256") => {}
+            // Attacker-chosen: named, cut, in the error.
+            alg => {
+                return Err(VerifyError::DisallowedAlgorithm(
+                    alg.unwrap_or_default().chars().take(32).collect(),
+                ))
+            }
+        }
+        match raw.kid {
+            Some(Text(kid)) if !kid.is_empty() => Ok(Self { kid }),
+            _ => Err(VerifyError::MissingKid),
+        }
+    }
+}
+
+/// Room on the stack for a decoded header (a longer one goes to the heap).
+const HEADER_BUF: usize = 512;
+/// Room on the stack for a decoded signature: an 8192-bit RSA signature,
+/// the largest RS256 key the verifier accepts.
+const SIGNATURE_BUF: usize = 1024;
+/// Room on the stack for decoded claims.
+const PAYLOAD_BUF: usize = 2048;
+
+/// Decodes the base64url `encoded` into `buf` when it fits, else into
+/// `spill`; `None` when it is not base64url (unpadded, canonical).
+fn decode_part<'b>(encoded: &str, buf: &'b mut [u8], spill: &'b mut Vec<u8>) -> Option<&'b [u8]> {
+    if base64::decoded_len_estimate(encoded.len()) <= buf.len() {
+        let len = URL_SAFE_NO_PAD.decode_slice(encoded, buf).ok()?;
+        Some(&buf[..len])
+    } else {
+        URL_SAFE_NO_PAD.decode_vec(encoded, spill).ok()?;
+        Some(spill.as_slice())
+    }
+}
+
+/// A JSON string, borrowed when it has no escapes (serde's own `Cow<str>`
+/// always copies).
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TextVisitor<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for TextVisitor<'a> {
+            type Value = Text<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v)))
+            }
+        }
+        deserializer.deserialize_str(TextVisitor(std::marker::PhantomData))
+    }
+}
+
+/// The payload's members as decoded, before any check: the registered
+/// claims the verifier reads kept apart (of any JSON type: a wrong type is a
+/// claim error, not a malformed token), every other member in `extra`.
+#[derive(Default)]
+struct RawClaims {
+    sub: Option<Value>,
+    iss: Option<Value>,
+    aud: Option<Value>,
+    exp: Option<Value>,
+    nbf: Option<Value>,
+    iat: Option<Value>,
+    extra: serde_json::Map<String, Value>,
+}
+
+impl<'de> Deserialize<'de> for RawClaims {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ClaimsVisitor;
+        impl<'de> Visitor<'de> for ClaimsVisitor {
+            type Value = RawClaims;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawClaims, A::Error> {
+                let mut raw = RawClaims::default();
+                while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
+                    let slot = match key.as_ref() {
+                        "sub" => &mut raw.sub,
+                        "iss" => &mut raw.iss,
+                        "aud" => &mut raw.aud,
+                        "exp" => &mut raw.exp,
+                        "nbf" => &mut raw.nbf,
+                        "iat" => &mut raw.iat,
+                        _ => {
+                            raw.extra.insert(key.into_owned(), map.next_value()?);
+                            continue;
+                        }
+                    };
+                    // A repeated registered claim is ambiguous: refused.
+                    if slot.is_some() {
+                        return Err(de::Error::custom("a repeated registered claim"));
                     }
-                    alg => VerifyError::DisallowedAlgorithm(
-                        alg.unwrap_or_default().chars().take(32).collect(),
-                    ),
-                },
-            ),
+                    *slot = Some(map.next_value()?);
+                }
+                Ok(raw)
+            }
+        }
+        deserializer.deserialize_map(ClaimsVisitor)
+    }
+}
+
+/// A NumericDate claim: `None` when absent or `null`, `Err` when not a number.
+fn numeric_claim(value: Option<Value>, name: &'static str) -> Result<Option<i64>, VerifyError> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => numeric_date(&n)
+            .map(Some)
+            .ok_or(VerifyError::MissingClaim(name)),
+        Some(_) => Err(VerifyError::MissingClaim(name)),
     }
 }
 
@@ -461,15 +584,21 @@ impl Inner {
         })
     }
 
-    /// Verifies the signature and the claims of `token` with `key`.
-    fn decode(&self, token: &str, key: &DecodingKey) -> Result<Claims, VerifyError> {
-        let data = jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(
-            token,
-            key,
-            &self.validation,
-        )
-        .map_err(|e| claims_error(&e))?;
-        self.claims(data.claims)
+    /// Verifies the signature of `parts` with `key`, then decodes and checks the claims.
+    fn check(&self, parts: &Parts<'_>, key: &ParsedPublicKey) -> Result<Claims, VerifyError> {
+        let mut signature_buf = [0; SIGNATURE_BUF];
+        let mut signature_spill = Vec::new();
+        let signature = decode_part(parts.signature, &mut signature_buf, &mut signature_spill)
+            .ok_or(VerifyError::Malformed("a part is not base64url"))?;
+        key.verify_sig(parts.signed.as_bytes(), signature)
+            .map_err(|_| VerifyError::BadSignature)?;
+        let mut payload_buf = [0; PAYLOAD_BUF];
+        let mut payload_spill = Vec::new();
+        let payload = decode_part(parts.payload, &mut payload_buf, &mut payload_spill)
+            .ok_or(VerifyError::Malformed("a part is not base64url"))?;
+        let raw: RawClaims = serde_json::from_slice(payload)
+            .map_err(|_| VerifyError::Malformed("the claims are not a JSON object"))?;
+        self.claims(raw)
     }
 
     /// Starts one background refresh of a stale key set, unless one is in
@@ -571,7 +700,7 @@ impl Inner {
         }
     }
 
-    async fn fetch_keys(&self) -> Result<HashMap<String, DecodingKey>, Error> {
+    async fn fetch_keys(&self) -> Result<HashMap<String, ParsedPublicKey>, Error> {
         let jwks = self
             .client
             .get_jwks()
@@ -588,11 +717,11 @@ impl Inner {
                 tracing::debug!(kid = %shown_kid(&jwk.kid), alg = %jwk.alg, "skipping a JWKS key that is not an RS256 signing key");
                 continue;
             }
-            match DecodingKey::from_rsa_components(&jwk.n, &jwk.e) {
-                Ok(key) => {
+            match rsa_public_key(&jwk.n, &jwk.e) {
+                Some(key) => {
                     keys.insert(jwk.kid, key);
                 }
-                Err(_) => {
+                None => {
                     tracing::debug!(kid = %shown_kid(&jwk.kid), "skipping an unreadable JWKS key")
                 }
             }
@@ -601,25 +730,50 @@ impl Inner {
         Ok(keys)
     }
 
-    /// The claims of a token `jsonwebtoken` verified (signature, `iss`,
-    /// `aud`, required claims); `exp` and `nbf` against the verifier's clock.
-    fn claims(
-        &self,
-        mut map: serde_json::Map<String, serde_json::Value>,
-    ) -> Result<Claims, VerifyError> {
-        let time =
-            |map: &mut serde_json::Map<String, serde_json::Value>, name: &'static str| match map
-                .remove(name)
-            {
-                None | Some(serde_json::Value::Null) => Ok(None),
-                Some(serde_json::Value::Number(n)) => numeric_date(&n)
-                    .map(Some)
-                    .ok_or(VerifyError::MissingClaim(name)),
-                Some(_) => Err(VerifyError::MissingClaim(name)),
-            };
-        let exp = time(&mut map, "exp")?.ok_or(VerifyError::MissingClaim("exp"))?;
-        let nbf = time(&mut map, "nbf")?;
-        let iat = time(&mut map, "iat")?;
+    /// Checks the claims of a token whose signature is good: the required
+    /// ones present and of their types, `iss` and `aud`, then `exp` and
+    /// `nbf` against the verifier's clock with the leeway.
+    fn claims(&self, raw: RawClaims) -> Result<Claims, VerifyError> {
+        let RawClaims {
+            sub,
+            iss,
+            aud,
+            exp,
+            nbf,
+            iat,
+            extra,
+        } = raw;
+        let Some(Value::String(iss)) = iss else {
+            return Err(VerifyError::WrongIssuer);
+        };
+        let aud = match aud {
+            Some(Value::String(aud)) => vec![aud],
+            Some(Value::Array(items)) => items
+                .into_iter()
+                .map(|item| match item {
+                    Value::String(aud) => Some(aud),
+                    _ => None,
+                })
+                .collect::<Option<Vec<_>>>()
+                .ok_or(VerifyError::WrongAudience)?,
+            _ => return Err(VerifyError::WrongAudience),
+        };
+        let Some(Value::String(sub)) = sub else {
+            return Err(VerifyError::MissingClaim("sub"));
+        };
+        let exp = match exp {
+            Some(Value::Number(n)) if is_numeric_date(&n) => numeric_date(&n),
+            _ => None,
+        }
+        .ok_or(VerifyError::MissingClaim("exp"))?;
+        if iss != self.issuer {
+            return Err(VerifyError::WrongIssuer);
+        }
+        if !aud.contains(&self.app_id) {
+            return Err(VerifyError::WrongAudience);
+        }
+        let nbf = numeric_claim(nbf, "nbf")?;
+        let iat = numeric_claim(iat, "iat")?;
         let now = unix_seconds(self.clock.now());
         let leeway = i64::try_from(self.config.leeway.as_secs()).unwrap_or(i64::MAX);
         if now >= exp.saturating_add(leeway) {
@@ -628,20 +782,9 @@ impl Inner {
         if nbf.is_some_and(|nbf| now.saturating_add(leeway) < nbf) {
             return Err(VerifyError::NotYetValid);
         }
-        // Present and of the right type: `Validation` required and checked them.
-        let string = |value: Option<serde_json::Value>| match value {
-            Some(serde_json::Value::String(s)) => Some(s),
-            _ => None,
-        };
-        let sub = string(map.remove("sub"))
-            .filter(|s| !s.is_empty())
-            .ok_or(VerifyError::MissingClaim("sub"))?;
-        let iss = string(map.remove("iss")).ok_or(VerifyError::WrongIssuer)?;
-        let aud = match map.remove("aud").map(serde_json::from_value::<OneOrMany>) {
-            Some(Ok(OneOrMany::One(a))) => vec![a],
-            Some(Ok(OneOrMany::Many(a))) => a,
-            _ => return Err(VerifyError::WrongAudience),
-        };
+        if sub.is_empty() {
+            return Err(VerifyError::MissingClaim("sub"));
+        }
         Ok(Claims {
             sub,
             iss,
@@ -649,32 +792,37 @@ impl Inner {
             exp,
             iat,
             nbf,
-            extra: map,
+            extra,
         })
     }
 }
 
-/// `jsonwebtoken`'s verdict on a token whose header passed, as a typed error.
-fn claims_error(e: &jsonwebtoken::errors::Error) -> VerifyError {
-    use jsonwebtoken::errors::ErrorKind as K;
-    match e.kind() {
-        K::InvalidSignature => VerifyError::BadSignature,
-        K::InvalidIssuer => VerifyError::WrongIssuer,
-        K::InvalidAudience => VerifyError::WrongAudience,
-        K::MissingRequiredClaim(c) | K::InvalidClaimFormat(c) => match c.as_str() {
-            "iss" => VerifyError::WrongIssuer,
-            "aud" => VerifyError::WrongAudience,
-            "sub" => VerifyError::MissingClaim("sub"),
-            "nbf" => VerifyError::MissingClaim("nbf"),
-            _ => VerifyError::MissingClaim("exp"),
-        },
-        K::InvalidAlgorithm | K::InvalidAlgorithmName | K::UnsupportedAlgorithm => {
-            VerifyError::DisallowedAlgorithm("RS256".into())
-        }
-        K::Base64(_) => VerifyError::Malformed("a part is not base64url"),
-        K::Json(_) | K::Utf8(_) => VerifyError::Malformed("the claims are not a JSON object"),
-        _ => VerifyError::Malformed("the token could not be decoded"),
+/// An `exp` the verifier takes: a number from 0 up to `u64::MAX` (a
+/// negative or non-finite one is refused as a missing `exp`).
+fn is_numeric_date(n: &serde_json::Number) -> bool {
+    n.is_u64()
+        || n.as_f64()
+            .is_some_and(|f| f.is_finite() && f >= 0.0 && f < u64::MAX as f64)
+}
+
+/// The RS256 public key of a JWK's `n` and `e` (base64url, big-endian),
+/// parsed once for every later verification; `None` when they are not
+/// base64url or make no RSA public key.
+fn rsa_public_key(n: &str, e: &str) -> Option<ParsedPublicKey> {
+    let n = URL_SAFE_NO_PAD.decode(n).ok()?;
+    let e = URL_SAFE_NO_PAD.decode(e).ok()?;
+    // aws-lc-rs wants the integers without leading zero bytes; some JWKS
+    // publishers keep one (the value is the same).
+    fn trimmed(bytes: &[u8]) -> &[u8] {
+        let start = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
+        &bytes[start..]
     }
+    RsaPublicKeyComponents {
+        n: trimmed(&n),
+        e: trimmed(&e),
+    }
+    .to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)
+    .ok()
 }
 
 /// A `kid` as errors and logs show it: the token's header is attacker-chosen,

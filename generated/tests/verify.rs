@@ -586,3 +586,195 @@ async fn a_huge_unknown_kid_is_cut_in_the_error() {
     };
     assert_eq!(shown, format!("{}…", "k".repeat(64)));
 }
+
+/// A token signed with key A over exactly the JSON texts `header` and
+/// `payload` (for headers and claims `serde_json` would not write).
+fn signed_raw(header: &str, payload: &str) -> String {
+    let message = format!("{}.{}", b64(header.as_bytes()), b64(payload.as_bytes()));
+    let signature = jsonwebtoken::crypto::sign(
+        message.as_bytes(),
+        key_a().encoding_key(),
+        jsonwebtoken::Algorithm::RS256,
+    )
+    .unwrap();
+    format!("{message}.{signature}")
+}
+
+#[tokio::test]
+async fn the_one_pass_decoder_reads_escapes_long_parts_and_refuses_ambiguity() {
+    let server = Server::start().await;
+    let (verifier, good) = primed(&server).await;
+    let kid = key_a().kid;
+    let payload = good.to_string();
+
+    // A `kid` and claim names written with JSON escapes mean the same.
+    let escaped_kid: String = kid
+        .chars()
+        .map(|c| format!("\\u{:04x}", c as u32))
+        .collect();
+    let header = format!(r#"{{"alg":"RS256","kid":"{escaped_kid}","typ":"JWT"}}"#);
+    let escaped_sub = payload.replacen(r#""sub""#, r#""\u0073ub""#, 1);
+    assert_ne!(escaped_sub, payload);
+    let verified = verifier
+        .verify(&signed_raw(&header, &escaped_sub))
+        .await
+        .unwrap();
+    assert_eq!(verified.user_id(), "user_1");
+
+    // Header members the verifier does not read are ignored.
+    let header = format!(r#"{{"alg":"RS256","kid":"{kid}","x-note":{{"a":[1,2]}}}}"#);
+    verifier
+        .verify(&signed_raw(&header, &payload))
+        .await
+        .unwrap();
+
+    // Claims longer than any stack buffer.
+    let long = with(good.clone(), "note", json!("x".repeat(5000)));
+    let verified = verifier.verify(&signed(key_a(), &long)).await.unwrap();
+    assert_eq!(verified.extra["note"].as_str().map(str::len), Some(5000));
+
+    let header = format!(r#"{{"alg":"RS256","kid":"{kid}"}}"#);
+    let good_token = signed(key_a(), &good);
+    let (signed_part, _) = good_token.rsplit_once('.').unwrap();
+    let cases: Vec<(&str, String, VerifyError)> = vec![
+        (
+            "a registered claim twice",
+            signed_raw(&header, &payload.replacen('{', r#"{"sub":"admin","#, 1)),
+            VerifyError::Malformed("the claims are not a JSON object"),
+        ),
+        (
+            "claims that are an array",
+            signed_raw(&header, "[1,2,3]"),
+            VerifyError::Malformed("the claims are not a JSON object"),
+        ),
+        (
+            "claims with trailing text",
+            signed_raw(&header, &format!("{payload} x")),
+            VerifyError::Malformed("the claims are not a JSON object"),
+        ),
+        (
+            "a signature that is not base64url",
+            format!("{signed_part}.!!!!"),
+            VerifyError::Malformed("a part is not base64url"),
+        ),
+        (
+            "four parts",
+            format!("{good_token}.c2ln"),
+            VerifyError::Malformed("not three dot-separated parts"),
+        ),
+        (
+            "an empty payload",
+            format!("{}..c2ln", b64(header.as_bytes())),
+            VerifyError::Malformed("an empty part"),
+        ),
+        (
+            "a header without alg",
+            signed_raw(&format!(r#"{{"kid":"{kid}"}}"#), &payload),
+            VerifyError::DisallowedAlgorithm(String::new()),
+        ),
+        (
+            "a kid that is not a string",
+            signed_raw(r#"{"alg":"RS256","kid":7}"#, &payload),
+            VerifyError::Malformed("the header is not a JSON object"),
+        ),
+        (
+            "an empty kid",
+            signed_raw(r#"{"alg":"RS256","kid":""}"#, &payload),
+            VerifyError::MissingKid,
+        ),
+        (
+            "a made-up algorithm is cut",
+            signed_raw(
+                &format!(r#"{{"alg":"{}","kid":"{kid}"}}"#, "Z".repeat(100)),
+                &payload,
+            ),
+            VerifyError::DisallowedAlgorithm("Z".repeat(32)),
+        ),
+        (
+            "a negative exp",
+            signed(key_a(), &with(good.clone(), "exp", json!(-1))),
+            VerifyError::MissingClaim("exp"),
+        ),
+        (
+            "an exp that is a string",
+            signed(key_a(), &with(good.clone(), "exp", json!("soon"))),
+            VerifyError::MissingClaim("exp"),
+        ),
+        (
+            "an nbf that is a string",
+            signed(key_a(), &with(good.clone(), "nbf", json!("now"))),
+            VerifyError::MissingClaim("nbf"),
+        ),
+        (
+            "an empty sub",
+            signed(key_a(), &with(good.clone(), "sub", json!(""))),
+            VerifyError::MissingClaim("sub"),
+        ),
+        (
+            "a sub that is a number",
+            signed(key_a(), &with(good.clone(), "sub", json!(1))),
+            VerifyError::MissingClaim("sub"),
+        ),
+        (
+            "an audience list with a number in it",
+            signed(key_a(), &with(good.clone(), "aud", json!([APP_ID, 1]))),
+            VerifyError::WrongAudience,
+        ),
+        (
+            "an empty audience list",
+            signed(key_a(), &with(good.clone(), "aud", json!([]))),
+            VerifyError::WrongAudience,
+        ),
+        (
+            "an issuer list",
+            signed(
+                key_a(),
+                &with(good.clone(), "iss", json!([verifier.issuer()])),
+            ),
+            VerifyError::WrongIssuer,
+        ),
+    ];
+    for (name, token, expected) in &cases {
+        let err = verifier.verify(token).await.unwrap_err();
+        assert_eq!(&err, expected, "{name}");
+        let shown = format!("{err} {err:?}");
+        for part in token.split('.').filter(|p| p.len() >= 16) {
+            assert!(!shown.contains(part), "{name}: {shown}");
+        }
+    }
+    assert_eq!(server.state.jwks_gets.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn jwks_keys_are_parsed_once_at_fetch_and_unusable_ones_left_out() {
+    // Key A's modulus with a leading zero byte is the same key; a modulus
+    // that is not base64url, or is no RSA modulus, is left out at fetch.
+    let server = Server::start().await;
+    let n = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(key_a().n)
+        .unwrap();
+    let padded = b64(&[&[0u8][..], &n].concat());
+    server.state.extra_jwks.lock().unwrap().extend([
+        json!({"alg": "RS256", "kty": "RSA", "use": "sig", "kid": "padded", "n": padded, "e": "AQAB"}),
+        json!({"alg": "RS256", "kty": "RSA", "use": "sig", "kid": "not-base64", "n": "!!", "e": "AQAB"}),
+        json!({"alg": "RS256", "kty": "RSA", "use": "sig", "kid": "empty", "n": "", "e": "AQAB"}),
+    ]);
+    let verifier = verifier(&server);
+    assert_eq!(verifier.preload().await.unwrap(), 2, "key A and `padded`");
+    assert_eq!(verifier.cache_state().keys, 2);
+    let claims = claims(&server, &verifier);
+    verifier
+        .verify(&key_a().sign(Some("padded"), &claims))
+        .await
+        .unwrap();
+    for kid in ["not-base64", "empty"] {
+        assert_eq!(
+            verifier
+                .verify(&key_a().sign(Some(kid), &claims))
+                .await
+                .unwrap_err(),
+            VerifyError::UnknownKid(kid.into()),
+            "{kid}"
+        );
+    }
+}
