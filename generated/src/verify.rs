@@ -26,8 +26,8 @@
 //!   fetch wait for it.
 //! - [`TokenVerifier::preload`] fetches the keys at start-up.
 //! - The hot path (a cached key) takes no lock: the key set is behind an
-//!   `ArcSwap`. It allocates only for the decoded payload and the claims
-//!   it returns.
+//!   `ArcSwap`. It allocates only for the claims it returns (the parts of a
+//!   token of ordinary size are decoded into buffers on the stack).
 
 use std::borrow::Cow;
 use std::collections::HashMap;
