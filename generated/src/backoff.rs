@@ -8,8 +8,6 @@
 
 use std::time::{Duration, SystemTime};
 
-use rand::Rng;
-
 /// How a delay is spread at random, so that clients that failed together do
 /// not all retry at the same instant.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -135,7 +133,7 @@ impl Backoff {
             _ if delay.is_zero() => delay,
             Jitter::Full => {
                 let cap = u64::try_from(delay.as_nanos()).unwrap_or(u64::MAX);
-                let nanos = rand::thread_rng().gen_range(0..=cap);
+                let nanos = fastrand::u64(0..=cap);
                 // Above 584 years the nanosecond draw would overflow: scale instead.
                 if u128::from(cap) < delay.as_nanos() {
                     mul_f64(delay, nanos as f64 / cap as f64)
@@ -144,7 +142,7 @@ impl Backoff {
                 }
             }
             Jitter::Proportional(f) if f > 0.0 => {
-                let factor = rand::thread_rng().gen_range((1.0 - f)..=(1.0 + f));
+                let factor = (1.0 - f) + 2.0 * f * fastrand::f64();
                 mul_f64(delay, factor)
             }
             Jitter::Proportional(_) => delay,

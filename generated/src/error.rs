@@ -11,6 +11,7 @@ use std::cell::RefCell;
 use std::future::Future;
 use std::time::Duration;
 
+use futures_util::TryFutureExt;
 use reqwest::StatusCode;
 
 use crate::hooks::NON_API_BODY;
@@ -146,19 +147,18 @@ tokio::task_local! {
 /// Runs one generated call and converts its error into [`Error`], scrubbing
 /// the secrets that the hooks saw the request carry. Every generated
 /// `send()` ends here.
-pub(crate) async fn finish_call<T>(
+///
+/// A combinator, not an `async fn`: an async wrapper would keep the call's
+/// future twice (as its argument and as the awaited value) and copy it on
+/// every layer; this one holds it once, and the conversion runs inside the
+/// task-local scope, where the secrets are.
+pub(crate) fn finish_call<T>(
     call: impl Future<Output = std::result::Result<T, GeneratedError>>,
-) -> Result<T> {
-    CALL_SECRETS
-        .scope(RefCell::new(RequestSecrets::default()), async {
-            match call.await {
-                Ok(value) => Ok(value),
-                Err(e) => {
-                    Err(CALL_SECRETS.with(|secrets| Error::from_generated(e, &secrets.borrow())))
-                }
-            }
-        })
-        .await
+) -> impl Future<Output = Result<T>> {
+    CALL_SECRETS.scope(
+        RefCell::new(RequestSecrets::default()),
+        call.map_err(|e| CALL_SECRETS.with(|secrets| Error::from_generated(e, &secrets.borrow()))),
+    )
 }
 
 /// Records the current call's request secrets (a no-op outside a call).

@@ -128,7 +128,7 @@ impl FileStore {
             .ok_or_else(|| StoreError::Other("the token file path has no file name".into()))?;
         let mut tmp_name = std::ffi::OsString::from(".");
         tmp_name.push(name);
-        tmp_name.push(format!(".{}.tmp", rand::random::<u64>()));
+        tmp_name.push(format!(".{}.tmp", fastrand::u64(..)));
         let tmp = dir.join(tmp_name);
         let result = (|| {
             let mut options = std::fs::OpenOptions::new();
