@@ -264,6 +264,67 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for Table<V> {
     }
 }
 
+/// A single value (an app's settings, its keys) that remembers whether it was handed out mutably
+/// since the last [`Tracked::take_changed`], so that only a changed value is written. Reads go
+/// through `Deref`; any `DerefMut` access counts as a change.
+#[derive(Debug, Clone, Default)]
+pub struct Tracked<T> {
+    value: T,
+    changed: bool,
+}
+
+impl<T> Tracked<T> {
+    /// A new value (a change until the next [`Tracked::take_changed`]).
+    pub fn new(value: T) -> Self {
+        Self {
+            value,
+            changed: true,
+        }
+    }
+
+    /// Whether the value changed since the last call; forgets it.
+    pub fn take_changed(&mut self) -> bool {
+        std::mem::take(&mut self.changed)
+    }
+}
+
+impl<T> From<T> for Tracked<T> {
+    fn from(value: T) -> Self {
+        Self::new(value)
+    }
+}
+
+impl<T> std::ops::Deref for Tracked<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+impl<T> std::ops::DerefMut for Tracked<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        self.changed = true;
+        &mut self.value
+    }
+}
+
+impl<T: Serialize> Serialize for Tracked<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.value.serialize(serializer)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Tracked<T> {
+    /// A value read back is not a change (as for [`Table`]).
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(Self {
+            value: T::deserialize(deserializer)?,
+            changed: false,
+        })
+    }
+}
+
 impl<'a, V> IntoIterator for &'a Table<V> {
     type Item = (&'a String, &'a V);
     type IntoIter = btree_map::Iter<'a, String, V>;
@@ -316,6 +377,23 @@ mod tests {
         t.drain_changes("app", "n", true, &mut out);
         assert!(out.is_empty());
         assert_eq!(t.get("a"), Some(&10));
+    }
+
+    #[test]
+    fn a_tracked_value_changes_only_through_mutable_access() {
+        let mut v = Tracked::new(vec![1]);
+        assert!(v.take_changed(), "a new value is a change");
+        assert!(!v.take_changed());
+        assert_eq!(v.len(), 1);
+        assert!(!v.take_changed(), "reads are not changes");
+        v.push(2);
+        assert!(v.take_changed());
+        let read: Tracked<Vec<i32>> = serde_json::from_str("[3]").unwrap();
+        assert!(
+            !read.clone().take_changed(),
+            "a value read back is not a change"
+        );
+        assert_eq!(serde_json::to_string(&read).unwrap(), "[3]");
     }
 
     #[test]
