@@ -13,7 +13,7 @@ use crate::identifiers::normalize_identifier;
 pub use crate::kinds::{ConnectionType, DeviceKind, OutboxKind, SocialProvider, UserStatus};
 use crate::redact::redacted_debug;
 use crate::request_log::RequestLog;
-use crate::store::{Change, Commit, CommitFailed, Table, Tracked, Writer};
+use crate::store::{Changes, Commit, CommitFailed, Table, Tracked, Writer};
 use crate::tokens::SigningKey;
 
 /// A user of an app.
@@ -574,20 +574,20 @@ impl AppRecord {
         }
     }
 
-    /// The settings and keys, as stored.
-    pub fn header_json(&self) -> Vec<u8> {
+    /// Appends the settings and keys, as stored (an [`AppHeader`]), to `out`.
+    fn put_header(&self, app: &str, out: &mut Changes) {
         #[derive(Serialize)]
         struct Header<'a> {
             config: &'a AppConfig,
             keys: &'a [SigningKey],
             refresh_key: &'a str,
         }
-        serde_json::to_vec(&Header {
+        let header = Header {
             config: &self.config,
             keys: &self.keys[..],
             refresh_key: &self.refresh_key,
-        })
-        .expect("app header serializes")
+        };
+        out.put(app, "app", "", &header);
     }
 
     /// The signing key with id `kid`.
@@ -617,16 +617,11 @@ impl AppRecord {
 
     /// Appends the changes since the last call (see [`Table::drain_changes`]): the settings and
     /// keys when either changed, then the tables' records; keeps the identifier index current.
-    fn drain_changes(&mut self, app: &str, serialize: bool, out: &mut Vec<Change>) {
+    fn drain_changes(&mut self, app: &str, serialize: bool, out: &mut Changes) {
         // Both flags are taken (no short circuit).
         let header_changed = self.config.take_changed() | self.keys.take_changed();
         if serialize && header_changed {
-            out.push(Change {
-                app: app.to_owned(),
-                kind: "app",
-                key: String::new(),
-                value: Some(self.header_json()),
-            });
+            self.put_header(app, out);
         }
         self.users.drain_changes(app, "users", serialize, out);
         self.devices.drain_changes(app, "devices", serialize, out);
@@ -643,7 +638,8 @@ impl AppRecord {
             .drain_changes(app, "transactions", serialize, out);
     }
 
-    fn all_changes(&self, app: &str, out: &mut Vec<Change>) {
+    fn all_changes(&self, app: &str, out: &mut Changes) {
+        self.put_header(app, out);
         self.users.all_changes(app, "users", out);
         self.devices.all_changes(app, "devices", out);
         self.magic_links.all_changes(app, "magic_links", out);
@@ -707,43 +703,36 @@ impl State {
 
     /// Changes since the last call, in write order: per app its settings (when they changed) and
     /// records, then the rest. Without `serialize` they are only forgotten. Costs O(apps + changes).
-    pub fn drain_changes(&mut self, serialize: bool) -> Vec<Change> {
-        let mut out = Vec::new();
+    pub fn drain_changes(&mut self, serialize: bool) -> Changes {
+        let mut out = Changes::default();
         for (id, app) in self.apps.iter_mut() {
             app.drain_changes(id, serialize, &mut out);
         }
         self.social_flows
             .drain_changes("", "social_flows", serialize, &mut out);
         if self.fake_provider_secret.take_changed() && serialize {
-            out.push(Change {
-                app: String::new(),
-                kind: "meta",
-                key: "fake_provider_secret".into(),
-                value: Some(self.fake_provider_secret.as_bytes().to_vec()),
-            });
+            self.put_provider_secret(&mut out);
         }
         out
     }
 
+    fn put_provider_secret(&self, out: &mut Changes) {
+        out.put_bytes(
+            "",
+            "meta",
+            "fake_provider_secret",
+            self.fake_provider_secret.as_bytes(),
+        );
+    }
+
     /// Everything, as changes (the first write of a new store).
-    pub fn all_changes(&self) -> Vec<Change> {
-        let mut out = Vec::new();
+    pub fn all_changes(&self) -> Changes {
+        let mut out = Changes::default();
         for (id, app) in &self.apps {
-            out.push(Change {
-                app: id.clone(),
-                kind: "app",
-                key: String::new(),
-                value: Some(app.header_json()),
-            });
             app.all_changes(id, &mut out);
         }
         self.social_flows.all_changes("", "social_flows", &mut out);
-        out.push(Change {
-            app: String::new(),
-            kind: "meta",
-            key: "fake_provider_secret".into(),
-            value: Some(self.fake_provider_secret.as_bytes().to_vec()),
-        });
+        self.put_provider_secret(&mut out);
         out
     }
 
@@ -875,7 +864,7 @@ impl Shared {
         let mut guard = self.lock();
         let mut store = crate::store::Store::open(path)?;
         if store.has_apps()? {
-            store.apply(&guard.drain_changes(true))?;
+            store.apply(guard.drain_changes(true).iter())?;
         } else {
             store.replace_all(&guard)?;
             guard.drain_changes(false);

@@ -22,7 +22,7 @@ use std::path::Path;
 use anyhow::Context;
 use rusqlite::{params, Connection, OptionalExtension};
 
-pub use table::{Change, Table, Tracked};
+pub use table::{Change, Changes, Table, Tracked};
 pub use writer::{Commit, CommitFailed, Writer};
 
 use crate::state::{AppHeader, AppRecord, State};
@@ -131,7 +131,10 @@ impl Store {
     }
 
     /// Writes `changes` in one transaction.
-    pub fn apply(&mut self, changes: &[Change]) -> anyhow::Result<()> {
+    pub fn apply<'a>(
+        &mut self,
+        changes: impl IntoIterator<Item = Change<'a>>,
+    ) -> anyhow::Result<()> {
         let tx = self.conn.transaction()?;
         {
             let mut put = tx.prepare_cached(
@@ -144,7 +147,7 @@ impl Store {
             let mut put_meta =
                 tx.prepare_cached("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)")?;
             for change in changes {
-                match (change.kind, &change.value) {
+                match (change.kind, change.value) {
                     ("app", Some(value)) => {
                         put_app.execute(params![change.app, value])?;
                     }
@@ -168,7 +171,7 @@ impl Store {
     pub fn replace_all(&mut self, state: &State) -> anyhow::Result<()> {
         self.conn
             .execute_batch("DELETE FROM records; DELETE FROM apps; DELETE FROM meta;")?;
-        self.apply(&state.all_changes())
+        self.apply(state.all_changes().iter())
     }
 }
 

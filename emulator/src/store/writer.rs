@@ -3,21 +3,19 @@
 //! Mutations hand their changes to the writer in the order they were made (under the state lock,
 //! see [`crate::state::Shared::mutate`]). The thread takes everything queued while its previous
 //! commit ran and writes it in ONE transaction (group commit), then tells each waiting mutation,
-//! which answers its request only then: every acknowledged change is in the file. Within a group,
-//! later changes of a record replace earlier ones (the group is committed atomically, so the
-//! intermediate values are never needed on disk).
+//! which answers its request only then: every acknowledged change is in the file.
 //!
 //! A failed commit fails every mutation in its group; their changes, already applied in memory,
-//! are kept and written again with the next group, so the file does not drift from memory and a
-//! later successful commit makes them durable.
+//! are kept (the last change of each record) and written again before the next group, in the same
+//! transaction, so the file does not drift from memory and a later successful commit makes them
+//! durable.
 
-use std::collections::HashMap;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
 use tokio::sync::oneshot;
 
-use super::{Change, Store};
+use super::{Changes, Store};
 
 /// The thread writing the state file; dropping the writer lets it finish the queued commits,
 /// then closes the file.
@@ -34,7 +32,7 @@ impl std::fmt::Debug for Writer {
 
 /// One mutation's changes and whom to tell once they are durable.
 struct Job {
-    changes: Vec<Change>,
+    changes: Changes,
     done: oneshot::Sender<Result<(), CommitFailed>>,
 }
 
@@ -69,7 +67,7 @@ impl Writer {
 
     /// Queues `changes` (an empty list waits for the changes queued before it). Calls must be made
     /// in mutation order.
-    pub fn submit(&self, changes: Vec<Change>) -> Commit {
+    pub fn submit(&self, changes: Changes) -> Commit {
         let (done, wait) = oneshot::channel();
         if let Some(queue) = &self.queue {
             // If the thread is gone, the job (and `done`) is dropped: the wait fails.
@@ -88,46 +86,31 @@ impl Drop for Writer {
     }
 }
 
-/// The changes of one group, the last change of each record only.
-#[derive(Default)]
-struct Group {
-    changes: Vec<Change>,
-    position: HashMap<(String, &'static str, String), usize>,
-}
-
-impl Group {
-    fn add(&mut self, changes: Vec<Change>) {
-        for change in changes {
-            let record = (change.app.clone(), change.kind, change.key.clone());
-            match self.position.get(&record) {
-                Some(&i) => self.changes[i] = change,
-                None => {
-                    self.position.insert(record, self.changes.len());
-                    self.changes.push(change);
-                }
-            }
-        }
-    }
-}
-
 fn run(mut store: Store, jobs: mpsc::Receiver<Job>) {
-    // Changes of failed commits, written again with the next group.
-    let mut unwritten = Group::default();
+    // The changes of failed commits, written again with the next group.
+    let mut unwritten = Changes::default();
     while let Ok(first) = jobs.recv() {
-        let mut group = std::mem::take(&mut unwritten);
+        let mut group = Vec::new();
         let mut waiting = Vec::new();
         for job in std::iter::once(first).chain(jobs.try_iter()) {
-            group.add(job.changes);
+            group.push(job.changes);
             waiting.push(job.done);
         }
-        let result = if group.changes.is_empty() {
+        let changes = || unwritten.iter().chain(group.iter().flat_map(Changes::iter));
+        let result = if changes().next().is_none() {
             Ok(())
         } else {
-            store.apply(&group.changes).map_err(|e| {
-                tracing::error!(error = %e, "could not write the state file");
-                unwritten = group;
-                CommitFailed
-            })
+            match store.apply(changes()) {
+                Ok(()) => Ok(()),
+                Err(e) => {
+                    tracing::error!(error = %e, "could not write the state file");
+                    Err(CommitFailed)
+                }
+            }
+        };
+        unwritten = match result {
+            Ok(()) => Changes::default(),
+            Err(CommitFailed) => Changes::coalesce(changes()),
         };
         for done in waiting {
             // A mutation whose request was abandoned no longer waits.
