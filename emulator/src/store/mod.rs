@@ -17,7 +17,7 @@
 mod table;
 mod writer;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -30,6 +30,7 @@ use crate::state::{AppHeader, AppRecord, State};
 /// An open state file.
 pub struct Store {
     conn: Connection,
+    path: PathBuf,
 }
 
 impl std::fmt::Debug for Store {
@@ -57,7 +58,34 @@ impl Store {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.execute_batch(SCHEMA)
             .with_context(|| format!("{} is not an emulator state file", path.display()))?;
-        Ok(Self { conn })
+        Ok(Self {
+            conn,
+            path: path.to_owned(),
+        })
+    }
+
+    /// Another connection to the same file.
+    pub fn reopen(&self) -> anyhow::Result<Self> {
+        Self::open(&self.path)
+    }
+
+    /// Stops SQLite from checkpointing the journal when a commit makes it long (the [`Writer`]
+    /// has it done by another connection, see [`Store::checkpoint`]).
+    pub fn disable_automatic_checkpoints(&self) -> anyhow::Result<()> {
+        self.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        Ok(())
+    }
+
+    /// Copies the journal's committed pages into the database, without blocking the connection
+    /// that writes (a passive checkpoint); returns the number of journal pages not copied yet.
+    /// When none is left, the next commit starts the journal again from its beginning.
+    pub fn checkpoint(&self) -> anyhow::Result<i64> {
+        let (pages, copied) = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+            })?;
+        Ok(pages - copied)
     }
 
     /// Whether the file holds an app (it is not new).

@@ -5,12 +5,18 @@
 //! commit ran and writes it in ONE transaction (group commit), then tells each waiting mutation,
 //! which answers its request only then: every acknowledged change is in the file.
 //!
+//! Commits append to SQLite's journal (the WAL) without `fsync`; copying the journal into the
+//! database (a checkpoint, which `fsync`s both files and took tens of milliseconds during which
+//! every mutation waited) is done by a second thread and connection while the writer goes on
+//! committing, see [`Checkpointer`].
+//!
 //! A failed commit fails every mutation in its group; their changes, already applied in memory,
 //! are kept (the last change of each record) and written again before the next group, in the same
 //! transaction, so the file does not drift from memory and a later successful commit makes them
 //! durable.
 
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 
 use tokio::sync::oneshot;
@@ -55,10 +61,12 @@ impl Commit {
 impl Writer {
     /// Starts the thread, which owns `store` from now on.
     pub fn start(store: Store) -> anyhow::Result<Self> {
+        store.disable_automatic_checkpoints()?;
+        let checkpointer = Checkpointer::start(store.reopen()?)?;
         let (queue, jobs) = mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("state-file-writer".into())
-            .spawn(move || run(store, jobs))?;
+            .spawn(move || run(store, checkpointer, jobs))?;
         Ok(Self {
             queue: Some(queue),
             thread: Some(thread),
@@ -86,9 +94,89 @@ impl Drop for Writer {
     }
 }
 
-fn run(mut store: Store, jobs: mpsc::Receiver<Job>) {
+/// Changes committed between two checkpoints (about as many journal pages; SQLite's own default
+/// is a checkpoint every 1 000 pages).
+const CHECKPOINT_AFTER_CHANGES: usize = 4096;
+/// Passes a checkpoint round makes at most while the writer goes on.
+const MAX_PASSES: usize = 4;
+/// Journal pages left after a pass that end a round.
+const FEW_PAGES: i64 = 64;
+
+/// A thread with its own connection that checkpoints the journal on request, in passes that do
+/// not block the writer, until only a few pages committed meanwhile are left. The writer then
+/// copies those itself (a short checkpoint, with nobody else copying), so that the journal is
+/// entirely in the database and the next commit starts it again from its beginning: the journal
+/// stays bounded under any load.
+struct Checkpointer {
+    requests: Option<mpsc::Sender<()>>,
+    finished: Arc<AtomicBool>,
+    running: bool,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    fn start(store: Store) -> anyhow::Result<Self> {
+        let (requests, rounds) = mpsc::channel::<()>();
+        let finished = Arc::new(AtomicBool::new(false));
+        let done = finished.clone();
+        let thread = std::thread::Builder::new()
+            .name("state-file-checkpointer".into())
+            .spawn(move || {
+                while rounds.recv().is_ok() {
+                    for _ in 0..MAX_PASSES {
+                        match store.checkpoint() {
+                            Ok(left) if left > FEW_PAGES => {}
+                            Ok(_) => break,
+                            Err(e) => {
+                                tracing::warn!(error = %e, "could not checkpoint the state file");
+                                break;
+                            }
+                        }
+                    }
+                    done.store(true, Ordering::Release);
+                }
+            })?;
+        Ok(Self {
+            requests: Some(requests),
+            finished,
+            running: false,
+            thread: Some(thread),
+        })
+    }
+
+    /// Called by the writer after each group: starts a round when `written` changes were
+    /// committed since the last one, and finishes a round that is over.
+    fn after_commit(&mut self, store: &Store, written: &mut usize) {
+        if self.running {
+            if self.finished.swap(false, Ordering::Acquire) {
+                self.running = false;
+                if let Err(e) = store.checkpoint() {
+                    tracing::warn!(error = %e, "could not checkpoint the state file");
+                }
+            }
+        } else if *written >= CHECKPOINT_AFTER_CHANGES {
+            if let Some(requests) = &self.requests {
+                self.running = requests.send(()).is_ok();
+            }
+            *written = 0;
+        }
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        drop(self.requests.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn run(mut store: Store, mut checkpointer: Checkpointer, jobs: mpsc::Receiver<Job>) {
     // The changes of failed commits, written again with the next group.
     let mut unwritten = Changes::default();
+    // Changes committed since the last checkpoint round started.
+    let mut written = 0;
     while let Ok(first) = jobs.recv() {
         let mut group = Vec::new();
         let mut waiting = Vec::new();
@@ -96,6 +184,7 @@ fn run(mut store: Store, jobs: mpsc::Receiver<Job>) {
             group.push(job.changes);
             waiting.push(job.done);
         }
+        written += group.iter().map(Changes::len).sum::<usize>();
         let changes = || unwritten.iter().chain(group.iter().flat_map(Changes::iter));
         let result = if changes().next().is_none() {
             Ok(())
@@ -116,5 +205,10 @@ fn run(mut store: Store, jobs: mpsc::Receiver<Job>) {
             // A mutation whose request was abandoned no longer waits.
             let _ = done.send(result);
         }
+        checkpointer.after_commit(&store, &mut written);
     }
+    // The checkpointer's connection closes first: closing the last one copies the journal into
+    // the database and removes it.
+    drop(checkpointer);
+    drop(store);
 }
