@@ -705,15 +705,20 @@ impl State {
     /// records, then the rest. Without `serialize` they are only forgotten. Costs O(apps + changes).
     pub fn drain_changes(&mut self, serialize: bool) -> Changes {
         let mut out = Changes::default();
+        self.drain_changes_into(serialize, &mut out);
+        out
+    }
+
+    /// [`State::drain_changes`], appending to `out`.
+    pub fn drain_changes_into(&mut self, serialize: bool, out: &mut Changes) {
         for (id, app) in self.apps.iter_mut() {
-            app.drain_changes(id, serialize, &mut out);
+            app.drain_changes(id, serialize, out);
         }
         self.social_flows
-            .drain_changes("", "social_flows", serialize, &mut out);
+            .drain_changes("", "social_flows", serialize, out);
         if self.fake_provider_secret.take_changed() && serialize {
-            self.put_provider_secret(&mut out);
+            self.put_provider_secret(out);
         }
-        out
     }
 
     fn put_provider_secret(&self, out: &mut Changes) {
@@ -844,12 +849,21 @@ impl Shared {
         &self,
         f: impl FnOnce(&mut State) -> Result<T, crate::error::ApiError>,
     ) -> (Result<T, crate::error::ApiError>, Option<Commit>) {
+        let writer = self.writer.get();
+        let mut changes = writer.map(Writer::buffer);
         let mut guard = self.lock();
         let out = f(&mut guard);
         self.pruner.after_mutation(&mut guard, self.clock.now());
-        let writer = self.writer.get();
-        let changes = guard.drain_changes(writer.is_some());
-        let commit = writer.map(|w| w.submit(changes));
+        let commit = match (writer, changes.take()) {
+            (Some(writer), Some(mut changes)) => {
+                guard.drain_changes_into(true, &mut changes);
+                Some(writer.submit(changes))
+            }
+            _ => {
+                guard.drain_changes(false);
+                None
+            }
+        };
         drop(guard);
         (out, commit)
     }

@@ -80,6 +80,20 @@ impl Changes {
         self.push(app, kind, key, None);
     }
 
+    /// Forgets the changes, keeping the buffers for the next ones.
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.json.clear();
+        self.items.clear();
+    }
+
+    /// Bytes its buffers hold.
+    pub fn capacity(&self) -> usize {
+        self.text.capacity()
+            + self.json.capacity()
+            + self.items.capacity() * std::mem::size_of::<Item>()
+    }
+
     /// Number of changes.
     pub fn len(&self) -> usize {
         self.items.len()

@@ -27,6 +27,7 @@ use super::{Changes, Store};
 /// then closes the file.
 pub struct Writer {
     queue: Option<mpsc::Sender<Job>>,
+    spare: Spare,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -64,13 +65,23 @@ impl Writer {
         store.disable_automatic_checkpoints()?;
         let checkpointer = Checkpointer::start(store.reopen()?)?;
         let (queue, jobs) = mpsc::channel();
+        let spare = Spare::default();
+        let returned = spare.clone();
         let thread = std::thread::Builder::new()
             .name("state-file-writer".into())
-            .spawn(move || run(store, checkpointer, jobs))?;
+            .spawn(move || run(store, checkpointer, jobs, returned))?;
         Ok(Self {
             queue: Some(queue),
+            spare,
             thread: Some(thread),
         })
+    }
+
+    /// An empty [`Changes`] to fill for [`Writer::submit`] (the buffers of one already written,
+    /// when there is one).
+    pub fn buffer(&self) -> Changes {
+        let mut spare = self.spare.lock().unwrap_or_else(|p| p.into_inner());
+        spare.pop().unwrap_or_default()
     }
 
     /// Queues `changes` (an empty list waits for the changes queued before it). Calls must be made
@@ -93,6 +104,13 @@ impl Drop for Writer {
         }
     }
 }
+
+/// Written [`Changes`] whose buffers are reused (allocating them anew on a worker and freeing them
+/// on the writer's thread was a visible cost): at most [`SPARE_BUFFERS`], of at most
+/// [`SPARE_BYTES`] each (a mutation that changed many records does not keep its memory).
+type Spare = Arc<std::sync::Mutex<Vec<Changes>>>;
+const SPARE_BUFFERS: usize = 256;
+const SPARE_BYTES: usize = 64 << 10;
 
 /// Changes committed between two checkpoints (about as many journal pages; SQLite's own default
 /// is a checkpoint every 1 000 pages).
@@ -172,7 +190,7 @@ impl Drop for Checkpointer {
     }
 }
 
-fn run(mut store: Store, mut checkpointer: Checkpointer, jobs: mpsc::Receiver<Job>) {
+fn run(mut store: Store, mut checkpointer: Checkpointer, jobs: mpsc::Receiver<Job>, spare: Spare) {
     // The changes of failed commits, written again with the next group.
     let mut unwritten = Changes::default();
     // Changes committed since the last checkpoint round started.
@@ -204,6 +222,18 @@ fn run(mut store: Store, mut checkpointer: Checkpointer, jobs: mpsc::Receiver<Jo
         for done in waiting {
             // A mutation whose request was abandoned no longer waits.
             let _ = done.send(result);
+        }
+        {
+            let mut spare = spare.lock().unwrap_or_else(|p| p.into_inner());
+            for mut changes in group {
+                if spare.len() >= SPARE_BUFFERS {
+                    break;
+                }
+                if changes.capacity() <= SPARE_BYTES {
+                    changes.clear();
+                    spare.push(changes);
+                }
+            }
         }
         checkpointer.after_commit(&store, &mut written);
     }
