@@ -15,7 +15,7 @@
 //! transaction, so the file does not drift from memory and a later successful commit makes them
 //! durable.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 
@@ -119,16 +119,25 @@ const CHECKPOINT_AFTER_CHANGES: usize = 4096;
 const MAX_PASSES: usize = 4;
 /// Journal pages left after a pass that end a round.
 const FEW_PAGES: i64 = 64;
+/// Rounds that may end with more than [`FEW_PAGES`] left (the writer then starts another one
+/// instead of copying them itself) before the writer copies what is left anyway.
+const MAX_ROUNDS: usize = 8;
 
 /// A thread with its own connection that checkpoints the journal on request, in passes that do
 /// not block the writer, until only a few pages committed meanwhile are left. The writer then
 /// copies those itself (a short checkpoint, with nobody else copying), so that the journal is
-/// entirely in the database and the next commit starts it again from its beginning: the journal
-/// stays bounded under any load.
+/// entirely in the database and the next commit starts it again from its beginning. When a round
+/// ends with more left (the writer commits faster than the passes copy), another round starts,
+/// up to [`MAX_ROUNDS`], after which the writer copies what is left: the journal stays bounded
+/// under any load.
 struct Checkpointer {
     requests: Option<mpsc::Sender<()>>,
     finished: Arc<AtomicBool>,
+    /// Pages left when the last round ended.
+    left: Arc<AtomicI64>,
     running: bool,
+    /// Rounds since the writer last copied the rest.
+    rounds: usize,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -136,28 +145,37 @@ impl Checkpointer {
     fn start(store: Store) -> anyhow::Result<Self> {
         let (requests, rounds) = mpsc::channel::<()>();
         let finished = Arc::new(AtomicBool::new(false));
-        let done = finished.clone();
+        let left = Arc::new(AtomicI64::new(0));
+        let (done, pages_left) = (finished.clone(), left.clone());
         let thread = std::thread::Builder::new()
             .name("state-file-checkpointer".into())
             .spawn(move || {
                 while rounds.recv().is_ok() {
+                    let mut left = 0;
                     for _ in 0..MAX_PASSES {
                         match store.checkpoint() {
-                            Ok(left) if left > FEW_PAGES => {}
-                            Ok(_) => break,
+                            Ok(pages) => {
+                                left = pages;
+                                if pages <= FEW_PAGES {
+                                    break;
+                                }
+                            }
                             Err(e) => {
                                 tracing::warn!(error = %e, "could not checkpoint the state file");
                                 break;
                             }
                         }
                     }
+                    pages_left.store(left, Ordering::Relaxed);
                     done.store(true, Ordering::Release);
                 }
             })?;
         Ok(Self {
             requests: Some(requests),
             finished,
+            left,
             running: false,
+            rounds: 0,
             thread: Some(thread),
         })
     }
@@ -166,17 +184,28 @@ impl Checkpointer {
     /// committed since the last one, and finishes a round that is over.
     fn after_commit(&mut self, store: &Store, written: &mut usize) {
         if self.running {
-            if self.finished.swap(false, Ordering::Acquire) {
-                self.running = false;
+            if !self.finished.swap(false, Ordering::Acquire) {
+                return;
+            }
+            self.running = false;
+            self.rounds += 1;
+            if self.left.load(Ordering::Relaxed) <= FEW_PAGES || self.rounds >= MAX_ROUNDS {
+                self.rounds = 0;
                 if let Err(e) = store.checkpoint() {
                     tracing::warn!(error = %e, "could not checkpoint the state file");
                 }
+            } else {
+                self.request();
             }
         } else if *written >= CHECKPOINT_AFTER_CHANGES {
-            if let Some(requests) = &self.requests {
-                self.running = requests.send(()).is_ok();
-            }
+            self.request();
             *written = 0;
+        }
+    }
+
+    fn request(&mut self) {
+        if let Some(requests) = &self.requests {
+            self.running = requests.send(()).is_ok();
         }
     }
 }
