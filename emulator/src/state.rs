@@ -849,17 +849,17 @@ impl Shared {
         &self,
         f: impl FnOnce(&mut State) -> Result<T, crate::error::ApiError>,
     ) -> (Result<T, crate::error::ApiError>, Option<Commit>) {
-        let writer = self.writer.get();
-        let mut changes = writer.map(Writer::buffer);
+        // The buffer is taken before the state lock (it has a lock of its own).
+        let writer = self.writer.get().map(|w| (w, w.buffer()));
         let mut guard = self.lock();
         let out = f(&mut guard);
         self.pruner.after_mutation(&mut guard, self.clock.now());
-        let commit = match (writer, changes.take()) {
-            (Some(writer), Some(mut changes)) => {
+        let commit = match writer {
+            Some((writer, mut changes)) => {
                 guard.drain_changes_into(true, &mut changes);
                 Some(writer.submit(changes))
             }
-            _ => {
+            None => {
                 guard.drain_changes(false);
                 None
             }
