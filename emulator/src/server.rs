@@ -65,14 +65,14 @@ fn initial_state(config: &EmulatorConfig) -> anyhow::Result<State> {
         if let Some(mut state) = read_snapshot(path)? {
             anyhow::ensure!(!state.apps.is_empty(), "state file has no apps");
             if state.fake_provider_secret.is_empty() {
-                state.fake_provider_secret = random_secret(32);
+                *state.fake_provider_secret = random_secret(32);
             }
             // The configuration is the source of truth for app settings: configured apps get their
             // current settings (keeping keys, users and sessions); new ones are created.
             for app in config.effective_apps() {
                 app.validate()?;
                 match state.apps.get_mut(&app.id) {
-                    Some(existing) => existing.config = app,
+                    Some(existing) => *existing.config = app,
                     None => {
                         let record = AppRecord::new(app.clone(), SigningKey::generate()?);
                         state.apps.insert(app.id, record);
@@ -83,7 +83,7 @@ fn initial_state(config: &EmulatorConfig) -> anyhow::Result<State> {
         }
     }
     let mut state = State {
-        fake_provider_secret: random_secret(32),
+        fake_provider_secret: random_secret(32).into(),
         ..State::default()
     };
     for app in config.effective_apps() {

@@ -13,7 +13,7 @@ use crate::identifiers::normalize_identifier;
 pub use crate::kinds::{ConnectionType, DeviceKind, OutboxKind, SocialProvider, UserStatus};
 use crate::redact::redacted_debug;
 use crate::request_log::RequestLog;
-use crate::store::{Change, Table};
+use crate::store::{Changes, Commit, CommitFailed, Table, Tracked, Writer};
 use crate::tokens::SigningKey;
 
 /// A user of an app.
@@ -487,14 +487,15 @@ impl<'de> Deserialize<'de> for Outbox {
     }
 }
 
-/// Everything the emulator knows about one app. The collections are [`Table`]s, which remember
-/// what changed so that a state file is updated in O(change).
+/// Everything the emulator knows about one app. The collections are [`Table`]s and the settings
+/// and keys [`Tracked`] values, which remember what changed so that a state file is updated in
+/// O(change).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AppRecord {
     /// Configuration.
-    pub config: AppConfig,
+    pub config: Tracked<AppConfig>,
     /// Signing keys; the last one without `retired_at` signs.
-    pub keys: Vec<SigningKey>,
+    pub keys: Tracked<Vec<SigningKey>>,
     /// Users by id.
     pub users: Table<UserRecord>,
     /// WebAuthn devices by id.
@@ -515,7 +516,8 @@ pub struct AppRecord {
     /// Transactions by id.
     #[serde(default)]
     pub transactions: Table<TransactionRecord>,
-    /// Key of the HMAC that derives a rotated refresh token's successor.
+    /// Key of the HMAC that derives a rotated refresh token's successor (set when the app is
+    /// created, never changed: it is stored with the settings).
     #[serde(default = "new_refresh_key")]
     pub refresh_key: String,
 }
@@ -557,8 +559,8 @@ impl AppRecord {
     /// An app with no records yet.
     pub fn from_header(header: AppHeader) -> Self {
         Self {
-            config: header.config,
-            keys: header.keys,
+            config: header.config.into(),
+            keys: header.keys.into(),
             users: Table::default().with_index(user_identifiers),
             devices: Table::default(),
             magic_links: Table::default(),
@@ -572,20 +574,20 @@ impl AppRecord {
         }
     }
 
-    /// The settings and keys, as stored.
-    pub fn header_json(&self) -> Vec<u8> {
+    /// Appends the settings and keys, as stored (an [`AppHeader`]), to `out`.
+    fn put_header(&self, app: &str, out: &mut Changes) {
         #[derive(Serialize)]
         struct Header<'a> {
             config: &'a AppConfig,
             keys: &'a [SigningKey],
             refresh_key: &'a str,
         }
-        serde_json::to_vec(&Header {
+        let header = Header {
             config: &self.config,
-            keys: &self.keys,
+            keys: &self.keys[..],
             refresh_key: &self.refresh_key,
-        })
-        .expect("app header serializes")
+        };
+        out.put(app, "app", "", &header);
     }
 
     /// The signing key with id `kid`.
@@ -613,9 +615,14 @@ impl AppRecord {
         self.users = std::mem::take(&mut self.users).with_index(user_identifiers);
     }
 
-    /// Appends the changes of the app's tables since the last call (see [`Table::drain_changes`]),
-    /// keeping the identifier index current.
-    fn drain_changes(&mut self, app: &str, serialize: bool, out: &mut Vec<Change>) {
+    /// Appends the changes since the last call (see [`Table::drain_changes`]): the settings and
+    /// keys when either changed, then the tables' records; keeps the identifier index current.
+    fn drain_changes(&mut self, app: &str, serialize: bool, out: &mut Changes) {
+        // Both flags are taken (no short circuit).
+        let header_changed = self.config.take_changed() | self.keys.take_changed();
+        if serialize && header_changed {
+            self.put_header(app, out);
+        }
         self.users.drain_changes(app, "users", serialize, out);
         self.devices.drain_changes(app, "devices", serialize, out);
         self.magic_links
@@ -631,7 +638,8 @@ impl AppRecord {
             .drain_changes(app, "transactions", serialize, out);
     }
 
-    fn all_changes(&self, app: &str, out: &mut Vec<Change>) {
+    fn all_changes(&self, app: &str, out: &mut Changes) {
+        self.put_header(app, out);
         self.users.all_changes(app, "users", out);
         self.devices.all_changes(app, "devices", out);
         self.magic_links.all_changes(app, "magic_links", out);
@@ -679,7 +687,7 @@ pub struct State {
     pub social_flows: Table<SocialFlow>,
     /// Secret of the fake identity provider (signs its HS256 ID tokens).
     #[serde(default)]
-    pub fake_provider_secret: String,
+    pub fake_provider_secret: Tracked<String>,
     /// WebAuthn ceremonies in progress by handshake id (not snapshotted).
     #[serde(skip)]
     pub handshakes: HashMap<String, Handshake>,
@@ -693,53 +701,43 @@ impl State {
             .ok_or_else(crate::error::ApiError::app_not_found)
     }
 
-    /// Changes since the last call, in write order: app settings (every app; the store skips those
-    /// it already has), then records. Without `serialize` they are only forgotten.
-    pub fn drain_changes(&mut self, serialize: bool) -> Vec<Change> {
-        let mut out = Vec::new();
-        for (id, app) in self.apps.iter_mut() {
-            if serialize {
-                out.push(Change {
-                    app: id.clone(),
-                    kind: "app",
-                    key: String::new(),
-                    value: Some(app.header_json()),
-                });
-            }
-            app.drain_changes(id, serialize, &mut out);
-        }
-        self.social_flows
-            .drain_changes("", "social_flows", serialize, &mut out);
-        if serialize {
-            out.push(Change {
-                app: String::new(),
-                kind: "meta",
-                key: "fake_provider_secret".into(),
-                value: Some(self.fake_provider_secret.clone().into_bytes()),
-            });
-        }
+    /// Changes since the last call, in write order: per app its settings (when they changed) and
+    /// records, then the rest. Without `serialize` they are only forgotten. Costs O(apps + changes).
+    pub fn drain_changes(&mut self, serialize: bool) -> Changes {
+        let mut out = Changes::default();
+        self.drain_changes_into(serialize, &mut out);
         out
     }
 
+    /// [`State::drain_changes`], appending to `out`.
+    pub fn drain_changes_into(&mut self, serialize: bool, out: &mut Changes) {
+        for (id, app) in self.apps.iter_mut() {
+            app.drain_changes(id, serialize, out);
+        }
+        self.social_flows
+            .drain_changes("", "social_flows", serialize, out);
+        if self.fake_provider_secret.take_changed() && serialize {
+            self.put_provider_secret(out);
+        }
+    }
+
+    fn put_provider_secret(&self, out: &mut Changes) {
+        out.put_bytes(
+            "",
+            "meta",
+            "fake_provider_secret",
+            self.fake_provider_secret.as_bytes(),
+        );
+    }
+
     /// Everything, as changes (the first write of a new store).
-    pub fn all_changes(&self) -> Vec<Change> {
-        let mut out = Vec::new();
+    pub fn all_changes(&self) -> Changes {
+        let mut out = Changes::default();
         for (id, app) in &self.apps {
-            out.push(Change {
-                app: id.clone(),
-                kind: "app",
-                key: String::new(),
-                value: Some(app.header_json()),
-            });
             app.all_changes(id, &mut out);
         }
         self.social_flows.all_changes("", "social_flows", &mut out);
-        out.push(Change {
-            app: String::new(),
-            kind: "meta",
-            key: "fake_provider_secret".into(),
-            value: Some(self.fake_provider_secret.clone().into_bytes()),
-        });
+        self.put_provider_secret(&mut out);
         out
     }
 
@@ -768,8 +766,8 @@ pub struct Shared {
     pub options: ServerOptions,
     /// When to forget expired records.
     pruner: crate::prune::Pruner,
-    /// The open state file (set by [`Shared::persist`]).
-    store: std::sync::OnceLock<Mutex<crate::store::Store>>,
+    /// The thread writing the open state file (set by [`Shared::persist`]).
+    writer: std::sync::OnceLock<Writer>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -795,7 +793,7 @@ impl Shared {
             state_file,
             options: ServerOptions::default(),
             pruner: crate::prune::Pruner::default(),
-            store: std::sync::OnceLock::new(),
+            writer: std::sync::OnceLock::new(),
         }
     }
 
@@ -825,48 +823,68 @@ impl Shared {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Runs a mutation under the lock, then (with a state file) writes what it changed, in one
-    /// transaction, before returning: the records' JSON is taken under the state lock, the store's
-    /// lock is taken before the state lock is released (so that writes keep mutation order) and the
-    /// write itself runs after it is released.
-    pub fn mutate<T>(
+    /// Runs a mutation under the lock; with a state file, returns only once what it changed is
+    /// committed (a 500 `internal_server_error` when that commit failed).
+    ///
+    /// The changes (the changed records' JSON) are taken and queued for the [`Writer`] under the
+    /// state lock, so they are committed in mutation order; the commit and the wait run after the
+    /// lock is released, and the writer commits every mutation queued meanwhile in one
+    /// transaction. A mutation that changed nothing still waits for the changes queued before it,
+    /// so no answer depends on a change that is not in the file yet.
+    pub async fn mutate<T>(
         &self,
         f: impl FnOnce(&mut State) -> Result<T, crate::error::ApiError>,
     ) -> Result<T, crate::error::ApiError> {
-        let mut guard = self.lock();
-        let out = f(&mut guard);
-        self.pruner.after_mutation(&mut guard, self.clock.now());
-        let store = self.store.get();
-        let changes = guard.drain_changes(store.is_some());
-        if let Some(store) = store {
-            let mut store = store.lock().unwrap_or_else(|p| p.into_inner());
-            drop(guard);
-            if let Err(e) = store.apply(&changes) {
-                tracing::error!(error = %e, "could not write the state file");
-                return Err(crate::error::ApiError::internal(
-                    "could not write the state file",
-                ));
-            }
+        let (out, commit) = self.apply(f);
+        if let Some(commit) = commit {
+            commit.wait().await.map_err(|CommitFailed| {
+                crate::error::ApiError::internal("could not write the state file")
+            })?;
         }
         out
     }
 
-    /// Opens the state file (if one is configured) and writes the state's changes to it: only the
-    /// settings when it was loaded from that file, everything when the file is new.
+    /// The in-memory half of [`Shared::mutate`]: runs `f`, then queues its changes.
+    fn apply<T>(
+        &self,
+        f: impl FnOnce(&mut State) -> Result<T, crate::error::ApiError>,
+    ) -> (Result<T, crate::error::ApiError>, Option<Commit>) {
+        // The buffer is taken before the state lock (it has a lock of its own).
+        let writer = self.writer.get().map(|w| (w, w.buffer()));
+        let mut guard = self.lock();
+        let out = f(&mut guard);
+        self.pruner.after_mutation(&mut guard, self.clock.now());
+        let commit = match writer {
+            Some((writer, mut changes)) => {
+                guard.drain_changes_into(true, &mut changes);
+                Some(writer.submit(changes))
+            }
+            None => {
+                guard.drain_changes(false);
+                None
+            }
+        };
+        drop(guard);
+        (out, commit)
+    }
+
+    /// Opens the state file (if one is configured), writes the state's changes to it (only the
+    /// changed settings when it was loaded from that file, everything when the file is new) and
+    /// starts its [`Writer`].
     pub fn persist(&self) -> anyhow::Result<()> {
         let Some(path) = &self.state_file else {
             return Ok(());
         };
         let mut guard = self.lock();
         let mut store = crate::store::Store::open(path)?;
-        if store.load()?.is_some() {
-            store.apply(&guard.drain_changes(true))?;
+        if store.has_apps()? {
+            store.apply(guard.drain_changes(true).iter())?;
         } else {
             store.replace_all(&guard)?;
             guard.drain_changes(false);
         }
-        self.store
-            .set(Mutex::new(store))
+        self.writer
+            .set(Writer::start(store)?)
             .map_err(|_| anyhow::anyhow!("the state file is already open"))?;
         Ok(())
     }
@@ -937,7 +955,7 @@ mod tests {
         let text = format!("{otp:?}");
         assert!(text.contains("otp_1") && !text.contains("987654"), "{text}");
         let state = State {
-            fake_provider_secret: "provider-secret-value".into(),
+            fake_provider_secret: String::from("provider-secret-value").into(),
             ..State::default()
         };
         assert!(!format!("{state:?}").contains("provider-secret-value"));
@@ -945,8 +963,8 @@ mod tests {
         assert!(!format!("{app:?}").contains(&app.api_key));
     }
 
-    #[test]
-    fn state_file_roundtrip_is_complete_and_private() {
+    #[tokio::test]
+    async fn state_file_roundtrip_is_complete_and_private() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.db");
         assert!(read_snapshot(&path).unwrap().is_none());
@@ -960,7 +978,7 @@ mod tests {
         );
         user.id = "u1".into();
         app.users.insert(user.id.clone(), user);
-        state.fake_provider_secret = "provider".into();
+        *state.fake_provider_secret = "provider".into();
         state.apps.insert("a".into(), app);
         let shared = Shared::new(state, "http://127.0.0.1:1".into(), Some(path.clone()));
         shared.persist().unwrap();
@@ -970,6 +988,7 @@ mod tests {
                 app.users.get_mut("u1").unwrap().login_count = 7;
                 Ok(())
             })
+            .await
             .unwrap();
         #[cfg(unix)]
         {
@@ -981,7 +1000,7 @@ mod tests {
         let app = &loaded.apps["a"];
         assert_eq!(app.keys[0].kid, shared.lock().apps["a"].keys[0].kid);
         assert_eq!(app.users["u1"].login_count, 7);
-        assert_eq!(loaded.fake_provider_secret, "provider");
+        assert_eq!(*loaded.fake_provider_secret, "provider");
         assert_eq!(
             app.find_user_by_identifier("Ada@Example.com")
                 .map(|u| u.id.as_str()),

@@ -97,7 +97,7 @@ pub fn app_summary(shared: &AppState, app: &AppRecord) -> Value {
         issuer: shared.issuer(&c.id),
         api_key: c.api_key.clone(),
         active_kid: app.active_key().map(|k| k.kid.clone()),
-        config: c.clone(),
+        config: (**c).clone(),
     })
 }
 
@@ -125,15 +125,17 @@ async fn create_app(
         .await
         .map_err(|e| ApiError::internal(e.to_string()))?
         .map_err(|e| ApiError::internal(e.to_string()))?;
-    let summary = shared.mutate(|state| {
-        if state.apps.contains_key(&config.id) {
-            return Err(ApiError::bad_request("an app with this id already exists"));
-        }
-        let app = AppRecord::new(config.clone(), key);
-        let summary = app_summary(&shared, &app);
-        state.apps.insert(config.id.clone(), app);
-        Ok(summary)
-    })?;
+    let summary = shared
+        .mutate(|state| {
+            if state.apps.contains_key(&config.id) {
+                return Err(ApiError::bad_request("an app with this id already exists"));
+            }
+            let app = AppRecord::new(config.clone(), key);
+            let summary = app_summary(&shared, &app);
+            state.apps.insert(config.id.clone(), app);
+            Ok(summary)
+        })
+        .await?;
     Ok((StatusCode::CREATED, Json(summary)))
 }
 
@@ -148,16 +150,18 @@ async fn rotate_key(
         .map_err(|e| ApiError::internal(e.to_string()))?
         .map_err(|e| ApiError::internal(e.to_string()))?;
     let now = shared.clock.now();
-    let out = shared.mutate(|state| {
-        let app = state.app_mut(&app_id)?;
-        let previous = app.active_key().map(|k| k.kid.clone());
-        for k in app.keys.iter_mut().filter(|k| k.retired_at.is_none()) {
-            k.retired_at = Some(now);
-        }
-        let kid = key.kid.clone();
-        app.keys.push(key);
-        Ok(json!({ "kid": kid, "previous_kid": previous }))
-    })?;
+    let out = shared
+        .mutate(|state| {
+            let app = state.app_mut(&app_id)?;
+            let previous = app.active_key().map(|k| k.kid.clone());
+            for k in app.keys.iter_mut().filter(|k| k.retired_at.is_none()) {
+                k.retired_at = Some(now);
+            }
+            let kid = key.kid.clone();
+            app.keys.push(key);
+            Ok(json!({ "kid": kid, "previous_kid": previous }))
+        })
+        .await?;
     Ok(Json(out))
 }
 
@@ -214,10 +218,12 @@ async fn get_outbox(
 }
 
 async fn clear_outbox(State(shared): State<AppState>) -> ApiResult<StatusCode> {
-    shared.mutate(|state| {
-        state.outbox.clear();
-        Ok(())
-    })?;
+    shared
+        .mutate(|state| {
+            state.outbox.clear();
+            Ok(())
+        })
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -336,37 +342,39 @@ async fn create_transaction(
     ApiJson(body): ApiJson<TransactionRequest>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let now = shared.clock.now();
-    let out = shared.mutate(|state| {
-        let app = state.app_mut(&app_id)?;
-        let user_id = match body.kind {
-            TransactionKind::Register => {
-                crate::accounts::register_user(app, &body.identifier, now)
-                    .or_else(|e| {
-                        // An existing active user may add a passkey through a transaction too.
-                        app.find_user_by_identifier(&body.identifier)
-                            .map(|u| (u.id.clone(), u.email.clone()))
-                            .ok_or(e)
-                    })?
-                    .0
-            }
-            TransactionKind::Authenticate => app
-                .find_user_by_identifier(&body.identifier)
-                .map(|u| u.id.clone())
-                .ok_or_else(ApiError::user_not_found)?,
-        };
-        let id = random_id("txn_");
-        app.transactions.insert(
-            id.clone(),
-            TransactionRecord {
-                id: id.clone(),
-                kind: body.kind,
-                user_id: user_id.clone(),
-                created_at: now,
-                completed: false,
-            },
-        );
-        Ok(json!({ "transaction_id": id, "user_id": user_id }))
-    })?;
+    let out = shared
+        .mutate(|state| {
+            let app = state.app_mut(&app_id)?;
+            let user_id = match body.kind {
+                TransactionKind::Register => {
+                    crate::accounts::register_user(app, &body.identifier, now)
+                        .or_else(|e| {
+                            // An existing active user may add a passkey through a transaction too.
+                            app.find_user_by_identifier(&body.identifier)
+                                .map(|u| (u.id.clone(), u.email.clone()))
+                                .ok_or(e)
+                        })?
+                        .0
+                }
+                TransactionKind::Authenticate => app
+                    .find_user_by_identifier(&body.identifier)
+                    .map(|u| u.id.clone())
+                    .ok_or_else(ApiError::user_not_found)?,
+            };
+            let id = random_id("txn_");
+            app.transactions.insert(
+                id.clone(),
+                TransactionRecord {
+                    id: id.clone(),
+                    kind: body.kind,
+                    user_id: user_id.clone(),
+                    created_at: now,
+                    completed: false,
+                },
+            );
+            Ok(json!({ "transaction_id": id, "user_id": user_id }))
+        })
+        .await?;
     Ok((StatusCode::CREATED, Json(out)))
 }
 
@@ -383,15 +391,17 @@ async fn verify_nonce(
     ApiPath(app_id): ApiPath<String>,
     ApiJson(body): ApiJson<NonceRequest>,
 ) -> ApiResult<Json<Value>> {
-    let out = shared.mutate(|state| {
-        let app = state.app_mut(&app_id)?;
-        let record = app
-            .nonces
-            .remove(&digest_hex(body.nonce.trim()))
-            .ok_or_else(|| {
-                ApiError::not_found("invalid_request", "unknown or already verified nonce")
-            })?;
-        Ok(json!({ "transaction_id": record.transaction_id, "user_id": record.user_id }))
-    })?;
+    let out = shared
+        .mutate(|state| {
+            let app = state.app_mut(&app_id)?;
+            let record = app
+                .nonces
+                .remove(&digest_hex(body.nonce.trim()))
+                .ok_or_else(|| {
+                    ApiError::not_found("invalid_request", "unknown or already verified nonce")
+                })?;
+            Ok(json!({ "transaction_id": record.transaction_id, "user_id": record.user_id }))
+        })
+        .await?;
     Ok(Json(out))
 }

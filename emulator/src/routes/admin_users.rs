@@ -51,24 +51,28 @@ pub async fn reset(
 ) -> ApiResult<StatusCode> {
     match q.app_id {
         None => {
-            shared.mutate(|state| {
-                state.apps.values_mut().for_each(reset_app);
-                state.outbox.clear();
-                state.social_flows.clear();
-                state.handshakes.clear();
-                Ok(())
-            })?;
+            shared
+                .mutate(|state| {
+                    state.apps.values_mut().for_each(reset_app);
+                    state.outbox.clear();
+                    state.social_flows.clear();
+                    state.handshakes.clear();
+                    Ok(())
+                })
+                .await?;
             shared.faults.clear();
             shared.request_log.clear();
         }
         Some(app_id) => {
-            shared.mutate(|state| {
-                reset_app(state.app_mut(&app_id)?);
-                state.outbox.retain(|m| m.app_id != app_id);
-                state.social_flows.retain(|_, f| f.app_id != app_id);
-                state.handshakes.retain(|_, h| h.app_id() != app_id);
-                Ok(())
-            })?;
+            shared
+                .mutate(|state| {
+                    reset_app(state.app_mut(&app_id)?);
+                    state.outbox.retain(|m| m.app_id != app_id);
+                    state.social_flows.retain(|_, f| f.app_id != app_id);
+                    state.handshakes.retain(|_, h| h.app_id() != app_id);
+                    Ok(())
+                })
+                .await?;
             let prefix = format!("/v1/apps/{app_id}");
             let under = |path: &str| path == prefix || path.starts_with(&format!("{prefix}/"));
             shared.faults.retain(|r| !under(&r.path_prefix));
@@ -191,7 +195,9 @@ pub async fn create_user(
     ApiJson(body): ApiJson<NewUser>,
 ) -> ApiResult<(StatusCode, Json<AdminUser>)> {
     let now = shared.clock.now();
-    let view = shared.mutate(|state| create_user_in(state.app_mut(&app_id)?, &body, now))?;
+    let view = shared
+        .mutate(|state| create_user_in(state.app_mut(&app_id)?, &body, now))
+        .await?;
     Ok((StatusCode::CREATED, Json(view)))
 }
 
@@ -202,37 +208,39 @@ pub async fn update_user(
     ApiJson(patch): ApiJson<UserPatch>,
 ) -> ApiResult<Json<AdminUser>> {
     let now = shared.clock.now();
-    let view = shared.mutate(|state| {
-        let app = state.app_mut(&app_id)?;
-        let current = user(app, &user_id)?.clone();
-        let mut next = current.clone();
-        if let Some(status) = patch.status {
-            next.status = status;
-        }
-        if let Some(flag) = patch.email_verified {
-            if flag && next.email.is_empty() {
-                return Err(ApiError::bad_request("the user has no e-mail address"));
+    let view = shared
+        .mutate(|state| {
+            let app = state.app_mut(&app_id)?;
+            let current = user(app, &user_id)?.clone();
+            let mut next = current.clone();
+            if let Some(status) = patch.status {
+                next.status = status;
             }
-            next.email_verified = flag;
-        }
-        if let Some(flag) = patch.phone_verified {
-            if flag && next.phone.is_empty() {
-                return Err(ApiError::bad_request("the user has no phone number"));
+            if let Some(flag) = patch.email_verified {
+                if flag && next.email.is_empty() {
+                    return Err(ApiError::bad_request("the user has no e-mail address"));
+                }
+                next.email_verified = flag;
             }
-            next.phone_verified = flag;
-        }
-        if let Some(update) = &patch.user_metadata {
-            next.user_metadata = apply_metadata(
-                &app.config.user_metadata_schema,
-                &current.user_metadata,
-                update,
-            )?;
-        }
-        next.updated_at = now;
-        let view = admin_user(app, &next, now);
-        app.users.insert(user_id.clone(), next);
-        Ok(view)
-    })?;
+            if let Some(flag) = patch.phone_verified {
+                if flag && next.phone.is_empty() {
+                    return Err(ApiError::bad_request("the user has no phone number"));
+                }
+                next.phone_verified = flag;
+            }
+            if let Some(update) = &patch.user_metadata {
+                next.user_metadata = apply_metadata(
+                    &app.config.user_metadata_schema,
+                    &current.user_metadata,
+                    update,
+                )?;
+            }
+            next.updated_at = now;
+            let view = admin_user(app, &next, now);
+            app.users.insert(user_id.clone(), next);
+            Ok(view)
+        })
+        .await?;
     Ok(Json(view))
 }
 
@@ -241,14 +249,16 @@ pub async fn delete_user(
     State(shared): State<AppState>,
     ApiPath((app_id, user_id)): ApiPath<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    shared.mutate(|state| {
-        let app = state.app_mut(&app_id)?;
-        remove_user(app, &user_id)?;
-        state
-            .handshakes
-            .retain(|_, h| h.user_id() != Some(&user_id));
-        Ok(())
-    })?;
+    shared
+        .mutate(|state| {
+            let app = state.app_mut(&app_id)?;
+            remove_user(app, &user_id)?;
+            state
+                .handshakes
+                .retain(|_, h| h.user_id() != Some(&user_id));
+            Ok(())
+        })
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -259,16 +269,18 @@ pub async fn create_session(
     ApiPath((app_id, user_id)): ApiPath<(String, String)>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let now = shared.clock.now();
-    let body = shared.mutate(|state| {
-        let app = state.app_mut(&app_id)?;
-        let user = app
-            .users
-            .get_mut(&user_id)
-            .ok_or_else(ApiError::user_not_found)?;
-        ensure_can_login(user)?;
-        record_login(user, now);
-        issue_session(&shared, app, &user_id, now)
-    })?;
+    let body = shared
+        .mutate(|state| {
+            let app = state.app_mut(&app_id)?;
+            let user = app
+                .users
+                .get_mut(&user_id)
+                .ok_or_else(ApiError::user_not_found)?;
+            ensure_can_login(user)?;
+            record_login(user, now);
+            issue_session(&shared, app, &user_id, now)
+        })
+        .await?;
     Ok((StatusCode::CREATED, Json(body.finish()?)))
 }
 
@@ -279,27 +291,29 @@ pub async fn update_app(
     ApiPath(app_id): ApiPath<String>,
     ApiJson(patch): ApiJson<serde_json::Map<String, Value>>,
 ) -> ApiResult<Json<Value>> {
-    let summary = shared.mutate(|state| {
-        let app = state.app_mut(&app_id)?;
-        let mut merged =
-            serde_json::to_value(&app.config).map_err(|e| ApiError::internal(e.to_string()))?;
-        if let Some(object) = merged.as_object_mut() {
-            object.extend(patch.clone());
-        }
-        let config: AppConfig = serde_json::from_value(merged).map_err(|e| {
-            ApiError::bad_request(format!(
-                "invalid app settings: {}",
-                crate::error::json_error_text(&e)
-            ))
-        })?;
-        if config.id != app_id {
-            return Err(ApiError::bad_request("an app's id cannot change"));
-        }
-        config
-            .validate()
-            .map_err(|e| ApiError::bad_request(e.to_string()))?;
-        app.config = config;
-        Ok(app_summary(&shared, app))
-    })?;
+    let summary = shared
+        .mutate(|state| {
+            let app = state.app_mut(&app_id)?;
+            let mut merged =
+                serde_json::to_value(&app.config).map_err(|e| ApiError::internal(e.to_string()))?;
+            if let Some(object) = merged.as_object_mut() {
+                object.extend(patch.clone());
+            }
+            let config: AppConfig = serde_json::from_value(merged).map_err(|e| {
+                ApiError::bad_request(format!(
+                    "invalid app settings: {}",
+                    crate::error::json_error_text(&e)
+                ))
+            })?;
+            if config.id != app_id {
+                return Err(ApiError::bad_request("an app's id cannot change"));
+            }
+            config
+                .validate()
+                .map_err(|e| ApiError::bad_request(e.to_string()))?;
+            *app.config = config;
+            Ok(app_summary(&shared, app))
+        })
+        .await?;
     Ok(Json(summary))
 }

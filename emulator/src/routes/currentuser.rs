@@ -83,18 +83,20 @@ pub async fn update_device(
             "friendly_name must have 1 to 255 characters",
         ));
     }
-    let device = shared.mutate(|state| {
-        let user_id = bearer_user(&shared, state, &app_id, &headers)?;
-        let app = state.app_mut(&app_id)?;
-        let device = app
-            .devices
-            .get_mut(&device_id)
-            .filter(|d| d.user_id == user_id)
-            .ok_or_else(device_not_found)?;
-        device.friendly_name = name;
-        device.updated_at = now;
-        Ok(device_json(device))
-    })?;
+    let device = shared
+        .mutate(|state| {
+            let user_id = bearer_user(&shared, state, &app_id, &headers)?;
+            let app = state.app_mut(&app_id)?;
+            let device = app
+                .devices
+                .get_mut(&device_id)
+                .filter(|d| d.user_id == user_id)
+                .ok_or_else(device_not_found)?;
+            device.friendly_name = name;
+            device.updated_at = now;
+            Ok(device_json(device))
+        })
+        .await?;
     Ok(Json(json!({ "device": device })))
 }
 
@@ -104,19 +106,21 @@ pub async fn delete_device(
     ApiPath((app_id, device_id)): ApiPath<(String, String)>,
     headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
-    shared.mutate(|state| {
-        let user_id = bearer_user(&shared, state, &app_id, &headers)?;
-        let app = state.app_mut(&app_id)?;
-        if app
-            .devices
-            .get(&device_id)
-            .is_none_or(|d| d.user_id != user_id)
-        {
-            return Err(device_not_found());
-        }
-        app.devices.remove(&device_id);
-        Ok(())
-    })?;
+    shared
+        .mutate(|state| {
+            let user_id = bearer_user(&shared, state, &app_id, &headers)?;
+            let app = state.app_mut(&app_id)?;
+            if app
+                .devices
+                .get(&device_id)
+                .is_none_or(|d| d.user_id != user_id)
+            {
+                return Err(device_not_found());
+            }
+            app.devices.remove(&device_id);
+            Ok(())
+        })
+        .await?;
     Ok(StatusCode::OK)
 }
 
@@ -147,7 +151,7 @@ pub struct UpdatePhoneRequest {
     redirect_url: Option<String>,
 }
 
-fn start_identifier_change(
+async fn start_identifier_change(
     shared: &AppState,
     app_id: &str,
     headers: &HeaderMap,
@@ -157,23 +161,25 @@ fn start_identifier_change(
     redirect_url: Option<String>,
 ) -> ApiResult<Json<Value>> {
     let now = shared.clock.now();
-    let link_id = shared.mutate(|state| {
-        let user_id = bearer_user(shared, state, app_id, headers)?;
-        let app = state.app(app_id)?;
-        if identifier_taken(app, &new_identifier, Some(&user_id)) {
-            return Err(ApiError::bad_request("this identifier is already in use"));
-        }
-        send_magic_link(
-            state,
-            app_id,
-            &user_id,
-            &new_identifier,
-            purpose,
-            path,
-            redirect_url,
-            now,
-        )
-    })?;
+    let link_id = shared
+        .mutate(|state| {
+            let user_id = bearer_user(shared, state, app_id, headers)?;
+            let app = state.app(app_id)?;
+            if identifier_taken(app, &new_identifier, Some(&user_id)) {
+                return Err(ApiError::bad_request("this identifier is already in use"));
+            }
+            send_magic_link(
+                state,
+                app_id,
+                &user_id,
+                &new_identifier,
+                purpose,
+                path,
+                redirect_url,
+                now,
+            )
+        })
+        .await?;
     Ok(Json(json!({ "magic_link": { "id": link_id } })))
 }
 
@@ -198,6 +204,7 @@ pub async fn update_email(
         body.magic_link_path.as_deref(),
         body.redirect_url,
     )
+    .await
 }
 
 /// `PATCH /apps/{app_id}/currentuser/phone`: like the e-mail change, for the phone number.
@@ -227,6 +234,7 @@ pub async fn update_phone(
         body.magic_link_path.as_deref(),
         body.redirect_url,
     )
+    .await
 }
 
 /// `GET /apps/{app_id}/currentuser/user-metadata`.
@@ -255,20 +263,22 @@ pub async fn update_metadata(
     ApiJson(body): ApiJson<UpdateMetadataRequest>,
 ) -> ApiResult<Json<Value>> {
     let now = shared.clock.now();
-    let user = shared.mutate(|state| {
-        let user_id = bearer_user(&shared, state, &app_id, &headers)?;
-        let app = state.app_mut(&app_id)?;
-        let schema = app.config.user_metadata_schema.clone();
-        let user = app
-            .users
-            .get_mut(&user_id)
-            .ok_or_else(ApiError::user_not_found)?;
-        let update = body.user_metadata.unwrap_or_default();
-        user.user_metadata = apply_metadata(&schema, &user.user_metadata, &update)?;
-        user.updated_at = now;
-        let user = user.clone();
-        Ok(current_user_json(app, &user))
-    })?;
+    let user = shared
+        .mutate(|state| {
+            let user_id = bearer_user(&shared, state, &app_id, &headers)?;
+            let app = state.app_mut(&app_id)?;
+            let schema = app.config.user_metadata_schema.clone();
+            let user = app
+                .users
+                .get_mut(&user_id)
+                .ok_or_else(ApiError::user_not_found)?;
+            let update = body.user_metadata.unwrap_or_default();
+            user.user_metadata = apply_metadata(&schema, &user.user_metadata, &update)?;
+            user.updated_at = now;
+            let user = user.clone();
+            Ok(current_user_json(app, &user))
+        })
+        .await?;
     Ok(Json(json!({ "user": user })))
 }
 
@@ -291,17 +301,19 @@ pub async fn delete_social_connection(
 ) -> ApiResult<StatusCode> {
     let provider = SocialProvider::parse(&kind)
         .ok_or_else(|| ApiError::bad_request("unknown social connection type"))?;
-    shared.mutate(|state| {
-        let user_id = bearer_user(&shared, state, &app_id, &headers)?;
-        let user = state
-            .app_mut(&app_id)?
-            .users
-            .get_mut(&user_id)
-            .ok_or_else(ApiError::user_not_found)?;
-        user.social.remove(&provider).ok_or_else(|| {
-            ApiError::not_found("social_connection_not_found", "no such social connection")
-        })?;
-        Ok(())
-    })?;
+    shared
+        .mutate(|state| {
+            let user_id = bearer_user(&shared, state, &app_id, &headers)?;
+            let user = state
+                .app_mut(&app_id)?
+                .users
+                .get_mut(&user_id)
+                .ok_or_else(ApiError::user_not_found)?;
+            user.social.remove(&provider).ok_or_else(|| {
+                ApiError::not_found("social_connection_not_found", "no such social connection")
+            })?;
+            Ok(())
+        })
+        .await?;
     Ok(StatusCode::OK)
 }

@@ -138,11 +138,13 @@ pub async fn register_otp(
     ApiJson(body): ApiJson<SendRequest>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let now = shared.clock.now();
-    let otp_id = shared.mutate(|state| {
-        state.app(&app_id)?.config.ensure_offers(LoginMethod::Otp)?;
-        let (user_id, id) = register_user(state.app_mut(&app_id)?, &body.identifier, now)?;
-        send_otp(state, &app_id, &user_id, &id, now)
-    })?;
+    let otp_id = shared
+        .mutate(|state| {
+            state.app(&app_id)?.config.ensure_offers(LoginMethod::Otp)?;
+            let (user_id, id) = register_user(state.app_mut(&app_id)?, &body.identifier, now)?;
+            send_otp(state, &app_id, &user_id, &id, now)
+        })
+        .await?;
     Ok((StatusCode::CREATED, Json(json!({ "otp_id": otp_id }))))
 }
 
@@ -153,11 +155,13 @@ pub async fn login_otp(
     ApiJson(body): ApiJson<SendRequest>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let now = shared.clock.now();
-    let otp_id = shared.mutate(|state| {
-        state.app(&app_id)?.config.ensure_offers(LoginMethod::Otp)?;
-        let (user_id, id) = login_user(state.app(&app_id)?, &body.identifier)?;
-        send_otp(state, &app_id, &user_id, &id, now)
-    })?;
+    let otp_id = shared
+        .mutate(|state| {
+            state.app(&app_id)?.config.ensure_offers(LoginMethod::Otp)?;
+            let (user_id, id) = login_user(state.app(&app_id)?, &body.identifier)?;
+            send_otp(state, &app_id, &user_id, &id, now)
+        })
+        .await?;
     Ok((StatusCode::CREATED, Json(json!({ "otp_id": otp_id }))))
 }
 
@@ -168,23 +172,25 @@ pub async fn register_magic_link(
     ApiJson(body): ApiJson<SendRequest>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let now = shared.clock.now();
-    let link_id = shared.mutate(|state| {
-        state
-            .app(&app_id)?
-            .config
-            .ensure_offers(LoginMethod::MagicLink)?;
-        let (user_id, id) = register_user(state.app_mut(&app_id)?, &body.identifier, now)?;
-        send_magic_link(
-            state,
-            &app_id,
-            &user_id,
-            &id,
-            LinkPurpose::Login,
-            body.magic_link_path.as_deref(),
-            None,
-            now,
-        )
-    })?;
+    let link_id = shared
+        .mutate(|state| {
+            state
+                .app(&app_id)?
+                .config
+                .ensure_offers(LoginMethod::MagicLink)?;
+            let (user_id, id) = register_user(state.app_mut(&app_id)?, &body.identifier, now)?;
+            send_magic_link(
+                state,
+                &app_id,
+                &user_id,
+                &id,
+                LinkPurpose::Login,
+                body.magic_link_path.as_deref(),
+                None,
+                now,
+            )
+        })
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "magic_link": { "id": link_id } })),
@@ -198,23 +204,25 @@ pub async fn login_magic_link(
     ApiJson(body): ApiJson<SendRequest>,
 ) -> ApiResult<Json<Value>> {
     let now = shared.clock.now();
-    let link_id = shared.mutate(|state| {
-        state
-            .app(&app_id)?
-            .config
-            .ensure_offers(LoginMethod::MagicLink)?;
-        let (user_id, id) = login_user(state.app(&app_id)?, &body.identifier)?;
-        send_magic_link(
-            state,
-            &app_id,
-            &user_id,
-            &id,
-            LinkPurpose::Login,
-            body.magic_link_path.as_deref(),
-            None,
-            now,
-        )
-    })?;
+    let link_id = shared
+        .mutate(|state| {
+            state
+                .app(&app_id)?
+                .config
+                .ensure_offers(LoginMethod::MagicLink)?;
+            let (user_id, id) = login_user(state.app(&app_id)?, &body.identifier)?;
+            send_magic_link(
+                state,
+                &app_id,
+                &user_id,
+                &id,
+                LinkPurpose::Login,
+                body.magic_link_path.as_deref(),
+                None,
+                now,
+            )
+        })
+        .await?;
     Ok(Json(json!({ "magic_link": { "id": link_id } })))
 }
 
@@ -240,46 +248,48 @@ pub async fn activate_otp(
     ApiJson(body): ApiJson<ActivateOtpRequest>,
 ) -> ApiResult<Json<Value>> {
     let now = shared.clock.now();
-    let result = shared.mutate(|state| {
-        let app = state.app_mut(&app_id)?;
-        let max = app.config.otp_max_attempts;
-        let otp = app
-            .otps
-            .get_mut(&body.otp_id)
-            .ok_or_else(|| invalid_otp("unknown one-time passcode"))?;
-        if otp.failed_attempts >= max {
-            return Err(ApiError::unauthorized(
-                "exceeded_attempts",
-                "too many wrong passcodes; request a new one",
-            ));
-        }
-        if otp.used {
-            return Err(invalid_otp("one-time passcode already used"));
-        }
-        if now >= otp.expires_at {
-            return Err(invalid_otp("one-time passcode expired"));
-        }
-        if !secret_eq(&otp.code, body.otp.trim()) {
-            otp.failed_attempts += 1;
+    let result = shared
+        .mutate(|state| {
+            let app = state.app_mut(&app_id)?;
+            let max = app.config.otp_max_attempts;
+            let otp = app
+                .otps
+                .get_mut(&body.otp_id)
+                .ok_or_else(|| invalid_otp("unknown one-time passcode"))?;
             if otp.failed_attempts >= max {
                 return Err(ApiError::unauthorized(
                     "exceeded_attempts",
                     "too many wrong passcodes; request a new one",
                 ));
             }
-            return Err(invalid_otp("wrong one-time passcode"));
-        }
-        otp.used = true;
-        let (user_id, identifier) = (otp.user_id.clone(), otp.identifier.clone());
-        let user = app
-            .users
-            .get_mut(&user_id)
-            .ok_or_else(ApiError::user_not_found)?;
-        ensure_can_login(user)?;
-        mark_verified(user, &identifier);
-        record_login(user, now);
-        issue_session(&shared, app, &user_id, now)
-    });
+            if otp.used {
+                return Err(invalid_otp("one-time passcode already used"));
+            }
+            if now >= otp.expires_at {
+                return Err(invalid_otp("one-time passcode expired"));
+            }
+            if !secret_eq(&otp.code, body.otp.trim()) {
+                otp.failed_attempts += 1;
+                if otp.failed_attempts >= max {
+                    return Err(ApiError::unauthorized(
+                        "exceeded_attempts",
+                        "too many wrong passcodes; request a new one",
+                    ));
+                }
+                return Err(invalid_otp("wrong one-time passcode"));
+            }
+            otp.used = true;
+            let (user_id, identifier) = (otp.user_id.clone(), otp.identifier.clone());
+            let user = app
+                .users
+                .get_mut(&user_id)
+                .ok_or_else(ApiError::user_not_found)?;
+            ensure_can_login(user)?;
+            mark_verified(user, &identifier);
+            record_login(user, now);
+            issue_session(&shared, app, &user_id, now)
+        })
+        .await;
     Ok(Json(result?.finish()?))
 }
 
@@ -306,70 +316,74 @@ pub async fn activate_magic_link(
     ApiJson(body): ApiJson<ActivateLinkRequest>,
 ) -> ApiResult<Json<Value>> {
     let now = shared.clock.now();
-    let result = shared.mutate(|state| {
-        let app = state.app_mut(&app_id)?;
-        let wanted = digest_hex(body.magic_link.trim());
-        let link = app
-            .magic_links
-            .values()
-            .find(|l| secret_eq(&l.secret_digest, &wanted))
-            .cloned()
-            .ok_or_else(|| ApiError::unauthorized("invalid_magic_link", "unknown magic link"))?;
-        if link.activated {
-            return Err(ApiError::unauthorized(
-                "invalid_magic_link",
-                "magic link already used",
-            ));
-        }
-        if now >= link.expires_at {
-            return Err(ApiError::unauthorized(
-                "invalid_magic_link",
-                "magic link expired",
-            ));
-        }
-        // An identifier change must not take an identifier another user has meanwhile.
-        let new_identifier = match &link.purpose {
-            LinkPurpose::ChangeEmail { new_email } => Some(new_email),
-            LinkPurpose::ChangePhone { new_phone } => Some(new_phone),
-            LinkPurpose::Login => None,
-        };
-        if let Some(id) = new_identifier {
-            if identifier_taken(app, id, Some(&link.user_id)) {
-                return Err(ApiError::bad_request(
-                    "the new identifier is already in use",
+    let result = shared
+        .mutate(|state| {
+            let app = state.app_mut(&app_id)?;
+            let wanted = digest_hex(body.magic_link.trim());
+            let link = app
+                .magic_links
+                .values()
+                .find(|l| secret_eq(&l.secret_digest, &wanted))
+                .cloned()
+                .ok_or_else(|| {
+                    ApiError::unauthorized("invalid_magic_link", "unknown magic link")
+                })?;
+            if link.activated {
+                return Err(ApiError::unauthorized(
+                    "invalid_magic_link",
+                    "magic link already used",
                 ));
             }
-        }
-        let user = app
-            .users
-            .get_mut(&link.user_id)
-            .ok_or_else(ApiError::user_not_found)?;
-        ensure_can_login(user)?;
-        if let Some(stored) = app.magic_links.get_mut(&link.id) {
-            stored.activated = true;
-        }
-        let user = app
-            .users
-            .get_mut(&link.user_id)
-            .ok_or_else(ApiError::user_not_found)?;
-        match &link.purpose {
-            LinkPurpose::Login => mark_verified(user, &link.identifier),
-            LinkPurpose::ChangeEmail { new_email } => {
-                user.email = new_email.clone();
-                user.email_verified = true;
+            if now >= link.expires_at {
+                return Err(ApiError::unauthorized(
+                    "invalid_magic_link",
+                    "magic link expired",
+                ));
             }
-            LinkPurpose::ChangePhone { new_phone } => {
-                user.phone = new_phone.clone();
-                user.phone_verified = true;
+            // An identifier change must not take an identifier another user has meanwhile.
+            let new_identifier = match &link.purpose {
+                LinkPurpose::ChangeEmail { new_email } => Some(new_email),
+                LinkPurpose::ChangePhone { new_phone } => Some(new_phone),
+                LinkPurpose::Login => None,
+            };
+            if let Some(id) = new_identifier {
+                if identifier_taken(app, id, Some(&link.user_id)) {
+                    return Err(ApiError::bad_request(
+                        "the new identifier is already in use",
+                    ));
+                }
             }
-        }
-        record_login(user, now);
-        let mut response = issue_session(&shared, app, &link.user_id, now)?;
-        if let Some(redirect) = link.redirect_url {
-            response.body["auth_result"]["redirect_url"] = json!(redirect);
-        }
-        Ok(response)
-    });
+            let user = app
+                .users
+                .get_mut(&link.user_id)
+                .ok_or_else(ApiError::user_not_found)?;
+            ensure_can_login(user)?;
+            if let Some(stored) = app.magic_links.get_mut(&link.id) {
+                stored.activated = true;
+            }
+            let user = app
+                .users
+                .get_mut(&link.user_id)
+                .ok_or_else(ApiError::user_not_found)?;
+            match &link.purpose {
+                LinkPurpose::Login => mark_verified(user, &link.identifier),
+                LinkPurpose::ChangeEmail { new_email } => {
+                    user.email = new_email.clone();
+                    user.email_verified = true;
+                }
+                LinkPurpose::ChangePhone { new_phone } => {
+                    user.phone = new_phone.clone();
+                    user.phone_verified = true;
+                }
+            }
+            record_login(user, now);
+            let mut response = issue_session(&shared, app, &link.user_id, now)?;
+            if let Some(redirect) = link.redirect_url {
+                response.body["auth_result"]["redirect_url"] = json!(redirect);
+            }
+            Ok(response)
+        })
+        .await;
     Ok(Json(result?.finish()?))
 }
 
@@ -394,16 +408,18 @@ pub async fn magic_link_status(
             "magic link not found or not activated yet",
         )
     };
-    let result = shared.mutate(|state| {
-        let app = state.app_mut(&app_id)?;
-        let link = app.magic_links.get_mut(&body.id).ok_or_else(not_found)?;
-        if !link.activated || now >= link.expires_at {
-            return Err(not_found());
-        }
-        link.status_delivered = true;
-        let user_id = link.user_id.clone();
-        issue_session(&shared, app, &user_id, now)
-    });
+    let result = shared
+        .mutate(|state| {
+            let app = state.app_mut(&app_id)?;
+            let link = app.magic_links.get_mut(&body.id).ok_or_else(not_found)?;
+            if !link.activated || now >= link.expires_at {
+                return Err(not_found());
+            }
+            link.status_delivered = true;
+            let user_id = link.user_id.clone();
+            issue_session(&shared, app, &user_id, now)
+        })
+        .await;
     Ok(Json(result?.finish()?))
 }
 

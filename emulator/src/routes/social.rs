@@ -72,53 +72,55 @@ pub async fn authorize(
     ApiQuery(q): ApiQuery<AuthorizeQuery>,
 ) -> ApiResult<Response> {
     let now = shared.clock.now();
-    let flow_id = shared.mutate(|state| {
-        let app = state.app(&app_id)?;
-        if q.code_challenge_method != "S256" {
-            return Err(ApiError::bad_request("code_challenge_method must be S256"));
-        }
-        let challenge_ok = (43..=128).contains(&q.code_challenge.len())
-            && q.code_challenge
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-        if !challenge_ok {
-            return Err(ApiError::bad_request(
-                "code_challenge must be 43 to 128 base64url characters",
-            ));
-        }
-        let connection_type = ConnectionType::parse(&q.connection_type)
-            .ok_or_else(|| ApiError::bad_request("unknown connection_type"))?;
-        if let Some(provider) = connection_type.provider() {
-            if !app.config.social_connections.contains(&provider) {
+    let flow_id = shared
+        .mutate(|state| {
+            let app = state.app(&app_id)?;
+            if q.code_challenge_method != "S256" {
+                return Err(ApiError::bad_request("code_challenge_method must be S256"));
+            }
+            let challenge_ok = (43..=128).contains(&q.code_challenge.len())
+                && q.code_challenge
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            if !challenge_ok {
                 return Err(ApiError::bad_request(
-                    "this social connection is not configured for the app",
+                    "code_challenge must be 43 to 128 base64url characters",
                 ));
             }
-        }
-        if !redirect_allowed(app, &q.redirect_uri) {
-            return Err(ApiError::bad_request(
-                "redirect_uri is not under the app's auth origin nor in its allowed list",
-            ));
-        }
-        let flow_id = random_id("flow_");
-        // Abandoned flows are forgotten after an hour.
-        state.social_flows.retain(|_, f| now - f.created_at < 3600);
-        state.social_flows.insert(
-            flow_id.clone(),
-            SocialFlow {
-                app_id: app_id.clone(),
-                redirect_uri: q.redirect_uri.clone(),
-                client_state: q.state.clone(),
-                code_challenge: q.code_challenge.clone(),
-                connection_type,
-                login_hint: q.login_hint.clone(),
-                created_at: now,
-                provider_code: None,
-                provider_email: None,
-            },
-        );
-        Ok(flow_id)
-    })?;
+            let connection_type = ConnectionType::parse(&q.connection_type)
+                .ok_or_else(|| ApiError::bad_request("unknown connection_type"))?;
+            if let Some(provider) = connection_type.provider() {
+                if !app.config.social_connections.contains(&provider) {
+                    return Err(ApiError::bad_request(
+                        "this social connection is not configured for the app",
+                    ));
+                }
+            }
+            if !redirect_allowed(app, &q.redirect_uri) {
+                return Err(ApiError::bad_request(
+                    "redirect_uri is not under the app's auth origin nor in its allowed list",
+                ));
+            }
+            let flow_id = random_id("flow_");
+            // Abandoned flows are forgotten after an hour.
+            state.social_flows.retain(|_, f| now - f.created_at < 3600);
+            state.social_flows.insert(
+                flow_id.clone(),
+                SocialFlow {
+                    app_id: app_id.clone(),
+                    redirect_uri: q.redirect_uri.clone(),
+                    client_state: q.state.clone(),
+                    code_challenge: q.code_challenge.clone(),
+                    connection_type,
+                    login_hint: q.login_hint.clone(),
+                    created_at: now,
+                    provider_code: None,
+                    provider_email: None,
+                },
+            );
+            Ok(flow_id)
+        })
+        .await?;
     let mut url = url::Url::parse(&format!(
         "{}/_emulator/fake-provider/authorize",
         shared.root_url
@@ -144,30 +146,32 @@ pub async fn fake_provider_authorize(
     State(shared): State<AppState>,
     ApiQuery(q): ApiQuery<FakeProviderQuery>,
 ) -> ApiResult<Response> {
-    let (app_id, code) = shared.mutate(|state| {
-        let flow = state
-            .social_flows
-            .get_mut(&q.flow)
-            .ok_or_else(|| ApiError::bad_request("unknown social login flow"))?;
-        if q.deny.is_some() {
-            return Ok((flow.app_id.clone(), None));
-        }
-        let email = q
-            .email
-            .clone()
-            .or_else(|| flow.login_hint.clone())
-            .unwrap_or_else(|| {
-                format!(
-                    "{}@{}.example",
-                    random_id("user-").to_lowercase(),
-                    flow.connection_type.as_str()
-                )
-            });
-        let code = random_secret(16);
-        flow.provider_code = Some(code.clone());
-        flow.provider_email = Some(crate::identifiers::normalize_identifier(&email));
-        Ok((flow.app_id.clone(), Some(code)))
-    })?;
+    let (app_id, code) = shared
+        .mutate(|state| {
+            let flow = state
+                .social_flows
+                .get_mut(&q.flow)
+                .ok_or_else(|| ApiError::bad_request("unknown social login flow"))?;
+            if q.deny.is_some() {
+                return Ok((flow.app_id.clone(), None));
+            }
+            let email = q
+                .email
+                .clone()
+                .or_else(|| flow.login_hint.clone())
+                .unwrap_or_else(|| {
+                    format!(
+                        "{}@{}.example",
+                        random_id("user-").to_lowercase(),
+                        flow.connection_type.as_str()
+                    )
+                });
+            let code = random_secret(16);
+            flow.provider_code = Some(code.clone());
+            flow.provider_email = Some(crate::identifiers::normalize_identifier(&email));
+            Ok((flow.app_id.clone(), Some(code)))
+        })
+        .await?;
     let mut url = url::Url::parse(&format!(
         "{}/v1/apps/{app_id}/social/oauth2_callback",
         shared.root_url
@@ -225,65 +229,70 @@ pub struct AppleForm {
 redacted_debug!(AppleForm { error });
 
 /// Finishes the provider leg of a flow; returns where to send the browser.
-fn finish_callback(shared: &Shared, app_id: Option<&str>, q: CallbackQuery) -> ApiResult<String> {
+async fn finish_callback(
+    shared: &Shared,
+    app_id: Option<&str>,
+    q: CallbackQuery,
+) -> ApiResult<String> {
     let now = shared.clock.now();
     let flow_id = q
         .state
         .ok_or_else(|| ApiError::bad_request("state is required"))?;
-    shared.mutate(|state| {
-        let flow = state
-            .social_flows
-            .get(&flow_id)
-            .cloned()
-            .ok_or_else(|| ApiError::bad_request("unknown or finished social login flow"))?;
-        if app_id.is_some_and(|id| id != flow.app_id) {
-            return Err(ApiError::bad_request("state belongs to another app"));
-        }
-        let mut target = url::Url::parse(&flow.redirect_uri)
-            .map_err(|_| ApiError::bad_request("stored redirect_uri is invalid"))?;
-        if let Some(error) = q.error {
+    shared
+        .mutate(|state| {
+            let flow =
+                state.social_flows.get(&flow_id).cloned().ok_or_else(|| {
+                    ApiError::bad_request("unknown or finished social login flow")
+                })?;
+            if app_id.is_some_and(|id| id != flow.app_id) {
+                return Err(ApiError::bad_request("state belongs to another app"));
+            }
+            let mut target = url::Url::parse(&flow.redirect_uri)
+                .map_err(|_| ApiError::bad_request("stored redirect_uri is invalid"))?;
+            if let Some(error) = q.error {
+                state.social_flows.remove(&flow_id);
+                {
+                    let mut pairs = target.query_pairs_mut();
+                    pairs.append_pair("error", &error);
+                    if let Some(desc) = &q.error_description {
+                        pairs.append_pair("error_description", desc);
+                    }
+                    if let Some(s) = &flow.client_state {
+                        pairs.append_pair("state", s);
+                    }
+                }
+                return Ok(target.to_string());
+            }
+            let code = q.code.unwrap_or_default();
+            let expected = flow.provider_code.clone().unwrap_or_default();
+            if expected.is_empty() || !secret_eq(&expected, &code) {
+                return Err(ApiError::bad_request("invalid provider authorization code"));
+            }
+            let email = flow.provider_email.clone().unwrap_or_default();
+            let passage_code = random_secret(24);
+            let app = state.app_mut(&flow.app_id)?;
+            app.oauth_codes.insert(
+                digest_hex(&passage_code),
+                OAuthCode {
+                    code_challenge: flow.code_challenge.clone(),
+                    connection_type: flow.connection_type,
+                    provider_id: provider_id(flow.connection_type.as_str(), &email),
+                    provider_email: email,
+                    expires_at: now + CODE_TTL_SECONDS,
+                    used: false,
+                },
+            );
             state.social_flows.remove(&flow_id);
             {
                 let mut pairs = target.query_pairs_mut();
-                pairs.append_pair("error", &error);
-                if let Some(desc) = &q.error_description {
-                    pairs.append_pair("error_description", desc);
-                }
+                pairs.append_pair("code", &passage_code);
                 if let Some(s) = &flow.client_state {
                     pairs.append_pair("state", s);
                 }
             }
-            return Ok(target.to_string());
-        }
-        let code = q.code.unwrap_or_default();
-        let expected = flow.provider_code.clone().unwrap_or_default();
-        if expected.is_empty() || !secret_eq(&expected, &code) {
-            return Err(ApiError::bad_request("invalid provider authorization code"));
-        }
-        let email = flow.provider_email.clone().unwrap_or_default();
-        let passage_code = random_secret(24);
-        let app = state.app_mut(&flow.app_id)?;
-        app.oauth_codes.insert(
-            digest_hex(&passage_code),
-            OAuthCode {
-                code_challenge: flow.code_challenge.clone(),
-                connection_type: flow.connection_type,
-                provider_id: provider_id(flow.connection_type.as_str(), &email),
-                provider_email: email,
-                expires_at: now + CODE_TTL_SECONDS,
-                used: false,
-            },
-        );
-        state.social_flows.remove(&flow_id);
-        {
-            let mut pairs = target.query_pairs_mut();
-            pairs.append_pair("code", &passage_code);
-            if let Some(s) = &flow.client_state {
-                pairs.append_pair("state", s);
-            }
-        }
-        Ok(target.to_string())
-    })
+            Ok(target.to_string())
+        })
+        .await
 }
 
 fn provider_id(connection_type: &str, email: &str) -> String {
@@ -298,7 +307,7 @@ pub async fn callback(
     ApiQuery(q): ApiQuery<CallbackQuery>,
 ) -> ApiResult<Response> {
     shared.lock().app(&app_id)?;
-    Ok(redirect(&finish_callback(&shared, Some(&app_id), q)?))
+    Ok(redirect(&finish_callback(&shared, Some(&app_id), q).await?))
 }
 
 /// `GET /social/oauth2_callback` (default development callback; the app comes from the flow).
@@ -306,7 +315,7 @@ pub async fn callback_default_dev(
     State(shared): State<AppState>,
     ApiQuery(q): ApiQuery<CallbackQuery>,
 ) -> ApiResult<Response> {
-    Ok(redirect(&finish_callback(&shared, None, q)?))
+    Ok(redirect(&finish_callback(&shared, None, q).await?))
 }
 
 fn apple_to_query(form: AppleForm) -> CallbackQuery {
@@ -325,11 +334,9 @@ pub async fn apple_callback(
     ApiForm(form): ApiForm<AppleForm>,
 ) -> ApiResult<Response> {
     shared.lock().app(&app_id)?;
-    Ok(redirect(&finish_callback(
-        &shared,
-        Some(&app_id),
-        apple_to_query(form),
-    )?))
+    Ok(redirect(
+        &finish_callback(&shared, Some(&app_id), apple_to_query(form)).await?,
+    ))
 }
 
 /// `POST /social/oauth2_callback` (default development Apple callback; 302).
@@ -337,11 +344,9 @@ pub async fn apple_callback_default_dev(
     State(shared): State<AppState>,
     ApiForm(form): ApiForm<AppleForm>,
 ) -> ApiResult<Response> {
-    Ok(redirect(&finish_callback(
-        &shared,
-        None,
-        apple_to_query(form),
-    )?))
+    Ok(redirect(
+        &finish_callback(&shared, None, apple_to_query(form)).await?,
+    ))
 }
 
 /// Query of `social/token` and `link_account`.
@@ -453,18 +458,20 @@ pub async fn exchange_token(
     ApiQuery(q): ApiQuery<ExchangeQuery>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let now = shared.clock.now();
-    let body = shared.mutate(|state| {
-        let app = state.app_mut(&app_id)?;
-        let code = redeem_code(app, &q.code, &q.verifier, now)?;
-        let user_id = login_with_provider(
-            app,
-            code.connection_type,
-            &code.provider_id,
-            &code.provider_email,
-            now,
-        )?;
-        issue_session(&shared, app, &user_id, now)
-    })?;
+    let body = shared
+        .mutate(|state| {
+            let app = state.app_mut(&app_id)?;
+            let code = redeem_code(app, &q.code, &q.verifier, now)?;
+            let user_id = login_with_provider(
+                app,
+                code.connection_type,
+                &code.provider_id,
+                &code.provider_email,
+                now,
+            )?;
+            issue_session(&shared, app, &user_id, now)
+        })
+        .await?;
     Ok((StatusCode::CREATED, Json(body.finish()?)))
 }
 
@@ -476,47 +483,51 @@ pub async fn link_account(
     ApiQuery(q): ApiQuery<ExchangeQuery>,
 ) -> ApiResult<StatusCode> {
     let now = shared.clock.now();
-    shared.mutate(|state| {
-        let user_id = bearer_user(&shared, state, &app_id, &headers)?;
-        let app = state.app_mut(&app_id)?;
-        // Validate before consuming the code.
-        let code = app
-            .oauth_codes
-            .get(&digest_hex(&q.code))
-            .cloned()
-            .ok_or_else(|| ApiError::bad_request("invalid, used or expired authorization code"))?;
-        let Some(provider) = code.connection_type.provider() else {
-            return Err(ApiError::bad_request("passage logins cannot be linked"));
-        };
-        let taken = app.users.values().any(|u| {
-            u.id != user_id
-                && u.social
-                    .get(&provider)
-                    .is_some_and(|l| l.provider_id == code.provider_id)
-        });
-        if taken {
-            return Err(ApiError::forbidden(
-                "operation_not_allowed",
-                "this provider account is linked to another user",
-            ));
-        }
-        let code = redeem_code(app, &q.code, &q.verifier, now)?;
-        let user = app
-            .users
-            .get_mut(&user_id)
-            .ok_or_else(ApiError::user_not_found)?;
-        user.social.insert(
-            provider,
-            SocialLink {
-                provider_id: code.provider_id,
-                provider_identifier: code.provider_email,
-                created_at: now,
-                last_login_at: now,
-            },
-        );
-        user.updated_at = now;
-        Ok(())
-    })?;
+    shared
+        .mutate(|state| {
+            let user_id = bearer_user(&shared, state, &app_id, &headers)?;
+            let app = state.app_mut(&app_id)?;
+            // Validate before consuming the code.
+            let code = app
+                .oauth_codes
+                .get(&digest_hex(&q.code))
+                .cloned()
+                .ok_or_else(|| {
+                    ApiError::bad_request("invalid, used or expired authorization code")
+                })?;
+            let Some(provider) = code.connection_type.provider() else {
+                return Err(ApiError::bad_request("passage logins cannot be linked"));
+            };
+            let taken = app.users.values().any(|u| {
+                u.id != user_id
+                    && u.social
+                        .get(&provider)
+                        .is_some_and(|l| l.provider_id == code.provider_id)
+            });
+            if taken {
+                return Err(ApiError::forbidden(
+                    "operation_not_allowed",
+                    "this provider account is linked to another user",
+                ));
+            }
+            let code = redeem_code(app, &q.code, &q.verifier, now)?;
+            let user = app
+                .users
+                .get_mut(&user_id)
+                .ok_or_else(ApiError::user_not_found)?;
+            user.social.insert(
+                provider,
+                SocialLink {
+                    provider_id: code.provider_id,
+                    provider_identifier: code.provider_email,
+                    created_at: now,
+                    last_login_at: now,
+                },
+            );
+            user.updated_at = now;
+            Ok(())
+        })
+        .await?;
     Ok(StatusCode::CREATED)
 }
 
@@ -595,26 +606,29 @@ pub async fn exchange_id_token(
         }
     };
     let now = shared.clock.now();
-    let result = shared.mutate(|state| {
-        state.app(&app_id)?;
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.validate_exp = false;
-        validation.set_audience(&[&app_id]);
-        validation.set_issuer(&[fake_issuer(&shared)]);
-        let claims = jsonwebtoken::decode::<FakeIdClaims>(
-            body.id_token.trim(),
-            &DecodingKey::from_secret(state.fake_provider_secret.as_bytes()),
-            &validation,
-        )
-        .map_err(|_| ApiError::bad_request("invalid ID token"))?
-        .claims;
-        if claims.exp <= now {
-            return Err(ApiError::bad_request("ID token expired"));
-        }
-        let app = state.app_mut(&app_id)?;
-        let user_id = login_with_provider(app, provider.into(), &claims.sub, &claims.email, now)?;
-        issue_session(&shared, app, &user_id, now)
-    })?;
+    let result = shared
+        .mutate(|state| {
+            state.app(&app_id)?;
+            let mut validation = Validation::new(Algorithm::HS256);
+            validation.validate_exp = false;
+            validation.set_audience(&[&app_id]);
+            validation.set_issuer(&[fake_issuer(&shared)]);
+            let claims = jsonwebtoken::decode::<FakeIdClaims>(
+                body.id_token.trim(),
+                &DecodingKey::from_secret(state.fake_provider_secret.as_bytes()),
+                &validation,
+            )
+            .map_err(|_| ApiError::bad_request("invalid ID token"))?
+            .claims;
+            if claims.exp <= now {
+                return Err(ApiError::bad_request("ID token expired"));
+            }
+            let app = state.app_mut(&app_id)?;
+            let user_id =
+                login_with_provider(app, provider.into(), &claims.sub, &claims.email, now)?;
+            issue_session(&shared, app, &user_id, now)
+        })
+        .await?;
     Ok((StatusCode::CREATED, Json(result.finish()?)))
 }
 

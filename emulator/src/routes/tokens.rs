@@ -114,7 +114,7 @@ pub async fn refresh(
                 Ok(AuthResponse::new(app, token, Some((new_secret, lifetime))))
             }
         }
-    });
+    }).await;
     Ok((StatusCode::CREATED, Json(result?.finish()?)))
 }
 
@@ -135,15 +135,17 @@ pub async fn revoke(
     if query.refresh_token.trim().is_empty() {
         return Err(ApiError::bad_request("refresh_token is required"));
     }
-    shared.mutate(|state| {
-        let app = state.app_mut(&app_id)?;
-        let digest = digest_hex(query.refresh_token.trim());
-        if let Some(record) = app.refresh_tokens.get_mut(&digest) {
-            record.state = RefreshState::Revoked;
-            let family_id = record.family_id.clone();
-            revoke_family(app, &family_id);
-        }
-        Ok(())
-    })?;
+    shared
+        .mutate(|state| {
+            let app = state.app_mut(&app_id)?;
+            let digest = digest_hex(query.refresh_token.trim());
+            if let Some(record) = app.refresh_tokens.get_mut(&digest) {
+                record.state = RefreshState::Revoked;
+                let family_id = record.family_id.clone();
+                revoke_family(app, &family_id);
+            }
+            Ok(())
+        })
+        .await?;
     Ok(StatusCode::OK)
 }

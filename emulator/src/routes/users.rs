@@ -98,23 +98,25 @@ pub async fn create_user(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let now = shared.clock.now();
     let quirks = shared.options.quirks;
-    let user = shared.mutate(|state| {
-        let app = state.app_mut(&app_id)?;
-        ensure_public_signup(&app.config)?;
-        let (kind, id) = classify_identifier(&app.config, &body.identifier)?;
-        ensure_identifier_free(app, &id, None)?;
-        let mut user = new_user(kind, &id, UserStatus::Pending, now);
-        if let Some(meta) = &body.user_metadata {
-            user.user_metadata =
-                apply_metadata(&app.config.user_metadata_schema, &BTreeMap::new(), meta)?;
-        }
-        let mut view = user_json(app, &user);
-        if quirks {
-            apply_status_quirk(&mut view);
-        }
-        app.users.insert(user.id.clone(), user);
-        Ok(view)
-    })?;
+    let user = shared
+        .mutate(|state| {
+            let app = state.app_mut(&app_id)?;
+            ensure_public_signup(&app.config)?;
+            let (kind, id) = classify_identifier(&app.config, &body.identifier)?;
+            ensure_identifier_free(app, &id, None)?;
+            let mut user = new_user(kind, &id, UserStatus::Pending, now);
+            if let Some(meta) = &body.user_metadata {
+                user.user_metadata =
+                    apply_metadata(&app.config.user_metadata_schema, &BTreeMap::new(), meta)?;
+            }
+            let mut view = user_json(app, &user);
+            if quirks {
+                apply_status_quirk(&mut view);
+            }
+            app.users.insert(user.id.clone(), user);
+            Ok(view)
+        })
+        .await?;
     Ok((StatusCode::CREATED, Json(json!({ "user": user }))))
 }
 

@@ -326,7 +326,7 @@ fn take_login(
 /// Finishes a login: the handshake and the user's credentials are taken under the state lock, the
 /// assertion is verified after it is released (so that verifications run on every core), then the
 /// used credential is written back. Returns the user id.
-fn finish_login(
+async fn finish_login(
     shared: &Shared,
     app_id: &str,
     handshake_id: &str,
@@ -334,8 +334,9 @@ fn finish_login(
     expected: &CeremonyPurpose,
     now: i64,
 ) -> ApiResult<String> {
-    let mut check =
-        shared.mutate(|state| take_login(state, app_id, handshake_id, response, expected, now))?;
+    let mut check = shared
+        .mutate(|state| take_login(state, app_id, handshake_id, response, expected, now))
+        .await?;
     let used = match check.state {
         LoginCheckState::Known(login_state) => {
             check
@@ -358,22 +359,24 @@ fn finish_login(
         return Ok(check.user_id);
     };
     let value = serde_json::to_value(cred).map_err(|e| ApiError::internal(e.to_string()))?;
-    shared.mutate(|state| {
-        let app = state.app_mut(app_id)?;
-        if let Some(device) = app.devices.get_mut(device_id) {
-            // Two logins verified at once: the higher signature counter wins.
-            let stored = serde_json::from_value::<StoredCredential>(device.credential.clone())
-                .map(|c| c.sign_count())
-                .unwrap_or(0);
-            if cred.sign_count() >= stored {
-                device.credential = value;
+    shared
+        .mutate(|state| {
+            let app = state.app_mut(app_id)?;
+            if let Some(device) = app.devices.get_mut(device_id) {
+                // Two logins verified at once: the higher signature counter wins.
+                let stored = serde_json::from_value::<StoredCredential>(device.credential.clone())
+                    .map(|c| c.sign_count())
+                    .unwrap_or(0);
+                if cred.sign_count() >= stored {
+                    device.credential = value;
+                }
+                device.usage_count += 1;
+                device.last_login_at = now;
+                device.updated_at = now;
             }
-            device.usage_count += 1;
-            device.last_login_at = now;
-            device.updated_at = now;
-        }
-        Ok(())
-    })?;
+            Ok(())
+        })
+        .await?;
     Ok(check.user_id)
 }
 
@@ -394,27 +397,29 @@ pub async fn register_start(
     let now = shared.clock.now();
     let pref = attachment(body.authenticator_attachment.as_deref())?;
     let quirks = shared.options.quirks;
-    let out = shared.mutate(|state| {
-        state
-            .app(&app_id)?
-            .config
-            .ensure_offers(LoginMethod::Passkeys)?;
-        let (user_id, _) = register_user(state.app_mut(&app_id)?, &body.identifier, now)?;
-        let (id, options) = start_registration(
-            state,
-            &app_id,
-            &user_id,
-            CeremonyPurpose::Register,
-            pref,
-            now,
-        )?;
-        let app = state.app(&app_id)?;
-        let user = app
-            .users
-            .get(&user_id)
-            .map(|u| start_user_json(app, u, quirks));
-        Ok(json!({ "handshake": handshake_json(&id, options), "user": user }))
-    })?;
+    let out = shared
+        .mutate(|state| {
+            state
+                .app(&app_id)?
+                .config
+                .ensure_offers(LoginMethod::Passkeys)?;
+            let (user_id, _) = register_user(state.app_mut(&app_id)?, &body.identifier, now)?;
+            let (id, options) = start_registration(
+                state,
+                &app_id,
+                &user_id,
+                CeremonyPurpose::Register,
+                pref,
+                now,
+            )?;
+            let app = state.app(&app_id)?;
+            let user = app
+                .users
+                .get(&user_id)
+                .map(|u| start_user_json(app, u, quirks));
+            Ok(json!({ "handshake": handshake_json(&id, options), "user": user }))
+        })
+        .await?;
     Ok(Json(out))
 }
 
@@ -437,24 +442,26 @@ pub async fn register_finish(
     ApiJson(body): ApiJson<RegisterFinishRequest>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let now = shared.clock.now();
-    let out = shared.mutate(|state| {
-        check_handshake_user(state, &body.handshake_id, &body.user_id)?;
-        let (user_id, _) = finish_registration(
-            state,
-            &app_id,
-            &body.handshake_id,
-            &body.handshake_response,
-            &CeremonyPurpose::Register,
-            now,
-        )?;
-        let app = state.app_mut(&app_id)?;
-        let user = app
-            .users
-            .get_mut(&user_id)
-            .ok_or_else(ApiError::user_not_found)?;
-        record_login(user, now);
-        issue_session(&shared, app, &user_id, now)
-    })?;
+    let out = shared
+        .mutate(|state| {
+            check_handshake_user(state, &body.handshake_id, &body.user_id)?;
+            let (user_id, _) = finish_registration(
+                state,
+                &app_id,
+                &body.handshake_id,
+                &body.handshake_response,
+                &CeremonyPurpose::Register,
+                now,
+            )?;
+            let app = state.app_mut(&app_id)?;
+            let user = app
+                .users
+                .get_mut(&user_id)
+                .ok_or_else(ApiError::user_not_found)?;
+            record_login(user, now);
+            issue_session(&shared, app, &user_id, now)
+        })
+        .await?;
     Ok((StatusCode::CREATED, Json(out.finish()?)))
 }
 
@@ -486,33 +493,35 @@ pub async fn login_start(
 ) -> ApiResult<Json<Value>> {
     let now = shared.clock.now();
     let quirks = shared.options.quirks;
-    let out = shared.mutate(|state| {
-        let app = state.app(&app_id)?;
-        app.config.ensure_offers(LoginMethod::Passkeys)?;
-        let user_id = match body.identifier.as_deref().filter(|i| !i.trim().is_empty()) {
-            Some(identifier) => {
-                let (_, id) = crate::identifiers::classify_identifier(&app.config, identifier)?;
-                let user = app
-                    .find_user_by_identifier(&id)
-                    .ok_or_else(ApiError::user_not_found)?;
-                ensure_can_login(user)?;
-                Some(user.id.clone())
-            }
-            None => None,
-        };
-        let (id, options) = start_login(
-            state,
-            &app_id,
-            user_id.as_deref(),
-            CeremonyPurpose::Login,
-            now,
-        )?;
-        let app = state.app(&app_id)?;
-        let user = user_id
-            .and_then(|u| app.users.get(&u))
-            .map(|u| start_user_json(app, u, quirks));
-        Ok(json!({ "handshake": handshake_json(&id, options), "user": user }))
-    })?;
+    let out = shared
+        .mutate(|state| {
+            let app = state.app(&app_id)?;
+            app.config.ensure_offers(LoginMethod::Passkeys)?;
+            let user_id = match body.identifier.as_deref().filter(|i| !i.trim().is_empty()) {
+                Some(identifier) => {
+                    let (_, id) = crate::identifiers::classify_identifier(&app.config, identifier)?;
+                    let user = app
+                        .find_user_by_identifier(&id)
+                        .ok_or_else(ApiError::user_not_found)?;
+                    ensure_can_login(user)?;
+                    Some(user.id.clone())
+                }
+                None => None,
+            };
+            let (id, options) = start_login(
+                state,
+                &app_id,
+                user_id.as_deref(),
+                CeremonyPurpose::Login,
+                now,
+            )?;
+            let app = state.app(&app_id)?;
+            let user = user_id
+                .and_then(|u| app.users.get(&u))
+                .map(|u| start_user_json(app, u, quirks));
+            Ok(json!({ "handshake": handshake_json(&id, options), "user": user }))
+        })
+        .await?;
     Ok(Json(out))
 }
 
@@ -547,17 +556,20 @@ pub async fn login_finish(
         &body.handshake_response,
         &CeremonyPurpose::Login,
         now,
-    )?;
-    let out = shared.mutate(|state| {
-        let app = state.app_mut(&app_id)?;
-        let user = app
-            .users
-            .get_mut(&user_id)
-            .ok_or_else(ApiError::user_not_found)?;
-        ensure_can_login(user)?;
-        record_login(user, now);
-        issue_session(&shared, app, &user_id, now)
-    })?;
+    )
+    .await?;
+    let out = shared
+        .mutate(|state| {
+            let app = state.app_mut(&app_id)?;
+            let user = app
+                .users
+                .get_mut(&user_id)
+                .ok_or_else(ApiError::user_not_found)?;
+            ensure_can_login(user)?;
+            record_login(user, now);
+            issue_session(&shared, app, &user_id, now)
+        })
+        .await?;
     Ok(Json(out.finish()?))
 }
 
@@ -578,27 +590,29 @@ pub async fn add_device_start(
     let now = shared.clock.now();
     let pref = attachment(body.authenticator_attachment.as_deref())?;
     let quirks = shared.options.quirks;
-    let out = shared.mutate(|state| {
-        let user_id = bearer_user(&shared, state, &app_id, &headers)?;
-        state
-            .app(&app_id)?
-            .config
-            .ensure_offers(LoginMethod::Passkeys)?;
-        let (id, options) = start_registration(
-            state,
-            &app_id,
-            &user_id,
-            CeremonyPurpose::AddDevice,
-            pref,
-            now,
-        )?;
-        let app = state.app(&app_id)?;
-        let user = app
-            .users
-            .get(&user_id)
-            .map(|u| start_user_json(app, u, quirks));
-        Ok(json!({ "handshake": handshake_json(&id, options), "user": user }))
-    })?;
+    let out = shared
+        .mutate(|state| {
+            let user_id = bearer_user(&shared, state, &app_id, &headers)?;
+            state
+                .app(&app_id)?
+                .config
+                .ensure_offers(LoginMethod::Passkeys)?;
+            let (id, options) = start_registration(
+                state,
+                &app_id,
+                &user_id,
+                CeremonyPurpose::AddDevice,
+                pref,
+                now,
+            )?;
+            let app = state.app(&app_id)?;
+            let user = app
+                .users
+                .get(&user_id)
+                .map(|u| start_user_json(app, u, quirks));
+            Ok(json!({ "handshake": handshake_json(&id, options), "user": user }))
+        })
+        .await?;
     Ok(Json(out))
 }
 
@@ -610,25 +624,27 @@ pub async fn add_device_finish(
     ApiJson(body): ApiJson<RegisterFinishRequest>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let now = shared.clock.now();
-    let out = shared.mutate(|state| {
-        let user_id = bearer_user(&shared, state, &app_id, &headers)?;
-        if body.user_id != user_id {
-            return Err(ApiError::forbidden(
-                "operation_not_allowed",
-                "user_id is not the signed-in user",
-            ));
-        }
-        check_handshake_user(state, &body.handshake_id, &user_id)?;
-        let (_, device) = finish_registration(
-            state,
-            &app_id,
-            &body.handshake_id,
-            &body.handshake_response,
-            &CeremonyPurpose::AddDevice,
-            now,
-        )?;
-        Ok(json!({ "device": device_json(&device) }))
-    })?;
+    let out = shared
+        .mutate(|state| {
+            let user_id = bearer_user(&shared, state, &app_id, &headers)?;
+            if body.user_id != user_id {
+                return Err(ApiError::forbidden(
+                    "operation_not_allowed",
+                    "user_id is not the signed-in user",
+                ));
+            }
+            check_handshake_user(state, &body.handshake_id, &user_id)?;
+            let (_, device) = finish_registration(
+                state,
+                &app_id,
+                &body.handshake_id,
+                &body.handshake_response,
+                &CeremonyPurpose::AddDevice,
+                now,
+            )?;
+            Ok(json!({ "device": device_json(&device) }))
+        })
+        .await?;
     Ok((StatusCode::CREATED, Json(out)))
 }
 
@@ -686,22 +702,24 @@ pub async fn transaction_login_start(
     OptionalJson(body): OptionalJson<TransactionStartRequest>,
 ) -> ApiResult<Json<Value>> {
     let now = shared.clock.now();
-    let out = shared.mutate(|state| {
-        let app = state.app(&app_id)?;
-        let tx = body.transaction_id.clone().filter(|t| !t.is_empty());
-        let user_id = match &tx {
-            Some(id) => Some(open_transaction(app, id, TransactionKind::Authenticate)?),
-            None => None,
-        };
-        let (id, options) = start_login(
-            state,
-            &app_id,
-            user_id.as_deref(),
-            CeremonyPurpose::Transaction(tx.clone()),
-            now,
-        )?;
-        Ok(json!({ "handshake": handshake_json(&id, options), "transaction_id": tx }))
-    })?;
+    let out = shared
+        .mutate(|state| {
+            let app = state.app(&app_id)?;
+            let tx = body.transaction_id.clone().filter(|t| !t.is_empty());
+            let user_id = match &tx {
+                Some(id) => Some(open_transaction(app, id, TransactionKind::Authenticate)?),
+                None => None,
+            };
+            let (id, options) = start_login(
+                state,
+                &app_id,
+                user_id.as_deref(),
+                CeremonyPurpose::Transaction(tx.clone()),
+                now,
+            )?;
+            Ok(json!({ "handshake": handshake_json(&id, options), "transaction_id": tx }))
+        })
+        .await?;
     Ok(Json(out))
 }
 
@@ -720,12 +738,15 @@ pub async fn transaction_login_finish(
         &body.handshake_response,
         &CeremonyPurpose::Transaction(tx.clone()),
         now,
-    )?;
-    let out = shared.mutate(|state| {
-        let app = state.app_mut(&app_id)?;
-        let nonce = issue_nonce(app, tx, &user_id, now);
-        Ok(json!({ "nonce": nonce }))
-    })?;
+    )
+    .await?;
+    let out = shared
+        .mutate(|state| {
+            let app = state.app_mut(&app_id)?;
+            let nonce = issue_nonce(app, tx, &user_id, now);
+            Ok(json!({ "nonce": nonce }))
+        })
+        .await?;
     Ok(Json(out))
 }
 
@@ -756,7 +777,7 @@ pub async fn transaction_register_start(
             now,
         )?;
         Ok(json!({ "handshake": handshake_json(&id, options), "transaction_id": body.transaction_id }))
-    })?;
+    }).await?;
     Ok(Json(out))
 }
 
@@ -779,28 +800,30 @@ pub async fn transaction_register_finish(
     ApiJson(body): ApiJson<TransactionRegisterFinishRequest>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let now = shared.clock.now();
-    let out = shared.mutate(|state| {
-        open_transaction(
-            state.app(&app_id)?,
-            &body.transaction_id,
-            TransactionKind::Register,
-        )?;
-        let (user_id, _) = finish_registration(
-            state,
-            &app_id,
-            &body.handshake_id,
-            &body.handshake_response,
-            &CeremonyPurpose::Transaction(Some(body.transaction_id.clone())),
-            now,
-        )?;
-        let app = state.app_mut(&app_id)?;
-        if let Some(user) = app.users.get_mut(&user_id) {
-            if user.status == crate::state::UserStatus::Pending {
-                user.status = crate::state::UserStatus::Active;
+    let out = shared
+        .mutate(|state| {
+            open_transaction(
+                state.app(&app_id)?,
+                &body.transaction_id,
+                TransactionKind::Register,
+            )?;
+            let (user_id, _) = finish_registration(
+                state,
+                &app_id,
+                &body.handshake_id,
+                &body.handshake_response,
+                &CeremonyPurpose::Transaction(Some(body.transaction_id.clone())),
+                now,
+            )?;
+            let app = state.app_mut(&app_id)?;
+            if let Some(user) = app.users.get_mut(&user_id) {
+                if user.status == crate::state::UserStatus::Pending {
+                    user.status = crate::state::UserStatus::Active;
+                }
             }
-        }
-        let nonce = issue_nonce(app, Some(body.transaction_id.clone()), &user_id, now);
-        Ok(json!({ "nonce": nonce }))
-    })?;
+            let nonce = issue_nonce(app, Some(body.transaction_id.clone()), &user_id, now);
+            Ok(json!({ "nonce": nonce }))
+        })
+        .await?;
     Ok((StatusCode::CREATED, Json(out)))
 }

@@ -1,8 +1,10 @@
 //! The `--state-file`: an SQLite database (WAL journal) updated in O(change) per mutation.
 //!
 //! Records live in one table keyed by (app, kind, key) with their JSON as the value; each app's
-//! settings and keys are one row, and a few values (the fake provider's secret) are `meta` rows.
-//! Every mutation's changes are written in one transaction before its response is sent, so an
+//! settings and keys are one row (written only when they changed), and a few values (the fake
+//! provider's secret) are `meta` rows. One thread, the [`Writer`], owns the connection: it commits
+//! the changes of all the mutations queued while its previous commit ran in one transaction (group
+//! commit), and a mutation's response is sent only after the commit holding its changes, so an
 //! acknowledged write survives the process being killed at any moment; with
 //! `synchronous = NORMAL` in WAL mode a commit needs no `fsync` (only an operating-system crash or
 //! power loss could lose the last commits). The file is created readable by its owner only (0600),
@@ -13,22 +15,22 @@
 //! digest and magic links by the digest of their secret.
 
 mod table;
+mod writer;
 
-use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use rusqlite::{params, Connection, OptionalExtension};
 
-pub use table::{Change, Table};
+pub use table::{Change, Changes, Table, Tracked};
+pub use writer::{Commit, CommitFailed, Writer};
 
 use crate::state::{AppHeader, AppRecord, State};
 
 /// An open state file.
 pub struct Store {
     conn: Connection,
-    /// The app rows as last written, to skip rewriting unchanged settings.
-    written_apps: HashMap<String, Vec<u8>>,
+    path: PathBuf,
 }
 
 impl std::fmt::Debug for Store {
@@ -58,12 +60,45 @@ impl Store {
             .with_context(|| format!("{} is not an emulator state file", path.display()))?;
         Ok(Self {
             conn,
-            written_apps: HashMap::new(),
+            path: path.to_owned(),
         })
     }
 
+    /// Another connection to the same file.
+    pub fn reopen(&self) -> anyhow::Result<Self> {
+        Self::open(&self.path)
+    }
+
+    /// Stops SQLite from checkpointing the journal when a commit makes it long (the [`Writer`]
+    /// has it done by another connection, see [`Store::checkpoint`]).
+    pub fn disable_automatic_checkpoints(&self) -> anyhow::Result<()> {
+        self.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        Ok(())
+    }
+
+    /// Copies the journal's committed pages into the database, without blocking the connection
+    /// that writes (a passive checkpoint); returns the number of journal pages not copied yet.
+    /// When none is left, the next commit starts the journal again from its beginning.
+    pub fn checkpoint(&self) -> anyhow::Result<i64> {
+        let (pages, copied) = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+            })?;
+        Ok(pages - copied)
+    }
+
+    /// Whether the file holds an app (it is not new).
+    pub fn has_apps(&self) -> anyhow::Result<bool> {
+        Ok(self
+            .conn
+            .query_row("SELECT 1 FROM apps LIMIT 1", [], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
     /// Reads the whole state (`None` when the file has no app yet).
-    pub fn load(&mut self) -> anyhow::Result<Option<State>> {
+    pub fn load(&self) -> anyhow::Result<Option<State>> {
         let mut state = State::default();
         {
             let mut apps = self.conn.prepare("SELECT id, value FROM apps")?;
@@ -74,7 +109,6 @@ impl Store {
                 let (id, value) = row?;
                 let header: AppHeader = serde_json::from_slice(&value)
                     .with_context(|| format!("app {id} in the state file is unreadable"))?;
-                self.written_apps.insert(id.clone(), value);
                 state.apps.insert(id, AppRecord::from_header(header));
             }
         }
@@ -114,7 +148,7 @@ impl Store {
             )
             .optional()?
         {
-            state.fake_provider_secret = String::from_utf8(secret)?;
+            *state.fake_provider_secret = String::from_utf8(secret)?;
         }
         // Loading is not a change.
         state.drain_changes(false);
@@ -124,8 +158,11 @@ impl Store {
         Ok(Some(state))
     }
 
-    /// Writes `changes` in one transaction; unchanged app rows are skipped.
-    pub fn apply(&mut self, changes: &[Change]) -> anyhow::Result<()> {
+    /// Writes `changes` in one transaction.
+    pub fn apply<'a>(
+        &mut self,
+        changes: impl IntoIterator<Item = Change<'a>>,
+    ) -> anyhow::Result<()> {
         let tx = self.conn.transaction()?;
         {
             let mut put = tx.prepare_cached(
@@ -138,19 +175,12 @@ impl Store {
             let mut put_meta =
                 tx.prepare_cached("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)")?;
             for change in changes {
-                match (change.kind, &change.value) {
+                match (change.kind, change.value) {
                     ("app", Some(value)) => {
-                        if self.written_apps.get(&change.app) != Some(value) {
-                            put_app.execute(params![change.app, value])?;
-                            self.written_apps.insert(change.app.clone(), value.clone());
-                        }
+                        put_app.execute(params![change.app, value])?;
                     }
                     ("meta", Some(value)) => {
-                        let key = format!("meta:{}", change.key);
-                        if self.written_apps.get(&key) != Some(value) {
-                            put_meta.execute(params![change.key, value])?;
-                            self.written_apps.insert(key, value.clone());
-                        }
+                        put_meta.execute(params![change.key, value])?;
                     }
                     (kind, Some(value)) => {
                         put.execute(params![change.app, kind, change.key, value])?;
@@ -169,8 +199,7 @@ impl Store {
     pub fn replace_all(&mut self, state: &State) -> anyhow::Result<()> {
         self.conn
             .execute_batch("DELETE FROM records; DELETE FROM apps; DELETE FROM meta;")?;
-        self.written_apps.clear();
-        self.apply(&state.all_changes())
+        self.apply(state.all_changes().iter())
     }
 }
 

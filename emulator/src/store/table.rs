@@ -5,17 +5,137 @@ use std::collections::{btree_map, BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-/// One change to write: a record put (its JSON) or deleted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Change {
+/// One change to write, borrowed from [`Changes`]: a record put (its JSON) or deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Change<'a> {
     /// App id (`""` for state outside apps).
-    pub app: String,
+    pub app: &'a str,
     /// Which collection (`users`, `otps`, ...).
     pub kind: &'static str,
     /// Record key.
-    pub key: String,
+    pub key: &'a str,
     /// The record's JSON, or `None` when it was removed.
-    pub value: Option<Vec<u8>>,
+    pub value: Option<&'a [u8]>,
+}
+
+/// Changes to write, in order. The ids and the records' JSON are appended to two buffers, so a
+/// mutation's changes cost a few allocations whatever their number (they are made on one thread
+/// and dropped on the writer's).
+#[derive(Debug, Clone, Default)]
+pub struct Changes {
+    text: String,
+    json: Vec<u8>,
+    items: Vec<Item>,
+}
+
+#[derive(Debug, Clone)]
+struct Item {
+    kind: &'static str,
+    app: std::ops::Range<usize>,
+    key: std::ops::Range<usize>,
+    value: Option<std::ops::Range<usize>>,
+}
+
+impl Changes {
+    fn push_text(&mut self, s: &str) -> std::ops::Range<usize> {
+        let start = self.text.len();
+        self.text.push_str(s);
+        start..self.text.len()
+    }
+
+    fn push(
+        &mut self,
+        app: &str,
+        kind: &'static str,
+        key: &str,
+        value: Option<std::ops::Range<usize>>,
+    ) {
+        let (app, key) = (self.push_text(app), self.push_text(key));
+        self.items.push(Item {
+            kind,
+            app,
+            key,
+            value,
+        });
+    }
+
+    /// A record put, as its JSON.
+    pub fn put(&mut self, app: &str, kind: &'static str, key: &str, record: &impl Serialize) {
+        let start = self.json.len();
+        serde_json::to_writer(&mut self.json, record).expect("records serialize");
+        let value = start..self.json.len();
+        self.push(app, kind, key, Some(value));
+    }
+
+    /// A value put as it is.
+    pub fn put_bytes(&mut self, app: &str, kind: &'static str, key: &str, value: &[u8]) {
+        let start = self.json.len();
+        self.json.extend_from_slice(value);
+        let value = start..self.json.len();
+        self.push(app, kind, key, Some(value));
+    }
+
+    /// A record removed.
+    pub fn delete(&mut self, app: &str, kind: &'static str, key: &str) {
+        self.push(app, kind, key, None);
+    }
+
+    /// Forgets the changes, keeping the buffers for the next ones.
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.json.clear();
+        self.items.clear();
+    }
+
+    /// Bytes its buffers hold.
+    pub fn capacity(&self) -> usize {
+        self.text.capacity()
+            + self.json.capacity()
+            + self.items.capacity() * std::mem::size_of::<Item>()
+    }
+
+    /// Number of changes.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// The changes, in order.
+    pub fn iter(&self) -> impl Iterator<Item = Change<'_>> {
+        self.items.iter().map(|item| Change {
+            app: &self.text[item.app.clone()],
+            kind: item.kind,
+            key: &self.text[item.key.clone()],
+            value: item.value.clone().map(|v| &self.json[v]),
+        })
+    }
+
+    /// The last change of each record among `changes` (in the order each record first changed).
+    pub fn coalesce<'a>(changes: impl IntoIterator<Item = Change<'a>>) -> Self {
+        let mut last: HashMap<(&str, &str, &str), usize> = HashMap::new();
+        let mut kept: Vec<Change<'a>> = Vec::new();
+        for change in changes {
+            match last.entry((change.app, change.kind, change.key)) {
+                std::collections::hash_map::Entry::Occupied(i) => kept[*i.get()] = change,
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(kept.len());
+                    kept.push(change);
+                }
+            }
+        }
+        let mut out = Self::default();
+        for change in kept {
+            match change.value {
+                Some(value) => out.put_bytes(change.app, change.kind, change.key, value),
+                None => out.delete(change.app, change.kind, change.key),
+            }
+        }
+        out
+    }
 }
 
 /// A map from string keys to records that tracks the keys changed since the last
@@ -215,35 +335,25 @@ impl<V: Serialize> Table<V> {
         app: &str,
         kind: &'static str,
         serialize: bool,
-        out: &mut Vec<Change>,
+        out: &mut Changes,
     ) {
         self.reindex_touched();
-        for key in std::mem::take(&mut self.dirty) {
-            if !serialize {
-                continue;
+        let dirty = std::mem::take(&mut self.dirty);
+        if !serialize {
+            return;
+        }
+        for key in dirty {
+            match self.map.get(&key) {
+                Some(record) => out.put(app, kind, &key, record),
+                None => out.delete(app, kind, &key),
             }
-            let value = self
-                .map
-                .get(&key)
-                .map(|v| serde_json::to_vec(v).expect("records serialize"));
-            out.push(Change {
-                app: app.to_owned(),
-                kind,
-                key,
-                value,
-            });
         }
     }
 
     /// Every record as a change (for the first write of a new store).
-    pub fn all_changes(&self, app: &str, kind: &'static str, out: &mut Vec<Change>) {
-        for (key, value) in &self.map {
-            out.push(Change {
-                app: app.to_owned(),
-                kind,
-                key: key.clone(),
-                value: Some(serde_json::to_vec(value).expect("records serialize")),
-            });
+    pub fn all_changes(&self, app: &str, kind: &'static str, out: &mut Changes) {
+        for (key, record) in &self.map {
+            out.put(app, kind, key, record);
         }
     }
 }
@@ -260,6 +370,67 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for Table<V> {
             map: BTreeMap::deserialize(deserializer)?,
             dirty: BTreeSet::new(),
             index: None,
+        })
+    }
+}
+
+/// A single value (an app's settings, its keys) that remembers whether it was handed out mutably
+/// since the last [`Tracked::take_changed`], so that only a changed value is written. Reads go
+/// through `Deref`; any `DerefMut` access counts as a change.
+#[derive(Debug, Clone, Default)]
+pub struct Tracked<T> {
+    value: T,
+    changed: bool,
+}
+
+impl<T> Tracked<T> {
+    /// A new value (a change until the next [`Tracked::take_changed`]).
+    pub fn new(value: T) -> Self {
+        Self {
+            value,
+            changed: true,
+        }
+    }
+
+    /// Whether the value changed since the last call; forgets it.
+    pub fn take_changed(&mut self) -> bool {
+        std::mem::take(&mut self.changed)
+    }
+}
+
+impl<T> From<T> for Tracked<T> {
+    fn from(value: T) -> Self {
+        Self::new(value)
+    }
+}
+
+impl<T> std::ops::Deref for Tracked<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+impl<T> std::ops::DerefMut for Tracked<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        self.changed = true;
+        &mut self.value
+    }
+}
+
+impl<T: Serialize> Serialize for Tracked<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.value.serialize(serializer)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Tracked<T> {
+    /// A value read back is not a change (as for [`Table`]).
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(Self {
+            value: T::deserialize(deserializer)?,
+            changed: false,
         })
     }
 }
@@ -292,7 +463,7 @@ mod tests {
         let mut t: Table<i32> = [("a".to_owned(), 1), ("b".to_owned(), 2)]
             .into_iter()
             .collect();
-        let mut out = Vec::new();
+        let mut out = Changes::default();
         t.drain_changes("app", "n", true, &mut out);
         assert!(out.is_empty(), "loaded records are not changes");
         t.insert("c".into(), 3);
@@ -300,22 +471,61 @@ mod tests {
         assert!(t.get_mut("missing").is_none());
         t.retain(|k, _| k != "b");
         t.drain_changes("app", "n", true, &mut out);
-        let summary: Vec<(String, Option<Vec<u8>>)> = out
+        let summary: Vec<(&str, &str, Option<&[u8]>)> =
+            out.iter().map(|c| (c.app, c.key, c.value)).collect();
+        assert_eq!(
+            summary,
+            vec![
+                ("app", "a", Some(&b"10"[..])),
+                ("app", "b", None),
+                ("app", "c", Some(&b"3"[..])),
+            ]
+        );
+        let mut out = Changes::default();
+        t.drain_changes("app", "n", true, &mut out);
+        assert!(out.is_empty());
+        assert_eq!(t.get("a"), Some(&10));
+    }
+
+    #[test]
+    fn coalescing_keeps_the_last_change_of_each_record() {
+        let mut first = Changes::default();
+        first.put("a", "users", "u1", &1);
+        first.put("a", "otps", "o1", &2);
+        first.put("b", "users", "u1", &3);
+        let mut second = Changes::default();
+        second.delete("a", "otps", "o1");
+        second.put("a", "users", "u1", &4);
+        let merged = Changes::coalesce(first.iter().chain(second.iter()));
+        let summary: Vec<(&str, &str, &str, Option<&[u8]>)> = merged
             .iter()
-            .map(|c| (c.key.clone(), c.value.clone()))
+            .map(|c| (c.app, c.kind, c.key, c.value))
             .collect();
         assert_eq!(
             summary,
             vec![
-                ("a".into(), Some(b"10".to_vec())),
-                ("b".into(), None),
-                ("c".into(), Some(b"3".to_vec())),
+                ("a", "users", "u1", Some(&b"4"[..])),
+                ("a", "otps", "o1", None),
+                ("b", "users", "u1", Some(&b"3"[..])),
             ]
         );
-        out.clear();
-        t.drain_changes("app", "n", true, &mut out);
-        assert!(out.is_empty());
-        assert_eq!(t.get("a"), Some(&10));
+    }
+
+    #[test]
+    fn a_tracked_value_changes_only_through_mutable_access() {
+        let mut v = Tracked::new(vec![1]);
+        assert!(v.take_changed(), "a new value is a change");
+        assert!(!v.take_changed());
+        assert_eq!(v.len(), 1);
+        assert!(!v.take_changed(), "reads are not changes");
+        v.push(2);
+        assert!(v.take_changed());
+        let read: Tracked<Vec<i32>> = serde_json::from_str("[3]").unwrap();
+        assert!(
+            !read.clone().take_changed(),
+            "a value read back is not a change"
+        );
+        assert_eq!(serde_json::to_string(&read).unwrap(), "[3]");
     }
 
     #[test]
@@ -333,7 +543,7 @@ mod tests {
         // Before and after the next drain, the changed record is found by its new term only.
         assert_eq!(t.lookup("x", is("x")), None);
         assert_eq!(t.lookup("z", is("z")), Some(&"z".to_owned()));
-        t.drain_changes("", "n", false, &mut Vec::new());
+        t.drain_changes("", "n", false, &mut Changes::default());
         assert_eq!(t.lookup("x", is("x")), None);
         assert_eq!(t.lookup("z", is("z")), Some(&"z".to_owned()));
         t.remove("k2");
