@@ -13,6 +13,8 @@ use passage_benches::{arg, otp_sign_in, report, Figure};
 use passage_emulator::{Emulator, EmulatorConfig};
 
 const CLIENTS: usize = 64;
+/// Emulator seconds the clock moves forward each real second.
+const CLOCK_STEP_SECONDS: i64 = 60;
 
 /// Resident set size of this process, in KiB.
 fn rss_kib() -> u64 {
@@ -102,13 +104,26 @@ fn main() {
         rt.spawn(async move {
             while !stop.load(Ordering::Relaxed) {
                 tokio::time::sleep(Duration::from_secs(1)).await;
-                emulator.advance_clock(60);
+                emulator.advance_clock(CLOCK_STEP_SECONDS);
             }
         })
     };
 
-    // Warm-up: 10 % of the soak (at least 5 s), then the start figure.
-    run(Instant::now() + Duration::from_secs_f64((secs / 10.0).max(5.0)));
+    // Warm-up: 10 % of the soak, and at least two fill times. A record is pruned its lifetime
+    // plus the emulator's retention after it was made (the fill time, in soak seconds at the
+    // clock's speed): after one fill time the live set is at its steady size, after two the
+    // memory freed by the first pruned records has been reused, so the allocator's footprint is
+    // steady too, and the start figure measures the steady state rather than the filling.
+    let app = passage_emulator::AppConfig::default();
+    let longest_lifetime = app
+        .otp_ttl_seconds
+        .max(app.magic_link_ttl_seconds)
+        .max(app.auth_token_ttl_seconds);
+    let fill_secs = (longest_lifetime + passage_emulator::prune::RETENTION_SECONDS) as f64
+        / CLOCK_STEP_SECONDS as f64;
+    let warm_up = (secs / 10.0).max(2.0 * fill_secs + 5.0);
+    println!("warm-up {warm_up:.0} s (the live set fills for {fill_secs:.0} s)");
+    run(Instant::now() + Duration::from_secs_f64(warm_up));
     let start_rss = rss_kib();
     let start_flows = flows.load(Ordering::Relaxed);
     let start = Instant::now();
@@ -126,7 +141,7 @@ fn main() {
     println!(
         "soak {elapsed:.0} s: {done} flows ({:.0}/s), emulator clock moved {} s; RSS samples (MiB): {}",
         done as f64 / elapsed,
-        60 * elapsed as i64,
+        CLOCK_STEP_SECONDS * elapsed as i64,
         samples
             .iter()
             .map(|k| format!("{:.1}", *k as f64 / 1024.0))
