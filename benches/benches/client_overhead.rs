@@ -249,10 +249,24 @@ fn profile_loop(variant: &str) {
         .enable_all()
         .build()
         .expect("runtime");
-    let origin = rt.block_on(passage_benches::fixed_json_server(Bytes::from_static(
-        BODY.as_bytes(),
-    )));
-    let base = format!("{origin}/v1");
+    // `OVERHEAD_TARGET=emulator`: the emulator (in process) instead of the fixed server.
+    let emulator = match std::env::var("OVERHEAD_TARGET").as_deref() {
+        Ok("emulator") => Some(
+            rt.block_on(Emulator::start(EmulatorConfig::default()))
+                .expect("emulator"),
+        ),
+        _ => None,
+    };
+    let (base, app_id) = match &emulator {
+        Some(emulator) => (emulator.base_url(), emulator.default_app_id().to_string()),
+        None => {
+            let origin = rt.block_on(passage_benches::fixed_json_server(Bytes::from_static(
+                BODY.as_bytes(),
+            )));
+            (format!("{origin}/v1"), "bench-app".to_string())
+        }
+    };
+    let app_id = app_id.as_str();
     let generated = ClientBuilder::new()
         .base_url(&base)
         .build()
@@ -261,8 +275,8 @@ fn profile_loop(variant: &str) {
     let no_retry = generated.with_retry_policy(passage_auth_client::RetryPolicy::none());
     eprintln!(
         "future sizes: raw_get {} bytes, generated get_app().send() {} bytes",
-        std::mem::size_of_val(&raw_get(&http, &base, "bench-app")),
-        std::mem::size_of_val(&generated.get_app().app_id("bench-app").send()),
+        std::mem::size_of_val(&raw_get(&http, &base, app_id)),
+        std::mem::size_of_val(&generated.get_app().app_id(app_id).send()),
     );
     let calls: usize = std::env::var("OVERHEAD_CALLS")
         .ok()
@@ -271,9 +285,9 @@ fn profile_loop(variant: &str) {
     rt.block_on(async {
         for i in 0..calls + 100 {
             let app = match variant {
-                "raw" => raw_get(&http, &base, "bench-app").await,
-                "generated" => generated_get(&generated, "bench-app").await,
-                "generated_no_retry" => generated_get(&no_retry, "bench-app").await,
+                "raw" => raw_get(&http, &base, app_id).await,
+                "generated" => generated_get(&generated, app_id).await,
+                "generated_no_retry" => generated_get(&no_retry, app_id).await,
                 other => panic!("unknown OVERHEAD_PROFILE variant {other:?}"),
             };
             std::hint::black_box(app);

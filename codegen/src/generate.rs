@@ -27,6 +27,10 @@ pub struct Options {
     /// through: `async fn(impl Future<Output = Result<T,
     /// progenitor_client::Error<E>>>) -> Result<T, error_type>`.
     pub call_wrapper: String,
+    /// The function that decodes a JSON answer in place of progenitor's
+    /// `ResponseValue::from_response` (same signature: `async fn(reqwest::Response)
+    /// -> Result<ResponseValue<T>, progenitor_client::Error<E>>`).
+    pub json_decoder: String,
 }
 
 impl Default for Options {
@@ -37,6 +41,7 @@ impl Default for Options {
             spec_display_name: "spec/passage-auth.yaml".into(),
             error_type: "crate::Error".into(),
             call_wrapper: "crate::error::finish_call".into(),
+            json_decoder: "crate::response::json".into(),
         }
     }
 }
@@ -181,6 +186,7 @@ fn convert(spec: &LoadedSpec, options: &Options) -> Result<String, GenerateError
     let wiring = postprocess::Wiring {
         error_type: parse_path(&options.error_type, &path)?,
         call_wrapper: parse_path(&options.call_wrapper, &path)?,
+        json_decoder: parse_path(&options.json_decoder, &path)?,
     };
     postprocess::apply(&mut file, &wiring);
     if let Some(message) = crate::isolate::duplicate_item(&file) {

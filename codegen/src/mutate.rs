@@ -693,7 +693,10 @@ fn stubs(code: &str) -> Result<String, String> {
             "crate::error::finish_call" => out.push_str(
                 "pub mod error {\n    /// Stub of the call wrapper: the same signature (progenitor's error with\n    /// the spec's `ApiError` body), no redaction.\n    pub(crate) async fn finish_call<T>(\n        call: impl ::std::future::Future<\n            Output = ::std::result::Result<T, progenitor_client::Error<crate::generated::types::ApiError>>,\n        >,\n    ) -> ::std::result::Result<T, crate::Error> {\n        call.await.map_err(|_| crate::Error)\n    }\n}\n",
             ),
-            "crate::hooks" | "crate::error" => {}
+            "crate::response::json" => out.push_str(
+                "pub mod response {\n    /// Stub of the JSON decoder: progenitor's own.\n    pub(crate) async fn json<T: ::serde::de::DeserializeOwned, E>(\n        response: ::reqwest::Response,\n    ) -> ::std::result::Result<progenitor_client::ResponseValue<T>, progenitor_client::Error<E>> {\n        progenitor_client::ResponseValue::from_response(response).await\n    }\n}\n",
+            ),
+            "crate::hooks" | "crate::error" | "crate::response" => {}
             other => return Err(format!("no stub for `{other}`: teach codegen::mutate::stubs about it")),
         }
     }

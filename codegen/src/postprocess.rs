@@ -4,6 +4,8 @@
 //! - every operation builder's `send()` returns the crate's own error type
 //!   (progenitor's body runs as an async block whose result the crate's call
 //!   wrapper converts and redacts);
+//! - JSON answers are decoded by the crate's own function, which moves the
+//!   response headers into the `ResponseValue` instead of cloning them;
 //! - `Client::new` is dropped and `Client::new_with_client` is
 //!   crate-private, so the only way to a `Client` is the handwritten builder
 //!   and its invariants;
@@ -20,6 +22,9 @@ pub(crate) struct Wiring {
     pub error_type: syn::Path,
     /// `async fn(impl Future<Output = Result<T, progenitor_client::Error<E>>>) -> Result<T, ErrorType>`.
     pub call_wrapper: syn::Path,
+    /// `async fn(reqwest::Response) -> Result<ResponseValue<T>, progenitor_client::Error<E>>`,
+    /// called where progenitor calls `ResponseValue::from_response`.
+    pub json_decoder: syn::Path,
 }
 
 /// Applies every rewrite to the parsed file.
@@ -76,9 +81,32 @@ fn rewrite_send(block: &mut syn::ItemImpl, wiring: &Wiring) {
         };
         let error_type = &wiring.error_type;
         let wrapper = &wiring.call_wrapper;
+        DecodeWith(&wiring.json_decoder).visit_block_mut(&mut f.block);
         let body = &f.block;
         f.sig.output = parse_quote!(-> ::std::result::Result<#ok_type, #error_type>);
         f.block = parse_quote!({ #wrapper(async move #body).await });
+    }
+}
+
+/// Replaces calls of `ResponseValue::from_response(x)` with `decoder(x)`.
+struct DecodeWith<'a>(&'a syn::Path);
+
+impl VisitMut for DecodeWith<'_> {
+    fn visit_expr_call_mut(&mut self, call: &mut syn::ExprCall) {
+        visit_mut::visit_expr_call_mut(self, call);
+        let syn::Expr::Path(func) = &*call.func else {
+            return;
+        };
+        let names: Vec<String> = func
+            .path
+            .segments
+            .iter()
+            .map(|s| s.ident.to_string())
+            .collect();
+        if names.ends_with(&["ResponseValue".to_string(), "from_response".to_string()]) {
+            let decoder = self.0;
+            *call.func = parse_quote!(#decoder);
+        }
     }
 }
 
@@ -148,6 +176,7 @@ mod tests {
         Wiring {
             error_type: parse_quote!(crate::Error),
             call_wrapper: parse_quote!(crate::error::finish_call),
+            json_decoder: parse_quote!(crate::response::json),
         }
     }
 

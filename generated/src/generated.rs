@@ -10388,33 +10388,25 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
+                        200u16 => crate::response::json(response).await,
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -10491,33 +10483,25 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
+                        200u16 => crate::response::json(response).await,
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -10597,33 +10581,25 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
+                        200u16 => crate::response::json(response).await,
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -10703,47 +10679,35 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
+                        200u16 => crate::response::json(response).await,
                         401u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         403u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -10823,47 +10787,35 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
+                        200u16 => crate::response::json(response).await,
                         401u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         403u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -10978,61 +10930,45 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        201u16 => ResponseValue::from_response(response).await,
+                        201u16 => crate::response::json(response).await,
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         401u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         403u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         413u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -11148,61 +11084,45 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
+                        200u16 => crate::response::json(response).await,
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         401u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         403u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         413u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -11298,44 +11218,32 @@ pub mod builder {
                         200u16 => Ok(ResponseValue::empty(response)),
                         401u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         403u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -11464,61 +11372,45 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
+                        200u16 => crate::response::json(response).await,
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         401u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         403u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         413u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -11633,61 +11525,45 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
+                        200u16 => crate::response::json(response).await,
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         401u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         403u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         413u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -11802,61 +11678,45 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
+                        200u16 => crate::response::json(response).await,
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         401u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         403u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         413u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -11936,54 +11796,40 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
+                        200u16 => crate::response::json(response).await,
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         401u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         403u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -12098,61 +11944,45 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
+                        200u16 => crate::response::json(response).await,
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         401u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         403u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         413u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -12232,40 +12062,30 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
+                        200u16 => crate::response::json(response).await,
                         401u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -12367,51 +12187,37 @@ pub mod builder {
                         200u16 => Ok(ResponseValue::empty(response)),
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         401u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         403u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -12526,54 +12332,40 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
+                        200u16 => crate::response::json(response).await,
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         403u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         413u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -12689,61 +12481,45 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        201u16 => ResponseValue::from_response(response).await,
+                        201u16 => crate::response::json(response).await,
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         401u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         403u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         413u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -12859,68 +12635,50 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
+                        200u16 => crate::response::json(response).await,
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         401u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         403u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         409u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         413u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -13033,61 +12791,45 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
+                        200u16 => crate::response::json(response).await,
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         401u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         403u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         413u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -13199,61 +12941,45 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
+                        200u16 => crate::response::json(response).await,
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         401u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         403u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         413u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -13366,54 +13092,40 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
+                        200u16 => crate::response::json(response).await,
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         401u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         413u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -13526,61 +13238,45 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
+                        200u16 => crate::response::json(response).await,
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         401u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         403u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         413u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -13695,54 +13391,40 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        201u16 => ResponseValue::from_response(response).await,
+                        201u16 => crate::response::json(response).await,
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         403u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         413u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -13858,54 +13540,40 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        201u16 => ResponseValue::from_response(response).await,
+                        201u16 => crate::response::json(response).await,
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         403u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         413u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -14021,61 +13689,45 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
+                        200u16 => crate::response::json(response).await,
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         401u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         403u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         413u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -14188,61 +13840,45 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        201u16 => ResponseValue::from_response(response).await,
+                        201u16 => crate::response::json(response).await,
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         401u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         403u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         413u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -14354,61 +13990,45 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        201u16 => ResponseValue::from_response(response).await,
+                        201u16 => crate::response::json(response).await,
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         401u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         403u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         413u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -14509,37 +14129,27 @@ pub mod builder {
                         200u16 => Ok(ResponseValue::empty(response)),
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -14637,40 +14247,30 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
+                        200u16 => crate::response::json(response).await,
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -14783,54 +14383,40 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        201u16 => ResponseValue::from_response(response).await,
+                        201u16 => crate::response::json(response).await,
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         403u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         413u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -15046,37 +14632,27 @@ pub mod builder {
                         200..=299 => Ok(ResponseValue::stream(response)),
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -15223,37 +14799,27 @@ pub mod builder {
                         200..=299 => Ok(ResponseValue::stream(response)),
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -15362,44 +14928,32 @@ pub mod builder {
                         200..=299 => Ok(ResponseValue::stream(response)),
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         413u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -15510,47 +15064,35 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        201u16 => ResponseValue::from_response(response).await,
+                        201u16 => crate::response::json(response).await,
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         403u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -15664,51 +15206,37 @@ pub mod builder {
                         201u16 => Ok(ResponseValue::empty(response)),
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         401u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         403u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -15831,61 +15359,45 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
+                        200u16 => crate::response::json(response).await,
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         401u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         409u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         413u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -16005,61 +15517,45 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
+                        200u16 => crate::response::json(response).await,
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         401u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         409u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         413u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -16180,54 +15676,40 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
+                        200u16 => crate::response::json(response).await,
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         401u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         413u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -16347,54 +15829,40 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        201u16 => ResponseValue::from_response(response).await,
+                        201u16 => crate::response::json(response).await,
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         401u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         413u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -16503,54 +15971,40 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        201u16 => ResponseValue::from_response(response).await,
+                        201u16 => crate::response::json(response).await,
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         403u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         413u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -16679,30 +16133,22 @@ pub mod builder {
                         200..=299 => Ok(ResponseValue::stream(response)),
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -16793,37 +16239,27 @@ pub mod builder {
                         200..=299 => Ok(ResponseValue::stream(response)),
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         413u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -16987,44 +16423,32 @@ pub mod builder {
                         201u16 => Ok(ResponseValue::empty(response)),
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         401u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         413u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
+                                Error::ErrorResponse(crate::response::json(response).await?),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),

@@ -118,6 +118,7 @@ pub mod magic_link;
 pub mod poll;
 pub mod redact;
 pub mod redirect;
+mod response;
 pub mod retry;
 #[cfg(feature = "tower")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
