@@ -93,7 +93,7 @@ fn fixture() -> &'static Fixture {
         let app = AppConfig::default();
         let app_id = app.id.clone();
         let mut state = State {
-            fake_provider_secret: random_secret(32),
+            fake_provider_secret: random_secret(32).into(),
             ..State::default()
         };
         let key = SigningKey::default_key().expect("signing key");
