@@ -14,9 +14,10 @@ use passage_emulator::{Emulator, EmulatorConfig};
 
 const BODY: &str = include_str!("../fixtures/get_app.json");
 
-async fn raw_get(http: &reqwest::Client, base: &str, app_id: &str) -> types::GetAppResponse {
+/// The hand-written call: GET `url` with `Accept: application/json`, body decoded with serde.
+async fn raw_json<T: serde::de::DeserializeOwned>(http: &reqwest::Client, url: String) -> T {
     let bytes = http
-        .get(format!("{base}/apps/{app_id}"))
+        .get(url)
         .header(reqwest::header::ACCEPT, "application/json")
         .send()
         .await
@@ -27,8 +28,17 @@ async fn raw_get(http: &reqwest::Client, base: &str, app_id: &str) -> types::Get
     serde_json::from_slice(&bytes).expect("decode")
 }
 
+async fn raw_get(http: &reqwest::Client, base: &str, app_id: &str) -> types::GetAppResponse {
+    raw_json(http, format!("{base}/apps/{app_id}")).await
+}
+
+async fn raw_jwks(http: &reqwest::Client, base: &str, app_id: &str) -> types::JwkResponse {
+    raw_json(http, format!("{base}/apps/{app_id}/.well-known/jwks.json")).await
+}
+
 /// The raw call with the headers the generated client sends (`api-version` too), built as a
-/// `Request` and executed, decoded through progenitor's `ResponseValue` as the generated code does.
+/// `Request` and executed, decoded into a `ResponseValue` (status and headers kept) as the
+/// generated code does.
 async fn raw_like_generated(
     http: &reqwest::Client,
     base: &str,
@@ -45,19 +55,6 @@ async fn raw_like_generated(
         .await
         .expect("decode")
         .into_inner()
-}
-
-async fn raw_jwks(http: &reqwest::Client, base: &str, app_id: &str) -> types::JwkResponse {
-    let bytes = http
-        .get(format!("{base}/apps/{app_id}/.well-known/jwks.json"))
-        .header(reqwest::header::ACCEPT, "application/json")
-        .send()
-        .await
-        .expect("send")
-        .bytes()
-        .await
-        .expect("body");
-    serde_json::from_slice(&bytes).expect("decode")
 }
 
 async fn generated_jwks(client: &Client, app_id: &str) -> types::JwkResponse {
