@@ -16,7 +16,7 @@ pub struct Options {
     /// Path (from the crate root) of the module that `generated.rs` becomes.
     pub module_path: String,
     /// The `inner` type of the generated `Client`, which implements
-    /// `progenitor_client::ClientHooks` in handwritten code.
+    /// the runtime's `ClientHooks` in handwritten code.
     pub inner_type: String,
     /// The spec's name as written in the header (keep it relative, so the
     /// output is the same on every machine).
@@ -25,12 +25,12 @@ pub struct Options {
     pub error_type: String,
     /// The function every generated `send()` passes progenitor's result
     /// through: `async fn(impl Future<Output = Result<T,
-    /// progenitor_client::Error<E>>>) -> Result<T, error_type>`.
+    /// runtime::Error<E>>>) -> Result<T, error_type>`.
     pub call_wrapper: String,
-    /// The function that decodes a JSON answer in place of progenitor's
-    /// `ResponseValue::from_response` (same signature: `async fn(reqwest::Response)
-    /// -> Result<ResponseValue<T>, progenitor_client::Error<E>>`).
-    pub json_decoder: String,
+    /// The module the generated code calls instead of `progenitor_client`
+    /// (every `progenitor_client::` path is rewritten to start with it): it
+    /// provides the same items (`ResponseValue`, `Error`, `ClientHooks`, ...).
+    pub runtime: String,
 }
 
 impl Default for Options {
@@ -41,7 +41,7 @@ impl Default for Options {
             spec_display_name: "spec/passage-auth.yaml".into(),
             error_type: "crate::Error".into(),
             call_wrapper: "crate::error::finish_call".into(),
-            json_decoder: "crate::response::json".into(),
+            runtime: "crate::runtime".into(),
         }
     }
 }
@@ -186,7 +186,7 @@ fn convert(spec: &LoadedSpec, options: &Options) -> Result<String, GenerateError
     let wiring = postprocess::Wiring {
         error_type: parse_path(&options.error_type, &path)?,
         call_wrapper: parse_path(&options.call_wrapper, &path)?,
-        json_decoder: parse_path(&options.json_decoder, &path)?,
+        runtime: parse_path(&options.runtime, &path)?,
     };
     postprocess::apply(&mut file, &wiring);
     if let Some(message) = crate::isolate::duplicate_item(&file) {

@@ -667,6 +667,10 @@ fn toml_section(text: &str, name: &str) -> String {
     out
 }
 
+/// The client crate's module that stands in for `progenitor_client`; the
+/// scratch crates get a copy of the real one (`generated/src/runtime.rs`).
+const RUNTIME: &str = "crate::runtime";
+
 /// Stub modules for the `crate::` paths a generated module refers to outside
 /// itself (the handwritten parts of the client crate).
 fn stubs(code: &str) -> Result<String, String> {
@@ -685,18 +689,17 @@ fn stubs(code: &str) -> Result<String, String> {
     for path in paths {
         match path {
             "crate::hooks::ClientState" => out.push_str(
-                "pub mod hooks {\n    /// Stub of the client's state.\n    #[derive(Clone, Debug, Default)]\n    pub struct ClientState;\n    impl progenitor_client::ClientHooks<ClientState> for crate::generated::Client {}\n}\n",
+                "pub mod hooks {\n    /// Stub of the client's state.\n    #[derive(Clone, Debug, Default)]\n    pub struct ClientState;\n    impl crate::runtime::ClientHooks<ClientState> for crate::generated::Client {}\n}\n",
             ),
             "crate::Error" => out.push_str(
                 "/// Stub of the client's error type.\n#[derive(Debug)]\npub struct Error;\n",
             ),
             "crate::error::finish_call" => out.push_str(
-                "pub mod error {\n    /// Stub of the call wrapper: the same signature (progenitor's error with\n    /// the spec's `ApiError` body), no redaction.\n    pub(crate) async fn finish_call<T>(\n        call: impl ::std::future::Future<\n            Output = ::std::result::Result<T, progenitor_client::Error<crate::generated::types::ApiError>>,\n        >,\n    ) -> ::std::result::Result<T, crate::Error> {\n        call.await.map_err(|_| crate::Error)\n    }\n}\n",
+                "pub mod error {\n    /// Stub of the call wrapper: the same signature (the runtime's error with\n    /// the spec's `ApiError` body), no redaction.\n    pub(crate) async fn finish_call<T>(\n        call: impl ::std::future::Future<\n            Output = ::std::result::Result<T, crate::runtime::Error<crate::generated::types::ApiError>>,\n        >,\n    ) -> ::std::result::Result<T, crate::Error> {\n        call.await.map_err(|_| crate::Error)\n    }\n}\n",
             ),
-            "crate::response::json" => out.push_str(
-                "pub mod response {\n    /// Stub of the JSON decoder: progenitor's own.\n    pub(crate) async fn json<T: ::serde::de::DeserializeOwned, E>(\n        response: ::reqwest::Response,\n    ) -> ::std::result::Result<progenitor_client::ResponseValue<T>, progenitor_client::Error<E>> {\n        progenitor_client::ResponseValue::from_response(response).await\n    }\n}\n",
-            ),
-            "crate::hooks" | "crate::error" | "crate::response" => {}
+            "crate::hooks" | "crate::error" => {}
+            // The real runtime module is copied into the scratch crate.
+            runtime if runtime == RUNTIME || runtime.starts_with(&format!("{RUNTIME}::")) => {}
             other => return Err(format!("no stub for `{other}`: teach codegen::mutate::stubs about it")),
         }
     }
@@ -752,6 +755,7 @@ pub fn compile_check(
         |rel: &str| std::fs::read_to_string(workspace.join(rel)).map_err(|e| format!("{rel}: {e}"));
     let root = read("Cargo.toml")?;
     let client = read("generated/Cargo.toml")?;
+    let runtime = read("generated/src/runtime.rs")?;
     // Path dependencies of the workspace do not exist in the scratch workspace.
     let workspace_deps: String = toml_section(&root, "workspace.dependencies")
         .lines()
@@ -778,14 +782,19 @@ pub fn compile_check(
         let dir = scratch.join(format!("mutant{i}"));
         let package = format!(
             "[package]\nname = \"mutant{i}\"\nversion = \"0.0.0\"\nedition.workspace = true\npublish = false\n\n[dependencies]\n{}",
-            used_dependencies(&toml_section(&client, "dependencies"), &workspace_deps, code)
+            used_dependencies(
+                &toml_section(&client, "dependencies"),
+                &workspace_deps,
+                &format!("{code}\n{runtime}")
+            )
         );
         write(&dir.join("Cargo.toml"), &package)?;
         let lib = format!(
-            "//! A mutant's generated module with stubs for the handwritten parts.\n#![allow(warnings)]\npub mod generated;\n{}",
+            "//! A mutant's generated module with stubs for the handwritten parts.\n#![allow(warnings)]\npub mod generated;\npub mod runtime;\n{}",
             stubs(code)?
         );
         write(&dir.join("src/lib.rs"), &lib)?;
+        write(&dir.join("src/runtime.rs"), &runtime)?;
         write(&dir.join("src/generated.rs"), code)?;
     }
     let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))

@@ -4,8 +4,9 @@
 //! - every operation builder's `send()` returns the crate's own error type
 //!   (progenitor's body runs as an async block whose result the crate's call
 //!   wrapper converts and redacts);
-//! - JSON answers are decoded by the crate's own function, which moves the
-//!   response headers into the `ResponseValue` instead of cloning them;
+//! - the code calls the crate's own runtime module instead of the
+//!   `progenitor-client` crate (every `progenitor_client::` path starts with
+//!   the runtime's path instead), so the crate chooses its dependencies' features;
 //! - `Client::new` is dropped and `Client::new_with_client` is
 //!   crate-private, so the only way to a `Client` is the handwritten builder
 //!   and its invariants;
@@ -20,15 +21,15 @@ use syn::{parse_quote, ImplItem, Item, Visibility};
 pub(crate) struct Wiring {
     /// The error type every `send()` returns (e.g. `crate::Error`).
     pub error_type: syn::Path,
-    /// `async fn(impl Future<Output = Result<T, progenitor_client::Error<E>>>) -> Result<T, ErrorType>`.
+    /// `async fn(impl Future<Output = Result<T, runtime::Error<E>>>) -> Result<T, ErrorType>`.
     pub call_wrapper: syn::Path,
-    /// `async fn(reqwest::Response) -> Result<ResponseValue<T>, progenitor_client::Error<E>>`,
-    /// called where progenitor calls `ResponseValue::from_response`.
-    pub json_decoder: syn::Path,
+    /// The module that stands in for `progenitor_client` (e.g. `crate::runtime`).
+    pub runtime: syn::Path,
 }
 
 /// Applies every rewrite to the parsed file.
 pub(crate) fn apply(file: &mut syn::File, wiring: &Wiring) {
+    UseRuntime(&wiring.runtime).visit_file_mut(file);
     for item in &mut file.items {
         match item {
             Item::Mod(module) if module.ident == "types" => mark_types(module),
@@ -81,32 +82,52 @@ fn rewrite_send(block: &mut syn::ItemImpl, wiring: &Wiring) {
         };
         let error_type = &wiring.error_type;
         let wrapper = &wiring.call_wrapper;
-        DecodeWith(&wiring.json_decoder).visit_block_mut(&mut f.block);
         let body = &f.block;
         f.sig.output = parse_quote!(-> ::std::result::Result<#ok_type, #error_type>);
         f.block = parse_quote!({ #wrapper(async move #body).await });
     }
 }
 
-/// Replaces calls of `ResponseValue::from_response(x)` with `decoder(x)`.
-struct DecodeWith<'a>(&'a syn::Path);
+/// Rewrites every path that starts with `progenitor_client` (in `use` items,
+/// expressions and types) to start with the runtime module's path instead.
+struct UseRuntime<'a>(&'a syn::Path);
 
-impl VisitMut for DecodeWith<'_> {
-    fn visit_expr_call_mut(&mut self, call: &mut syn::ExprCall) {
-        visit_mut::visit_expr_call_mut(self, call);
-        let syn::Expr::Path(func) = &*call.func else {
-            return;
-        };
-        let names: Vec<String> = func
-            .path
+const CLIENT_CRATE: &str = "progenitor_client";
+
+impl VisitMut for UseRuntime<'_> {
+    fn visit_path_mut(&mut self, path: &mut syn::Path) {
+        if path
             .segments
-            .iter()
-            .map(|s| s.ident.to_string())
-            .collect();
-        if names.ends_with(&["ResponseValue".to_string(), "from_response".to_string()]) {
-            let decoder = self.0;
-            *call.func = parse_quote!(#decoder);
+            .first()
+            .is_some_and(|s| s.ident == CLIENT_CRATE)
+        {
+            let rest = path.segments.iter().skip(1);
+            let mut segments = self.0.segments.clone();
+            segments.extend(rest.cloned());
+            *path = syn::Path {
+                leading_colon: self.0.leading_colon,
+                segments,
+            };
         }
+        visit_mut::visit_path_mut(self, path);
+    }
+
+    fn visit_use_tree_mut(&mut self, tree: &mut syn::UseTree) {
+        if let syn::UseTree::Path(head) = tree {
+            if head.ident == CLIENT_CRATE {
+                let mut rewritten = (*head.tree).clone();
+                for segment in self.0.segments.iter().rev() {
+                    rewritten = syn::UseTree::Path(syn::UsePath {
+                        ident: segment.ident.clone(),
+                        colon2_token: Default::default(),
+                        tree: Box::new(rewritten),
+                    });
+                }
+                *tree = rewritten;
+                return;
+            }
+        }
+        visit_mut::visit_use_tree_mut(self, tree);
     }
 }
 
@@ -176,7 +197,7 @@ mod tests {
         Wiring {
             error_type: parse_quote!(crate::Error),
             call_wrapper: parse_quote!(crate::error::finish_call),
-            json_decoder: parse_quote!(crate::response::json),
+            runtime: parse_quote!(crate::runtime),
         }
     }
 
@@ -203,6 +224,39 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("Error < types :: ApiError >"), "{text}");
+    }
+
+    #[test]
+    fn progenitor_client_paths_lead_to_the_runtime() {
+        let mut file: syn::File = parse_quote! {
+            pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
+            use progenitor_client::encode_path;
+            fn f() -> ::progenitor_client::Error<()> {
+                let q = progenitor_client::QueryParam::new("state", &state);
+                todo!()
+            }
+        };
+        apply(&mut file, &wiring());
+        let text = file.to_token_stream().to_string();
+        assert!(!text.contains("progenitor_client"), "{text}");
+        assert!(
+            text.contains(
+                "pub use crate :: runtime :: { ByteStream , ClientInfo , Error , ResponseValue } ;"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("use crate :: runtime :: encode_path ;"),
+            "{text}"
+        );
+        assert!(
+            text.contains("-> crate :: runtime :: Error < () >"),
+            "{text}"
+        );
+        assert!(
+            text.contains("crate :: runtime :: QueryParam :: new"),
+            "{text}"
+        );
     }
 
     #[test]

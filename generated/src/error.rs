@@ -25,8 +25,8 @@ pub use crate::redact::RedactedBody;
 /// The result type of this crate's APIs.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// progenitor's error, as the generated code produces it before [`finish_call`].
-pub(crate) type GeneratedError = progenitor_client::Error<ApiError>;
+/// The runtime's error, as the generated code produces it before [`finish_call`].
+pub(crate) type GeneratedError = crate::runtime::Error<ApiError>;
 
 /// A failed call.
 #[derive(Debug, thiserror::Error)]
@@ -168,7 +168,7 @@ pub(crate) fn record_call_secrets(secrets: RequestSecrets) {
 
 impl Error {
     fn from_generated(e: GeneratedError, secrets: &RequestSecrets) -> Self {
-        use progenitor_client::Error as P;
+        use crate::runtime::Error as P;
         match e {
             P::ErrorResponse(rv) => {
                 let status = rv.status();
@@ -222,12 +222,8 @@ impl Error {
                 ),
                 body: RedactedBody::new(&bytes, secrets),
             },
-            P::CommunicationError(e) | P::ResponseBodyError(e) | P::InvalidUpgrade(e) => {
-                Error::from_reqwest(e, secrets)
-            }
-            P::InvalidRequest(message) | P::Custom(message) => {
-                Error::InvalidRequest(redact_message(&message, secrets))
-            }
+            P::CommunicationError(e) | P::ResponseBodyError(e) => Error::from_reqwest(e, secrets),
+            P::InvalidRequest(message) => Error::InvalidRequest(redact_message(&message, secrets)),
         }
     }
 

@@ -5,9 +5,9 @@
 // generator: passage-codegen with progenitor 0.15
 
 #[allow(unused_imports)]
-pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
+pub use crate::runtime::{ByteStream, ClientInfo, Error, ResponseValue};
 #[allow(unused_imports)]
-use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderExt};
+use crate::runtime::{encode_path, ClientHooks, OperationInfo, RequestBuilderExt};
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
@@ -10388,25 +10388,33 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => crate::response::json(response).await,
+                        200u16 => ResponseValue::from_response(response).await,
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -10483,25 +10491,33 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => crate::response::json(response).await,
+                        200u16 => ResponseValue::from_response(response).await,
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -10581,25 +10597,33 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => crate::response::json(response).await,
+                        200u16 => ResponseValue::from_response(response).await,
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -10679,35 +10703,47 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => crate::response::json(response).await,
+                        200u16 => ResponseValue::from_response(response).await,
                         401u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         403u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -10787,35 +10823,47 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => crate::response::json(response).await,
+                        200u16 => ResponseValue::from_response(response).await,
                         401u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         403u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -10930,45 +10978,61 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        201u16 => crate::response::json(response).await,
+                        201u16 => ResponseValue::from_response(response).await,
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         401u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         403u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         413u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -11084,45 +11148,61 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => crate::response::json(response).await,
+                        200u16 => ResponseValue::from_response(response).await,
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         401u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         403u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         413u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -11218,32 +11298,44 @@ pub mod builder {
                         200u16 => Ok(ResponseValue::empty(response)),
                         401u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         403u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -11372,45 +11464,61 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => crate::response::json(response).await,
+                        200u16 => ResponseValue::from_response(response).await,
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         401u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         403u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         413u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -11525,45 +11633,61 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => crate::response::json(response).await,
+                        200u16 => ResponseValue::from_response(response).await,
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         401u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         403u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         413u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -11678,45 +11802,61 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => crate::response::json(response).await,
+                        200u16 => ResponseValue::from_response(response).await,
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         401u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         403u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         413u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -11796,40 +11936,54 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => crate::response::json(response).await,
+                        200u16 => ResponseValue::from_response(response).await,
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         401u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         403u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -11944,45 +12098,61 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => crate::response::json(response).await,
+                        200u16 => ResponseValue::from_response(response).await,
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         401u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         403u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         413u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -12062,30 +12232,40 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => crate::response::json(response).await,
+                        200u16 => ResponseValue::from_response(response).await,
                         401u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -12187,37 +12367,51 @@ pub mod builder {
                         200u16 => Ok(ResponseValue::empty(response)),
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         401u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         403u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -12332,40 +12526,54 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => crate::response::json(response).await,
+                        200u16 => ResponseValue::from_response(response).await,
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         403u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         413u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -12481,45 +12689,61 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        201u16 => crate::response::json(response).await,
+                        201u16 => ResponseValue::from_response(response).await,
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         401u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         403u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         413u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -12635,50 +12859,68 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => crate::response::json(response).await,
+                        200u16 => ResponseValue::from_response(response).await,
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         401u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         403u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         409u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         413u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -12791,45 +13033,61 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => crate::response::json(response).await,
+                        200u16 => ResponseValue::from_response(response).await,
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         401u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         403u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         413u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -12941,45 +13199,61 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => crate::response::json(response).await,
+                        200u16 => ResponseValue::from_response(response).await,
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         401u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         403u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         413u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -13092,40 +13366,54 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => crate::response::json(response).await,
+                        200u16 => ResponseValue::from_response(response).await,
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         401u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         413u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -13238,45 +13526,61 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => crate::response::json(response).await,
+                        200u16 => ResponseValue::from_response(response).await,
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         401u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         403u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         413u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -13391,40 +13695,54 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        201u16 => crate::response::json(response).await,
+                        201u16 => ResponseValue::from_response(response).await,
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         403u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         413u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -13540,40 +13858,54 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        201u16 => crate::response::json(response).await,
+                        201u16 => ResponseValue::from_response(response).await,
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         403u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         413u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -13689,45 +14021,61 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => crate::response::json(response).await,
+                        200u16 => ResponseValue::from_response(response).await,
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         401u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         403u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         413u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -13840,45 +14188,61 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        201u16 => crate::response::json(response).await,
+                        201u16 => ResponseValue::from_response(response).await,
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         401u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         403u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         413u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -13990,45 +14354,61 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        201u16 => crate::response::json(response).await,
+                        201u16 => ResponseValue::from_response(response).await,
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         401u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         403u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         413u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -14111,7 +14491,7 @@ pub mod builder {
                             ),
                         )
                         .query(
-                            &progenitor_client::QueryParam::new(
+                            &crate::runtime::QueryParam::new(
                                 "refresh_token",
                                 &refresh_token,
                             ),
@@ -14129,27 +14509,37 @@ pub mod builder {
                         200u16 => Ok(ResponseValue::empty(response)),
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -14232,10 +14622,7 @@ pub mod builder {
                             ),
                         )
                         .query(
-                            &progenitor_client::QueryParam::new(
-                                "identifier",
-                                &identifier,
-                            ),
+                            &crate::runtime::QueryParam::new("identifier", &identifier),
                         )
                         .headers(header_map)
                         .build()?;
@@ -14247,30 +14634,40 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => crate::response::json(response).await,
+                        200u16 => ResponseValue::from_response(response).await,
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -14383,40 +14780,54 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        201u16 => crate::response::json(response).await,
+                        201u16 => ResponseValue::from_response(response).await,
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         403u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         413u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -14589,36 +15000,33 @@ pub mod builder {
                         .client
                         .get(url)
                         .query(
-                            &progenitor_client::QueryParam::new(
+                            &crate::runtime::QueryParam::new(
                                 "code_challenge",
                                 &code_challenge,
                             ),
                         )
                         .query(
-                            &progenitor_client::QueryParam::new(
+                            &crate::runtime::QueryParam::new(
                                 "code_challenge_method",
                                 &code_challenge_method,
                             ),
                         )
                         .query(
-                            &progenitor_client::QueryParam::new(
+                            &crate::runtime::QueryParam::new(
                                 "connection_type",
                                 &connection_type,
                             ),
                         )
                         .query(
-                            &progenitor_client::QueryParam::new(
-                                "login_hint",
-                                &login_hint,
-                            ),
+                            &crate::runtime::QueryParam::new("login_hint", &login_hint),
                         )
                         .query(
-                            &progenitor_client::QueryParam::new(
+                            &crate::runtime::QueryParam::new(
                                 "redirect_uri",
                                 &redirect_uri,
                             ),
                         )
-                        .query(&progenitor_client::QueryParam::new("state", &state))
+                        .query(&crate::runtime::QueryParam::new("state", &state))
                         .headers(header_map)
                         .build()?;
                     let info = OperationInfo {
@@ -14632,27 +15040,37 @@ pub mod builder {
                         200..=299 => Ok(ResponseValue::stream(response)),
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -14777,15 +15195,15 @@ pub mod builder {
                     let mut request = client
                         .client
                         .get(url)
-                        .query(&progenitor_client::QueryParam::new("code", &code))
-                        .query(&progenitor_client::QueryParam::new("error", &error))
+                        .query(&crate::runtime::QueryParam::new("code", &code))
+                        .query(&crate::runtime::QueryParam::new("error", &error))
                         .query(
-                            &progenitor_client::QueryParam::new(
+                            &crate::runtime::QueryParam::new(
                                 "error_description",
                                 &error_description,
                             ),
                         )
-                        .query(&progenitor_client::QueryParam::new("state", &state))
+                        .query(&crate::runtime::QueryParam::new("state", &state))
                         .headers(header_map)
                         .build()?;
                     let info = OperationInfo {
@@ -14799,27 +15217,37 @@ pub mod builder {
                         200..=299 => Ok(ResponseValue::stream(response)),
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -14928,32 +15356,44 @@ pub mod builder {
                         200..=299 => Ok(ResponseValue::stream(response)),
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         413u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -15050,10 +15490,8 @@ pub mod builder {
                                 "application/json",
                             ),
                         )
-                        .query(&progenitor_client::QueryParam::new("code", &code))
-                        .query(
-                            &progenitor_client::QueryParam::new("verifier", &verifier),
-                        )
+                        .query(&crate::runtime::QueryParam::new("code", &code))
+                        .query(&crate::runtime::QueryParam::new("verifier", &verifier))
                         .headers(header_map)
                         .build()?;
                     let info = OperationInfo {
@@ -15064,35 +15502,47 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        201u16 => crate::response::json(response).await,
+                        201u16 => ResponseValue::from_response(response).await,
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         403u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -15189,10 +15639,8 @@ pub mod builder {
                                 "application/json",
                             ),
                         )
-                        .query(&progenitor_client::QueryParam::new("code", &code))
-                        .query(
-                            &progenitor_client::QueryParam::new("verifier", &verifier),
-                        )
+                        .query(&crate::runtime::QueryParam::new("code", &code))
+                        .query(&crate::runtime::QueryParam::new("verifier", &verifier))
                         .headers(header_map)
                         .build()?;
                     let info = OperationInfo {
@@ -15206,37 +15654,51 @@ pub mod builder {
                         201u16 => Ok(ResponseValue::empty(response)),
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         401u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         403u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -15359,45 +15821,61 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => crate::response::json(response).await,
+                        200u16 => ResponseValue::from_response(response).await,
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         401u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         409u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         413u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -15517,45 +15995,61 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => crate::response::json(response).await,
+                        200u16 => ResponseValue::from_response(response).await,
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         401u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         409u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         413u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -15676,40 +16170,54 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => crate::response::json(response).await,
+                        200u16 => ResponseValue::from_response(response).await,
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         401u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         413u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -15829,40 +16337,54 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        201u16 => crate::response::json(response).await,
+                        201u16 => ResponseValue::from_response(response).await,
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         401u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         413u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -15971,40 +16493,54 @@ pub mod builder {
                     client.post(&result, &info).await?;
                     let response = result?;
                     match response.status().as_u16() {
-                        201u16 => crate::response::json(response).await,
+                        201u16 => ResponseValue::from_response(response).await,
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         403u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         404u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         413u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -16111,15 +16647,15 @@ pub mod builder {
                     let mut request = client
                         .client
                         .get(url)
-                        .query(&progenitor_client::QueryParam::new("code", &code))
-                        .query(&progenitor_client::QueryParam::new("error", &error))
+                        .query(&crate::runtime::QueryParam::new("code", &code))
+                        .query(&crate::runtime::QueryParam::new("error", &error))
                         .query(
-                            &progenitor_client::QueryParam::new(
+                            &crate::runtime::QueryParam::new(
                                 "error_description",
                                 &error_description,
                             ),
                         )
-                        .query(&progenitor_client::QueryParam::new("state", &state))
+                        .query(&crate::runtime::QueryParam::new("state", &state))
                         .headers(header_map)
                         .build()?;
                     let info = OperationInfo {
@@ -16133,22 +16669,30 @@ pub mod builder {
                         200..=299 => Ok(ResponseValue::stream(response)),
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -16239,27 +16783,37 @@ pub mod builder {
                         200..=299 => Ok(ResponseValue::stream(response)),
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         413u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -16423,32 +16977,44 @@ pub mod builder {
                         201u16 => Ok(ResponseValue::empty(response)),
                         400u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         401u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         413u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         429u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         500u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         503u16 => {
                             Err(
-                                Error::ErrorResponse(crate::response::json(response).await?),
+                                Error::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
                         }
                         _ => Err(Error::UnexpectedResponse(response)),

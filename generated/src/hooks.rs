@@ -13,7 +13,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Instant;
 
-use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
+use crate::runtime::{ClientHooks, ClientInfo, OperationInfo};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, LOCATION, SET_COOKIE};
 
 use tracing::Instrument;
@@ -155,7 +155,7 @@ impl ClientHooks<ClientState> for Client {
         &self,
         _request: &mut reqwest::Request,
         info: &OperationInfo,
-    ) -> Result<(), progenitor_client::Error<E>> {
+    ) -> Result<(), crate::runtime::Error<E>> {
         let has_invalid = [&self.inner.bearer, &self.inner.api_key]
             .iter()
             .any(|c| matches!(c, Some(Credential::Invalid)));
@@ -164,7 +164,7 @@ impl ClientHooks<ClientState> for Client {
         }
         let auth = operation(info.operation_id).map_or(Auth::None, |o| o.auth);
         match self.inner.credential(auth) {
-            Some((Credential::Invalid, name)) => Err(progenitor_client::Error::InvalidRequest(
+            Some((Credential::Invalid, name)) => Err(crate::runtime::Error::InvalidRequest(
                 format!("the {name} credential is not a valid HTTP header value"),
             )),
             _ => Ok(()),

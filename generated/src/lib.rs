@@ -118,8 +118,8 @@ pub mod magic_link;
 pub mod poll;
 pub mod redact;
 pub mod redirect;
-mod response;
 pub mod retry;
+mod runtime;
 #[cfg(feature = "tower")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 pub mod service;
