@@ -560,7 +560,10 @@ fn operation_table(doc: &Value) -> TokenStream {
     }
     rows.sort_by(|a, b| a.0.cmp(&b.0));
     let count = rows.len();
-    let rows = rows.into_iter().map(|(_, t)| t);
+    let ids: Vec<&str> = rows.iter().map(|(id, _)| id.as_str()).collect();
+    let indices = 0..count;
+    let lookup = quote! { #(#ids => #indices,)* };
+    let rows = rows.iter().map(|(_, t)| t);
     quote! {
         /// What the spec declares about each operation, sorted by operation id.
         pub mod operations {
@@ -606,12 +609,14 @@ fn operation_table(doc: &Value) -> TokenStream {
             /// Every operation of the spec, sorted by `operation_id`.
             pub const OPERATIONS: [OperationSpec; #count] = [#(#rows),*];
 
-            /// Looks an operation up by its id.
+            /// Looks an operation up by its id (a `match`, which the compiler
+            /// turns into a switch on the length and a comparison or two).
             pub fn operation(operation_id: &str) -> Option<&'static OperationSpec> {
-                OPERATIONS
-                    .binary_search_by(|op| op.operation_id.cmp(operation_id))
-                    .ok()
-                    .map(|i| &OPERATIONS[i])
+                let index = match operation_id {
+                    #lookup
+                    _ => return None,
+                };
+                Some(&OPERATIONS[index])
             }
         }
     }

@@ -4,6 +4,9 @@
 //! - every operation builder's `send()` returns the crate's own error type
 //!   (progenitor's body runs as an async block whose result the crate's call
 //!   wrapper converts and redacts);
+//! - requests carry the headers the spec declares, not progenitor's own
+//!   `api-version` header (an Oxide convention Passage never read), and an
+//!   operation without header parameters builds no header map for them;
 //! - the code calls the crate's own runtime module instead of the
 //!   `progenitor-client` crate (every `progenitor_client::` path starts with
 //!   the runtime's path instead), so the crate chooses its dependencies' features;
@@ -82,9 +85,84 @@ fn rewrite_send(block: &mut syn::ItemImpl, wiring: &Wiring) {
         };
         let error_type = &wiring.error_type;
         let wrapper = &wiring.call_wrapper;
+        drop_api_version_header(&mut f.block);
         let body = &f.block;
         f.sig.output = parse_quote!(-> ::std::result::Result<#ok_type, #error_type>);
         f.block = parse_quote!({ #wrapper(async move #body).await });
+    }
+}
+
+/// The header progenitor adds to every request; no Passage server reads it.
+const PROGENITOR_VERSION_HEADER: &str = "api-version";
+
+/// The variable progenitor collects a request's header parameters in.
+const HEADER_MAP: &str = "header_map";
+
+/// Removes progenitor's `header_map.append(.. "api-version" ..)` from a
+/// `send()` body; when the header map then receives nothing, removes the map
+/// too (its `let` and the `.headers(header_map)` that merges it).
+fn drop_api_version_header(block: &mut syn::Block) {
+    block.stmts.retain(|stmt| !appends_version_header(stmt));
+    let mut uses = CountUses(0);
+    uses.visit_block_mut(block);
+    if uses.0 != 1 {
+        // Spec header parameters go into the map: keep it.
+        return;
+    }
+    block.stmts.retain(|stmt| !declares_header_map(stmt));
+    MergeNoHeaders.visit_block_mut(block);
+}
+
+fn is_header_map(expr: &syn::Expr) -> bool {
+    matches!(expr, syn::Expr::Path(p) if p.path.is_ident(HEADER_MAP))
+}
+
+/// `header_map.append(HeaderName::from_static("api-version"), ..);`
+fn appends_version_header(stmt: &syn::Stmt) -> bool {
+    let syn::Stmt::Expr(syn::Expr::MethodCall(call), _) = stmt else {
+        return false;
+    };
+    if call.method != "append" || !is_header_map(&call.receiver) {
+        return false;
+    }
+    let Some(syn::Expr::Call(name)) = call.args.first() else {
+        return false;
+    };
+    matches!(
+        name.args.first(),
+        Some(syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }))
+            if s.value() == PROGENITOR_VERSION_HEADER
+    )
+}
+
+/// `let mut header_map = ..;`
+fn declares_header_map(stmt: &syn::Stmt) -> bool {
+    matches!(stmt, syn::Stmt::Local(local)
+        if matches!(&local.pat, syn::Pat::Ident(p) if p.ident == HEADER_MAP))
+}
+
+/// Counts the expressions that read `header_map` (changes nothing).
+struct CountUses(usize);
+
+impl VisitMut for CountUses {
+    fn visit_expr_path_mut(&mut self, path: &mut syn::ExprPath) {
+        if path.path.is_ident(HEADER_MAP) {
+            self.0 += 1;
+        }
+    }
+}
+
+/// Replaces `x.headers(header_map)` with `x`.
+struct MergeNoHeaders;
+
+impl VisitMut for MergeNoHeaders {
+    fn visit_expr_mut(&mut self, expr: &mut syn::Expr) {
+        if let syn::Expr::MethodCall(call) = expr {
+            if call.method == "headers" && call.args.len() == 1 && is_header_map(&call.args[0]) {
+                *expr = (*call.receiver).clone();
+            }
+        }
+        visit_mut::visit_expr_mut(self, expr);
     }
 }
 
@@ -224,6 +302,63 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("Error < types :: ApiError >"), "{text}");
+    }
+
+    fn send_body(body: syn::Block) -> String {
+        let mut file: syn::File = parse_quote! {
+            pub mod builder {
+                impl<'a> GetApp<'a> {
+                    pub async fn send(self) -> Result<ResponseValue<()>, Error<()>> #body
+                }
+            }
+        };
+        apply(&mut file, &wiring());
+        file.to_token_stream().to_string()
+    }
+
+    #[test]
+    fn the_version_header_and_an_empty_header_map_are_dropped() {
+        let text = send_body(parse_quote!({
+            let url = format!("{}/apps", client.baseurl);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            let mut request = client
+                .client
+                .get(url)
+                .header(ACCEPT, "a")
+                .headers(header_map)
+                .build()?;
+            todo!()
+        }));
+        assert!(!text.contains("api-version"), "{text}");
+        assert!(!text.contains("header_map"), "{text}");
+        assert!(
+            text.contains("client . client . get (url) . header (ACCEPT , \"a\") . build () ?"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_header_map_with_spec_headers_stays() {
+        let text = send_body(parse_quote!({
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            if let Some(value) = self.origin {
+                header_map.append("origin", value.to_string().try_into()?);
+            }
+            let mut request = client.client.get(url).headers(header_map).build()?;
+            todo!()
+        }));
+        assert!(!text.contains("api-version"), "{text}");
+        assert!(text.contains("let mut header_map"), "{text}");
+        assert!(text.contains("header_map . append (\"origin\""), "{text}");
+        assert!(text.contains(". headers (header_map) . build ()"), "{text}");
     }
 
     #[test]

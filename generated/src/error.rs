@@ -9,9 +9,10 @@
 
 use std::cell::RefCell;
 use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use futures_util::TryFutureExt;
 use reqwest::StatusCode;
 
 use crate::hooks::NON_API_BODY;
@@ -139,31 +140,89 @@ impl Error {
     }
 }
 
-tokio::task_local! {
-    /// The secrets of the request the current call sent (set by the hooks).
-    static CALL_SECRETS: RefCell<RequestSecrets>;
+thread_local! {
+    /// The secrets of the request sent by the call being polled on this thread
+    /// (`None` outside a call): each [`FinishCall`] lends its own slot to the
+    /// thread while it polls its call, and the hooks write into it.
+    static CALL_SECRETS: RefCell<Option<RequestSecrets>> = const { RefCell::new(None) };
 }
 
 /// Runs one generated call and converts its error into [`Error`], scrubbing
 /// the secrets that the hooks saw the request carry. Every generated
 /// `send()` ends here.
-///
-/// A combinator, not an `async fn`: an async wrapper would keep the call's
-/// future twice (as its argument and as the awaited value) and copy it on
-/// every layer; this one holds it once, and the conversion runs inside the
-/// task-local scope, where the secrets are.
-pub(crate) fn finish_call<T>(
-    call: impl Future<Output = std::result::Result<T, GeneratedError>>,
-) -> impl Future<Output = Result<T>> {
-    CALL_SECRETS.scope(
-        RefCell::new(RequestSecrets::default()),
-        call.map_err(|e| CALL_SECRETS.with(|secrets| Error::from_generated(e, &secrets.borrow()))),
-    )
+pub(crate) fn finish_call<F, T>(call: F) -> FinishCall<F>
+where
+    F: Future<Output = std::result::Result<T, GeneratedError>>,
+{
+    FinishCall {
+        call,
+        secrets: Some(RequestSecrets::default()),
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of one generated call (see [`finish_call`]): one layer
+    /// around the call, which it never moves, so a call's state is not
+    /// copied on completion and its result is moved once.
+    pub(crate) struct FinishCall<F> {
+        #[pin]
+        call: F,
+        // This call's slot; on the thread (in `CALL_SECRETS`) while the call is polled.
+        secrets: Option<RequestSecrets>,
+    }
+}
+
+impl<F, T> Future for FinishCall<F>
+where
+    F: Future<Output = std::result::Result<T, GeneratedError>>,
+{
+    type Output = Result<T>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
+        let this = self.project();
+        let polled = {
+            let _lent = LentSlot::lend(this.secrets);
+            this.call.poll(cx)
+        };
+        match polled {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Ok(value)) => Poll::Ready(Ok(value)),
+            Poll::Ready(Err(e)) => {
+                let none = RequestSecrets::default();
+                let secrets = this.secrets.as_ref().unwrap_or(&none);
+                Poll::Ready(Err(Error::from_generated(e, secrets)))
+            }
+        }
+    }
+}
+
+/// A call's slot lent to the thread; given back (and the slot of an
+/// enclosing call restored) when dropped, also when the call panics.
+struct LentSlot<'a> {
+    slot: &'a mut Option<RequestSecrets>,
+    outer: Option<RequestSecrets>,
+}
+
+impl<'a> LentSlot<'a> {
+    fn lend(slot: &'a mut Option<RequestSecrets>) -> Self {
+        let outer = CALL_SECRETS.replace(slot.take());
+        Self { slot, outer }
+    }
+}
+
+impl Drop for LentSlot<'_> {
+    fn drop(&mut self) {
+        *self.slot = CALL_SECRETS.replace(self.outer.take());
+    }
 }
 
 /// Records the current call's request secrets (a no-op outside a call).
 pub(crate) fn record_call_secrets(secrets: RequestSecrets) {
-    let _ = CALL_SECRETS.try_with(|slot| *slot.borrow_mut() = secrets);
+    CALL_SECRETS.with_borrow_mut(|slot| {
+        if let Some(slot) = slot {
+            *slot = secrets;
+        }
+    });
 }
 
 impl Error {
@@ -248,5 +307,72 @@ impl Error {
 impl From<reqwest::Error> for Error {
     fn from(e: reqwest::Error) -> Self {
         Error::from_reqwest(e, &RequestSecrets::default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A generated call that sent `secret` and failed with a message quoting it, after
+    /// letting other tasks run in between.
+    async fn failing_call(secret: &'static str) -> std::result::Result<(), GeneratedError> {
+        let mut secrets = RequestSecrets::default();
+        secrets.add(secret);
+        record_call_secrets(secrets);
+        tokio::task::yield_now().await;
+        Err(GeneratedError::InvalidRequest(format!("rejected {secret}")))
+    }
+
+    fn message(result: Result<()>) -> String {
+        match result {
+            Err(Error::InvalidRequest(message)) => message,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn interleaved_calls_on_one_thread_each_scrub_their_own_secret() {
+        let (a, b) = futures::join!(
+            finish_call(failing_call("secret-of-call-a-0123456789")),
+            finish_call(failing_call("secret-of-call-b-0123456789")),
+        );
+        let (a, b) = (message(a), message(b));
+        assert!(
+            a.starts_with("rejected ") && !a.contains("secret-of-call-a"),
+            "{a}"
+        );
+        assert!(
+            b.starts_with("rejected ") && !b.contains("secret-of-call-b"),
+            "{b}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_call_inside_a_call_leaves_the_outer_secret_in_place() {
+        let outer = finish_call(async {
+            let mut secrets = RequestSecrets::default();
+            secrets.add("outer-secret-0123456789");
+            record_call_secrets(secrets);
+            let inner = finish_call(failing_call("inner-secret-0123456789")).await;
+            assert!(!message(inner).contains("inner-secret"));
+            Err::<(), _>(GeneratedError::InvalidRequest(
+                "outer-secret-0123456789 refused".into(),
+            ))
+        })
+        .await;
+        let outer = message(outer);
+        assert!(
+            outer.ends_with(" refused") && !outer.contains("outer-secret"),
+            "{outer}"
+        );
+    }
+
+    #[test]
+    fn outside_a_call_recording_does_nothing() {
+        let mut secrets = RequestSecrets::default();
+        secrets.add("stray-secret-0123456789");
+        record_call_secrets(secrets);
+        assert!(CALL_SECRETS.with_borrow(Option::is_none));
     }
 }

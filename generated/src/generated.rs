@@ -10358,16 +10358,6 @@ pub mod builder {
                     let url = format!(
                         "{}/apps/{}", client.baseurl, encode_path(& app_id.to_string()),
                     );
-                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
-                        1usize,
-                    );
-                    header_map
-                        .append(
-                            ::reqwest::header::HeaderName::from_static("api-version"),
-                            ::reqwest::header::HeaderValue::from_static(
-                                super::Client::api_version(),
-                            ),
-                        );
                     #[allow(unused_mut)]
                     let mut request = client
                         .client
@@ -10378,7 +10368,6 @@ pub mod builder {
                                 "application/json",
                             ),
                         )
-                        .headers(header_map)
                         .build()?;
                     let info = OperationInfo {
                         operation_id: "get_app",
@@ -10461,16 +10450,6 @@ pub mod builder {
                         "{}/apps/{}/.well-known/jwks.json", client.baseurl, encode_path(&
                         app_id.to_string()),
                     );
-                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
-                        1usize,
-                    );
-                    header_map
-                        .append(
-                            ::reqwest::header::HeaderName::from_static("api-version"),
-                            ::reqwest::header::HeaderValue::from_static(
-                                super::Client::api_version(),
-                            ),
-                        );
                     #[allow(unused_mut)]
                     let mut request = client
                         .client
@@ -10481,7 +10460,6 @@ pub mod builder {
                                 "application/json",
                             ),
                         )
-                        .headers(header_map)
                         .build()?;
                     let info = OperationInfo {
                         operation_id: "get_jwks",
@@ -10567,16 +10545,6 @@ pub mod builder {
                         "{}/apps/{}/.well-known/openid-configuration", client.baseurl,
                         encode_path(& app_id.to_string()),
                     );
-                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
-                        1usize,
-                    );
-                    header_map
-                        .append(
-                            ::reqwest::header::HeaderName::from_static("api-version"),
-                            ::reqwest::header::HeaderValue::from_static(
-                                super::Client::api_version(),
-                            ),
-                        );
                     #[allow(unused_mut)]
                     let mut request = client
                         .client
@@ -10587,7 +10555,6 @@ pub mod builder {
                                 "application/json",
                             ),
                         )
-                        .headers(header_map)
                         .build()?;
                     let info = OperationInfo {
                         operation_id: "get_open_id_configuration",
@@ -10673,16 +10640,6 @@ pub mod builder {
                         "{}/apps/{}/currentuser", client.baseurl, encode_path(& app_id
                         .to_string()),
                     );
-                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
-                        1usize,
-                    );
-                    header_map
-                        .append(
-                            ::reqwest::header::HeaderName::from_static("api-version"),
-                            ::reqwest::header::HeaderValue::from_static(
-                                super::Client::api_version(),
-                            ),
-                        );
                     #[allow(unused_mut)]
                     let mut request = client
                         .client
@@ -10693,7 +10650,6 @@ pub mod builder {
                                 "application/json",
                             ),
                         )
-                        .headers(header_map)
                         .build()?;
                     let info = OperationInfo {
                         operation_id: "get_currentuser",
@@ -10793,16 +10749,6 @@ pub mod builder {
                         "{}/apps/{}/currentuser/devices", client.baseurl, encode_path(&
                         app_id.to_string()),
                     );
-                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
-                        1usize,
-                    );
-                    header_map
-                        .append(
-                            ::reqwest::header::HeaderName::from_static("api-version"),
-                            ::reqwest::header::HeaderValue::from_static(
-                                super::Client::api_version(),
-                            ),
-                        );
                     #[allow(unused_mut)]
                     let mut request = client
                         .client
@@ -10813,7 +10759,6 @@ pub mod builder {
                                 "application/json",
                             ),
                         )
-                        .headers(header_map)
                         .build()?;
                     let info = OperationInfo {
                         operation_id: "get_currentuser_devices",
@@ -10947,16 +10892,6 @@ pub mod builder {
                         "{}/apps/{}/currentuser/devices/finish", client.baseurl,
                         encode_path(& app_id.to_string()),
                     );
-                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
-                        1usize,
-                    );
-                    header_map
-                        .append(
-                            ::reqwest::header::HeaderName::from_static("api-version"),
-                            ::reqwest::header::HeaderValue::from_static(
-                                super::Client::api_version(),
-                            ),
-                        );
                     #[allow(unused_mut)]
                     let mut request = client
                         .client
@@ -10968,7 +10903,6 @@ pub mod builder {
                             ),
                         )
                         .json(&body)
-                        .headers(header_map)
                         .build()?;
                     let info = OperationInfo {
                         operation_id: "post_currentuser_add_device_finish",
@@ -11117,16 +11051,6 @@ pub mod builder {
                         "{}/apps/{}/currentuser/devices/start", client.baseurl,
                         encode_path(& app_id.to_string()),
                     );
-                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
-                        1usize,
-                    );
-                    header_map
-                        .append(
-                            ::reqwest::header::HeaderName::from_static("api-version"),
-                            ::reqwest::header::HeaderValue::from_static(
-                                super::Client::api_version(),
-                            ),
-                        );
                     #[allow(unused_mut)]
                     let mut request = client
                         .client
@@ -11138,7 +11062,6 @@ pub mod builder {
                             ),
                         )
                         .json(&body)
-                        .headers(header_map)
                         .build()?;
                     let info = OperationInfo {
                         operation_id: "post_currentuser_add_device_start",
@@ -11265,16 +11188,6 @@ pub mod builder {
                         encode_path(& app_id.to_string()), encode_path(& device_id
                         .to_string()),
                     );
-                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
-                        1usize,
-                    );
-                    header_map
-                        .append(
-                            ::reqwest::header::HeaderName::from_static("api-version"),
-                            ::reqwest::header::HeaderValue::from_static(
-                                super::Client::api_version(),
-                            ),
-                        );
                     #[allow(unused_mut)]
                     let mut request = client
                         .client
@@ -11285,7 +11198,6 @@ pub mod builder {
                                 "application/json",
                             ),
                         )
-                        .headers(header_map)
                         .build()?;
                     let info = OperationInfo {
                         operation_id: "delete_currentuser_device",
@@ -11433,16 +11345,6 @@ pub mod builder {
                         encode_path(& app_id.to_string()), encode_path(& device_id
                         .to_string()),
                     );
-                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
-                        1usize,
-                    );
-                    header_map
-                        .append(
-                            ::reqwest::header::HeaderName::from_static("api-version"),
-                            ::reqwest::header::HeaderValue::from_static(
-                                super::Client::api_version(),
-                            ),
-                        );
                     #[allow(unused_mut)]
                     let mut request = client
                         .client
@@ -11454,7 +11356,6 @@ pub mod builder {
                             ),
                         )
                         .json(&body)
-                        .headers(header_map)
                         .build()?;
                     let info = OperationInfo {
                         operation_id: "update_currentuser_device",
@@ -11602,16 +11503,6 @@ pub mod builder {
                         "{}/apps/{}/currentuser/email", client.baseurl, encode_path(&
                         app_id.to_string()),
                     );
-                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
-                        1usize,
-                    );
-                    header_map
-                        .append(
-                            ::reqwest::header::HeaderName::from_static("api-version"),
-                            ::reqwest::header::HeaderValue::from_static(
-                                super::Client::api_version(),
-                            ),
-                        );
                     #[allow(unused_mut)]
                     let mut request = client
                         .client
@@ -11623,7 +11514,6 @@ pub mod builder {
                             ),
                         )
                         .json(&body)
-                        .headers(header_map)
                         .build()?;
                     let info = OperationInfo {
                         operation_id: "update_email_currentuser",
@@ -11771,16 +11661,6 @@ pub mod builder {
                         "{}/apps/{}/currentuser/phone", client.baseurl, encode_path(&
                         app_id.to_string()),
                     );
-                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
-                        1usize,
-                    );
-                    header_map
-                        .append(
-                            ::reqwest::header::HeaderName::from_static("api-version"),
-                            ::reqwest::header::HeaderValue::from_static(
-                                super::Client::api_version(),
-                            ),
-                        );
                     #[allow(unused_mut)]
                     let mut request = client
                         .client
@@ -11792,7 +11672,6 @@ pub mod builder {
                             ),
                         )
                         .json(&body)
-                        .headers(header_map)
                         .build()?;
                     let info = OperationInfo {
                         operation_id: "update_phone_currentuser",
@@ -11906,16 +11785,6 @@ pub mod builder {
                         "{}/apps/{}/currentuser/user-metadata", client.baseurl,
                         encode_path(& app_id.to_string()),
                     );
-                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
-                        1usize,
-                    );
-                    header_map
-                        .append(
-                            ::reqwest::header::HeaderName::from_static("api-version"),
-                            ::reqwest::header::HeaderValue::from_static(
-                                super::Client::api_version(),
-                            ),
-                        );
                     #[allow(unused_mut)]
                     let mut request = client
                         .client
@@ -11926,7 +11795,6 @@ pub mod builder {
                                 "application/json",
                             ),
                         )
-                        .headers(header_map)
                         .build()?;
                     let info = OperationInfo {
                         operation_id: "get_currentuser_metadata",
@@ -12067,16 +11935,6 @@ pub mod builder {
                         "{}/apps/{}/currentuser/user-metadata", client.baseurl,
                         encode_path(& app_id.to_string()),
                     );
-                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
-                        1usize,
-                    );
-                    header_map
-                        .append(
-                            ::reqwest::header::HeaderName::from_static("api-version"),
-                            ::reqwest::header::HeaderValue::from_static(
-                                super::Client::api_version(),
-                            ),
-                        );
                     #[allow(unused_mut)]
                     let mut request = client
                         .client
@@ -12088,7 +11946,6 @@ pub mod builder {
                             ),
                         )
                         .json(&body)
-                        .headers(header_map)
                         .build()?;
                     let info = OperationInfo {
                         operation_id: "update_currentuser_metadata",
@@ -12202,16 +12059,6 @@ pub mod builder {
                         "{}/apps/{}/currentuser/social-connections", client.baseurl,
                         encode_path(& app_id.to_string()),
                     );
-                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
-                        1usize,
-                    );
-                    header_map
-                        .append(
-                            ::reqwest::header::HeaderName::from_static("api-version"),
-                            ::reqwest::header::HeaderValue::from_static(
-                                super::Client::api_version(),
-                            ),
-                        );
                     #[allow(unused_mut)]
                     let mut request = client
                         .client
@@ -12222,7 +12069,6 @@ pub mod builder {
                                 "application/json",
                             ),
                         )
-                        .headers(header_map)
                         .build()?;
                     let info = OperationInfo {
                         operation_id: "get_currentuser_social_connections",
@@ -12334,16 +12180,6 @@ pub mod builder {
                         encode_path(& app_id.to_string()), encode_path(&
                         social_connection_type.to_string()),
                     );
-                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
-                        1usize,
-                    );
-                    header_map
-                        .append(
-                            ::reqwest::header::HeaderName::from_static("api-version"),
-                            ::reqwest::header::HeaderValue::from_static(
-                                super::Client::api_version(),
-                            ),
-                        );
                     #[allow(unused_mut)]
                     let mut request = client
                         .client
@@ -12354,7 +12190,6 @@ pub mod builder {
                                 "application/json",
                             ),
                         )
-                        .headers(header_map)
                         .build()?;
                     let info = OperationInfo {
                         operation_id: "delete_currentuser_social_connection",
@@ -12495,16 +12330,6 @@ pub mod builder {
                         "{}/apps/{}/login/magic-link", client.baseurl, encode_path(&
                         app_id.to_string()),
                     );
-                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
-                        1usize,
-                    );
-                    header_map
-                        .append(
-                            ::reqwest::header::HeaderName::from_static("api-version"),
-                            ::reqwest::header::HeaderValue::from_static(
-                                super::Client::api_version(),
-                            ),
-                        );
                     #[allow(unused_mut)]
                     let mut request = client
                         .client
@@ -12516,7 +12341,6 @@ pub mod builder {
                             ),
                         )
                         .json(&body)
-                        .headers(header_map)
                         .build()?;
                     let info = OperationInfo {
                         operation_id: "login_magic_link",
@@ -12658,16 +12482,6 @@ pub mod builder {
                         "{}/apps/{}/login/otp", client.baseurl, encode_path(& app_id
                         .to_string()),
                     );
-                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
-                        1usize,
-                    );
-                    header_map
-                        .append(
-                            ::reqwest::header::HeaderName::from_static("api-version"),
-                            ::reqwest::header::HeaderValue::from_static(
-                                super::Client::api_version(),
-                            ),
-                        );
                     #[allow(unused_mut)]
                     let mut request = client
                         .client
@@ -12679,7 +12493,6 @@ pub mod builder {
                             ),
                         )
                         .json(&body)
-                        .headers(header_map)
                         .build()?;
                     let info = OperationInfo {
                         operation_id: "login_one_time_passcode",
@@ -12828,16 +12641,6 @@ pub mod builder {
                         "{}/apps/{}/login/webauthn/start", client.baseurl, encode_path(&
                         app_id.to_string()),
                     );
-                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
-                        1usize,
-                    );
-                    header_map
-                        .append(
-                            ::reqwest::header::HeaderName::from_static("api-version"),
-                            ::reqwest::header::HeaderValue::from_static(
-                                super::Client::api_version(),
-                            ),
-                        );
                     #[allow(unused_mut)]
                     let mut request = client
                         .client
@@ -12849,7 +12652,6 @@ pub mod builder {
                             ),
                         )
                         .json(&body)
-                        .headers(header_map)
                         .build()?;
                     let info = OperationInfo {
                         operation_id: "login_webauthn_start",
@@ -13002,16 +12804,6 @@ pub mod builder {
                         "{}/apps/{}/login/webauthn/finish", client.baseurl, encode_path(&
                         app_id.to_string()),
                     );
-                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
-                        1usize,
-                    );
-                    header_map
-                        .append(
-                            ::reqwest::header::HeaderName::from_static("api-version"),
-                            ::reqwest::header::HeaderValue::from_static(
-                                super::Client::api_version(),
-                            ),
-                        );
                     #[allow(unused_mut)]
                     let mut request = client
                         .client
@@ -13023,7 +12815,6 @@ pub mod builder {
                             ),
                         )
                         .json(&body)
-                        .headers(header_map)
                         .build()?;
                     let info = OperationInfo {
                         operation_id: "login_webauthn_finish",
@@ -13168,16 +12959,6 @@ pub mod builder {
                         "{}/apps/{}/magic-link/activate", client.baseurl, encode_path(&
                         app_id.to_string()),
                     );
-                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
-                        1usize,
-                    );
-                    header_map
-                        .append(
-                            ::reqwest::header::HeaderName::from_static("api-version"),
-                            ::reqwest::header::HeaderValue::from_static(
-                                super::Client::api_version(),
-                            ),
-                        );
                     #[allow(unused_mut)]
                     let mut request = client
                         .client
@@ -13189,7 +12970,6 @@ pub mod builder {
                             ),
                         )
                         .json(&body)
-                        .headers(header_map)
                         .build()?;
                     let info = OperationInfo {
                         operation_id: "activate_magic_link",
@@ -13335,16 +13115,6 @@ pub mod builder {
                         "{}/apps/{}/magic-link/status", client.baseurl, encode_path(&
                         app_id.to_string()),
                     );
-                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
-                        1usize,
-                    );
-                    header_map
-                        .append(
-                            ::reqwest::header::HeaderName::from_static("api-version"),
-                            ::reqwest::header::HeaderValue::from_static(
-                                super::Client::api_version(),
-                            ),
-                        );
                     #[allow(unused_mut)]
                     let mut request = client
                         .client
@@ -13356,7 +13126,6 @@ pub mod builder {
                             ),
                         )
                         .json(&body)
-                        .headers(header_map)
                         .build()?;
                     let info = OperationInfo {
                         operation_id: "magic_link_status",
@@ -13495,16 +13264,6 @@ pub mod builder {
                         "{}/apps/{}/otp/activate", client.baseurl, encode_path(& app_id
                         .to_string()),
                     );
-                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
-                        1usize,
-                    );
-                    header_map
-                        .append(
-                            ::reqwest::header::HeaderName::from_static("api-version"),
-                            ::reqwest::header::HeaderValue::from_static(
-                                super::Client::api_version(),
-                            ),
-                        );
                     #[allow(unused_mut)]
                     let mut request = client
                         .client
@@ -13516,7 +13275,6 @@ pub mod builder {
                             ),
                         )
                         .json(&body)
-                        .headers(header_map)
                         .build()?;
                     let info = OperationInfo {
                         operation_id: "activate_one_time_passcode",
@@ -13664,16 +13422,6 @@ pub mod builder {
                         "{}/apps/{}/register/magic-link", client.baseurl, encode_path(&
                         app_id.to_string()),
                     );
-                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
-                        1usize,
-                    );
-                    header_map
-                        .append(
-                            ::reqwest::header::HeaderName::from_static("api-version"),
-                            ::reqwest::header::HeaderValue::from_static(
-                                super::Client::api_version(),
-                            ),
-                        );
                     #[allow(unused_mut)]
                     let mut request = client
                         .client
@@ -13685,7 +13433,6 @@ pub mod builder {
                             ),
                         )
                         .json(&body)
-                        .headers(header_map)
                         .build()?;
                     let info = OperationInfo {
                         operation_id: "register_magic_link",
@@ -13827,16 +13574,6 @@ pub mod builder {
                         "{}/apps/{}/register/otp", client.baseurl, encode_path(& app_id
                         .to_string()),
                     );
-                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
-                        1usize,
-                    );
-                    header_map
-                        .append(
-                            ::reqwest::header::HeaderName::from_static("api-version"),
-                            ::reqwest::header::HeaderValue::from_static(
-                                super::Client::api_version(),
-                            ),
-                        );
                     #[allow(unused_mut)]
                     let mut request = client
                         .client
@@ -13848,7 +13585,6 @@ pub mod builder {
                             ),
                         )
                         .json(&body)
-                        .headers(header_map)
                         .build()?;
                     let info = OperationInfo {
                         operation_id: "register_one_time_passcode",
@@ -13990,16 +13726,6 @@ pub mod builder {
                         "{}/apps/{}/register/webauthn/start", client.baseurl,
                         encode_path(& app_id.to_string()),
                     );
-                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
-                        1usize,
-                    );
-                    header_map
-                        .append(
-                            ::reqwest::header::HeaderName::from_static("api-version"),
-                            ::reqwest::header::HeaderValue::from_static(
-                                super::Client::api_version(),
-                            ),
-                        );
                     #[allow(unused_mut)]
                     let mut request = client
                         .client
@@ -14011,7 +13737,6 @@ pub mod builder {
                             ),
                         )
                         .json(&body)
-                        .headers(header_map)
                         .build()?;
                     let info = OperationInfo {
                         operation_id: "register_webauthn_start",
@@ -14157,16 +13882,6 @@ pub mod builder {
                         "{}/apps/{}/register/webauthn/finish", client.baseurl,
                         encode_path(& app_id.to_string()),
                     );
-                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
-                        1usize,
-                    );
-                    header_map
-                        .append(
-                            ::reqwest::header::HeaderName::from_static("api-version"),
-                            ::reqwest::header::HeaderValue::from_static(
-                                super::Client::api_version(),
-                            ),
-                        );
                     #[allow(unused_mut)]
                     let mut request = client
                         .client
@@ -14178,7 +13893,6 @@ pub mod builder {
                             ),
                         )
                         .json(&body)
-                        .headers(header_map)
                         .build()?;
                     let info = OperationInfo {
                         operation_id: "register_webauthn_finish",
@@ -14323,16 +14037,6 @@ pub mod builder {
                         "{}/apps/{}/tokens", client.baseurl, encode_path(& app_id
                         .to_string()),
                     );
-                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
-                        1usize,
-                    );
-                    header_map
-                        .append(
-                            ::reqwest::header::HeaderName::from_static("api-version"),
-                            ::reqwest::header::HeaderValue::from_static(
-                                super::Client::api_version(),
-                            ),
-                        );
                     #[allow(unused_mut)]
                     let mut request = client
                         .client
@@ -14344,7 +14048,6 @@ pub mod builder {
                             ),
                         )
                         .json(&body)
-                        .headers(header_map)
                         .build()?;
                     let info = OperationInfo {
                         operation_id: "refresh_auth_token",
@@ -14470,16 +14173,6 @@ pub mod builder {
                         "{}/apps/{}/tokens", client.baseurl, encode_path(& app_id
                         .to_string()),
                     );
-                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
-                        1usize,
-                    );
-                    header_map
-                        .append(
-                            ::reqwest::header::HeaderName::from_static("api-version"),
-                            ::reqwest::header::HeaderValue::from_static(
-                                super::Client::api_version(),
-                            ),
-                        );
                     #[allow(unused_mut)]
                     let mut request = client
                         .client
@@ -14496,7 +14189,6 @@ pub mod builder {
                                 &refresh_token,
                             ),
                         )
-                        .headers(header_map)
                         .build()?;
                     let info = OperationInfo {
                         operation_id: "revoke_refresh_token",
@@ -14601,16 +14293,6 @@ pub mod builder {
                         "{}/apps/{}/users", client.baseurl, encode_path(& app_id
                         .to_string()),
                     );
-                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
-                        1usize,
-                    );
-                    header_map
-                        .append(
-                            ::reqwest::header::HeaderName::from_static("api-version"),
-                            ::reqwest::header::HeaderValue::from_static(
-                                super::Client::api_version(),
-                            ),
-                        );
                     #[allow(unused_mut)]
                     let mut request = client
                         .client
@@ -14624,7 +14306,6 @@ pub mod builder {
                         .query(
                             &crate::runtime::QueryParam::new("identifier", &identifier),
                         )
-                        .headers(header_map)
                         .build()?;
                     let info = OperationInfo {
                         operation_id: "check_user_identifier",
@@ -14749,16 +14430,6 @@ pub mod builder {
                         "{}/apps/{}/users", client.baseurl, encode_path(& app_id
                         .to_string()),
                     );
-                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
-                        1usize,
-                    );
-                    header_map
-                        .append(
-                            ::reqwest::header::HeaderName::from_static("api-version"),
-                            ::reqwest::header::HeaderValue::from_static(
-                                super::Client::api_version(),
-                            ),
-                        );
                     #[allow(unused_mut)]
                     let mut request = client
                         .client
@@ -14770,7 +14441,6 @@ pub mod builder {
                             ),
                         )
                         .json(&body)
-                        .headers(header_map)
                         .build()?;
                     let info = OperationInfo {
                         operation_id: "create_user",
@@ -14985,16 +14655,6 @@ pub mod builder {
                         "{}/apps/{}/social/authorize", client.baseurl, encode_path(&
                         app_id.to_string()),
                     );
-                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
-                        1usize,
-                    );
-                    header_map
-                        .append(
-                            ::reqwest::header::HeaderName::from_static("api-version"),
-                            ::reqwest::header::HeaderValue::from_static(
-                                super::Client::api_version(),
-                            ),
-                        );
                     #[allow(unused_mut)]
                     let mut request = client
                         .client
@@ -15027,7 +14687,6 @@ pub mod builder {
                             ),
                         )
                         .query(&crate::runtime::QueryParam::new("state", &state))
-                        .headers(header_map)
                         .build()?;
                     let info = OperationInfo {
                         operation_id: "get_authorize",
@@ -15181,16 +14840,6 @@ pub mod builder {
                         "{}/apps/{}/social/oauth2_callback", client.baseurl,
                         encode_path(& app_id.to_string()),
                     );
-                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
-                        1usize,
-                    );
-                    header_map
-                        .append(
-                            ::reqwest::header::HeaderName::from_static("api-version"),
-                            ::reqwest::header::HeaderValue::from_static(
-                                super::Client::api_version(),
-                            ),
-                        );
                     #[allow(unused_mut)]
                     let mut request = client
                         .client
@@ -15204,7 +14853,6 @@ pub mod builder {
                             ),
                         )
                         .query(&crate::runtime::QueryParam::new("state", &state))
-                        .headers(header_map)
                         .build()?;
                     let info = OperationInfo {
                         operation_id: "oauth2_callback",
@@ -15328,22 +14976,11 @@ pub mod builder {
                         "{}/apps/{}/social/oauth2_callback", client.baseurl,
                         encode_path(& app_id.to_string()),
                     );
-                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
-                        1usize,
-                    );
-                    header_map
-                        .append(
-                            ::reqwest::header::HeaderName::from_static("api-version"),
-                            ::reqwest::header::HeaderValue::from_static(
-                                super::Client::api_version(),
-                            ),
-                        );
                     #[allow(unused_mut)]
                     let mut request = client
                         .client
                         .post(url)
                         .form_urlencoded(&body)?
-                        .headers(header_map)
                         .build()?;
                     let info = OperationInfo {
                         operation_id: "apple_oauth2_callback",
@@ -15470,16 +15107,6 @@ pub mod builder {
                         "{}/apps/{}/social/token", client.baseurl, encode_path(& app_id
                         .to_string()),
                     );
-                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
-                        1usize,
-                    );
-                    header_map
-                        .append(
-                            ::reqwest::header::HeaderName::from_static("api-version"),
-                            ::reqwest::header::HeaderValue::from_static(
-                                super::Client::api_version(),
-                            ),
-                        );
                     #[allow(unused_mut)]
                     let mut request = client
                         .client
@@ -15492,7 +15119,6 @@ pub mod builder {
                         )
                         .query(&crate::runtime::QueryParam::new("code", &code))
                         .query(&crate::runtime::QueryParam::new("verifier", &verifier))
-                        .headers(header_map)
                         .build()?;
                     let info = OperationInfo {
                         operation_id: "exchange_social_token",
@@ -15619,16 +15245,6 @@ pub mod builder {
                         "{}/apps/{}/currentuser/social/link_account", client.baseurl,
                         encode_path(& app_id.to_string()),
                     );
-                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
-                        1usize,
-                    );
-                    header_map
-                        .append(
-                            ::reqwest::header::HeaderName::from_static("api-version"),
-                            ::reqwest::header::HeaderValue::from_static(
-                                super::Client::api_version(),
-                            ),
-                        );
                     #[allow(unused_mut)]
                     let mut request = client
                         .client
@@ -15641,7 +15257,6 @@ pub mod builder {
                         )
                         .query(&crate::runtime::QueryParam::new("code", &code))
                         .query(&crate::runtime::QueryParam::new("verifier", &verifier))
-                        .headers(header_map)
                         .build()?;
                     let info = OperationInfo {
                         operation_id: "currentuser_social_link_account",
@@ -15790,16 +15405,6 @@ pub mod builder {
                         "{}/apps/{}/authenticate/transactions/webauthn/start", client
                         .baseurl, encode_path(& app_id.to_string()),
                     );
-                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
-                        1usize,
-                    );
-                    header_map
-                        .append(
-                            ::reqwest::header::HeaderName::from_static("api-version"),
-                            ::reqwest::header::HeaderValue::from_static(
-                                super::Client::api_version(),
-                            ),
-                        );
                     #[allow(unused_mut)]
                     let mut request = client
                         .client
@@ -15811,7 +15416,6 @@ pub mod builder {
                             ),
                         )
                         .json(&body)
-                        .headers(header_map)
                         .build()?;
                     let info = OperationInfo {
                         operation_id: "authenticate_webauthn_start_with_transaction",
@@ -15964,16 +15568,6 @@ pub mod builder {
                         "{}/apps/{}/authenticate/transactions/webauthn/finish", client
                         .baseurl, encode_path(& app_id.to_string()),
                     );
-                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
-                        1usize,
-                    );
-                    header_map
-                        .append(
-                            ::reqwest::header::HeaderName::from_static("api-version"),
-                            ::reqwest::header::HeaderValue::from_static(
-                                super::Client::api_version(),
-                            ),
-                        );
                     #[allow(unused_mut)]
                     let mut request = client
                         .client
@@ -15985,7 +15579,6 @@ pub mod builder {
                             ),
                         )
                         .json(&body)
-                        .headers(header_map)
                         .build()?;
                     let info = OperationInfo {
                         operation_id: "authenticate_webauthn_finish_with_transaction",
@@ -16139,16 +15732,6 @@ pub mod builder {
                         "{}/apps/{}/register/transactions/webauthn/start", client
                         .baseurl, encode_path(& app_id.to_string()),
                     );
-                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
-                        1usize,
-                    );
-                    header_map
-                        .append(
-                            ::reqwest::header::HeaderName::from_static("api-version"),
-                            ::reqwest::header::HeaderValue::from_static(
-                                super::Client::api_version(),
-                            ),
-                        );
                     #[allow(unused_mut)]
                     let mut request = client
                         .client
@@ -16160,7 +15743,6 @@ pub mod builder {
                             ),
                         )
                         .json(&body)
-                        .headers(header_map)
                         .build()?;
                     let info = OperationInfo {
                         operation_id: "register_webauthn_start_with_transaction",
@@ -16306,16 +15888,6 @@ pub mod builder {
                         "{}/apps/{}/register/transactions/webauthn/finish", client
                         .baseurl, encode_path(& app_id.to_string()),
                     );
-                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
-                        1usize,
-                    );
-                    header_map
-                        .append(
-                            ::reqwest::header::HeaderName::from_static("api-version"),
-                            ::reqwest::header::HeaderValue::from_static(
-                                super::Client::api_version(),
-                            ),
-                        );
                     #[allow(unused_mut)]
                     let mut request = client
                         .client
@@ -16327,7 +15899,6 @@ pub mod builder {
                             ),
                         )
                         .json(&body)
-                        .headers(header_map)
                         .build()?;
                     let info = OperationInfo {
                         operation_id: "register_webauthn_finish_with_transaction",
@@ -16462,16 +16033,6 @@ pub mod builder {
                         "{}/apps/{}/social/id_token", client.baseurl, encode_path(&
                         app_id.to_string()),
                     );
-                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
-                        1usize,
-                    );
-                    header_map
-                        .append(
-                            ::reqwest::header::HeaderName::from_static("api-version"),
-                            ::reqwest::header::HeaderValue::from_static(
-                                super::Client::api_version(),
-                            ),
-                        );
                     #[allow(unused_mut)]
                     let mut request = client
                         .client
@@ -16483,7 +16044,6 @@ pub mod builder {
                             ),
                         )
                         .json(&body)
-                        .headers(header_map)
                         .build()?;
                     let info = OperationInfo {
                         operation_id: "exchange_social_id_token",
@@ -16633,16 +16193,6 @@ pub mod builder {
                         .map_err(Error::InvalidRequest)?;
                     let state = state.map_err(Error::InvalidRequest)?;
                     let url = format!("{}/social/oauth2_callback", client.baseurl,);
-                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
-                        1usize,
-                    );
-                    header_map
-                        .append(
-                            ::reqwest::header::HeaderName::from_static("api-version"),
-                            ::reqwest::header::HeaderValue::from_static(
-                                super::Client::api_version(),
-                            ),
-                        );
                     #[allow(unused_mut)]
                     let mut request = client
                         .client
@@ -16656,7 +16206,6 @@ pub mod builder {
                             ),
                         )
                         .query(&crate::runtime::QueryParam::new("state", &state))
-                        .headers(header_map)
                         .build()?;
                     let info = OperationInfo {
                         operation_id: "oauth2_callback_default_dev",
@@ -16755,22 +16304,11 @@ pub mod builder {
                         })
                         .map_err(Error::InvalidRequest)?;
                     let url = format!("{}/social/oauth2_callback", client.baseurl,);
-                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
-                        1usize,
-                    );
-                    header_map
-                        .append(
-                            ::reqwest::header::HeaderName::from_static("api-version"),
-                            ::reqwest::header::HeaderValue::from_static(
-                                super::Client::api_version(),
-                            ),
-                        );
                     #[allow(unused_mut)]
                     let mut request = client
                         .client
                         .post(url)
                         .form_urlencoded(&body)?
-                        .headers(header_map)
                         .build()?;
                     let info = OperationInfo {
                         operation_id: "apple_oauth2_callback_default_dev",
@@ -16935,13 +16473,6 @@ pub mod builder {
                     let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
                         4usize,
                     );
-                    header_map
-                        .append(
-                            ::reqwest::header::HeaderName::from_static("api-version"),
-                            ::reqwest::header::HeaderValue::from_static(
-                                super::Client::api_version(),
-                            ),
-                        );
                     if let Some(value) = app_identifier {
                         header_map
                             .append("App-Identifier", value.to_string().try_into()?);
@@ -18830,11 +18361,55 @@ pub mod operations {
             secret_body: &[],
         },
     ];
-    /// Looks an operation up by its id.
+    /// Looks an operation up by its id (a `match`, which the compiler
+    /// turns into a switch on the length and a comparison or two).
     pub fn operation(operation_id: &str) -> Option<&'static OperationSpec> {
-        OPERATIONS
-            .binary_search_by(|op| op.operation_id.cmp(operation_id))
-            .ok()
-            .map(|i| &OPERATIONS[i])
+        let index = match operation_id {
+            "activate_magic_link" => 0usize,
+            "activate_one_time_passcode" => 1usize,
+            "apple_oauth2_callback" => 2usize,
+            "apple_oauth2_callback_default_dev" => 3usize,
+            "authenticate_webauthn_finish_with_transaction" => 4usize,
+            "authenticate_webauthn_start_with_transaction" => 5usize,
+            "check_user_identifier" => 6usize,
+            "create_passkey_readiness" => 7usize,
+            "create_user" => 8usize,
+            "currentuser_social_link_account" => 9usize,
+            "delete_currentuser_device" => 10usize,
+            "delete_currentuser_social_connection" => 11usize,
+            "exchange_social_id_token" => 12usize,
+            "exchange_social_token" => 13usize,
+            "get_app" => 14usize,
+            "get_authorize" => 15usize,
+            "get_currentuser" => 16usize,
+            "get_currentuser_devices" => 17usize,
+            "get_currentuser_metadata" => 18usize,
+            "get_currentuser_social_connections" => 19usize,
+            "get_jwks" => 20usize,
+            "get_open_id_configuration" => 21usize,
+            "login_magic_link" => 22usize,
+            "login_one_time_passcode" => 23usize,
+            "login_webauthn_finish" => 24usize,
+            "login_webauthn_start" => 25usize,
+            "magic_link_status" => 26usize,
+            "oauth2_callback" => 27usize,
+            "oauth2_callback_default_dev" => 28usize,
+            "post_currentuser_add_device_finish" => 29usize,
+            "post_currentuser_add_device_start" => 30usize,
+            "refresh_auth_token" => 31usize,
+            "register_magic_link" => 32usize,
+            "register_one_time_passcode" => 33usize,
+            "register_webauthn_finish" => 34usize,
+            "register_webauthn_finish_with_transaction" => 35usize,
+            "register_webauthn_start" => 36usize,
+            "register_webauthn_start_with_transaction" => 37usize,
+            "revoke_refresh_token" => 38usize,
+            "update_currentuser_device" => 39usize,
+            "update_currentuser_metadata" => 40usize,
+            "update_email_currentuser" => 41usize,
+            "update_phone_currentuser" => 42usize,
+            _ => return None,
+        };
+        Some(&OPERATIONS[index])
     }
 }

@@ -179,23 +179,37 @@ impl ClientHooks<ClientState> for Client {
     ) -> reqwest::Result<reqwest::Response> {
         let op = operation(info.operation_id);
         let secrets = self.add_credential(&mut request, op);
-        let span = tracing::debug_span!(
-            "passage.call",
-            operation = info.operation_id,
-            method = request.method().as_str(),
-            path = op.map_or("", |o| o.path),
-            status = tracing::field::Empty,
-            attempts = tracing::field::Empty,
-            elapsed_ms = tracing::field::Empty,
-        );
         if let Some(secrets) = &secrets {
             crate::error::record_call_secrets(secrets.clone());
         }
-        let response = self
-            .execute_with_retries(request, op.is_some_and(|o| o.idempotent))
-            .instrument(span)
-            .await
-            .map_err(reqwest::Error::without_url)?;
+        let idempotent = op.is_some_and(|o| o.idempotent);
+        // A span costs on every poll even when nothing records it (and with
+        // tracing's `log` feature it logs every poll): one only when DEBUG is on.
+        let response = if tracing::enabled!(tracing::Level::DEBUG) {
+            let span = tracing::debug_span!(
+                "passage.call",
+                operation = info.operation_id,
+                method = request.method().as_str(),
+                path = op.map_or("", |o| o.path),
+                status = tracing::field::Empty,
+                attempts = tracing::field::Empty,
+                elapsed_ms = tracing::field::Empty,
+            );
+            let started = Instant::now();
+            let (response, attempts) = self
+                .execute_with_retries(request, idempotent)
+                .instrument(span.clone())
+                .await;
+            span.record("attempts", attempts);
+            span.record("elapsed_ms", started.elapsed().as_millis() as u64);
+            if let Ok(response) = &response {
+                span.record("status", response.status().as_u16());
+            }
+            response
+        } else {
+            self.execute_with_retries(request, idempotent).await.0
+        };
+        let response = response.map_err(reqwest::Error::without_url)?;
         let response = capture_error_body(response, secrets.as_ref())
             .await
             // reqwest's errors print the URL, which may carry a secret query
@@ -364,12 +378,12 @@ impl Client {
     }
 
     /// Sends `request`, retrying as the policy and the operation's
-    /// idempotency allow; records the outcome on the current span.
+    /// idempotency allow; returns the outcome and the number of attempts.
     async fn execute_with_retries(
         &self,
         request: reqwest::Request,
         idempotent: bool,
-    ) -> reqwest::Result<reqwest::Response> {
+    ) -> (reqwest::Result<reqwest::Response>, u32) {
         let policy = &self.inner.retry;
         let started = Instant::now();
         let mut attempt = 1u32;
@@ -389,38 +403,29 @@ impl Client {
                 }
                 Verdict::Done => None,
             };
-            match (copy, wait) {
-                (Some(copy), Some(wait)) => {
-                    match &result {
-                        Ok(response) => tracing::debug!(
-                            attempt,
-                            status = response.status().as_u16(),
-                            wait_ms = wait.as_millis() as u64,
-                            "retrying"
-                        ),
-                        Err(error) => tracing::debug!(
-                            attempt,
-                            timeout = error.is_timeout(),
-                            connect = error.is_connect(),
-                            wait_ms = wait.as_millis() as u64,
-                            "retrying"
-                        ),
-                    }
-                    drop(result);
-                    tokio::time::sleep(wait).await;
-                    pending = copy;
-                    attempt += 1;
-                }
-                _ => {
-                    let span = tracing::Span::current();
-                    span.record("attempts", attempt);
-                    span.record("elapsed_ms", started.elapsed().as_millis() as u64);
-                    if let Ok(response) = &result {
-                        span.record("status", response.status().as_u16());
-                    }
-                    return result;
-                }
+            let (Some(copy), Some(wait)) = (copy, wait) else {
+                return (result, attempt);
+            };
+            match &result {
+                Ok(response) => tracing::debug!(
+                    attempt,
+                    status = response.status().as_u16(),
+                    wait_ms = wait.as_millis() as u64,
+                    "retrying"
+                ),
+                Err(error) => tracing::debug!(
+                    attempt,
+                    timeout = error.is_timeout(),
+                    connect = error.is_connect(),
+                    wait_ms = wait.as_millis() as u64,
+                    "retrying"
+                ),
             }
+            drop(result);
+            // Boxed: a timer is large, and only a retry needs one.
+            Box::pin(tokio::time::sleep(wait)).await;
+            pending = copy;
+            attempt += 1;
         }
     }
 }

@@ -162,11 +162,8 @@ impl Expect {
             }
         }
         assert_eq!(req.header("accept"), Some(self.accept), "{id}: accept");
-        assert_eq!(
-            req.header("api-version"),
-            Some(passage_auth_client::SPEC_VERSION),
-            "{id}: api-version"
-        );
+        // Only what the spec declares: not progenitor's own `api-version` header.
+        assert_eq!(req.header("api-version"), None, "{id}: api-version");
         assert!(
             req.header("user-agent")
                 .is_some_and(|ua| ua.starts_with("passage-auth-rs/")),
@@ -2159,5 +2156,25 @@ async fn an_unknown_error_code_is_a_typed_api_error() {
             assert_eq!(message, "ask your admin");
         }
         other => panic!("expected Error::Api, got {other:?}"),
+    }
+}
+
+/// `operation` finds every operation of the table by its id, and nothing else.
+#[test]
+fn operation_lookup_finds_each_operation_by_id() {
+    use passage_auth_client::operations::operation;
+    for spec in &OPERATIONS {
+        assert_eq!(
+            operation(spec.operation_id),
+            Some(spec),
+            "{}",
+            spec.operation_id
+        );
+    }
+    assert!(OPERATIONS
+        .windows(2)
+        .all(|w| w[0].operation_id < w[1].operation_id));
+    for unknown in ["", "get_ap", "get_app_", "GET_APP", "get_apps"] {
+        assert_eq!(operation(unknown), None, "{unknown}");
     }
 }

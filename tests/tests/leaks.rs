@@ -314,6 +314,14 @@ async fn no_secret_in_logs_errors_or_debug_on_retry_and_fault_paths() {
         "the capture works (spans are logged)"
     );
     assert!(logs.contains("retrying"), "retry events were logged");
+    // Each call's span ends with the outcome recorded on it.
+    assert!(
+        logs.lines().any(|l| l.contains("passage.call")
+            && l.contains("status=200")
+            && l.contains("attempts=1")
+            && l.contains("elapsed_ms=")),
+        "a call's span records its status, attempts and time"
+    );
     for operation in [
         "revoke_refresh_token",
         "refresh_auth_token",
