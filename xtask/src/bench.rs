@@ -1,8 +1,9 @@
 //! `cargo xtask bench`: runs the benches of `passage-benches`, collects the figures they print
 //! (`BENCH-RESULT {json}` lines: what, measured, bound or peer, met), times
 //! `cargo xtask regenerate` end to end, and rewrites the generated part of BENCHMARKS.md (between
-//! its `xtask-bench` markers) with one table of every figure beside its bound and a description of
-//! the machine.
+//! its `xtask-bench` markers) with one table of every figure beside its bound, each row stamped
+//! with its run (time, commit, load), and a description of the machine. With `--only`, the
+//! named benches' rows are replaced and the others kept.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -27,7 +28,8 @@ pub struct Args {
     /// Runs of `cargo xtask regenerate` to time (the median is reported).
     #[arg(long, default_value_t = 10)]
     regenerate_runs: usize,
-    /// Only these benches (default: all).
+    /// Only these benches (default: all). Their rows of the table are replaced; every other
+    /// row keeps the figure and the run stamp it has.
     #[arg(long)]
     only: Vec<String>,
     /// Print the table without rewriting BENCHMARKS.md.
@@ -46,6 +48,110 @@ struct Figure {
     measured: String,
     bound: String,
     met: Option<bool>,
+}
+
+/// One row of the table: a figure as rendered, with the run it comes from.
+#[derive(Debug, Clone, PartialEq)]
+struct Row {
+    what: String,
+    measured: String,
+    bound: String,
+    met: String,
+    run: String,
+}
+
+impl Row {
+    fn of(figure: Figure, run: &str) -> Self {
+        let met = match figure.met {
+            Some(true) => "yes",
+            Some(false) => "**no**",
+            None => "",
+        };
+        Row {
+            what: figure.what,
+            measured: figure.measured,
+            bound: figure.bound,
+            met: met.into(),
+            run: run.into(),
+        }
+    }
+}
+
+/// The header of the table's columns.
+const COLUMNS: &str =
+    "| What | Measured | Bound / peer | Met? | Run (UTC, commit, load) |\n|---|---|---|---|---|\n";
+
+/// When, on what and under which load this run measures.
+fn run_stamp(root: &Path) -> String {
+    let commit = command_output_in(root, "git", &["rev-parse", "--short", "HEAD"]);
+    let dirty = !command_output_in(
+        root,
+        "git",
+        &["status", "--porcelain", "--untracked-files=no"],
+    )
+    .is_empty();
+    let date = command_output("date", &["-u", "+%Y-%m-%d %H:%M"]);
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .next()
+        .unwrap_or("?")
+        .to_owned();
+    format!(
+        "{date}, `{commit}`{}, load {load}",
+        if dirty { " + changes" } else { "" }
+    )
+}
+
+/// The rows of the table in `text`'s generated section. A table of the older layout (no run
+/// column) takes its run from the line above it.
+fn existing_rows(text: &str) -> Vec<Row> {
+    let (Some(a), Some(b)) = (text.find(BEGIN), text.find(END)) else {
+        return Vec::new();
+    };
+    let section = &text[a..b.max(a)];
+    let old_run = section
+        .lines()
+        .find_map(|l| l.strip_prefix("Measured by `cargo xtask bench` on "))
+        .and_then(|l| l.split(" (plus").next())
+        .map(|l| l.replace(" UTC, commit", ","))
+        .unwrap_or_default();
+    let mut rows = Vec::new();
+    for line in section.lines() {
+        let Some(inner) = line.strip_prefix("| ").and_then(|l| l.strip_suffix(" |")) else {
+            continue;
+        };
+        let cells: Vec<&str> = inner.split(" | ").collect();
+        if cells[0] == "What" || cells.len() < 4 {
+            continue;
+        }
+        rows.push(Row {
+            what: cells[0].into(),
+            measured: cells[1].into(),
+            bound: cells[2].into(),
+            met: cells[3].into(),
+            run: cells.get(4).map_or(old_run.clone(), |r| (*r).into()),
+        });
+    }
+    rows
+}
+
+/// `kept` with the rows of `fresh` in place of those that measure the same thing; the fresh
+/// rows that are new come last.
+fn merge(kept: Vec<Row>, fresh: Vec<Figure>, run: &str) -> Vec<Row> {
+    let mut fresh: Vec<Option<Row>> = fresh.into_iter().map(|f| Some(Row::of(f, run))).collect();
+    let mut rows: Vec<Row> = kept
+        .into_iter()
+        .map(|old| {
+            fresh
+                .iter_mut()
+                .find(|f| f.as_ref().is_some_and(|f| f.what == old.what))
+                .and_then(Option::take)
+                .unwrap_or(old)
+        })
+        .collect();
+    rows.extend(fresh.into_iter().flatten());
+    rows
 }
 
 pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
@@ -94,11 +200,16 @@ pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
     if args.only.is_empty() || args.only.iter().any(|o| o == "regenerate") {
         figures.push(time_regenerate(root, args.regenerate_runs)?);
     }
-    let section = render(root, &figures);
+    let path = root.join("BENCHMARKS.md");
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let kept = if args.only.is_empty() {
+        Vec::new()
+    } else {
+        existing_rows(&text)
+    };
+    let section = render(&merge(kept, figures, &run_stamp(root)));
     println!("{section}");
     if !args.dry_run {
-        let path = root.join("BENCHMARKS.md");
-        let text = std::fs::read_to_string(&path).unwrap_or_default();
         std::fs::write(&path, splice(&text, &section))
             .with_context(|| format!("cannot write {}", path.display()))?;
         eprintln!("rewrote the generated tables of BENCHMARKS.md");
@@ -187,7 +298,12 @@ fn time_regenerate(root: &Path, runs: usize) -> anyhow::Result<Figure> {
 }
 
 fn command_output(program: &str, args: &[&str]) -> String {
+    command_output_in(Path::new("."), program, args)
+}
+
+fn command_output_in(dir: &Path, program: &str, args: &[&str]) -> String {
     Command::new(program)
+        .current_dir(dir)
         .args(args)
         .output()
         .ok()
@@ -219,42 +335,20 @@ fn machine() -> Vec<(&'static str, String)> {
         ("Memory", memory),
         ("Kernel", format!("Linux {kernel}")),
         ("Toolchain", command_output("rustc", &["--version"])),
-        (
-            "Load when measured",
-            std::fs::read_to_string("/proc/loadavg")
-                .unwrap_or_default()
-                .split_whitespace()
-                .take(3)
-                .collect::<Vec<_>>()
-                .join(" "),
-        ),
     ]
 }
 
-fn render(root: &Path, figures: &[Figure]) -> String {
-    let commit = Command::new("git")
-        .current_dir(root)
-        .args(["rev-parse", "--short", "HEAD"])
-        .output()
-        .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .unwrap_or_default();
-    let date = command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]);
+fn render(rows: &[Row]) -> String {
     let mut out = String::new();
     out.push_str(BEGIN);
-    out.push_str(&format!(
-        "\n\n## Current figures\n\nMeasured by `cargo xtask bench` on {date}, commit `{commit}` (plus uncommitted changes, if any). Each ratio is taken within one run.\n\n"
-    ));
-    out.push_str("| What | Measured | Bound / peer | Met? |\n|---|---|---|---|\n");
-    for f in figures {
-        let met = match f.met {
-            Some(true) => "yes",
-            Some(false) => "**no**",
-            None => "",
-        };
+    out.push_str(
+        "\n\n## Current figures\n\nMeasured by `cargo xtask bench`; each row names the run it comes from (`--only` refreshes some rows and keeps the others). Each ratio is taken within one run.\n\n",
+    );
+    out.push_str(COLUMNS);
+    for r in rows {
         out.push_str(&format!(
-            "| {} | {} | {} | {met} |\n",
-            f.what, f.measured, f.bound
+            "| {} | {} | {} | {} | {} |\n",
+            r.what, r.measured, r.bound, r.met, r.run
         ));
     }
     out.push_str("\n### Machine\n\n| | |\n|---|---|\n");
@@ -284,6 +378,59 @@ fn splice(text: &str, section: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn figure(what: &str, measured: &str) -> Figure {
+        Figure {
+            what: what.into(),
+            measured: measured.into(),
+            bound: ">= 1x".into(),
+            met: Some(true),
+        }
+    }
+
+    #[test]
+    fn a_partial_run_replaces_its_rows_and_keeps_the_others() {
+        let first = render(&merge(
+            Vec::new(),
+            vec![figure("a", "1"), figure("b", "2")],
+            "run 1",
+        ));
+        let text = splice("# Benchmarks\n", &first);
+        let kept = existing_rows(&text);
+        assert_eq!(kept.len(), 2);
+        assert_eq!(kept[1].run, "run 1");
+        let rows = merge(kept, vec![figure("b", "3"), figure("c", "4")], "run 2");
+        let got: Vec<(&str, &str, &str)> = rows
+            .iter()
+            .map(|r| (r.what.as_str(), r.measured.as_str(), r.run.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("a", "1", "run 1"),
+                ("b", "3", "run 2"),
+                ("c", "4", "run 2")
+            ]
+        );
+    }
+
+    #[test]
+    fn rows_of_the_older_layout_take_the_run_of_their_header() {
+        let text = format!(
+            "{BEGIN}\n\nMeasured by `cargo xtask bench` on 2026-12-01 13:27 UTC, commit `674fe57` (plus uncommitted changes, if any).\n\n| What | Measured | Bound / peer | Met? |\n|---|---|---|---|\n| x | 0.71x | >= 0.8x | **no** |\n{END}"
+        );
+        let rows = existing_rows(&text);
+        assert_eq!(
+            rows,
+            [Row {
+                what: "x".into(),
+                measured: "0.71x".into(),
+                bound: ">= 0.8x".into(),
+                met: "**no**".into(),
+                run: "2026-12-01 13:27, `674fe57`".into(),
+            }]
+        );
+    }
 
     #[test]
     fn splice_replaces_only_the_generated_section() {
