@@ -4,6 +4,8 @@
 //! - every operation builder's `send()` returns the crate's own error type
 //!   (progenitor's body runs as an async block whose result the crate's call
 //!   wrapper converts and redacts);
+//! - path parameters are percent-encoded as they are formatted into the URL
+//!   (`encode_path(&x)`, not `encode_path(&x.to_string())`, which copied each);
 //! - requests carry the headers the spec declares, not progenitor's own
 //!   `api-version` header (an Oxide convention Passage never read), and an
 //!   operation without header parameters builds no header map for them;
@@ -86,9 +88,53 @@ fn rewrite_send(block: &mut syn::ItemImpl, wiring: &Wiring) {
         let error_type = &wiring.error_type;
         let wrapper = &wiring.call_wrapper;
         drop_api_version_header(&mut f.block);
+        EncodeInPlace.visit_block_mut(&mut f.block);
         let body = &f.block;
         f.sig.output = parse_quote!(-> ::std::result::Result<#ok_type, #error_type>);
         f.block = parse_quote!({ #wrapper(async move #body).await });
+    }
+}
+
+/// Rewrites `encode_path(&x.to_string())` to `encode_path(&x)`: the runtime's
+/// `encode_path` encodes any `Display` value as it is written. progenitor
+/// builds the URL in a `format!`, whose arguments are read as expressions.
+struct EncodeInPlace;
+
+impl VisitMut for EncodeInPlace {
+    fn visit_macro_mut(&mut self, mac: &mut syn::Macro) {
+        if !mac.path.is_ident("format") {
+            return;
+        }
+        let parser = syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated;
+        if let Ok(mut args) = mac.parse_body_with(parser) {
+            for arg in args.iter_mut() {
+                self.visit_expr_mut(arg);
+            }
+            mac.tokens = quote::ToTokens::to_token_stream(&args);
+        }
+    }
+
+    fn visit_expr_call_mut(&mut self, call: &mut syn::ExprCall) {
+        visit_mut::visit_expr_call_mut(self, call);
+        let syn::Expr::Path(func) = &*call.func else {
+            return;
+        };
+        let is_encode_path = func
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "encode_path");
+        if !is_encode_path || call.args.len() != 1 {
+            return;
+        }
+        let syn::Expr::Reference(arg) = &mut call.args[0] else {
+            return;
+        };
+        if let syn::Expr::MethodCall(to_string) = &*arg.expr {
+            if to_string.method == "to_string" && to_string.args.is_empty() {
+                arg.expr = to_string.receiver.clone();
+            }
+        }
     }
 }
 
@@ -339,6 +385,22 @@ mod tests {
             text.contains("client . client . get (url) . header (ACCEPT , \"a\") . build () ?"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn path_parameters_are_encoded_without_a_copy() {
+        let text = send_body(parse_quote!({
+            let url = format!(
+                "{}/apps/{}/users/{}",
+                client.baseurl,
+                encode_path(&app_id.to_string()),
+                encode_path(&user_id.to_string()),
+            );
+            todo!()
+        }));
+        assert!(!text.contains("to_string"), "{text}");
+        assert!(text.contains("encode_path (& app_id)"), "{text}");
+        assert!(text.contains("encode_path (& user_id)"), "{text}");
     }
 
     #[test]

@@ -10356,7 +10356,7 @@ pub mod builder {
                     let Self { client, app_id } = self;
                     let app_id = app_id.map_err(Error::InvalidRequest)?;
                     let url = format!(
-                        "{}/apps/{}", client.baseurl, encode_path(& app_id.to_string()),
+                        "{}/apps/{}", client.baseurl, encode_path(& app_id),
                     );
                     #[allow(unused_mut)]
                     let mut request = client
@@ -10448,7 +10448,7 @@ pub mod builder {
                     let app_id = app_id.map_err(Error::InvalidRequest)?;
                     let url = format!(
                         "{}/apps/{}/.well-known/jwks.json", client.baseurl, encode_path(&
-                        app_id.to_string()),
+                        app_id),
                     );
                     #[allow(unused_mut)]
                     let mut request = client
@@ -10543,7 +10543,7 @@ pub mod builder {
                     let app_id = app_id.map_err(Error::InvalidRequest)?;
                     let url = format!(
                         "{}/apps/{}/.well-known/openid-configuration", client.baseurl,
-                        encode_path(& app_id.to_string()),
+                        encode_path(& app_id),
                     );
                     #[allow(unused_mut)]
                     let mut request = client
@@ -10637,8 +10637,7 @@ pub mod builder {
                     let Self { client, app_id } = self;
                     let app_id = app_id.map_err(Error::InvalidRequest)?;
                     let url = format!(
-                        "{}/apps/{}/currentuser", client.baseurl, encode_path(& app_id
-                        .to_string()),
+                        "{}/apps/{}/currentuser", client.baseurl, encode_path(& app_id),
                     );
                     #[allow(unused_mut)]
                     let mut request = client
@@ -10747,7 +10746,7 @@ pub mod builder {
                     let app_id = app_id.map_err(Error::InvalidRequest)?;
                     let url = format!(
                         "{}/apps/{}/currentuser/devices", client.baseurl, encode_path(&
-                        app_id.to_string()),
+                        app_id),
                     );
                     #[allow(unused_mut)]
                     let mut request = client
@@ -10890,7 +10889,7 @@ pub mod builder {
                         .map_err(Error::InvalidRequest)?;
                     let url = format!(
                         "{}/apps/{}/currentuser/devices/finish", client.baseurl,
-                        encode_path(& app_id.to_string()),
+                        encode_path(& app_id),
                     );
                     #[allow(unused_mut)]
                     let mut request = client
@@ -11049,7 +11048,7 @@ pub mod builder {
                         .map_err(Error::InvalidRequest)?;
                     let url = format!(
                         "{}/apps/{}/currentuser/devices/start", client.baseurl,
-                        encode_path(& app_id.to_string()),
+                        encode_path(& app_id),
                     );
                     #[allow(unused_mut)]
                     let mut request = client
@@ -11185,8 +11184,7 @@ pub mod builder {
                     let device_id = device_id.map_err(Error::InvalidRequest)?;
                     let url = format!(
                         "{}/apps/{}/currentuser/devices/{}", client.baseurl,
-                        encode_path(& app_id.to_string()), encode_path(& device_id
-                        .to_string()),
+                        encode_path(& app_id), encode_path(& device_id),
                     );
                     #[allow(unused_mut)]
                     let mut request = client
@@ -11342,8 +11340,7 @@ pub mod builder {
                         .map_err(Error::InvalidRequest)?;
                     let url = format!(
                         "{}/apps/{}/currentuser/devices/{}", client.baseurl,
-                        encode_path(& app_id.to_string()), encode_path(& device_id
-                        .to_string()),
+                        encode_path(& app_id), encode_path(& device_id),
                     );
                     #[allow(unused_mut)]
                     let mut request = client
@@ -11501,7 +11498,7 @@ pub mod builder {
                         .map_err(Error::InvalidRequest)?;
                     let url = format!(
                         "{}/apps/{}/currentuser/email", client.baseurl, encode_path(&
-                        app_id.to_string()),
+                        app_id),
                     );
                     #[allow(unused_mut)]
                     let mut request = client
@@ -11659,7 +11656,7 @@ pub mod builder {
                         .map_err(Error::InvalidRequest)?;
                     let url = format!(
                         "{}/apps/{}/currentuser/phone", client.baseurl, encode_path(&
-                        app_id.to_string()),
+                        app_id),
                     );
                     #[allow(unused_mut)]
                     let mut request = client
@@ -11783,7 +11780,7 @@ pub mod builder {
                     let app_id = app_id.map_err(Error::InvalidRequest)?;
                     let url = format!(
                         "{}/apps/{}/currentuser/user-metadata", client.baseurl,
-                        encode_path(& app_id.to_string()),
+                        encode_path(& app_id),
                     );
                     #[allow(unused_mut)]
                     let mut request = client
@@ -11933,7 +11930,7 @@ pub mod builder {
                         .map_err(Error::InvalidRequest)?;
                     let url = format!(
                         "{}/apps/{}/currentuser/user-metadata", client.baseurl,
-                        encode_path(& app_id.to_string()),
+                        encode_path(& app_id),
                     );
                     #[allow(unused_mut)]
                     let mut request = client
@@ -12057,7 +12054,7 @@ pub mod builder {
                     let app_id = app_id.map_err(Error::InvalidRequest)?;
                     let url = format!(
                         "{}/apps/{}/currentuser/social-connections", client.baseurl,
-                        encode_path(& app_id.to_string()),
+                        encode_path(& app_id),
                     );
                     #[allow(unused_mut)]
                     let mut request = client
@@ -12177,8 +12174,7 @@ pub mod builder {
                         .map_err(Error::InvalidRequest)?;
                     let url = format!(
                         "{}/apps/{}/currentuser/social-connections/{}", client.baseurl,
-                        encode_path(& app_id.to_string()), encode_path(&
-                        social_connection_type.to_string()),
+                        encode_path(& app_id), encode_path(& social_connection_type),
                     );
                     #[allow(unused_mut)]
                     let mut request = client
@@ -12328,7 +12324,7 @@ pub mod builder {
                         .map_err(Error::InvalidRequest)?;
                     let url = format!(
                         "{}/apps/{}/login/magic-link", client.baseurl, encode_path(&
-                        app_id.to_string()),
+                        app_id),
                     );
                     #[allow(unused_mut)]
                     let mut request = client
@@ -12479,8 +12475,7 @@ pub mod builder {
                         })
                         .map_err(Error::InvalidRequest)?;
                     let url = format!(
-                        "{}/apps/{}/login/otp", client.baseurl, encode_path(& app_id
-                        .to_string()),
+                        "{}/apps/{}/login/otp", client.baseurl, encode_path(& app_id),
                     );
                     #[allow(unused_mut)]
                     let mut request = client
@@ -12639,7 +12634,7 @@ pub mod builder {
                         .map_err(Error::InvalidRequest)?;
                     let url = format!(
                         "{}/apps/{}/login/webauthn/start", client.baseurl, encode_path(&
-                        app_id.to_string()),
+                        app_id),
                     );
                     #[allow(unused_mut)]
                     let mut request = client
@@ -12802,7 +12797,7 @@ pub mod builder {
                         .map_err(Error::InvalidRequest)?;
                     let url = format!(
                         "{}/apps/{}/login/webauthn/finish", client.baseurl, encode_path(&
-                        app_id.to_string()),
+                        app_id),
                     );
                     #[allow(unused_mut)]
                     let mut request = client
@@ -12957,7 +12952,7 @@ pub mod builder {
                         .map_err(Error::InvalidRequest)?;
                     let url = format!(
                         "{}/apps/{}/magic-link/activate", client.baseurl, encode_path(&
-                        app_id.to_string()),
+                        app_id),
                     );
                     #[allow(unused_mut)]
                     let mut request = client
@@ -13113,7 +13108,7 @@ pub mod builder {
                         .map_err(Error::InvalidRequest)?;
                     let url = format!(
                         "{}/apps/{}/magic-link/status", client.baseurl, encode_path(&
-                        app_id.to_string()),
+                        app_id),
                     );
                     #[allow(unused_mut)]
                     let mut request = client
@@ -13261,8 +13256,7 @@ pub mod builder {
                         })
                         .map_err(Error::InvalidRequest)?;
                     let url = format!(
-                        "{}/apps/{}/otp/activate", client.baseurl, encode_path(& app_id
-                        .to_string()),
+                        "{}/apps/{}/otp/activate", client.baseurl, encode_path(& app_id),
                     );
                     #[allow(unused_mut)]
                     let mut request = client
@@ -13420,7 +13414,7 @@ pub mod builder {
                         .map_err(Error::InvalidRequest)?;
                     let url = format!(
                         "{}/apps/{}/register/magic-link", client.baseurl, encode_path(&
-                        app_id.to_string()),
+                        app_id),
                     );
                     #[allow(unused_mut)]
                     let mut request = client
@@ -13571,8 +13565,7 @@ pub mod builder {
                         })
                         .map_err(Error::InvalidRequest)?;
                     let url = format!(
-                        "{}/apps/{}/register/otp", client.baseurl, encode_path(& app_id
-                        .to_string()),
+                        "{}/apps/{}/register/otp", client.baseurl, encode_path(& app_id),
                     );
                     #[allow(unused_mut)]
                     let mut request = client
@@ -13724,7 +13717,7 @@ pub mod builder {
                         .map_err(Error::InvalidRequest)?;
                     let url = format!(
                         "{}/apps/{}/register/webauthn/start", client.baseurl,
-                        encode_path(& app_id.to_string()),
+                        encode_path(& app_id),
                     );
                     #[allow(unused_mut)]
                     let mut request = client
@@ -13880,7 +13873,7 @@ pub mod builder {
                         .map_err(Error::InvalidRequest)?;
                     let url = format!(
                         "{}/apps/{}/register/webauthn/finish", client.baseurl,
-                        encode_path(& app_id.to_string()),
+                        encode_path(& app_id),
                     );
                     #[allow(unused_mut)]
                     let mut request = client
@@ -14034,8 +14027,7 @@ pub mod builder {
                         })
                         .map_err(Error::InvalidRequest)?;
                     let url = format!(
-                        "{}/apps/{}/tokens", client.baseurl, encode_path(& app_id
-                        .to_string()),
+                        "{}/apps/{}/tokens", client.baseurl, encode_path(& app_id),
                     );
                     #[allow(unused_mut)]
                     let mut request = client
@@ -14170,8 +14162,7 @@ pub mod builder {
                     let app_id = app_id.map_err(Error::InvalidRequest)?;
                     let refresh_token = refresh_token.map_err(Error::InvalidRequest)?;
                     let url = format!(
-                        "{}/apps/{}/tokens", client.baseurl, encode_path(& app_id
-                        .to_string()),
+                        "{}/apps/{}/tokens", client.baseurl, encode_path(& app_id),
                     );
                     #[allow(unused_mut)]
                     let mut request = client
@@ -14290,8 +14281,7 @@ pub mod builder {
                     let app_id = app_id.map_err(Error::InvalidRequest)?;
                     let identifier = identifier.map_err(Error::InvalidRequest)?;
                     let url = format!(
-                        "{}/apps/{}/users", client.baseurl, encode_path(& app_id
-                        .to_string()),
+                        "{}/apps/{}/users", client.baseurl, encode_path(& app_id),
                     );
                     #[allow(unused_mut)]
                     let mut request = client
@@ -14427,8 +14417,7 @@ pub mod builder {
                         })
                         .map_err(Error::InvalidRequest)?;
                     let url = format!(
-                        "{}/apps/{}/users", client.baseurl, encode_path(& app_id
-                        .to_string()),
+                        "{}/apps/{}/users", client.baseurl, encode_path(& app_id),
                     );
                     #[allow(unused_mut)]
                     let mut request = client
@@ -14653,7 +14642,7 @@ pub mod builder {
                     let state = state.map_err(Error::InvalidRequest)?;
                     let url = format!(
                         "{}/apps/{}/social/authorize", client.baseurl, encode_path(&
-                        app_id.to_string()),
+                        app_id),
                     );
                     #[allow(unused_mut)]
                     let mut request = client
@@ -14838,7 +14827,7 @@ pub mod builder {
                     let state = state.map_err(Error::InvalidRequest)?;
                     let url = format!(
                         "{}/apps/{}/social/oauth2_callback", client.baseurl,
-                        encode_path(& app_id.to_string()),
+                        encode_path(& app_id),
                     );
                     #[allow(unused_mut)]
                     let mut request = client
@@ -14974,7 +14963,7 @@ pub mod builder {
                         .map_err(Error::InvalidRequest)?;
                     let url = format!(
                         "{}/apps/{}/social/oauth2_callback", client.baseurl,
-                        encode_path(& app_id.to_string()),
+                        encode_path(& app_id),
                     );
                     #[allow(unused_mut)]
                     let mut request = client
@@ -15104,8 +15093,7 @@ pub mod builder {
                     let code = code.map_err(Error::InvalidRequest)?;
                     let verifier = verifier.map_err(Error::InvalidRequest)?;
                     let url = format!(
-                        "{}/apps/{}/social/token", client.baseurl, encode_path(& app_id
-                        .to_string()),
+                        "{}/apps/{}/social/token", client.baseurl, encode_path(& app_id),
                     );
                     #[allow(unused_mut)]
                     let mut request = client
@@ -15243,7 +15231,7 @@ pub mod builder {
                     let verifier = verifier.map_err(Error::InvalidRequest)?;
                     let url = format!(
                         "{}/apps/{}/currentuser/social/link_account", client.baseurl,
-                        encode_path(& app_id.to_string()),
+                        encode_path(& app_id),
                     );
                     #[allow(unused_mut)]
                     let mut request = client
@@ -15403,7 +15391,7 @@ pub mod builder {
                         .map_err(Error::InvalidRequest)?;
                     let url = format!(
                         "{}/apps/{}/authenticate/transactions/webauthn/start", client
-                        .baseurl, encode_path(& app_id.to_string()),
+                        .baseurl, encode_path(& app_id),
                     );
                     #[allow(unused_mut)]
                     let mut request = client
@@ -15566,7 +15554,7 @@ pub mod builder {
                         .map_err(Error::InvalidRequest)?;
                     let url = format!(
                         "{}/apps/{}/authenticate/transactions/webauthn/finish", client
-                        .baseurl, encode_path(& app_id.to_string()),
+                        .baseurl, encode_path(& app_id),
                     );
                     #[allow(unused_mut)]
                     let mut request = client
@@ -15730,7 +15718,7 @@ pub mod builder {
                         .map_err(Error::InvalidRequest)?;
                     let url = format!(
                         "{}/apps/{}/register/transactions/webauthn/start", client
-                        .baseurl, encode_path(& app_id.to_string()),
+                        .baseurl, encode_path(& app_id),
                     );
                     #[allow(unused_mut)]
                     let mut request = client
@@ -15886,7 +15874,7 @@ pub mod builder {
                         .map_err(Error::InvalidRequest)?;
                     let url = format!(
                         "{}/apps/{}/register/transactions/webauthn/finish", client
-                        .baseurl, encode_path(& app_id.to_string()),
+                        .baseurl, encode_path(& app_id),
                     );
                     #[allow(unused_mut)]
                     let mut request = client
@@ -16031,7 +16019,7 @@ pub mod builder {
                         .map_err(Error::InvalidRequest)?;
                     let url = format!(
                         "{}/apps/{}/social/id_token", client.baseurl, encode_path(&
-                        app_id.to_string()),
+                        app_id),
                     );
                     #[allow(unused_mut)]
                     let mut request = client

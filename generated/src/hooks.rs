@@ -227,6 +227,26 @@ impl ClientHooks<ClientState> for Client {
     }
 }
 
+/// A copy of `request` to send again, `None` when its body is a stream. Leaner than
+/// `Request::try_clone`, which also copies the extensions (a map allocated for every request
+/// because the timeout is kept there): the generated code sets none but the timeout.
+fn copy_for_retry(request: &reqwest::Request) -> Option<reqwest::Request> {
+    let body = match request.body() {
+        None => None,
+        Some(body) => Some(reqwest::Body::from(bytes::Bytes::copy_from_slice(
+            body.as_bytes()?,
+        ))),
+    };
+    let mut copy = reqwest::Request::new(request.method().clone(), request.url().clone());
+    if let Some(timeout) = request.timeout() {
+        *copy.timeout_mut() = Some(*timeout);
+    }
+    *copy.headers_mut() = request.headers().clone();
+    *copy.version_mut() = request.version();
+    *copy.body_mut() = body;
+    Some(copy)
+}
+
 /// Marks the headers that may carry a secret (`Set-Cookie`, and `Location`,
 /// which carries an OAuth `code` on the callbacks) as sensitive, so that the
 /// `Debug` of a response or of its headers shows `Sensitive` instead.
@@ -390,7 +410,7 @@ impl Client {
         let mut pending = request;
         loop {
             let copy = (attempt < policy.attempts())
-                .then(|| pending.try_clone())
+                .then(|| copy_for_retry(&pending))
                 .flatten();
             let result = self.client().execute(pending).await;
             let verdict = match &result {
@@ -427,5 +447,40 @@ impl Client {
             pending = copy;
             attempt += 1;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_retry_copy_is_the_same_request() {
+        let mut request = reqwest::Client::new()
+            .post("http://127.0.0.1:1/v1/apps/a/tokens?x=1")
+            .header("x-one", "1")
+            .header("x-one", "2")
+            .body(r#"{"refresh_token":"r"}"#)
+            .timeout(Duration::from_secs(7))
+            .build()
+            .unwrap();
+        *request.version_mut() = reqwest::Version::HTTP_11;
+        let copy = copy_for_retry(&request).expect("a body of bytes can be copied");
+        assert_eq!(copy.method(), request.method());
+        assert_eq!(copy.url(), request.url());
+        assert_eq!(copy.headers(), request.headers());
+        assert_eq!(copy.timeout(), Some(&Duration::from_secs(7)));
+        assert_eq!(copy.version(), reqwest::Version::HTTP_11);
+        assert_eq!(
+            copy.body().and_then(reqwest::Body::as_bytes),
+            Some(&br#"{"refresh_token":"r"}"#[..])
+        );
+        let bodiless = reqwest::Client::new()
+            .get("http://127.0.0.1:1/v1/apps/a")
+            .build()
+            .unwrap();
+        let copy = copy_for_retry(&bodiless).unwrap();
+        assert!(copy.body().is_none() && copy.timeout().is_none());
     }
 }

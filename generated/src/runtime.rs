@@ -10,7 +10,6 @@
 //! [`ClientInfo`]. The rest is the generated code's plumbing: [`Error`] never
 //! leaves the crate (`send()` turns it into [`crate::Error`]).
 
-use std::borrow::Cow;
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::pin::Pin;
@@ -327,10 +326,28 @@ const PATH_SEGMENT: &AsciiSet = &CONTROLS
     .add(b'/')
     .add(b'%');
 
-/// `segment` percent-encoded as one path segment (borrowed when nothing needs encoding).
+/// `value` as one percent-encoded path segment, encoded while it is written (no copy of the
+/// value is made; the generator passes path parameters by reference, not as `to_string()`).
 #[doc(hidden)]
-pub fn encode_path(segment: &str) -> Cow<'_, str> {
-    utf8_percent_encode(segment, PATH_SEGMENT).into()
+pub fn encode_path<T: fmt::Display + ?Sized>(value: &T) -> PathSegment<'_, T> {
+    PathSegment(value)
+}
+
+/// A path parameter that percent-encodes itself when displayed (see [`encode_path`]).
+#[doc(hidden)]
+pub struct PathSegment<'a, T: ?Sized>(&'a T);
+
+impl<T: fmt::Display + ?Sized> fmt::Display for PathSegment<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        /// Percent-encodes what is written through it.
+        struct Encoding<'a, 'b>(&'a mut fmt::Formatter<'b>);
+        impl fmt::Write for Encoding<'_, '_> {
+            fn write_str(&mut self, s: &str) -> fmt::Result {
+                utf8_percent_encode(s, PATH_SEGMENT).try_for_each(|part| self.0.write_str(part))
+            }
+        }
+        fmt::Write::write_fmt(&mut Encoding(f), format_args!("{}", self.0))
+    }
 }
 
 /// What progenitor's output calls on a `reqwest::RequestBuilder`.
@@ -601,10 +618,17 @@ mod tests {
 
     #[test]
     fn path_segments_stay_one_segment() {
-        assert_eq!(encode_path("app_1-x.y~z"), "app_1-x.y~z");
-        assert!(matches!(encode_path("plain"), Cow::Borrowed(_)));
-        assert_eq!(encode_path("a/b c%d?e#f"), "a%2Fb%20c%25d%3Fe%23f");
-        assert_eq!(encode_path("é"), "%C3%A9");
+        let encoded = |v: &dyn fmt::Display| encode_path(v).to_string();
+        assert_eq!(encoded(&"app_1-x.y~z"), "app_1-x.y~z");
+        assert_eq!(encoded(&"a/b c%d?e#f"), "a%2Fb%20c%25d%3Fe%23f");
+        assert_eq!(encoded(&"é"), "%C3%A9");
+        assert_eq!(encoded(&42), "42");
+        // What a value writes in pieces is encoded piece by piece, to the same result.
+        assert_eq!(encoded(&format_args!("{}/{}", "a b", "c")), "a%20b%2Fc");
+        assert_eq!(
+            format!("/apps/{}/users", encode_path(&String::from("x/y"))),
+            "/apps/x%2Fy/users"
+        );
     }
 
     #[test]

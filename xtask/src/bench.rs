@@ -155,6 +155,8 @@ fn merge(kept: Vec<Row>, fresh: Vec<Figure>, run: &str) -> Vec<Row> {
 }
 
 pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
+    // The run is named by when, on what and under which load it starts.
+    let stamp = run_stamp(root);
     let criterion = ["--warm-up-time", "1", "--measurement-time", "3"].map(String::from);
     let benches = [
         Bench {
@@ -207,7 +209,7 @@ pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
     } else {
         existing_rows(&text)
     };
-    let section = render(&merge(kept, figures, &run_stamp(root)));
+    let section = render(&merge(kept, figures, &stamp));
     println!("{section}");
     if !args.dry_run {
         std::fs::write(&path, splice(&text, &section))
