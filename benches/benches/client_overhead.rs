@@ -144,41 +144,43 @@ fn setup_ratio(server: Server, call: Call) -> passage_benches::Interleaved {
         .expect("generated client");
     let http = passage_auth_client::ClientInfo::client(&generated).clone();
     let ratio = match call {
-        Call::GetApp => {
-            assert_eq!(
-                rt.block_on(generated_get(&generated, app_id)),
-                rt.block_on(raw_get(&http, &base, app_id))
-            );
-            passage_benches::interleaved_ratio(
-                REPORTED_ROUNDS,
-                200,
-                || {
-                    rt.block_on(raw_get(&http, &base, app_id));
-                },
-                || {
-                    rt.block_on(generated_get(&generated, app_id));
-                },
-            )
-        }
-        Call::GetJwks => {
-            assert_eq!(
-                rt.block_on(generated_jwks(&generated, app_id)),
-                rt.block_on(raw_jwks(&http, &base, app_id))
-            );
-            passage_benches::interleaved_ratio(
-                REPORTED_ROUNDS,
-                200,
-                || {
-                    rt.block_on(raw_jwks(&http, &base, app_id));
-                },
-                || {
-                    rt.block_on(generated_jwks(&generated, app_id));
-                },
-            )
-        }
+        Call::GetApp => interleave(
+            &rt,
+            || raw_get(&http, &base, app_id),
+            || generated_get(&generated, app_id),
+        ),
+        Call::GetJwks => interleave(
+            &rt,
+            || raw_jwks(&http, &base, app_id),
+            || generated_jwks(&generated, app_id),
+        ),
     };
     drop(emulator);
     ratio
+}
+
+/// Checks that both sides return the same value, then times them in interleaved rounds.
+fn interleave<T, R, G>(
+    rt: &tokio::runtime::Runtime,
+    raw: impl Fn() -> R,
+    generated: impl Fn() -> G,
+) -> passage_benches::Interleaved
+where
+    T: PartialEq + std::fmt::Debug,
+    R: std::future::Future<Output = T>,
+    G: std::future::Future<Output = T>,
+{
+    assert_eq!(rt.block_on(generated()), rt.block_on(raw()));
+    passage_benches::interleaved_ratio(
+        REPORTED_ROUNDS,
+        200,
+        || {
+            rt.block_on(raw());
+        },
+        || {
+            rt.block_on(generated());
+        },
+    )
 }
 
 /// Measures `SETUPS` setups, prints each, reports the median one under `key`.
