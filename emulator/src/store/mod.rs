@@ -57,17 +57,14 @@ const SCHEMA: &str = "
     CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 ";
 
-/// A file of the first layout keyed its records by (app, kind, key); their rows are copied into
-/// the numbered table once, when such a file is opened.
-const MIGRATE_KEYED_RECORDS: &str = "
-    ALTER TABLE records RENAME TO keyed_records;
-    CREATE TABLE records (
-        id INTEGER PRIMARY KEY,
-        app TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL
-    );
-    INSERT INTO records (app, kind, key, value) SELECT app, kind, key, value FROM keyed_records;
-    DROP TABLE keyed_records;
-";
+/// A file of the first layout keyed its records by (app, kind, key) in a `WITHOUT ROWID` table;
+/// it is renamed, [`SCHEMA`] creates the numbered table, and its rows are copied over once, when
+/// such a file is opened.
+const MIGRATE_KEYED_RECORDS: [&str; 2] = [
+    "ALTER TABLE records RENAME TO keyed_records;",
+    "INSERT INTO records (app, kind, key, value) SELECT app, kind, key, value FROM keyed_records;
+     DROP TABLE keyed_records;",
+];
 
 /// The in-memory index's key of a record: unambiguous whatever the ids contain.
 fn row_key(out: &mut String, app: &str, kind: &str, key: &str) {
@@ -95,7 +92,8 @@ impl Store {
             .optional()
             .with_context(not_ours)?;
         if keyed.is_some_and(|sql| sql.contains("WITHOUT ROWID")) {
-            conn.execute_batch(&format!("BEGIN; {MIGRATE_KEYED_RECORDS} COMMIT;"))
+            let [rename, copy] = MIGRATE_KEYED_RECORDS;
+            conn.execute_batch(&format!("BEGIN; {rename} {SCHEMA} {copy} COMMIT;"))
                 .with_context(|| format!("cannot convert the records of {}", path.display()))?;
         }
         conn.execute_batch(SCHEMA).with_context(not_ours)?;
@@ -335,22 +333,22 @@ fn create_private(_path: &Path) -> anyhow::Result<()> {
 mod tests {
     use super::*;
 
-    fn put<'a>(key: &'a str, value: &'a [u8]) -> Change<'a> {
+    /// A change of the user record `key` (`None`: deleted).
+    fn change<'a>(key: &'a str, value: Option<&'a [u8]>) -> Change<'a> {
         Change {
             app: "app1",
             kind: "users",
             key,
-            value: Some(value),
+            value,
         }
     }
 
+    fn put<'a>(key: &'a str, value: &'a [u8]) -> Change<'a> {
+        change(key, Some(value))
+    }
+
     fn delete(key: &str) -> Change<'_> {
-        Change {
-            app: "app1",
-            kind: "users",
-            key,
-            value: None,
-        }
+        change(key, None)
     }
 
     /// The records table as (row number, key, value), in row order.
