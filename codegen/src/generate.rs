@@ -23,9 +23,9 @@ pub struct Options {
     pub spec_display_name: String,
     /// The error type every generated `send()` returns.
     pub error_type: String,
-    /// The function every generated `send()` passes progenitor's result
-    /// through: `async fn(impl Future<Output = Result<T,
-    /// runtime::Error<E>>>) -> Result<T, error_type>`.
+    /// The function every generated `send()` passes its call through:
+    /// `fn(impl Future<Output = Result<T, runtime::Error<E>>>) -> impl
+    /// Future<Output = Result<T, error_type>>` (an `async fn` of that shape too).
     pub call_wrapper: String,
     /// The module the generated code calls instead of `progenitor_client`
     /// (every `progenitor_client::` path is rewritten to start with it): it

@@ -26,7 +26,7 @@ use syn::{parse_quote, ImplItem, Item, Visibility};
 pub(crate) struct Wiring {
     /// The error type every `send()` returns (e.g. `crate::Error`).
     pub error_type: syn::Path,
-    /// `async fn(impl Future<Output = Result<T, runtime::Error<E>>>) -> Result<T, ErrorType>`.
+    /// `fn(impl Future<Output = Result<T, runtime::Error<E>>>) -> impl Future<Output = Result<T, ErrorType>>`.
     pub call_wrapper: syn::Path,
     /// The module that stands in for `progenitor_client` (e.g. `crate::runtime`).
     pub runtime: syn::Path,

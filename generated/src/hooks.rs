@@ -195,19 +195,18 @@ impl ClientHooks<ClientState> for Client {
                 attempts = tracing::field::Empty,
                 elapsed_ms = tracing::field::Empty,
             );
-            let started = Instant::now();
-            let (response, attempts) = self
+            let sent = self
                 .execute_with_retries(request, idempotent)
                 .instrument(span.clone())
                 .await;
-            span.record("attempts", attempts);
-            span.record("elapsed_ms", started.elapsed().as_millis() as u64);
-            if let Ok(response) = &response {
+            span.record("attempts", sent.attempts);
+            span.record("elapsed_ms", sent.elapsed.as_millis() as u64);
+            if let Ok(response) = &sent.result {
                 span.record("status", response.status().as_u16());
             }
-            response
+            sent.result
         } else {
-            self.execute_with_retries(request, idempotent).await.0
+            self.execute_with_retries(request, idempotent).await.result
         };
         let response = response.map_err(reqwest::Error::without_url)?;
         let response = capture_error_body(response, secrets.as_ref())
@@ -225,6 +224,16 @@ impl ClientHooks<ClientState> for Client {
             _ => response,
         })
     }
+}
+
+/// The outcome of sending a request, with its retries.
+struct Sent {
+    /// The last attempt's answer or failure.
+    result: reqwest::Result<reqwest::Response>,
+    /// How many times the request was sent.
+    attempts: u32,
+    /// From the first attempt to the outcome, waits included.
+    elapsed: std::time::Duration,
 }
 
 /// A copy of `request` to send again, `None` when its body is a stream. Leaner than
@@ -398,12 +407,8 @@ impl Client {
     }
 
     /// Sends `request`, retrying as the policy and the operation's
-    /// idempotency allow; returns the outcome and the number of attempts.
-    async fn execute_with_retries(
-        &self,
-        request: reqwest::Request,
-        idempotent: bool,
-    ) -> (reqwest::Result<reqwest::Response>, u32) {
+    /// idempotency allow.
+    async fn execute_with_retries(&self, request: reqwest::Request, idempotent: bool) -> Sent {
         let policy = &self.inner.retry;
         let started = Instant::now();
         let mut attempt = 1u32;
@@ -424,7 +429,11 @@ impl Client {
                 Verdict::Done => None,
             };
             let (Some(copy), Some(wait)) = (copy, wait) else {
-                return (result, attempt);
+                return Sent {
+                    result,
+                    attempts: attempt,
+                    elapsed: started.elapsed(),
+                };
             };
             match &result {
                 Ok(response) => tracing::debug!(
