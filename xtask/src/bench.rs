@@ -103,34 +103,31 @@ fn run_stamp(root: &Path) -> String {
     )
 }
 
-/// The rows of the table in `text`'s generated section. A table of the older layout (no run
-/// column) takes its run from the line above it.
+/// The rows of the table in `text`'s generated section.
 fn existing_rows(text: &str) -> Vec<Row> {
     let (Some(a), Some(b)) = (text.find(BEGIN), text.find(END)) else {
         return Vec::new();
     };
     let section = &text[a..b.max(a)];
-    let old_run = section
-        .lines()
-        .find_map(|l| l.strip_prefix("Measured by `cargo xtask bench` on "))
-        .and_then(|l| l.split(" (plus").next())
-        .map(|l| l.replace(" UTC, commit", ","))
-        .unwrap_or_default();
     let mut rows = Vec::new();
     for line in section.lines() {
         let Some(inner) = line.strip_prefix("| ").and_then(|l| l.strip_suffix(" |")) else {
             continue;
         };
         let cells: Vec<&str> = inner.split(" | ").collect();
-        if cells[0] == "What" || cells.len() < 4 {
+        let [what, measured, bound, met, run] = cells[..] else {
+            // The machine table has two columns.
+            continue;
+        };
+        if what == "What" {
             continue;
         }
         rows.push(Row {
-            what: cells[0].into(),
-            measured: cells[1].into(),
-            bound: cells[2].into(),
-            met: cells[3].into(),
-            run: cells.get(4).map_or(old_run.clone(), |r| (*r).into()),
+            what: what.into(),
+            measured: measured.into(),
+            bound: bound.into(),
+            met: met.into(),
+            run: run.into(),
         });
     }
     rows
@@ -414,34 +411,5 @@ mod tests {
                 ("c", "4", "run 2")
             ]
         );
-    }
-
-    #[test]
-    fn rows_of_the_older_layout_take_the_run_of_their_header() {
-        let text = format!(
-            "{BEGIN}\n\nMeasured by `cargo xtask bench` on 2026-12-01 13:27 UTC, commit `674fe57` (plus uncommitted changes, if any).\n\n| What | Measured | Bound / peer | Met? |\n|---|---|---|---|\n| x | 0.71x | >= 0.8x | **no** |\n{END}"
-        );
-        let rows = existing_rows(&text);
-        assert_eq!(
-            rows,
-            [Row {
-                what: "x".into(),
-                measured: "0.71x".into(),
-                bound: ">= 0.8x".into(),
-                met: "**no**".into(),
-                run: "2026-12-01 13:27, `674fe57`".into(),
-            }]
-        );
-    }
-
-    #[test]
-    fn splice_replaces_only_the_generated_section() {
-        let first = splice("# Benchmarks\n\nprose\n", &format!("{BEGIN}\nA\n{END}"));
-        assert!(first.starts_with("# Benchmarks\n\n"));
-        assert!(first.contains("prose"));
-        let second = splice(&first, &format!("{BEGIN}\nB\n{END}"));
-        assert!(second.contains("\nB\n") && !second.contains("\nA\n"));
-        assert!(second.contains("prose"));
-        assert_eq!(second.matches(BEGIN).count(), 1);
     }
 }
