@@ -412,4 +412,15 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn splice_replaces_only_the_generated_section() {
+        let first = splice("# Benchmarks\n\nprose\n", &format!("{BEGIN}\nA\n{END}"));
+        assert!(first.starts_with("# Benchmarks\n\n"));
+        assert!(first.contains("prose"));
+        let second = splice(&first, &format!("{BEGIN}\nB\n{END}"));
+        assert!(second.contains("\nB\n") && !second.contains("\nA\n"));
+        assert!(second.contains("prose"));
+        assert_eq!(second.matches(BEGIN).count(), 1);
+    }
 }
