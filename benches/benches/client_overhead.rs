@@ -105,6 +105,34 @@ enum Call {
     GetJwks,
 }
 
+/// Starts `server` on the current runtime: its base URL, the app id to ask for, and the emulator
+/// (kept alive by the caller) when it is one.
+async fn start(server: Server) -> (String, String, Option<passage_emulator::EmulatorHandle>) {
+    match server {
+        Server::FixedApp => {
+            let origin =
+                passage_benches::fixed_json_server(Bytes::from_static(BODY.as_bytes())).await;
+            (format!("{origin}/v1"), "bench-app".to_string(), None)
+        }
+        Server::FixedJwks => {
+            let jwks =
+                serde_json::to_vec(&passage_benches::TestKey::generate().jwks()).expect("jwks");
+            let origin = passage_benches::fixed_json_server(Bytes::from(jwks)).await;
+            (format!("{origin}/v1"), "bench-app".to_string(), None)
+        }
+        Server::Emulator => {
+            let emulator = Emulator::start(EmulatorConfig::default())
+                .await
+                .expect("emulator");
+            (
+                emulator.base_url(),
+                emulator.default_app_id().to_string(),
+                Some(emulator),
+            )
+        }
+    }
+}
+
 /// One setup's interleaved ratio: a fresh runtime, server and client.
 fn setup_ratio(server: Server, call: Call) -> passage_benches::Interleaved {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -112,31 +140,7 @@ fn setup_ratio(server: Server, call: Call) -> passage_benches::Interleaved {
         .enable_all()
         .build()
         .expect("runtime");
-    let (base, app_id, emulator) = rt.block_on(async {
-        match server {
-            Server::FixedApp => {
-                let origin =
-                    passage_benches::fixed_json_server(Bytes::from_static(BODY.as_bytes())).await;
-                (format!("{origin}/v1"), "bench-app".to_string(), None)
-            }
-            Server::FixedJwks => {
-                let jwks =
-                    serde_json::to_vec(&passage_benches::TestKey::generate().jwks()).expect("jwks");
-                let origin = passage_benches::fixed_json_server(Bytes::from(jwks)).await;
-                (format!("{origin}/v1"), "bench-app".to_string(), None)
-            }
-            Server::Emulator => {
-                let emulator = Emulator::start(EmulatorConfig::default())
-                    .await
-                    .expect("emulator");
-                (
-                    emulator.base_url(),
-                    emulator.default_app_id().to_string(),
-                    Some(emulator),
-                )
-            }
-        }
-    });
+    let (base, app_id, emulator) = rt.block_on(start(server));
     let app_id = app_id.as_str();
     let generated = ClientBuilder::new()
         .base_url(&base)
@@ -211,22 +215,12 @@ fn overhead(c: &mut Criterion) {
         .enable_all()
         .build()
         .expect("runtime");
-    let origin = rt.block_on(passage_benches::fixed_json_server(Bytes::from_static(
-        BODY.as_bytes(),
-    )));
-    let emulator = rt
-        .block_on(Emulator::start(EmulatorConfig::default()))
-        .expect("emulator");
-
-    let targets = [
-        ("get_app_fixed_server", format!("{origin}/v1"), "bench-app"),
-        (
-            "get_app_emulator",
-            emulator.base_url(),
-            emulator.default_app_id(),
-        ),
-    ];
-    for (group_name, base, app_id) in targets {
+    for (group_name, server) in [
+        ("get_app_fixed_server", Server::FixedApp),
+        ("get_app_emulator", Server::Emulator),
+    ] {
+        let (base, app_id, emulator) = rt.block_on(start(server));
+        let app_id = app_id.as_str();
         let generated = ClientBuilder::new()
             .base_url(&base)
             .build()
@@ -297,8 +291,8 @@ fn overhead(c: &mut Criterion) {
             },
         );
         println!("{group_name} (generated without retries vs raw like generated): {ratio}");
+        drop(emulator);
     }
-    drop(emulator);
     drop(rt);
 
     report_setups(
@@ -337,22 +331,11 @@ fn profile_loop(variant: &str) {
         .build()
         .expect("runtime");
     // `OVERHEAD_TARGET=emulator`: the emulator (in process) instead of the fixed server.
-    let emulator = match std::env::var("OVERHEAD_TARGET").as_deref() {
-        Ok("emulator") => Some(
-            rt.block_on(Emulator::start(EmulatorConfig::default()))
-                .expect("emulator"),
-        ),
-        _ => None,
+    let server = match std::env::var("OVERHEAD_TARGET").as_deref() {
+        Ok("emulator") => Server::Emulator,
+        _ => Server::FixedApp,
     };
-    let (base, app_id) = match &emulator {
-        Some(emulator) => (emulator.base_url(), emulator.default_app_id().to_string()),
-        None => {
-            let origin = rt.block_on(passage_benches::fixed_json_server(Bytes::from_static(
-                BODY.as_bytes(),
-            )));
-            (format!("{origin}/v1"), "bench-app".to_string())
-        }
-    };
+    let (base, app_id, _emulator) = rt.block_on(start(server));
     let app_id = app_id.as_str();
     let generated = ClientBuilder::new()
         .base_url(&base)
