@@ -105,6 +105,26 @@ enum Call {
     GetJwks,
 }
 
+/// The multi-threaded runtime of a measurement: two workers, as the machine has two cores.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// The generated client for `base`, and for the raw side the generated client's own
+/// `reqwest::Client` (same pool, same settings).
+fn clients(base: &str) -> (Client, reqwest::Client) {
+    let generated = ClientBuilder::new()
+        .base_url(base)
+        .build()
+        .expect("generated client");
+    let http = passage_auth_client::ClientInfo::client(&generated).clone();
+    (generated, http)
+}
+
 /// Starts `server` on the current runtime: its base URL, the app id to ask for, and the emulator
 /// (kept alive by the caller) when it is one.
 async fn start(server: Server) -> (String, String, Option<passage_emulator::EmulatorHandle>) {
@@ -135,18 +155,10 @@ async fn start(server: Server) -> (String, String, Option<passage_emulator::Emul
 
 /// One setup's interleaved ratio: a fresh runtime, server and client.
 fn setup_ratio(server: Server, call: Call) -> passage_benches::Interleaved {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = runtime();
     let (base, app_id, emulator) = rt.block_on(start(server));
     let app_id = app_id.as_str();
-    let generated = ClientBuilder::new()
-        .base_url(&base)
-        .build()
-        .expect("generated client");
-    let http = passage_auth_client::ClientInfo::client(&generated).clone();
+    let (generated, http) = clients(&base);
     let ratio = match call {
         Call::GetApp => interleave(
             &rt,
@@ -210,23 +222,14 @@ fn report_setups(key: &str, what: &str, server: Server, call: Call) {
 }
 
 fn overhead(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = runtime();
     for (group_name, server) in [
         ("get_app_fixed_server", Server::FixedApp),
         ("get_app_emulator", Server::Emulator),
     ] {
         let (base, app_id, emulator) = rt.block_on(start(server));
         let app_id = app_id.as_str();
-        let generated = ClientBuilder::new()
-            .base_url(&base)
-            .build()
-            .expect("generated client");
-        // The raw side uses the generated client's own reqwest::Client (same pool, same settings).
-        let http = passage_auth_client::ClientInfo::client(&generated).clone();
+        let (generated, http) = clients(&base);
         // Both sides decode into the same type: the comparison is the client's overhead.
         rt.block_on(async {
             let a = generated_get(&generated, app_id).await;
@@ -337,11 +340,7 @@ fn profile_loop(variant: &str) {
     };
     let (base, app_id, _emulator) = rt.block_on(start(server));
     let app_id = app_id.as_str();
-    let generated = ClientBuilder::new()
-        .base_url(&base)
-        .build()
-        .expect("generated client");
-    let http = passage_auth_client::ClientInfo::client(&generated).clone();
+    let (generated, http) = clients(&base);
     let no_retry = generated.with_retry_policy(passage_auth_client::RetryPolicy::none());
     eprintln!(
         "future sizes: raw_get {} bytes, generated get_app().send() {} bytes",
