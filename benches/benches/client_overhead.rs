@@ -9,6 +9,7 @@
 
 use bytes::Bytes;
 use criterion::{criterion_group, Criterion};
+use passage_auth_client::CredentialsExt;
 use passage_auth_client::{types, Client, ClientBuilder};
 use passage_emulator::{Emulator, EmulatorConfig};
 

@@ -13,7 +13,7 @@ use axum::http::{header, HeaderMap, Request, StatusCode};
 use axum::routing::get;
 use axum::Router;
 use criterion::{criterion_group, criterion_main, Criterion};
-use passage_auth_client::service::{PassageAuthLayer, PassageUser};
+use passage_auth_client::server::{PassageAuthLayer, PassageUser};
 use passage_auth_client::{ClientBuilder, RetryPolicy, TokenVerifier, VerifierConfig};
 use tower::ServiceExt;
 

@@ -18,7 +18,7 @@
 use anyhow::Context as _;
 use axum::routing::get;
 use axum::{Json, Router};
-use passage_auth_client::service::{PassageAuthLayer, PassageUser, AUTH_COOKIE};
+use passage_auth_client::server::{PassageAuthLayer, PassageUser, AUTH_COOKIE};
 use passage_auth_client::{TokenVerifier, VerifierConfig};
 use serde_json::{json, Value};
 

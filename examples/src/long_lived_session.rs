@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use futures::future::try_join_all;
 use passage_auth_client::open_enums::ApiErrorCode;
+use passage_auth_client::CredentialsExt;
 use passage_auth_client::Session;
 
 use crate::target::{unverified_expiry, SharedClock};

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use passage_auth_client::open_enums::ApiErrorCode;
+use passage_auth_client::CredentialsExt;
 use passage_auth_client::{types, Client, MagicLinkExt, PollPolicy, SecretValue};
 use tokio::sync::Notify;
 

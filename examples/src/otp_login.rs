@@ -1,6 +1,7 @@
 //! Example `otp_login`: sign in with a one-time passcode, verify the auth token, read the
 //! signed-in user, sign out.
 
+use passage_auth_client::CredentialsExt;
 use passage_auth_client::{TokenVerifier, VerifierConfig};
 
 use crate::{otp, Steps, Target};

@@ -3,6 +3,7 @@
 
 use anyhow::Context as _;
 use passage_auth_client::types;
+use passage_auth_client::CredentialsExt;
 use passage_e2e::authenticator::SoftAuthenticator;
 use serde_json::Value;
 

@@ -4,6 +4,7 @@
 //! The client talks to the emulator through a [`RecordingProxy`], so a test can end with
 //! [`TestEnv::assert_conformant`]: every answer it received is checked against the spec.
 
+use passage_auth_client::CredentialsExt;
 use passage_auth_client::{types, Client, ClientBuilder, RetryPolicy, SecretValue};
 use passage_emulator::{
     AppConfig, Emulator, EmulatorConfig, EmulatorHandle, MetadataFieldConfig, OutboxMessage,

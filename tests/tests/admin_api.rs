@@ -1,6 +1,7 @@
 //! The admin API from a test's point of view: state set up through `AdminClient` (in-process and at the
 //! emulator's URL), then exercised with the generated client, every answer checked against the spec.
 
+use passage_auth_client::CredentialsExt;
 use passage_auth_client::{types, Error, SecretValue};
 use passage_e2e::harness::TestEnv;
 use passage_emulator::admin::{AdminClient, NewUser, UserPatch};

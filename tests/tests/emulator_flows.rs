@@ -1,5 +1,6 @@
 //! End-to-end flows: the generated client against a started emulator over real HTTP on 127.0.0.1.
 
+use passage_auth_client::CredentialsExt;
 use passage_auth_client::{types, Error, RedirectExt, ResponseValue, SecretValue};
 use passage_e2e::harness::{
     assert_different_secrets, assert_same_secret, jwt_parts, pkce_pair, TestEnv,

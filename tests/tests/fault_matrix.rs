@@ -14,6 +14,7 @@
 
 use std::time::{Duration, Instant};
 
+use passage_auth_client::CredentialsExt;
 use passage_auth_client::{types, Client, ClientBuilder, Error, RetryPolicy, SecretValue};
 use passage_e2e::harness::{counter_app_config, TestEnv};
 use passage_emulator::{FaultKind, FaultRule};

@@ -41,6 +41,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use futures::StreamExt as _;
 use passage_auth_client::operations::{self, Auth, OperationSpec};
+use passage_auth_client::CredentialsExt;
 use passage_auth_client::{
     types, Client, ClientBuilder, Error, MagicLinkExt, PollPolicy, RedirectExt, RetryPolicy,
     SecretValue, Session, StoredTokens, TokenStore,
@@ -336,7 +337,9 @@ impl Spec {
                 let auth = if schemes.contains("bearerAuth") {
                     Auth::Bearer
                 } else if schemes.contains("apiKeyAuth") {
-                    Auth::ApiKey
+                    Auth::ApiKey {
+                        header: "x-api-key",
+                    }
                 } else {
                     Auth::None
                 };
@@ -962,7 +965,7 @@ async fn operation_case(op: SecretOperation, hostile: Hostile) -> Option<Case> {
         Auth::Bearer => {
             s.request("authorization", "bearer auth token", jwt(now() + 3600));
         }
-        Auth::ApiKey => {
+        Auth::ApiKey { .. } => {
             s.request("x-api-key", "API key", letters());
         }
         Auth::None => {}
@@ -984,7 +987,7 @@ async fn operation_case(op: SecretOperation, hostile: Hostile) -> Option<Case> {
     let mut client = client_for(&server, hostile);
     match op.spec.auth {
         Auth::Bearer => client = client.with_auth_token(s.field("authorization")),
-        Auth::ApiKey => client = client.with_api_key(s.field("x-api-key")),
+        Auth::ApiKey { .. } => client = client.with_api_key(s.field("x-api-key")),
         Auth::None => {}
     }
     let mut forms = Forms::default();

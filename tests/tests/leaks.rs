@@ -13,6 +13,7 @@
 
 use std::time::Duration;
 
+use passage_auth_client::CredentialsExt;
 use passage_auth_client::{
     types, Client, ClientBuilder, Error, RetryPolicy, SecretValue, Session, SessionError,
     TokenStore,

@@ -10,6 +10,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use passage_auth_client::CredentialsExt;
 use passage_auth_client::{types, Client, ClientBuilder, Session, TokenStore};
 use passage_e2e::harness::{counter_app_config, TestEnv};
 use serde_json::json;

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use axum::routing::get;
 use axum::Router;
-use passage_auth_client::service::{PassageAuthLayer, PassageUser, AUTH_COOKIE};
+use passage_auth_client::server::{PassageAuthLayer, PassageUser, AUTH_COOKIE};
 use passage_auth_client::{ManualClock, TokenVerifier, VerifierConfig};
 use passage_e2e::harness::{jwt_parts, TestEnv};
 use serde_json::json;

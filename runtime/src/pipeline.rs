@@ -1,0 +1,358 @@
+//! The call pipeline every generated request goes through (a generated
+//! crate's `ClientHooks` impl hands each request here): the credential the
+//! operation declares is added, the values the request carries in secret
+//! places are recorded for [`crate::finish_call`] to scrub, the request is
+//! sent and retried as the operation's `x-idempotent` and the client's
+//! [`RetryPolicy`] allow, secret-bearing response headers are marked
+//! sensitive, and an error answer whose body is not the API's error body is
+//! replaced by a redacted view of it.
+//!
+//! It knows no spec: the operation's row ([`OperationSpec`]) and the error
+//! body type come from the generated crate.
+
+use std::time::Instant;
+
+use reqwest::header::{HeaderMap, HeaderValue, LOCATION, SET_COOKIE};
+use serde::de::DeserializeOwned;
+use tracing::Instrument;
+
+use crate::call_error::CallError;
+use crate::client_state::{ClientState, Credential};
+use crate::error::record_call_secrets;
+use crate::operation::{Auth, OperationSpec};
+use crate::redact::{RedactedBody, RequestSecrets};
+use crate::response::NonApiBody;
+use crate::retry::{classify_error, classify_status, RetryPolicy, Verdict};
+
+/// Refuses a call whose credential cannot be sent (instead of sending it
+/// without one). Free when the client holds no invalid credential.
+pub fn check_credentials<E>(
+    state: &ClientState,
+    op: Option<&OperationSpec>,
+) -> Result<(), CallError<E>> {
+    if !state.has_invalid_credential() {
+        return Ok(());
+    }
+    let auth = op.map_or(Auth::None, |o| o.auth);
+    match state.credential(auth) {
+        Some((Credential::Invalid, name)) => Err(CallError::InvalidRequest(format!(
+            "the {name} credential is not a valid HTTP header value"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Sends `request` for the operation `op` (its row of the generated table)
+/// with `http`: credential, secret recording, retries, tracing, response
+/// headers and error bodies as the module documentation says. `B` is the
+/// API's error body type: an error answer whose body does not decode as one
+/// reaches the caller as an unexpected status with a redacted view of it.
+pub async fn send<B: DeserializeOwned>(
+    http: &reqwest::Client,
+    state: &ClientState,
+    op: Option<&'static OperationSpec>,
+    mut request: reqwest::Request,
+) -> reqwest::Result<reqwest::Response> {
+    let secrets = add_credential(state, &mut request, op);
+    if let Some(secrets) = &secrets {
+        record_call_secrets(secrets.clone());
+    }
+    let idempotent = op.is_some_and(|o| o.idempotent);
+    let policy = state.retry_policy();
+    // A span costs on every poll even when nothing records it (and with
+    // tracing's `log` feature it logs every poll): one only when DEBUG is on.
+    let response = if tracing::enabled!(tracing::Level::DEBUG) {
+        let span = tracing::debug_span!(
+            "passage.call",
+            operation = op.map_or("", |o| o.operation_id),
+            method = request.method().as_str(),
+            path = op.map_or("", |o| o.path),
+            status = tracing::field::Empty,
+            attempts = tracing::field::Empty,
+            elapsed_ms = tracing::field::Empty,
+        );
+        let sent = execute_with_retries(http, policy, request, idempotent)
+            .instrument(span.clone())
+            .await;
+        span.record("attempts", sent.attempts);
+        span.record("elapsed_ms", sent.elapsed.as_millis() as u64);
+        if let Ok(response) = &sent.result {
+            span.record("status", response.status().as_u16());
+        }
+        sent.result
+    } else {
+        execute_with_retries(http, policy, request, idempotent)
+            .await
+            .result
+    };
+    let response = response.map_err(reqwest::Error::without_url)?;
+    let response = capture_error_body::<B>(response, secrets.as_ref())
+        .await
+        // reqwest's errors print the URL, which may carry a secret query
+        // (`DELETE /tokens?refresh_token=`): drop it.
+        .map_err(reqwest::Error::without_url)?;
+    Ok(match op {
+        // The response remembers the request URL (and prints it in
+        // Debug): for an operation with a secret query, drop the URL.
+        Some(op) if !op.secret_query.is_empty() => {
+            let response: http::Response<reqwest::Body> = response.into();
+            reqwest::Response::from(response)
+        }
+        _ => response,
+    })
+}
+
+/// The outcome of sending a request, with its retries.
+struct Sent {
+    /// The last attempt's answer or failure.
+    result: reqwest::Result<reqwest::Response>,
+    /// How many times the request was sent.
+    attempts: u32,
+    /// From the first attempt to the outcome, waits included.
+    elapsed: std::time::Duration,
+}
+
+/// A copy of `request` to send again, `None` when its body is a stream. Leaner than
+/// `Request::try_clone`, which also copies the extensions (a map allocated for every request
+/// because the timeout is kept there): the generated code sets none but the timeout.
+fn copy_for_retry(request: &reqwest::Request) -> Option<reqwest::Request> {
+    let body = match request.body() {
+        None => None,
+        Some(body) => Some(reqwest::Body::from(bytes::Bytes::copy_from_slice(
+            body.as_bytes()?,
+        ))),
+    };
+    let mut copy = reqwest::Request::new(request.method().clone(), request.url().clone());
+    if let Some(timeout) = request.timeout() {
+        *copy.timeout_mut() = Some(*timeout);
+    }
+    *copy.headers_mut() = request.headers().clone();
+    *copy.version_mut() = request.version();
+    *copy.body_mut() = body;
+    Some(copy)
+}
+
+/// Marks the headers that may carry a secret (`Set-Cookie`, and `Location`,
+/// which carries an OAuth `code` on the callbacks) as sensitive, so that the
+/// `Debug` of a response or of its headers shows `Sensitive` instead.
+fn mark_sensitive_headers(headers: &mut HeaderMap) {
+    // One pass over the few headers of an answer: cheaper than hashing both names.
+    for (name, value) in headers.iter_mut() {
+        if name == SET_COOKIE || name == LOCATION {
+            value.set_sensitive(true);
+        }
+    }
+}
+
+/// The values `request` carries in the places `op` marks secret.
+fn request_secrets(request: &reqwest::Request, op: &OperationSpec, into: &mut RequestSecrets) {
+    if !op.secret_query.is_empty() {
+        for (name, value) in request.url().query_pairs() {
+            if op.secret_query.contains(&name.as_ref()) {
+                into.add(&value);
+            }
+        }
+    }
+    for name in op.secret_headers {
+        for value in request.headers().get_all(*name) {
+            if let Ok(value) = value.to_str() {
+                into.add(value);
+            }
+        }
+    }
+    if op.secret_body.is_empty() {
+        return;
+    }
+    let Some(bytes) = request.body().and_then(reqwest::Body::as_bytes) else {
+        return;
+    };
+    match serde_json::from_slice::<serde_json::Value>(bytes) {
+        Ok(json) => {
+            for path in op.secret_body {
+                let segments: Vec<&str> = path.split('/').collect();
+                collect_json(&json, &segments, into);
+            }
+        }
+        Err(_) => {
+            for (name, value) in url::form_urlencoded::parse(bytes) {
+                if op.secret_body.contains(&name.as_ref()) {
+                    into.add(&value);
+                }
+            }
+        }
+    }
+}
+
+fn collect_json(value: &serde_json::Value, path: &[&str], into: &mut RequestSecrets) {
+    let Some((first, rest)) = path.split_first() else {
+        match value {
+            serde_json::Value::String(s) => into.add(s),
+            serde_json::Value::Null => {}
+            other => into.add(&other.to_string()),
+        }
+        return;
+    };
+    match (*first, value) {
+        ("*", serde_json::Value::Array(items)) => {
+            items.iter().for_each(|item| collect_json(item, rest, into))
+        }
+        ("*", serde_json::Value::Object(map)) => {
+            map.values().for_each(|item| collect_json(item, rest, into))
+        }
+        (key, serde_json::Value::Object(map)) => {
+            if let Some(item) = map.get(key) {
+                collect_json(item, rest, into);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Marks secret-bearing headers sensitive; then, for a 4xx/5xx answer,
+/// keeps a redacted view of the body (the request's secrets scrubbed) in the
+/// answer's extensions, for the error to show. When the body is not the API's
+/// error body `B` (an HTML page from a proxy, say), the answer is also marked
+/// [`NonApiBody`], so that the caller gets a typed error that keeps the HTTP
+/// status instead of a bare decode failure.
+async fn capture_error_body<B: DeserializeOwned>(
+    mut response: reqwest::Response,
+    secrets: Option<&RequestSecrets>,
+) -> reqwest::Result<reqwest::Response> {
+    mark_sensitive_headers(response.headers_mut());
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return Ok(response);
+    }
+    let version = response.version();
+    let headers = std::mem::take(response.headers_mut());
+    let body = response.bytes().await?;
+    let none = RequestSecrets::default();
+    let shown = RedactedBody::new(&body, secrets.unwrap_or(&none)).with_content_type(&headers);
+    let is_api_error = serde_json::from_slice::<B>(&body).is_ok();
+    let mut rebuilt = http::Response::new(reqwest::Body::from(body));
+    *rebuilt.status_mut() = status;
+    *rebuilt.version_mut() = version;
+    *rebuilt.headers_mut() = headers;
+    rebuilt.extensions_mut().insert(shown);
+    if !is_api_error {
+        rebuilt.extensions_mut().insert(NonApiBody);
+    }
+    Ok(reqwest::Response::from(rebuilt))
+}
+
+/// Adds the credential `op` declares, if `state` holds it, and returns the
+/// secrets the request then carries (none for an operation without secret
+/// places).
+fn add_credential(
+    state: &ClientState,
+    request: &mut reqwest::Request,
+    op: Option<&OperationSpec>,
+) -> Option<RequestSecrets> {
+    let op = op?;
+    let mut secrets = None;
+    if let Some((Credential::Valid { header, secret }, name)) = state.credential(op.auth) {
+        request
+            .headers_mut()
+            .insert(name, HeaderValue::clone(header));
+        secrets
+            .get_or_insert_with(RequestSecrets::default)
+            .add(secret.expose_secret());
+    }
+    if op.has_secret_places() {
+        request_secrets(
+            request,
+            op,
+            secrets.get_or_insert_with(RequestSecrets::default),
+        );
+    }
+    secrets
+}
+
+/// Sends `request`, retrying as the policy and the operation's idempotency allow.
+async fn execute_with_retries(
+    http: &reqwest::Client,
+    policy: &RetryPolicy,
+    request: reqwest::Request,
+    idempotent: bool,
+) -> Sent {
+    let started = Instant::now();
+    let mut attempt = 1u32;
+    let mut pending = request;
+    loop {
+        let copy = (attempt < policy.attempts())
+            .then(|| copy_for_retry(&pending))
+            .flatten();
+        let result = http.execute(pending).await;
+
+        let verdict = match &result {
+            Ok(response) => classify_status(response.status(), response.headers(), idempotent),
+            Err(error) => classify_error(error, idempotent),
+        };
+        let wait = match verdict {
+            Verdict::Retry(after) => policy.wait_before_retry(attempt, after, started.elapsed()),
+            Verdict::Done => None,
+        };
+        let (Some(copy), Some(wait)) = (copy, wait) else {
+            return Sent {
+                result,
+                attempts: attempt,
+                elapsed: started.elapsed(),
+            };
+        };
+        match &result {
+            Ok(response) => tracing::debug!(
+                attempt,
+                status = response.status().as_u16(),
+                wait_ms = wait.as_millis() as u64,
+                "retrying"
+            ),
+            Err(error) => tracing::debug!(
+                attempt,
+                timeout = error.is_timeout(),
+                connect = error.is_connect(),
+                wait_ms = wait.as_millis() as u64,
+                "retrying"
+            ),
+        }
+        drop(result);
+        // Boxed: a timer is large, and only a retry needs one.
+        Box::pin(tokio::time::sleep(wait)).await;
+        pending = copy;
+        attempt += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_retry_copy_is_the_same_request() {
+        let mut request = reqwest::Client::new()
+            .post("http://127.0.0.1:1/v1/apps/a/tokens?x=1")
+            .header("x-one", "1")
+            .header("x-one", "2")
+            .body(r#"{"refresh_token":"r"}"#)
+            .timeout(Duration::from_secs(7))
+            .build()
+            .unwrap();
+        *request.version_mut() = reqwest::Version::HTTP_11;
+        let copy = copy_for_retry(&request).expect("a body of bytes can be copied");
+        assert_eq!(copy.method(), request.method());
+        assert_eq!(copy.url(), request.url());
+        assert_eq!(copy.headers(), request.headers());
+        assert_eq!(copy.timeout(), Some(&Duration::from_secs(7)));
+        assert_eq!(copy.version(), reqwest::Version::HTTP_11);
+        assert_eq!(
+            copy.body().and_then(reqwest::Body::as_bytes),
+            Some(&br#"{"refresh_token":"r"}"#[..])
+        );
+        let bodiless = reqwest::Client::new()
+            .get("http://127.0.0.1:1/v1/apps/a")
+            .build()
+            .unwrap();
+        let copy = copy_for_retry(&bodiless).unwrap();
+        assert!(copy.body().is_none() && copy.timeout().is_none());
+    }
+}
