@@ -18,8 +18,10 @@ use crate::secret::SecretValue;
 
 /// How long to wait for a TCP/TLS connection.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long one whole request may take, body included.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long one whole request (one attempt) may take, body included. With
+/// the longest default backoff it fits twice in the default retry budget, so
+/// a timed-out idempotent call is retried once (see [`RetryPolicy`]).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What a generated crate's `Client` offers the client crates: how it is
 /// made from [`ClientParts`], and what its API's error body and default base

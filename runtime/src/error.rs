@@ -141,14 +141,6 @@ impl<C> Error<C> {
         }
     }
 
-    /// True for a transport failure after which the server may have acted on
-    /// the request: a timeout, or a connection lost once the request was
-    /// sent (reqwest's request, body and decode failures other than connect).
-    /// A refresh whose outcome is unknown is one of these.
-    pub fn outcome_unknown(&self) -> bool {
-        matches!(self, Error::Transport { connect: false, .. })
-    }
-
     /// An [`Error::InvalidRequest`] whose message is redacted.
     pub fn invalid_request(message: impl AsRef<str>) -> Self {
         Error::InvalidRequest(redact_message(message.as_ref(), &RequestSecrets::default()))

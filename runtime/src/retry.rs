@@ -34,13 +34,16 @@ pub struct RetryPolicy {
 }
 
 impl Default for RetryPolicy {
-    /// 3 attempts, backoff from 100 ms up to 2 s (full jitter), 10 s in all, `Retry-After` up to 5 s.
+    /// 3 attempts, backoff from 100 ms up to 2 s (full jitter), 25 s in all,
+    /// `Retry-After` up to 5 s. The budget leaves room for a second attempt
+    /// after one that took the whole default request timeout
+    /// ([`crate::DEFAULT_TIMEOUT`]).
     fn default() -> Self {
         Self {
             max_attempts: 3,
             backoff: Backoff::new(Duration::from_millis(100), Duration::from_secs(2))
                 .jitter(Jitter::Full),
-            budget: Duration::from_secs(10),
+            budget: Duration::from_secs(25),
             max_retry_after: Duration::from_secs(5),
         }
     }

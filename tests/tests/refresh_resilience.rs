@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use passage_auth_client::{
-    types, Client, Clock, ManualClock, MemoryStore, SecretValue, Session, SessionError, StoreError,
-    StoreLock, StoredTokens, TokenStore,
+    types, Client, ClientBuilder, Clock, ManualClock, MemoryStore, RetryPolicy, SecretValue,
+    Session, SessionBuilder, SessionError, StoreError, StoreLock, StoredTokens, TokenStore,
 };
 use passage_e2e::harness::{assert_different_secrets, assert_same_secret, TestEnv};
 use passage_emulator::{AppConfig, EmulatorConfig, FaultKind, FaultRule};
@@ -58,6 +58,16 @@ impl TokenStore for WatchedStore {
 
 impl Fixture {
     async fn start(grace: i64, identifier: &str) -> Self {
+        Self::start_with(grace, identifier, |env| env.retrying_client(), |session| session).await
+    }
+
+    /// A fixture whose session uses the client `client` makes and the settings `configure` adds.
+    async fn start_with(
+        grace: i64,
+        identifier: &str,
+        client: impl FnOnce(&TestEnv) -> Client,
+        configure: impl FnOnce(SessionBuilder<MemoryStore>) -> SessionBuilder<MemoryStore>,
+    ) -> Self {
         let env = TestEnv::with_config(EmulatorConfig {
             apps: vec![AppConfig {
                 refresh_reuse_grace_seconds: grace,
@@ -73,7 +83,7 @@ impl Fixture {
             inner: MemoryStore::new(),
             saves: store_saves.clone(),
         });
-        let session = Session::builder(env.retrying_client(), env.app_id.clone())
+        let session = configure(Session::builder(client(&env), env.app_id.clone()))
             .clock(clock.clone() as Arc<dyn Clock>)
             .store(store.clone())
             .build();
@@ -405,6 +415,67 @@ async fn a_refresh_held_past_the_callers_timeout_still_lands_in_the_store() {
         .await
         .expect("the next rotation works");
     assert_eq!(f.refreshes(), vec![Some(201), Some(201)]);
+}
+
+/// The issue behind this test: with the request timeout longer than the refresh retry budget (as
+/// the defaults once were), a refresh whose answer came after the timeout was never presented
+/// again, although the server had rotated the pair and would have returned it within its reuse
+/// grace window; the next refresh then presented the spent token and the server revoked the family.
+/// Here the emulator rotates at once and holds the answer far longer than the client's request
+/// timeout (it never arrives during the test), and the refresh budget is shorter than the timeout.
+#[tokio::test]
+async fn a_refresh_answer_held_past_the_request_timeout_keeps_the_session() {
+    const TIMEOUT: Duration = Duration::from_millis(300);
+    let f = Fixture::start_with(
+        GRACE_SECONDS,
+        "slow-answer@example.com",
+        |env| {
+            ClientBuilder::new()
+                .base_url(env.emulator.base_url())
+                .timeout(TIMEOUT)
+                .build()
+                .expect("client builds")
+        },
+        |session| {
+            session
+                .refresh_retry(RetryPolicy::default().budget(TIMEOUT / 2))
+                .server_reuse_grace(Duration::from_secs(GRACE_SECONDS as u64))
+        },
+    )
+    .await;
+    f.expire();
+    f.env.emulator.inject_fault(FaultRule {
+        path_prefix: f.tokens_path(),
+        method: Some("POST".into()),
+        count: 1,
+        kind: FaultKind::DelayAfterProcessing,
+        retry_after: None,
+        // Ten minutes: the held answer cannot reach the client before its timeout.
+        delay_ms: Some(600_000),
+        status: None,
+    });
+    let token = f
+        .session
+        .auth_token()
+        .await
+        .expect("the same refresh token, presented again within the grace window, got the pair");
+    let stored = f.stored().await.expect("a pair is stored");
+    assert_same_secret(&expose_secret(&token), &auth_of(&stored), "the token handed out is stored");
+    assert_different_secrets(
+        &refresh_of(&stored),
+        &refresh_of(&f.signed_in),
+        "the rotated pair was stored",
+    );
+    // The held request is still unanswered; the second presentation got the rotated pair.
+    assert_eq!(f.refreshes().last(), Some(&Some(201)));
+    // The session is alive on the server: the stored pair rotates again, no reuse is detected.
+    f.expire();
+    f.session
+        .auth_token()
+        .await
+        .expect("the next rotation works");
+    assert_eq!(f.refreshes().last(), Some(&Some(201)));
+    assert_eq!(f.current_user_email().await.unwrap(), "slow-answer@example.com");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

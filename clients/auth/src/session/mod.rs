@@ -59,12 +59,20 @@ pub use store::{MemoryStore, StoreError, StoreLock, StoredTokens, TokenStore};
 use crate::open_enums::ApiErrorCode;
 use crate::types::{AuthResult, RefreshAuthTokenRequest};
 use crate::{Client, CredentialsExt, Error, RetryPolicy, SecretValue};
-use passage_runtime::backoff::time_after;
+use passage_runtime::backoff::{instant_after, time_after};
 use passage_runtime::clock::unix_seconds;
 use passage_runtime::Backoff;
 
 /// Default of [`SessionBuilder::refresh_skew`].
 pub const DEFAULT_REFRESH_SKEW: Duration = Duration::from_secs(30);
+
+/// Default of [`SessionBuilder::server_reuse_grace`]: how long after a
+/// rotation the server is assumed to accept the just-rotated refresh token
+/// again (the emulator's `refresh_reuse_grace_seconds`; 30 s is a common
+/// setting of identity providers). It is longer than the client's default
+/// request timeout ([`crate::DEFAULT_TIMEOUT`]) plus the longest default
+/// backoff, so a refresh whose answer timed out is presented again inside it.
+pub const DEFAULT_SERVER_REUSE_GRACE: Duration = Duration::from_secs(30);
 
 /// Why a session could not give a token or make a call.
 #[derive(Debug, thiserror::Error)]
@@ -109,6 +117,7 @@ pub struct SessionBuilder<S: TokenStore = MemoryStore> {
     clock: Arc<dyn Clock>,
     skew: Duration,
     retry: RetryPolicy,
+    reuse_grace: Duration,
     cooldown: Backoff,
 }
 
@@ -118,6 +127,7 @@ impl<S: TokenStore> fmt::Debug for SessionBuilder<S> {
             .field("app_id", &self.app_id)
             .field("skew", &self.skew)
             .field("refresh_retry", &self.retry)
+            .field("server_reuse_grace", &self.reuse_grace)
             .field("refresh_backoff", &self.cooldown)
             .finish_non_exhaustive()
     }
@@ -133,6 +143,7 @@ impl<S: TokenStore> SessionBuilder<S> {
             clock: self.clock,
             skew: self.skew,
             retry: self.retry,
+            reuse_grace: self.reuse_grace,
             cooldown: self.cooldown,
         }
     }
@@ -158,6 +169,20 @@ impl<S: TokenStore> SessionBuilder<S> {
         self
     }
 
+    /// The server's reuse grace window (default [`DEFAULT_SERVER_REUSE_GRACE`]):
+    /// after a refresh attempt whose outcome is unknown (a timeout, a
+    /// connection lost after the request was sent, an answer that cannot be
+    /// read), the server may have rotated the pair; the same refresh token is
+    /// presented again until this long after that attempt was sent, even past
+    /// the [`refresh_retry`](Self::refresh_retry) policy's attempts and budget,
+    /// because the server returns the rotated pair to it only within its
+    /// window. Set it to the server's setting (0 when it has none: then only
+    /// the retry policy applies).
+    pub fn server_reuse_grace(mut self, grace: Duration) -> Self {
+        self.reuse_grace = grace;
+        self
+    }
+
     /// After a refresh failed transiently, wait `initial` (on the session's
     /// clock) before the next one, doubling up to `max` while failures
     /// repeat (default 1 s to 60 s); meanwhile callers get the unexpired
@@ -177,6 +202,7 @@ impl<S: TokenStore> SessionBuilder<S> {
                 clock: self.clock,
                 skew: self.skew,
                 retry: self.retry,
+                reuse_grace: self.reuse_grace,
                 cooldown: self.cooldown,
                 current: RwLock::new(Slot::Unloaded),
                 refresh: tokio::sync::Mutex::new(RefreshState::default()),
@@ -243,6 +269,7 @@ struct Inner<S> {
     clock: Arc<dyn Clock>,
     skew: Duration,
     retry: RetryPolicy,
+    reuse_grace: Duration,
     cooldown: Backoff,
     /// What the fast path reads; written only under `refresh`.
     current: RwLock<Slot>,
@@ -335,6 +362,7 @@ impl Session<MemoryStore> {
             clock: Arc::new(SystemClock),
             skew: DEFAULT_REFRESH_SKEW,
             retry: RetryPolicy::default(),
+            reuse_grace: DEFAULT_SERVER_REUSE_GRACE,
             cooldown: Backoff::new(Duration::from_secs(1), Duration::from_secs(60)),
         }
     }
@@ -613,12 +641,17 @@ impl<S: TokenStore> Inner<S> {
 
     /// `POST /tokens` with `refresh_token`, retrying transient failures
     /// under the refresh policy (the client's own policy never repeats a
-    /// rotation: `x-idempotent: false`).
+    /// rotation: `x-idempotent: false`), and, after an attempt whose outcome
+    /// is unknown, for as long as the server's reuse grace window can still
+    /// accept the same token ([`SessionBuilder::server_reuse_grace`]).
     async fn refresh_request(&self, refresh_token: &SecretValue) -> Result<AuthResult, Error> {
         let client = self.client.with_retry_policy(RetryPolicy::none());
         let started = tokio::time::Instant::now();
+        // When the first attempt that the server may have processed was sent.
+        let mut uncertain_since: Option<tokio::time::Instant> = None;
         let mut attempt = 1u32;
         loop {
+            let sent_at = tokio::time::Instant::now();
             let result = client
                 .refresh_auth_token()
                 .app_id(self.app_id.as_str())
@@ -635,11 +668,15 @@ impl<S: TokenStore> Inner<S> {
             if classify_refresh(&error) != RefreshFailure::Transient {
                 return Err(error);
             }
+            if may_have_rotated(&error) {
+                uncertain_since.get_or_insert(sent_at);
+            }
             let retry_after = crate::poll::retry_after(&error);
-            let Some(wait) = self
+            let wait = self
                 .retry
                 .wait_before_retry(attempt, retry_after, started.elapsed())
-            else {
+                .or_else(|| self.wait_within_grace(uncertain_since, attempt, retry_after));
+            let Some(wait) = wait else {
                 return Err(error);
             };
             tracing::debug!(
@@ -651,6 +688,42 @@ impl<S: TokenStore> Inner<S> {
             tokio::time::sleep(wait).await;
             attempt = attempt.saturating_add(1);
         }
+    }
+
+    /// The wait before presenting the token again when the retry policy is
+    /// spent but an earlier attempt, sent at `uncertain_since`, may have
+    /// rotated the pair: the backoff's delay (or the server's `Retry-After`),
+    /// if the next attempt then still goes out inside the server's reuse
+    /// grace window.
+    fn wait_within_grace(
+        &self,
+        uncertain_since: Option<tokio::time::Instant>,
+        attempt: u32,
+        retry_after: Option<Duration>,
+    ) -> Option<Duration> {
+        let window_ends = instant_after(uncertain_since?, self.reuse_grace);
+        let wait = retry_after.unwrap_or_else(|| {
+            self.retry
+                .backoff_value()
+                .jittered_delay(attempt.saturating_sub(1))
+        });
+        (instant_after(tokio::time::Instant::now(), wait) < window_ends).then_some(wait)
+    }
+}
+
+/// True when a failed refresh attempt may have been processed by the server
+/// (and the pair rotated): a timeout, a connection lost after the request was
+/// sent, an answer that arrived but cannot be used, or a 500, 502 or 504 (an
+/// error, or a gateway that gave up, after the server may have acted). A
+/// connection that was never made, a 429 or a 503 (refused before processing)
+/// are not.
+fn may_have_rotated(error: &Error) -> bool {
+    match error {
+        Error::Transport { connect, .. } => !connect,
+        Error::Decode { .. } => true,
+        _ => error.status().is_some_and(|s| {
+            matches!(s.as_u16(), 500 | 502 | 504) || !(s.is_client_error() || s.is_server_error())
+        }),
     }
 }
 
