@@ -148,3 +148,23 @@ async fn set_cookie_never_prints_from_an_answer_or_its_error() {
     assert!(!shown.contains(COOKIE), "{shown}");
     assert!(response.into_redirect().is_ok());
 }
+
+/// The defaults are chosen together: a call that took the whole request timeout can still be
+/// retried within the retry budget, and a refresh whose answer timed out is presented again
+/// inside the server's default reuse grace window (so a slow answer never ends a session).
+#[cfg(feature = "session")]
+#[test]
+fn the_default_timeout_budget_and_grace_window_fit_together() {
+    use passage_auth_client::session::DEFAULT_SERVER_REUSE_GRACE;
+    use passage_auth_client::DEFAULT_TIMEOUT;
+    let policy = RetryPolicy::default();
+    let longest_backoff = policy.backoff_value().max();
+    assert!(
+        DEFAULT_TIMEOUT + longest_backoff < policy.time_budget(),
+        "a timed-out idempotent call must be retried once"
+    );
+    assert!(
+        DEFAULT_TIMEOUT + longest_backoff < DEFAULT_SERVER_REUSE_GRACE,
+        "a timed-out refresh must be presented again inside the grace window"
+    );
+}
