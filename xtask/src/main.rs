@@ -204,7 +204,12 @@ fn architecture(root: &Path, graphs: &[String], edges: bool) -> anyhow::Result<E
                     let files = &measurement.graph.files;
                     for (&(from, to), lines) in &measurement.graph.edges {
                         let lines: Vec<String> = lines.iter().map(usize::to_string).collect();
-                        println!("    {}:{} -> {}", files[from].path, lines.join(","), files[to].path);
+                        println!(
+                            "    {}:{} -> {}",
+                            files[from].path,
+                            lines.join(","),
+                            files[to].path
+                        );
                     }
                 }
             }

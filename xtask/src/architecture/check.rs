@@ -47,7 +47,9 @@ fn layers(rule: &CrateRules, graph: &ModuleGraph) -> Vec<Violation> {
         .enumerate()
         .flat_map(|(i, layer)| layer.iter().map(move |m| (*m, i)))
         .collect();
-    let present: BTreeSet<&str> = (0..graph.files.len()).filter_map(|f| top(graph, f)).collect();
+    let present: BTreeSet<&str> = (0..graph.files.len())
+        .filter_map(|f| top(graph, f))
+        .collect();
     for module in rank.keys().filter(|m| !present.contains(*m)) {
         out.push(Violation::MissingModule {
             crate_dir: rule.dir.to_string(),
@@ -93,9 +95,8 @@ fn independent(rule: &CrateRules, graph: &ModuleGraph) -> Vec<Violation> {
         let prefix: Vec<&str> = dir.split('/').filter(|s| !s.is_empty()).collect();
         let under = |file: usize| -> Option<&str> {
             let module = &graph.files[file].module;
-            (module.len() > prefix.len()
-                && module.iter().zip(&prefix).all(|(a, b)| a == b))
-            .then(|| module[prefix.len()].as_str())
+            (module.len() > prefix.len() && module.iter().zip(&prefix).all(|(a, b)| a == b))
+                .then(|| module[prefix.len()].as_str())
         };
         if !(0..graph.files.len()).any(|f| under(f).is_some()) {
             out.push(Violation::MissingModule {

@@ -257,7 +257,10 @@ mod tests {
         let g = graph(&[(0, 1), (1, 2), (2, 0), (1, 0), (2, 3)], 4);
         assert_eq!(g.circular_groups(), vec![vec![0, 1, 2]]);
         let hops = g.shortest_circle(&[0, 1, 2]);
-        let names: Vec<(&str, &str)> = hops.iter().map(|h| (h.from.as_str(), h.to.as_str())).collect();
+        let names: Vec<(&str, &str)> = hops
+            .iter()
+            .map(|h| (h.from.as_str(), h.to.as_str()))
+            .collect();
         assert_eq!(names, vec![("f0.rs", "f1.rs"), ("f1.rs", "f0.rs")]);
         assert_eq!(g.elementary_circles(100), 2);
         assert!(graph(&[(0, 1), (1, 2)], 3).circular_groups().is_empty());

@@ -79,7 +79,11 @@ pub fn measure(root: &Path, dir: &str) -> Result<Measurement, Vec<Violation>> {
 
 impl fmt::Display for Measurement {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let cap = if self.elementary >= Self::CAP { "+" } else { "" };
+        let cap = if self.elementary >= Self::CAP {
+            "+"
+        } else {
+            ""
+        };
         write!(
             f,
             "{}: {} files, {} imports between them, {} circular group(s), {}{cap} elementary circle(s)",

@@ -87,7 +87,10 @@ impl ModuleTree {
         let mut tree = ModuleTree::default();
         let mut problems = Vec::new();
         for root in roots {
-            let dir = Path::new(root).parent().unwrap_or(Path::new("")).to_path_buf();
+            let dir = Path::new(root)
+                .parent()
+                .unwrap_or(Path::new(""))
+                .to_path_buf();
             tree.read_file(workspace, root, Vec::new(), None, dir, &mut problems);
         }
         (tree, problems)
@@ -190,12 +193,20 @@ impl ModuleTree {
                         match candidates.iter().find(|c| workspace.join(c).is_file()) {
                             Some(found) => {
                                 let rel = slash(found);
-                                let grand_dir = if found.file_name().is_some_and(|f| f == "mod.rs") {
+                                let grand_dir = if found.file_name().is_some_and(|f| f == "mod.rs")
+                                {
                                     found.parent().unwrap_or(Path::new("")).to_path_buf()
                                 } else {
                                     found.with_extension("")
                                 };
-                                self.read_file(workspace, &rel, path, Some(module), grand_dir, problems)
+                                self.read_file(
+                                    workspace,
+                                    &rel,
+                                    path,
+                                    Some(module),
+                                    grand_dir,
+                                    problems,
+                                )
                             }
                             None => {
                                 problems.push(Violation::MissingModuleFile {
@@ -290,7 +301,8 @@ impl ModuleTree {
             }
         }
         for import in m.imports.iter().filter(|i| i.glob) {
-            if let Some(Place::Module(source)) = self.resolve_path(module, &import.path, depth + 1) {
+            if let Some(Place::Module(source)) = self.resolve_path(module, &import.path, depth + 1)
+            {
                 if source != module {
                     if let Some(found) = self.resolve_name(source, name, depth + 1) {
                         return Some(found);
@@ -403,7 +415,12 @@ pub fn is_test_only(attrs: &[Attribute]) -> bool {
 }
 
 /// The leaves of a `use` tree, each with its full path.
-pub fn flatten_use(tree: &UseTree, prefix: &mut Vec<String>, reexport: bool, out: &mut Vec<Import>) {
+pub fn flatten_use(
+    tree: &UseTree,
+    prefix: &mut Vec<String>,
+    reexport: bool,
+    out: &mut Vec<Import>,
+) {
     match tree {
         UseTree::Path(p) => {
             prefix.push(p.ident.to_string());

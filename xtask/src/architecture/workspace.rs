@@ -67,7 +67,11 @@ impl Workspace {
                 .get("workspace")
                 .and_then(|w| w.get(key))
                 .and_then(Item::as_array)
-                .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect()
+                })
                 .unwrap_or_default()
         };
         let excluded = list("exclude");
