@@ -5,7 +5,10 @@
 //! Each rule has a stable id (shown in brackets in every finding) and lives in
 //! the module of its family: [`document`], [`operations`], [`responses`],
 //! [`schemas`], [`names`], [`types`]. [`rules::RULES`] lists every id with its
-//! fix; `docs/lint-rules.md` is the same table for readers.
+//! fix; `docs/lint-rules.md` is the same table for readers. What a run
+//! reports ([`Finding`], [`LintReport`]) and how each finding gets its subject
+//! and position live in `finding`. The rules walk the spec with
+//! [`crate::spec`] and name Rust items with [`crate::naming`].
 
 pub mod document;
 mod finding;

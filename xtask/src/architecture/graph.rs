@@ -1,5 +1,5 @@
 //! The module graph of one crate: its files as nodes, an edge from A to B when
-//! A names an item of B (see [`super::references`]), and the circles in it.
+//! A names an item of B (see `references.rs`), and the circles in it.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::Path;

@@ -7,7 +7,7 @@
 //!   re-exports to the file that defines the item. A `pub use` of the
 //!   module's own descendants (a facade such as `pub use child::X` in
 //!   `mod.rs`) is not an edge; `#[cfg(test)]` code is not part of the graph
-//!   (see [`references`] for the details). A crate of the table has no circle.
+//!   (see `references.rs` for the details). A crate of the table has no circle.
 //! - **Layers**: a top-level module imports only modules of earlier layers.
 //! - **Independent directories**: modules under one directory never import
 //!   each other.

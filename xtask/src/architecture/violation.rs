@@ -106,23 +106,6 @@ pub enum Violation {
     },
 }
 
-impl Violation {
-    /// The file the violation is in (the first file of a circle).
-    pub fn file(&self) -> &str {
-        match self {
-            Violation::Unreadable { file, .. }
-            | Violation::MissingModuleFile { file, .. }
-            | Violation::UnlistedModule { file, .. }
-            | Violation::Upward { file, .. }
-            | Violation::Sibling { file, .. }
-            | Violation::ForbiddenDependency { file, .. } => file,
-            Violation::MissingCrate { dir, .. } => dir,
-            Violation::MissingModule { crate_dir, .. } => crate_dir,
-            Violation::Circle { files, .. } => files.first().map_or("", String::as_str),
-        }
-    }
-}
-
 fn lines(lines: &[usize]) -> String {
     let shown: Vec<String> = lines.iter().take(6).map(usize::to_string).collect();
     let more = if lines.len() > 6 { ",…" } else { "" };

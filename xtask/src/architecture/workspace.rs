@@ -263,7 +263,6 @@ fn roots(root: &Path, dir: &str, doc: &ImDocument<String>) -> Vec<String> {
         .map(|p| format!("{dir}/{}", p.trim_start_matches("./")))
         .filter(|p| root.join(p).is_file())
         .collect();
-    roots.dedup();
     let mut seen = std::collections::BTreeSet::new();
     roots.retain(|r| seen.insert(r.clone()));
     roots
