@@ -3,7 +3,8 @@
 //! twice), this module finds the schema or operation it failed on, so that the
 //! user gets a located finding (rule `generator`) instead of a backtrace.
 //!
-//! It regenerates subsets of the spec: each component schema with the schemas
+//! The generator is passed in (a closure), so this module depends on lint's
+//! findings and the spec toolkit only. It regenerates subsets of the spec: each component schema with the schemas
 //! it references, then each operation with the components it references,
 //! then the whole spec without one operation at a time; inside the culprit it
 //! blanks out subschemas, parameters and keywords one at a time to point at
@@ -16,8 +17,8 @@ use std::sync::Once;
 
 use serde_json::{Map, Value};
 
-use crate::lint::{self, Finding};
-use crate::LoadedSpec;
+use crate::lint::{add_subject_and_position, Finding};
+use crate::spec::{escape, operations, resolve, subject_of, LoadedSpec, METHODS};
 
 thread_local! {
     static QUIET: Cell<bool> = const { Cell::new(false) };
@@ -57,9 +58,24 @@ fn short(message: &str) -> String {
     out
 }
 
-/// Findings (rule `generator`) locating `failure`, the message of a failed
-/// generation of `spec`. `fails` regenerates a subset and returns its failure.
-pub(crate) fn locate(
+/// Runs `generate` on `spec`; when it fails (an error or a panic), the
+/// findings (rule `generator`) that blame the schemas or operations it fails on.
+pub(crate) fn generate_or_blame(
+    spec: &LoadedSpec,
+    generate: &dyn Fn(&LoadedSpec) -> Result<String, String>,
+) -> Result<String, Vec<Finding>> {
+    let attempt = |spec: &LoadedSpec| match catch(|| generate(spec)) {
+        Ok(Ok(code)) => Ok(code),
+        Ok(Err(e)) => Err(e),
+        Err(panic) => Err(format!("panicked: {panic}")),
+    };
+    attempt(spec).map_err(|failure| blame(spec, &failure, &|sub| attempt(sub).err()))
+}
+
+/// Findings (rule `generator`) that blame the schemas or operations behind
+/// `failure`, the message of a failed generation of `spec`. `fails`
+/// regenerates a subset and returns its failure.
+fn blame(
     spec: &LoadedSpec,
     failure: &str,
     fails: &dyn Fn(&LoadedSpec) -> Option<String>,
@@ -91,7 +107,7 @@ pub(crate) fn locate(
             .unwrap_or_default();
         let mut failing: BTreeMap<String, (BTreeSet<String>, String)> = BTreeMap::new();
         for name in &names {
-            let root = format!("#/components/schemas/{}", lint::escape(name));
+            let root = format!("#/components/schemas/{}", escape(name));
             let closure = closure(doc, [root.as_str()]);
             let sub = with_components(subset(doc, None), doc, &closure);
             if let Some(message) = attempt(sub) {
@@ -110,13 +126,13 @@ pub(crate) fn locate(
             let sub = with_components(subset(doc, None), doc, closure);
             let pointer = root.trim_start_matches('#').to_string();
             let deepest = narrow_schema(&sub, &pointer, &attempt);
-            let what = lint::subject_of(&pointer).unwrap_or_else(|| pointer.clone());
+            let what = subject_of(&pointer).unwrap_or_else(|| pointer.clone());
             findings.push(finding(deepest, &what, message.clone()));
         }
     }
     // 2. Each operation with what it references.
     if findings.is_empty() {
-        for op in lint::operations(doc) {
+        for op in operations(doc) {
             let sub = operation_subset(doc, op.path, op.method);
             if let Some(message) = attempt(sub.clone()) {
                 let deepest = narrow_operation(&sub, &op.pointer, &attempt);
@@ -130,10 +146,10 @@ pub(crate) fn locate(
     }
     // 3. Operations that fail only together: the whole spec without one of them.
     if findings.is_empty() {
-        for op in lint::operations(doc) {
+        for op in operations(doc) {
             let mut without = doc.clone();
             if let Some(item) = without
-                .pointer_mut(&format!("/paths/{}", lint::escape(op.path)))
+                .pointer_mut(&format!("/paths/{}", escape(op.path)))
                 .and_then(Value::as_object_mut)
             {
                 item.remove(op.method);
@@ -154,7 +170,7 @@ pub(crate) fn locate(
             failure.to_string(),
         ));
     }
-    lint::locate(spec, &mut findings);
+    add_subject_and_position(spec, &mut findings);
     findings
 }
 
@@ -188,11 +204,7 @@ fn with_components(mut out: Value, doc: &Value, keep: &BTreeSet<String>) -> Valu
         let filtered: Map<String, Value> = items
             .iter()
             .filter(|(name, _)| {
-                keep.contains(&format!(
-                    "#/components/{}/{}",
-                    lint::escape(kind),
-                    lint::escape(name)
-                ))
+                keep.contains(&format!("#/components/{}/{}", escape(kind), escape(name)))
             })
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
@@ -212,7 +224,7 @@ fn closure<'a>(doc: &Value, roots: impl IntoIterator<Item = &'a str>) -> BTreeSe
         if !seen.insert(reference.clone()) {
             continue;
         }
-        if let Some(target) = lint::resolve(doc, &reference) {
+        if let Some(target) = resolve(doc, &reference) {
             refs_in(target, &mut todo);
         }
     }
@@ -237,11 +249,11 @@ fn refs_in(node: &Value, out: &mut Vec<String>) {
 /// The document with one operation (and its path item's parameters) and the
 /// components it references.
 fn operation_subset(doc: &Value, path: &str, method: &str) -> Value {
-    let item_pointer = format!("/paths/{}", lint::escape(path));
+    let item_pointer = format!("/paths/{}", escape(path));
     let mut item = Map::new();
     if let Some(original) = doc.pointer(&item_pointer).and_then(Value::as_object) {
         for (key, value) in original {
-            if key == method || !lint::METHODS.contains(&key.as_str()) {
+            if key == method || !METHODS.contains(&key.as_str()) {
                 item.insert(key.clone(), value.clone());
             }
         }
@@ -269,7 +281,7 @@ fn schema_children(schema: &Value, pointer: &str) -> Vec<String> {
         .collect();
     names.sort();
     for name in names {
-        out.push(format!("{pointer}/properties/{}", lint::escape(name)));
+        out.push(format!("{pointer}/properties/{}", escape(name)));
     }
     for key in ["items", "additionalProperties", "not"] {
         if map.get(key).is_some_and(Value::is_object) {
@@ -324,7 +336,7 @@ fn narrow_keywords(
         if attempt(removed).is_some() {
             continue;
         }
-        let at = format!("{pointer}/{}", lint::escape(key));
+        let at = format!("{pointer}/{}", escape(key));
         if key == "enum" {
             let count = node
                 .get("enum")
@@ -372,7 +384,7 @@ fn narrow_operation(
         .collect();
     codes.sort();
     for code in codes {
-        parts.push(format!("{pointer}/responses/{}", lint::escape(code)));
+        parts.push(format!("{pointer}/responses/{}", escape(code)));
     }
     for part in parts {
         let mut removed = doc.clone();
@@ -405,95 +417,6 @@ fn remove(doc: &mut Value, pointer: &str) {
     }
 }
 
-/// An item the generated code defines twice, which would not compile: two
-/// items of one namespace in a module, two fields of a struct, two variants of
-/// an enum, two associated items of a type's inherent impls.
-pub(crate) fn duplicate_item(file: &syn::File) -> Option<String> {
-    duplicate_in(&file.items, "crate")
-}
-
-fn duplicate_in(items: &[syn::Item], module: &str) -> Option<String> {
-    use syn::Item;
-    let mut types = BTreeSet::new();
-    let mut values = BTreeSet::new();
-    let mut associated: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let twice = |what: &str, name: &dyn std::fmt::Display| {
-        Some(format!(
-            "the generated code defines {what} `{name}` twice in `{module}`"
-        ))
-    };
-    for item in items {
-        let (type_name, value_name) = match item {
-            Item::Struct(s) => {
-                let mut fields = BTreeSet::new();
-                for field in &s.fields {
-                    if let Some(ident) = &field.ident {
-                        if !fields.insert(ident.to_string()) {
-                            return twice(&format!("the field `{}` of", ident), &s.ident);
-                        }
-                    }
-                }
-                let unit_or_tuple = !matches!(s.fields, syn::Fields::Named(_));
-                (
-                    Some(s.ident.to_string()),
-                    unit_or_tuple.then(|| s.ident.to_string()),
-                )
-            }
-            Item::Enum(e) => {
-                let mut variants = BTreeSet::new();
-                for v in &e.variants {
-                    if !variants.insert(v.ident.to_string()) {
-                        return twice(&format!("the variant `{}` of", v.ident), &e.ident);
-                    }
-                }
-                (Some(e.ident.to_string()), None)
-            }
-            Item::Type(t) => (Some(t.ident.to_string()), None),
-            Item::Trait(t) => (Some(t.ident.to_string()), None),
-            Item::Union(u) => (Some(u.ident.to_string()), None),
-            Item::Mod(m) => {
-                if let Some((_, inner)) = &m.content {
-                    let path = format!("{module}::{}", m.ident);
-                    if let Some(found) = duplicate_in(inner, &path) {
-                        return Some(found);
-                    }
-                }
-                (Some(m.ident.to_string()), None)
-            }
-            Item::Fn(f) => (None, Some(f.sig.ident.to_string())),
-            Item::Const(c) => (None, Some(c.ident.to_string())),
-            Item::Static(s) => (None, Some(s.ident.to_string())),
-            Item::Impl(i) if i.trait_.is_none() => {
-                let self_ty = quote::ToTokens::to_token_stream(&i.self_ty).to_string();
-                let names = associated.entry(self_ty.clone()).or_default();
-                for member in &i.items {
-                    let name = match member {
-                        syn::ImplItem::Fn(f) => f.sig.ident.to_string(),
-                        syn::ImplItem::Const(c) => c.ident.to_string(),
-                        _ => continue,
-                    };
-                    if !names.insert(name.clone()) {
-                        return twice(&format!("`{name}` of"), &self_ty);
-                    }
-                }
-                (None, None)
-            }
-            _ => (None, None),
-        };
-        if let Some(name) = type_name {
-            if !types.insert(name.clone()) {
-                return twice("the type", &name);
-            }
-        }
-        if let Some(name) = value_name {
-            if !values.insert(name.clone()) {
-                return twice("the value", &name);
-            }
-        }
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -505,40 +428,6 @@ mod tests {
         assert_eq!(err, "boom 1");
         let err = catch(|| -> u8 { std::panic::panic_any(5u8) }).unwrap_err();
         assert_eq!(err, "a panic without a message");
-    }
-
-    #[test]
-    fn duplicates_in_generated_code_are_found() {
-        let file: syn::File = syn::parse_quote! {
-            pub mod types {
-                pub enum Status { Active, Inactive }
-                pub struct User { pub id: String }
-                impl User { pub fn id(&self) {} }
-                impl User { pub fn name(&self) {} }
-            }
-        };
-        assert_eq!(duplicate_item(&file), None);
-        let file: syn::File = syn::parse_quote! {
-            pub mod types { pub enum Status { Active, Active } }
-        };
-        assert_eq!(
-            duplicate_item(&file).unwrap(),
-            "the generated code defines the variant `Active` of `Status` twice in `crate::types`"
-        );
-        let file: syn::File = syn::parse_quote! {
-            pub struct A { x: u8, x: u8 }
-        };
-        assert!(duplicate_item(&file)
-            .unwrap()
-            .contains("the field `x` of `A`"));
-        let file: syn::File = syn::parse_quote! {
-            pub struct A; pub enum A {}
-        };
-        assert!(duplicate_item(&file).unwrap().contains("the type `A`"));
-        let file: syn::File = syn::parse_quote! {
-            impl A { fn f() {} } impl A { fn f() {} }
-        };
-        assert!(duplicate_item(&file).unwrap().contains("`f` of `A`"));
     }
 
     /// Generates without lint, so that the generator meets what lint would stop.

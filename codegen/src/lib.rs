@@ -3,18 +3,27 @@
 //!
 //! The pipeline is [`load()`] → [`lint()`] → [`generate()`]; `cargo xtask` drives it.
 //! [`diff`] compares two versions of the spec for review (`cargo xtask spec-diff`).
+//!
+//! The modules, each importing only the ones listed before it:
+//! - [`spec`]: the spec toolkit (loading with positions, JSON pointers, the
+//!   walks over operations and schemas).
+//! - [`naming`]: the Rust names the generator gives what the spec names.
+//! - [`lint`](mod@lint): the project's rules for a spec; `secrets`: the secret places of
+//!   requests.
+//! - `isolate`: blames the schema or operation a failing generator fails on.
+//! - [`generate`](mod@generate): progenitor and everything around it.
+//! - [`diff`], [`mutate`]: tools over the pipeline; nothing imports them.
 
 pub mod diff;
 pub mod generate;
 mod isolate;
 pub mod lint;
-pub mod load;
-pub mod locate;
 pub mod mutate;
-mod postprocess;
+pub mod naming;
 mod secrets;
+pub mod spec;
 
 pub use diff::{diff as diff_specs, Report as DiffReport, SpecDiff};
 pub use generate::{generate, generate_with, GenerateError, Options};
 pub use lint::{lint, Finding, LintReport, Location};
-pub use load::{load, LoadError, LoadedSpec};
+pub use spec::{load, LoadError, LoadedSpec};

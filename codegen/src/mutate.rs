@@ -12,8 +12,10 @@ use std::process::Command;
 
 use serde_json::{json, Map, Value};
 
-use crate::lint::{self, rules, LintReport};
-use crate::{GenerateError, LoadError, LoadedSpec};
+use crate::generate::{generate, GenerateError};
+use crate::isolate::catch;
+use crate::lint::{rules, LintReport};
+use crate::spec::{all_schemas, escape, operation_of, operations, LoadError, LoadedSpec};
 
 /// One random change to a spec: what kind of change, where and which variant.
 /// The numbers are reduced modulo the number of candidates, so any values are valid.
@@ -59,7 +61,7 @@ fn objects(node: &Value, pointer: String, out: &mut Vec<String>) {
                 out.push(pointer.clone());
             }
             for (k, v) in map {
-                objects(v, format!("{pointer}/{}", lint::escape(k)), out);
+                objects(v, format!("{pointer}/{}", escape(k)), out);
             }
         }
         Value::Array(items) => {
@@ -78,7 +80,7 @@ fn ref_holders(node: &Value, pointer: String, out: &mut Vec<String>) {
                 out.push(pointer.clone());
             }
             for (k, v) in map {
-                ref_holders(v, format!("{pointer}/{}", lint::escape(k)), out);
+                ref_holders(v, format!("{pointer}/{}", escape(k)), out);
             }
         }
         Value::Array(items) => {
@@ -91,7 +93,7 @@ fn ref_holders(node: &Value, pointer: String, out: &mut Vec<String>) {
 }
 
 fn schema_pointers(doc: &Value) -> Vec<String> {
-    lint::all_schemas(doc).into_iter().map(|(p, _)| p).collect()
+    all_schemas(doc).into_iter().map(|(p, _)| p).collect()
 }
 
 fn schema_names(doc: &Value) -> Vec<String> {
@@ -165,10 +167,7 @@ pub fn apply(doc: &mut Value, m: &Mutation) -> Option<String> {
     objects(doc, String::new(), &mut all);
     let schemas = schema_pointers(doc);
     let names = schema_names(doc);
-    let ops: Vec<String> = lint::operations(doc)
-        .into_iter()
-        .map(|o| o.pointer)
-        .collect();
+    let ops: Vec<String> = operations(doc).into_iter().map(|o| o.pointer).collect();
     let done = |what: String| Some(format!("{operator}: {what}"));
     match operator {
         "delete-field" => {
@@ -396,7 +395,7 @@ pub fn apply(doc: &mut Value, m: &Mutation) -> Option<String> {
         }
         "odd-operation" => {
             let at = pick(&ops, t)?;
-            let ids: Vec<String> = lint::operations(doc)
+            let ids: Vec<String> = operations(doc)
                 .iter()
                 .filter_map(|o| o.value.get("operationId")?.as_str().map(str::to_string))
                 .collect();
@@ -597,7 +596,7 @@ pub fn judge(text: &str) -> Result<Outcome, Violation> {
             }
             Err(other) => return Err(Violation(format!("unlocated load error: {other}"))),
         };
-        match crate::generate(&spec) {
+        match generate(&spec) {
             Ok(code) => Ok(Outcome::Generated(code)),
             Err(GenerateError::Lint { report, .. }) => check_report(&spec, &report),
             Err(other) => Err(Violation(format!(
@@ -605,7 +604,7 @@ pub fn judge(text: &str) -> Result<Outcome, Violation> {
             ))),
         }
     };
-    match crate::isolate::catch(run) {
+    match catch(run) {
         Ok(result) => result,
         Err(panic) => Err(Violation(format!("panicked: {panic}"))),
     }
@@ -634,7 +633,7 @@ fn check_report(spec: &LoadedSpec, report: &LintReport) -> Result<Outcome, Viola
         if !f.pointer.starts_with('/') {
             return bad("no JSON pointer");
         }
-        let in_operation = lint::document::operation_of(doc, &f.pointer).is_some();
+        let in_operation = operation_of(doc, &f.pointer).is_some();
         if in_operation && f.operation.is_none() {
             return bad("inside an operation but names none");
         }

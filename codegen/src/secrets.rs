@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use crate::lint;
+use crate::spec::resolve;
 
 /// How deep `$ref` chains and nested bodies are followed (the spec's own
 /// depth is far lower; a loop stops here instead of running forever).
@@ -34,7 +34,7 @@ pub(crate) struct OperationSecrets {
 fn deref<'a>(doc: &'a Value, mut value: &'a Value) -> Option<&'a Value> {
     for _ in 0..MAX_DEPTH {
         match value.get("$ref").and_then(Value::as_str) {
-            Some(reference) => value = lint::resolve(doc, reference)?,
+            Some(reference) => value = resolve(doc, reference)?,
             None => return Some(value),
         }
     }
@@ -145,7 +145,7 @@ fn walk_body<'a>(
         if stack.contains(&reference) {
             return;
         }
-        if let Some(target) = lint::resolve(doc, reference) {
+        if let Some(target) = resolve(doc, reference) {
             stack.push(reference);
             walk_body(doc, target, path, stack, out);
             stack.pop();

@@ -12,6 +12,8 @@
 //!   compatible and a breaking spec change (CI runs it).
 //! - `mutate`: the long run of the spec-mutation test: random mutants of the
 //!   spec must each end in located findings or in code that compiles.
+//! - `architecture`: the rules of `ARCHITECTURE.md` (no import circle, layers,
+//!   forbidden crate dependencies); `--graph DIR` measures any crate's module graph.
 //!
 //! `lint`, `regenerate` and `check` print one line per finding
 //! (`file:line:column: [rule] operation or component: message (at pointer). Fix: ...`)
@@ -76,6 +78,15 @@ enum Command {
     },
     /// Check that spec-diff and cargo-semver-checks agree on a compatible and a breaking spec change.
     SemverCheck,
+    /// Check the architecture rules: no import circle, layers, forbidden crate dependencies.
+    Architecture {
+        /// Also measure the module graph of this crate directory (any crate; repeatable).
+        #[arg(long = "graph", value_name = "DIR")]
+        graphs: Vec<String>,
+        /// With `--graph`: print every import between files, with its lines.
+        #[arg(long)]
+        edges: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -94,6 +105,7 @@ fn main() -> ExitCode {
             compile,
         } => mutate(&root, count, seed, max_mutations, compile),
         Command::SemverCheck => semver_check::run(&root),
+        Command::Architecture { graphs, edges } => architecture(&root, &graphs, edges),
     };
     match result {
         Ok(code) => code,
@@ -178,6 +190,52 @@ fn lint(root: &Path) -> anyhow::Result<ExitCode> {
         eprintln!("{report}");
         Ok(ExitCode::from(1))
     }
+}
+
+fn architecture(root: &Path, graphs: &[String], edges: bool) -> anyhow::Result<ExitCode> {
+    use xtask::architecture::{self, RULES};
+
+    let mut failed = false;
+    for dir in graphs {
+        match architecture::measure(root, dir) {
+            Ok(measurement) => {
+                println!("{measurement}");
+                if edges {
+                    let files = &measurement.graph.files;
+                    for (&(from, to), lines) in &measurement.graph.edges {
+                        let lines: Vec<String> = lines.iter().map(usize::to_string).collect();
+                        println!(
+                            "    {}:{} -> {}",
+                            files[from].path,
+                            lines.join(","),
+                            files[to].path
+                        );
+                    }
+                }
+            }
+            Err(problems) => {
+                failed = true;
+                for problem in problems {
+                    eprintln!("{problem}");
+                }
+            }
+        }
+    }
+    let violations = architecture::check(root, RULES);
+    for violation in &violations {
+        eprintln!("{violation}");
+    }
+    let dirs: Vec<&str> = RULES.iter().map(|r| r.dir).collect();
+    println!(
+        "architecture rules of {}: {} violation(s)",
+        dirs.join(", "),
+        violations.len()
+    );
+    Ok(if failed || !violations.is_empty() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// splitmix64: a small, well-mixed generator, so a seed names a run.

@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 
 use super::model::{describe, security_text, Body, Model, Operation, Ty, TyChange, Usage};
+use super::report::{Change, Subject};
 use super::rules::Rule;
-use super::{Change, Subject};
 
 /// Every change between two specs, operations first, then schemas.
 pub fn compare(old: &Model<'_>, new: &Model<'_>) -> Vec<Change> {

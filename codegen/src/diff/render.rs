@@ -4,7 +4,9 @@
 use std::fmt::Write as _;
 use std::str::FromStr;
 
-use super::{Change, Report, RustApi, RustApiDiff, Severity, Subject};
+use super::report::{Change, Report, RustApi, Subject};
+use super::rules::Severity;
+use super::rust_api::RustApiDiff;
 
 /// Output format of a report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

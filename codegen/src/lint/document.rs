@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use super::{escape, resolve, Sink};
+use super::Sink;
+use crate::spec::{escape, operation_of, resolve};
 
 /// Runs the document-level rules.
 pub(crate) fn check(doc: &Value, sink: &mut Sink) {
@@ -200,31 +201,6 @@ fn check_refs(doc: &Value, node: &Value, pointer: String, sink: &mut Sink) {
             }
         }
         _ => {}
-    }
-}
-
-/// The operationId (or `METHOD path` when it has none) owning a pointer under
-/// `/paths/{path}/{method}`, if any.
-pub(crate) fn operation_of(doc: &Value, pointer: &str) -> Option<String> {
-    let mut parts = pointer.split('/').skip(1);
-    if parts.next()? != "paths" {
-        return None;
-    }
-    let path = parts.next()?;
-    let method = parts.next()?;
-    if !super::METHODS.contains(&method) {
-        return None;
-    }
-    match doc
-        .pointer(&format!("/paths/{path}/{method}/operationId"))
-        .and_then(Value::as_str)
-    {
-        Some(id) => Some(id.to_string()),
-        None => Some(format!(
-            "{} {}",
-            method.to_uppercase(),
-            path.replace("~1", "/").replace("~0", "~")
-        )),
     }
 }
 

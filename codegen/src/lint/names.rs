@@ -4,45 +4,11 @@
 
 use std::collections::BTreeMap;
 
-use heck::{ToPascalCase, ToSnakeCase};
 use serde_json::Value;
 
-use super::{escape, operations, resolve, Sink};
-
-/// typify's identifier rule: `userId` -> `user_id`, `type` -> `type_`,
-/// `2fa` -> `x2fa`, `!!!` -> `x`.
-pub fn rust_ident(name: &str, pascal: bool) -> String {
-    let case = |s: &str| {
-        if pascal {
-            s.to_pascal_case()
-        } else {
-            s.to_snake_case()
-        }
-    };
-    let cleaned: String = name
-        .replace('\'', "")
-        .chars()
-        .map(|c| {
-            if unicode_ident::is_xid_continue(c) {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    let out = case(&cleaned);
-    let prefix = case("x");
-    let out = match out.chars().next() {
-        None => prefix,
-        Some(c) if unicode_ident::is_xid_start(c) => out,
-        Some(_) => format!("{prefix}{out}"),
-    };
-    if syn::parse_str::<syn::Ident>(&out).is_ok() && out != "_" {
-        out
-    } else {
-        format!("{out}_")
-    }
-}
+use super::Sink;
+use crate::naming::rust_ident;
+use crate::spec::{all_schemas, escape, operation_of, operations, resolve};
 
 /// Methods of a generated operation builder that are not parameters:
 /// `send` always, `body` and `body_map` when the operation has a request body.
@@ -169,11 +135,11 @@ fn schema_names(doc: &Value, sink: &mut Sink) {
 }
 
 fn property_names(doc: &Value, sink: &mut Sink) {
-    for (pointer, schema) in super::all_schemas(doc) {
+    for (pointer, schema) in all_schemas(doc) {
         let Some(props) = schema.get("properties").and_then(Value::as_object) else {
             continue;
         };
-        let op = super::document::operation_of(doc, &pointer);
+        let op = operation_of(doc, &pointer);
         let mut seen: BTreeMap<String, String> = BTreeMap::new();
         for name in props.keys() {
             let rust = rust_ident(name, false);
@@ -193,19 +159,8 @@ fn property_names(doc: &Value, sink: &mut Sink) {
 
 #[cfg(test)]
 mod tests {
-    use super::rust_ident;
     use crate::lint::lint;
     use crate::lint::testing::variant;
-
-    #[test]
-    fn rust_names_follow_typify() {
-        assert_eq!(rust_ident("userId", false), "user_id");
-        assert_eq!(rust_ident("type", false), "type_");
-        assert_eq!(rust_ident("2fa", false), "x2fa");
-        assert_eq!(rust_ident("!!!", false), "x");
-        assert_eq!(rust_ident("get_app", true), "GetApp");
-        assert_eq!(rust_ident("self", true), "Self_");
-    }
 
     #[test]
     fn properties_colliding_in_snake_case() {

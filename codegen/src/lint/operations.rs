@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use super::{operations, OperationRef, Sink};
+use super::Sink;
+use crate::spec::{escape, operations, resolve, OperationRef};
 
 /// Runs the operation rules.
 pub(crate) fn check(doc: &Value, sink: &mut Sink) {
@@ -50,7 +51,7 @@ pub(crate) fn check(doc: &Value, sink: &mut Sink) {
 fn follow<'a>(doc: &'a Value, mut node: &'a Value) -> Option<&'a Value> {
     for _ in 0..16 {
         match node.get("$ref").and_then(Value::as_str) {
-            Some(r) => node = super::resolve(doc, r)?,
+            Some(r) => node = resolve(doc, r)?,
             None => return Some(node),
         }
     }
@@ -83,7 +84,7 @@ fn parameter_schema_problem(doc: &Value, schema: &Value, place: &str) -> Option<
 }
 
 fn parameter_schemas(doc: &Value, op: &OperationRef<'_>, sink: &mut Sink) {
-    let path_level = format!("/paths/{}/parameters", super::escape(op.path));
+    let path_level = format!("/paths/{}/parameters", escape(op.path));
     for (base, params) in [
         (path_level.clone(), doc.pointer(&path_level)),
         (
@@ -164,7 +165,7 @@ fn path_parameters(doc: &Value, op: &OperationRef<'_>, sink: &mut Sink) {
             sink.push(
                 "path-parameters",
                 Some(&op.name),
-                format!("/paths/{}", super::escape(op.path)),
+                format!("/paths/{}", escape(op.path)),
                 format!("path template `{}`: {why}", op.path),
             );
             return;
@@ -172,7 +173,7 @@ fn path_parameters(doc: &Value, op: &OperationRef<'_>, sink: &mut Sink) {
     };
     // (name, in) -> pointer; the operation's parameters override the path item's.
     let mut declared: BTreeMap<(String, String), (String, bool)> = BTreeMap::new();
-    let path_level = format!("/paths/{}/parameters", super::escape(op.path));
+    let path_level = format!("/paths/{}/parameters", escape(op.path));
     for (base, params, overrides) in [
         (path_level.clone(), doc.pointer(&path_level), false),
         (
@@ -190,7 +191,7 @@ fn path_parameters(doc: &Value, op: &OperationRef<'_>, sink: &mut Sink) {
         {
             let at = format!("{base}/{i}");
             let param = match param.get("$ref").and_then(Value::as_str) {
-                Some(r) => match super::resolve(doc, r) {
+                Some(r) => match resolve(doc, r) {
                     Some(p) => p,
                     None => continue,
                 },
@@ -247,7 +248,7 @@ fn path_parameters(doc: &Value, op: &OperationRef<'_>, sink: &mut Sink) {
             sink.push(
                 "path-parameters",
                 Some(&op.name),
-                format!("/paths/{}", super::escape(op.path)),
+                format!("/paths/{}", escape(op.path)),
                 format!("`{{{name}}}` appears twice in the path `{}`", op.path),
             );
         } else if !declared.contains_key(&(name.clone(), "path".to_string())) {
@@ -270,7 +271,7 @@ fn request_body(doc: &Value, op: &OperationRef<'_>, sink: &mut Sink) {
     };
     let mut pointer = format!("{}/requestBody", op.pointer);
     let body = match body.get("$ref").and_then(Value::as_str) {
-        Some(r) => match super::resolve(doc, r) {
+        Some(r) => match resolve(doc, r) {
             Some(target) => {
                 pointer.push_str("/$ref");
                 target
@@ -294,7 +295,7 @@ fn request_body(doc: &Value, op: &OperationRef<'_>, sink: &mut Sink) {
         );
     }
     for (media, item) in content {
-        let at = format!("{pointer}/content/{}", super::escape(media));
+        let at = format!("{pointer}/content/{}", escape(media));
         if !BODY_MEDIA.contains(&media.as_str()) {
             sink.push(
                 "request-body",
@@ -411,7 +412,7 @@ fn parameter_descriptions(doc: &Value, op: &OperationRef<'_>, sink: &mut Sink) {
     };
     for (i, param) in params.iter().enumerate() {
         let param = match param.get("$ref").and_then(Value::as_str) {
-            Some(r) => match super::resolve(doc, r) {
+            Some(r) => match resolve(doc, r) {
                 Some(p) => p,
                 None => continue, // reported by refs-resolve
             },

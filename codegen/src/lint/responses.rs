@@ -8,7 +8,8 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use super::{escape, operations, resolve, OperationRef, Sink};
+use super::Sink;
+use crate::spec::{escape, operations, resolve, OperationRef};
 
 /// The one schema every 4xx/5xx response body must use.
 pub const ERROR_SCHEMA: &str = "#/components/schemas/ApiError";

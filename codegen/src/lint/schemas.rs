@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::document::operation_of;
-use super::{escape, operations, Sink};
+use super::Sink;
+use crate::spec::{escape, operation_of, operations};
 
 /// Runs the schema rules.
 pub(crate) fn check(doc: &Value, sink: &mut Sink) {

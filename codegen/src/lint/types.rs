@@ -10,8 +10,9 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::{all_schemas, document::operation_of, Sink};
-use crate::generate::variant_name;
+use super::Sink;
+use crate::naming::variant_name;
+use crate::spec::{all_schemas, operation_of};
 
 /// The types OpenAPI 3.0 knows.
 pub const TYPES: [&str; 6] = ["string", "number", "integer", "boolean", "array", "object"];

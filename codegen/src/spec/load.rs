@@ -1,4 +1,4 @@
-//! Reading `spec/passage-auth.yaml` into an [`openapiv3::OpenAPI`] document.
+//! Reading a spec file (such as `spec/passage-auth.yaml`) into an [`openapiv3::OpenAPI`] document.
 //!
 //! Errors always name the file, and the line and column when the YAML parser
 //! or the OpenAPI shape check knows them.
@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 
 use openapiv3::OpenAPI;
 use sha2::{Digest, Sha256};
+
+use super::pointer::subject_of;
+use super::position::{pointer_at, position_of, Position};
 
 /// A spec that was read and parsed, with the bytes it came from.
 #[derive(Clone)]
@@ -64,8 +67,8 @@ impl LoadedSpec {
 
     /// The line and column of the YAML node that a JSON pointer names (or of
     /// the deepest node on its way that exists), when it can be found.
-    pub fn position_of(&self, pointer: &str) -> Option<crate::locate::Position> {
-        crate::locate::position_of(&self.source, pointer)
+    pub fn position_of(&self, pointer: &str) -> Option<Position> {
+        position_of(&self.source, pointer)
     }
 
     /// A spec built from a JSON value (a part of another spec, e.g. when the
@@ -181,13 +184,13 @@ fn syntax_error(path: &Path, source: &str, error: serde_yaml::Error) -> LoadErro
         .location()
         .map(|l| (l.line(), l.column()))
         .unwrap_or((1, 1));
-    let pointer = crate::locate::pointer_at(source, line);
+    let pointer = pointer_at(source, line);
     let mut message = error.to_string();
     // serde_yaml appends "at line L column C", which the prefix already says.
     if let Some(cut) = message.find(" at line ") {
         message.truncate(cut);
     }
-    if let Some(subject) = crate::lint::subject_of(&pointer) {
+    if let Some(subject) = subject_of(&pointer) {
         message = format!("{subject}: {message}");
     }
     LoadError::Syntax {

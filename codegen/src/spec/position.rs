@@ -6,6 +6,8 @@
 //! is written in); when it cannot follow the pointer it gives up and returns
 //! the deepest position it reached, or `None`.
 
+use super::pointer::{escape, unescape};
+
 /// A 1-based line and column in the spec text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Position {
@@ -31,7 +33,7 @@ pub fn position_of(source: &str, pointer: &str) -> Option<Position> {
     // A sequence item "- key: value" carries its first key on the dash line itself.
     let mut dash_line: Option<usize> = None;
     for segment in pointer.split('/').skip(1) {
-        let segment = segment.replace("~1", "/").replace("~0", "~");
+        let segment = unescape(segment);
         if let Some(d) = dash_line.take() {
             if key_of(lines[d].trim_start()).as_deref() == Some(segment.as_str()) {
                 let indent = indent_of(lines[d]);
@@ -135,10 +137,6 @@ pub fn pointer_at(source: &str, line: usize) -> String {
         }
     }
     stack.iter().map(|(_, s, _)| format!("/{s}")).collect()
-}
-
-fn escape(segment: &str) -> String {
-    segment.replace('~', "~0").replace('/', "~1")
 }
 
 fn indent_of(line: &str) -> usize {
