@@ -1,10 +1,10 @@
 //! Rules about users shared by every way of signing up and logging in (and by the admin API).
 
-use crate::config::AppConfig;
-use crate::error::{ApiError, ApiResult};
-use crate::identifiers::{classify_identifier, IdentifierKind};
+use crate::base::api_error::{ApiError, ApiResult};
+use crate::base::identifiers::{is_email, is_phone, normalize_identifier, IdentifierKind};
+use crate::base::random::random_id;
+use crate::config::{AllowedIdentifier, AppConfig};
 use crate::state::{AppRecord, UserRecord, UserStatus};
-use crate::tokens::random_id;
 
 /// A new user record with a random id.
 pub fn new_user(
@@ -124,4 +124,56 @@ pub fn delete_user(app: &mut AppRecord, user_id: &str) -> ApiResult<UserRecord> 
     app.transactions.retain(|_, t| t.user_id != user_id);
     app.nonces.retain(|_, n| n.user_id != user_id);
     Ok(user)
+}
+
+/// Classifies and normalizes an identifier, checking the app allows its kind.
+pub fn classify_identifier(
+    config: &AppConfig,
+    identifier: &str,
+) -> ApiResult<(IdentifierKind, String)> {
+    let id = normalize_identifier(identifier);
+    let kind = if is_email(&id) {
+        IdentifierKind::Email
+    } else if is_phone(&id) {
+        IdentifierKind::Phone
+    } else {
+        return Err(ApiError::bad_request(
+            "identifier must be an e-mail address or an E.164 phone number",
+        ));
+    };
+    let allowed = match config.allowed_identifier {
+        AllowedIdentifier::Both => true,
+        AllowedIdentifier::Email => kind == IdentifierKind::Email,
+        AllowedIdentifier::Phone => kind == IdentifierKind::Phone,
+    };
+    if !allowed {
+        return Err(ApiError::bad_request(format!(
+            "this app only accepts {} identifiers",
+            config.allowed_identifier.as_str()
+        )));
+    }
+    Ok((kind, id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifier_checks() {
+        assert!(is_email("a@b.co"));
+        assert!(!is_email("a@b"));
+        assert!(!is_email("a b@c.d"));
+        assert!(is_phone("+15551234567"));
+        assert!(!is_phone("15551234567"));
+        let cfg = AppConfig {
+            allowed_identifier: AllowedIdentifier::Email,
+            ..AppConfig::default()
+        };
+        assert!(classify_identifier(&cfg, "+15551234567").is_err());
+        assert_eq!(
+            classify_identifier(&cfg, " A@B.co ").unwrap(),
+            (IdentifierKind::Email, "a@b.co".to_owned())
+        );
+    }
 }

@@ -26,10 +26,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tower::ServiceExt;
 
+use crate::base::enums::{DeviceKind, SocialProvider, UserStatus};
+use crate::base::redact::redacted_debug;
 use crate::config::AppConfig;
 use crate::faults::FaultRule;
-use crate::kinds::{DeviceKind, SocialProvider, UserStatus};
-use crate::redact::redacted_debug;
 use crate::request_log::LoggedRequest;
 use crate::state::OutboxMessage;
 
@@ -430,7 +430,7 @@ impl AdminClient {
     ) -> Result<T, AdminError> {
         let bytes = self.call(method, path, body).await?;
         serde_json::from_slice(&bytes)
-            .map_err(|e| AdminError::Decode(crate::error::json_error_text(&e)))
+            .map_err(|e| AdminError::Decode(crate::base::api_error::json_error_text(&e)))
     }
 
     /// `GET /_emulator/health`.

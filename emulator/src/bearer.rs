@@ -2,9 +2,9 @@
 
 use axum::http::HeaderMap;
 
-use crate::error::{ApiError, ApiResult};
+use crate::base::api_error::{ApiError, ApiResult};
+use crate::jwt::{verify, VerifyError};
 use crate::state::{Shared, State};
-use crate::tokens::{verify, VerifyError};
 
 /// Extracts and verifies the bearer token; returns the user id (401 `invalid_access_token` otherwise,
 /// 404 `user_not_found` when the user no longer exists).

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::kinds::{LoginMethod, SocialProvider, TokenIssuer};
+use crate::base::enums::{LoginMethod, SocialProvider, TokenIssuer};
 
 /// Id of the ready-made app served when no app is configured.
 pub const DEFAULT_APP_ID: &str = "emulator-app";
@@ -101,7 +101,7 @@ impl TryFrom<serde_json::Map<String, serde_json::Value>> for SeedUser {
             Some(_) => return Err("app_id must be a string".into()),
         };
         let user = serde_json::from_value(serde_json::Value::Object(map))
-            .map_err(|e| crate::error::json_error_text(&e))?;
+            .map_err(|e| crate::base::api_error::json_error_text(&e))?;
         Ok(Self { app_id, user })
     }
 }
@@ -249,7 +249,7 @@ impl std::fmt::Debug for AdminAccess {
 /// loopback-bound emulator serves the admin API.
 pub fn admin_allowed(access: &AdminAccess, presented: Option<&str>) -> Result<(), AdminRefusal> {
     match (&access.token, presented) {
-        (Some(token), Some(given)) if crate::tokens::secret_eq(token, given) => Ok(()),
+        (Some(token), Some(given)) if crate::base::digest::secret_eq(token, given) => Ok(()),
         (Some(_), _) => Err(AdminRefusal::BadToken),
         (None, _) if access.loopback_bind => Ok(()),
         (None, _) => Err(AdminRefusal::NotLoopback),
@@ -414,11 +414,14 @@ impl AppConfig {
     }
 
     /// 403 `operation_not_allowed` unless the app offers `method`.
-    pub fn ensure_offers(&self, method: LoginMethod) -> Result<(), crate::error::ApiError> {
+    pub fn ensure_offers(
+        &self,
+        method: LoginMethod,
+    ) -> Result<(), crate::base::api_error::ApiError> {
         if self.offers(method) {
             return Ok(());
         }
-        Err(crate::error::ApiError::forbidden(
+        Err(crate::base::api_error::ApiError::forbidden(
             "operation_not_allowed",
             format!(
                 "this app does not offer {} logins",
@@ -589,10 +592,13 @@ mod tests {
         .unwrap();
         let users = &cfg.seed.users;
         assert_eq!(users.len(), 2);
-        assert_eq!(users[0].user.status, crate::kinds::UserStatus::Inactive);
+        assert_eq!(
+            users[0].user.status,
+            crate::base::enums::UserStatus::Inactive
+        );
         assert!(users[0].user.email_verified);
         assert_eq!(users[1].app_id.as_deref(), Some("other"));
-        assert_eq!(users[1].user.status, crate::kinds::UserStatus::Active);
+        assert_eq!(users[1].user.status, crate::base::enums::UserStatus::Active);
         assert!(EmulatorConfig::from_toml_str(
             "[[seed.users]]\nidentifier = \"a@b.co\"\nstatuss = \"x\""
         )

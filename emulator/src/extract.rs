@@ -6,7 +6,7 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 
-use crate::error::{field_error_text, json_error_text, ApiError};
+use crate::base::api_error::{field_error_text, json_error_text, ApiError};
 
 /// A JSON body; malformed JSON or missing fields give 400 `invalid_request`.
 #[derive(Debug, Clone)]

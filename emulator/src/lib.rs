@@ -11,30 +11,28 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod base;
+pub mod jwt;
+pub mod relying_party;
+
 pub mod accounts;
 pub mod admin;
 pub mod bearer;
-pub mod clock;
 pub mod config;
 pub mod cors;
-pub mod error;
 pub mod extract;
 pub mod faults;
-pub mod identifiers;
-pub mod kinds;
+pub mod http;
 pub mod pipeline;
 pub mod prune;
-mod redact;
 pub mod request_log;
 pub mod routes;
 pub mod server;
 pub mod session;
 pub mod state;
 pub mod store;
-pub mod tokens;
 pub mod ui;
 pub mod views;
-pub mod webauthn;
 
 pub use config::{AppConfig, EmulatorConfig, MetadataFieldConfig, DEFAULT_API_KEY, DEFAULT_APP_ID};
 pub use faults::{FaultKind, FaultRule};

@@ -154,8 +154,8 @@ fn prune_app(app: &mut AppRecord, ended: &dyn Fn(i64) -> bool) -> usize {
 mod tests {
     use super::*;
     use crate::config::AppConfig;
+    use crate::jwt::SigningKey;
     use crate::state::{FamilyRecord, OtpRecord, Outbox, OutboxMessage, RefreshRecord};
-    use crate::tokens::SigningKey;
 
     fn app() -> AppRecord {
         AppRecord::new(AppConfig::default(), SigningKey::default_key().unwrap())
@@ -229,7 +229,7 @@ mod tests {
         let message = |to: &str, n: usize| OutboxMessage {
             app_id: "a".into(),
             identifier: to.into(),
-            kind: crate::kinds::OutboxKind::Otp,
+            kind: crate::base::enums::OutboxKind::Otp,
             otp: Some(format!("{n:06}")),
             otp_id: Some(format!("otp_{n}")),
             magic_link_url: None,

@@ -11,11 +11,12 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower::ServiceExt;
 
+use crate::base::random::random_secret;
 use crate::config::EmulatorConfig;
 use crate::faults::{DropSignal, FaultRule};
+use crate::jwt::SigningKey;
 use crate::request_log::LoggedRequest;
 use crate::state::{read_snapshot, AppRecord, OutboxMessage, Shared, State};
-use crate::tokens::{random_secret, SigningKey};
 
 /// Entry point: `Emulator::start(config).await`.
 #[derive(Debug)]
@@ -32,7 +33,7 @@ impl Emulator {
         crate::routes::admin_users::seed_users(
             &mut state,
             &config.seed.users,
-            crate::clock::Clock::new().now(),
+            crate::base::clock::Clock::new().now(),
         )?;
         let default_app_id = state
             .apps
@@ -242,7 +243,7 @@ impl EmulatorHandle {
 
     /// Messages sent to `identifier` (oldest first).
     pub fn outbox(&self, identifier: &str) -> Vec<OutboxMessage> {
-        let needle = crate::identifiers::normalize_identifier(identifier);
+        let needle = crate::base::identifiers::normalize_identifier(identifier);
         self.shared
             .lock()
             .outbox

@@ -3,9 +3,11 @@
 
 use serde_json::{json, Value};
 
-use crate::error::{ApiError, ApiResult};
+use crate::base::api_error::{ApiError, ApiResult};
+use crate::base::digest::digest_hex;
+use crate::base::random::{random_id, random_secret};
+use crate::jwt::{Claims, PendingToken};
 use crate::state::{AppRecord, FamilyRecord, RefreshRecord, RefreshState, Shared};
-use crate::tokens::{digest_hex, random_id, random_secret, Claims, PendingToken};
 
 /// The claims of an auth token for `user_id`, to be signed once the state lock is released.
 pub fn auth_token(

@@ -6,15 +6,15 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
 
-use crate::clock::Clock;
+use crate::base::clock::Clock;
+pub use crate::base::enums::{ConnectionType, DeviceKind, OutboxKind, SocialProvider, UserStatus};
+use crate::base::identifiers::normalize_identifier;
+use crate::base::redact::redacted_debug;
 use crate::config::{AppConfig, ServerOptions};
 use crate::faults::FaultRegistry;
-use crate::identifiers::normalize_identifier;
-pub use crate::kinds::{ConnectionType, DeviceKind, OutboxKind, SocialProvider, UserStatus};
-use crate::redact::redacted_debug;
+use crate::jwt::SigningKey;
 use crate::request_log::RequestLog;
 use crate::store::{Changes, Commit, CommitFailed, Table, Tracked, Writer};
-use crate::tokens::SigningKey;
 
 /// A user of an app.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -113,7 +113,7 @@ pub enum Handshake {
         /// What for.
         purpose: CeremonyPurpose,
         /// Engine state.
-        state: crate::webauthn::RegistrationState,
+        state: crate::relying_party::RegistrationState,
         /// Expiry.
         expires_at: i64,
     },
@@ -126,7 +126,7 @@ pub enum Handshake {
         /// What for.
         purpose: CeremonyPurpose,
         /// Engine state.
-        state: crate::webauthn::LoginState,
+        state: crate::relying_party::LoginState,
         /// Expiry.
         expires_at: i64,
     },
@@ -137,7 +137,7 @@ pub enum Handshake {
         /// What for.
         purpose: CeremonyPurpose,
         /// Engine state.
-        state: crate::webauthn::DiscoverableState,
+        state: crate::relying_party::DiscoverableState,
         /// Expiry.
         expires_at: i64,
     },
@@ -291,18 +291,9 @@ pub struct RefreshRecord {
     /// For the reuse grace window: the auth token issued when this token was rotated, as its key
     /// id and claims (re-signed on a replay: RS256 signatures are deterministic). The refresh token
     /// issued with it is not stored: it is derived again from the presented one
-    /// ([`crate::tokens::successor_secret`]).
+    /// ([`crate::base::digest::successor_secret`]).
     #[serde(default)]
-    pub rotated_pair: Option<IssuedToken>,
-}
-
-/// An auth token as its signing key id and claims.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct IssuedToken {
-    /// Key that signed it.
-    pub kid: String,
-    /// Its claims.
-    pub claims: crate::tokens::Claims,
+    pub rotated_pair: Option<crate::jwt::IssuedToken>,
 }
 
 /// A refresh token family (one login session).
@@ -532,7 +523,7 @@ fn user_identifiers(user: &UserRecord) -> Vec<String> {
 }
 
 fn new_refresh_key() -> String {
-    crate::tokens::random_secret(32)
+    crate::base::random::random_secret(32)
 }
 
 /// The app's settings and keys: everything of an [`AppRecord`] that is not in a table.
@@ -695,10 +686,10 @@ pub struct State {
 
 impl State {
     /// The app with `id`, or 404 `app_not_found`.
-    pub fn app(&self, id: &str) -> Result<&AppRecord, crate::error::ApiError> {
+    pub fn app(&self, id: &str) -> Result<&AppRecord, crate::base::api_error::ApiError> {
         self.apps
             .get(id)
-            .ok_or_else(crate::error::ApiError::app_not_found)
+            .ok_or_else(crate::base::api_error::ApiError::app_not_found)
     }
 
     /// Changes since the last call, in write order: per app its settings (when they changed) and
@@ -742,10 +733,13 @@ impl State {
     }
 
     /// Mutable access to the app with `id`, or 404 `app_not_found`.
-    pub fn app_mut(&mut self, id: &str) -> Result<&mut AppRecord, crate::error::ApiError> {
+    pub fn app_mut(
+        &mut self,
+        id: &str,
+    ) -> Result<&mut AppRecord, crate::base::api_error::ApiError> {
         self.apps
             .get_mut(id)
-            .ok_or_else(crate::error::ApiError::app_not_found)
+            .ok_or_else(crate::base::api_error::ApiError::app_not_found)
     }
 }
 
@@ -811,8 +805,10 @@ impl Shared {
     /// Issuer of an app's tokens (the emulator's URL, or the hosted service's with `token_issuer = "hosted"`).
     pub fn issuer(&self, app_id: &str) -> String {
         match self.options.token_issuer {
-            crate::kinds::TokenIssuer::Emulator => format!("{}/apps/{app_id}", self.base_url()),
-            crate::kinds::TokenIssuer::Hosted => {
+            crate::base::enums::TokenIssuer::Emulator => {
+                format!("{}/apps/{app_id}", self.base_url())
+            }
+            crate::base::enums::TokenIssuer::Hosted => {
                 format!("https://auth.passage.id/v1/apps/{app_id}")
             }
         }
@@ -833,12 +829,12 @@ impl Shared {
     /// so no answer depends on a change that is not in the file yet.
     pub async fn mutate<T>(
         &self,
-        f: impl FnOnce(&mut State) -> Result<T, crate::error::ApiError>,
-    ) -> Result<T, crate::error::ApiError> {
+        f: impl FnOnce(&mut State) -> Result<T, crate::base::api_error::ApiError>,
+    ) -> Result<T, crate::base::api_error::ApiError> {
         let (out, commit) = self.apply(f);
         if let Some(commit) = commit {
             commit.wait().await.map_err(|CommitFailed| {
-                crate::error::ApiError::internal("could not write the state file")
+                crate::base::api_error::ApiError::internal("could not write the state file")
             })?;
         }
         out
@@ -847,8 +843,8 @@ impl Shared {
     /// The in-memory half of [`Shared::mutate`]: runs `f`, then queues its changes.
     fn apply<T>(
         &self,
-        f: impl FnOnce(&mut State) -> Result<T, crate::error::ApiError>,
-    ) -> (Result<T, crate::error::ApiError>, Option<Commit>) {
+        f: impl FnOnce(&mut State) -> Result<T, crate::base::api_error::ApiError>,
+    ) -> (Result<T, crate::base::api_error::ApiError>, Option<Commit>) {
         // The buffer is taken before the state lock (it has a lock of its own).
         let writer = self.writer.get().map(|w| (w, w.buffer()));
         let mut guard = self.lock();
@@ -971,7 +967,7 @@ mod tests {
         let mut state = State::default();
         let mut app = AppRecord::new(AppConfig::default(), SigningKey::default_key().unwrap());
         let mut user = crate::accounts::new_user(
-            crate::identifiers::IdentifierKind::Email,
+            crate::base::identifiers::IdentifierKind::Email,
             "ada@example.com",
             UserStatus::Active,
             1,

@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 
 use crate::admin::{AdminDevice, AdminUser};
-use crate::clock::rfc3339;
+use crate::base::clock::rfc3339;
 use crate::state::{AppRecord, DeviceKind, DeviceRecord, UserRecord};
 
 /// The devices of a user.

@@ -1,7 +1,7 @@
 //! Fidelity switches: login methods per app, token issuer, the hosted service's quirks, passcode errors,
 //! repeated magic-link status polls.
 
-use passage_emulator::kinds::{LoginMethod, TokenIssuer};
+use passage_emulator::base::enums::{LoginMethod, TokenIssuer};
 use passage_emulator::{AppConfig, Emulator, EmulatorConfig, EmulatorHandle, DEFAULT_APP_ID};
 use reqwest::StatusCode;
 use serde_json::{json, Value};

@@ -22,7 +22,8 @@ use axum::body::Body;
 use axum::http::{header, Method, Request};
 use http_body_util::BodyExt;
 use passage_emulator::state::{AppRecord, Shared, State};
-use passage_emulator::tokens::{random_secret, SigningKey};
+use passage_emulator::base::random::random_secret;
+use passage_emulator::jwt::SigningKey;
 use passage_emulator::AppConfig;
 use tower::ServiceExt;
 

@@ -8,16 +8,18 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::admin::{AppSummary, ADMIN_TOKEN_HEADER};
+use crate::base::api_error::{ApiError, ApiResult};
+use crate::base::digest::digest_hex;
+use crate::base::identifiers::normalize_identifier;
+use crate::base::random::random_id;
+use crate::base::redact::redacted_debug;
 use crate::config::{admin_allowed, AdminRefusal, AppConfig};
-use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::faults::FaultRule;
-use crate::identifiers::normalize_identifier;
-use crate::redact::redacted_debug;
+use crate::jwt::SigningKey;
 use crate::routes::admin_users;
 use crate::routes::social::{fake_provider_authorize, mint_id_token};
 use crate::state::{AppRecord, AppState, TransactionKind, TransactionRecord};
-use crate::tokens::{digest_hex, random_id, SigningKey};
 
 /// The admin routes (mounted under `/_emulator`).
 pub fn router(shared: AppState) -> Router<AppState> {

@@ -9,14 +9,14 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::accounts::classify_identifier;
 use crate::accounts::{
     delete_user as remove_user, ensure_can_login, ensure_identifier_free, new_user, record_login,
 };
 use crate::admin::{AdminUser, NewUser, UserPatch};
+use crate::base::api_error::{ApiError, ApiResult};
 use crate::config::AppConfig;
-use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::identifiers::classify_identifier;
 use crate::routes::admin::app_summary;
 use crate::routes::users::apply_metadata;
 use crate::session::issue_session;
@@ -302,7 +302,7 @@ pub async fn update_app(
             let config: AppConfig = serde_json::from_value(merged).map_err(|e| {
                 ApiError::bad_request(format!(
                     "invalid app settings: {}",
-                    crate::error::json_error_text(&e)
+                    crate::base::api_error::json_error_text(&e)
                 ))
             })?;
             if config.id != app_id {

@@ -6,11 +6,11 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::error::{ApiError, ApiResult};
+use crate::base::api_error::{ApiError, ApiResult};
+use crate::base::digest::secret_eq;
+use crate::base::enums::LoginMethod;
 use crate::extract::ApiPath;
-use crate::kinds::LoginMethod;
 use crate::state::{AppRecord, AppState};
-use crate::tokens::secret_eq;
 
 /// The spec's `App` view.
 pub fn app_json(app: &AppRecord) -> Value {

@@ -7,10 +7,10 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::accounts::identifier_taken;
+use crate::base::api_error::{ApiError, ApiResult};
+use crate::base::identifiers::{is_email, is_phone};
 use crate::bearer::bearer_user;
-use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath};
-use crate::identifiers::{is_email, is_phone};
 use crate::routes::passwordless::send_magic_link;
 use crate::routes::users::apply_metadata;
 use crate::state::{
@@ -191,7 +191,7 @@ pub async fn update_email(
     headers: HeaderMap,
     ApiJson(body): ApiJson<UpdateEmailRequest>,
 ) -> ApiResult<Json<Value>> {
-    let email = crate::identifiers::normalize_identifier(&body.new_email);
+    let email = crate::base::identifiers::normalize_identifier(&body.new_email);
     if !is_email(&email) {
         return Err(ApiError::bad_request("new_email is not an e-mail address"));
     }

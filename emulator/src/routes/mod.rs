@@ -4,7 +4,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, patch, post};
 use axum::{middleware, Router};
 
-use crate::error::ApiError;
+use crate::base::api_error::ApiError;
 use crate::pipeline::fault_middleware;
 use crate::state::AppState;
 

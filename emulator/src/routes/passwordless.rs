@@ -6,19 +6,20 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::accounts::classify_identifier;
 use crate::accounts::{ensure_can_login, identifier_taken, record_login, register_user};
-use crate::clock::rfc3339;
-use crate::error::{ApiError, ApiResult};
+use crate::base::api_error::{ApiError, ApiResult};
+use crate::base::clock::rfc3339;
+use crate::base::digest::{digest_hex, secret_eq};
+use crate::base::enums::LoginMethod;
+use crate::base::random::{random_id, random_otp, random_secret};
+use crate::base::redact::redacted_debug;
 use crate::extract::{ApiJson, ApiPath};
-use crate::identifiers::classify_identifier;
-use crate::kinds::LoginMethod;
-use crate::redact::redacted_debug;
 use crate::session::issue_session;
 use crate::state::{
     AppRecord, AppState, LinkPurpose, MagicLinkRecord, OtpRecord, OutboxKind, OutboxMessage,
     State as Model,
 };
-use crate::tokens::{digest_hex, random_id, random_otp, random_secret, secret_eq};
 
 /// Body of the register/login send operations.
 #[derive(Debug, Deserialize)]
@@ -427,7 +428,7 @@ pub async fn magic_link_status(
 mod tests {
     use super::*;
     use crate::config::AppConfig;
-    use crate::tokens::SigningKey;
+    use crate::jwt::SigningKey;
 
     fn model() -> (Model, String) {
         let config = AppConfig::default();

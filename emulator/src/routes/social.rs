@@ -10,17 +10,18 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::accounts::{ensure_can_login, new_user, record_login};
+use crate::base::api_error::{ApiError, ApiResult};
+use crate::base::digest::{digest_hex, pkce_challenge, secret_eq};
+use crate::base::identifiers::IdentifierKind;
+use crate::base::random::{random_id, random_secret};
+use crate::base::redact::redacted_debug;
 use crate::bearer::bearer_user;
-use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiForm, ApiJson, ApiPath, ApiQuery};
-use crate::identifiers::IdentifierKind;
-use crate::redact::redacted_debug;
 use crate::session::issue_session;
 use crate::state::{
     AppRecord, AppState, ConnectionType, OAuthCode, Shared, SocialFlow, SocialLink, SocialProvider,
     State as Model,
 };
-use crate::tokens::{digest_hex, pkce_challenge, random_id, random_secret, secret_eq};
 
 /// Seconds a Passage authorization code stays valid.
 const CODE_TTL_SECONDS: i64 = 600;
@@ -168,7 +169,7 @@ pub async fn fake_provider_authorize(
                 });
             let code = random_secret(16);
             flow.provider_code = Some(code.clone());
-            flow.provider_email = Some(crate::identifiers::normalize_identifier(&email));
+            flow.provider_email = Some(crate::base::identifiers::normalize_identifier(&email));
             Ok((flow.app_id.clone(), Some(code)))
         })
         .await?;
@@ -406,7 +407,7 @@ fn login_with_provider(
         Some(id) => id,
         None => {
             crate::accounts::ensure_public_signup(&app.config)?;
-            if !crate::identifiers::is_email(email) {
+            if !crate::base::identifiers::is_email(email) {
                 return Err(ApiError::bad_request(
                     "the provider reported no usable e-mail address",
                 ));
@@ -563,7 +564,7 @@ pub fn mint_id_token(
     ttl: i64,
 ) -> ApiResult<String> {
     let now = shared.clock.now();
-    let email = crate::identifiers::normalize_identifier(email);
+    let email = crate::base::identifiers::normalize_identifier(email);
     let claims = FakeIdClaims {
         iss: fake_issuer(shared),
         sub: sub.unwrap_or_else(|| provider_id("idtoken", &email)),

@@ -6,12 +6,13 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::error::{ApiError, ApiResult};
+use crate::base::api_error::{ApiError, ApiResult};
+use crate::base::digest::{digest_hex, successor_secret};
+use crate::base::redact::redacted_debug;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::redact::redacted_debug;
+use crate::jwt::PendingToken;
 use crate::session::{auth_token, insert_refresh_token, AuthResponse};
 use crate::state::{AppRecord, AppState, RefreshState};
-use crate::tokens::{digest_hex, successor_secret, PendingToken};
 
 /// Body of `POST tokens`.
 #[derive(Deserialize)]

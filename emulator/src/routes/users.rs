@@ -8,11 +8,12 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use crate::accounts::classify_identifier;
 use crate::accounts::{ensure_identifier_free, ensure_public_signup, new_user};
+use crate::base::api_error::{ApiError, ApiResult};
+use crate::base::identifiers::{is_email, is_phone};
 use crate::config::MetadataFieldConfig;
-use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::identifiers::{classify_identifier, is_email, is_phone};
 use crate::state::{AppState, UserStatus};
 use crate::views::{apply_status_quirk, user_json};
 

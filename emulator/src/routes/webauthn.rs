@@ -10,19 +10,20 @@ use serde_json::{json, Value};
 
 use crate::accounts::register_user;
 use crate::accounts::{ensure_can_login, record_login};
+use crate::base::api_error::{ApiError, ApiResult};
+use crate::base::digest::digest_hex;
+use crate::base::enums::LoginMethod;
+use crate::base::random::{random_id, random_secret};
+use crate::base::redact::redacted_debug;
 use crate::bearer::bearer_user;
-use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, OptionalJson};
-use crate::kinds::LoginMethod;
-use crate::redact::redacted_debug;
+use crate::relying_party::{AttachmentPreference, CeremonyError, RelyingParty, StoredCredential};
 use crate::session::issue_session;
 use crate::state::{
     AppRecord, AppState, CeremonyPurpose, DeviceRecord, Handshake, NonceRecord, Shared,
     State as Model, TransactionKind,
 };
-use crate::tokens::{digest_hex, random_id, random_secret};
 use crate::views::{device_json, devices_of, start_user_json};
-use crate::webauthn::{AttachmentPreference, CeremonyError, RelyingParty, StoredCredential};
 
 /// Seconds a handshake stays valid.
 const HANDSHAKE_TTL_SECONDS: i64 = 300;
@@ -248,8 +249,8 @@ struct LoginCheck {
 }
 
 enum LoginCheckState {
-    Known(crate::webauthn::LoginState),
-    Discoverable(crate::webauthn::DiscoverableState),
+    Known(crate::relying_party::LoginState),
+    Discoverable(crate::relying_party::DiscoverableState),
 }
 
 /// Under the lock: takes the (single-use) handshake and copies the user's credentials.
@@ -499,7 +500,7 @@ pub async fn login_start(
             app.config.ensure_offers(LoginMethod::Passkeys)?;
             let user_id = match body.identifier.as_deref().filter(|i| !i.trim().is_empty()) {
                 Some(identifier) => {
-                    let (_, id) = crate::identifiers::classify_identifier(&app.config, identifier)?;
+                    let (_, id) = crate::accounts::classify_identifier(&app.config, identifier)?;
                     let user = app
                         .find_user_by_identifier(&id)
                         .ok_or_else(ApiError::user_not_found)?;

@@ -18,8 +18,8 @@ use axum::routing::get;
 use axum::{middleware, Json, Router};
 use serde::Deserialize;
 
+use crate::base::api_error::ApiError;
 use crate::config::{admin_allowed, AdminRefusal};
-use crate::error::ApiError;
 use crate::extract::ApiQuery;
 use crate::state::AppState;
 
@@ -85,8 +85,8 @@ mod tests {
 
     use crate::admin::ADMIN_TOKEN_HEADER;
     use crate::config::{AdminAccess, AppConfig, ServerOptions};
+    use crate::jwt::SigningKey;
     use crate::state::{AppRecord, Shared, State};
-    use crate::tokens::SigningKey;
 
     const TOKEN: &str = "a-long-enough-admin-token";
 

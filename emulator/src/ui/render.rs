@@ -4,9 +4,9 @@ use std::fmt::Write as _;
 
 use serde_json::{json, Value};
 
-use crate::clock::rfc3339;
+use crate::base::clock::rfc3339;
+use crate::base::enums::UserStatus;
 use crate::faults::FaultKind;
-use crate::kinds::UserStatus;
 use crate::state::{AppRecord, Shared, State};
 
 const STYLE: &str = include_str!("ui.css");
@@ -544,7 +544,7 @@ mod tests {
             name: "<script>alert(1)</script>".into(),
             ..crate::config::AppConfig::default()
         };
-        let key = crate::tokens::SigningKey::default_key().expect("key");
+        let key = crate::jwt::SigningKey::default_key().expect("key");
         state
             .apps
             .insert(config.id.clone(), AppRecord::new(config, key));

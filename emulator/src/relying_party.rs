@@ -23,7 +23,7 @@ use webauthn_rs::prelude::{
 };
 use webauthn_rs::{Webauthn, WebauthnBuilder};
 
-use crate::redact::redacted_debug;
+use crate::base::redact::redacted_debug;
 
 /// The only credential type WebAuthn defines.
 const PUBLIC_KEY_TYPE: &str = "public-key";
@@ -559,7 +559,7 @@ fn parse_credential<T: serde::de::DeserializeOwned>(response: &Value) -> Result<
     T::deserialize(&normalised).map_err(|e| {
         CeremonyError::BadInput(format!(
             "credential JSON: {}",
-            crate::error::json_error_text(&e)
+            crate::base::api_error::json_error_text(&e)
         ))
     })
 }

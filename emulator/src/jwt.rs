@@ -1,9 +1,12 @@
-//! Signing keys, RS256 auth tokens (JWTs), the JWKS, and opaque refresh-token secrets.
+//! JWT signing: the apps' RSA signing keys (and their JWKS entries), RS256 auth tokens, and their
+//! verification.
 //!
 //! RSA runs on aws-lc-rs (the same library rustls uses): keys are generated with it, each key is
 //! parsed once into an [`RsaKeyPair`] that every later signature reuses, and tokens are signed by
 //! a [`Signer`] that can be taken out of the state so that the signature is computed after the state
 //! lock is released ([`PendingToken`]).
+//!
+//! Architecture invariant: imports only the base layer; knows nothing of apps, users or HTTP.
 
 use std::sync::{Arc, OnceLock};
 
@@ -13,7 +16,6 @@ use aws_lc_rs::signature::{KeyPair as _, RsaKeyPair, RSA_PKCS1_SHA256};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -211,6 +213,16 @@ pub struct Claims {
     pub jti: String,
 }
 
+/// An auth token as its signing key id and claims (kept to sign the same token again: RS256
+/// signatures are deterministic).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct IssuedToken {
+    /// Key that signed it.
+    pub kid: String,
+    /// Its claims.
+    pub claims: Claims,
+}
+
 /// Signs an auth token with `key`.
 pub fn sign(key: &SigningKey, claims: &Claims) -> anyhow::Result<String> {
     key.signer()?.sign(claims)
@@ -236,8 +248,8 @@ impl PendingToken {
     }
 
     /// The key id and claims, to sign the same token again later.
-    pub fn issued(&self) -> crate::state::IssuedToken {
-        crate::state::IssuedToken {
+    pub fn issued(&self) -> IssuedToken {
+        IssuedToken {
             kid: self.signer.kid.to_string(),
             claims: self.claims.clone(),
         }
@@ -301,58 +313,6 @@ pub fn verify(
         return Err(VerifyError::NotYetValid);
     }
     Ok(claims)
-}
-
-/// A random URL-safe secret with `bytes` bytes of entropy.
-pub fn random_secret(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    rand::thread_rng().fill_bytes(&mut buf);
-    URL_SAFE_NO_PAD.encode(buf)
-}
-
-/// A random id with a readable prefix.
-pub fn random_id(prefix: &str) -> String {
-    let mut buf = [0u8; 9];
-    rand::thread_rng().fill_bytes(&mut buf);
-    format!(
-        "{prefix}{}",
-        URL_SAFE_NO_PAD.encode(buf).replace(['-', '_'], "x")
-    )
-}
-
-/// A six-digit one-time passcode.
-pub fn random_otp() -> String {
-    use rand::Rng;
-    format!("{:06}", rand::thread_rng().gen_range(0..1_000_000u32))
-}
-
-/// The refresh token that rotating `presented` issues: HMAC-SHA256 under the app's `key`, so that the
-/// reuse grace window can hand the same successor out again without the emulator storing it.
-pub fn successor_secret(key: &str, presented: &str) -> String {
-    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key.as_bytes());
-    URL_SAFE_NO_PAD.encode(aws_lc_rs::hmac::sign(&key, presented.as_bytes()))
-}
-
-/// SHA-256 hex digest, used to store refresh tokens without keeping them in clear.
-pub fn digest_hex(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// The PKCE S256 challenge of a verifier.
-pub fn pkce_challenge(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
-}
-
-/// Constant-time string comparison for secrets.
-pub fn secret_eq(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]
@@ -438,13 +398,5 @@ mod tests {
         key.retired_at = Some(100);
         assert!(key.is_published(150, 100));
         assert!(!key.is_published(200, 100));
-    }
-
-    #[test]
-    fn pkce_matches_rfc7636_example() {
-        assert_eq!(
-            pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
-        );
     }
 }

@@ -1,8 +1,7 @@
-//! The API error model: every failure is `{"code": ..., "error": ...}` with an HTTP status.
+//! The API error model: every failure is `{"code": ..., "error": ...}` with an HTTP status (the
+//! answer itself is made in [`crate::http`]).
 
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::Json;
+use ::http::StatusCode;
 
 /// An error answer of the emulated API.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,12 +107,5 @@ pub(crate) fn field_error_text(text: &str) -> String {
         text.to_owned()
     } else {
         "a field has an invalid type or value".to_owned()
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let body = serde_json::json!({ "code": self.code, "error": self.message });
-        (self.status, Json(body)).into_response()
     }
 }

@@ -1,0 +1,3 @@
+//! The HTTP layer: the only axum code.
+
+mod error_response;
