@@ -3,7 +3,7 @@
 use crate::base::api_error::{ApiError, ApiResult};
 use crate::base::identifiers::{is_email, is_phone, normalize_identifier, IdentifierKind};
 use crate::base::random::random_id;
-use crate::config::{AllowedIdentifier, AppConfig};
+use crate::settings::app::{AllowedIdentifier, AppConfig};
 use crate::state::{AppRecord, UserRecord, UserStatus};
 
 /// A new user record with a random id.

@@ -28,54 +28,12 @@ use tower::ServiceExt;
 
 use crate::base::enums::{DeviceKind, SocialProvider, UserStatus};
 use crate::base::redact::redacted_debug;
-use crate::config::AppConfig;
 use crate::faults::FaultRule;
 use crate::request_log::LoggedRequest;
+use crate::settings::admin_access::ADMIN_TOKEN_HEADER;
+use crate::settings::app::AppConfig;
+pub use crate::settings::seed::NewUser;
 use crate::state::OutboxMessage;
-
-/// Header carrying the admin token (when the emulator is configured with one).
-pub const ADMIN_TOKEN_HEADER: &str = "x-emulator-admin-token";
-
-/// Body of `POST /_emulator/apps/{app_id}/users`: a user created directly, without a ceremony.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewUser {
-    /// E-mail address or E.164 phone number (of a kind the app allows).
-    pub identifier: String,
-    /// Fixed user id (letters, digits, `-`, `_`; at most 64); a random `usr_...` when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// Whether the e-mail address counts as verified (only for an e-mail identifier).
-    #[serde(default)]
-    pub email_verified: bool,
-    /// Whether the phone number counts as verified (only for a phone identifier).
-    #[serde(default)]
-    pub phone_verified: bool,
-    /// Status (default `active`).
-    #[serde(default = "active")]
-    pub status: UserStatus,
-    /// Metadata, checked against the app's schema.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub user_metadata: BTreeMap<String, Value>,
-}
-
-fn active() -> UserStatus {
-    UserStatus::Active
-}
-
-impl NewUser {
-    /// An active, unverified user with `identifier` and no metadata.
-    pub fn new(identifier: impl Into<String>) -> Self {
-        Self {
-            identifier: identifier.into(),
-            id: None,
-            email_verified: false,
-            phone_verified: false,
-            status: UserStatus::Active,
-            user_metadata: BTreeMap::new(),
-        }
-    }
-}
 
 /// Body of `PATCH /_emulator/apps/{app_id}/users/{user_id}`: only the fields given change.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -14,12 +14,11 @@
 pub mod base;
 pub mod jwt;
 pub mod relying_party;
+pub mod settings;
 
 pub mod accounts;
 pub mod admin;
 pub mod bearer;
-pub mod config;
-pub mod cors;
 pub mod extract;
 pub mod faults;
 pub mod http;
@@ -34,8 +33,10 @@ pub mod store;
 pub mod ui;
 pub mod views;
 
-pub use config::{AppConfig, EmulatorConfig, MetadataFieldConfig, DEFAULT_API_KEY, DEFAULT_APP_ID};
 pub use faults::{FaultKind, FaultRule};
 pub use request_log::LoggedRequest;
 pub use server::{Emulator, EmulatorHandle};
+pub use settings::{
+    AppConfig, EmulatorConfig, MetadataFieldConfig, DEFAULT_API_KEY, DEFAULT_APP_ID,
+};
 pub use state::OutboxMessage;

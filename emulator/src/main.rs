@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::Parser;
-use passage_emulator::config::SeedConfig;
+use passage_emulator::settings::SeedConfig;
 use passage_emulator::{Emulator, EmulatorConfig};
 
 /// Address used when neither `--listen` nor the configuration file's `listen` is given.

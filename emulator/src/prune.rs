@@ -153,8 +153,8 @@ fn prune_app(app: &mut AppRecord, ended: &dyn Fn(i64) -> bool) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::AppConfig;
     use crate::jwt::SigningKey;
+    use crate::settings::app::AppConfig;
     use crate::state::{FamilyRecord, OtpRecord, Outbox, OutboxMessage, RefreshRecord};
 
     fn app() -> AppRecord {

@@ -12,10 +12,10 @@ use tokio::sync::watch;
 use tower::ServiceExt;
 
 use crate::base::random::random_secret;
-use crate::config::EmulatorConfig;
 use crate::faults::{DropSignal, FaultRule};
 use crate::jwt::SigningKey;
 use crate::request_log::LoggedRequest;
+use crate::settings::instance::EmulatorConfig;
 use crate::state::{read_snapshot, AppRecord, OutboxMessage, Shared, State};
 
 /// Entry point: `Emulator::start(config).await`.

@@ -10,10 +10,11 @@ use crate::base::clock::Clock;
 pub use crate::base::enums::{ConnectionType, DeviceKind, OutboxKind, SocialProvider, UserStatus};
 use crate::base::identifiers::normalize_identifier;
 use crate::base::redact::redacted_debug;
-use crate::config::{AppConfig, ServerOptions};
 use crate::faults::FaultRegistry;
 use crate::jwt::SigningKey;
 use crate::request_log::RequestLog;
+use crate::settings::app::AppConfig;
+use crate::settings::instance::ServerOptions;
 use crate::store::{Changes, Commit, CommitFailed, Table, Tracked, Writer};
 
 /// A user of an app.

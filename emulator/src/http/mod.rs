@@ -1,3 +1,4 @@
 //! The HTTP layer: the only axum code.
 
+pub mod cors;
 mod error_response;

@@ -7,18 +7,21 @@ use axum::{middleware, Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::admin::{AppSummary, ADMIN_TOKEN_HEADER};
+use crate::admin::AppSummary;
+
 use crate::base::api_error::{ApiError, ApiResult};
 use crate::base::digest::digest_hex;
 use crate::base::identifiers::normalize_identifier;
 use crate::base::random::random_id;
 use crate::base::redact::redacted_debug;
-use crate::config::{admin_allowed, AdminRefusal, AppConfig};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::faults::FaultRule;
 use crate::jwt::SigningKey;
 use crate::routes::admin_users;
 use crate::routes::social::{fake_provider_authorize, mint_id_token};
+use crate::settings::admin_access::ADMIN_TOKEN_HEADER;
+use crate::settings::admin_access::{admin_allowed, AdminRefusal};
+use crate::settings::app::AppConfig;
 use crate::state::{AppRecord, AppState, TransactionKind, TransactionRecord};
 
 /// The admin routes (mounted under `/_emulator`).

@@ -13,13 +13,14 @@ use crate::accounts::classify_identifier;
 use crate::accounts::{
     delete_user as remove_user, ensure_can_login, ensure_identifier_free, new_user, record_login,
 };
-use crate::admin::{AdminUser, NewUser, UserPatch};
+use crate::admin::{AdminUser, UserPatch};
 use crate::base::api_error::{ApiError, ApiResult};
-use crate::config::AppConfig;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::routes::admin::app_summary;
 use crate::routes::users::apply_metadata;
 use crate::session::issue_session;
+use crate::settings::app::AppConfig;
+use crate::settings::seed::NewUser;
 use crate::state::{AppRecord, AppState, State as Model, UserRecord};
 use crate::views::admin_user;
 
@@ -165,7 +166,7 @@ pub fn create_user_in(app: &mut AppRecord, body: &NewUser, now: i64) -> ApiResul
 /// restart with a state file).
 pub fn seed_users(
     state: &mut Model,
-    users: &[crate::config::SeedUser],
+    users: &[crate::settings::seed::SeedUser],
     now: i64,
 ) -> anyhow::Result<()> {
     let default_app = state.apps.keys().next().cloned();

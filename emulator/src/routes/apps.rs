@@ -56,7 +56,7 @@ pub fn app_json(app: &AppRecord) -> Value {
         ("none", 0)
     };
     let required = match c.allowed_identifier {
-        crate::config::AllowedIdentifier::Phone => "phone",
+        crate::settings::app::AllowedIdentifier::Phone => "phone",
         _ => "email",
     };
     json!({

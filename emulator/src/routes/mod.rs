@@ -168,8 +168,8 @@ pub fn router(shared: AppState) -> Router {
             fault_middleware,
         ))
         // Outside the faults and the request log: preflights are answered here and never consume a fault.
-        .layer(crate::cors::layer(shared.clone()))
-        .layer(middleware::from_fn(crate::cors::preflight_no_content))
+        .layer(crate::http::cors::layer(shared.clone()))
+        .layer(middleware::from_fn(crate::http::cors::preflight_no_content))
         .with_state(shared)
 }
 

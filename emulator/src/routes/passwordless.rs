@@ -427,8 +427,8 @@ pub async fn magic_link_status(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::AppConfig;
     use crate::jwt::SigningKey;
+    use crate::settings::app::AppConfig;
 
     fn model() -> (Model, String) {
         let config = AppConfig::default();

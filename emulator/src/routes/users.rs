@@ -12,8 +12,8 @@ use crate::accounts::classify_identifier;
 use crate::accounts::{ensure_identifier_free, ensure_public_signup, new_user};
 use crate::base::api_error::{ApiError, ApiResult};
 use crate::base::identifiers::{is_email, is_phone};
-use crate::config::MetadataFieldConfig;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::settings::app::MetadataFieldConfig;
 use crate::state::{AppState, UserStatus};
 use crate::views::{apply_status_quirk, user_json};
 

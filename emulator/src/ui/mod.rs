@@ -19,8 +19,8 @@ use axum::{middleware, Json, Router};
 use serde::Deserialize;
 
 use crate::base::api_error::ApiError;
-use crate::config::{admin_allowed, AdminRefusal};
 use crate::extract::ApiQuery;
+use crate::settings::admin_access::{admin_allowed, AdminRefusal};
 use crate::state::AppState;
 
 mod render;
@@ -83,9 +83,11 @@ mod tests {
     use axum::http::{Request, StatusCode};
     use tower::ServiceExt;
 
-    use crate::admin::ADMIN_TOKEN_HEADER;
-    use crate::config::{AdminAccess, AppConfig, ServerOptions};
     use crate::jwt::SigningKey;
+    use crate::settings::admin_access::AdminAccess;
+    use crate::settings::admin_access::ADMIN_TOKEN_HEADER;
+    use crate::settings::app::AppConfig;
+    use crate::settings::instance::ServerOptions;
     use crate::state::{AppRecord, Shared, State};
 
     const TOKEN: &str = "a-long-enough-admin-token";

@@ -540,9 +540,9 @@ mod tests {
     #[test]
     fn state_values_are_escaped_and_every_panel_is_on_the_page() {
         let mut state = State::default();
-        let config = crate::config::AppConfig {
+        let config = crate::settings::app::AppConfig {
             name: "<script>alert(1)</script>".into(),
-            ..crate::config::AppConfig::default()
+            ..crate::settings::app::AppConfig::default()
         };
         let key = crate::jwt::SigningKey::default_key().expect("key");
         state
