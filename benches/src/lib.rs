@@ -286,11 +286,7 @@ where
 
 /// RS256 signatures per second of `signer` on `threads` OS threads for `window` (the emulator's
 /// own aws-lc-rs signer, with claims shaped like its tokens).
-pub fn sign_rate(
-    signer: &passage_emulator::jwt::Signer,
-    threads: usize,
-    window: Duration,
-) -> f64 {
+pub fn sign_rate(signer: &passage_emulator::jwt::Signer, threads: usize, window: Duration) -> f64 {
     let claims = passage_emulator::jwt::Claims {
         iss: "http://127.0.0.1:1/v1/apps/bench-app".into(),
         sub: "usr_bench".into(),

@@ -3,14 +3,15 @@
 use axum::http::HeaderMap;
 
 use crate::base::api_error::{ApiError, ApiResult};
+use crate::context::Context;
 use crate::jwt::{verify, VerifyError};
-use crate::state::{Shared, State};
+use crate::model::state::EmulatorState;
 
 /// Extracts and verifies the bearer token; returns the user id (401 `invalid_access_token` otherwise,
 /// 404 `user_not_found` when the user no longer exists).
 pub fn bearer_user(
-    shared: &Shared,
-    state: &State,
+    ctx: &Context,
+    state: &EmulatorState,
     app_id: &str,
     headers: &HeaderMap,
 ) -> ApiResult<String> {
@@ -29,9 +30,9 @@ pub fn bearer_user(
     let claims = verify(
         token,
         &app.keys,
-        &shared.issuer(app_id),
+        &ctx.urls.issuer(app_id),
         app_id,
-        shared.clock.now(),
+        ctx.clock.now(),
         app.config.key_grace_seconds,
     )
     .map_err(|e: VerifyError| ApiError::invalid_access_token(e.to_string()))?;

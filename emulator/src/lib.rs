@@ -11,32 +11,37 @@
 //! ```
 #![warn(missing_docs)]
 
+// The layers, in order: each module imports only the ones above it (see ARCHITECTURE.md).
 pub mod base;
+// JWT signing.
 pub mod jwt;
+// WebAuthn verification.
 pub mod relying_party;
+// Configuration.
 pub mod settings;
+// The state as plain data.
+pub mod model;
+// What the emulator does (no axum).
+pub mod domain;
+// The state file (SQLite).
+pub mod store;
+// The lock and the mutate-and-commit protocol.
+pub mod context;
+// The only axum code.
+pub mod http;
+// Starting and stopping an emulator.
+pub mod server;
 
-pub mod accounts;
-pub mod admin;
+pub mod admin_client;
+
 pub mod bearer;
 pub mod extract;
-pub mod faults;
-pub mod http;
-pub mod pipeline;
-pub mod prune;
-pub mod request_log;
 pub mod routes;
-pub mod server;
-pub mod session;
-pub mod state;
-pub mod store;
 pub mod ui;
 pub mod views;
 
-pub use faults::{FaultKind, FaultRule};
-pub use request_log::LoggedRequest;
+pub use model::{FaultKind, FaultRule, LoggedRequest, OutboxMessage};
 pub use server::{Emulator, EmulatorHandle};
 pub use settings::{
     AppConfig, EmulatorConfig, MetadataFieldConfig, DEFAULT_API_KEY, DEFAULT_APP_ID,
 };
-pub use state::OutboxMessage;

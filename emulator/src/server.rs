@@ -12,11 +12,15 @@ use tokio::sync::watch;
 use tower::ServiceExt;
 
 use crate::base::random::random_secret;
-use crate::faults::{DropSignal, FaultRule};
+use crate::context::Context;
+use crate::http::fault_injection::DropSignal;
 use crate::jwt::SigningKey;
-use crate::request_log::LoggedRequest;
+use crate::model::app::AppRecord;
+use crate::model::faults::FaultRule;
+use crate::model::outbox::OutboxMessage;
+use crate::model::request_log::LoggedRequest;
+use crate::model::state::EmulatorState;
 use crate::settings::instance::EmulatorConfig;
-use crate::state::{read_snapshot, AppRecord, OutboxMessage, Shared, State};
 
 /// Entry point: `Emulator::start(config).await`.
 #[derive(Debug)]
@@ -41,10 +45,11 @@ impl Emulator {
             .next()
             .cloned()
             .ok_or_else(|| anyhow::anyhow!("no app configured"))?;
-        let shared =
-            Arc::new(Shared::new(state, root_url, config.state_file.clone()).with_options(options));
-        shared.persist()?;
-        let router = crate::routes::router(shared.clone());
+        let ctx = Arc::new(
+            Context::new(state, root_url, config.state_file.clone()).with_options(options),
+        );
+        ctx.persist()?;
+        let router = crate::routes::router(ctx.clone());
         let admin_token = config.admin_token.clone();
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let task = tokio::spawn(accept_loop(listener, router.clone(), shutdown_rx));
@@ -52,7 +57,7 @@ impl Emulator {
         Ok(EmulatorHandle {
             addr,
             default_app_id,
-            shared,
+            ctx,
             router,
             admin_token,
             shutdown: shutdown_tx,
@@ -61,9 +66,9 @@ impl Emulator {
     }
 }
 
-fn initial_state(config: &EmulatorConfig) -> anyhow::Result<State> {
+fn initial_state(config: &EmulatorConfig) -> anyhow::Result<EmulatorState> {
     if let Some(path) = &config.state_file {
-        if let Some(mut state) = read_snapshot(path)? {
+        if let Some(mut state) = crate::store::load(path)? {
             anyhow::ensure!(!state.apps.is_empty(), "state file has no apps");
             if state.fake_provider_secret.is_empty() {
                 *state.fake_provider_secret = random_secret(32);
@@ -83,9 +88,9 @@ fn initial_state(config: &EmulatorConfig) -> anyhow::Result<State> {
             return Ok(state);
         }
     }
-    let mut state = State {
+    let mut state = EmulatorState {
         fake_provider_secret: random_secret(32).into(),
-        ..State::default()
+        ..EmulatorState::default()
     };
     for app in config.effective_apps() {
         app.validate()?;
@@ -178,7 +183,7 @@ async fn accept_loop(
 pub struct EmulatorHandle {
     addr: SocketAddr,
     default_app_id: String,
-    shared: Arc<Shared>,
+    ctx: Arc<Context>,
     router: axum::Router,
     admin_token: Option<String>,
     shutdown: watch::Sender<bool>,
@@ -197,13 +202,13 @@ impl std::fmt::Debug for EmulatorHandle {
 impl EmulatorHandle {
     /// A typed admin API client calling this emulator in-process (no socket; the same handlers as
     /// over HTTP, with the configured admin token).
-    pub fn admin(&self) -> crate::admin::AdminClient {
-        crate::admin::AdminClient::in_process(self.router.clone(), self.admin_token.clone())
+    pub fn admin(&self) -> crate::admin_client::AdminClient {
+        crate::admin_client::AdminClient::in_process(self.router.clone(), self.admin_token.clone())
     }
 
-    /// `http://127.0.0.1:PORT`, the emulator's root URL (for [`AdminClient::connect`](crate::admin::AdminClient::connect)).
+    /// `http://127.0.0.1:PORT`, the emulator's root URL (for [`AdminClient::connect`](crate::admin_client::AdminClient::connect)).
     pub fn root_url(&self) -> &str {
-        &self.shared.root_url
+        &self.ctx.urls.root()
     }
 
     /// The bound address.
@@ -213,12 +218,12 @@ impl EmulatorHandle {
 
     /// `http://127.0.0.1:PORT/v1`, the base URL to give an API client.
     pub fn base_url(&self) -> String {
-        self.shared.base_url()
+        self.ctx.urls.base_url()
     }
 
     /// `http://127.0.0.1:PORT/_emulator`, the admin API.
     pub fn admin_url(&self) -> String {
-        format!("{}/_emulator", self.shared.root_url)
+        format!("{}/_emulator", self.ctx.urls.root())
     }
 
     /// Id of the first (by default the only) app.
@@ -228,23 +233,23 @@ impl EmulatorHandle {
 
     /// Ids of all served apps.
     pub fn app_ids(&self) -> Vec<String> {
-        self.shared.lock().apps.keys().cloned().collect()
+        self.ctx.lock().apps.keys().cloned().collect()
     }
 
     /// Moves the emulator clock forward; returns the new emulator time (Unix seconds).
     pub fn advance_clock(&self, seconds: i64) -> i64 {
-        self.shared.clock.advance(seconds)
+        self.ctx.clock.advance(seconds)
     }
 
     /// Current emulator time (Unix seconds).
     pub fn now(&self) -> i64 {
-        self.shared.clock.now()
+        self.ctx.clock.now()
     }
 
     /// Messages sent to `identifier` (oldest first).
     pub fn outbox(&self, identifier: &str) -> Vec<OutboxMessage> {
         let needle = crate::base::identifiers::normalize_identifier(identifier);
-        self.shared
+        self.ctx
             .lock()
             .outbox
             .for_identifier(&needle)
@@ -254,17 +259,17 @@ impl EmulatorHandle {
 
     /// Arms a fault.
     pub fn inject_fault(&self, rule: FaultRule) {
-        self.shared.faults.add(rule);
+        self.ctx.faults.add(rule);
     }
 
     /// Disarms all faults.
     pub fn clear_faults(&self) {
-        self.shared.faults.clear();
+        self.ctx.faults.clear();
     }
 
     /// Requests that reached the API so far.
     pub fn requests(&self) -> Vec<LoggedRequest> {
-        self.shared.request_log.list()
+        self.ctx.request_log.list()
     }
 
     /// Stops accepting connections, lets requests in flight finish (up to 30 s) and waits for that.

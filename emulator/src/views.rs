@@ -2,9 +2,11 @@
 
 use serde_json::{json, Value};
 
-use crate::admin::{AdminDevice, AdminUser};
 use crate::base::clock::rfc3339;
-use crate::state::{AppRecord, DeviceKind, DeviceRecord, UserRecord};
+use crate::base::enums::DeviceKind;
+use crate::model::admin_api::{AdminDevice, AdminUser};
+use crate::model::app::AppRecord;
+use crate::model::records::{DeviceRecord, UserRecord};
 
 /// The devices of a user.
 pub fn devices_of<'a>(

@@ -241,7 +241,7 @@ async fn token_issuer_is_the_emulator_url_or_the_hosted_one() {
         let user = admin
             .create_user(
                 DEFAULT_APP_ID,
-                &passage_emulator::admin::NewUser::new("iss@example.com"),
+                &passage_emulator::admin_client::NewUser::new("iss@example.com"),
             )
             .await
             .unwrap();

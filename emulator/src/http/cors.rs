@@ -1,6 +1,8 @@
 //! CORS for the `/v1` API, so that a web page on an app's auth origin (or any loopback origin while
 //! developing) can call the emulator cross-origin, as the official web SDK calls the hosted service.
 
+use std::sync::Arc;
+
 use std::time::Duration;
 
 use axum::extract::Request;
@@ -10,9 +12,9 @@ use axum::middleware::Next;
 use axum::response::Response;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+use crate::context::Context;
 use crate::settings::cors::is_loopback_origin;
 use crate::settings::cors::normalize_origin;
-use crate::state::AppState;
 
 /// Request headers a page may send (the official web SDK sends the `Passage-*` ones on every call).
 pub const ALLOWED_REQUEST_HEADERS: [&str; 5] = [
@@ -28,19 +30,18 @@ pub const ALLOWED_METHODS: [Method; 4] = [Method::GET, Method::POST, Method::PAT
 
 /// Whether `origin` may call the API: an app's auth origin, a loopback origin (when allowed) or a
 /// configured extra origin.
-pub fn origin_allowed(shared: &AppState, origin: &str) -> bool {
+pub fn origin_allowed(ctx: &Arc<Context>, origin: &str) -> bool {
     let Some(origin) = normalize_origin(origin) else {
         return false;
     };
-    let settings = &shared.options.cors;
+    let settings = &ctx.options.cors;
     if settings.allow_loopback && is_loopback_origin(&origin) {
         return true;
     }
     if settings.extra_origins.contains(&origin) {
         return true;
     }
-    shared
-        .lock()
+    ctx.lock()
         .apps
         .values()
         .any(|app| normalize_origin(&app.config.auth_origin).as_deref() == Some(origin.as_str()))
@@ -48,14 +49,14 @@ pub fn origin_allowed(shared: &AppState, origin: &str) -> bool {
 
 /// The CORS layer for `/v1`: allowed origins are checked per request (apps can be added at runtime);
 /// no credentials (the API uses bearer tokens, not cookies).
-pub fn layer(shared: AppState) -> CorsLayer {
+pub fn layer(ctx: Arc<Context>) -> CorsLayer {
     CorsLayer::new()
         .allow_origin(AllowOrigin::predicate(
             move |origin: &HeaderValue, parts: &Parts| {
                 parts.uri.path().starts_with("/v1")
                     && origin
                         .to_str()
-                        .is_ok_and(|origin| origin_allowed(&shared, origin))
+                        .is_ok_and(|origin| origin_allowed(&ctx, origin))
             },
         ))
         .allow_methods(ALLOWED_METHODS)

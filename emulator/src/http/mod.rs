@@ -2,3 +2,4 @@
 
 pub mod cors;
 mod error_response;
+pub mod fault_injection;

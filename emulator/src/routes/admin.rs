@@ -1,5 +1,7 @@
 //! The `/_emulator` admin API: apps, keys, clock, outbox, faults, request log, fake provider.
 
+use std::sync::Arc;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, patch, post};
@@ -7,25 +9,27 @@ use axum::{middleware, Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::admin::AppSummary;
+use crate::model::admin_api::AppSummary;
 
 use crate::base::api_error::{ApiError, ApiResult};
 use crate::base::digest::digest_hex;
 use crate::base::identifiers::normalize_identifier;
 use crate::base::random::random_id;
 use crate::base::redact::redacted_debug;
+use crate::context::Context;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::faults::FaultRule;
 use crate::jwt::SigningKey;
+use crate::model::app::AppRecord;
+use crate::model::faults::FaultRule;
+use crate::model::records::{TransactionKind, TransactionRecord};
 use crate::routes::admin_users;
 use crate::routes::social::{fake_provider_authorize, mint_id_token};
 use crate::settings::admin_access::ADMIN_TOKEN_HEADER;
 use crate::settings::admin_access::{admin_allowed, AdminRefusal};
 use crate::settings::app::AppConfig;
-use crate::state::{AppRecord, AppState, TransactionKind, TransactionRecord};
 
 /// The admin routes (mounted under `/_emulator`).
-pub fn router(shared: AppState) -> Router<AppState> {
+pub fn router(ctx: Arc<Context>) -> Router<Arc<Context>> {
     Router::new()
         .route("/apps", get(list_apps).post(create_app))
         .route("/reset", post(admin_users::reset))
@@ -56,7 +60,7 @@ pub fn router(shared: AppState) -> Router<AppState> {
         .route("/apps/{app_id}/transactions", post(create_transaction))
         .route("/apps/{app_id}/nonces/verify", post(verify_nonce))
         .route("/fake-provider/id-token", post(id_token))
-        .route_layer(middleware::from_fn_with_state(shared, admin_guard))
+        .route_layer(middleware::from_fn_with_state(ctx, admin_guard))
         // Not admin calls: the health probe and the fake provider's page, which browsers reach in a
         // social login (no admin token to send).
         .route("/health", get(|| async { Json(json!({"status": "ok"})) }))
@@ -66,7 +70,7 @@ pub fn router(shared: AppState) -> Router<AppState> {
 /// Refuses admin calls without the configured token (401), or on a non-loopback bind without a token
 /// configured (403).
 pub(crate) async fn admin_guard(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     req: axum::extract::Request,
     next: middleware::Next,
 ) -> axum::response::Response {
@@ -75,7 +79,7 @@ pub(crate) async fn admin_guard(
         .headers()
         .get(ADMIN_TOKEN_HEADER)
         .and_then(|v| v.to_str().ok());
-    match admin_allowed(&shared.options.admin, presented) {
+    match admin_allowed(&ctx.options.admin, presented) {
         Ok(()) => next.run(req).await,
         Err(AdminRefusal::BadToken) => {
             ApiError::invalid_access_token("missing or wrong x-emulator-admin-token")
@@ -90,7 +94,7 @@ pub(crate) async fn admin_guard(
 }
 
 /// The admin view of an app.
-pub fn app_summary(shared: &AppState, app: &AppRecord) -> Value {
+pub fn app_summary(ctx: &Arc<Context>, app: &AppRecord) -> Value {
     let c = &app.config;
     json!(AppSummary {
         id: c.id.clone(),
@@ -98,8 +102,8 @@ pub fn app_summary(shared: &AppState, app: &AppRecord) -> Value {
         auth_origin: c.auth_origin.clone(),
         rp_id: c.effective_rp_id(),
         rp_origin: c.effective_rp_origin(),
-        base_url: shared.base_url(),
-        issuer: shared.issuer(&c.id),
+        base_url: ctx.urls.base_url(),
+        issuer: ctx.urls.issuer(&c.id),
         api_key: c.api_key.clone(),
         active_kid: app.active_key().map(|k| k.kid.clone()),
         config: (**c).clone(),
@@ -107,19 +111,15 @@ pub fn app_summary(shared: &AppState, app: &AppRecord) -> Value {
 }
 
 /// `GET /_emulator/apps` -> `{"apps": [...]}`.
-async fn list_apps(State(shared): State<AppState>) -> Json<Value> {
-    let state = shared.lock();
-    let apps: Vec<Value> = state
-        .apps
-        .values()
-        .map(|a| app_summary(&shared, a))
-        .collect();
+async fn list_apps(State(ctx): State<Arc<Context>>) -> Json<Value> {
+    let state = ctx.lock();
+    let apps: Vec<Value> = state.apps.values().map(|a| app_summary(&ctx, a)).collect();
     Json(json!({ "apps": apps }))
 }
 
 /// `POST /_emulator/apps` with an app configuration (same keys as a `[[apps]]` TOML table) -> 201.
 async fn create_app(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiJson(config): ApiJson<AppConfig>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     config
@@ -130,13 +130,13 @@ async fn create_app(
         .await
         .map_err(|e| ApiError::internal(e.to_string()))?
         .map_err(|e| ApiError::internal(e.to_string()))?;
-    let summary = shared
+    let summary = ctx
         .mutate(|state| {
             if state.apps.contains_key(&config.id) {
                 return Err(ApiError::bad_request("an app with this id already exists"));
             }
             let app = AppRecord::new(config.clone(), key);
-            let summary = app_summary(&shared, &app);
+            let summary = app_summary(&ctx, &app);
             state.apps.insert(config.id.clone(), app);
             Ok(summary)
         })
@@ -146,16 +146,16 @@ async fn create_app(
 
 /// `POST /_emulator/apps/{app_id}/rotate-key` -> `{"kid": new, "previous_kid": old}`.
 async fn rotate_key(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiPath(app_id): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
-    shared.lock().app(&app_id)?;
+    ctx.lock().app(&app_id)?;
     let key = tokio::task::spawn_blocking(SigningKey::generate)
         .await
         .map_err(|e| ApiError::internal(e.to_string()))?
         .map_err(|e| ApiError::internal(e.to_string()))?;
-    let now = shared.clock.now();
-    let out = shared
+    let now = ctx.clock.now();
+    let out = ctx
         .mutate(|state| {
             let app = state.app_mut(&app_id)?;
             let previous = app.active_key().map(|k| k.kid.clone());
@@ -170,8 +170,8 @@ async fn rotate_key(
     Ok(Json(out))
 }
 
-async fn get_clock(State(shared): State<AppState>) -> Json<Value> {
-    Json(json!({ "now": shared.clock.now(), "offset_seconds": shared.clock.offset_seconds() }))
+async fn get_clock(State(ctx): State<Arc<Context>>) -> Json<Value> {
+    Json(json!({ "now": ctx.clock.now(), "offset_seconds": ctx.clock.offset_seconds() }))
 }
 
 /// Largest single clock step (100 years), so emulator time never overflows.
@@ -184,7 +184,7 @@ struct AdvanceRequest {
 
 /// `POST /_emulator/clock/advance {"seconds": N}` -> `{"now": ..., "offset_seconds": ...}`.
 async fn advance_clock(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiJson(body): ApiJson<AdvanceRequest>,
 ) -> ApiResult<Json<Value>> {
     if !(0..=MAX_ADVANCE_SECONDS).contains(&body.seconds) {
@@ -192,9 +192,9 @@ async fn advance_clock(
             "seconds must be between 0 and 3153600000 (the clock only moves forward)",
         ));
     }
-    let now = shared.clock.advance(body.seconds);
+    let now = ctx.clock.advance(body.seconds);
     Ok(Json(
-        json!({ "now": now, "offset_seconds": shared.clock.offset_seconds() }),
+        json!({ "now": now, "offset_seconds": ctx.clock.offset_seconds() }),
     ))
 }
 
@@ -206,11 +206,11 @@ struct OutboxQuery {
 
 /// `GET /_emulator/outbox[?identifier=]` -> JSON array of messages, oldest first.
 async fn get_outbox(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiQuery(q): ApiQuery<OutboxQuery>,
 ) -> Json<Value> {
     let needle = q.identifier.as_deref().map(normalize_identifier);
-    let state = shared.lock();
+    let state = ctx.lock();
     let messages: Vec<Value> = match &needle {
         Some(identifier) => state
             .outbox
@@ -222,23 +222,22 @@ async fn get_outbox(
     Json(Value::Array(messages))
 }
 
-async fn clear_outbox(State(shared): State<AppState>) -> ApiResult<StatusCode> {
-    shared
-        .mutate(|state| {
-            state.outbox.clear();
-            Ok(())
-        })
-        .await?;
+async fn clear_outbox(State(ctx): State<Arc<Context>>) -> ApiResult<StatusCode> {
+    ctx.mutate(|state| {
+        state.outbox.clear();
+        Ok(())
+    })
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn list_faults(State(shared): State<AppState>) -> Json<Value> {
-    Json(json!({ "faults": shared.faults.list() }))
+async fn list_faults(State(ctx): State<Arc<Context>>) -> Json<Value> {
+    Json(json!({ "faults": ctx.faults.list() }))
 }
 
 /// `POST /_emulator/faults` with a [`FaultRule`] -> 201.
 async fn add_fault(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiJson(rule): ApiJson<FaultRule>,
 ) -> ApiResult<StatusCode> {
     if rule.count == 0 {
@@ -247,12 +246,12 @@ async fn add_fault(
     if rule.delay_ms.is_some_and(|ms| ms > 600_000) {
         return Err(ApiError::bad_request("delay_ms must be at most 600000"));
     }
-    shared.faults.add(rule);
+    ctx.faults.add(rule);
     Ok(StatusCode::CREATED)
 }
 
-async fn clear_faults(State(shared): State<AppState>) -> StatusCode {
-    shared.faults.clear();
+async fn clear_faults(State(ctx): State<Arc<Context>>) -> StatusCode {
+    ctx.faults.clear();
     StatusCode::NO_CONTENT
 }
 
@@ -266,10 +265,10 @@ struct RequestsQuery {
 
 /// `GET /_emulator/requests[?path_prefix=&method=]` -> `{"count": n, "requests": [{method, path, status}]}`.
 async fn list_requests(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiQuery(q): ApiQuery<RequestsQuery>,
 ) -> Json<Value> {
-    let matching: Vec<Value> = shared
+    let matching: Vec<Value> = ctx
         .request_log
         .list()
         .into_iter()
@@ -288,8 +287,8 @@ async fn list_requests(
     Json(json!({ "count": matching.len(), "requests": matching }))
 }
 
-async fn clear_requests(State(shared): State<AppState>) -> StatusCode {
-    shared.request_log.clear();
+async fn clear_requests(State(ctx): State<Arc<Context>>) -> StatusCode {
+    ctx.request_log.clear();
     StatusCode::NO_CONTENT
 }
 
@@ -306,10 +305,10 @@ struct IdTokenRequest {
 
 /// `POST /_emulator/fake-provider/id-token {"email", "app_id"?, "sub"?, "ttl_seconds"?}` -> `{"id_token"}`.
 async fn id_token(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiJson(body): ApiJson<IdTokenRequest>,
 ) -> ApiResult<Json<Value>> {
-    let state = shared.lock();
+    let state = ctx.lock();
     let app_id = match body.app_id {
         Some(id) => id,
         None => state
@@ -321,7 +320,7 @@ async fn id_token(
     };
     state.app(&app_id)?;
     let token = mint_id_token(
-        &shared,
+        &ctx,
         &state,
         &app_id,
         &body.email,
@@ -342,17 +341,17 @@ struct TransactionRequest {
 /// `POST /_emulator/apps/{app_id}/transactions {"identifier", "kind": "register"|"authenticate"}` -> 201
 /// `{"transaction_id", "user_id"}` (what an app backend would create for the transaction ceremonies).
 async fn create_transaction(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiPath(app_id): ApiPath<String>,
     ApiJson(body): ApiJson<TransactionRequest>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let now = shared.clock.now();
-    let out = shared
+    let now = ctx.clock.now();
+    let out = ctx
         .mutate(|state| {
             let app = state.app_mut(&app_id)?;
             let user_id = match body.kind {
                 TransactionKind::Register => {
-                    crate::accounts::register_user(app, &body.identifier, now)
+                    crate::domain::accounts::register_user(app, &body.identifier, now)
                         .or_else(|e| {
                             // An existing active user may add a passkey through a transaction too.
                             app.find_user_by_identifier(&body.identifier)
@@ -392,11 +391,11 @@ redacted_debug!(NonceRequest {});
 /// `POST /_emulator/apps/{app_id}/nonces/verify {"nonce"}` -> `{"transaction_id", "user_id"}` once;
 /// 404 `invalid_request` for unknown or already verified nonces.
 async fn verify_nonce(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiPath(app_id): ApiPath<String>,
     ApiJson(body): ApiJson<NonceRequest>,
 ) -> ApiResult<Json<Value>> {
-    let out = shared
+    let out = ctx
         .mutate(|state| {
             let app = state.app_mut(&app_id)?;
             let record = app

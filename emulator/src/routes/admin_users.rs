@@ -1,6 +1,8 @@
 //! The admin API for test setup: reset, users created and changed directly, sessions without a
 //! ceremony, app settings changed at runtime.
 
+use std::sync::Arc;
+
 use std::collections::BTreeMap;
 
 use axum::extract::State;
@@ -9,19 +11,22 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::accounts::classify_identifier;
-use crate::accounts::{
+use crate::base::api_error::{ApiError, ApiResult};
+use crate::context::Context;
+use crate::domain::accounts::classify_identifier;
+use crate::domain::accounts::{
     delete_user as remove_user, ensure_can_login, ensure_identifier_free, new_user, record_login,
 };
-use crate::admin::{AdminUser, UserPatch};
-use crate::base::api_error::{ApiError, ApiResult};
+use crate::domain::sessions::issue_session;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::model::admin_api::{AdminUser, UserPatch};
+use crate::model::app::AppRecord;
+use crate::model::records::UserRecord;
+use crate::model::state::EmulatorState as Model;
 use crate::routes::admin::app_summary;
 use crate::routes::users::apply_metadata;
-use crate::session::issue_session;
 use crate::settings::app::AppConfig;
 use crate::settings::seed::NewUser;
-use crate::state::{AppRecord, AppState, State as Model, UserRecord};
 use crate::views::admin_user;
 
 /// Query of `POST /_emulator/reset`.
@@ -47,37 +52,35 @@ fn reset_app(app: &mut AppRecord) {
 /// `POST /_emulator/reset[?app_id=]` (204): empties users, sessions, outbox, faults and the request log,
 /// of one app (its outbox messages, and faults and logged requests under `/v1/apps/{app_id}`) or of all.
 pub async fn reset(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiQuery(q): ApiQuery<ResetQuery>,
 ) -> ApiResult<StatusCode> {
     match q.app_id {
         None => {
-            shared
-                .mutate(|state| {
-                    state.apps.values_mut().for_each(reset_app);
-                    state.outbox.clear();
-                    state.social_flows.clear();
-                    state.handshakes.clear();
-                    Ok(())
-                })
-                .await?;
-            shared.faults.clear();
-            shared.request_log.clear();
+            ctx.mutate(|state| {
+                state.apps.values_mut().for_each(reset_app);
+                state.outbox.clear();
+                state.social_flows.clear();
+                state.handshakes.clear();
+                Ok(())
+            })
+            .await?;
+            ctx.faults.clear();
+            ctx.request_log.clear();
         }
         Some(app_id) => {
-            shared
-                .mutate(|state| {
-                    reset_app(state.app_mut(&app_id)?);
-                    state.outbox.retain(|m| m.app_id != app_id);
-                    state.social_flows.retain(|_, f| f.app_id != app_id);
-                    state.handshakes.retain(|_, h| h.app_id() != app_id);
-                    Ok(())
-                })
-                .await?;
+            ctx.mutate(|state| {
+                reset_app(state.app_mut(&app_id)?);
+                state.outbox.retain(|m| m.app_id != app_id);
+                state.social_flows.retain(|_, f| f.app_id != app_id);
+                state.handshakes.retain(|_, h| h.app_id() != app_id);
+                Ok(())
+            })
+            .await?;
             let prefix = format!("/v1/apps/{app_id}");
             let under = |path: &str| path == prefix || path.starts_with(&format!("{prefix}/"));
-            shared.faults.retain(|r| !under(&r.path_prefix));
-            shared.request_log.retain(|r| !under(&r.path));
+            ctx.faults.retain(|r| !under(&r.path_prefix));
+            ctx.request_log.retain(|r| !under(&r.path));
         }
     }
     Ok(StatusCode::NO_CONTENT)
@@ -89,11 +92,11 @@ fn user<'a>(app: &'a AppRecord, user_id: &str) -> ApiResult<&'a UserRecord> {
 
 /// `GET /_emulator/apps/{app_id}/users` -> `{"users": [...]}` (by id).
 pub async fn list_users(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiPath(app_id): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
-    let now = shared.clock.now();
-    let state = shared.lock();
+    let now = ctx.clock.now();
+    let state = ctx.lock();
     let app = state.app(&app_id)?;
     let users: Vec<AdminUser> = app
         .users
@@ -105,11 +108,11 @@ pub async fn list_users(
 
 /// `GET /_emulator/apps/{app_id}/users/{user_id}`.
 pub async fn get_user(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiPath((app_id, user_id)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<AdminUser>> {
-    let now = shared.clock.now();
-    let state = shared.lock();
+    let now = ctx.clock.now();
+    let state = ctx.lock();
     let app = state.app(&app_id)?;
     Ok(Json(admin_user(app, user(app, &user_id)?, now)))
 }
@@ -191,12 +194,12 @@ pub fn seed_users(
 
 /// `POST /_emulator/apps/{app_id}/users` (201 the user).
 pub async fn create_user(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiPath(app_id): ApiPath<String>,
     ApiJson(body): ApiJson<NewUser>,
 ) -> ApiResult<(StatusCode, Json<AdminUser>)> {
-    let now = shared.clock.now();
-    let view = shared
+    let now = ctx.clock.now();
+    let view = ctx
         .mutate(|state| create_user_in(state.app_mut(&app_id)?, &body, now))
         .await?;
     Ok((StatusCode::CREATED, Json(view)))
@@ -204,12 +207,12 @@ pub async fn create_user(
 
 /// `PATCH /_emulator/apps/{app_id}/users/{user_id}`: status, verification flags, metadata.
 pub async fn update_user(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiPath((app_id, user_id)): ApiPath<(String, String)>,
     ApiJson(patch): ApiJson<UserPatch>,
 ) -> ApiResult<Json<AdminUser>> {
-    let now = shared.clock.now();
-    let view = shared
+    let now = ctx.clock.now();
+    let view = ctx
         .mutate(|state| {
             let app = state.app_mut(&app_id)?;
             let current = user(app, &user_id)?.clone();
@@ -247,30 +250,29 @@ pub async fn update_user(
 
 /// `DELETE /_emulator/apps/{app_id}/users/{user_id}` (204): the user, their devices and sessions.
 pub async fn delete_user(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiPath((app_id, user_id)): ApiPath<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    shared
-        .mutate(|state| {
-            let app = state.app_mut(&app_id)?;
-            remove_user(app, &user_id)?;
-            state
-                .handshakes
-                .retain(|_, h| h.user_id() != Some(&user_id));
-            Ok(())
-        })
-        .await?;
+    ctx.mutate(|state| {
+        let app = state.app_mut(&app_id)?;
+        remove_user(app, &user_id)?;
+        state
+            .handshakes
+            .retain(|_, h| h.user_id() != Some(&user_id));
+        Ok(())
+    })
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `POST /_emulator/apps/{app_id}/users/{user_id}/sessions` (201 `AuthResponse`): a session as after a
 /// login (the login is counted, a pending user becomes active); 403 `user_not_active` for inactive users.
 pub async fn create_session(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiPath((app_id, user_id)): ApiPath<(String, String)>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let now = shared.clock.now();
-    let body = shared
+    let now = ctx.clock.now();
+    let body = ctx
         .mutate(|state| {
             let app = state.app_mut(&app_id)?;
             let user = app
@@ -279,7 +281,7 @@ pub async fn create_session(
                 .ok_or_else(ApiError::user_not_found)?;
             ensure_can_login(user)?;
             record_login(user, now);
-            issue_session(&shared, app, &user_id, now)
+            issue_session(&ctx, app, &user_id, now)
         })
         .await?;
     Ok((StatusCode::CREATED, Json(body.finish()?)))
@@ -288,11 +290,11 @@ pub async fn create_session(
 /// `PATCH /_emulator/apps/{app_id}` with configuration keys (as in an `[[apps]]` table) to change; the
 /// app keeps its users, sessions and keys. Unknown keys, a different `id` or invalid values give 400.
 pub async fn update_app(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiPath(app_id): ApiPath<String>,
     ApiJson(patch): ApiJson<serde_json::Map<String, Value>>,
 ) -> ApiResult<Json<Value>> {
-    let summary = shared
+    let summary = ctx
         .mutate(|state| {
             let app = state.app_mut(&app_id)?;
             let mut merged =
@@ -313,7 +315,7 @@ pub async fn update_app(
                 .validate()
                 .map_err(|e| ApiError::bad_request(e.to_string()))?;
             *app.config = config;
-            Ok(app_summary(&shared, app))
+            Ok(app_summary(&ctx, app))
         })
         .await?;
     Ok(Json(summary))

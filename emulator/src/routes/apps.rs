@@ -1,5 +1,7 @@
 //! App-level reads (configuration, JWKS, OpenID discovery) and the passkey readiness report.
 
+use std::sync::Arc;
+
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
@@ -9,8 +11,9 @@ use serde_json::{json, Value};
 use crate::base::api_error::{ApiError, ApiResult};
 use crate::base::digest::secret_eq;
 use crate::base::enums::LoginMethod;
+use crate::context::Context;
 use crate::extract::ApiPath;
-use crate::state::{AppRecord, AppState};
+use crate::model::app::AppRecord;
 
 /// The spec's `App` view.
 pub fn app_json(app: &AppRecord) -> Value {
@@ -89,21 +92,21 @@ pub fn app_json(app: &AppRecord) -> Value {
 
 /// `GET /apps/{app_id}`.
 pub async fn get_app(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiPath(app_id): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
-    let state = shared.lock();
+    let state = ctx.lock();
     let app = state.app(&app_id)?;
     Ok(Json(json!({ "app": app_json(app) })))
 }
 
 /// `GET /apps/{app_id}/.well-known/jwks.json`.
 pub async fn get_jwks(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiPath(app_id): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
-    let now = shared.clock.now();
-    let state = shared.lock();
+    let now = ctx.clock.now();
+    let state = ctx.lock();
     let app = state.app(&app_id)?;
     let keys: Vec<Value> = app
         .keys
@@ -117,12 +120,12 @@ pub async fn get_jwks(
 
 /// `GET /apps/{app_id}/.well-known/openid-configuration`.
 pub async fn get_openid_configuration(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiPath(app_id): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
-    let state = shared.lock();
+    let state = ctx.lock();
     state.app(&app_id)?;
-    let issuer = shared.issuer(&app_id);
+    let issuer = ctx.urls.issuer(&app_id);
     Ok(Json(json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}/social/authorize"),
@@ -144,7 +147,7 @@ pub struct ReadinessReport {
 
 /// `POST /analytics/passkey-readiness` (needs `X-API-KEY` of any configured app).
 pub async fn passkey_readiness(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> ApiResult<StatusCode> {
@@ -152,7 +155,7 @@ pub async fn passkey_readiness(
         .get("x-api-key")
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| ApiError::invalid_access_token("missing X-API-KEY"))?;
-    let known = shared
+    let known = ctx
         .lock()
         .apps
         .values()

@@ -1,31 +1,35 @@
 //! Operations on the signed-in user (bearer token): profile, metadata, identifiers, devices, social links.
 
+use std::sync::Arc;
+
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use crate::accounts::identifier_taken;
 use crate::base::api_error::{ApiError, ApiResult};
+use crate::base::enums::SocialProvider;
 use crate::base::identifiers::{is_email, is_phone};
 use crate::bearer::bearer_user;
+use crate::context::Context;
+use crate::domain::accounts::identifier_taken;
 use crate::extract::{ApiJson, ApiPath};
+use crate::model::app::AppRecord;
+use crate::model::records::{LinkPurpose, UserRecord};
+use crate::model::state::EmulatorState as Model;
 use crate::routes::passwordless::send_magic_link;
 use crate::routes::users::apply_metadata;
-use crate::state::{
-    AppRecord, AppState, LinkPurpose, Shared, SocialProvider, State as Model, UserRecord,
-};
 use crate::views::{current_user_json, device_json, devices_of, social_json};
 
 /// The app and the user the bearer token belongs to.
 fn signed_in_user<'a>(
-    shared: &Shared,
+    ctx: &Context,
     state: &'a Model,
     app_id: &str,
     headers: &HeaderMap,
 ) -> ApiResult<(&'a AppRecord, &'a UserRecord)> {
-    let user_id = bearer_user(shared, state, app_id, headers)?;
+    let user_id = bearer_user(ctx, state, app_id, headers)?;
     let app = state.app(app_id)?;
     let user = app
         .users
@@ -36,23 +40,23 @@ fn signed_in_user<'a>(
 
 /// `GET /apps/{app_id}/currentuser`.
 pub async fn get_currentuser(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiPath(app_id): ApiPath<String>,
     headers: HeaderMap,
 ) -> ApiResult<Json<Value>> {
-    let state = shared.lock();
-    let (app, user) = signed_in_user(&shared, &state, &app_id, &headers)?;
+    let state = ctx.lock();
+    let (app, user) = signed_in_user(&ctx, &state, &app_id, &headers)?;
     Ok(Json(json!({ "user": current_user_json(app, user) })))
 }
 
 /// `GET /apps/{app_id}/currentuser/devices`.
 pub async fn list_devices(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiPath(app_id): ApiPath<String>,
     headers: HeaderMap,
 ) -> ApiResult<Json<Value>> {
-    let state = shared.lock();
-    let user_id = bearer_user(&shared, &state, &app_id, &headers)?;
+    let state = ctx.lock();
+    let user_id = bearer_user(&ctx, &state, &app_id, &headers)?;
     let app = state.app(&app_id)?;
     let devices: Vec<Value> = devices_of(app, &user_id).map(device_json).collect();
     Ok(Json(json!({ "devices": devices })))
@@ -71,21 +75,21 @@ pub struct UpdateDeviceRequest {
 
 /// `PATCH /apps/{app_id}/currentuser/devices/{device_id}`.
 pub async fn update_device(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiPath((app_id, device_id)): ApiPath<(String, String)>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<UpdateDeviceRequest>,
 ) -> ApiResult<Json<Value>> {
-    let now = shared.clock.now();
+    let now = ctx.clock.now();
     let name = body.friendly_name.trim().to_owned();
     if name.is_empty() || name.chars().count() > 255 {
         return Err(ApiError::bad_request(
             "friendly_name must have 1 to 255 characters",
         ));
     }
-    let device = shared
+    let device = ctx
         .mutate(|state| {
-            let user_id = bearer_user(&shared, state, &app_id, &headers)?;
+            let user_id = bearer_user(&ctx, state, &app_id, &headers)?;
             let app = state.app_mut(&app_id)?;
             let device = app
                 .devices
@@ -102,25 +106,24 @@ pub async fn update_device(
 
 /// `DELETE /apps/{app_id}/currentuser/devices/{device_id}`.
 pub async fn delete_device(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiPath((app_id, device_id)): ApiPath<(String, String)>,
     headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
-    shared
-        .mutate(|state| {
-            let user_id = bearer_user(&shared, state, &app_id, &headers)?;
-            let app = state.app_mut(&app_id)?;
-            if app
-                .devices
-                .get(&device_id)
-                .is_none_or(|d| d.user_id != user_id)
-            {
-                return Err(device_not_found());
-            }
-            app.devices.remove(&device_id);
-            Ok(())
-        })
-        .await?;
+    ctx.mutate(|state| {
+        let user_id = bearer_user(&ctx, state, &app_id, &headers)?;
+        let app = state.app_mut(&app_id)?;
+        if app
+            .devices
+            .get(&device_id)
+            .is_none_or(|d| d.user_id != user_id)
+        {
+            return Err(device_not_found());
+        }
+        app.devices.remove(&device_id);
+        Ok(())
+    })
+    .await?;
     Ok(StatusCode::OK)
 }
 
@@ -152,7 +155,7 @@ pub struct UpdatePhoneRequest {
 }
 
 async fn start_identifier_change(
-    shared: &AppState,
+    ctx: &Arc<Context>,
     app_id: &str,
     headers: &HeaderMap,
     new_identifier: String,
@@ -160,10 +163,10 @@ async fn start_identifier_change(
     path: Option<&str>,
     redirect_url: Option<String>,
 ) -> ApiResult<Json<Value>> {
-    let now = shared.clock.now();
-    let link_id = shared
+    let now = ctx.clock.now();
+    let link_id = ctx
         .mutate(|state| {
-            let user_id = bearer_user(shared, state, app_id, headers)?;
+            let user_id = bearer_user(ctx, state, app_id, headers)?;
             let app = state.app(app_id)?;
             if identifier_taken(app, &new_identifier, Some(&user_id)) {
                 return Err(ApiError::bad_request("this identifier is already in use"));
@@ -186,7 +189,7 @@ async fn start_identifier_change(
 /// `PATCH /apps/{app_id}/currentuser/email`: sends a magic link to the new address; the change applies
 /// when the link is activated.
 pub async fn update_email(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiPath(app_id): ApiPath<String>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<UpdateEmailRequest>,
@@ -196,7 +199,7 @@ pub async fn update_email(
         return Err(ApiError::bad_request("new_email is not an e-mail address"));
     }
     start_identifier_change(
-        &shared,
+        &ctx,
         &app_id,
         &headers,
         email.clone(),
@@ -209,7 +212,7 @@ pub async fn update_email(
 
 /// `PATCH /apps/{app_id}/currentuser/phone`: like the e-mail change, for the phone number.
 pub async fn update_phone(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiPath(app_id): ApiPath<String>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<UpdatePhoneRequest>,
@@ -226,7 +229,7 @@ pub async fn update_phone(
         ));
     }
     start_identifier_change(
-        &shared,
+        &ctx,
         &app_id,
         &headers,
         phone.clone(),
@@ -239,12 +242,12 @@ pub async fn update_phone(
 
 /// `GET /apps/{app_id}/currentuser/user-metadata`.
 pub async fn get_metadata(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiPath(app_id): ApiPath<String>,
     headers: HeaderMap,
 ) -> ApiResult<Json<Value>> {
-    let state = shared.lock();
-    let (_, user) = signed_in_user(&shared, &state, &app_id, &headers)?;
+    let state = ctx.lock();
+    let (_, user) = signed_in_user(&ctx, &state, &app_id, &headers)?;
     Ok(Json(json!({ "user_metadata": user.user_metadata })))
 }
 
@@ -257,15 +260,15 @@ pub struct UpdateMetadataRequest {
 
 /// `PATCH /apps/{app_id}/currentuser/user-metadata`: unknown fields or wrong types give 400 and change nothing.
 pub async fn update_metadata(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiPath(app_id): ApiPath<String>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<UpdateMetadataRequest>,
 ) -> ApiResult<Json<Value>> {
-    let now = shared.clock.now();
-    let user = shared
+    let now = ctx.clock.now();
+    let user = ctx
         .mutate(|state| {
-            let user_id = bearer_user(&shared, state, &app_id, &headers)?;
+            let user_id = bearer_user(&ctx, state, &app_id, &headers)?;
             let app = state.app_mut(&app_id)?;
             let schema = app.config.user_metadata_schema.clone();
             let user = app
@@ -284,36 +287,35 @@ pub async fn update_metadata(
 
 /// `GET /apps/{app_id}/currentuser/social-connections`.
 pub async fn list_social_connections(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiPath(app_id): ApiPath<String>,
     headers: HeaderMap,
 ) -> ApiResult<Json<Value>> {
-    let state = shared.lock();
-    let (_, user) = signed_in_user(&shared, &state, &app_id, &headers)?;
+    let state = ctx.lock();
+    let (_, user) = signed_in_user(&ctx, &state, &app_id, &headers)?;
     Ok(Json(json!({ "social_connections": social_json(user) })))
 }
 
 /// `DELETE /apps/{app_id}/currentuser/social-connections/{social_connection_type}`.
 pub async fn delete_social_connection(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiPath((app_id, kind)): ApiPath<(String, String)>,
     headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
     let provider = SocialProvider::parse(&kind)
         .ok_or_else(|| ApiError::bad_request("unknown social connection type"))?;
-    shared
-        .mutate(|state| {
-            let user_id = bearer_user(&shared, state, &app_id, &headers)?;
-            let user = state
-                .app_mut(&app_id)?
-                .users
-                .get_mut(&user_id)
-                .ok_or_else(ApiError::user_not_found)?;
-            user.social.remove(&provider).ok_or_else(|| {
-                ApiError::not_found("social_connection_not_found", "no such social connection")
-            })?;
-            Ok(())
-        })
-        .await?;
+    ctx.mutate(|state| {
+        let user_id = bearer_user(&ctx, state, &app_id, &headers)?;
+        let user = state
+            .app_mut(&app_id)?
+            .users
+            .get_mut(&user_id)
+            .ok_or_else(ApiError::user_not_found)?;
+        user.social.remove(&provider).ok_or_else(|| {
+            ApiError::not_found("social_connection_not_found", "no such social connection")
+        })?;
+        Ok(())
+    })
+    .await?;
     Ok(StatusCode::OK)
 }

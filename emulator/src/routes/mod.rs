@@ -1,12 +1,14 @@
 //! HTTP routes: the `/v1` API of the spec and the `/_emulator` admin API.
 
+use std::sync::Arc;
+
 use axum::http::StatusCode;
 use axum::routing::{get, patch, post};
 use axum::{middleware, Router};
 
 use crate::base::api_error::ApiError;
-use crate::pipeline::fault_middleware;
-use crate::state::AppState;
+use crate::context::Context;
+use crate::http::fault_injection::fault_middleware;
 
 pub mod admin;
 pub mod admin_users;
@@ -19,7 +21,7 @@ pub mod users;
 pub mod webauthn;
 
 /// Builds the complete router (API, admin API, fault middleware).
-pub fn router(shared: AppState) -> Router {
+pub fn router(ctx: Arc<Context>) -> Router {
     let api = Router::new()
         .route("/apps/{app_id}", get(apps::get_app))
         .route("/apps/{app_id}/.well-known/jwks.json", get(apps::get_jwks))
@@ -157,20 +159,20 @@ pub fn router(shared: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed);
     Router::new()
         .nest("/v1", api)
-        .nest("/_emulator", admin::router(shared.clone()))
-        .nest("/_emulator/ui", crate::ui::router(shared.clone()))
+        .nest("/_emulator", admin::router(ctx.clone()))
+        .nest("/_emulator/ui", crate::ui::router(ctx.clone()))
         .fallback(no_route)
         .layer(axum::extract::DefaultBodyLimit::max(
-            shared.options.max_body_bytes,
+            ctx.options.max_body_bytes,
         ))
         .layer(middleware::from_fn_with_state(
-            shared.clone(),
+            ctx.clone(),
             fault_middleware,
         ))
         // Outside the faults and the request log: preflights are answered here and never consume a fault.
-        .layer(crate::http::cors::layer(shared.clone()))
+        .layer(crate::http::cors::layer(ctx.clone()))
         .layer(middleware::from_fn(crate::http::cors::preflight_no_content))
-        .with_state(shared)
+        .with_state(ctx)
 }
 
 async fn no_route() -> ApiError {

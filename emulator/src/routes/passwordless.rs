@@ -1,25 +1,29 @@
 //! Registration and login by one-time passcode and magic link, and their redemption.
 
+use std::sync::Arc;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::accounts::classify_identifier;
-use crate::accounts::{ensure_can_login, identifier_taken, record_login, register_user};
 use crate::base::api_error::{ApiError, ApiResult};
 use crate::base::clock::rfc3339;
 use crate::base::digest::{digest_hex, secret_eq};
 use crate::base::enums::LoginMethod;
+use crate::base::enums::OutboxKind;
 use crate::base::random::{random_id, random_otp, random_secret};
 use crate::base::redact::redacted_debug;
+use crate::context::Context;
+use crate::domain::accounts::classify_identifier;
+use crate::domain::accounts::{ensure_can_login, identifier_taken, record_login, register_user};
+use crate::domain::sessions::issue_session;
 use crate::extract::{ApiJson, ApiPath};
-use crate::session::issue_session;
-use crate::state::{
-    AppRecord, AppState, LinkPurpose, MagicLinkRecord, OtpRecord, OutboxKind, OutboxMessage,
-    State as Model,
-};
+use crate::model::app::AppRecord;
+use crate::model::outbox::OutboxMessage;
+use crate::model::records::{LinkPurpose, MagicLinkRecord, OtpRecord};
+use crate::model::state::EmulatorState as Model;
 
 /// Body of the register/login send operations.
 #[derive(Debug, Deserialize)]
@@ -134,12 +138,12 @@ pub fn send_magic_link(
 
 /// `POST /apps/{app_id}/register/otp` (201).
 pub async fn register_otp(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiPath(app_id): ApiPath<String>,
     ApiJson(body): ApiJson<SendRequest>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let now = shared.clock.now();
-    let otp_id = shared
+    let now = ctx.clock.now();
+    let otp_id = ctx
         .mutate(|state| {
             state.app(&app_id)?.config.ensure_offers(LoginMethod::Otp)?;
             let (user_id, id) = register_user(state.app_mut(&app_id)?, &body.identifier, now)?;
@@ -151,12 +155,12 @@ pub async fn register_otp(
 
 /// `POST /apps/{app_id}/login/otp` (201).
 pub async fn login_otp(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiPath(app_id): ApiPath<String>,
     ApiJson(body): ApiJson<SendRequest>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let now = shared.clock.now();
-    let otp_id = shared
+    let now = ctx.clock.now();
+    let otp_id = ctx
         .mutate(|state| {
             state.app(&app_id)?.config.ensure_offers(LoginMethod::Otp)?;
             let (user_id, id) = login_user(state.app(&app_id)?, &body.identifier)?;
@@ -168,12 +172,12 @@ pub async fn login_otp(
 
 /// `POST /apps/{app_id}/register/magic-link` (201).
 pub async fn register_magic_link(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiPath(app_id): ApiPath<String>,
     ApiJson(body): ApiJson<SendRequest>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let now = shared.clock.now();
-    let link_id = shared
+    let now = ctx.clock.now();
+    let link_id = ctx
         .mutate(|state| {
             state
                 .app(&app_id)?
@@ -200,12 +204,12 @@ pub async fn register_magic_link(
 
 /// `POST /apps/{app_id}/login/magic-link` (200).
 pub async fn login_magic_link(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiPath(app_id): ApiPath<String>,
     ApiJson(body): ApiJson<SendRequest>,
 ) -> ApiResult<Json<Value>> {
-    let now = shared.clock.now();
-    let link_id = shared
+    let now = ctx.clock.now();
+    let link_id = ctx
         .mutate(|state| {
             state
                 .app(&app_id)?
@@ -244,12 +248,12 @@ fn invalid_otp(message: &str) -> ApiError {
 /// `POST /apps/{app_id}/otp/activate` (200). Wrong, unknown, used or expired passcodes give 400
 /// `invalid_request`; too many wrong tries give 401 `exceeded_attempts`.
 pub async fn activate_otp(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiPath(app_id): ApiPath<String>,
     ApiJson(body): ApiJson<ActivateOtpRequest>,
 ) -> ApiResult<Json<Value>> {
-    let now = shared.clock.now();
-    let result = shared
+    let now = ctx.clock.now();
+    let result = ctx
         .mutate(|state| {
             let app = state.app_mut(&app_id)?;
             let max = app.config.otp_max_attempts;
@@ -288,13 +292,13 @@ pub async fn activate_otp(
             ensure_can_login(user)?;
             mark_verified(user, &identifier);
             record_login(user, now);
-            issue_session(&shared, app, &user_id, now)
+            issue_session(&ctx, app, &user_id, now)
         })
         .await;
     Ok(Json(result?.finish()?))
 }
 
-fn mark_verified(user: &mut crate::state::UserRecord, identifier: &str) {
+fn mark_verified(user: &mut crate::model::records::UserRecord, identifier: &str) {
     if user.email == identifier {
         user.email_verified = true;
     }
@@ -312,12 +316,12 @@ redacted_debug!(ActivateLinkRequest {});
 
 /// `PATCH /apps/{app_id}/magic-link/activate` (200). Unknown, used or expired links give 401 `invalid_magic_link`.
 pub async fn activate_magic_link(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiPath(app_id): ApiPath<String>,
     ApiJson(body): ApiJson<ActivateLinkRequest>,
 ) -> ApiResult<Json<Value>> {
-    let now = shared.clock.now();
-    let result = shared
+    let now = ctx.clock.now();
+    let result = ctx
         .mutate(|state| {
             let app = state.app_mut(&app_id)?;
             let wanted = digest_hex(body.magic_link.trim());
@@ -378,7 +382,7 @@ pub async fn activate_magic_link(
                 }
             }
             record_login(user, now);
-            let mut response = issue_session(&shared, app, &link.user_id, now)?;
+            let mut response = issue_session(&ctx, app, &link.user_id, now)?;
             if let Some(redirect) = link.redirect_url {
                 response.body["auth_result"]["redirect_url"] = json!(redirect);
             }
@@ -398,18 +402,18 @@ pub struct LinkStatusRequest {
 /// 200 with a new session on every poll until the link expires (so a poll whose answer was lost can be
 /// repeated), then 404 again.
 pub async fn magic_link_status(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiPath(app_id): ApiPath<String>,
     ApiJson(body): ApiJson<LinkStatusRequest>,
 ) -> ApiResult<Json<Value>> {
-    let now = shared.clock.now();
+    let now = ctx.clock.now();
     let not_found = || {
         ApiError::not_found(
             "magic_link_not_found",
             "magic link not found or not activated yet",
         )
     };
-    let result = shared
+    let result = ctx
         .mutate(|state| {
             let app = state.app_mut(&app_id)?;
             let link = app.magic_links.get_mut(&body.id).ok_or_else(not_found)?;
@@ -418,7 +422,7 @@ pub async fn magic_link_status(
             }
             link.status_delivered = true;
             let user_id = link.user_id.clone();
-            issue_session(&shared, app, &user_id, now)
+            issue_session(&ctx, app, &user_id, now)
         })
         .await;
     Ok(Json(result?.finish()?))

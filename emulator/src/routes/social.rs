@@ -1,6 +1,8 @@
 //! OAuth2 social login with PKCE through a built-in fake identity provider, account linking, and
 //! native ID-token exchange.
 
+use std::sync::Arc;
+
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -9,19 +11,20 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::accounts::{ensure_can_login, new_user, record_login};
 use crate::base::api_error::{ApiError, ApiResult};
 use crate::base::digest::{digest_hex, pkce_challenge, secret_eq};
+use crate::base::enums::{ConnectionType, SocialProvider};
 use crate::base::identifiers::IdentifierKind;
 use crate::base::random::{random_id, random_secret};
 use crate::base::redact::redacted_debug;
 use crate::bearer::bearer_user;
+use crate::context::Context;
+use crate::domain::accounts::{ensure_can_login, new_user, record_login};
+use crate::domain::sessions::issue_session;
 use crate::extract::{ApiForm, ApiJson, ApiPath, ApiQuery};
-use crate::session::issue_session;
-use crate::state::{
-    AppRecord, AppState, ConnectionType, OAuthCode, Shared, SocialFlow, SocialLink, SocialProvider,
-    State as Model,
-};
+use crate::model::app::AppRecord;
+use crate::model::records::{OAuthCode, SocialFlow, SocialLink};
+use crate::model::state::EmulatorState as Model;
 
 /// Seconds a Passage authorization code stays valid.
 const CODE_TTL_SECONDS: i64 = 600;
@@ -68,12 +71,12 @@ fn redirect_allowed(app: &AppRecord, redirect_uri: &str) -> bool {
 
 /// `GET /apps/{app_id}/social/authorize` (302 to the fake provider).
 pub async fn authorize(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiPath(app_id): ApiPath<String>,
     ApiQuery(q): ApiQuery<AuthorizeQuery>,
 ) -> ApiResult<Response> {
-    let now = shared.clock.now();
-    let flow_id = shared
+    let now = ctx.clock.now();
+    let flow_id = ctx
         .mutate(|state| {
             let app = state.app(&app_id)?;
             if q.code_challenge_method != "S256" {
@@ -124,7 +127,7 @@ pub async fn authorize(
         .await?;
     let mut url = url::Url::parse(&format!(
         "{}/_emulator/fake-provider/authorize",
-        shared.root_url
+        ctx.urls.root()
     ))
     .map_err(|e| ApiError::internal(e.to_string()))?;
     url.query_pairs_mut().append_pair("flow", &flow_id);
@@ -144,10 +147,10 @@ pub struct FakeProviderQuery {
 /// `GET /_emulator/fake-provider/authorize?flow=..[&email=..][&deny=1]`: "consents" at once and redirects
 /// to the app's `oauth2_callback` (or reports `consent_required` when `deny` is set).
 pub async fn fake_provider_authorize(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiQuery(q): ApiQuery<FakeProviderQuery>,
 ) -> ApiResult<Response> {
-    let (app_id, code) = shared
+    let (app_id, code) = ctx
         .mutate(|state| {
             let flow = state
                 .social_flows
@@ -175,7 +178,7 @@ pub async fn fake_provider_authorize(
         .await?;
     let mut url = url::Url::parse(&format!(
         "{}/v1/apps/{app_id}/social/oauth2_callback",
-        shared.root_url
+        ctx.urls.root()
     ))
     .map_err(|e| ApiError::internal(e.to_string()))?;
     match code {
@@ -231,69 +234,69 @@ redacted_debug!(AppleForm { error });
 
 /// Finishes the provider leg of a flow; returns where to send the browser.
 async fn finish_callback(
-    shared: &Shared,
+    ctx: &Context,
     app_id: Option<&str>,
     q: CallbackQuery,
 ) -> ApiResult<String> {
-    let now = shared.clock.now();
+    let now = ctx.clock.now();
     let flow_id = q
         .state
         .ok_or_else(|| ApiError::bad_request("state is required"))?;
-    shared
-        .mutate(|state| {
-            let flow =
-                state.social_flows.get(&flow_id).cloned().ok_or_else(|| {
-                    ApiError::bad_request("unknown or finished social login flow")
-                })?;
-            if app_id.is_some_and(|id| id != flow.app_id) {
-                return Err(ApiError::bad_request("state belongs to another app"));
-            }
-            let mut target = url::Url::parse(&flow.redirect_uri)
-                .map_err(|_| ApiError::bad_request("stored redirect_uri is invalid"))?;
-            if let Some(error) = q.error {
-                state.social_flows.remove(&flow_id);
-                {
-                    let mut pairs = target.query_pairs_mut();
-                    pairs.append_pair("error", &error);
-                    if let Some(desc) = &q.error_description {
-                        pairs.append_pair("error_description", desc);
-                    }
-                    if let Some(s) = &flow.client_state {
-                        pairs.append_pair("state", s);
-                    }
-                }
-                return Ok(target.to_string());
-            }
-            let code = q.code.unwrap_or_default();
-            let expected = flow.provider_code.clone().unwrap_or_default();
-            if expected.is_empty() || !secret_eq(&expected, &code) {
-                return Err(ApiError::bad_request("invalid provider authorization code"));
-            }
-            let email = flow.provider_email.clone().unwrap_or_default();
-            let passage_code = random_secret(24);
-            let app = state.app_mut(&flow.app_id)?;
-            app.oauth_codes.insert(
-                digest_hex(&passage_code),
-                OAuthCode {
-                    code_challenge: flow.code_challenge.clone(),
-                    connection_type: flow.connection_type,
-                    provider_id: provider_id(flow.connection_type.as_str(), &email),
-                    provider_email: email,
-                    expires_at: now + CODE_TTL_SECONDS,
-                    used: false,
-                },
-            );
+    ctx.mutate(|state| {
+        let flow = state
+            .social_flows
+            .get(&flow_id)
+            .cloned()
+            .ok_or_else(|| ApiError::bad_request("unknown or finished social login flow"))?;
+        if app_id.is_some_and(|id| id != flow.app_id) {
+            return Err(ApiError::bad_request("state belongs to another app"));
+        }
+        let mut target = url::Url::parse(&flow.redirect_uri)
+            .map_err(|_| ApiError::bad_request("stored redirect_uri is invalid"))?;
+        if let Some(error) = q.error {
             state.social_flows.remove(&flow_id);
             {
                 let mut pairs = target.query_pairs_mut();
-                pairs.append_pair("code", &passage_code);
+                pairs.append_pair("error", &error);
+                if let Some(desc) = &q.error_description {
+                    pairs.append_pair("error_description", desc);
+                }
                 if let Some(s) = &flow.client_state {
                     pairs.append_pair("state", s);
                 }
             }
-            Ok(target.to_string())
-        })
-        .await
+            return Ok(target.to_string());
+        }
+        let code = q.code.unwrap_or_default();
+        let expected = flow.provider_code.clone().unwrap_or_default();
+        if expected.is_empty() || !secret_eq(&expected, &code) {
+            return Err(ApiError::bad_request("invalid provider authorization code"));
+        }
+        let email = flow.provider_email.clone().unwrap_or_default();
+        let passage_code = random_secret(24);
+        let app = state.app_mut(&flow.app_id)?;
+        app.oauth_codes.insert(
+            digest_hex(&passage_code),
+            OAuthCode {
+                code_challenge: flow.code_challenge.clone(),
+                connection_type: flow.connection_type,
+                provider_id: provider_id(flow.connection_type.as_str(), &email),
+                provider_email: email,
+                expires_at: now + CODE_TTL_SECONDS,
+                used: false,
+            },
+        );
+        state.social_flows.remove(&flow_id);
+        {
+            let mut pairs = target.query_pairs_mut();
+            pairs.append_pair("code", &passage_code);
+            if let Some(s) = &flow.client_state {
+                pairs.append_pair("state", s);
+            }
+        }
+        Ok(target.to_string())
+    })
+    .await
 }
 
 fn provider_id(connection_type: &str, email: &str) -> String {
@@ -303,20 +306,20 @@ fn provider_id(connection_type: &str, email: &str) -> String {
 
 /// `GET /apps/{app_id}/social/oauth2_callback` (302 to the app's redirect URI).
 pub async fn callback(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiPath(app_id): ApiPath<String>,
     ApiQuery(q): ApiQuery<CallbackQuery>,
 ) -> ApiResult<Response> {
-    shared.lock().app(&app_id)?;
-    Ok(redirect(&finish_callback(&shared, Some(&app_id), q).await?))
+    ctx.lock().app(&app_id)?;
+    Ok(redirect(&finish_callback(&ctx, Some(&app_id), q).await?))
 }
 
 /// `GET /social/oauth2_callback` (default development callback; the app comes from the flow).
 pub async fn callback_default_dev(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiQuery(q): ApiQuery<CallbackQuery>,
 ) -> ApiResult<Response> {
-    Ok(redirect(&finish_callback(&shared, None, q).await?))
+    Ok(redirect(&finish_callback(&ctx, None, q).await?))
 }
 
 fn apple_to_query(form: AppleForm) -> CallbackQuery {
@@ -330,23 +333,23 @@ fn apple_to_query(form: AppleForm) -> CallbackQuery {
 
 /// `POST /apps/{app_id}/social/oauth2_callback` (Sign in with Apple form post; 302).
 pub async fn apple_callback(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiPath(app_id): ApiPath<String>,
     ApiForm(form): ApiForm<AppleForm>,
 ) -> ApiResult<Response> {
-    shared.lock().app(&app_id)?;
+    ctx.lock().app(&app_id)?;
     Ok(redirect(
-        &finish_callback(&shared, Some(&app_id), apple_to_query(form)).await?,
+        &finish_callback(&ctx, Some(&app_id), apple_to_query(form)).await?,
     ))
 }
 
 /// `POST /social/oauth2_callback` (default development Apple callback; 302).
 pub async fn apple_callback_default_dev(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiForm(form): ApiForm<AppleForm>,
 ) -> ApiResult<Response> {
     Ok(redirect(
-        &finish_callback(&shared, None, apple_to_query(form)).await?,
+        &finish_callback(&ctx, None, apple_to_query(form)).await?,
     ))
 }
 
@@ -406,7 +409,7 @@ fn login_with_provider(
     let user_id = match by_link.or_else(by_email) {
         Some(id) => id,
         None => {
-            crate::accounts::ensure_public_signup(&app.config)?;
+            crate::domain::accounts::ensure_public_signup(&app.config)?;
             if !crate::base::identifiers::is_email(email) {
                 return Err(ApiError::bad_request(
                     "the provider reported no usable e-mail address",
@@ -415,7 +418,7 @@ fn login_with_provider(
             let mut user = new_user(
                 IdentifierKind::Email,
                 email,
-                crate::state::UserStatus::Active,
+                crate::base::enums::UserStatus::Active,
                 now,
             );
             user.email_verified = true;
@@ -454,12 +457,12 @@ fn login_with_provider(
 
 /// `GET /apps/{app_id}/social/token?code=&verifier=` (201 AuthResponse).
 pub async fn exchange_token(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiPath(app_id): ApiPath<String>,
     ApiQuery(q): ApiQuery<ExchangeQuery>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let now = shared.clock.now();
-    let body = shared
+    let now = ctx.clock.now();
+    let body = ctx
         .mutate(|state| {
             let app = state.app_mut(&app_id)?;
             let code = redeem_code(app, &q.code, &q.verifier, now)?;
@@ -470,7 +473,7 @@ pub async fn exchange_token(
                 &code.provider_email,
                 now,
             )?;
-            issue_session(&shared, app, &user_id, now)
+            issue_session(&ctx, app, &user_id, now)
         })
         .await?;
     Ok((StatusCode::CREATED, Json(body.finish()?)))
@@ -478,57 +481,54 @@ pub async fn exchange_token(
 
 /// `GET /apps/{app_id}/currentuser/social/link_account?code=&verifier=` (201, no body).
 pub async fn link_account(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiPath(app_id): ApiPath<String>,
     headers: HeaderMap,
     ApiQuery(q): ApiQuery<ExchangeQuery>,
 ) -> ApiResult<StatusCode> {
-    let now = shared.clock.now();
-    shared
-        .mutate(|state| {
-            let user_id = bearer_user(&shared, state, &app_id, &headers)?;
-            let app = state.app_mut(&app_id)?;
-            // Validate before consuming the code.
-            let code = app
-                .oauth_codes
-                .get(&digest_hex(&q.code))
-                .cloned()
-                .ok_or_else(|| {
-                    ApiError::bad_request("invalid, used or expired authorization code")
-                })?;
-            let Some(provider) = code.connection_type.provider() else {
-                return Err(ApiError::bad_request("passage logins cannot be linked"));
-            };
-            let taken = app.users.values().any(|u| {
-                u.id != user_id
-                    && u.social
-                        .get(&provider)
-                        .is_some_and(|l| l.provider_id == code.provider_id)
-            });
-            if taken {
-                return Err(ApiError::forbidden(
-                    "operation_not_allowed",
-                    "this provider account is linked to another user",
-                ));
-            }
-            let code = redeem_code(app, &q.code, &q.verifier, now)?;
-            let user = app
-                .users
-                .get_mut(&user_id)
-                .ok_or_else(ApiError::user_not_found)?;
-            user.social.insert(
-                provider,
-                SocialLink {
-                    provider_id: code.provider_id,
-                    provider_identifier: code.provider_email,
-                    created_at: now,
-                    last_login_at: now,
-                },
-            );
-            user.updated_at = now;
-            Ok(())
-        })
-        .await?;
+    let now = ctx.clock.now();
+    ctx.mutate(|state| {
+        let user_id = bearer_user(&ctx, state, &app_id, &headers)?;
+        let app = state.app_mut(&app_id)?;
+        // Validate before consuming the code.
+        let code = app
+            .oauth_codes
+            .get(&digest_hex(&q.code))
+            .cloned()
+            .ok_or_else(|| ApiError::bad_request("invalid, used or expired authorization code"))?;
+        let Some(provider) = code.connection_type.provider() else {
+            return Err(ApiError::bad_request("passage logins cannot be linked"));
+        };
+        let taken = app.users.values().any(|u| {
+            u.id != user_id
+                && u.social
+                    .get(&provider)
+                    .is_some_and(|l| l.provider_id == code.provider_id)
+        });
+        if taken {
+            return Err(ApiError::forbidden(
+                "operation_not_allowed",
+                "this provider account is linked to another user",
+            ));
+        }
+        let code = redeem_code(app, &q.code, &q.verifier, now)?;
+        let user = app
+            .users
+            .get_mut(&user_id)
+            .ok_or_else(ApiError::user_not_found)?;
+        user.social.insert(
+            provider,
+            SocialLink {
+                provider_id: code.provider_id,
+                provider_identifier: code.provider_email,
+                created_at: now,
+                last_login_at: now,
+            },
+        );
+        user.updated_at = now;
+        Ok(())
+    })
+    .await?;
     Ok(StatusCode::CREATED)
 }
 
@@ -550,23 +550,23 @@ pub struct FakeIdClaims {
 }
 
 /// Issuer of fake-provider ID tokens.
-pub fn fake_issuer(shared: &Shared) -> String {
-    format!("{}/_emulator/fake-provider", shared.root_url)
+pub fn fake_issuer(ctx: &Context) -> String {
+    format!("{}/_emulator/fake-provider", ctx.urls.root())
 }
 
 /// Mints a fake-provider ID token (HS256 with the emulator's provider secret).
 pub fn mint_id_token(
-    shared: &Shared,
+    ctx: &Context,
     state: &Model,
     app_id: &str,
     email: &str,
     sub: Option<String>,
     ttl: i64,
 ) -> ApiResult<String> {
-    let now = shared.clock.now();
+    let now = ctx.clock.now();
     let email = crate::base::identifiers::normalize_identifier(email);
     let claims = FakeIdClaims {
-        iss: fake_issuer(shared),
+        iss: fake_issuer(ctx),
         sub: sub.unwrap_or_else(|| provider_id("idtoken", &email)),
         aud: app_id.to_owned(),
         email,
@@ -594,7 +594,7 @@ redacted_debug!(IdTokenRequest { connection_type });
 /// `POST /apps/{app_id}/social/id_token` (201): accepts ID tokens minted by the fake provider
 /// (`POST /_emulator/fake-provider/id-token`).
 pub async fn exchange_id_token(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiPath(app_id): ApiPath<String>,
     ApiJson(body): ApiJson<IdTokenRequest>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
@@ -606,14 +606,14 @@ pub async fn exchange_id_token(
             ))
         }
     };
-    let now = shared.clock.now();
-    let result = shared
+    let now = ctx.clock.now();
+    let result = ctx
         .mutate(|state| {
             state.app(&app_id)?;
             let mut validation = Validation::new(Algorithm::HS256);
             validation.validate_exp = false;
             validation.set_audience(&[&app_id]);
-            validation.set_issuer(&[fake_issuer(&shared)]);
+            validation.set_issuer(&[fake_issuer(&ctx)]);
             let claims = jsonwebtoken::decode::<FakeIdClaims>(
                 body.id_token.trim(),
                 &DecodingKey::from_secret(state.fake_provider_secret.as_bytes()),
@@ -627,7 +627,7 @@ pub async fn exchange_id_token(
             let app = state.app_mut(&app_id)?;
             let user_id =
                 login_with_provider(app, provider.into(), &claims.sub, &claims.email, now)?;
-            issue_session(&shared, app, &user_id, now)
+            issue_session(&ctx, app, &user_id, now)
         })
         .await?;
     Ok((StatusCode::CREATED, Json(result.finish()?)))

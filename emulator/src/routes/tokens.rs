@@ -1,5 +1,7 @@
 //! Refresh-token rotation with reuse detection, and revocation.
 
+use std::sync::Arc;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -9,10 +11,12 @@ use serde_json::Value;
 use crate::base::api_error::{ApiError, ApiResult};
 use crate::base::digest::{digest_hex, successor_secret};
 use crate::base::redact::redacted_debug;
+use crate::context::Context;
+use crate::domain::sessions::{auth_token, insert_refresh_token, AuthResponse};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::jwt::PendingToken;
-use crate::session::{auth_token, insert_refresh_token, AuthResponse};
-use crate::state::{AppRecord, AppState, RefreshState};
+use crate::model::app::AppRecord;
+use crate::model::records::RefreshState;
 
 /// Body of `POST tokens`.
 #[derive(Deserialize)]
@@ -40,13 +44,13 @@ fn revoke_family(app: &mut AppRecord, family_id: &str) {
 /// the whole family (401 `invalid_refresh_token`), except within the app's reuse grace window, where the
 /// same new pair is returned again.
 pub async fn refresh(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiPath(app_id): ApiPath<String>,
     ApiJson(body): ApiJson<RefreshRequest>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let now = shared.clock.now();
+    let now = ctx.clock.now();
     let presented = body.refresh_token.trim();
-    let result = shared.mutate(|state| {
+    let result = ctx.mutate(|state| {
         let app = state.app_mut(&app_id)?;
         if !app.config.refresh_tokens {
             return Err(ApiError::forbidden(
@@ -100,7 +104,7 @@ pub async fn refresh(
                 if !app.users.contains_key(&record.user_id) {
                     return Err(invalid_refresh("the user no longer exists"));
                 }
-                let token = auth_token(&shared, app, &record.user_id, now)?;
+                let token = auth_token(&ctx, app, &record.user_id, now)?;
                 let new_secret = successor_secret(&app.refresh_key, presented);
                 insert_refresh_token(app, &new_secret, &record.family_id, &record.user_id, now);
                 let keep_pair = app.config.refresh_reuse_grace_seconds > 0;
@@ -129,24 +133,23 @@ redacted_debug!(RevokeQuery {});
 /// `DELETE /apps/{app_id}/tokens?refresh_token=` (200): revokes the token's whole family. Unknown tokens
 /// are accepted silently (as OAuth2 revocation does).
 pub async fn revoke(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiPath(app_id): ApiPath<String>,
     ApiQuery(query): ApiQuery<RevokeQuery>,
 ) -> ApiResult<StatusCode> {
     if query.refresh_token.trim().is_empty() {
         return Err(ApiError::bad_request("refresh_token is required"));
     }
-    shared
-        .mutate(|state| {
-            let app = state.app_mut(&app_id)?;
-            let digest = digest_hex(query.refresh_token.trim());
-            if let Some(record) = app.refresh_tokens.get_mut(&digest) {
-                record.state = RefreshState::Revoked;
-                let family_id = record.family_id.clone();
-                revoke_family(app, &family_id);
-            }
-            Ok(())
-        })
-        .await?;
+    ctx.mutate(|state| {
+        let app = state.app_mut(&app_id)?;
+        let digest = digest_hex(query.refresh_token.trim());
+        if let Some(record) = app.refresh_tokens.get_mut(&digest) {
+            record.state = RefreshState::Revoked;
+            let family_id = record.family_id.clone();
+            revoke_family(app, &family_id);
+        }
+        Ok(())
+    })
+    .await?;
     Ok(StatusCode::OK)
 }

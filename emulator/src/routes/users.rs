@@ -1,5 +1,7 @@
 //! User lookup and creation, and user metadata validation against the app's schema.
 
+use std::sync::Arc;
+
 use std::collections::BTreeMap;
 
 use axum::extract::State;
@@ -8,13 +10,14 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use crate::accounts::classify_identifier;
-use crate::accounts::{ensure_identifier_free, ensure_public_signup, new_user};
 use crate::base::api_error::{ApiError, ApiResult};
+use crate::base::enums::UserStatus;
 use crate::base::identifiers::{is_email, is_phone};
+use crate::context::Context;
+use crate::domain::accounts::classify_identifier;
+use crate::domain::accounts::{ensure_identifier_free, ensure_public_signup, new_user};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::settings::app::MetadataFieldConfig;
-use crate::state::{AppState, UserStatus};
 use crate::views::{apply_status_quirk, user_json};
 
 /// Applies `update` to `current` after checking every field against `schema`; nothing changes on error.
@@ -65,11 +68,11 @@ pub struct CheckQuery {
 
 /// `GET /apps/{app_id}/users?identifier=` (200; `{"user": null}` when unknown).
 pub async fn check_identifier(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiPath(app_id): ApiPath<String>,
     ApiQuery(query): ApiQuery<CheckQuery>,
 ) -> ApiResult<Json<Value>> {
-    let state = shared.lock();
+    let state = ctx.lock();
     let app = state.app(&app_id)?;
     // A `+` left unencoded in a query string arrives as a space: accept ` 15551234567` as a phone.
     let raw = match query.identifier.strip_prefix(' ') {
@@ -93,13 +96,13 @@ pub struct CreateUserRequest {
 
 /// `POST /apps/{app_id}/users` (201). Existing identifiers give 400 `invalid_request`.
 pub async fn create_user(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiPath(app_id): ApiPath<String>,
     ApiJson(body): ApiJson<CreateUserRequest>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let now = shared.clock.now();
-    let quirks = shared.options.quirks;
-    let user = shared
+    let now = ctx.clock.now();
+    let quirks = ctx.options.quirks;
+    let user = ctx
         .mutate(|state| {
             let app = state.app_mut(&app_id)?;
             ensure_public_signup(&app.config)?;

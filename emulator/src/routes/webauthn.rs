@@ -2,27 +2,30 @@
 //! signed-in user, and the transaction ceremonies that answer a nonce. Verification is done by the
 //! ceremony engine in [`crate::webauthn`]; this module keeps handshakes, users and devices.
 
+use std::sync::Arc;
+
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::accounts::register_user;
-use crate::accounts::{ensure_can_login, record_login};
 use crate::base::api_error::{ApiError, ApiResult};
 use crate::base::digest::digest_hex;
 use crate::base::enums::LoginMethod;
 use crate::base::random::{random_id, random_secret};
 use crate::base::redact::redacted_debug;
 use crate::bearer::bearer_user;
+use crate::context::Context;
+use crate::domain::accounts::register_user;
+use crate::domain::accounts::{ensure_can_login, record_login};
+use crate::domain::sessions::issue_session;
 use crate::extract::{ApiJson, ApiPath, OptionalJson};
+use crate::model::app::AppRecord;
+use crate::model::handshakes::{CeremonyPurpose, Handshake};
+use crate::model::records::{DeviceRecord, NonceRecord, TransactionKind};
+use crate::model::state::EmulatorState as Model;
 use crate::relying_party::{AttachmentPreference, CeremonyError, RelyingParty, StoredCredential};
-use crate::session::issue_session;
-use crate::state::{
-    AppRecord, AppState, CeremonyPurpose, DeviceRecord, Handshake, NonceRecord, Shared,
-    State as Model, TransactionKind,
-};
 use crate::views::{device_json, devices_of, start_user_json};
 
 /// Seconds a handshake stays valid.
@@ -83,7 +86,7 @@ fn add_device(
         cred_id: cred.id(),
         friendly_name: format!("Passkey {}", count + 1),
         user_id: user_id.to_owned(),
-        kind: crate::state::DeviceKind::Passkey,
+        kind: crate::base::enums::DeviceKind::Passkey,
         created_at: now,
         updated_at: now,
         last_login_at: now,
@@ -328,14 +331,14 @@ fn take_login(
 /// assertion is verified after it is released (so that verifications run on every core), then the
 /// used credential is written back. Returns the user id.
 async fn finish_login(
-    shared: &Shared,
+    ctx: &Context,
     app_id: &str,
     handshake_id: &str,
     response: &Value,
     expected: &CeremonyPurpose,
     now: i64,
 ) -> ApiResult<String> {
-    let mut check = shared
+    let mut check = ctx
         .mutate(|state| take_login(state, app_id, handshake_id, response, expected, now))
         .await?;
     let used = match check.state {
@@ -360,24 +363,23 @@ async fn finish_login(
         return Ok(check.user_id);
     };
     let value = serde_json::to_value(cred).map_err(|e| ApiError::internal(e.to_string()))?;
-    shared
-        .mutate(|state| {
-            let app = state.app_mut(app_id)?;
-            if let Some(device) = app.devices.get_mut(device_id) {
-                // Two logins verified at once: the higher signature counter wins.
-                let stored = serde_json::from_value::<StoredCredential>(device.credential.clone())
-                    .map(|c| c.sign_count())
-                    .unwrap_or(0);
-                if cred.sign_count() >= stored {
-                    device.credential = value;
-                }
-                device.usage_count += 1;
-                device.last_login_at = now;
-                device.updated_at = now;
+    ctx.mutate(|state| {
+        let app = state.app_mut(app_id)?;
+        if let Some(device) = app.devices.get_mut(device_id) {
+            // Two logins verified at once: the higher signature counter wins.
+            let stored = serde_json::from_value::<StoredCredential>(device.credential.clone())
+                .map(|c| c.sign_count())
+                .unwrap_or(0);
+            if cred.sign_count() >= stored {
+                device.credential = value;
             }
-            Ok(())
-        })
-        .await?;
+            device.usage_count += 1;
+            device.last_login_at = now;
+            device.updated_at = now;
+        }
+        Ok(())
+    })
+    .await?;
     Ok(check.user_id)
 }
 
@@ -391,14 +393,14 @@ pub struct RegisterStartRequest {
 
 /// `POST /apps/{app_id}/register/webauthn/start` (200): creates (or reuses) a pending user.
 pub async fn register_start(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiPath(app_id): ApiPath<String>,
     ApiJson(body): ApiJson<RegisterStartRequest>,
 ) -> ApiResult<Json<Value>> {
-    let now = shared.clock.now();
+    let now = ctx.clock.now();
     let pref = attachment(body.authenticator_attachment.as_deref())?;
-    let quirks = shared.options.quirks;
-    let out = shared
+    let quirks = ctx.options.quirks;
+    let out = ctx
         .mutate(|state| {
             state
                 .app(&app_id)?
@@ -438,12 +440,12 @@ redacted_debug!(RegisterFinishRequest {
 
 /// `POST /apps/{app_id}/register/webauthn/finish` (201 AuthResponse).
 pub async fn register_finish(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiPath(app_id): ApiPath<String>,
     ApiJson(body): ApiJson<RegisterFinishRequest>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let now = shared.clock.now();
-    let out = shared
+    let now = ctx.clock.now();
+    let out = ctx
         .mutate(|state| {
             check_handshake_user(state, &body.handshake_id, &body.user_id)?;
             let (user_id, _) = finish_registration(
@@ -460,7 +462,7 @@ pub async fn register_finish(
                 .get_mut(&user_id)
                 .ok_or_else(ApiError::user_not_found)?;
             record_login(user, now);
-            issue_session(&shared, app, &user_id, now)
+            issue_session(&ctx, app, &user_id, now)
         })
         .await?;
     Ok((StatusCode::CREATED, Json(out.finish()?)))
@@ -488,19 +490,20 @@ pub struct LoginStartRequest {
 /// `POST /apps/{app_id}/login/webauthn/start` (200): with an identifier, a login for that user's
 /// passkeys (409 `user_has_no_passkeys` when none); without, a discoverable login.
 pub async fn login_start(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiPath(app_id): ApiPath<String>,
     OptionalJson(body): OptionalJson<LoginStartRequest>,
 ) -> ApiResult<Json<Value>> {
-    let now = shared.clock.now();
-    let quirks = shared.options.quirks;
-    let out = shared
+    let now = ctx.clock.now();
+    let quirks = ctx.options.quirks;
+    let out = ctx
         .mutate(|state| {
             let app = state.app(&app_id)?;
             app.config.ensure_offers(LoginMethod::Passkeys)?;
             let user_id = match body.identifier.as_deref().filter(|i| !i.trim().is_empty()) {
                 Some(identifier) => {
-                    let (_, id) = crate::accounts::classify_identifier(&app.config, identifier)?;
+                    let (_, id) =
+                        crate::domain::accounts::classify_identifier(&app.config, identifier)?;
                     let user = app
                         .find_user_by_identifier(&id)
                         .ok_or_else(ApiError::user_not_found)?;
@@ -545,13 +548,13 @@ redacted_debug!(LoginFinishRequest {
 
 /// `POST /apps/{app_id}/login/webauthn/finish` (200 AuthResponse).
 pub async fn login_finish(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiPath(app_id): ApiPath<String>,
     ApiJson(body): ApiJson<LoginFinishRequest>,
 ) -> ApiResult<Json<Value>> {
-    let now = shared.clock.now();
+    let now = ctx.clock.now();
     let user_id = finish_login(
-        &shared,
+        &ctx,
         &app_id,
         &body.handshake_id,
         &body.handshake_response,
@@ -559,7 +562,7 @@ pub async fn login_finish(
         now,
     )
     .await?;
-    let out = shared
+    let out = ctx
         .mutate(|state| {
             let app = state.app_mut(&app_id)?;
             let user = app
@@ -568,7 +571,7 @@ pub async fn login_finish(
                 .ok_or_else(ApiError::user_not_found)?;
             ensure_can_login(user)?;
             record_login(user, now);
-            issue_session(&shared, app, &user_id, now)
+            issue_session(&ctx, app, &user_id, now)
         })
         .await?;
     Ok(Json(out.finish()?))
@@ -583,17 +586,17 @@ pub struct AddDeviceStartRequest {
 
 /// `POST /apps/{app_id}/currentuser/devices/start` (200).
 pub async fn add_device_start(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiPath(app_id): ApiPath<String>,
     headers: HeaderMap,
     OptionalJson(body): OptionalJson<AddDeviceStartRequest>,
 ) -> ApiResult<Json<Value>> {
-    let now = shared.clock.now();
+    let now = ctx.clock.now();
     let pref = attachment(body.authenticator_attachment.as_deref())?;
-    let quirks = shared.options.quirks;
-    let out = shared
+    let quirks = ctx.options.quirks;
+    let out = ctx
         .mutate(|state| {
-            let user_id = bearer_user(&shared, state, &app_id, &headers)?;
+            let user_id = bearer_user(&ctx, state, &app_id, &headers)?;
             state
                 .app(&app_id)?
                 .config
@@ -619,15 +622,15 @@ pub async fn add_device_start(
 
 /// `POST /apps/{app_id}/currentuser/devices/finish` (201 CurrentUserDevice).
 pub async fn add_device_finish(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiPath(app_id): ApiPath<String>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<RegisterFinishRequest>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let now = shared.clock.now();
-    let out = shared
+    let now = ctx.clock.now();
+    let out = ctx
         .mutate(|state| {
-            let user_id = bearer_user(&shared, state, &app_id, &headers)?;
+            let user_id = bearer_user(&ctx, state, &app_id, &headers)?;
             if body.user_id != user_id {
                 return Err(ApiError::forbidden(
                     "operation_not_allowed",
@@ -698,12 +701,12 @@ pub struct TransactionStartRequest {
 /// `POST /apps/{app_id}/authenticate/transactions/webauthn/start` (200): a login for the transaction's
 /// user, or a discoverable login when no transaction is given.
 pub async fn transaction_login_start(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiPath(app_id): ApiPath<String>,
     OptionalJson(body): OptionalJson<TransactionStartRequest>,
 ) -> ApiResult<Json<Value>> {
-    let now = shared.clock.now();
-    let out = shared
+    let now = ctx.clock.now();
+    let out = ctx
         .mutate(|state| {
             let app = state.app(&app_id)?;
             let tx = body.transaction_id.clone().filter(|t| !t.is_empty());
@@ -726,14 +729,14 @@ pub async fn transaction_login_start(
 
 /// `POST /apps/{app_id}/authenticate/transactions/webauthn/finish` (200 Nonce).
 pub async fn transaction_login_finish(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiPath(app_id): ApiPath<String>,
     ApiJson(body): ApiJson<LoginFinishRequest>,
 ) -> ApiResult<Json<Value>> {
-    let now = shared.clock.now();
+    let now = ctx.clock.now();
     let tx = body.transaction_id.clone().filter(|t| !t.is_empty());
     let user_id = finish_login(
-        &shared,
+        &ctx,
         &app_id,
         &body.handshake_id,
         &body.handshake_response,
@@ -741,7 +744,7 @@ pub async fn transaction_login_finish(
         now,
     )
     .await?;
-    let out = shared
+    let out = ctx
         .mutate(|state| {
             let app = state.app_mut(&app_id)?;
             let nonce = issue_nonce(app, tx, &user_id, now);
@@ -761,13 +764,13 @@ pub struct TransactionRegisterStartRequest {
 
 /// `POST /apps/{app_id}/register/transactions/webauthn/start` (200).
 pub async fn transaction_register_start(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiPath(app_id): ApiPath<String>,
     ApiJson(body): ApiJson<TransactionRegisterStartRequest>,
 ) -> ApiResult<Json<Value>> {
-    let now = shared.clock.now();
+    let now = ctx.clock.now();
     let pref = attachment(body.authenticator_attachment.as_deref())?;
-    let out = shared.mutate(|state| {
+    let out = ctx.mutate(|state| {
         let user_id = open_transaction(state.app(&app_id)?, &body.transaction_id, TransactionKind::Register)?;
         let (id, options) = start_registration(
             state,
@@ -796,12 +799,12 @@ redacted_debug!(TransactionRegisterFinishRequest {
 
 /// `POST /apps/{app_id}/register/transactions/webauthn/finish` (201 Nonce).
 pub async fn transaction_register_finish(
-    State(shared): State<AppState>,
+    State(ctx): State<Arc<Context>>,
     ApiPath(app_id): ApiPath<String>,
     ApiJson(body): ApiJson<TransactionRegisterFinishRequest>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let now = shared.clock.now();
-    let out = shared
+    let now = ctx.clock.now();
+    let out = ctx
         .mutate(|state| {
             open_transaction(
                 state.app(&app_id)?,
@@ -818,8 +821,8 @@ pub async fn transaction_register_finish(
             )?;
             let app = state.app_mut(&app_id)?;
             if let Some(user) = app.users.get_mut(&user_id) {
-                if user.status == crate::state::UserStatus::Pending {
-                    user.status = crate::state::UserStatus::Active;
+                if user.status == crate::base::enums::UserStatus::Pending {
+                    user.status = crate::base::enums::UserStatus::Active;
                 }
             }
             let nonce = issue_nonce(app, Some(body.transaction_id.clone()), &user_id, now);

@@ -11,6 +11,8 @@
 //! the page is served without any state and its script asks for the token, then sends it with every
 //! call (`/panels` is guarded like the admin API); on a non-loopback bind without a token, refused.
 
+use std::sync::Arc;
+
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
@@ -19,18 +21,18 @@ use axum::{middleware, Json, Router};
 use serde::Deserialize;
 
 use crate::base::api_error::ApiError;
+use crate::context::Context;
 use crate::extract::ApiQuery;
 use crate::settings::admin_access::{admin_allowed, AdminRefusal};
-use crate::state::AppState;
 
 mod render;
 
 /// The UI routes (mounted under `/_emulator/ui`).
-pub fn router(shared: AppState) -> Router<AppState> {
+pub fn router(ctx: Arc<Context>) -> Router<Arc<Context>> {
     Router::new()
         .route("/panels", get(panels))
         .route_layer(middleware::from_fn_with_state(
-            shared,
+            ctx,
             crate::routes::admin::admin_guard,
         ))
         .route("/", get(page))
@@ -46,10 +48,10 @@ struct PageQuery {
 
 /// `GET /_emulator/ui[?refresh_ms=N]`: the whole page (or, when an admin token is required, the page
 /// without state, which asks for the token).
-async fn page(State(shared): State<AppState>, ApiQuery(q): ApiQuery<PageQuery>) -> Response {
+async fn page(State(ctx): State<Arc<Context>>, ApiQuery(q): ApiQuery<PageQuery>) -> Response {
     let refresh_ms = q.refresh_ms.unwrap_or(1000).clamp(100, 60_000);
     // A browser navigating here cannot send the token header, so none is presented.
-    let view = match admin_allowed(&shared.options.admin, None) {
+    let view = match admin_allowed(&ctx.options.admin, None) {
         Ok(()) => render::View::Full,
         Err(AdminRefusal::BadToken) => render::View::NeedsToken,
         Err(AdminRefusal::NotLoopback) => {
@@ -62,16 +64,16 @@ async fn page(State(shared): State<AppState>, ApiQuery(q): ApiQuery<PageQuery>) 
     };
     (
         [(header::CACHE_CONTROL, "no-store")],
-        Html(render::page(&shared, refresh_ms, view)),
+        Html(render::page(&ctx, refresh_ms, view)),
     )
         .into_response()
 }
 
 /// `GET /_emulator/ui/panels` -> `{"<panel>": "<html>", ...}`, for the page's live refresh.
-async fn panels(State(shared): State<AppState>) -> impl IntoResponse {
+async fn panels(State(ctx): State<Arc<Context>>) -> impl IntoResponse {
     (
         [(header::CACHE_CONTROL, "no-store")],
-        Json(render::panels(&shared)),
+        Json(render::panels(&ctx)),
     )
 }
 
@@ -83,17 +85,19 @@ mod tests {
     use axum::http::{Request, StatusCode};
     use tower::ServiceExt;
 
+    use crate::context::Context;
     use crate::jwt::SigningKey;
+    use crate::model::app::AppRecord;
+    use crate::model::state::EmulatorState;
     use crate::settings::admin_access::AdminAccess;
     use crate::settings::admin_access::ADMIN_TOKEN_HEADER;
     use crate::settings::app::AppConfig;
     use crate::settings::instance::ServerOptions;
-    use crate::state::{AppRecord, Shared, State};
 
     const TOKEN: &str = "a-long-enough-admin-token";
 
     fn router(admin: AdminAccess) -> axum::Router {
-        let mut state = State::default();
+        let mut state = EmulatorState::default();
         let config = AppConfig {
             name: "Secret Name".into(),
             ..AppConfig::default()
@@ -102,12 +106,12 @@ mod tests {
         state
             .apps
             .insert(config.id.clone(), AppRecord::new(config, key));
-        let shared =
-            Shared::new(state, "http://127.0.0.1:1".into(), None).with_options(ServerOptions {
+        let ctx =
+            Context::new(state, "http://127.0.0.1:1".into(), None).with_options(ServerOptions {
                 admin,
                 ..ServerOptions::default()
             });
-        crate::routes::router(Arc::new(shared))
+        crate::routes::router(Arc::new(ctx))
     }
 
     async fn get(router: &axum::Router, uri: &str, token: Option<&str>) -> (StatusCode, String) {

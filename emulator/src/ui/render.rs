@@ -6,8 +6,10 @@ use serde_json::{json, Value};
 
 use crate::base::clock::rfc3339;
 use crate::base::enums::UserStatus;
-use crate::faults::FaultKind;
-use crate::state::{AppRecord, Shared, State};
+use crate::context::Context;
+use crate::model::app::AppRecord;
+use crate::model::faults::FaultKind;
+use crate::model::state::EmulatorState;
 
 const STYLE: &str = include_str!("ui.css");
 const SCRIPT: &str = include_str!("ui.js");
@@ -53,37 +55,37 @@ const PANELS: [&str; 7] = [
     "requests",
 ];
 
-fn panel(shared: &Shared, state: &State, name: &str) -> String {
+fn panel(ctx: &Context, state: &EmulatorState, name: &str) -> String {
     match name {
-        "clock" => clock(shared),
+        "clock" => clock(ctx),
         "app-options" => state
             .apps
             .keys()
             .map(|id| format!(r#"<option value="{0}">{0}</option>"#, esc(id)))
             .collect(),
-        "apps" => apps(shared, state),
-        "users" => users(shared, state),
+        "apps" => apps(ctx, state),
+        "users" => users(ctx, state),
         "outbox" => outbox(state),
-        "faults" => faults(shared),
-        _ => requests(shared),
+        "faults" => faults(ctx),
+        _ => requests(ctx),
     }
 }
 
 /// Every live panel's HTML, for `GET /_emulator/ui/panels`.
-pub(super) fn panels(shared: &Shared) -> Value {
-    let state = shared.lock();
+pub(super) fn panels(ctx: &Context) -> Value {
+    let state = ctx.lock();
     let map: serde_json::Map<String, Value> = PANELS
         .iter()
-        .map(|name| ((*name).to_owned(), json!(panel(shared, &state, name))))
+        .map(|name| ((*name).to_owned(), json!(panel(ctx, &state, name))))
         .collect();
     Value::Object(map)
 }
 
 /// The whole page.
-pub(super) fn page(shared: &Shared, refresh_ms: u64, view: View) -> String {
-    let state = shared.lock();
+pub(super) fn page(ctx: &Context, refresh_ms: u64, view: View) -> String {
+    let state = ctx.lock();
     let content = |name: &str| match view {
-        View::Full => panel(shared, &state, name),
+        View::Full => panel(ctx, &state, name),
         View::NeedsToken => String::new(),
     };
     let live = |name: &str| {
@@ -184,7 +186,7 @@ pub(super) fn page(shared: &Shared, refresh_ms: u64, view: View) -> String {
 </body>
 </html>
 "##,
-        base = esc(&shared.base_url()),
+        base = esc(&ctx.urls.base_url()),
         first_app = esc(&first_app),
         clock = live("clock"),
         apps = live("apps"),
@@ -223,15 +225,15 @@ fn time(secs: i64) -> String {
     format!(r#"<time>{}</time>"#, esc(&rfc3339(secs)))
 }
 
-fn clock(shared: &Shared) -> String {
+fn clock(ctx: &Context) -> String {
     format!(
         r#"<p>Emulator time <strong class="now">{}</strong> <span class="muted">({} s ahead of the system clock)</span></p>"#,
-        esc(&rfc3339(shared.clock.now())),
-        shared.clock.offset_seconds()
+        esc(&rfc3339(ctx.clock.now())),
+        ctx.clock.offset_seconds()
     )
 }
 
-fn apps(shared: &Shared, state: &State) -> String {
+fn apps(ctx: &Context, state: &EmulatorState) -> String {
     let mut out = String::new();
     for app in state.apps.values() {
         let c = &app.config;
@@ -249,7 +251,7 @@ fn apps(shared: &Shared, state: &State) -> String {
             origin = esc(&c.auth_origin),
             rp_id = esc(&c.effective_rp_id()),
             rp_origin = esc(&c.effective_rp_origin()),
-            issuer = esc(&shared.issuer(&c.id)),
+            issuer = esc(&ctx.urls.issuer(&c.id)),
             kid = esc(app.active_key().map(|k| k.kid.as_str()).unwrap_or("none")),
             keys = app.keys.len(),
             users = app.users.len(),
@@ -287,8 +289,8 @@ fn apps(shared: &Shared, state: &State) -> String {
     out
 }
 
-fn users(shared: &Shared, state: &State) -> String {
-    let now = shared.clock.now();
+fn users(ctx: &Context, state: &EmulatorState) -> String {
+    let now = ctx.clock.now();
     let mut out = String::new();
     for app in state.apps.values() {
         let _ = write!(
@@ -313,7 +315,7 @@ fn users(shared: &Shared, state: &State) -> String {
     out
 }
 
-fn user_row(out: &mut String, app: &AppRecord, user: &crate::state::UserRecord, now: i64) {
+fn user_row(out: &mut String, app: &AppRecord, user: &crate::model::records::UserRecord, now: i64) {
     let app_id = esc(&app.config.id);
     let user_id = esc(&user.id);
     let mut identity = String::new();
@@ -416,7 +418,7 @@ fn user_row(out: &mut String, app: &AppRecord, user: &crate::state::UserRecord, 
     );
 }
 
-fn outbox(state: &State) -> String {
+fn outbox(state: &EmulatorState) -> String {
     if state.outbox.is_empty() {
         return r#"<p class="muted">Nothing sent yet. Passcodes and magic links appear here.</p>"#
             .to_owned();
@@ -458,8 +460,8 @@ fn outbox(state: &State) -> String {
     out
 }
 
-fn faults(shared: &Shared) -> String {
-    let rules = shared.faults.list();
+fn faults(ctx: &Context) -> String {
+    let rules = ctx.faults.list();
     if rules.is_empty() {
         return r#"<p class="muted">No fault armed: every request is answered normally.</p>"#
             .to_owned();
@@ -492,8 +494,8 @@ fn faults(shared: &Shared) -> String {
     out
 }
 
-fn requests(shared: &Shared) -> String {
-    let log = shared.request_log.list();
+fn requests(ctx: &Context) -> String {
+    let log = ctx.request_log.list();
     if log.is_empty() {
         return r#"<p class="muted">No API request yet.</p>"#.to_owned();
     }
@@ -539,7 +541,7 @@ mod tests {
 
     #[test]
     fn state_values_are_escaped_and_every_panel_is_on_the_page() {
-        let mut state = State::default();
+        let mut state = EmulatorState::default();
         let config = crate::settings::app::AppConfig {
             name: "<script>alert(1)</script>".into(),
             ..crate::settings::app::AppConfig::default()
@@ -548,14 +550,14 @@ mod tests {
         state
             .apps
             .insert(config.id.clone(), AppRecord::new(config, key));
-        let shared = Shared::new(state, "http://127.0.0.1:1".into(), None);
-        let locked = page(&shared, 250, View::NeedsToken);
+        let ctx = Context::new(state, "http://127.0.0.1:1".into(), None);
+        let locked = page(&ctx, 250, View::NeedsToken);
         assert!(!locked.contains("alert(1)") && locked.contains(r#"data-needs-token="1""#));
-        let page = page(&shared, 250, View::Full);
+        let page = page(&ctx, 250, View::Full);
         assert!(!page.contains("<script>alert(1)</script>"));
         assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         assert!(page.contains(r#"data-refresh-ms="250""#));
-        let live = panels(&shared);
+        let live = panels(&ctx);
         for name in PANELS {
             assert!(page.contains(&format!(r#"id="live-{name}""#)), "{name}");
             assert!(live[name].is_string(), "{name}");

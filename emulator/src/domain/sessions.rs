@@ -6,12 +6,14 @@ use serde_json::{json, Value};
 use crate::base::api_error::{ApiError, ApiResult};
 use crate::base::digest::digest_hex;
 use crate::base::random::{random_id, random_secret};
+use crate::context::Context;
 use crate::jwt::{Claims, PendingToken};
-use crate::state::{AppRecord, FamilyRecord, RefreshRecord, RefreshState, Shared};
+use crate::model::app::AppRecord;
+use crate::model::records::{FamilyRecord, RefreshRecord, RefreshState};
 
 /// The claims of an auth token for `user_id`, to be signed once the state lock is released.
 pub fn auth_token(
-    shared: &Shared,
+    ctx: &Context,
     app: &AppRecord,
     user_id: &str,
     now: i64,
@@ -21,7 +23,7 @@ pub fn auth_token(
         .ok_or_else(|| ApiError::internal("the app has no signing key"))?;
     let claims = Claims {
         jti: uuid::Uuid::new_v4().simple().to_string(),
-        iss: shared.issuer(&app.config.id),
+        iss: ctx.urls.issuer(&app.config.id),
         sub: user_id.to_owned(),
         aud: vec![app.config.auth_origin.clone(), app.config.id.clone()],
         iat: now,
@@ -109,12 +111,12 @@ pub fn auth_result(app: &AppRecord, token: String, refresh: Option<(String, i64)
 /// Starts a new session for `user_id`: the claims of a fresh auth token and (when enabled) a new
 /// refresh token family. The token is signed by [`AuthResponse::finish`], outside the lock.
 pub fn issue_session(
-    shared: &Shared,
+    ctx: &Context,
     app: &mut AppRecord,
     user_id: &str,
     now: i64,
 ) -> ApiResult<AuthResponse> {
-    let token = auth_token(shared, app, user_id, now)?;
+    let token = auth_token(ctx, app, user_id, now)?;
     let refresh = if app.config.refresh_tokens {
         let family_id = random_id("fam_");
         let lifetime = app.config.refresh_token_lifetime_seconds;

@@ -16,7 +16,13 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::state::{AppRecord, Handshake, RefreshState, State};
+use crate::model::app::AppRecord;
+
+use crate::model::handshakes::Handshake;
+
+use crate::model::records::RefreshState;
+
+use crate::model::state::EmulatorState;
 
 /// How long a record is kept after it expired or ended.
 pub const RETENTION_SECONDS: i64 = 3600;
@@ -38,7 +44,7 @@ pub struct Pruner {
 
 impl Pruner {
     /// Counts one mutation; runs a pass over `state` when one is due.
-    pub fn after_mutation(&self, state: &mut State, now: i64) {
+    pub fn after_mutation(&self, state: &mut EmulatorState, now: i64) {
         let done = self.mutations.fetch_add(1, Ordering::Relaxed) + 1;
         let threshold = self
             .threshold
@@ -53,7 +59,7 @@ impl Pruner {
 }
 
 /// Drops everything that expired at `now`; returns the number of records still kept.
-pub fn prune(state: &mut State, now: i64) -> usize {
+pub fn prune(state: &mut EmulatorState, now: i64) -> usize {
     let ended = |at: i64| now >= at.saturating_add(RETENTION_SECONDS);
     let mut live = 0;
     for app in state.apps.values_mut() {
@@ -154,8 +160,9 @@ fn prune_app(app: &mut AppRecord, ended: &dyn Fn(i64) -> bool) -> usize {
 mod tests {
     use super::*;
     use crate::jwt::SigningKey;
+    use crate::model::outbox::{Outbox, OutboxMessage};
+    use crate::model::records::{FamilyRecord, OtpRecord, RefreshRecord};
     use crate::settings::app::AppConfig;
-    use crate::state::{FamilyRecord, OtpRecord, Outbox, OutboxMessage, RefreshRecord};
 
     fn app() -> AppRecord {
         AppRecord::new(AppConfig::default(), SigningKey::default_key().unwrap())
@@ -175,7 +182,7 @@ mod tests {
 
     #[test]
     fn expired_records_go_after_the_retention() {
-        let mut state = State::default();
+        let mut state = EmulatorState::default();
         let mut a = app();
         a.otps.insert("old".into(), otp("old", 100));
         a.otps.insert("recent".into(), otp("recent", 1000));
@@ -189,7 +196,7 @@ mod tests {
 
     #[test]
     fn sessions_per_user_are_capped_with_their_tokens() {
-        let mut state = State::default();
+        let mut state = EmulatorState::default();
         let mut a = app();
         for i in 0..(MAX_FAMILIES_PER_USER + 3) {
             let family = format!("fam{i:03}");

@@ -1,10 +1,12 @@
 //! Rules about users shared by every way of signing up and logging in (and by the admin API).
 
 use crate::base::api_error::{ApiError, ApiResult};
+use crate::base::enums::UserStatus;
 use crate::base::identifiers::{is_email, is_phone, normalize_identifier, IdentifierKind};
 use crate::base::random::random_id;
+use crate::model::app::AppRecord;
+use crate::model::records::UserRecord;
 use crate::settings::app::{AllowedIdentifier, AppConfig};
-use crate::state::{AppRecord, UserRecord, UserStatus};
 
 /// A new user record with a random id.
 pub fn new_user(

@@ -1,5 +1,6 @@
-//! [`Table`]: a map of records that remembers which keys changed, so that persisting a mutation
-//! costs O(change).
+//! Change tracking: [`Table`] (a map of records) and [`Tracked`] (a single value) remember what
+//! changed, and [`Changes`] holds the changed records as rows to write, so that persisting a
+//! mutation costs O(change).
 
 use std::collections::{btree_map, BTreeMap, BTreeSet, HashMap};
 

@@ -1,22 +1,9 @@
-//! Fault injection: the rules armed through `/_emulator/faults` and what each kind does to a request.
+//! The faults armed through `/_emulator/faults` (what each kind does to a request is in
+//! [`crate::http::fault_injection`]).
 
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Mutex;
 
-use axum::body::Body;
-use axum::extract::Request;
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-
-/// Adds `Retry-After: secs` when `secs` is set.
-fn with_retry_after(mut resp: Response, secs: Option<u64>) -> Response {
-    if let Some(v) = secs.and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {
-        resp.headers_mut().insert(header::RETRY_AFTER, v);
-    }
-    resp
-}
 
 /// What an armed fault does to a matching request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,7 +58,8 @@ fn one() -> u32 {
 }
 
 impl FaultRule {
-    fn matches(&self, method: &str, path: &str) -> bool {
+    /// Whether the rule applies to a request.
+    pub fn matches(&self, method: &str, path: &str) -> bool {
         path.starts_with(&self.path_prefix)
             && self
                 .method
@@ -123,101 +111,6 @@ impl FaultRegistry {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<FaultRule>> {
         self.rules.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-/// Per-connection signal: notifying it makes the server close the connection without answering.
-#[derive(Debug, Clone, Default)]
-pub struct DropSignal(pub Arc<tokio::sync::Notify>);
-
-/// What an armed fault made of a request.
-pub enum FaultOutcome {
-    /// Send this answer.
-    Respond(Response),
-    /// Close the connection without answering.
-    Drop,
-}
-
-impl std::fmt::Debug for FaultOutcome {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Respond(resp) => write!(f, "Respond({})", resp.status()),
-            Self::Drop => f.write_str("Drop"),
-        }
-    }
-}
-
-/// Applies `rule` to a request; `next` runs the handler for the kinds that let it run.
-pub async fn apply(rule: &FaultRule, req: Request, next: Next) -> FaultOutcome {
-    let resp = match rule.kind {
-        FaultKind::Status500 => error_response(StatusCode::INTERNAL_SERVER_ERROR),
-        FaultKind::Status503 => with_retry_after(
-            error_response(StatusCode::SERVICE_UNAVAILABLE),
-            rule.retry_after,
-        ),
-        FaultKind::Status429 => with_retry_after(
-            error_response(StatusCode::TOO_MANY_REQUESTS),
-            Some(rule.retry_after.unwrap_or(1)),
-        ),
-        FaultKind::Delay => {
-            tokio::time::sleep(Duration::from_millis(rule.delay_ms.unwrap_or(1000))).await;
-            next.run(req).await
-        }
-        FaultKind::DelayAfterProcessing => {
-            let resp = next.run(req).await;
-            tokio::time::sleep(Duration::from_millis(rule.delay_ms.unwrap_or(1000))).await;
-            resp
-        }
-        FaultKind::TruncatedBody => raw_response(
-            rule.status,
-            "application/json",
-            r#"{"auth_result":{"auth_token":"eyJ"#,
-        ),
-        FaultKind::NonJsonBody => raw_response(
-            rule.status,
-            "text/html",
-            "<html><body><h1>502 Bad Gateway</h1></body></html>",
-        ),
-        FaultKind::DropConnection => return FaultOutcome::Drop,
-        FaultKind::DropAfterProcessing => {
-            let _ = next.run(req).await;
-            return FaultOutcome::Drop;
-        }
-    };
-    FaultOutcome::Respond(resp)
-}
-
-fn error_response(status: StatusCode) -> Response {
-    let code = if status == StatusCode::TOO_MANY_REQUESTS {
-        "rate_limited"
-    } else {
-        "internal_server_error"
-    };
-    let body = serde_json::json!({"code": code, "error": "fault injected by the emulator"});
-    (status, axum::Json(body)).into_response()
-}
-
-fn raw_response(status: Option<u16>, content_type: &'static str, body: &'static str) -> Response {
-    let status = status
-        .and_then(|s| StatusCode::from_u16(s).ok())
-        .unwrap_or(StatusCode::OK);
-    let mut resp = Response::new(Body::from(body));
-    *resp.status_mut() = status;
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    resp
-}
-
-/// Makes the server close the connection (through `signal`) and never answers.
-pub async fn drop_connection(signal: Option<DropSignal>) -> Response {
-    match signal {
-        Some(DropSignal(notify)) => {
-            notify.notify_one();
-            // The connection task drops this future together with the connection.
-            std::future::pending::<Response>().await
-        }
-        // Served without our accept loop (cannot happen in practice): fail loudly instead of hanging.
-        None => error_response(StatusCode::INTERNAL_SERVER_ERROR),
     }
 }
 
