@@ -1,5 +1,8 @@
-//! A typed Rust client of the admin API (feature `admin-client`); the request and answer shapes are
-//! [`crate::model::admin_api`]'s, re-exported here.
+//! A typed Rust client of the admin API (feature `admin-client`, which brings reqwest); the request
+//! and answer shapes are [`crate::model::admin_api`]'s, re-exported here.
+//!
+//! Architecture invariant: imports only the admin API's shapes ([`crate::model::admin_api`]) and the
+//! base layer; the server's code never depends on it (only `EmulatorHandle::admin` makes one).
 //!
 //! [`AdminClient`] talks to an emulator in the same process (through its router, without a socket) or
 //! to one at a URL (over HTTP); both go through the same handlers, so they answer the same.
@@ -18,15 +21,18 @@
 //! # Ok(()) }
 //! ```
 
-use axum::body::Body;
-use axum::http::{header, Method, Request};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use ::http::{header, Method, Request, Response};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tower::ServiceExt;
 
+use crate::base::api_error::json_error_text;
 pub use crate::model::admin_api::{
-    AdminDevice, AdminUser, AppConfig, AppSummary, AuthResult, ClockReading, FaultRule,
+    AdminDevice, AdminUser, AppConfig, AppSummary, AuthResult, ClockReading, FaultKind, FaultRule,
     LoggedRequest, NewUser, OutboxMessage, RotatedKey, UserPatch, ADMIN_TOKEN_HEADER,
 };
 
@@ -69,6 +75,16 @@ impl AdminError {
     }
 }
 
+/// How an in-process client reaches its emulator: a request in, the whole answer out (the error
+/// describes what failed). The server makes one from its router (see `EmulatorHandle::admin`).
+pub(crate) type InProcessDispatch = Arc<
+    dyn Fn(
+            Request<Vec<u8>>,
+        ) -> Pin<Box<dyn Future<Output = Result<Response<Vec<u8>>, String>> + Send>>
+        + Send
+        + Sync,
+>;
+
 #[derive(Clone)]
 enum Transport {
     Http {
@@ -76,7 +92,7 @@ enum Transport {
         root: String,
     },
     InProcess {
-        router: axum::Router,
+        dispatch: InProcessDispatch,
     },
 }
 
@@ -123,10 +139,10 @@ impl AdminClient {
         })
     }
 
-    /// A client that calls `router` (an emulator's full router) directly.
-    pub(crate) fn in_process(router: axum::Router, token: Option<String>) -> Self {
+    /// A client that sends its requests through `dispatch` (an emulator's full router) directly.
+    pub(crate) fn in_process(dispatch: InProcessDispatch, token: Option<String>) -> Self {
         Self {
-            transport: Transport::InProcess { router },
+            transport: Transport::InProcess { dispatch },
             token,
         }
     }
@@ -169,7 +185,7 @@ impl AdminClient {
                     body: body.to_vec(),
                 })
             }
-            Transport::InProcess { router } => {
+            Transport::InProcess { dispatch } => {
                 let mut req = Request::builder().method(method).uri(path);
                 if let Some(token) = &self.token {
                     req = req.header(ADMIN_TOKEN_HEADER, token);
@@ -177,22 +193,14 @@ impl AdminClient {
                 let req = match body {
                     Some(body) => req
                         .header(header::CONTENT_TYPE, "application/json")
-                        .body(Body::from(body)),
-                    None => req.body(Body::empty()),
+                        .body(body),
+                    None => req.body(Vec::new()),
                 }
                 .map_err(|e| AdminError::Transport(e.to_string()))?;
-                let resp = router
-                    .clone()
-                    .oneshot(req)
-                    .await
-                    .map_err(|e| AdminError::Transport(e.to_string()))?;
-                let status = resp.status().as_u16();
-                let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
-                    .await
-                    .map_err(|e| AdminError::Transport(e.to_string()))?;
+                let resp = dispatch(req).await.map_err(AdminError::Transport)?;
                 Ok(Answer {
-                    status,
-                    body: body.to_vec(),
+                    status: resp.status().as_u16(),
+                    body: resp.into_body(),
                 })
             }
         }
@@ -239,8 +247,7 @@ impl AdminClient {
         body: Option<&impl Serialize>,
     ) -> Result<T, AdminError> {
         let bytes = self.call(method, path, body).await?;
-        serde_json::from_slice(&bytes)
-            .map_err(|e| AdminError::Decode(crate::base::api_error::json_error_text(&e)))
+        serde_json::from_slice(&bytes).map_err(|e| AdminError::Decode(json_error_text(&e)))
     }
 
     /// `GET /_emulator/health`.

@@ -32,13 +32,9 @@ pub mod http;
 // Starting and stopping an emulator.
 pub mod server;
 
+// Not a layer: the admin API's Rust client, which only the admin API's shapes and `base` feed.
+#[cfg(feature = "admin-client")]
 pub mod admin_client;
-
-pub mod bearer;
-pub mod extract;
-pub mod routes;
-pub mod ui;
-pub mod views;
 
 pub use model::{FaultKind, FaultRule, LoggedRequest, OutboxMessage};
 pub use server::{Emulator, EmulatorHandle};

@@ -101,7 +101,7 @@ fn fixture() -> &'static Fixture {
         let key = SigningKey::default_key().expect("signing key");
         state.apps.insert(app_id.clone(), AppRecord::new(app, key));
         let context = Arc::new(Context::new(state, "http://127.0.0.1:9".into(), None));
-        let router = passage_emulator::routes::router(context);
+        let router = passage_emulator::http::router(context);
         Fixture {
             runtime,
             router,

@@ -47,6 +47,11 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, code, message)
     }
 
+    /// 409 with the given code.
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, message)
+    }
+
     /// 404 `app_not_found`.
     pub fn app_not_found() -> Self {
         Self::not_found("app_not_found", "app not found")

@@ -8,5 +8,14 @@
 //! answer.
 
 pub mod accounts;
+pub mod apps;
+pub mod devices;
+pub mod fake_provider;
+pub mod passkeys;
+pub mod passwordless;
 pub mod pruning;
+pub mod refresh_tokens;
+pub mod seeding;
 pub mod sessions;
+pub mod social_login;
+pub mod transactions;

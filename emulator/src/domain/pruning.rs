@@ -18,8 +18,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::model::app::AppRecord;
 
-use crate::model::handshakes::Handshake;
-
 use crate::model::records::RefreshState;
 
 use crate::model::state::EmulatorState;
@@ -68,14 +66,7 @@ pub fn prune(state: &mut EmulatorState, now: i64) -> usize {
     state
         .social_flows
         .retain(|_, f| !ended(f.created_at.saturating_add(RETENTION_SECONDS)));
-    state.handshakes.retain(|_, h| {
-        let expires_at = match h {
-            Handshake::Register { expires_at, .. }
-            | Handshake::Login { expires_at, .. }
-            | Handshake::Discoverable { expires_at, .. } => *expires_at,
-        };
-        now < expires_at
-    });
+    state.handshakes.retain(|_, h| now < h.expires_at());
     live + state.social_flows.len() + state.handshakes.len() + state.outbox.len()
 }
 
@@ -160,7 +151,6 @@ fn prune_app(app: &mut AppRecord, ended: &dyn Fn(i64) -> bool) -> usize {
 mod tests {
     use super::*;
     use crate::jwt::SigningKey;
-    use crate::model::outbox::{Outbox, OutboxMessage};
     use crate::model::records::{FamilyRecord, OtpRecord, RefreshRecord};
     use crate::settings::app::AppConfig;
 
@@ -229,36 +219,5 @@ mod tests {
         assert!(a
             .families
             .contains_key(&format!("fam{:03}", MAX_FAMILIES_PER_USER + 2)));
-    }
-
-    #[test]
-    fn the_outbox_keeps_the_last_messages_of_each_identifier() {
-        let message = |to: &str, n: usize| OutboxMessage {
-            app_id: "a".into(),
-            identifier: to.into(),
-            kind: crate::base::enums::OutboxKind::Otp,
-            otp: Some(format!("{n:06}")),
-            otp_id: Some(format!("otp_{n}")),
-            magic_link_url: None,
-            magic_link_secret: None,
-            magic_link_id: None,
-            created_at: String::new(),
-        };
-        let mut outbox = Outbox::default();
-        for n in 0..(Outbox::PER_IDENTIFIER + 5) {
-            outbox.push(message("x@y.z", n));
-        }
-        outbox.push(message("other@y.z", 0));
-        assert_eq!(outbox.len(), Outbox::PER_IDENTIFIER + 1);
-        let kept: Vec<_> = outbox
-            .for_identifier("x@y.z")
-            .map(|m| m.otp_id.clone().unwrap())
-            .collect();
-        assert_eq!(kept.len(), Outbox::PER_IDENTIFIER);
-        assert_eq!(kept[0], "otp_5");
-        assert_eq!(outbox.iter().last().unwrap().identifier, "other@y.z");
-        let json = serde_json::to_value(&outbox).unwrap();
-        let back: Outbox = serde_json::from_value(json).unwrap();
-        assert_eq!(back.len(), outbox.len());
     }
 }

@@ -1,19 +1,22 @@
-//! Issuing sessions: auth tokens (claims decided under the state lock, signed after it is
-//! released), refresh token families and the `AuthResult` body.
+//! Sessions: issuing auth tokens (claims decided under the state lock, signed after it is
+//! released), refresh token families and the `AuthResult` body, and verifying the bearer token
+//! of the signed-in user's operations.
 
 use serde_json::{json, Value};
 
 use crate::base::api_error::{ApiError, ApiResult};
 use crate::base::digest::digest_hex;
 use crate::base::random::{random_id, random_secret};
-use crate::context::Context;
-use crate::jwt::{Claims, PendingToken};
+use crate::domain::accounts::{ensure_can_login, record_login};
+use crate::jwt::{verify, Claims, PendingToken, VerifyError};
 use crate::model::app::AppRecord;
 use crate::model::records::{FamilyRecord, RefreshRecord, RefreshState};
+use crate::model::state::EmulatorState;
+use crate::settings::urls::Urls;
 
 /// The claims of an auth token for `user_id`, to be signed once the state lock is released.
 pub fn auth_token(
-    ctx: &Context,
+    urls: &Urls,
     app: &AppRecord,
     user_id: &str,
     now: i64,
@@ -23,7 +26,7 @@ pub fn auth_token(
         .ok_or_else(|| ApiError::internal("the app has no signing key"))?;
     let claims = Claims {
         jti: uuid::Uuid::new_v4().simple().to_string(),
-        iss: ctx.urls.issuer(&app.config.id),
+        iss: urls.issuer(&app.config.id),
         sub: user_id.to_owned(),
         aud: vec![app.config.auth_origin.clone(), app.config.id.clone()],
         iat: now,
@@ -111,12 +114,12 @@ pub fn auth_result(app: &AppRecord, token: String, refresh: Option<(String, i64)
 /// Starts a new session for `user_id`: the claims of a fresh auth token and (when enabled) a new
 /// refresh token family. The token is signed by [`AuthResponse::finish`], outside the lock.
 pub fn issue_session(
-    ctx: &Context,
+    urls: &Urls,
     app: &mut AppRecord,
     user_id: &str,
     now: i64,
 ) -> ApiResult<AuthResponse> {
-    let token = auth_token(ctx, app, user_id, now)?;
+    let token = auth_token(urls, app, user_id, now)?;
     let refresh = if app.config.refresh_tokens {
         let family_id = random_id("fam_");
         let lifetime = app.config.refresh_token_lifetime_seconds;
@@ -134,4 +137,57 @@ pub fn issue_session(
         None
     };
     Ok(AuthResponse::new(app, token, refresh))
+}
+
+/// Logs `user_id` in once they proved who they are (a passkey login), or directly (the admin API's
+/// `sessions`): the login is counted, a pending user becomes active, and a new session is issued;
+/// 403 `user_not_active` for inactive users.
+pub fn log_in(
+    urls: &Urls,
+    app: &mut AppRecord,
+    user_id: &str,
+    now: i64,
+) -> ApiResult<AuthResponse> {
+    let user = app
+        .users
+        .get_mut(user_id)
+        .ok_or_else(ApiError::user_not_found)?;
+    ensure_can_login(user)?;
+    record_login(user, now);
+    issue_session(urls, app, user_id, now)
+}
+
+/// Verifies the bearer token of a signed-in user's operation (`authorization`: the `Authorization`
+/// header, when there is one) at emulator time `now`; returns the user id (401
+/// `invalid_access_token` otherwise, 404 `user_not_found` when the user no longer exists).
+pub fn bearer_user(
+    urls: &Urls,
+    state: &EmulatorState,
+    app_id: &str,
+    authorization: Option<&str>,
+    now: i64,
+) -> ApiResult<String> {
+    let app = state.app(app_id)?;
+    let value =
+        authorization.ok_or_else(|| ApiError::invalid_access_token("missing bearer token"))?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .ok_or_else(|| {
+            ApiError::invalid_access_token("authorization header is not a bearer token")
+        })?
+        .trim();
+    let claims = verify(
+        token,
+        &app.keys,
+        &urls.issuer(app_id),
+        app_id,
+        now,
+        app.config.key_grace_seconds,
+    )
+    .map_err(|e: VerifyError| ApiError::invalid_access_token(e.to_string()))?;
+    if !app.users.contains_key(&claims.sub) {
+        return Err(ApiError::user_not_found());
+    }
+    Ok(claims.sub)
 }

@@ -144,3 +144,39 @@ redacted_debug!(OutboxMessage {
     magic_link_id,
     created_at
 });
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_outbox_keeps_the_last_messages_of_each_identifier() {
+        let message = |to: &str, n: usize| OutboxMessage {
+            app_id: "a".into(),
+            identifier: to.into(),
+            kind: OutboxKind::Otp,
+            otp: Some(format!("{n:06}")),
+            otp_id: Some(format!("otp_{n}")),
+            magic_link_url: None,
+            magic_link_secret: None,
+            magic_link_id: None,
+            created_at: String::new(),
+        };
+        let mut outbox = Outbox::default();
+        for n in 0..(Outbox::PER_IDENTIFIER + 5) {
+            outbox.push(message("x@y.z", n));
+        }
+        outbox.push(message("other@y.z", 0));
+        assert_eq!(outbox.len(), Outbox::PER_IDENTIFIER + 1);
+        let kept: Vec<_> = outbox
+            .for_identifier("x@y.z")
+            .map(|m| m.otp_id.clone().unwrap())
+            .collect();
+        assert_eq!(kept.len(), Outbox::PER_IDENTIFIER);
+        assert_eq!(kept[0], "otp_5");
+        assert_eq!(outbox.iter().last().unwrap().identifier, "other@y.z");
+        let json = serde_json::to_value(&outbox).unwrap();
+        let back: Outbox = serde_json::from_value(json).unwrap();
+        assert_eq!(back.len(), outbox.len());
+    }
+}

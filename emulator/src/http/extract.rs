@@ -3,7 +3,7 @@
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
 
 use crate::base::api_error::{field_error_text, json_error_text, ApiError};
@@ -127,4 +127,12 @@ where
             .map(|p| ApiPath(p.0))
             .map_err(|_| ApiError::bad_request("invalid path parameters"))
     }
+}
+
+/// The `Authorization` header's value, when it is there and readable (the domain checks it is a
+/// bearer token).
+pub fn authorization(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
 }

@@ -1,23 +1,17 @@
-//! JSON views of the state in the spec's shapes (`User`, `CurrentUser`, `Credential`, social connections).
+//! JSON views of the state in the answers' shapes: the spec's (`User`, `CurrentUser`, `Credential`,
+//! social connections) and the admin API's (users, apps).
 
 use serde_json::{json, Value};
 
 use crate::base::clock::rfc3339;
 use crate::base::enums::DeviceKind;
-use crate::model::admin_api::{AdminDevice, AdminUser};
+use crate::model::admin_api::{AdminDevice, AdminUser, AppSummary};
 use crate::model::app::AppRecord;
 use crate::model::records::{DeviceRecord, UserRecord};
-
-/// The devices of a user.
-pub fn devices_of<'a>(
-    app: &'a AppRecord,
-    user_id: &'a str,
-) -> impl Iterator<Item = &'a DeviceRecord> + 'a {
-    app.devices.values().filter(move |d| d.user_id == user_id)
-}
+use crate::settings::urls::Urls;
 
 fn webauthn_types(app: &AppRecord, user_id: &str) -> Vec<DeviceKind> {
-    let mut types: Vec<DeviceKind> = devices_of(app, user_id).map(|d| d.kind).collect();
+    let mut types: Vec<DeviceKind> = app.devices_of(user_id).map(|d| d.kind).collect();
     types.sort();
     types.dedup();
     types
@@ -41,7 +35,7 @@ pub fn user_json(app: &AppRecord, user: &UserRecord) -> Value {
         "phone_verified": user.phone_verified,
         "status": user.status,
         "user_metadata": metadata_value(user),
-        "webauthn": devices_of(app, &user.id).next().is_some(),
+        "webauthn": app.devices_of(&user.id).next().is_some(),
         "webauthn_types": webauthn_types(app, &user.id),
     })
 }
@@ -99,7 +93,7 @@ pub fn social_json(user: &UserRecord) -> Value {
 
 /// The spec's `CurrentUser` view.
 pub fn current_user_json(app: &AppRecord, user: &UserRecord) -> Value {
-    let devices: Vec<Value> = devices_of(app, &user.id).map(device_json).collect();
+    let devices: Vec<Value> = app.devices_of(&user.id).map(device_json).collect();
     json!({
         "id": user.id,
         "email": user.email,
@@ -133,7 +127,8 @@ pub fn admin_user(app: &AppRecord, user: &UserRecord, now: i64) -> AdminUser {
         created_at: rfc3339(user.created_at),
         updated_at: rfc3339(user.updated_at),
         last_login_at: user.last_login_at.map(rfc3339),
-        devices: devices_of(app, &user.id)
+        devices: app
+            .devices_of(&user.id)
             .map(|d| AdminDevice {
                 id: d.id.clone(),
                 cred_id: d.cred_id.clone(),
@@ -150,5 +145,22 @@ pub fn admin_user(app: &AppRecord, user: &UserRecord, now: i64) -> AdminUser {
             .values()
             .filter(|f| f.user_id == user.id && !f.revoked && now < f.expires_at)
             .count(),
+    }
+}
+
+/// The admin view of an app.
+pub fn app_summary(urls: &Urls, app: &AppRecord) -> AppSummary {
+    let c = &app.config;
+    AppSummary {
+        id: c.id.clone(),
+        name: c.name.clone(),
+        auth_origin: c.auth_origin.clone(),
+        rp_id: c.effective_rp_id(),
+        rp_origin: c.effective_rp_origin(),
+        base_url: urls.base_url(),
+        issuer: urls.issuer(&c.id),
+        api_key: c.api_key.clone(),
+        active_kid: app.active_key().map(|k| k.kid.clone()),
+        config: (**c).clone(),
     }
 }

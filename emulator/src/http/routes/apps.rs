@@ -9,11 +9,12 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::base::api_error::{ApiError, ApiResult};
-use crate::base::digest::secret_eq;
 use crate::base::enums::LoginMethod;
 use crate::context::Context;
-use crate::extract::ApiPath;
+use crate::domain::apps::api_key_known;
+use crate::http::extract::ApiPath;
 use crate::model::app::AppRecord;
+use crate::settings::app::AllowedIdentifier;
 
 /// The spec's `App` view.
 pub fn app_json(app: &AppRecord) -> Value {
@@ -59,7 +60,7 @@ pub fn app_json(app: &AppRecord) -> Value {
         ("none", 0)
     };
     let required = match c.allowed_identifier {
-        crate::settings::app::AllowedIdentifier::Phone => "phone",
+        AllowedIdentifier::Phone => "phone",
         _ => "email",
     };
     json!({
@@ -155,11 +156,7 @@ pub async fn passkey_readiness(
         .get("x-api-key")
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| ApiError::invalid_access_token("missing X-API-KEY"))?;
-    let known = ctx
-        .lock()
-        .apps
-        .values()
-        .any(|a| secret_eq(&a.config.api_key, key));
+    let known = api_key_known(&ctx.lock(), key);
     if !known {
         return Err(ApiError::invalid_access_token("unknown API key"));
     }

@@ -1,4 +1,5 @@
-//! Operations on the signed-in user (bearer token): profile, metadata, identifiers, devices, social links.
+//! `currentuser`: operations on the signed-in user (bearer token): profile, metadata, identifiers,
+//! devices, social links.
 
 use std::sync::Arc;
 
@@ -10,26 +11,43 @@ use serde_json::{json, Map, Value};
 
 use crate::base::api_error::{ApiError, ApiResult};
 use crate::base::enums::SocialProvider;
-use crate::base::identifiers::{is_email, is_phone};
-use crate::bearer::bearer_user;
+use crate::base::identifiers::{is_email, is_phone, normalize_identifier};
 use crate::context::Context;
-use crate::domain::accounts::identifier_taken;
-use crate::extract::{ApiJson, ApiPath};
+use crate::domain::accounts::update_metadata as change_metadata;
+use crate::domain::devices::{delete_device as remove_device, friendly_name, rename_device};
+use crate::domain::passwordless::start_identifier_change;
+use crate::domain::sessions::bearer_user;
+use crate::domain::social_login::unlink;
+use crate::http::extract::{authorization, ApiJson, ApiPath};
+use crate::http::views::{current_user_json, device_json, social_json};
 use crate::model::app::AppRecord;
 use crate::model::records::{LinkPurpose, UserRecord};
-use crate::model::state::EmulatorState as Model;
-use crate::routes::passwordless::send_magic_link;
-use crate::routes::users::apply_metadata;
-use crate::views::{current_user_json, device_json, devices_of, social_json};
+use crate::model::state::EmulatorState;
+
+/// The signed-in user's id (the bearer token checked at the current emulator time).
+fn signed_in(
+    ctx: &Context,
+    state: &EmulatorState,
+    app_id: &str,
+    headers: &HeaderMap,
+) -> ApiResult<String> {
+    bearer_user(
+        &ctx.urls,
+        state,
+        app_id,
+        authorization(headers),
+        ctx.clock.now(),
+    )
+}
 
 /// The app and the user the bearer token belongs to.
 fn signed_in_user<'a>(
     ctx: &Context,
-    state: &'a Model,
+    state: &'a EmulatorState,
     app_id: &str,
     headers: &HeaderMap,
 ) -> ApiResult<(&'a AppRecord, &'a UserRecord)> {
-    let user_id = bearer_user(ctx, state, app_id, headers)?;
+    let user_id = signed_in(ctx, state, app_id, headers)?;
     let app = state.app(app_id)?;
     let user = app
         .users
@@ -56,15 +74,10 @@ pub async fn list_devices(
     headers: HeaderMap,
 ) -> ApiResult<Json<Value>> {
     let state = ctx.lock();
-    let user_id = bearer_user(&ctx, &state, &app_id, &headers)?;
+    let user_id = signed_in(&ctx, &state, &app_id, &headers)?;
     let app = state.app(&app_id)?;
-    let devices: Vec<Value> = devices_of(app, &user_id).map(device_json).collect();
+    let devices: Vec<Value> = app.devices_of(&user_id).map(device_json).collect();
     Ok(Json(json!({ "devices": devices })))
-}
-
-fn device_not_found() -> ApiError {
-    // The spec's 404 codes name no device code; `invalid_request` is the closest listed one.
-    ApiError::not_found("invalid_request", "device not found")
 }
 
 /// Body of the device rename.
@@ -81,24 +94,12 @@ pub async fn update_device(
     ApiJson(body): ApiJson<UpdateDeviceRequest>,
 ) -> ApiResult<Json<Value>> {
     let now = ctx.clock.now();
-    let name = body.friendly_name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 255 {
-        return Err(ApiError::bad_request(
-            "friendly_name must have 1 to 255 characters",
-        ));
-    }
+    let name = friendly_name(&body.friendly_name)?;
     let device = ctx
         .mutate(|state| {
-            let user_id = bearer_user(&ctx, state, &app_id, &headers)?;
-            let app = state.app_mut(&app_id)?;
-            let device = app
-                .devices
-                .get_mut(&device_id)
-                .filter(|d| d.user_id == user_id)
-                .ok_or_else(device_not_found)?;
-            device.friendly_name = name;
-            device.updated_at = now;
-            Ok(device_json(device))
+            let user_id = signed_in(&ctx, state, &app_id, &headers)?;
+            let device = rename_device(state.app_mut(&app_id)?, &user_id, &device_id, name, now)?;
+            Ok(device_json(&device))
         })
         .await?;
     Ok(Json(json!({ "device": device })))
@@ -111,17 +112,8 @@ pub async fn delete_device(
     headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
     ctx.mutate(|state| {
-        let user_id = bearer_user(&ctx, state, &app_id, &headers)?;
-        let app = state.app_mut(&app_id)?;
-        if app
-            .devices
-            .get(&device_id)
-            .is_none_or(|d| d.user_id != user_id)
-        {
-            return Err(device_not_found());
-        }
-        app.devices.remove(&device_id);
-        Ok(())
+        let user_id = signed_in(&ctx, state, &app_id, &headers)?;
+        remove_device(state.app_mut(&app_id)?, &user_id, &device_id)
     })
     .await?;
     Ok(StatusCode::OK)
@@ -154,7 +146,7 @@ pub struct UpdatePhoneRequest {
     redirect_url: Option<String>,
 }
 
-async fn start_identifier_change(
+async fn identifier_change(
     ctx: &Arc<Context>,
     app_id: &str,
     headers: &HeaderMap,
@@ -166,12 +158,8 @@ async fn start_identifier_change(
     let now = ctx.clock.now();
     let link_id = ctx
         .mutate(|state| {
-            let user_id = bearer_user(ctx, state, app_id, headers)?;
-            let app = state.app(app_id)?;
-            if identifier_taken(app, &new_identifier, Some(&user_id)) {
-                return Err(ApiError::bad_request("this identifier is already in use"));
-            }
-            send_magic_link(
+            let user_id = signed_in(ctx, state, app_id, headers)?;
+            start_identifier_change(
                 state,
                 app_id,
                 &user_id,
@@ -194,11 +182,11 @@ pub async fn update_email(
     headers: HeaderMap,
     ApiJson(body): ApiJson<UpdateEmailRequest>,
 ) -> ApiResult<Json<Value>> {
-    let email = crate::base::identifiers::normalize_identifier(&body.new_email);
+    let email = normalize_identifier(&body.new_email);
     if !is_email(&email) {
         return Err(ApiError::bad_request("new_email is not an e-mail address"));
     }
-    start_identifier_change(
+    identifier_change(
         &ctx,
         &app_id,
         &headers,
@@ -228,7 +216,7 @@ pub async fn update_phone(
             "new_phone must be an E.164 phone number",
         ));
     }
-    start_identifier_change(
+    identifier_change(
         &ctx,
         &app_id,
         &headers,
@@ -266,20 +254,13 @@ pub async fn update_metadata(
     ApiJson(body): ApiJson<UpdateMetadataRequest>,
 ) -> ApiResult<Json<Value>> {
     let now = ctx.clock.now();
+    let update = body.user_metadata.unwrap_or_default();
     let user = ctx
         .mutate(|state| {
-            let user_id = bearer_user(&ctx, state, &app_id, &headers)?;
+            let user_id = signed_in(&ctx, state, &app_id, &headers)?;
             let app = state.app_mut(&app_id)?;
-            let schema = app.config.user_metadata_schema.clone();
-            let user = app
-                .users
-                .get_mut(&user_id)
-                .ok_or_else(ApiError::user_not_found)?;
-            let update = body.user_metadata.unwrap_or_default();
-            user.user_metadata = apply_metadata(&schema, &user.user_metadata, &update)?;
-            user.updated_at = now;
-            let user = user.clone();
-            Ok(current_user_json(app, &user))
+            change_metadata(app, &user_id, &update, now)?;
+            Ok(current_user_json(app, &app.users[&user_id]))
         })
         .await?;
     Ok(Json(json!({ "user": user })))
@@ -305,16 +286,8 @@ pub async fn delete_social_connection(
     let provider = SocialProvider::parse(&kind)
         .ok_or_else(|| ApiError::bad_request("unknown social connection type"))?;
     ctx.mutate(|state| {
-        let user_id = bearer_user(&ctx, state, &app_id, &headers)?;
-        let user = state
-            .app_mut(&app_id)?
-            .users
-            .get_mut(&user_id)
-            .ok_or_else(ApiError::user_not_found)?;
-        user.social.remove(&provider).ok_or_else(|| {
-            ApiError::not_found("social_connection_not_found", "no such social connection")
-        })?;
-        Ok(())
+        let user_id = signed_in(&ctx, state, &app_id, &headers)?;
+        unlink(state.app_mut(&app_id)?, &user_id, provider)
     })
     .await?;
     Ok(StatusCode::OK)
