@@ -70,7 +70,8 @@ impl Context {
         self
     }
 
-    /// Locks the state for reading or a mutation that needs no snapshot.
+    /// Locks the state for reading (a change made through the guard is not committed to the state
+    /// file until the next [`Context::mutate`]).
     pub fn lock(&self) -> MutexGuard<'_, EmulatorState> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }

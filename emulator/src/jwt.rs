@@ -19,7 +19,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-/// One RSA signing key of an app, as stored (and snapshotted).
+/// One RSA signing key of an app, as kept in memory and in the state file.
 #[derive(Clone, Serialize, Deserialize)]
 pub struct SigningKey {
     /// Key id, put in token headers and the JWKS.

@@ -1,13 +1,16 @@
-//! WebAuthn ceremony engine: real passkey registration and login verification.
+//! The WebAuthn relying party: real passkey registration and login verification.
 //!
-//! A pure layer over `webauthn-rs` (no HTTP, no global state). The emulator's routes call
-//! [`RelyingParty`] to produce the `{"publicKey": {...}}` options a browser would receive, keep
+//! A pure layer over `webauthn-rs` (no HTTP, no global state). The passkey ceremonies
+//! ([`crate::domain::passkeys`]) call [`RelyingParty`] to produce the `{"publicKey": {...}}` options a browser would receive, keep
 //! the returned state under a handshake id (single use: remove it before finishing), and verify the
 //! browser's `PublicKeyCredential` JSON. User verification is always required (passkeys).
 //!
 //! Errors are split for HTTP mapping: [`CeremonyError::is_bad_input`] (400 `invalid_request`),
 //! [`CeremonyError::is_verification_failure`] (401 `webauthn_login_failed` /
 //! `discoverable_login_failed`), [`CeremonyError::NoCredentials`] (409 `user_has_no_passkeys`).
+//!
+//! Architecture invariant: imports only the base layer; the model keeps its ceremony states
+//! ([`crate::model::handshakes`]), so it knows nothing of apps, users or HTTP.
 
 use std::fmt;
 
@@ -55,7 +58,7 @@ impl AttachmentPreference {
     }
 }
 
-/// Server-side state of a pending registration. Single use; may be snapshotted as JSON.
+/// Server-side state of a pending registration. Single use; serialisable as JSON.
 #[derive(Clone, Serialize, Deserialize)]
 pub struct RegistrationState {
     inner: PasskeyRegistration,
@@ -74,7 +77,7 @@ impl RegistrationState {
 
 redacted_debug!(RegistrationState { user_uuid });
 
-/// Server-side state of a pending login for a known user. Single use; may be snapshotted as JSON.
+/// Server-side state of a pending login for a known user. Single use; serialisable as JSON.
 #[derive(Clone, Serialize, Deserialize)]
 pub struct LoginState {
     inner: PasskeyAuthentication,

@@ -113,7 +113,7 @@ impl EmulatorHandle {
         )
     }
 
-    /// `http://127.0.0.1:PORT`, the emulator's root URL (for [`AdminClient::connect`](crate::admin_client::AdminClient::connect)).
+    /// `http://127.0.0.1:PORT`, the emulator's root URL (for `AdminClient::connect`).
     pub fn root_url(&self) -> &str {
         self.ctx.urls.root()
     }

@@ -1,4 +1,5 @@
-//! The closed sets of the model as typed enums (serialised in snake case, as on the wire and in snapshots).
+//! The closed sets of wire values as typed enums (serialised in snake case, as on the wire and in
+//! the state file).
 
 use serde::{Deserialize, Serialize};
 

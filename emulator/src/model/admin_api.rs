@@ -1,5 +1,5 @@
 //! The admin API's request and answer shapes (`/_emulator/...`), shared by its handlers and the
-//! optional Rust client ([`crate::admin_client`], feature `admin-client`). The shapes defined in
+//! optional Rust client (`admin_client`, feature `admin-client`). The shapes defined in
 //! other modules (an app's configuration, a new user, an outbox message, a fault rule, a logged
 //! request) are re-exported here, so that this module is the whole wire vocabulary of the admin API.
 

@@ -15,7 +15,7 @@ pub enum CeremonyPurpose {
     Transaction(Option<String>),
 }
 
-/// Server-side state of a WebAuthn ceremony in progress (not snapshotted).
+/// Server-side state of a WebAuthn ceremony in progress (not in the state file).
 #[derive(Debug, Clone)]
 pub enum Handshake {
     /// A registration.

@@ -25,7 +25,7 @@ pub struct EmulatorState {
     /// Secret of the fake identity provider (signs its HS256 ID tokens).
     #[serde(default)]
     pub fake_provider_secret: Tracked<String>,
-    /// WebAuthn ceremonies in progress by handshake id (not snapshotted).
+    /// WebAuthn ceremonies in progress by handshake id (not in the state file).
     #[serde(skip)]
     pub handshakes: HashMap<String, Handshake>,
 }

@@ -23,7 +23,7 @@ pub struct EmulatorConfig {
     /// before its request is answered.
     #[serde(default)]
     pub state_file: Option<PathBuf>,
-    /// Apps to serve; when empty, one ready-made app ([`DEFAULT_APP_ID`]) is served.
+    /// Apps to serve; when empty, one ready-made app ([`DEFAULT_APP_ID`](crate::settings::app::DEFAULT_APP_ID)) is served.
     #[serde(default)]
     pub apps: Vec<AppConfig>,
     /// Origins allowed to call the `/v1` API cross-origin, besides every app's auth origin and

@@ -1,8 +1,8 @@
 //! The settings layer: what configures an emulator (its apps, the instance options, CORS, who may use
 //! the admin API, the users seeded at start) and its own URLs.
 //!
-//! Architecture invariant: imports only the base and jwt layers; holds no state that changes while
-//! the emulator runs.
+//! Architecture invariant: imports only the layers before it (in fact only base); holds no state
+//! that changes while the emulator runs.
 
 pub mod admin_access;
 pub mod app;

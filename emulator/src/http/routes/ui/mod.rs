@@ -9,7 +9,7 @@
 //!
 //! Access follows the admin API's rule: open on a loopback bind without an admin token; with a token,
 //! the page is served without any state and its script asks for the token, then sends it with every
-//! call (`/panels` is guarded like the admin API, see [`crate::http::router`]); on a non-loopback
+//! call (`/panels` is guarded like the admin API, see [`crate::http::router()`]); on a non-loopback
 //! bind without a token, refused.
 
 use std::sync::Arc;
