@@ -105,7 +105,7 @@ impl EmulatorHandle {
     pub fn admin(&self) -> crate::admin_client::AdminClient {
         let in_process = self.in_process.clone();
         crate::admin_client::AdminClient::in_process(
-            std::sync::Arc::new(move |request| {
+            Arc::new(move |request| {
                 let in_process = in_process.clone();
                 Box::pin(async move { in_process.call(request).await })
             }),

@@ -21,10 +21,10 @@ use std::sync::{Arc, OnceLock};
 use axum::body::Body;
 use axum::http::{header, Method, Request};
 use http_body_util::BodyExt;
-use passage_emulator::context::Context;
-use passage_emulator::model::{AppRecord, EmulatorState};
 use passage_emulator::base::random::random_secret;
+use passage_emulator::context::Context;
 use passage_emulator::jwt::SigningKey;
+use passage_emulator::model::{AppRecord, EmulatorState};
 use passage_emulator::AppConfig;
 use tower::ServiceExt;
 
