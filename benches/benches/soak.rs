@@ -119,7 +119,8 @@ fn main() {
         .otp_ttl_seconds
         .max(app.magic_link_ttl_seconds)
         .max(app.auth_token_ttl_seconds);
-    let fill_secs = (longest_lifetime + passage_emulator::prune::RETENTION_SECONDS) as f64
+    let fill_secs = (longest_lifetime + passage_emulator::domain::pruning::RETENTION_SECONDS)
+        as f64
         / CLOCK_STEP_SECONDS as f64;
     let warm_up = (secs / 10.0).max(2.0 * fill_secs + 5.0);
     println!("warm-up {warm_up:.0} s (the live set fills for {fill_secs:.0} s)");

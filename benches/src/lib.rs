@@ -53,7 +53,7 @@ async fn serve(app: Router) -> String {
 pub struct TestKey {
     /// The key id (`kid`).
     pub kid: String,
-    signer: passage_emulator::tokens::Signer,
+    signer: passage_emulator::jwt::Signer,
     n: String,
     e: String,
 }
@@ -61,7 +61,7 @@ pub struct TestKey {
 impl TestKey {
     /// Generates a key. Its `kid` is derived from the modulus, as the emulator does.
     pub fn generate() -> Self {
-        let key = passage_emulator::tokens::SigningKey::generate().expect("rsa key");
+        let key = passage_emulator::jwt::SigningKey::generate().expect("rsa key");
         Self {
             kid: key.kid.clone(),
             signer: key.signer().expect("signer"),
@@ -76,7 +76,7 @@ impl TestKey {
     }
 
     /// The signer, for benches that measure signing itself.
-    pub fn signer(&self) -> &passage_emulator::tokens::Signer {
+    pub fn signer(&self) -> &passage_emulator::jwt::Signer {
         &self.signer
     }
 
@@ -286,12 +286,8 @@ where
 
 /// RS256 signatures per second of `signer` on `threads` OS threads for `window` (the emulator's
 /// own aws-lc-rs signer, with claims shaped like its tokens).
-pub fn sign_rate(
-    signer: &passage_emulator::tokens::Signer,
-    threads: usize,
-    window: Duration,
-) -> f64 {
-    let claims = passage_emulator::tokens::Claims {
+pub fn sign_rate(signer: &passage_emulator::jwt::Signer, threads: usize, window: Duration) -> f64 {
+    let claims = passage_emulator::jwt::Claims {
         iss: "http://127.0.0.1:1/v1/apps/bench-app".into(),
         sub: "usr_bench".into(),
         aud: vec!["https://app.passage.test".into(), "bench-app".into()],

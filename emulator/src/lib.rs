@@ -11,33 +11,33 @@
 //! ```
 #![warn(missing_docs)]
 
-pub mod accounts;
-pub mod admin;
-pub mod bearer;
-pub mod clock;
-pub mod config;
-pub mod cors;
-pub mod error;
-pub mod extract;
-pub mod faults;
-pub mod identifiers;
-pub mod kinds;
-pub mod pipeline;
-pub mod prune;
-mod redact;
-pub mod request_log;
-pub mod routes;
-pub mod server;
-pub mod session;
-pub mod state;
+// The layers, in order: each module imports only the ones above it (see ARCHITECTURE.md).
+pub mod base;
+// JWT signing.
+pub mod jwt;
+// WebAuthn verification.
+pub mod relying_party;
+// Configuration.
+pub mod settings;
+// The state as plain data.
+pub mod model;
+// What the emulator does (no axum).
+pub mod domain;
+// The state file (SQLite).
 pub mod store;
-pub mod tokens;
-pub mod ui;
-pub mod views;
-pub mod webauthn;
+// The lock and the mutate-and-commit protocol.
+pub mod context;
+// The only axum code.
+pub mod http;
+// Starting and stopping an emulator.
+pub mod server;
 
-pub use config::{AppConfig, EmulatorConfig, MetadataFieldConfig, DEFAULT_API_KEY, DEFAULT_APP_ID};
-pub use faults::{FaultKind, FaultRule};
-pub use request_log::LoggedRequest;
+// Not a layer: the admin API's Rust client, which only the admin API's shapes and `base` feed.
+#[cfg(feature = "admin-client")]
+pub mod admin_client;
+
+pub use model::{FaultKind, FaultRule, LoggedRequest, OutboxMessage};
 pub use server::{Emulator, EmulatorHandle};
-pub use state::OutboxMessage;
+pub use settings::{
+    AppConfig, EmulatorConfig, MetadataFieldConfig, DEFAULT_API_KEY, DEFAULT_APP_ID,
+};

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::Parser;
-use passage_emulator::config::SeedConfig;
+use passage_emulator::settings::SeedConfig;
 use passage_emulator::{Emulator, EmulatorConfig};
 
 /// Address used when neither `--listen` nor the configuration file's `listen` is given.
@@ -31,8 +31,9 @@ struct Args {
     /// `[[seed.users]]` (one ready-made app when absent).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// JSON snapshot file: loaded on start, rewritten atomically after every change (overrides the
-    /// configuration file's `state_file`).
+    /// State file (an SQLite database, created when missing): loaded at start; every change is
+    /// committed to it before its request is answered (overrides the configuration file's
+    /// `state_file`).
     #[arg(long, value_name = "FILE")]
     state_file: Option<PathBuf>,
     /// Users to create at start: TOML with `[[users]]` tables (or JSON `{"users": [...]}` for a `.json`

@@ -1,21 +1,25 @@
-//! Starting and stopping an emulator: the accept loop and the handle returned to callers.
+//! Starting and stopping an emulator: its initial state (through [`crate::domain::seeding`]), the
+//! state file, the listener, and the handle returned to callers.
+//!
+//! Architecture invariant: the last layer; nothing in the crate imports it but the crate root.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::http::Request;
-use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
-use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tower::ServiceExt;
 
-use crate::config::EmulatorConfig;
-use crate::faults::{DropSignal, FaultRule};
-use crate::request_log::LoggedRequest;
-use crate::state::{read_snapshot, AppRecord, OutboxMessage, Shared, State};
-use crate::tokens::{random_secret, SigningKey};
+use crate::base::clock::Clock;
+use crate::base::identifiers::normalize_identifier;
+use crate::context::Context;
+use crate::domain::seeding::{adopt_loaded_state, new_state, seed_users};
+#[cfg(feature = "admin-client")]
+use crate::http::InProcess;
+use crate::model::faults::FaultRule;
+use crate::model::outbox::OutboxMessage;
+use crate::model::request_log::LoggedRequest;
+use crate::model::state::EmulatorState;
+use crate::settings::instance::EmulatorConfig;
 
 /// Entry point: `Emulator::start(config).await`.
 #[derive(Debug)]
@@ -29,156 +33,57 @@ impl Emulator {
         let root_url = format!("http://{addr}");
         let options = config.server_options()?;
         let mut state = initial_state(&config)?;
-        crate::routes::admin_users::seed_users(
-            &mut state,
-            &config.seed.users,
-            crate::clock::Clock::new().now(),
-        )?;
+        seed_users(&mut state, &config.seed.users, Clock::new().now())?;
         let default_app_id = state
             .apps
             .keys()
             .next()
             .cloned()
             .ok_or_else(|| anyhow::anyhow!("no app configured"))?;
-        let shared =
-            Arc::new(Shared::new(state, root_url, config.state_file.clone()).with_options(options));
-        shared.persist()?;
-        let router = crate::routes::router(shared.clone());
-        let admin_token = config.admin_token.clone();
+        let ctx = Arc::new(
+            Context::new(state, root_url, config.state_file.clone()).with_options(options),
+        );
+        ctx.persist()?;
+        let router = crate::http::router(ctx.clone());
+        #[cfg(feature = "admin-client")]
+        let in_process = InProcess::new(router.clone());
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
-        let task = tokio::spawn(accept_loop(listener, router.clone(), shutdown_rx));
+        let task = tokio::spawn(crate::http::serve(listener, router, shutdown_rx));
         tracing::info!(%addr, app_id = %default_app_id, "passage emulator listening");
         Ok(EmulatorHandle {
             addr,
             default_app_id,
-            shared,
-            router,
-            admin_token,
+            ctx,
+            #[cfg(feature = "admin-client")]
+            in_process,
+            #[cfg(feature = "admin-client")]
+            admin_token: config.admin_token.clone(),
             shutdown: shutdown_tx,
             task: Some(task),
         })
     }
 }
 
-fn initial_state(config: &EmulatorConfig) -> anyhow::Result<State> {
+/// The state to start with: the state file's (when it exists and holds an app) with the configured
+/// apps' settings, else a new state with the configured apps.
+fn initial_state(config: &EmulatorConfig) -> anyhow::Result<EmulatorState> {
     if let Some(path) = &config.state_file {
-        if let Some(mut state) = read_snapshot(path)? {
-            anyhow::ensure!(!state.apps.is_empty(), "state file has no apps");
-            if state.fake_provider_secret.is_empty() {
-                *state.fake_provider_secret = random_secret(32);
-            }
-            // The configuration is the source of truth for app settings: configured apps get their
-            // current settings (keeping keys, users and sessions); new ones are created.
-            for app in config.effective_apps() {
-                app.validate()?;
-                match state.apps.get_mut(&app.id) {
-                    Some(existing) => *existing.config = app,
-                    None => {
-                        let record = AppRecord::new(app.clone(), SigningKey::generate()?);
-                        state.apps.insert(app.id, record);
-                    }
-                }
-            }
-            return Ok(state);
+        if let Some(state) = crate::store::load(path)? {
+            return adopt_loaded_state(state, config.effective_apps());
         }
     }
-    let mut state = State {
-        fake_provider_secret: random_secret(32).into(),
-        ..State::default()
-    };
-    for app in config.effective_apps() {
-        app.validate()?;
-        anyhow::ensure!(
-            !state.apps.contains_key(&app.id),
-            "app id {} is configured twice",
-            app.id
-        );
-        // Each app signs with its own key; the first one takes the process-wide key (generating RSA
-        // keys is slow, and most emulators serve one app).
-        let key = if state.apps.is_empty() {
-            SigningKey::default_key()?
-        } else {
-            SigningKey::generate()?
-        };
-        state.apps.insert(app.id.clone(), AppRecord::new(app, key));
-    }
-    Ok(state)
-}
-
-/// How long a shutdown waits for requests in flight before closing their connections.
-const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
-
-async fn accept_loop(
-    listener: TcpListener,
-    router: axum::Router,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    // Connection tasks; dropping the set (when the handle is dropped) aborts them.
-    let mut connections = tokio::task::JoinSet::new();
-    loop {
-        let (stream, _peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(conn) => conn,
-                Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    continue;
-                }
-            },
-            // Reap finished connections so the set does not grow.
-            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
-            _ = shutdown.changed() => break,
-        };
-        let drop_signal = DropSignal::default();
-        let notify = drop_signal.0.clone();
-        let svc = router
-            .clone()
-            .map_request(move |mut req: Request<Incoming>| {
-                req.extensions_mut().insert(drop_signal.clone());
-                req
-            });
-        let mut conn_shutdown = shutdown.clone();
-        connections.spawn(async move {
-            let conn = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), TowerToHyperService::new(svc));
-            tokio::pin!(conn);
-            tokio::select! {
-                res = conn.as_mut() => {
-                    if let Err(e) = res {
-                        tracing::debug!(error = %e, "connection ended with an error");
-                    }
-                    return;
-                }
-                _ = notify.notified() => {
-                    tracing::debug!("dropping connection (fault injection)");
-                    return;
-                }
-                _ = conn_shutdown.changed() => {}
-            }
-            // Shutting down: finish the request in flight (if any), then close.
-            conn.as_mut().graceful_shutdown();
-            let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
-                tokio::select! {
-                    _ = conn.as_mut() => {}
-                    _ = notify.notified() => {}
-                }
-            })
-            .await;
-            if drained.is_err() {
-                tracing::warn!("a request was still running when the drain timeout ended");
-            }
-        });
-    }
-    // Stop accepting, then wait for the connections to drain.
-    drop(listener);
-    while connections.join_next().await.is_some() {}
+    new_state(config.effective_apps())
 }
 
 /// A running emulator; dropping it stops the server.
 pub struct EmulatorHandle {
     addr: SocketAddr,
     default_app_id: String,
-    shared: Arc<Shared>,
-    router: axum::Router,
+    ctx: Arc<Context>,
+    /// The router, for the in-process admin client.
+    #[cfg(feature = "admin-client")]
+    in_process: InProcess,
+    #[cfg(feature = "admin-client")]
     admin_token: Option<String>,
     shutdown: watch::Sender<bool>,
     task: Option<tokio::task::JoinHandle<()>>,
@@ -195,14 +100,22 @@ impl std::fmt::Debug for EmulatorHandle {
 
 impl EmulatorHandle {
     /// A typed admin API client calling this emulator in-process (no socket; the same handlers as
-    /// over HTTP, with the configured admin token).
-    pub fn admin(&self) -> crate::admin::AdminClient {
-        crate::admin::AdminClient::in_process(self.router.clone(), self.admin_token.clone())
+    /// over HTTP, with the configured admin token). Needs the `admin-client` feature.
+    #[cfg(feature = "admin-client")]
+    pub fn admin(&self) -> crate::admin_client::AdminClient {
+        let in_process = self.in_process.clone();
+        crate::admin_client::AdminClient::in_process(
+            Arc::new(move |request| {
+                let in_process = in_process.clone();
+                Box::pin(async move { in_process.call(request).await })
+            }),
+            self.admin_token.clone(),
+        )
     }
 
-    /// `http://127.0.0.1:PORT`, the emulator's root URL (for [`AdminClient::connect`](crate::admin::AdminClient::connect)).
+    /// `http://127.0.0.1:PORT`, the emulator's root URL (for `AdminClient::connect`).
     pub fn root_url(&self) -> &str {
-        &self.shared.root_url
+        self.ctx.urls.root()
     }
 
     /// The bound address.
@@ -212,12 +125,12 @@ impl EmulatorHandle {
 
     /// `http://127.0.0.1:PORT/v1`, the base URL to give an API client.
     pub fn base_url(&self) -> String {
-        self.shared.base_url()
+        self.ctx.urls.base_url()
     }
 
     /// `http://127.0.0.1:PORT/_emulator`, the admin API.
     pub fn admin_url(&self) -> String {
-        format!("{}/_emulator", self.shared.root_url)
+        format!("{}/_emulator", self.ctx.urls.root())
     }
 
     /// Id of the first (by default the only) app.
@@ -227,23 +140,23 @@ impl EmulatorHandle {
 
     /// Ids of all served apps.
     pub fn app_ids(&self) -> Vec<String> {
-        self.shared.lock().apps.keys().cloned().collect()
+        self.ctx.lock().apps.keys().cloned().collect()
     }
 
     /// Moves the emulator clock forward; returns the new emulator time (Unix seconds).
     pub fn advance_clock(&self, seconds: i64) -> i64 {
-        self.shared.clock.advance(seconds)
+        self.ctx.clock.advance(seconds)
     }
 
     /// Current emulator time (Unix seconds).
     pub fn now(&self) -> i64 {
-        self.shared.clock.now()
+        self.ctx.clock.now()
     }
 
     /// Messages sent to `identifier` (oldest first).
     pub fn outbox(&self, identifier: &str) -> Vec<OutboxMessage> {
-        let needle = crate::identifiers::normalize_identifier(identifier);
-        self.shared
+        let needle = normalize_identifier(identifier);
+        self.ctx
             .lock()
             .outbox
             .for_identifier(&needle)
@@ -253,17 +166,17 @@ impl EmulatorHandle {
 
     /// Arms a fault.
     pub fn inject_fault(&self, rule: FaultRule) {
-        self.shared.faults.add(rule);
+        self.ctx.faults.add(rule);
     }
 
     /// Disarms all faults.
     pub fn clear_faults(&self) {
-        self.shared.faults.clear();
+        self.ctx.faults.clear();
     }
 
     /// Requests that reached the API so far.
     pub fn requests(&self) -> Vec<LoggedRequest> {
-        self.shared.request_log.list()
+        self.ctx.request_log.list()
     }
 
     /// Stops accepting connections, lets requests in flight finish (up to 30 s) and waits for that.

@@ -1,8 +1,8 @@
 //! The admin API through its typed client, in-process and over HTTP (both must answer the same).
 
-use passage_emulator::admin::{AdminClient, AdminError, NewUser, UserPatch};
-use passage_emulator::config::{SeedConfig, SeedUser};
-use passage_emulator::state::{OutboxKind, UserStatus};
+use passage_emulator::admin_client::{AdminClient, AdminError, NewUser, UserPatch};
+use passage_emulator::base::enums::{OutboxKind, UserStatus};
+use passage_emulator::settings::{SeedConfig, SeedUser};
 use passage_emulator::{
     AppConfig, Emulator, EmulatorConfig, EmulatorHandle, FaultKind, FaultRule, MetadataFieldConfig,
 };

@@ -1,7 +1,7 @@
 //! Fidelity switches: login methods per app, token issuer, the hosted service's quirks, passcode errors,
 //! repeated magic-link status polls.
 
-use passage_emulator::kinds::{LoginMethod, TokenIssuer};
+use passage_emulator::base::enums::{LoginMethod, TokenIssuer};
 use passage_emulator::{AppConfig, Emulator, EmulatorConfig, EmulatorHandle, DEFAULT_APP_ID};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -241,7 +241,7 @@ async fn token_issuer_is_the_emulator_url_or_the_hosted_one() {
         let user = admin
             .create_user(
                 DEFAULT_APP_ID,
-                &passage_emulator::admin::NewUser::new("iss@example.com"),
+                &passage_emulator::admin_client::NewUser::new("iss@example.com"),
             )
             .await
             .unwrap();

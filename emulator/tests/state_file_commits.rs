@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use passage_emulator::admin::{AdminClient, AdminError, NewUser};
+use passage_emulator::admin_client::{AdminClient, AdminError, NewUser};
 use passage_emulator::{Emulator, EmulatorConfig, EmulatorHandle};
 
 async fn start(path: &Path) -> (EmulatorHandle, AdminClient) {

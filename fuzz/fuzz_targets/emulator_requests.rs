@@ -21,8 +21,10 @@ use std::sync::{Arc, OnceLock};
 use axum::body::Body;
 use axum::http::{header, Method, Request};
 use http_body_util::BodyExt;
-use passage_emulator::state::{AppRecord, Shared, State};
-use passage_emulator::tokens::{random_secret, SigningKey};
+use passage_emulator::base::random::random_secret;
+use passage_emulator::context::Context;
+use passage_emulator::jwt::SigningKey;
+use passage_emulator::model::{AppRecord, EmulatorState};
 use passage_emulator::AppConfig;
 use tower::ServiceExt;
 
@@ -92,14 +94,14 @@ fn fixture() -> &'static Fixture {
             .expect("runtime");
         let app = AppConfig::default();
         let app_id = app.id.clone();
-        let mut state = State {
+        let mut state = EmulatorState {
             fake_provider_secret: random_secret(32).into(),
-            ..State::default()
+            ..EmulatorState::default()
         };
         let key = SigningKey::default_key().expect("signing key");
         state.apps.insert(app_id.clone(), AppRecord::new(app, key));
-        let shared = Arc::new(Shared::new(state, "http://127.0.0.1:9".into(), None));
-        let router = passage_emulator::routes::router(shared);
+        let context = Arc::new(Context::new(state, "http://127.0.0.1:9".into(), None));
+        let router = passage_emulator::http::router(context);
         Fixture {
             runtime,
             router,

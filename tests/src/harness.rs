@@ -143,7 +143,7 @@ impl TestEnv {
     /// The newest one-time passcode sent to `identifier`: (otp_id, otp).
     pub fn last_otp(&self, identifier: &str) -> (String, String) {
         let m = self.last_message(identifier);
-        assert_eq!(m.kind, passage_emulator::state::OutboxKind::Otp);
+        assert_eq!(m.kind, passage_emulator::base::enums::OutboxKind::Otp);
         (m.otp_id.expect("otp_id"), m.otp.expect("otp"))
     }
 

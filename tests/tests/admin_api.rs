@@ -4,8 +4,8 @@
 use passage_auth_client::CredentialsExt;
 use passage_auth_client::{types, Error, SecretValue};
 use passage_e2e::harness::TestEnv;
-use passage_emulator::admin::{AdminClient, NewUser, UserPatch};
-use passage_emulator::state::UserStatus;
+use passage_emulator::admin_client::{AdminClient, NewUser, UserPatch};
+use passage_emulator::base::enums::UserStatus;
 use passage_emulator::{AppConfig, EmulatorConfig, MetadataFieldConfig};
 use serde_json::json;
 

@@ -207,7 +207,10 @@ async fn magic_link_status_before_and_after_activation() {
     assert_eq!(sent.status().as_u16(), 201);
     let link_id = sent.into_inner().magic_link.id;
     let message = env.last_message(email);
-    assert_eq!(message.kind, passage_emulator::state::OutboxKind::MagicLink);
+    assert_eq!(
+        message.kind,
+        passage_emulator::base::enums::OutboxKind::MagicLink
+    );
     assert_eq!(message.magic_link_id.as_deref(), Some(link_id.as_str()));
     let url = message.magic_link_url.clone().unwrap();
     assert!(
@@ -1782,7 +1785,7 @@ async fn every_status_the_emulator_answers_is_declared() {
     let user = admin
         .create_user(
             &app,
-            &passage_emulator::admin::NewUser::new("declared@example.com"),
+            &passage_emulator::admin_client::NewUser::new("declared@example.com"),
         )
         .await
         .unwrap();

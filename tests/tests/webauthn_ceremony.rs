@@ -5,7 +5,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use coset::cbor::Value as Cbor;
 use passage_e2e::authenticator::SoftAuthenticator;
-use passage_emulator::webauthn::{
+use passage_emulator::relying_party::{
     CeremonyError, LoginState, RelyingParty, StoredCredential, VerificationFailure,
 };
 use serde_json::Value;

@@ -17,8 +17,10 @@
 //! Not stored: WebAuthn handshakes in progress and the outbox (messages "sent" by a previous run:
 //! they hold passcodes and link secrets in clear). Refresh tokens are stored by their SHA-256
 //! digest and magic links by the digest of their secret.
+//!
+//! Architecture invariant: the store imports the model (what to write and how to read it back),
+//! never the reverse; no axum.
 
-mod table;
 mod writer;
 
 use std::collections::HashMap;
@@ -27,10 +29,12 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use rusqlite::{params, Connection, OptionalExtension};
 
-pub use table::{Change, Changes, Table, Tracked};
 pub use writer::{Commit, CommitFailed, Writer};
 
-use crate::state::{AppHeader, AppRecord, State};
+use crate::model::app::{AppHeader, AppRecord};
+use crate::model::tracking::Change;
+
+use crate::model::state::EmulatorState;
 
 /// An open state file.
 pub struct Store {
@@ -169,8 +173,8 @@ impl Store {
     }
 
     /// Reads the whole state (`None` when the file has no app yet).
-    pub fn load(&self) -> anyhow::Result<Option<State>> {
-        let mut state = State::default();
+    pub fn load(&self) -> anyhow::Result<Option<EmulatorState>> {
+        let mut state = EmulatorState::default();
         {
             let mut apps = self.conn.prepare("SELECT id, value FROM apps")?;
             let rows = apps.query_map([], |r| {
@@ -300,13 +304,21 @@ impl Store {
     }
 
     /// Replaces everything stored by `state` (at start-up).
-    pub fn replace_all(&mut self, state: &State) -> anyhow::Result<()> {
+    pub fn replace_all(&mut self, state: &EmulatorState) -> anyhow::Result<()> {
         self.conn
             .execute_batch("DELETE FROM records; DELETE FROM apps; DELETE FROM meta;")?;
         self.rows = Some(HashMap::new());
         self.next_row = 1;
         self.apply(state.all_changes().iter())
     }
+}
+
+/// Reads the state file at `path`; `Ok(None)` when it does not exist or holds no app yet.
+pub fn load(path: &Path) -> anyhow::Result<Option<EmulatorState>> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    Store::open(path)?.load()
 }
 
 #[cfg(unix)]

@@ -1,7 +1,7 @@
 //! [`Writer`]: the thread that owns the state file and commits the mutations' changes in groups.
 //!
 //! Mutations hand their changes to the writer in the order they were made (under the state lock,
-//! see [`crate::state::Shared::mutate`]). The thread takes everything queued while its previous
+//! see [`crate::context::Context::mutate`]). The thread takes everything queued while its previous
 //! commit ran and writes it in ONE transaction (group commit), then tells each waiting mutation,
 //! which answers its request only then: every acknowledged change is in the file.
 //!
@@ -21,7 +21,8 @@ use std::thread::JoinHandle;
 
 use tokio::sync::oneshot;
 
-use super::{Changes, Store};
+use super::Store;
+use crate::model::tracking::Changes;
 
 /// The thread writing the state file; dropping the writer lets it finish the queued commits,
 /// then closes the file.

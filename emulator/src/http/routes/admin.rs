@@ -1,0 +1,185 @@
+//! The instance-wide part of the `/_emulator` admin API: reset, clock, outbox, faults, request log.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::base::api_error::{ApiError, ApiResult};
+use crate::base::identifiers::normalize_identifier;
+use crate::context::Context;
+use crate::domain::apps::{reset_all, reset_app};
+use crate::http::extract::{ApiJson, ApiQuery};
+use crate::model::admin_api::{ClockReading, FaultRule};
+
+/// Query of `POST /_emulator/reset`.
+#[derive(Debug, Deserialize)]
+pub struct ResetQuery {
+    #[serde(default)]
+    app_id: Option<String>,
+}
+
+/// `POST /_emulator/reset[?app_id=]` (204): empties users, sessions, outbox, faults and the request log,
+/// of one app (its outbox messages, and faults and logged requests under `/v1/apps/{app_id}`) or of all.
+pub async fn reset(
+    State(ctx): State<Arc<Context>>,
+    ApiQuery(q): ApiQuery<ResetQuery>,
+) -> ApiResult<StatusCode> {
+    match q.app_id {
+        None => {
+            ctx.mutate(|state| {
+                reset_all(state);
+                Ok(())
+            })
+            .await?;
+            ctx.faults.clear();
+            ctx.request_log.clear();
+        }
+        Some(app_id) => {
+            ctx.mutate(|state| reset_app(state, &app_id)).await?;
+            let prefix = format!("/v1/apps/{app_id}");
+            let under = |path: &str| path == prefix || path.starts_with(&format!("{prefix}/"));
+            ctx.faults.retain(|r| !under(&r.path_prefix));
+            ctx.request_log.retain(|r| !under(&r.path));
+        }
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn clock_reading(ctx: &Context, now: i64) -> ClockReading {
+    ClockReading {
+        now,
+        offset_seconds: ctx.clock.offset_seconds(),
+    }
+}
+
+/// `GET /_emulator/clock` -> `{"now": ..., "offset_seconds": ...}`.
+pub async fn get_clock(State(ctx): State<Arc<Context>>) -> Json<ClockReading> {
+    Json(clock_reading(&ctx, ctx.clock.now()))
+}
+
+/// Largest single clock step (100 years), so emulator time never overflows.
+const MAX_ADVANCE_SECONDS: i64 = 100 * 365 * 24 * 3600;
+
+/// Body of `POST /_emulator/clock/advance`.
+#[derive(Debug, Deserialize)]
+pub struct AdvanceRequest {
+    seconds: i64,
+}
+
+/// `POST /_emulator/clock/advance {"seconds": N}` -> `{"now": ..., "offset_seconds": ...}`.
+pub async fn advance_clock(
+    State(ctx): State<Arc<Context>>,
+    ApiJson(body): ApiJson<AdvanceRequest>,
+) -> ApiResult<Json<ClockReading>> {
+    if !(0..=MAX_ADVANCE_SECONDS).contains(&body.seconds) {
+        return Err(ApiError::bad_request(
+            "seconds must be between 0 and 3153600000 (the clock only moves forward)",
+        ));
+    }
+    let now = ctx.clock.advance(body.seconds);
+    Ok(Json(clock_reading(&ctx, now)))
+}
+
+/// Query of `GET /_emulator/outbox`.
+#[derive(Debug, Deserialize)]
+pub struct OutboxQuery {
+    #[serde(default)]
+    identifier: Option<String>,
+}
+
+/// `GET /_emulator/outbox[?identifier=]` -> JSON array of messages, oldest first.
+pub async fn get_outbox(
+    State(ctx): State<Arc<Context>>,
+    ApiQuery(q): ApiQuery<OutboxQuery>,
+) -> Json<Value> {
+    let needle = q.identifier.as_deref().map(normalize_identifier);
+    let state = ctx.lock();
+    let messages: Vec<Value> = match &needle {
+        Some(identifier) => state
+            .outbox
+            .for_identifier(identifier)
+            .map(|m| json!(m))
+            .collect(),
+        None => state.outbox.iter().map(|m| json!(m)).collect(),
+    };
+    Json(Value::Array(messages))
+}
+
+/// `DELETE /_emulator/outbox` (204).
+pub async fn clear_outbox(State(ctx): State<Arc<Context>>) -> ApiResult<StatusCode> {
+    ctx.mutate(|state| {
+        state.outbox.clear();
+        Ok(())
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /_emulator/faults` -> `{"faults": [...]}`.
+pub async fn list_faults(State(ctx): State<Arc<Context>>) -> Json<Value> {
+    Json(json!({ "faults": ctx.faults.list() }))
+}
+
+/// `POST /_emulator/faults` with a [`FaultRule`] -> 201.
+pub async fn add_fault(
+    State(ctx): State<Arc<Context>>,
+    ApiJson(rule): ApiJson<FaultRule>,
+) -> ApiResult<StatusCode> {
+    if rule.count == 0 {
+        return Err(ApiError::bad_request("count must be at least 1"));
+    }
+    if rule.delay_ms.is_some_and(|ms| ms > 600_000) {
+        return Err(ApiError::bad_request("delay_ms must be at most 600000"));
+    }
+    ctx.faults.add(rule);
+    Ok(StatusCode::CREATED)
+}
+
+/// `DELETE /_emulator/faults` (204).
+pub async fn clear_faults(State(ctx): State<Arc<Context>>) -> StatusCode {
+    ctx.faults.clear();
+    StatusCode::NO_CONTENT
+}
+
+/// Query of `GET /_emulator/requests`.
+#[derive(Debug, Deserialize)]
+pub struct RequestsQuery {
+    #[serde(default)]
+    path_prefix: Option<String>,
+    #[serde(default)]
+    method: Option<String>,
+}
+
+/// `GET /_emulator/requests[?path_prefix=&method=]` -> `{"count": n, "requests": [{method, path, status}]}`.
+pub async fn list_requests(
+    State(ctx): State<Arc<Context>>,
+    ApiQuery(q): ApiQuery<RequestsQuery>,
+) -> Json<Value> {
+    let matching: Vec<Value> = ctx
+        .request_log
+        .list()
+        .into_iter()
+        .filter(|r| {
+            q.path_prefix
+                .as_deref()
+                .is_none_or(|p| r.path.starts_with(p))
+        })
+        .filter(|r| {
+            q.method
+                .as_deref()
+                .is_none_or(|m| r.method.eq_ignore_ascii_case(m))
+        })
+        .map(|r| json!(r))
+        .collect();
+    Json(json!({ "count": matching.len(), "requests": matching }))
+}
+
+/// `DELETE /_emulator/requests` (204).
+pub async fn clear_requests(State(ctx): State<Arc<Context>>) -> StatusCode {
+    ctx.request_log.clear();
+    StatusCode::NO_CONTENT
+}
