@@ -23,6 +23,7 @@ pub mod faults;
 pub mod identifiers;
 pub mod kinds;
 pub mod pipeline;
+pub mod proxy;
 pub mod prune;
 mod redact;
 pub mod request_log;
