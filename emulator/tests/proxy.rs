@@ -189,6 +189,8 @@ async fn requests_that_are_not_connect_are_refused() {
     for request in [
         "GET http://auth.passage.id/v1/apps/app HTTP/1.1\r\nHost: auth.passage.id\r\n\r\n",
         "GET /v1/apps/app HTTP/1.1\r\nHost: auth.passage.id\r\n\r\n",
+        // The right host and port, but not CONNECT.
+        "GET http://auth.passage.id:443/v1/apps/app HTTP/1.1\r\nHost: auth.passage.id:443\r\n\r\n",
         "POST http://api.passage.id/v1/apps/app/users HTTP/1.1\r\nHost: api.passage.id\r\nContent-Length: 0\r\n\r\n",
     ] {
         let received = raw_exchange(&fx.proxy, request.as_bytes()).await;
