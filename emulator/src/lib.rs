@@ -29,6 +29,8 @@ pub mod store;
 pub mod context;
 // The only axum code.
 pub mod http;
+// The intercepting HTTPS proxy (stands in for Passage's hosts); wired into `server` next.
+pub mod proxy;
 // Starting and stopping an emulator.
 pub mod server;
 
