@@ -8,6 +8,7 @@ pub mod admin_access;
 pub mod app;
 pub mod cors;
 pub mod instance;
+pub mod intercept;
 pub mod seed;
 pub mod urls;
 
@@ -17,5 +18,6 @@ pub use app::{
     DEFAULT_AUTH_ORIGIN,
 };
 pub use instance::{EmulatorConfig, ServerOptions};
+pub use intercept::{InterceptConfig, PassageHost};
 pub use seed::{NewUser, SeedConfig, SeedUser};
 pub use urls::Urls;
