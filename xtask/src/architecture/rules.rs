@@ -37,6 +37,7 @@ pub const RULES: &[CrateRules] = &[
             &["lint", "secrets"],
             &["isolate"],
             &["generate"],
+            &["scratch"],
             &["diff", "mutate"],
         ],
         independent: &[],
