@@ -47,6 +47,7 @@ pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
     let mut failed = false;
     match (&args.base, args.files.as_slice()) {
         (Some(base), []) => {
+            ensure_ref(root, base)?;
             let project = Project::load(root)?;
             let entries: Vec<&crate::crates::Entry> = match &args.spec {
                 Some(spec) => vec![project.crate_of_spec(spec)?],
@@ -157,6 +158,24 @@ fn report(
     };
     print!("{}", diff::render(&report, format));
     Ok(report.fails())
+}
+
+/// Fails unless `reference` names a commit.
+fn ensure_ref(root: &Path, reference: &str) -> anyhow::Result<()> {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["rev-parse", "--verify", "--quiet"])
+        .arg(format!("{reference}^{{commit}}"))
+        .output()
+        .context("cannot run git")?;
+    if !out.status.success() {
+        bail!(
+            "{reference} is not a commit of the repository at {}",
+            root.display()
+        );
+    }
+    Ok(())
 }
 
 /// The spec at a git ref, as text.
