@@ -154,3 +154,42 @@ fn lint_failures_stop_generation_with_the_operation_named() {
     );
     assert!(text.contains("spec/passage-auth.yaml:"), "{text}");
 }
+
+#[test]
+fn options_that_do_not_fit_the_spec_are_refused_by_name() {
+    let spec = real_spec();
+    let refused = |schema: &str, code: &str, message: &str| {
+        let mut options = passage_codegen::Options::for_spec("spec/passage-auth.yaml");
+        options.error_body = passage_codegen::ErrorBody {
+            schema: schema.into(),
+            code_field: code.into(),
+            message_field: message.into(),
+        };
+        match passage_codegen::generate_with(&spec, &options) {
+            Err(passage_codegen::GenerateError::Options {
+                option, message, ..
+            }) => {
+                format!("{option}: {message}")
+            }
+            other => panic!("{schema}/{code}/{message}: {other:?}"),
+        }
+    };
+    let text = refused("Nope", "code", "error");
+    assert!(
+        text.starts_with("error_body.schema: the spec has no schema `Nope`"),
+        "{text}"
+    );
+    // A schema the spec has, but not the one its error answers use.
+    let text = refused("User", "id", "email");
+    assert!(
+        text.contains("error answers have the body `#/components/schemas/ApiError`"),
+        "{text}"
+    );
+    let text = refused("ApiError", "kind", "error");
+    assert!(
+        text.starts_with("error_body.code_field: schema `ApiError` has no property `kind`"),
+        "{text}"
+    );
+    let text = refused("ApiError", "error", "code");
+    assert!(text.starts_with("error_body.message_field:"), "{text}");
+}

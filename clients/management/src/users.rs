@@ -68,7 +68,10 @@ impl<'a> UserPages<'a> {
     /// ```
     pub fn filter(
         mut self,
-        filter: impl for<'c> Fn(ListPaginatedUsers<'c>) -> ListPaginatedUsers<'c> + Send + Sync + 'static,
+        filter: impl for<'c> Fn(ListPaginatedUsers<'c>) -> ListPaginatedUsers<'c>
+            + Send
+            + Sync
+            + 'static,
     ) -> Self {
         self.filter = Some(Arc::new(filter));
         self
@@ -209,12 +212,7 @@ impl UsersExt for Client {
                     || user.phone == identifier
                     || user.external_id == identifier
             };
-            let Some(found) = page
-                .users
-                .iter()
-                .find(exact)
-                .or_else(|| page.users.first())
-            else {
+            let Some(found) = page.users.iter().find(exact).or_else(|| page.users.first()) else {
                 return Ok(None);
             };
             let user = self

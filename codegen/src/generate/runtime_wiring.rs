@@ -131,6 +131,13 @@ pub(super) fn check_error_body(
                 format!("the spec has no schema `{schema}`"),
             )
         })?;
+    let wanted = format!("#/components/schemas/{schema}");
+    if let Some(other) = error_bodies_used(doc).into_iter().find(|r| *r != wanted) {
+        return Err(refuse(
+            "error_body.schema",
+            format!("the spec's error answers have the body `{other}`, not `{wanted}`"),
+        ));
+    }
     let required: Vec<&str> = body
         .get("required")
         .and_then(Value::as_array)
