@@ -46,25 +46,25 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// A workspace of the real codegen and xtask crates (manifests and sources)
-/// and the manifests of the crates their rules name.
+/// A workspace of the real crates the rules table names (manifests and
+/// sources), so that the whole rules table runs on it.
 fn copy_of_codegen() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let root = workspace();
+    let crates: Vec<&str> = xtask::architecture::RULES.iter().map(|r| r.dir).collect();
+    let members: Vec<String> = crates.iter().map(|c| format!("\"{c}\"")).collect();
     std::fs::write(
         dir.path().join("Cargo.toml"),
-        "[workspace]\nmembers = [\"codegen\", \"xtask\", \"generated/auth\", \"emulator\"]\n",
+        format!("[workspace]\nmembers = [{}]\n", members.join(", ")),
     )
     .unwrap();
-    for krate in ["codegen", "xtask", "generated/auth", "emulator"] {
+    for krate in crates {
         std::fs::create_dir_all(dir.path().join(krate)).unwrap();
         std::fs::copy(
             root.join(krate).join("Cargo.toml"),
             dir.path().join(krate).join("Cargo.toml"),
         )
         .unwrap();
-    }
-    for krate in ["codegen", "xtask"] {
         copy_dir(
             &root.join(krate).join("src"),
             &dir.path().join(krate).join("src"),
