@@ -5,7 +5,12 @@
 //! The emulator runs without a reuse grace window, so a single spent token presented would be a
 //! reuse detection: a 401 in the request log, the whole family revoked, and a worker reporting
 //! `SessionExpired`.
+//!
+//! The workers provably rotate in turns: each waits, after its first rotation, until the test has
+//! seen both rotate once, and each reports how many of its rotations started from a pair the other
+//! process wrote; both counts must be positive.
 
+use std::io::{BufRead, BufReader, Write};
 use std::process::Stdio;
 
 use passage_auth_client::{FileStore, StoredTokens, TokenStore};
@@ -34,33 +39,66 @@ async fn two_processes_share_one_token_file_through_100_rotations() {
         .await
         .expect("save the signed-in pair");
 
-    let children: Vec<_> = (0..WORKERS)
+    let mut children: Vec<_> = (0..WORKERS)
         .map(|_| {
             std::process::Command::new(env!("CARGO_BIN_EXE_session_worker"))
                 .arg(env.emulator.base_url())
                 .arg(&env.app_id)
                 .arg(&path)
                 .arg(ROTATIONS_EACH.to_string())
+                .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()
                 .expect("the worker starts")
         })
         .collect();
+    // Wait for each worker's first rotation, then let them all go on together.
+    let mut outputs = Vec::new();
+    for child in &mut children {
+        let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+        let first = tokio::task::spawn_blocking(move || {
+            let mut line = String::new();
+            stdout.read_line(&mut line).map(|_| (line, stdout))
+        })
+        .await
+        .expect("the reading task")
+        .expect("the worker's first line");
+        assert_eq!(first.0.trim(), "first", "the worker rotated once");
+        outputs.push(first.1);
+    }
+    for child in &mut children {
+        writeln!(child.stdin.as_mut().expect("piped stdin"), "go").expect("the go-ahead");
+    }
     let mut reports = Vec::new();
-    for child in children {
-        let out = tokio::task::spawn_blocking(move || child.wait_with_output())
-            .await
-            .expect("the waiting task")
-            .expect("the worker ends");
-        let report = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-        assert!(
-            out.status.success(),
-            "worker failed: {report} / {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+    for (child, mut stdout) in children.into_iter().zip(outputs) {
+        let (status, report, stderr) = tokio::task::spawn_blocking(move || {
+            let mut report = String::new();
+            stdout.read_line(&mut report).expect("the report line");
+            let out = child.wait_with_output().expect("the worker ends");
+            (
+                out.status,
+                report,
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            )
+        })
+        .await
+        .expect("the waiting task");
+        let report = report.trim().to_owned();
+        assert!(status.success(), "worker failed: {report} / {stderr}");
         reports.push(report);
     }
+    // Each worker rotated pairs the other had written: they took turns on the one file.
+    let mut foreign = Vec::new();
+    for report in &mut reports {
+        let (counts, seen) = report.rsplit_once(" foreign=").expect("a foreign= count");
+        foreign.push(seen.parse::<u32>().expect("a number"));
+        *report = counts.to_owned();
+    }
+    assert!(
+        foreign.iter().all(|n| *n > 0),
+        "each worker rotated a pair the other wrote: {foreign:?}"
+    );
     let expected = format!("rotations={ROTATIONS_EACH} expired=0 failed=0");
     assert_eq!(reports, vec![expected; WORKERS], "0 SessionExpired");
 
