@@ -53,22 +53,29 @@ async fn two_processes_share_one_token_file_through_100_rotations() {
                 .expect("the worker starts")
         })
         .collect();
-    // Wait for each worker's first rotation, then let them all go on together.
-    let mut outputs = Vec::new();
-    for child in &mut children {
-        let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
-        let first = tokio::task::spawn_blocking(move || {
-            let mut line = String::new();
-            stdout.read_line(&mut line).map(|_| (line, stdout))
-        })
-        .await
-        .expect("the reading task")
-        .expect("the worker's first line");
-        assert_eq!(first.0.trim(), "first", "the worker rotated once");
-        outputs.push(first.1);
-    }
-    for child in &mut children {
-        writeln!(child.stdin.as_mut().expect("piped stdin"), "go").expect("the go-ahead");
+    // Each worker reads the signed-in pair (`ready`), then rotates once (`first`); at each step
+    // the test lets them go on only when every worker got there.
+    let mut outputs: Vec<BufReader<std::process::ChildStdout>> = children
+        .iter_mut()
+        .map(|c| BufReader::new(c.stdout.take().expect("piped stdout")))
+        .collect();
+    for step in ["ready", "first"] {
+        let mut next = Vec::new();
+        for mut stdout in outputs {
+            let (line, stdout) = tokio::task::spawn_blocking(move || {
+                let mut line = String::new();
+                stdout.read_line(&mut line).map(|_| (line, stdout))
+            })
+            .await
+            .expect("the reading task")
+            .expect("the worker's line");
+            assert_eq!(line.trim(), step, "the worker reached {step}");
+            next.push(stdout);
+        }
+        outputs = next;
+        for child in &mut children {
+            writeln!(child.stdin.as_mut().expect("piped stdin"), "go").expect("the go-ahead");
+        }
     }
     let mut reports = Vec::new();
     for (child, mut stdout) in children.into_iter().zip(outputs) {
@@ -116,7 +123,7 @@ async fn two_processes_share_one_token_file_through_100_rotations() {
     assert_eq!(statuses.len(), total, "one POST /tokens per rotation");
     let refused = statuses.iter().filter(|s| **s != Some(201)).count();
     assert_eq!(refused, 0, "reuse detections or failures: {statuses:?}");
-    println!("{total} rotations across {WORKERS} processes: 0 SessionExpired, {refused} reuse detections");
+    println!("{total} rotations across {WORKERS} processes: 0 SessionExpired, {refused} reuse detections, pairs adopted from the other process: {foreign:?}");
 
     // The pair left in the file is the live one: its refresh token still rotates.
     let last = store.load().await.expect("load").expect("a pair is stored");
