@@ -361,6 +361,19 @@ async fn deactivation_refuses_logins_and_revocation_ends_sessions() {
 
     let user = management.set_active(&id, false).await;
     assert_eq!(user["status"], "inactive");
+    // Deactivation ends the user's sessions: their refresh token is refused.
+    let (status, err) = auth_api(
+        &emulator,
+        Method::POST,
+        "/tokens",
+        None,
+        Some(json!({"refresh_token": auth["refresh_token"]})),
+    )
+    .await;
+    assert_eq!(
+        (status, code(&err)),
+        (StatusCode::UNAUTHORIZED, "invalid_refresh_token")
+    );
     let body = json!({"identifier": "dee@example.com"});
     for path in ["/login/otp", "/login/magic-link", "/login/webauthn/start"] {
         let (status, err) = auth_api(&emulator, Method::POST, path, None, Some(body.clone())).await;

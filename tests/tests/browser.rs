@@ -62,6 +62,27 @@ impl Suite {
     async fn current_user(&self, step: &str) -> Value {
         self.app.flow(step, "t.currentUser()").await
     }
+
+    /// A Management API client of the emulator's app (direct, with its configured key).
+    fn management(&self) -> passage_management_client::Client {
+        passage_management_client::ClientBuilder::new()
+            .base_url(self.emulator.management_base_url())
+            .api_key(passage_emulator::DEFAULT_API_KEY)
+            .build()
+            .expect("management client builds")
+    }
+
+    /// The app's users, as the Management API lists them.
+    async fn users(&self) -> Vec<passage_management_client::types::ListPaginatedUsersItem> {
+        self.management()
+            .list_paginated_users()
+            .app_id(self.emulator.default_app_id())
+            .send()
+            .await
+            .expect("management list of users")
+            .into_inner()
+            .users
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -738,9 +759,9 @@ async fn ui_users_and_app_settings(s: &mut Suite) {
     let ui = s.ui.take().expect("the UI is open");
     ui.accept_dialogs().await;
     let app_id = s.emulator.default_app_id().to_owned();
-    let admin = s.emulator.admin();
+    let management = s.management();
 
-    // Create a user from the form.
+    // Create a user from the form (the UI calls the Management API with the app's key).
     ui.type_into(
         "type the new user's identifier",
         r#"form[data-action="create-user"] input[name="identifier"]"#,
@@ -753,7 +774,7 @@ async fn ui_users_and_app_settings(s: &mut Suite) {
     )
     .await;
     ui_action(&ui, "create-user").await;
-    let users = admin.users(&app_id).await.expect("admin users");
+    let users = s.users().await;
     let grace = users.iter().find(|u| u.email == GRACE);
     ui.check(grace.is_some(), "the user created in the UI exists");
     let grace_id = grace.expect("checked").id.clone();
@@ -771,7 +792,15 @@ async fn ui_users_and_app_settings(s: &mut Suite) {
     )
     .await;
     ui_action(&ui, "user-status").await;
-    let user = admin.user(&app_id, &grace_id).await.expect("admin user");
+    let user = management
+        .get_user()
+        .app_id(&app_id)
+        .user_id(&grace_id)
+        .send()
+        .await
+        .expect("management get user")
+        .into_inner()
+        .user;
     ui.check(
         user.status.as_str() == "inactive",
         "the status chosen in the UI is stored",
@@ -799,8 +828,14 @@ async fn ui_users_and_app_settings(s: &mut Suite) {
     )
     .await;
     ui_action(&ui, "delete-user").await;
+    let gone = management
+        .get_user()
+        .app_id(&app_id)
+        .user_id(&grace_id)
+        .send()
+        .await;
     ui.check(
-        admin.user(&app_id, &grace_id).await.is_err(),
+        gone.is_err_and(|e| e.status().map(|s| s.as_u16()) == Some(404)),
         "the user deleted in the UI is gone",
     );
 
@@ -866,12 +901,7 @@ async fn ui_reset(s: &mut Suite) {
     ui.click("reset the emulator", r#"button[data-action="reset"]"#)
         .await;
     ui_action(&ui, "reset").await;
-    let users = s
-        .emulator
-        .admin()
-        .users(s.emulator.default_app_id())
-        .await
-        .expect("admin users");
+    let users = s.users().await;
     ui.check(
         users.is_empty() && s.emulator.outbox(ADA).is_empty(),
         "the reset emptied users and outbox",

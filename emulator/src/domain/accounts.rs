@@ -226,7 +226,8 @@ pub fn create_user(app: &mut AppRecord, body: &NewUser, now: i64) -> ApiResult<S
 }
 
 /// Sets a user's status (the Management API's activate and deactivate): `inactive` makes every
-/// login answer 403 `user_not_active` until the user is active again. Returns the user.
+/// login answer 403 `user_not_active` until the user is active again, and ends their sessions
+/// ([`deactivate_sessions`]). Returns the user.
 pub fn set_status<'a>(
     app: &'a mut AppRecord,
     user_id: &str,
@@ -237,11 +238,25 @@ pub fn set_status<'a>(
         .users
         .get_mut(user_id)
         .ok_or_else(ApiError::user_not_found)?;
+    let deactivated = status == UserStatus::Inactive && user.status != UserStatus::Inactive;
     if user.status != status {
         user.status = status;
         user.updated_at = now;
     }
-    Ok(user)
+    if deactivated {
+        deactivate_sessions(app, user_id);
+    }
+    Ok(&app.users[user_id])
+}
+
+/// What deactivating a user does to their sessions: every refresh-token family is revoked (a
+/// refresh then answers 401 `invalid_refresh_token`). Their auth tokens are refused by the
+/// signed-in user's operations while the user is inactive ([`crate::domain::sessions::bearer_user`],
+/// 403 `user_not_active`). Passage's documentation only says a deactivated user "will not be able
+/// to login"; it is silent on existing sessions, so the emulator does not let them outlive the
+/// deactivation (see the emulator README).
+pub fn deactivate_sessions(app: &mut AppRecord, user_id: &str) {
+    app.revoke_families_of(user_id);
 }
 
 /// A new pending user known only by a Flex `external_id` (the app's own id for them).

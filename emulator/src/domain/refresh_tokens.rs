@@ -13,18 +13,6 @@ fn invalid_refresh(message: &str) -> ApiError {
     ApiError::unauthorized("invalid_refresh_token", message)
 }
 
-/// Revokes a whole family (login session): none of its tokens works any more.
-fn revoke_family(app: &mut AppRecord, family_id: &str) {
-    if let Some(family) = app.families.get_mut(family_id) {
-        family.revoked = true;
-    }
-    for record in app.refresh_tokens.values_mut() {
-        if record.family_id == family_id {
-            record.rotated_pair = None;
-        }
-    }
-}
-
 /// Rotates the refresh token `presented`: a new auth token and refresh token. Presenting a rotated
 /// token again revokes the whole family (401 `invalid_refresh_token`), except within the app's
 /// reuse grace window, where the same new pair is returned again.
@@ -77,7 +65,7 @@ pub fn rotate(
                 }
             }
             tracing::warn!(family = %record.family_id, "refresh token reuse detected; revoking the family");
-            revoke_family(app, &record.family_id);
+            app.revoke_family(&record.family_id);
             Err(invalid_refresh(
                 "refresh token was already used; the session has been revoked",
             ))
@@ -110,7 +98,7 @@ pub fn revoke(app: &mut AppRecord, presented: &str) {
     if let Some(record) = app.refresh_tokens.get_mut(&digest) {
         record.state = RefreshState::Revoked;
         let family_id = record.family_id.clone();
-        revoke_family(app, &family_id);
+        app.revoke_family(&family_id);
     }
 }
 
@@ -127,14 +115,6 @@ pub fn revoke_user_sessions(app: &mut AppRecord, user_id: &str) -> ApiResult<()>
     if !app.users.contains_key(user_id) {
         return Err(ApiError::user_not_found());
     }
-    let families: Vec<String> = app
-        .families
-        .iter()
-        .filter(|(_, f)| f.user_id == user_id && !f.revoked)
-        .map(|(id, _)| id.clone())
-        .collect();
-    for family_id in families {
-        revoke_family(app, &family_id);
-    }
+    app.revoke_families_of(user_id);
     Ok(())
 }

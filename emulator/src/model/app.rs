@@ -151,6 +151,39 @@ impl AppRecord {
         self.devices.values().filter(move |d| d.user_id == user_id)
     }
 
+    /// Revokes a whole refresh-token family (login session): none of its tokens works any more,
+    /// and no pair is kept for the reuse grace window.
+    pub fn revoke_family(&mut self, family_id: &str) {
+        if let Some(family) = self.families.get_mut(family_id) {
+            family.revoked = true;
+        }
+        // Only the records that change are handed out mutably (so only they are written).
+        let keeping_a_pair: Vec<String> = self
+            .refresh_tokens
+            .iter()
+            .filter(|(_, r)| r.family_id == family_id && r.rotated_pair.is_some())
+            .map(|(digest, _)| digest.clone())
+            .collect();
+        for digest in keeping_a_pair {
+            if let Some(record) = self.refresh_tokens.get_mut(&digest) {
+                record.rotated_pair = None;
+            }
+        }
+    }
+
+    /// Revokes every refresh-token family of `user_id` that is not revoked yet.
+    pub fn revoke_families_of(&mut self, user_id: &str) {
+        let live: Vec<String> = self
+            .families
+            .iter()
+            .filter(|(_, f)| f.user_id == user_id && !f.revoked)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for family_id in live {
+            self.revoke_family(&family_id);
+        }
+    }
+
     /// Rebuilds the identifier index from scratch (after loading).
     pub fn rebuild_index(&mut self) {
         self.users = std::mem::take(&mut self.users).with_index(user_identifiers);
