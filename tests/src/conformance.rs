@@ -188,6 +188,11 @@ impl Conformance {
         }
     }
 
+    /// The Management API's spec.
+    pub fn management(&self) -> &SpecSchemas {
+        &self.management
+    }
+
     /// The spec that describes `path`.
     pub fn spec_for(&self, path: &str) -> &SpecSchemas {
         let under = |prefix: &str| path == prefix || path.starts_with(&format!("{prefix}/"));
@@ -301,6 +306,11 @@ impl SpecSchemas {
             operations,
             base,
         }
+    }
+
+    /// Every operation id of the spec, in the spec's order.
+    pub fn operation_ids(&self) -> Vec<&str> {
+        self.operations.iter().map(|op| op.id.as_str()).collect()
     }
 
     /// The operation id for a request, from its method and path below the base path.

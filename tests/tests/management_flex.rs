@@ -3,8 +3,11 @@
 //! verifies through the Management API to the transaction's `external_id`, once. Every answer is
 //! checked against its spec through the recording proxy.
 
+use std::collections::BTreeSet;
+
 use passage_auth_client::{types, SecretValue};
 use passage_e2e::authenticator::SoftAuthenticator;
+use passage_e2e::conformance::{Conformance, MANAGEMENT_PREFIX};
 use passage_e2e::harness::TestEnv;
 use passage_management_client::types as management;
 use passage_management_client::{Error as ManagementError, UsersExt};
@@ -293,5 +296,119 @@ async fn a_known_external_id_adds_a_passkey_and_the_back_end_rules_apply() {
         ),
         (Some(401), "invalid_nonce".into())
     );
+    env.assert_conformant();
+}
+
+/// Every operation of the Management spec is served, each answer conforming: one pass over all of
+/// them (a Flex user supplies the passkey for the device operations), then the operations seen by
+/// the recording proxy are compared with the spec's.
+#[tokio::test]
+async fn every_management_operation_is_served_and_conforms() {
+    let env = TestEnv::start().await;
+    let app = env.app_id.clone();
+    let m = &env.management;
+    m.get_app().app_id(&app).send().await.expect("get_app");
+    let user = m
+        .create_user()
+        .app_id(&app)
+        .body(management::CreateUserRequest::builder().email(Some("all@example.com".to_owned())))
+        .send()
+        .await
+        .expect("create_user")
+        .into_inner()
+        .user;
+    m.list_paginated_users()
+        .app_id(&app)
+        .send()
+        .await
+        .expect("list_paginated_users");
+    m.get_user()
+        .app_id(&app)
+        .user_id(&user.id)
+        .send()
+        .await
+        .expect("get_user");
+    m.update_user()
+        .app_id(&app)
+        .user_id(&user.id)
+        .body(management::UpdateUserRequest::builder().phone(Some("+15550009999".to_owned())))
+        .send()
+        .await
+        .expect("update_user");
+    m.deactivate_user()
+        .app_id(&app)
+        .user_id(&user.id)
+        .send()
+        .await
+        .expect("deactivate_user");
+    m.activate_user()
+        .app_id(&app)
+        .user_id(&user.id)
+        .send()
+        .await
+        .expect("activate_user");
+    m.create_magic_link()
+        .app_id(&app)
+        .body(
+            management::CreateMagicLinkRequest::builder().email(Some("all@example.com".to_owned())),
+        )
+        .send()
+        .await
+        .expect("create_magic_link");
+    m.revoke_user_refresh_tokens()
+        .app_id(&app)
+        .user_id(&user.id)
+        .send()
+        .await
+        .expect("revoke_user_refresh_tokens");
+
+    let mut authenticator = SoftAuthenticator::new(ORIGIN);
+    let transaction = open_registration(&env, "all-flex", "All").await;
+    let (nonce, _) = register(&env, &mut authenticator, &transaction).await;
+    verify(&env, &nonce)
+        .await
+        .expect("authenticate_verify_nonce");
+    open_authentication(&env, "all-flex")
+        .await
+        .expect("create_authenticate_transaction");
+    let flex = m
+        .find_user_by_identifier(&app, "all-flex")
+        .await
+        .unwrap()
+        .expect("the Flex user");
+    let devices = m
+        .list_user_devices()
+        .app_id(&app)
+        .user_id(&flex.id)
+        .send()
+        .await
+        .expect("list_user_devices")
+        .into_inner()
+        .devices;
+    m.delete_user_device()
+        .app_id(&app)
+        .user_id(&flex.id)
+        .device_id(&devices[0].id)
+        .send()
+        .await
+        .expect("delete_user_device");
+    m.delete_user()
+        .app_id(&app)
+        .user_id(&user.id)
+        .send()
+        .await
+        .expect("delete_user");
+
+    let specs = Conformance::load();
+    let spec = specs.management();
+    let recorded = env.proxy.recorded();
+    let seen: BTreeSet<&str> = recorded
+        .iter()
+        .filter(|r| r.path.starts_with(MANAGEMENT_PREFIX))
+        .filter_map(|r| spec.operation_for(&r.method, &r.path))
+        .collect();
+    let all: BTreeSet<&str> = spec.operation_ids().into_iter().collect();
+    assert_eq!(all.len(), 15, "the Management spec's operations");
+    assert_eq!(seen, all, "every operation was served");
     env.assert_conformant();
 }

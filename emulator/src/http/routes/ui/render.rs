@@ -691,6 +691,49 @@ mod tests {
     }
 
     #[test]
+    fn api_keys_and_flex_transactions_are_shown() {
+        let mut state = EmulatorState::default();
+        let config = crate::settings::app::AppConfig {
+            api_keys: vec!["configured-ui-key".into()],
+            ..crate::settings::app::AppConfig::default()
+        };
+        let app_id = config.id.clone();
+        let key = crate::jwt::SigningKey::default_key().expect("key");
+        let mut app = AppRecord::new(config, key);
+        let made = crate::domain::api_keys::create(&mut app, "ci", 0).unwrap();
+        let made_key = made.key.clone().unwrap();
+        let tx = crate::domain::transactions::open_register_transaction(
+            &mut app,
+            "ext-<b>42</b>",
+            "Ada",
+            0,
+        )
+        .unwrap();
+        state.apps.insert(app_id, app);
+        let ctx = Context::new(state, "http://127.0.0.1:1".into(), None);
+        let live = panels(&ctx);
+        let apps = live["apps"].as_str().unwrap();
+        assert!(
+            apps.contains("configured-ui-key"),
+            "a configured key is shown"
+        );
+        assert!(apps.contains(&made.hint) && apps.contains(&made.id));
+        assert!(!apps.contains(&made_key), "a made key is never shown again");
+        let users = live["users"].as_str().unwrap();
+        assert!(
+            users.contains(r#"data-key="configured-ui-key""#),
+            "the key the script uses"
+        );
+        let transactions = live["transactions"].as_str().unwrap();
+        assert!(transactions.contains(&tx) && transactions.contains("register"));
+        assert!(
+            transactions.contains("ext-&lt;b&gt;42&lt;/b&gt;"),
+            "escaped"
+        );
+        assert!(transactions.contains("open"));
+    }
+
+    #[test]
     fn every_fault_kind_has_a_label() {
         for (wire, _) in FAULT_KINDS {
             let kind: FaultKind = serde_json::from_value(json!(wire)).expect("a fault kind");
