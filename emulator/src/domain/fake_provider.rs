@@ -67,7 +67,7 @@ pub fn consent(
             )
         });
     let code = random_secret(16);
-    flow.provider_code = Some(code.clone());
+    flow.provider_code = Some(digest_hex(&code));
     flow.provider_email = Some(normalize_identifier(&email));
     Ok((flow.app_id.clone(), Some(code)))
 }
