@@ -66,6 +66,9 @@ fn send_otp(
     Ok(id)
 }
 
+/// Longest `magic_link_path` and `redirect_url` accepted (a link in the outbox stays bounded).
+pub const MAX_URL_LEN: usize = 2048;
+
 /// Creates a magic link and puts it in the outbox; returns its id.
 #[allow(clippy::too_many_arguments)]
 pub fn send_magic_link(
@@ -79,6 +82,13 @@ pub fn send_magic_link(
     now: i64,
 ) -> ApiResult<String> {
     let app = state.app_mut(app_id)?;
+    let too_long = |what: &str| ApiError::bad_request(format!("{what} has at most {MAX_URL_LEN} characters"));
+    if path.is_some_and(|p| p.len() > MAX_URL_LEN) {
+        return Err(too_long("magic_link_path"));
+    }
+    if redirect_url.as_ref().is_some_and(|u| u.len() > MAX_URL_LEN) {
+        return Err(too_long("redirect_url"));
+    }
     let secret = random_secret(24);
     let path = path.unwrap_or(&app.config.login_url);
     let path = if path.starts_with('/') {

@@ -7,11 +7,13 @@
 pub mod admin_access;
 pub mod app;
 pub mod cors;
+pub mod hosts;
 pub mod instance;
 pub mod seed;
 pub mod urls;
 
 pub use admin_access::{AdminAccess, ADMIN_TOKEN_HEADER};
+pub use hosts::HostSettings;
 pub use app::{
     AllowedIdentifier, AppConfig, MetadataFieldConfig, DEFAULT_API_KEY, DEFAULT_APP_ID,
     DEFAULT_AUTH_ORIGIN,

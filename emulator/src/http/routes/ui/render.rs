@@ -170,7 +170,7 @@ pub(super) fn page(ctx: &Context, refresh_ms: u64, view: View) -> String {
     <select name="method" aria-label="method"><option value="">any method</option><option>GET</option><option>POST</option><option>PATCH</option><option>DELETE</option></select>
     <select name="kind" aria-label="kind">{kinds}</select>
     <input name="count" type="number" min="1" value="1" aria-label="count" size="4">
-    <input name="status" type="number" min="100" max="599" placeholder="status" aria-label="status (truncated or non-JSON body)">
+    <input name="status" type="number" min="200" max="599" placeholder="status" aria-label="status (truncated or non-JSON body)">
     <input name="retry_after" type="number" min="0" placeholder="Retry-After s" aria-label="Retry-After seconds">
     <input name="delay_ms" type="number" min="0" max="600000" placeholder="delay ms" aria-label="delay in milliseconds">
     <button type="submit">Arm fault</button>
