@@ -85,7 +85,9 @@ fn configuration(args: &Args) -> anyhow::Result<EmulatorConfig> {
     if let Some(path) = &args.seed {
         config.seed.users.extend(SeedConfig::from_file(path)?.users);
     }
-    config.allowed_hosts.extend(args.allowed_hosts.iter().cloned());
+    config
+        .allowed_hosts
+        .extend(args.allowed_hosts.iter().cloned());
     if args.admin_token.is_some() {
         config.admin_token = args.admin_token.clone();
     }

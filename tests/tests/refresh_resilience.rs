@@ -58,7 +58,13 @@ impl TokenStore for WatchedStore {
 
 impl Fixture {
     async fn start(grace: i64, identifier: &str) -> Self {
-        Self::start_with(grace, identifier, |env| env.retrying_client(), |session| session).await
+        Self::start_with(
+            grace,
+            identifier,
+            |env| env.retrying_client(),
+            |session| session,
+        )
+        .await
     }
 
     /// A fixture whose session uses the client `client` makes and the settings `configure` adds.
@@ -454,13 +460,16 @@ async fn a_refresh_answer_held_past_the_request_timeout_keeps_the_session() {
         delay_ms: Some(600_000),
         status: None,
     });
-    let token = f
-        .session
-        .auth_token()
-        .await
-        .expect("the same refresh token, presented again within the grace window, got the pair");
+    let token =
+        f.session.auth_token().await.expect(
+            "the same refresh token, presented again within the grace window, got the pair",
+        );
     let stored = f.stored().await.expect("a pair is stored");
-    assert_same_secret(&expose_secret(&token), &auth_of(&stored), "the token handed out is stored");
+    assert_same_secret(
+        &expose_secret(&token),
+        &auth_of(&stored),
+        "the token handed out is stored",
+    );
     assert_different_secrets(
         &refresh_of(&stored),
         &refresh_of(&f.signed_in),
@@ -475,7 +484,10 @@ async fn a_refresh_answer_held_past_the_request_timeout_keeps_the_session() {
         .await
         .expect("the next rotation works");
     assert_eq!(f.refreshes().last(), Some(&Some(201)));
-    assert_eq!(f.current_user_email().await.unwrap(), "slow-answer@example.com");
+    assert_eq!(
+        f.current_user_email().await.unwrap(),
+        "slow-answer@example.com"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

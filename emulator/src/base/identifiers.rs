@@ -54,7 +54,9 @@ pub enum IdentifierError {
     #[error("the part of an e-mail address before the @ has at most 64 characters")]
     LocalPartTooLong,
     /// Neither an e-mail address nor an E.164 phone number.
-    #[error("the identifier must be an e-mail address or an E.164 phone number (+ and up to 15 digits)")]
+    #[error(
+        "the identifier must be an e-mail address or an E.164 phone number (+ and up to 15 digits)"
+    )]
     NotEmailOrPhone,
 }
 
@@ -121,7 +123,10 @@ mod tests {
     #[test]
     fn lengths_follow_rfc_5321_and_e164() {
         let local = "a".repeat(MAX_LOCAL_PART_LEN);
-        let domain = format!("{}.example", "d".repeat(MAX_EMAIL_LEN - local.len() - 1 - 8));
+        let domain = format!(
+            "{}.example",
+            "d".repeat(MAX_EMAIL_LEN - local.len() - 1 - 8)
+        );
         let longest = format!("{local}@{domain}");
         assert_eq!(longest.len(), MAX_EMAIL_LEN);
         assert_eq!(parse_identifier(&longest).unwrap().0, IdentifierKind::Email);

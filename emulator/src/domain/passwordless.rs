@@ -82,7 +82,8 @@ pub fn send_magic_link(
     now: i64,
 ) -> ApiResult<String> {
     let app = state.app_mut(app_id)?;
-    let too_long = |what: &str| ApiError::bad_request(format!("{what} has at most {MAX_URL_LEN} characters"));
+    let too_long =
+        |what: &str| ApiError::bad_request(format!("{what} has at most {MAX_URL_LEN} characters"));
     if path.is_some_and(|p| p.len() > MAX_URL_LEN) {
         return Err(too_long("magic_link_path"));
     }

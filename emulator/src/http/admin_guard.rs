@@ -48,7 +48,9 @@ pub async fn admin_guard(State(ctx): State<Arc<Context>>, req: Request, next: Ne
 /// cross-site` (403 `origin_not_allowed`), or a write that is not JSON (415 `invalid_request`).
 pub async fn browser_guard(req: Request, next: Next) -> Response {
     let headers = req.headers();
-    let origin = headers.get(header::ORIGIN).map(|v| v.to_str().unwrap_or(""));
+    let origin = headers
+        .get(header::ORIGIN)
+        .map(|v| v.to_str().unwrap_or(""));
     let host = request_host(&req).ok().flatten();
     let cross_site = headers
         .get("sec-fetch-site")

@@ -153,24 +153,26 @@ where
 }
 
 /// The request's path parameters, in order, percent-decoded with invalid UTF-8 replaced by U+FFFD:
-/// the segments of the request path under the `{name}` segments of the route it matched.
+/// the segments of the request path under the `{name}` segments of the route it matched. The two
+/// are lined up from their ends: inside a nested router the path has lost the nest's prefix, the
+/// matched route has not.
 fn lossy_path_params(parts: &Parts) -> Option<Vec<String>> {
-    let route = parts.extensions.get::<MatchedPath>()?.as_str();
-    let (route, path): (Vec<&str>, Vec<&str>) = (
-        route.split('/').collect(),
-        parts.uri.path().split('/').collect(),
-    );
-    if route.len() != path.len() {
-        return None;
-    }
-    Some(
-        route
-            .iter()
-            .zip(&path)
-            .filter(|(segment, _)| segment.starts_with('{') && segment.ends_with('}'))
-            .map(|(_, value)| percent_decode_str(value).decode_utf8_lossy().into_owned())
-            .collect(),
-    )
+    let route: Vec<&str> = parts
+        .extensions
+        .get::<MatchedPath>()?
+        .as_str()
+        .split('/')
+        .collect();
+    let path: Vec<&str> = parts.uri.path().split('/').collect();
+    let mut params: Vec<String> = route
+        .iter()
+        .rev()
+        .zip(path.iter().rev())
+        .filter(|(segment, _)| segment.starts_with('{') && segment.ends_with('}'))
+        .map(|(_, value)| percent_decode_str(value).decode_utf8_lossy().into_owned())
+        .collect();
+    params.reverse();
+    Some(params)
 }
 
 /// The `Authorization` header's value, when it is there and readable (the domain checks it is a

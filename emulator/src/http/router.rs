@@ -13,9 +13,9 @@ use serde_json::json;
 use crate::base::api_error::ApiError;
 use crate::context::Context;
 use crate::http::admin_guard::{admin_guard, browser_guard};
-use crate::http::host_guard::host_guard;
 use crate::http::cors;
 use crate::http::fault_injection::fault_middleware;
+use crate::http::host_guard::host_guard;
 use crate::http::routes::{
     admin, admin_apps, admin_transactions, admin_users, apps, currentuser, fake_provider,
     passwordless, social, tokens, ui, users, webauthn,

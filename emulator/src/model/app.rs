@@ -2,8 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::base::identifiers::normalize_identifier;
 use crate::base::digest::DigestKey;
+use crate::base::identifiers::normalize_identifier;
 use crate::base::random::{random_id, random_secret};
 use crate::jwt::SigningKey;
 use crate::model::records::{

@@ -71,7 +71,9 @@ pub enum InvalidFault {
     DelayTooLong,
     /// A `status` a client cannot receive with a body: outside 200..=599, or 204, 205 and 304,
     /// which carry no body (1xx answers are interim and never final).
-    #[error("status must be between 200 and 599, and not 204, 205 or 304 (answers without a body)")]
+    #[error(
+        "status must be between 200 and 599, and not 204, 205 or 304 (answers without a body)"
+    )]
     Status(u16),
 }
 

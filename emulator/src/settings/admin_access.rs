@@ -111,6 +111,9 @@ mod tests {
             Some("http://emulator.internal:9999"),
             named
         ));
-        assert!(!admin_origin_allowed(Some("http://emulator.internal:8787"), None));
+        assert!(!admin_origin_allowed(
+            Some("http://emulator.internal:8787"),
+            None
+        ));
     }
 }

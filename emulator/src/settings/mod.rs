@@ -13,11 +13,11 @@ pub mod seed;
 pub mod urls;
 
 pub use admin_access::{AdminAccess, ADMIN_TOKEN_HEADER};
-pub use hosts::HostSettings;
 pub use app::{
     AllowedIdentifier, AppConfig, MetadataFieldConfig, DEFAULT_API_KEY, DEFAULT_APP_ID,
     DEFAULT_AUTH_ORIGIN,
 };
+pub use hosts::HostSettings;
 pub use instance::{EmulatorConfig, ServerOptions};
 pub use seed::{NewUser, SeedConfig, SeedUser};
 pub use urls::Urls;
