@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::base::api_error::ApiError;
 use crate::context::Context;
-use crate::http::host_guard::request_host;
+use crate::http::host_guard::RequestHost;
 use crate::settings::admin_access::{
     admin_allowed, admin_origin_allowed, AdminRefusal, ADMIN_TOKEN_HEADER,
 };
@@ -51,7 +51,7 @@ pub async fn browser_guard(req: Request, next: Next) -> Response {
     let origin = headers
         .get(header::ORIGIN)
         .map(|v| v.to_str().unwrap_or(""));
-    let host = request_host(&req).ok().flatten();
+    let host = RequestHost::of(&req).name();
     let cross_site = headers
         .get("sec-fetch-site")
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"cross-site"));

@@ -27,15 +27,36 @@ use crate::context::Context;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HostVerified;
 
-/// The request's host: the URI's authority (HTTP/2, absolute-form) or the `Host` header. `Err` when
-/// the header is not readable text.
-pub fn request_host(req: &Request) -> Result<Option<&str>, ()> {
-    if let Some(authority) = req.uri().authority() {
-        return Ok(Some(authority.as_str()));
+/// The host a request names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestHost<'a> {
+    /// The URI's authority (HTTP/2, absolute-form) or the `Host` header.
+    Named(&'a str),
+    /// Neither (HTTP/1.0, an in-process request).
+    Absent,
+    /// A `Host` header that is not readable text.
+    Unreadable,
+}
+
+impl<'a> RequestHost<'a> {
+    /// The host a request names.
+    pub fn of(req: &'a Request) -> Self {
+        if let Some(authority) = req.uri().authority() {
+            return Self::Named(authority.as_str());
+        }
+        match req.headers().get(header::HOST).map(|v| v.to_str()) {
+            None => Self::Absent,
+            Some(Ok(host)) => Self::Named(host),
+            Some(Err(_)) => Self::Unreadable,
+        }
     }
-    match req.headers().get(header::HOST) {
-        None => Ok(None),
-        Some(value) => value.to_str().map(Some).map_err(|_| ()),
+
+    /// The host's name (`None` when absent or unreadable).
+    pub fn name(self) -> Option<&'a str> {
+        match self {
+            Self::Named(host) => Some(host),
+            Self::Absent | Self::Unreadable => None,
+        }
     }
 }
 
@@ -44,10 +65,10 @@ pub async fn host_guard(State(ctx): State<Arc<Context>>, req: Request, next: Nex
     if req.extensions().get::<HostVerified>().is_some() {
         return next.run(req).await;
     }
-    let allowed = match request_host(&req) {
-        Ok(None) => true,
-        Ok(Some(host)) => ctx.options.hosts.allows(host),
-        Err(()) => false,
+    let allowed = match RequestHost::of(&req) {
+        RequestHost::Absent => true,
+        RequestHost::Named(host) => ctx.options.hosts.allows(host),
+        RequestHost::Unreadable => false,
     };
     if allowed {
         next.run(req).await
