@@ -7,15 +7,8 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
-cargo_hack() {
-    if ! command -v cargo-hack >/dev/null 2>&1; then
-        cargo install --locked cargo-hack
-    fi
-    cargo hack "$@"
-}
-
-step "every feature of passage-auth-client builds on its own (cargo hack --each-feature)"
-cargo_hack --each-feature check -p passage-auth-client --locked
+step "every feature of each client crate builds on its own (cargo hack --each-feature)"
+cargo hack --each-feature check -p passage-auth-client -p passage-management-client --locked
 
 step "a default build of passage-auth-client pulls in neither axum nor tokio's fs or signal"
 default_tree=$(cargo tree -p passage-auth-client -e normal -f '{p} {f}' --locked)
@@ -23,15 +16,16 @@ if grep -E '^[^a-z]*axum' <<<"$default_tree"; then
     echo "error: the default features pull in axum" >&2
     exit 1
 fi
-# reqwest's `stream` feature would bring tokio's `fs`: the generated code's runtime
-# (generated/src/runtime.rs) reads streamed bodies without it.
+# reqwest's `stream` feature would bring tokio's `fs`: the runtime (runtime/src/response.rs)
+# reads streamed bodies without it.
 if cargo tree -p passage-auth-client -e features,normal -i tokio --locked | grep -E 'tokio feature "(fs|signal)"'; then
     echo "error: the default features pull in tokio's fs or signal" >&2
     exit 1
 fi
 
-step "cargo package: passage-auth-client and passage-emulator (each packaged copy is built)"
-cargo package -p passage-auth-client -p passage-emulator --locked --allow-dirty
+step "cargo package: the runtime, the generated crates, the clients and the emulator (each packaged copy is built)"
+cargo package -p passage-runtime -p passage-auth-api -p passage-management-api \
+    -p passage-auth-client -p passage-management-client -p passage-emulator --locked --allow-dirty
 
 # A debug install into the workspace's target dir reuses what the test build compiled;
 # `cargo install` from the registry builds the same sources with the release profile.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Lints spec/passage-auth.yaml with two independent OpenAPI tools, so that every
-# 3.0.3 tool reads the spec the same way (issue #10, item 9):
+# Lints every spec of spec/crates.toml with two independent OpenAPI tools, so that
+# every 3.0.3 tool reads the specs the same way:
 #   - Spectral with the `spectral:oas` ruleset
 #   - Redocly CLI with the `recommended` ruleset
 # Fails on any error; warnings are printed (the 302-only operations are
@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SPEC=spec/passage-auth.yaml
+SPECS=$(sed -n 's/^spec = "\(.*\)"$/\1/p' spec/crates.toml)
 PREFIX="${SPEC_LINT_NPM_DIR:-.ci/.npm}"
 SPECTRAL_VERSION=6.16.3
 REDOCLY_VERSION=2.77.0
@@ -30,13 +30,15 @@ echo 'extends: ["spectral:oas"]' >"$tmp/.spectral.yaml"
 printf 'extends:\n  - recommended\n' >"$tmp/redocly.yaml"
 
 status=0
-echo "==> spectral lint (spectral:oas) $SPEC"
-# --fail-severity error: warnings are shown but do not fail.
-"$bin/spectral" lint --ruleset "$tmp/.spectral.yaml" --fail-severity error "$SPEC" || status=1
+for SPEC in $SPECS; do
+  echo "==> spectral lint (spectral:oas) $SPEC"
+  # --fail-severity error: warnings are shown but do not fail.
+  "$bin/spectral" lint --ruleset "$tmp/.spectral.yaml" --fail-severity error "$SPEC" || status=1
 
-echo "==> redocly lint (recommended) $SPEC"
-REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
-  "$bin/redocly" lint --config "$tmp/redocly.yaml" --format stylish "$SPEC" || status=1
+  echo "==> redocly lint (recommended) $SPEC"
+  REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
+    "$bin/redocly" lint --config "$tmp/redocly.yaml" --format stylish "$SPEC" || status=1
+done
 
 if [[ $status -ne 0 ]]; then
   echo "spec lint: errors found (see above)" >&2

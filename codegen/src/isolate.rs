@@ -60,10 +60,10 @@ fn short(message: &str) -> String {
 
 /// Runs `generate` on `spec`; when it fails (an error or a panic), the
 /// findings (rule `generator`) that blame the schemas or operations it fails on.
-pub(crate) fn generate_or_blame(
+pub(crate) fn generate_or_blame<T>(
     spec: &LoadedSpec,
-    generate: &dyn Fn(&LoadedSpec) -> Result<String, String>,
-) -> Result<String, Vec<Finding>> {
+    generate: &dyn Fn(&LoadedSpec) -> Result<T, String>,
+) -> Result<T, Vec<Finding>> {
     let attempt = |spec: &LoadedSpec| match catch(|| generate(spec)) {
         Ok(Ok(code)) => Ok(code),
         Ok(Err(e)) => Err(e),
@@ -433,7 +433,7 @@ mod tests {
     /// Generates without lint, so that the generator meets what lint would stop.
     fn unlinted(text: &str) -> Vec<Finding> {
         let spec = crate::LoadedSpec::from_str("test.yaml", text.to_string()).unwrap();
-        match crate::generate::convert_located(&spec, &crate::Options::default()) {
+        match crate::generate::convert_located(&spec, &crate::Options::for_spec("test.yaml")) {
             Ok(_) => Vec::new(),
             Err(crate::GenerateError::Lint { report, .. }) => report.findings,
             Err(other) => panic!("not located: {other}"),

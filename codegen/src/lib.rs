@@ -20,10 +20,11 @@ mod isolate;
 pub mod lint;
 pub mod mutate;
 pub mod naming;
+pub mod scratch;
 mod secrets;
 pub mod spec;
 
 pub use diff::{diff as diff_specs, Report as DiffReport, SpecDiff};
-pub use generate::{generate, generate_with, GenerateError, Options};
+pub use generate::{generate, generate_with, ErrorBody, GenerateError, GeneratedCrate, Options};
 pub use lint::{lint, Finding, LintReport, Location};
 pub use spec::{load, LoadError, LoadedSpec};

@@ -8,11 +8,10 @@
 use std::collections::BTreeSet;
 use std::fmt;
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::{json, Map, Value};
 
-use crate::generate::{generate, GenerateError};
+use crate::generate::{generate, GenerateError, GeneratedCrate};
 use crate::isolate::catch;
 use crate::lint::{rules, LintReport};
 use crate::spec::{all_schemas, escape, operation_of, operations, LoadError, LoadedSpec};
@@ -567,8 +566,8 @@ pub enum Outcome {
     Unloadable,
     /// Lint or the generator reported located findings, with their rule ids.
     Rejected(BTreeSet<&'static str>),
-    /// Code was generated (valid Rust with each item defined once).
-    Generated(String),
+    /// A crate was generated (valid Rust with each item defined once).
+    Generated(Box<GeneratedCrate>),
 }
 
 /// A broken invariant: a panic, an unlocated finding or an error that is not a finding.
@@ -581,23 +580,22 @@ impl fmt::Display for Violation {
     }
 }
 
-/// Loads, lints and generates `text` (named `spec/passage-auth.yaml`) and
-/// checks the invariant: nothing panics, and every failure is a finding that
-/// names file, line, column, the operation or component, and a JSON pointer.
-pub fn judge(text: &str) -> Result<Outcome, Violation> {
-    const FILE: &str = "spec/passage-auth.yaml";
+/// Loads, lints and generates `text` (named `file`) and checks the invariant:
+/// nothing panics, and every failure is a finding that names file, line,
+/// column, the operation or component, and a JSON pointer.
+pub fn judge(file: &str, text: &str) -> Result<Outcome, Violation> {
     let run = || -> Result<Outcome, Violation> {
-        let spec = match LoadedSpec::from_str(FILE, text.to_string()) {
+        let spec = match LoadedSpec::from_str(file, text.to_string()) {
             Ok(spec) => spec,
             Err(LoadError::Syntax {
                 line, column, path, ..
-            }) if line >= 1 && column >= 1 && path == Path::new(FILE) => {
+            }) if line >= 1 && column >= 1 && path == Path::new(file) => {
                 return Ok(Outcome::Unloadable)
             }
             Err(other) => return Err(Violation(format!("unlocated load error: {other}"))),
         };
         match generate(&spec) {
-            Ok(code) => Ok(Outcome::Generated(code)),
+            Ok(generated) => Ok(Outcome::Generated(Box::new(generated))),
             Err(GenerateError::Lint { report, .. }) => check_report(&spec, &report),
             Err(other) => Err(Violation(format!(
                 "an error that is not a finding: {other}"
@@ -648,178 +646,23 @@ fn check_report(spec: &LoadedSpec, report: &LintReport) -> Result<Outcome, Viola
     Ok(Outcome::Rejected(rules_seen))
 }
 
-/// Section `[name]` of a TOML file, verbatim, without its header.
-fn toml_section(text: &str, name: &str) -> String {
-    let header = format!("[{name}]");
-    let mut out = String::new();
-    let mut inside = false;
-    for line in text.lines() {
-        if line.starts_with('[') {
-            inside = line.trim() == header;
-            continue;
-        }
-        if inside {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    out
-}
-
-/// The client crate's module that stands in for `progenitor_client`; the
-/// scratch crates get a copy of the real one (`generated/src/runtime.rs`).
-const RUNTIME: &str = "crate::runtime";
-
-/// Stub modules for the `crate::` paths a generated module refers to outside
-/// itself (the handwritten parts of the client crate).
-fn stubs(code: &str) -> Result<String, String> {
-    let mut out = String::new();
-    let paths: BTreeSet<&str> = code
-        .match_indices("crate::")
-        .map(|(i, _)| {
-            let rest = &code[i..];
-            let end = rest
-                .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
-                .unwrap_or(rest.len());
-            rest[..end].trim_end_matches(':')
-        })
-        .filter(|p| !p.starts_with("crate::generated"))
-        .collect();
-    for path in paths {
-        match path {
-            "crate::hooks::ClientState" => out.push_str(
-                "pub mod hooks {\n    /// Stub of the client's state.\n    #[derive(Clone, Debug, Default)]\n    pub struct ClientState;\n    impl crate::runtime::ClientHooks<ClientState> for crate::generated::Client {}\n}\n",
-            ),
-            "crate::Error" => out.push_str(
-                "/// Stub of the client's error type.\n#[derive(Debug)]\npub struct Error;\n",
-            ),
-            "crate::error::finish_call" => out.push_str(
-                "pub mod error {\n    /// Stub of the call wrapper: the same signature (the runtime's error with\n    /// the spec's `ApiError` body), no redaction.\n    pub(crate) async fn finish_call<T>(\n        call: impl ::std::future::Future<\n            Output = ::std::result::Result<T, crate::runtime::Error<crate::generated::types::ApiError>>,\n        >,\n    ) -> ::std::result::Result<T, crate::Error> {\n        call.await.map_err(|_| crate::Error)\n    }\n}\n",
-            ),
-            "crate::hooks" | "crate::error" => {}
-            // The real runtime module is copied into the scratch crate.
-            runtime if runtime == RUNTIME || runtime.starts_with(&format!("{RUNTIME}::")) => {}
-            other => return Err(format!("no stub for `{other}`: teach codegen::mutate::stubs about it")),
-        }
-    }
-    Ok(out)
-}
-
-/// The client crate's dependency lines that `code` uses (`name::` appears in
-/// it). reqwest is taken without TLS (its workspace version, features `json`,
-/// `query`, `form`): the generated code does not depend on TLS, and building
-/// a TLS stack would triple the time of the check.
-fn used_dependencies(section: &str, workspace_deps: &str, code: &str) -> String {
-    let reqwest_version = workspace_deps
-        .lines()
-        .find(|l| l.starts_with("reqwest"))
-        .and_then(|l| l.split("version = \"").nth(1))
-        .and_then(|rest| rest.split('"').next())
-        .unwrap_or("0.13");
-    let mut out = String::new();
-    for line in section.lines() {
-        let name = line
-            .split(['.', '=', ' '])
-            .next()
-            .unwrap_or("")
-            .trim()
-            .replace('-', "_");
-        if name.is_empty() || !code.contains(&format!("{name}::")) {
-            continue;
-        }
-        if name == "reqwest" {
-            out.push_str(&format!(
-                "reqwest = {{ version = \"{reqwest_version}\", default-features = false, features = [\"json\", \"query\", \"form\"] }}\n"
-            ));
-        } else {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    out
-}
-
-/// Runs `cargo check` on each generated module in a scratch crate (under
-/// `scratch`) with the client crate's dependencies and versions (read from
-/// `workspace`'s manifests and lock file) and stubs for the handwritten
-/// modules it refers to. `target_dir` is kept between runs so that the
-/// dependencies are built once.
+/// Runs `cargo check` on each generated crate in a scratch workspace (under
+/// `scratch`, see [`crate::scratch`]). A generated crate needs nothing but the
+/// runtime: no stub stands in for anything. `target_dir` is kept between runs
+/// so that the dependencies are built once.
 pub fn compile_check(
-    codes: &[String],
+    crates: &[GeneratedCrate],
     workspace: &Path,
     scratch: &Path,
     target_dir: &Path,
 ) -> Result<(), String> {
-    let read =
-        |rel: &str| std::fs::read_to_string(workspace.join(rel)).map_err(|e| format!("{rel}: {e}"));
-    let root = read("Cargo.toml")?;
-    let client = read("generated/Cargo.toml")?;
-    let runtime = read("generated/src/runtime.rs")?;
-    // Path dependencies of the workspace do not exist in the scratch workspace.
-    let workspace_deps: String = toml_section(&root, "workspace.dependencies")
-        .lines()
-        .filter(|l| !l.contains("path ="))
-        .map(|l| format!("{l}\n"))
+    let named: Vec<(String, &GeneratedCrate)> = crates
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (format!("mutant{i}"), c))
         .collect();
-    let members: Vec<String> = (0..codes.len()).map(|i| format!("\"mutant{i}\"")).collect();
-    let manifest = format!(
-        "[workspace]\nresolver = \"2\"\nmembers = [{}]\n\n[profile.dev]\ndebug = false\n\n[workspace.package]\n{}\n[workspace.dependencies]\n{workspace_deps}",
-        members.join(", "),
-        toml_section(&root, "workspace.package"),
-    );
-    let write = |path: &Path, text: &str| {
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
-        }
-        std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
-    };
-    write(&scratch.join("Cargo.toml"), &manifest)?;
-    if let Ok(lock) = std::fs::read(workspace.join("Cargo.lock")) {
-        std::fs::write(scratch.join("Cargo.lock"), lock).map_err(|e| e.to_string())?;
-    }
-    for (i, code) in codes.iter().enumerate() {
-        let dir = scratch.join(format!("mutant{i}"));
-        let package = format!(
-            "[package]\nname = \"mutant{i}\"\nversion = \"0.0.0\"\nedition.workspace = true\npublish = false\n\n[dependencies]\n{}",
-            used_dependencies(
-                &toml_section(&client, "dependencies"),
-                &workspace_deps,
-                &format!("{code}\n{runtime}")
-            )
-        );
-        write(&dir.join("Cargo.toml"), &package)?;
-        let lib = format!(
-            "//! A mutant's generated module with stubs for the handwritten parts.\n#![allow(warnings)]\npub mod generated;\npub mod runtime;\n{}",
-            stubs(code)?
-        );
-        write(&dir.join("src/lib.rs"), &lib)?;
-        write(&dir.join("src/runtime.rs"), &runtime)?;
-        write(&dir.join("src/generated.rs"), code)?;
-    }
-    let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .arg("check")
-        .arg("--workspace")
-        .arg("--quiet")
-        .arg("--message-format=short")
-        .current_dir(scratch)
-        .env("CARGO_TARGET_DIR", target_dir)
-        .env_remove("RUSTFLAGS")
-        .output()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
-    if output.status.success() {
-        Ok(())
-    } else {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let errors: Vec<&str> = stderr
-            .lines()
-            .filter(|l| l.contains("error"))
-            .take(20)
-            .collect();
-        Err(format!(
-            "cargo check of the generated code failed:\n{}",
-            errors.join("\n")
-        ))
-    }
+    crate::scratch::write_workspace(&named, workspace, scratch)?;
+    crate::scratch::cargo_check(scratch, target_dir)
 }
 
 #[cfg(test)]
@@ -849,29 +692,6 @@ mod tests {
     }
 
     #[test]
-    fn only_the_dependencies_the_code_uses_and_reqwest_without_tls() {
-        let section =
-            "serde.workspace = true\nreqwest.workspace = true\njsonwebtoken.workspace = true\n";
-        let workspace = "reqwest = { version = \"0.13\", features = [\"rustls\"] }\n";
-        let deps = used_dependencies(section, workspace, "::serde::Serialize ::reqwest::Client");
-        assert_eq!(
-            deps,
-            "serde.workspace = true\nreqwest = { version = \"0.13\", default-features = false, features = [\"json\", \"query\", \"form\"] }\n"
-        );
-    }
-
-    #[test]
-    fn stubs_cover_the_hooks_and_refuse_the_unknown() {
-        let s = stubs("x: crate::hooks::ClientState, y: crate::generated::types::A, crate::Error, crate::error::finish_call(f)").unwrap();
-        assert!(s.contains("pub struct ClientState;"));
-        assert!(s.contains("pub struct Error;"));
-        assert!(s.contains("async fn finish_call"));
-        assert!(stubs("crate::nope::Thing")
-            .unwrap_err()
-            .contains("crate::nope::Thing"));
-    }
-
-    #[test]
     fn the_four_rows_of_issue_14_end_in_located_findings() {
         let valid = crate::lint::testing::VALID;
         for (from, to, rule) in [
@@ -892,11 +712,14 @@ mod tests {
             ),
         ] {
             let text = valid.replacen(from, to, 1);
-            match judge(&text) {
+            match judge("spec/test.yaml", &text) {
                 Ok(Outcome::Rejected(rules)) => assert!(rules.contains(rule), "{rules:?}"),
                 other => panic!("{to}: {other:?}"),
             }
         }
-        assert!(matches!(judge(valid), Ok(Outcome::Generated(_))));
+        assert!(matches!(
+            judge("spec/test.yaml", valid),
+            Ok(Outcome::Generated(_))
+        ));
     }
 }

@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+mod common;
+
 fn real_spec() -> passage_codegen::LoadedSpec {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../spec/passage-auth.yaml");
     let text = std::fs::read_to_string(path).unwrap();
@@ -15,12 +17,30 @@ fn generation_is_byte_identical_across_runs() {
     let first = passage_codegen::generate(&spec).unwrap();
     let second = passage_codegen::generate(&real_spec()).unwrap();
     assert_eq!(first, second);
+    for (file, contents) in first.files() {
+        assert!(!contents.is_empty(), "{file}");
+    }
 }
 
 #[test]
 fn header_names_spec_version_and_hash() {
     let spec = real_spec();
-    let code = passage_codegen::generate(&spec).unwrap();
+    let generated = passage_codegen::generate(&spec).unwrap();
+    for (file, contents) in generated.files() {
+        let prefix = if file == "Cargo.toml" { "#" } else { "//" };
+        let header: Vec<&str> = contents.lines().take(4).collect();
+        assert_eq!(
+            header[1],
+            format!("{prefix} spec: spec/passage-auth.yaml"),
+            "{file}"
+        );
+        assert_eq!(
+            header[3],
+            format!("{prefix} sha256: {}", spec.sha256()),
+            "{file}"
+        );
+    }
+    let code = generated.code;
     let header: Vec<&str> = code.lines().take(4).collect();
     assert!(header[0].starts_with("// @generated"), "{header:?}");
     assert_eq!(header[1], "// spec: spec/passage-auth.yaml");
@@ -41,7 +61,7 @@ fn header_names_spec_version_and_hash() {
 #[test]
 fn every_string_enum_becomes_an_open_enum_and_secrets_are_redacting_types() {
     let spec = real_spec();
-    let code = passage_codegen::generate(&spec).unwrap();
+    let code = passage_codegen::generate(&spec).unwrap().code;
     let doc = spec.json();
     let schemas = doc
         .pointer("/components/schemas")
@@ -57,21 +77,22 @@ fn every_string_enum_becomes_an_open_enum_and_secrets_are_redacting_types() {
                 "{name} is generated"
             );
             assert!(
-                code.contains(&format!("crate::generated::open_enums::{name}")),
+                code.contains(&format!("crate::api::open_enums::{name}")),
                 "{name} is used through the open enum"
             );
         }
     }
     assert!(enums >= 10, "the spec has its enums ({enums})");
-    assert!(code.contains("pub struct SecretValue(::std::string::String);"));
-    assert!(code.contains("f.write_str(\"SecretValue([redacted])\")"));
-    assert!(code.contains("pub auth_token: crate::generated::secrets::SecretValue"));
+    // Every `format: password` string is the runtime's redacting `SecretValue`.
+    assert!(code.contains("pub use ::passage_runtime::SecretValue;"));
+    assert!(code.contains("pub auth_token: ::passage_runtime::SecretValue"));
+    assert!(!code.contains("pub auth_token: ::std::string::String"));
 }
 
 #[test]
 fn the_operation_table_mirrors_the_spec() {
     let spec = real_spec();
-    let code = passage_codegen::generate(&spec).unwrap();
+    let code = passage_codegen::generate(&spec).unwrap().code;
     // Expected figures come from the YAML itself (secrets: tests/secrets.rs).
     let doc: serde_yaml::Value = serde_yaml::from_str(&spec.source).unwrap();
     let mut operations = 0;
@@ -102,12 +123,22 @@ fn the_operation_table_mirrors_the_spec() {
             .filter(|k| k.as_str() != Some("parameters"))
             .count();
     }
-    assert!(code.contains(&format!(
-        "pub const OPERATIONS: [OperationSpec; {operations}usize]"
-    )));
+    let (rows, len) = common::operation_rows(&code);
+    assert_eq!(len, format!("{operations}usize"));
+    assert_eq!(rows.len(), operations);
     assert!(bearer > 0 && api_key > 0);
-    assert_eq!(code.matches("auth: Auth::Bearer").count(), bearer);
-    assert_eq!(code.matches("auth: Auth::ApiKey").count(), api_key);
+    let count = |auth: &str| rows.iter().filter(|r| r.auth == auth).count();
+    assert_eq!(count("Auth :: Bearer"), bearer);
+    // The header is the scheme's `name` (`X-API-KEY`), lower-cased.
+    let api_key_rows = rows
+        .iter()
+        .filter(|r| {
+            r.auth
+                .starts_with("Auth :: ApiKey { header : \"x-api-key\"")
+        })
+        .count();
+    assert_eq!(api_key_rows, api_key);
+    assert_eq!(count("Auth :: None"), operations - bearer - api_key);
 }
 
 #[test]
@@ -122,4 +153,43 @@ fn lint_failures_stop_generation_with_the_operation_named() {
         "{text}"
     );
     assert!(text.contains("spec/passage-auth.yaml:"), "{text}");
+}
+
+#[test]
+fn options_that_do_not_fit_the_spec_are_refused_by_name() {
+    let spec = real_spec();
+    let refused = |schema: &str, code: &str, message: &str| {
+        let mut options = passage_codegen::Options::for_spec("spec/passage-auth.yaml");
+        options.error_body = passage_codegen::ErrorBody {
+            schema: schema.into(),
+            code_field: code.into(),
+            message_field: message.into(),
+        };
+        match passage_codegen::generate_with(&spec, &options) {
+            Err(passage_codegen::GenerateError::Options {
+                option, message, ..
+            }) => {
+                format!("{option}: {message}")
+            }
+            other => panic!("{schema}/{code}/{message}: {other:?}"),
+        }
+    };
+    let text = refused("Nope", "code", "error");
+    assert!(
+        text.starts_with("error_body.schema: the spec has no schema `Nope`"),
+        "{text}"
+    );
+    // A schema the spec has, but not the one its error answers use.
+    let text = refused("User", "id", "email");
+    assert!(
+        text.contains("error answers have the body `#/components/schemas/ApiError`"),
+        "{text}"
+    );
+    let text = refused("ApiError", "kind", "error");
+    assert!(
+        text.starts_with("error_body.code_field: schema `ApiError` has no property `kind`"),
+        "{text}"
+    );
+    let text = refused("ApiError", "error", "code");
+    assert!(text.starts_with("error_body.message_field:"), "{text}");
 }

@@ -17,9 +17,11 @@ fn workspace() -> PathBuf {
         .to_path_buf()
 }
 
+const SPEC: &str = "spec/passage-auth.yaml";
+
 fn real_spec() -> passage_codegen::LoadedSpec {
-    let text = std::fs::read_to_string(workspace().join("spec/passage-auth.yaml")).unwrap();
-    passage_codegen::LoadedSpec::from_str("spec/passage-auth.yaml", text).unwrap()
+    let text = std::fs::read_to_string(workspace().join(SPEC)).unwrap();
+    passage_codegen::LoadedSpec::from_str(SPEC, text).unwrap()
 }
 
 fn mutation() -> impl Strategy<Value = Mutation> {
@@ -43,7 +45,7 @@ proptest! {
     ) {
         let base = real_spec().json().clone();
         let (text, applied) = mutate::mutant(&base, &mutations);
-        if let Err(violation) = mutate::judge(&text) {
+        if let Err(violation) = mutate::judge(SPEC, &text) {
             prop_assert!(false, "{violation}\nmutations: {applied:?}");
         }
     }
@@ -62,7 +64,7 @@ fn every_operator_keeps_the_invariant() {
                 choice: n * 17 + 3,
             };
             let (text, applied) = mutate::mutant(&base, &[m]);
-            if let Err(violation) = mutate::judge(&text) {
+            if let Err(violation) = mutate::judge(SPEC, &text) {
                 panic!("{violation}\nmutations: {applied:?}");
             }
         }
@@ -74,7 +76,7 @@ fn every_operator_keeps_the_invariant() {
 fn the_real_spec_generates_and_its_old_nullable_form_does_not() {
     let spec = real_spec();
     assert!(matches!(
-        mutate::judge(&spec.source),
+        mutate::judge(SPEC, &spec.source),
         Ok(Outcome::Generated(_))
     ));
     let old = spec.source.replace(
@@ -82,7 +84,7 @@ fn the_real_spec_generates_and_its_old_nullable_form_does_not() {
         "          allOf:\n            - $ref: '#/components/schemas/User'\n          nullable: true\n",
     );
     assert_ne!(old, spec.source);
-    match mutate::judge(&old) {
+    match mutate::judge(SPEC, &old) {
         Ok(Outcome::Rejected(rules)) => {
             assert_eq!(rules.into_iter().collect::<Vec<_>>(), ["nullable-ref"])
         }
@@ -108,7 +110,7 @@ fn a_sample_of_generated_mutants_compiles() {
     let original = passage_codegen::generate(&spec).unwrap();
     let base = spec.json().clone();
     let mut state = 10_014u64;
-    let mut sample: Vec<(String, Vec<String>)> = Vec::new();
+    let mut sample: Vec<(passage_codegen::GeneratedCrate, Vec<String>)> = Vec::new();
     let mut tried = 0;
     while sample.len() < SAMPLE && tried < 400 {
         tried += 1;
@@ -118,9 +120,12 @@ fn a_sample_of_generated_mutants_compiles() {
             choice: splitmix(&mut state),
         };
         let (text, applied) = mutate::mutant(&base, &[m]);
-        if let Ok(Outcome::Generated(code)) = mutate::judge(&text) {
-            if code != original && !sample.iter().any(|(c, _)| c == &code) {
-                sample.push((code, applied));
+        if let Ok(Outcome::Generated(generated)) = mutate::judge(SPEC, &text) {
+            let generated = *generated;
+            if generated.code != original.code
+                && !sample.iter().any(|(c, _)| c.code == generated.code)
+            {
+                sample.push((generated, applied));
             }
         }
     }
@@ -134,8 +139,8 @@ fn a_sample_of_generated_mutants_compiles() {
         .unwrap_or_else(|| workspace().join("target"))
         .join("mutants");
     let scratch = tempfile::tempdir().unwrap();
-    let codes: Vec<String> = sample.iter().map(|(c, _)| c.clone()).collect();
-    if let Err(e) = mutate::compile_check(&codes, &workspace(), scratch.path(), &target) {
+    let crates: Vec<_> = sample.iter().map(|(c, _)| c.clone()).collect();
+    if let Err(e) = mutate::compile_check(&crates, &workspace(), scratch.path(), &target) {
         let applied: Vec<_> = sample.iter().map(|(_, a)| a.join("; ")).collect();
         panic!("{e}\nmutants: {applied:#?}");
     }

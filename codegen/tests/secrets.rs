@@ -8,6 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_yaml::Value;
 
+mod common;
+
 const SPEC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../spec/passage-auth.yaml");
 
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -130,40 +132,22 @@ fn expected() -> BTreeMap<String, Places> {
 }
 
 /// The `&[...]` list after `field:` in one generated table row.
-fn list(row: &str, field: &str) -> BTreeSet<String> {
-    let start = row
-        .find(&format!("{field}: &["))
-        .unwrap_or_else(|| panic!("{field} in {row}"));
-    let rest = &row[start + field.len() + 4..];
-    let end = rest.find(']').unwrap();
-    rest[..end]
-        .split(',')
-        .map(|s| s.trim().trim_matches('"').to_string())
-        .filter(|s| !s.is_empty())
-        .collect()
-}
 
 fn generated() -> BTreeMap<String, Places> {
     let spec = passage_codegen::load(std::path::Path::new(SPEC)).unwrap();
-    let code = passage_codegen::generate(&spec).unwrap();
-    let table = &code[code.find("pub const OPERATIONS").unwrap()..];
-    let mut out = BTreeMap::new();
-    for row in table.split("OperationSpec {").skip(1) {
-        let id = list_id(row);
-        out.insert(
-            id,
-            Places {
-                query: list(row, "secret_query"),
-                body: list(row, "secret_body"),
-            },
-        );
-    }
-    out
-}
-
-fn list_id(row: &str) -> String {
-    let start = row.find("operation_id: \"").unwrap() + "operation_id: \"".len();
-    row[start..][..row[start..].find('"').unwrap()].to_string()
+    let generated = passage_codegen::generate(&spec).unwrap();
+    let (rows, _) = common::operation_rows(&generated.code);
+    rows.into_iter()
+        .map(|row| {
+            (
+                row.operation_id,
+                Places {
+                    query: row.secret_query.into_iter().collect(),
+                    body: row.secret_body.into_iter().collect(),
+                },
+            )
+        })
+        .collect()
 }
 
 #[test]

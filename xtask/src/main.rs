@@ -1,10 +1,12 @@
 //! `cargo xtask`: the developer commands of the workspace.
 //!
-//! - `regenerate`: lint the spec, write `generated/src/generated.rs` (the
-//!   client crate's version is its own; `spec-diff` checks its bump).
-//! - `check`: the same in memory; fails with a diff when the checked-in code is
-//!   stale or was edited by hand (CI runs it).
-//! - `lint`: only the spec rules.
+//! - `regenerate`: for every crate of `spec/crates.toml`, lint its spec and
+//!   write its crate under `generated/` (`--force` regenerates even when
+//!   nothing changed since the last run).
+//! - `check`: the same in memory; fails with a diff when a checked-in file is
+//!   stale or was edited by hand, or when `generated/` holds a file the
+//!   generator does not write (CI runs it).
+//! - `lint`: only the spec rules, for every configured spec.
 //! - `spec-diff`: the review report of a spec change (breaking or not, version
 //!   discipline, effect on the generated Rust API).
 //! - `bench`: run the benches and rewrite BENCHMARKS.md's tables.
@@ -29,6 +31,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod crates;
 mod files;
 mod semver_check;
 mod spec_diff;
@@ -47,15 +50,19 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Lint the spec and regenerate generated/src/generated.rs.
-    Regenerate,
+    /// Lint every configured spec and regenerate its crate under generated/.
+    Regenerate {
+        /// Generate even when nothing changed since the last run.
+        #[arg(long)]
+        force: bool,
+    },
     /// Fail (exit 1) with a diff when generated code is out of date, or lint fails.
     Check {
         /// Lines of unified diff to print at most.
         #[arg(long, default_value_t = 200)]
         max_diff_lines: usize,
     },
-    /// Run only the spec lint rules.
+    /// Run only the spec lint rules, on every configured spec.
     Lint,
     /// Compare two versions of the spec: changes, breaking or not, version discipline, Rust API effect.
     SpecDiff(spec_diff::Args),
@@ -75,6 +82,9 @@ enum Command {
         /// How many distinct generated mutants to compile with `cargo check`.
         #[arg(long, default_value_t = 5)]
         compile: usize,
+        /// The spec to mutate (a configured one; default: the first of spec/crates.toml).
+        #[arg(long)]
+        spec: Option<String>,
     },
     /// Check that spec-diff and cargo-semver-checks agree on a compatible and a breaking spec change.
     SemverCheck,
@@ -93,7 +103,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let root = cli.root.unwrap_or_else(default_root);
     let result = match cli.command {
-        Command::Regenerate => regenerate(&root),
+        Command::Regenerate { force } => regenerate(&root, force),
         Command::Check { max_diff_lines } => check(&root, max_diff_lines),
         Command::Lint => lint(&root),
         Command::SpecDiff(args) => spec_diff::run(&root, args),
@@ -103,7 +113,8 @@ fn main() -> ExitCode {
             seed,
             max_mutations,
             compile,
-        } => mutate(&root, count, seed, max_mutations, compile),
+            spec,
+        } => mutate(&root, count, seed, max_mutations, compile, spec),
         Command::SemverCheck => semver_check::run(&root),
         Command::Architecture { graphs, edges } => architecture(&root, &graphs, edges),
     };
@@ -123,55 +134,117 @@ fn default_root() -> PathBuf {
         .to_path_buf()
 }
 
-fn regenerate(root: &Path) -> anyhow::Result<ExitCode> {
-    if let Some(version) = stamp::unchanged(root) {
-        println!("generated/src/generated.rs is up to date (spec {version}; spec and generator unchanged)");
-        return Ok(ExitCode::SUCCESS);
-    }
-    let project = files::Project::new(root);
-    let spec = project.load_spec()?;
-    let code = match project.generate(&spec)? {
-        Ok(code) => code,
-        Err(report) => {
-            eprintln!("{report}");
-            eprintln!("nothing was written: fix the spec, then run `cargo xtask regenerate` again");
-            return Ok(ExitCode::from(1));
+fn regenerate(root: &Path, force: bool) -> anyhow::Result<ExitCode> {
+    if !force {
+        if let Some(summary) = stamp::unchanged(root) {
+            println!("generated crates are up to date ({summary}; specs and generator unchanged)");
+            return Ok(ExitCode::SUCCESS);
         }
-    };
-    let old = project.read_generated().unwrap_or_default();
-    let version = &spec.openapi.info.version;
-    if old == code {
-        println!("generated/src/generated.rs is up to date (spec {version})");
-    } else {
-        project.write_generated(&code)?;
-        let summary = files::summarize(&old, &code);
-        println!("regenerated generated/src/generated.rs from spec {version}: {summary}");
     }
-    stamp::record(root, version);
+    let project = files::Project::load(root)?;
+    let mut failed = false;
+    let mut versions = Vec::new();
+    for entry in project.crates() {
+        let spec = project.load_spec(entry)?;
+        let generated = match project.generate(entry, &spec)? {
+            Ok(generated) => generated,
+            Err(report) => {
+                eprintln!("{report}");
+                eprintln!("nothing was written to {}: fix the spec, then run `cargo xtask regenerate` again", entry.dir);
+                failed = true;
+                continue;
+            }
+        };
+        let version = &spec.openapi.info.version;
+        versions.push(format!("{} {version}", entry.name));
+        let mut written = Vec::new();
+        for (path, contents) in entry.files(&generated) {
+            let old = project.read(&path).unwrap_or_default();
+            if old != contents {
+                project.write(&path, &contents)?;
+                written.push(format!(
+                    "{} ({})",
+                    path.display(),
+                    files::summarize(&old, &contents)
+                ));
+            }
+        }
+        if written.is_empty() {
+            println!("{}: up to date (spec {version})", entry.dir);
+        } else {
+            println!("{}: regenerated from spec {version}:", entry.dir);
+            for line in written {
+                println!("    {line}");
+            }
+        }
+    }
+    for stray in project.stray_files()? {
+        eprintln!(
+            "{}: not written by the generator (generated/ holds only generated crates): remove it, or configure its crate in spec/crates.toml",
+            stray.display()
+        );
+        failed = true;
+    }
+    if failed {
+        return Ok(ExitCode::from(1));
+    }
+    stamp::record(root, &versions.join(", "));
     Ok(ExitCode::SUCCESS)
 }
 
 fn check(root: &Path, max_diff_lines: usize) -> anyhow::Result<ExitCode> {
-    let project = files::Project::new(root);
-    let spec = project.load_spec()?;
-    let code = match project.generate(&spec)? {
-        Ok(code) => code,
-        Err(report) => {
-            eprintln!("{report}");
-            eprintln!("fix the spec, then run `cargo xtask regenerate`");
-            return Ok(ExitCode::from(1));
-        }
-    };
+    let project = files::Project::load(root)?;
     let mut ok = true;
-    let current = project.read_generated().unwrap_or_default();
-    if current != code {
-        ok = false;
-        eprintln!("generated/src/generated.rs does not match what the spec generates (stale, or edited by hand):");
-        eprintln!("{}", files::unified_diff(&current, &code, max_diff_lines));
+    let mut versions = Vec::new();
+    for entry in project.crates() {
+        let spec = project.load_spec(entry)?;
+        let generated = match project.generate(entry, &spec)? {
+            Ok(generated) => generated,
+            Err(report) => {
+                eprintln!("{report}");
+                eprintln!("fix {}, then run `cargo xtask regenerate`", entry.spec);
+                ok = false;
+                continue;
+            }
+        };
+        versions.push(format!(
+            "{} (spec {})",
+            entry.name, spec.openapi.info.version
+        ));
+        for (path, contents) in entry.files(&generated) {
+            let name = path.display().to_string();
+            match project.read(&path) {
+                None => {
+                    ok = false;
+                    eprintln!("{name} is missing: the spec generates it");
+                }
+                Some(current) if current != contents => {
+                    ok = false;
+                    eprintln!(
+                        "{name} does not match what {} generates (stale, or edited by hand):",
+                        entry.spec
+                    );
+                    eprintln!(
+                        "{}",
+                        files::unified_diff(&name, &current, &contents, max_diff_lines)
+                    );
+                }
+                Some(_) => {}
+            }
+        }
     }
-    let version = &spec.openapi.info.version;
+    for stray in project.stray_files()? {
+        ok = false;
+        eprintln!(
+            "{}: not written by the generator (generated/ holds only generated crates)",
+            stray.display()
+        );
+    }
     if ok {
-        println!("generated code matches spec {version}");
+        println!(
+            "generated crates match their specs: {}",
+            versions.join(", ")
+        );
         Ok(ExitCode::SUCCESS)
     } else {
         eprintln!("run `cargo xtask regenerate` and commit the result");
@@ -180,16 +253,23 @@ fn check(root: &Path, max_diff_lines: usize) -> anyhow::Result<ExitCode> {
 }
 
 fn lint(root: &Path) -> anyhow::Result<ExitCode> {
-    let project = files::Project::new(root);
-    let spec = project.load_spec()?;
-    let report = passage_codegen::lint(&spec);
-    if report.is_clean() {
-        println!("{}: lint clean (0 findings)", project.spec_name());
-        Ok(ExitCode::SUCCESS)
-    } else {
-        eprintln!("{report}");
-        Ok(ExitCode::from(1))
+    let project = files::Project::load(root)?;
+    let mut clean = true;
+    for entry in project.crates() {
+        let spec = project.load_spec(entry)?;
+        let report = passage_codegen::lint(&spec);
+        if report.is_clean() {
+            println!("{}: lint clean (0 findings)", entry.spec);
+        } else {
+            clean = false;
+            eprintln!("{report}");
+        }
     }
+    Ok(if clean {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn architecture(root: &Path, graphs: &[String], edges: bool) -> anyhow::Result<ExitCode> {
@@ -253,12 +333,18 @@ fn mutate(
     seed: u64,
     max_mutations: u64,
     compile: usize,
+    spec: Option<String>,
 ) -> anyhow::Result<ExitCode> {
     use passage_codegen::mutate::{self, Mutation, Outcome};
     use std::collections::BTreeMap;
 
-    let project = files::Project::new(root);
-    let spec = project.load_spec()?;
+    let project = files::Project::load(root)?;
+    let entry = match &spec {
+        Some(spec) => project.crate_of_spec(spec)?,
+        None => &project.crates()[0],
+    };
+    let spec_name = entry.spec.clone();
+    let spec = project.load_spec(entry)?;
     let original = passage_codegen::generate(&spec).ok();
     let base = spec.json().clone();
     let started = std::time::Instant::now();
@@ -276,7 +362,7 @@ fn mutate(
             })
             .collect();
         let (text, applied) = mutate::mutant(&base, &mutations);
-        match mutate::judge(&text) {
+        match mutate::judge(&spec_name, &text) {
             Ok(Outcome::Unloadable) => unloadable += 1,
             Ok(Outcome::Rejected(rules)) => {
                 rejected += 1;
@@ -287,7 +373,7 @@ fn mutate(
                         eprintln!("    {what}");
                     }
                     if let Ok(mutant) =
-                        passage_codegen::LoadedSpec::from_str(files::SPEC, text.clone())
+                        passage_codegen::LoadedSpec::from_str(spec_name.clone(), text.clone())
                     {
                         if let Err(e) = passage_codegen::generate(&mutant) {
                             eprintln!("  {e}");
@@ -299,7 +385,13 @@ fn mutate(
                 }
             }
             Ok(Outcome::Generated(code)) => {
-                if Some(&code) != original.as_ref() && !generated.iter().any(|(c, _)| c == &code) {
+                let code = *code;
+                let new = original.as_ref().is_none_or(|o| o.code != code.code);
+                if new
+                    && !generated
+                        .iter()
+                        .any(|(c, _): &(passage_codegen::GeneratedCrate, _)| c.code == code.code)
+                {
                     generated.push((code, applied));
                 }
             }
@@ -320,7 +412,7 @@ fn mutate(
         generated.len(),
     );
     let mut failed = violations > 0;
-    let sample: Vec<String> = generated
+    let sample: Vec<passage_codegen::GeneratedCrate> = generated
         .iter()
         .take(compile)
         .map(|(c, _)| c.clone())

@@ -14,7 +14,7 @@ use std::process::{Command, ExitCode};
 use anyhow::{bail, Context};
 use passage_codegen::LoadedSpec;
 
-use crate::files::{self, Project};
+use crate::files::Project;
 
 /// One spec change and the verdict both tools must reach.
 struct Case {
@@ -82,17 +82,18 @@ fn add_property(text: &str, marker: &str, name: &str, description: &str) -> anyh
 /// Runs every case; prints one line per case and a summary.
 pub fn run(root: &Path) -> anyhow::Result<ExitCode> {
     ensure_tool()?;
-    let project = Project::new(root);
-    let spec = project.load_spec()?;
+    let project = Project::load(root)?;
+    let entry = project.crate_of_spec("spec/passage-auth.yaml")?;
+    let spec = project.load_spec(entry)?;
     let work = tempdir(root)?;
-    let base = standalone_crate(root, &work.join("base"), &spec)?;
+    let base = standalone_crate(root, &work.join("base"), entry, &spec)?;
     let mut disagreements = 0;
     for (i, case) in CASES.iter().enumerate() {
         let changed_text = (case.change)(&spec.source)?;
         let changed =
-            LoadedSpec::from_str(format!("{} ({})", files::SPEC, case.name), changed_text)?;
+            LoadedSpec::from_str(format!("{} ({})", entry.spec, case.name), changed_text)?;
         let spec_diff_breaking = passage_codegen::diff_specs(&spec, &changed).is_breaking();
-        let new = standalone_crate(root, &work.join(format!("case{i}")), &changed)?;
+        let new = standalone_crate(root, &work.join(format!("case{i}")), entry, &changed)?;
         let semver_breaking = !semver_checks(root, &base, &new)?;
         let agree = spec_diff_breaking == semver_breaking;
         println!(
@@ -145,66 +146,21 @@ fn tempdir(root: &Path) -> anyhow::Result<PathBuf> {
     Ok(dir)
 }
 
-/// A workspace at `dir` holding a copy of the client crate whose
-/// `generated.rs` is generated from `spec`; returns the crate's directory.
-fn standalone_crate(root: &Path, dir: &Path, spec: &LoadedSpec) -> anyhow::Result<PathBuf> {
-    let krate = dir.join("generated");
-    copy_dir(&root.join("generated"), &krate)?;
-    let _ = std::fs::remove_dir_all(krate.join("tests"));
-    let _ = std::fs::remove_dir_all(krate.join("benches"));
-    let code = match passage_codegen::generate(spec) {
-        Ok(code) => code,
+/// A workspace at `dir` holding the crate `entry` generates from `spec`
+/// (beside the runtime crate); returns the crate's directory.
+fn standalone_crate(
+    root: &Path,
+    dir: &Path,
+    entry: &crate::crates::Entry,
+    spec: &LoadedSpec,
+) -> anyhow::Result<PathBuf> {
+    let generated = match passage_codegen::generate_with(spec, &entry.options()) {
+        Ok(generated) => generated,
         Err(e) => bail!("{e}"),
     };
-    std::fs::write(krate.join("src/generated.rs"), code)?;
-    // The workspace's shared settings and dependency versions, without its members.
-    let text = std::fs::read_to_string(root.join("Cargo.toml"))?;
-    let mut manifest: toml_edit::DocumentMut = text.parse()?;
-    manifest["workspace"]["members"] = toml_edit::value(toml_edit::Array::from_iter(["generated"]));
-    manifest["workspace"]["default-members"] =
-        toml_edit::value(toml_edit::Array::from_iter(["generated"]));
-    if let Some(ws) = manifest["workspace"].as_table_mut() {
-        ws.remove("exclude");
-    }
-    if let Some(deps) = manifest["workspace"]["dependencies"].as_table_like_mut() {
-        let local: Vec<String> = deps
-            .iter()
-            .filter(|(_, v)| v.get("path").is_some())
-            .map(|(k, _)| k.to_string())
-            .collect();
-        for name in local {
-            deps.remove(&name);
-        }
-    }
-    std::fs::write(dir.join("Cargo.toml"), manifest.to_string())?;
-    std::fs::copy(root.join("Cargo.lock"), dir.join("Cargo.lock"))?;
-    // Keep the crate free of dev-dependencies (tests are not compared).
-    let crate_manifest = std::fs::read_to_string(krate.join("Cargo.toml"))?;
-    let mut crate_manifest: toml_edit::DocumentMut = crate_manifest.parse()?;
-    crate_manifest.remove("dev-dependencies");
-    crate_manifest.remove("bench");
-    crate_manifest.remove("test");
-    if let Some(package) = crate_manifest["package"].as_table_mut() {
-        package.remove("readme");
-    }
-    std::fs::write(krate.join("Cargo.toml"), crate_manifest.to_string())?;
-    Ok(krate)
-}
-
-fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in
-        std::fs::read_dir(from).with_context(|| format!("cannot read {}", from.display()))?
-    {
-        let entry = entry?;
-        let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            copy_dir(&entry.path(), &target)?;
-        } else {
-            std::fs::copy(entry.path(), &target)?;
-        }
-    }
-    Ok(())
+    passage_codegen::scratch::write_workspace(&[(entry.name.clone(), &generated)], root, dir)
+        .map_err(anyhow::Error::msg)?;
+    Ok(dir.join(&entry.name))
 }
 
 /// True when cargo-semver-checks finds no change that a minor release may not make.

@@ -1,9 +1,10 @@
 //! `cargo xtask spec-diff`: the review report of a spec change.
 //!
-//! `--base REF` compares `spec/passage-auth.yaml` at a git ref with the working
-//! tree and checks version discipline against `spec/CHANGELOG.md` and
-//! `generated/Cargo.toml`; `OLD.yaml NEW.yaml` compares two files (the
-//! changelog and client manifest are checked when given).
+//! `--base REF` compares every spec of `spec/crates.toml` (or the one `--spec`
+//! names) at a git ref with the working tree and checks version discipline
+//! against the spec's changelog and its generated crate's manifest;
+//! `OLD.yaml NEW.yaml` compares two files (the changelog and manifest are
+//! checked when given).
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -13,27 +14,27 @@ use anyhow::{bail, Context};
 use passage_codegen::diff::{self, Format, Report, VersionInputs};
 use passage_codegen::LoadedSpec;
 
-use crate::files::{self, Project};
-
-/// The changelog, relative to the workspace root.
-const CHANGELOG: &str = "spec/CHANGELOG.md";
+use crate::files::Project;
 
 /// Arguments of `cargo xtask spec-diff`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Compare spec/passage-auth.yaml at this git ref (e.g. origin/main) with the working tree.
+    /// Compare the configured specs at this git ref (e.g. origin/main) with the working tree.
     #[arg(long, value_name = "GIT_REF")]
     base: Option<String>,
+    /// With --base: only this configured spec (e.g. spec/passage-management.yaml).
+    #[arg(long, value_name = "PATH")]
+    spec: Option<String>,
     /// OLD.yaml NEW.yaml: compare two spec files instead.
     #[arg(value_name = "FILE", num_args = 0..=2)]
     files: Vec<PathBuf>,
     /// text (coloured on a terminal), markdown (for a pull request) or json.
     #[arg(long, default_value = "text", value_parser = ["text", "markdown", "json"])]
     format: String,
-    /// Changelog that must have an entry for the new version (default with --base: spec/CHANGELOG.md).
+    /// Changelog that must have an entry for the new version (default with --base: the spec's, from spec/crates.toml).
     #[arg(long, value_name = "PATH")]
     changelog: Option<PathBuf>,
-    /// Client Cargo.toml whose package.version must be bumped as the spec change requires (default with --base: generated/Cargo.toml; compared with its version at the base ref).
+    /// Generated crate's Cargo.toml whose package.version must be bumped as the spec change requires (default with --base: the spec's crate; compared with its version at the base ref).
     #[arg(long, value_name = "PATH")]
     client_manifest: Option<PathBuf>,
     /// Do not generate both specs to compare the generated Rust API.
@@ -43,36 +44,78 @@ pub struct Args {
 
 /// Runs the command: 0 no breaking change, 1 breaking change or version discipline fails.
 pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
-    let mut old_crate_version = None;
-    let (old, new, changelog, manifest) = match (&args.base, args.files.as_slice()) {
+    let mut failed = false;
+    match (&args.base, args.files.as_slice()) {
         (Some(base), []) => {
-            old_crate_version = git_show(root, base, files::CLIENT_MANIFEST)
-                .ok()
-                .and_then(|text| manifest_version(&text).ok());
-            let project = Project::new(root);
-            let old_text = git_show(root, base, files::SPEC)?;
-            let old = LoadedSpec::from_str(format!("{base}:{}", files::SPEC), old_text)?;
-            let new = project.load_spec()?;
-            let changelog = args
-                .changelog
-                .clone()
-                .unwrap_or_else(|| root.join(CHANGELOG));
-            let manifest = args
-                .client_manifest
-                .clone()
-                .unwrap_or_else(|| root.join(files::CLIENT_MANIFEST));
-            (old, new, Some(changelog), Some(manifest))
+            ensure_ref(root, base)?;
+            let project = Project::load(root)?;
+            let entries: Vec<&crate::crates::Entry> = match &args.spec {
+                Some(spec) => vec![project.crate_of_spec(spec)?],
+                None => project.crates().iter().collect(),
+            };
+            for entry in entries {
+                let old_text = match git_show(root, base, &entry.spec) {
+                    Ok(text) => text,
+                    Err(e) => {
+                        println!(
+                            "{}: no such spec at {base} ({e}); a new spec has nothing to compare",
+                            entry.spec
+                        );
+                        continue;
+                    }
+                };
+                let old_crate_version = git_show(root, base, &entry.manifest())
+                    .ok()
+                    .and_then(|text| manifest_version(&text).ok());
+                let old = LoadedSpec::from_str(format!("{base}:{}", entry.spec), old_text)?;
+                let new = project.load_spec(entry)?;
+                let changelog = args
+                    .changelog
+                    .clone()
+                    .unwrap_or_else(|| root.join(&entry.changelog));
+                let manifest = args
+                    .client_manifest
+                    .clone()
+                    .unwrap_or_else(|| root.join(entry.manifest()));
+                failed |= report(
+                    root,
+                    &args,
+                    (old, new),
+                    Some(changelog),
+                    Some(manifest),
+                    old_crate_version,
+                )?;
+            }
         }
-        (None, [old, new]) => (
-            passage_codegen::load(old)?,
-            passage_codegen::load(new)?,
-            args.changelog.clone(),
-            args.client_manifest.clone(),
-        ),
+        (None, [old, new]) => {
+            failed |= report(
+                root,
+                &args,
+                (passage_codegen::load(old)?, passage_codegen::load(new)?),
+                args.changelog.clone(),
+                args.client_manifest.clone(),
+                None,
+            )?;
+        }
         (Some(_), _) => bail!("give either --base GIT_REF or two files, not both"),
         (None, _) => bail!("give --base GIT_REF, or two files: OLD.yaml NEW.yaml"),
-    };
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
 
+/// Prints the report of one spec change; true when it fails.
+fn report(
+    root: &Path,
+    args: &Args,
+    (old, new): (LoadedSpec, LoadedSpec),
+    changelog: Option<PathBuf>,
+    manifest: Option<PathBuf>,
+    old_crate_version: Option<String>,
+) -> anyhow::Result<bool> {
     let changes = diff::diff(&old, &new);
     let changelog_text = match &changelog {
         Some(path) => Some(
@@ -114,11 +157,25 @@ pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
         other => other.parse()?,
     };
     print!("{}", diff::render(&report, format));
-    Ok(if report.fails() {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(report.fails())
+}
+
+/// Fails unless `reference` names a commit.
+fn ensure_ref(root: &Path, reference: &str) -> anyhow::Result<()> {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["rev-parse", "--verify", "--quiet"])
+        .arg(format!("{reference}^{{commit}}"))
+        .output()
+        .context("cannot run git")?;
+    if !out.status.success() {
+        bail!(
+            "{reference} is not a commit of the repository at {}",
+            root.display()
+        );
+    }
+    Ok(())
 }
 
 /// The spec at a git ref, as text.

@@ -3,14 +3,15 @@
 //!
 //! The stamp (`target/xtask/regenerate.stamp`) holds a fingerprint of everything the output
 //! depends on: the xtask binary itself (it contains the generator; cargo rebuilds it whenever the
-//! generator changes), the spec, and the current contents of the generated module and the client
-//! manifest. When all of them are as they were after the last run, that run's output is still
-//! exact. `check` never uses the stamp: it always generates and compares byte for byte.
+//! generator changes), `spec/crates.toml`, every configured spec, and the current contents of every
+//! generated file. When all of them are as they were after the last run, that run's output is
+//! still exact. `check` and `regenerate --force` never use the stamp: they always generate.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
 
-use crate::files::{CLIENT_MANIFEST, GENERATED, SPEC};
+use crate::crates::CONFIG;
+use crate::files::Project;
 
 fn stamp_path(root: &Path) -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
@@ -27,13 +28,24 @@ fn fingerprint(root: &Path) -> Option<String> {
     let meta = std::fs::metadata(&exe).ok()?;
     meta.len().hash(&mut hasher);
     meta.modified().ok()?.hash(&mut hasher);
-    for file in [SPEC, GENERATED, CLIENT_MANIFEST] {
-        std::fs::read(root.join(file)).ok()?.hash(&mut hasher);
+    std::fs::read(root.join(CONFIG)).ok()?.hash(&mut hasher);
+    let project = Project::load(root).ok()?;
+    for entry in project.crates() {
+        std::fs::read(root.join(&entry.spec))
+            .ok()?
+            .hash(&mut hasher);
+        for file in passage_codegen::GeneratedCrate::FILES {
+            std::fs::read(root.join(&entry.dir).join(file))
+                .ok()?
+                .hash(&mut hasher);
+        }
     }
+    // A stray file under generated/ must make the next run look again.
+    project.stray_files().ok()?.hash(&mut hasher);
     Some(format!("{:016x}", hasher.finish()))
 }
 
-/// The spec version recorded by the last run, when nothing changed since.
+/// The summary recorded by the last run, when nothing changed since.
 pub fn unchanged(root: &Path) -> Option<String> {
     let stamp = std::fs::read_to_string(stamp_path(root)).ok()?;
     let (print, version) = stamp.trim_end().split_once(' ')?;

@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{copy_of_workspace, xtask};
+use common::{copy_of_workspace, xtask, AUTH_CODE};
 
 /// Replaces `from` (which must occur) in the copy's spec; returns the 1-based line of `to`.
 fn break_spec(root: &Path, from: &str, to: &str) -> usize {
@@ -82,7 +82,7 @@ fn the_rows_of_issue_14_end_in_located_findings_in_every_command() {
         break_spec(dir.path(), from, to);
         let text = std::fs::read_to_string(dir.path().join("spec/passage-auth.yaml")).unwrap();
         let line = text.lines().position(|l| l.contains(marker)).unwrap() + 1;
-        let generated = dir.path().join("generated/src/generated.rs");
+        let generated = dir.path().join(AUTH_CODE);
         let before = std::fs::read_to_string(&generated).unwrap();
         for command in ["lint", "regenerate", "check"] {
             let (status, out) = xtask(dir.path(), &[command]);
@@ -106,12 +106,24 @@ fn a_shape_error_names_the_node_it_is_in() {
         "          required: true\n",
         "          required: sometimes\n",
     );
+    // The error names the innermost node that does not read: the parameter
+    // the broken `required` belongs to (its line, and its pointer).
+    let text = std::fs::read_to_string(dir.path().join("spec/passage-auth.yaml")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let parameter_line = (0..line)
+        .rev()
+        .find(|&i| lines[i].trim_start().starts_with("- "))
+        .expect("the broken field is inside a parameter")
+        + 1;
     let (status, out) = xtask(dir.path(), &["check"]);
     assert_eq!(status, 2, "{out}");
-    assert!(out.contains("spec/passage-auth.yaml:"), "{out}");
+    assert!(
+        out.contains(&format!("spec/passage-auth.yaml:{parameter_line}:")),
+        "names line {parameter_line}: {out}"
+    );
+    assert!(out.contains("/parameters/"), "{out}");
     assert!(out.contains("(at /paths/"), "{out}");
     assert!(!out.contains("panicked"), "{out}");
-    let _ = line;
 }
 
 #[test]
@@ -122,7 +134,7 @@ fn the_spec_as_it_is_lints_clean_and_is_up_to_date() {
     assert!(out.contains("lint clean (0 findings)"), "{out}");
     let (status, out) = xtask(dir.path(), &["regenerate"]);
     assert_eq!(status, 0, "{out}");
-    assert!(out.contains("is up to date"), "{out}");
+    assert!(out.contains("generated/auth: up to date"), "{out}");
 }
 
 #[test]

@@ -5,6 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+const CHANGELOG: &str = "spec/passage-auth.CHANGELOG.md";
+const MANIFEST: &str = "generated/auth/Cargo.toml";
+
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -57,8 +60,8 @@ fn git(root: &Path, args: &[&str]) {
     );
 }
 
-/// A git repository holding the real spec, its changelog and the client
-/// manifest, committed once on `main`.
+/// A git repository holding the real Auth spec, its changelog, its entry of
+/// spec/crates.toml and its generated crate's manifest, committed once on `main`.
 struct Repo {
     dir: tempfile::TempDir,
 }
@@ -68,20 +71,26 @@ impl Repo {
         let dir = tempfile::tempdir().unwrap();
         for rel in [
             "spec/passage-auth.yaml",
-            "spec/CHANGELOG.md",
-            "generated/Cargo.toml",
+            "spec/passage-auth.CHANGELOG.md",
+            "generated/auth/Cargo.toml",
         ] {
             let to = dir.path().join(rel);
             std::fs::create_dir_all(to.parent().unwrap()).unwrap();
             std::fs::copy(workspace().join(rel), &to).unwrap();
         }
         let repo = Repo { dir };
+        let config = std::fs::read_to_string(workspace().join("spec/crates.toml")).unwrap();
+        let auth_entry = config
+            .split("[[crate]]")
+            .find(|entry| entry.contains("spec = \"spec/passage-auth.yaml\""))
+            .expect("the Auth crate is configured");
+        repo.write("spec/crates.toml", &format!("[[crate]]{auth_entry}"));
         // The cases reason from a spec and a client crate both at 1.0.0 and a
         // changelog whose last entry is 1.0.0, whatever the workspace is at now.
         repo.set_spec_version("1.0.0");
         repo.set_crate_version("1.0.0");
         repo.write(
-            "spec/CHANGELOG.md",
+            CHANGELOG,
             "# Changelog\n\n## [Unreleased]\n\n## [1.0.0] - 2026-11-29\n\n### Added\n\n- The spec.\n",
         );
         git(repo.root(), &["init", "-q", "-b", "main"]);
@@ -120,23 +129,27 @@ impl Repo {
         );
     }
 
+    /// Sets the crate's version where a release does: in spec/crates.toml and
+    /// (as `cargo xtask regenerate` would) in the generated manifest.
     fn set_crate_version(&self, version: &str) {
-        let manifest = self.read("generated/Cargo.toml");
-        let line = manifest
-            .lines()
-            .find(|l| l.starts_with("version = "))
-            .unwrap()
-            .to_string();
-        self.write(
-            "generated/Cargo.toml",
-            &manifest.replacen(&line, &format!("version = \"{version}\""), 1),
-        );
+        for file in ["spec/crates.toml", MANIFEST] {
+            let text = self.read(file);
+            let line = text
+                .lines()
+                .find(|l| l.starts_with("version = "))
+                .unwrap()
+                .to_string();
+            self.write(
+                file,
+                &text.replacen(&line, &format!("version = \"{version}\""), 1),
+            );
+        }
     }
 
     fn add_changelog_entry(&self, version: &str) {
-        let log = self.read("spec/CHANGELOG.md");
+        let log = self.read(CHANGELOG);
         self.write(
-            "spec/CHANGELOG.md",
+            CHANGELOG,
             &log.replacen(
                 "## [Unreleased]\n",
                 &format!(
@@ -183,7 +196,7 @@ fn base_mode_on_an_unchanged_tree_reports_nothing() {
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("no changes to the API"), "{out}");
     assert!(
-        out.contains("ok: info.version, spec/CHANGELOG.md and generated/Cargo.toml are in order"),
+        out.contains("ok: info.version, spec/passage-auth.CHANGELOG.md and generated/auth/Cargo.toml are in order"),
         "{out}"
     );
     assert!(out.contains("no public item changed"), "{out}");
@@ -281,12 +294,12 @@ fn base_mode_asks_for_a_bump_a_changelog_entry_and_the_crate_version() {
     assert_eq!(code, 1, "{out}");
     assert!(
         out.contains(
-            "error: spec/CHANGELOG.md has no `## [1.1.0]` entry; add one that describes this change"
+            "error: spec/passage-auth.CHANGELOG.md has no `## [1.1.0]` entry; add one that describes this change"
         ),
         "{out}"
     );
     assert!(
-        out.contains("error: compatible spec changes need generated/Cargo.toml package.version 1.1.0 or later (was 1.0.0); found 1.0.0"),
+        out.contains("error: compatible spec changes need generated/auth/Cargo.toml package.version 1.1.0 or later (was 1.0.0); found 1.0.0"),
         "{out}"
     );
     assert!(
@@ -301,7 +314,7 @@ fn an_unknown_git_ref_is_an_error() {
     let (code, out, err) = xtask(repo.root(), &["--base", "no-such-branch"]);
     assert_eq!(code, 2, "{out}{err}");
     assert!(
-        err.contains("git show no-such-branch:spec/passage-auth.yaml failed"),
+        err.contains("no-such-branch is not a commit of the repository"),
         "{err}"
     );
 }

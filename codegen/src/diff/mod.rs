@@ -83,7 +83,7 @@ pub fn rust_api_effect(old: &LoadedSpec, new: &LoadedSpec) -> RustApi {
     };
     let codes = generate(old, "old").and_then(|a| generate(new, "new").map(|b| (a, b)));
     match codes {
-        Ok((a, b)) => match rust_api::diff_api(&a, &b) {
+        Ok((a, b)) => match rust_api::diff_api(&a.code, &b.code) {
             Ok(diff) => RustApi::Compared(diff),
             Err(e) => RustApi::Skipped {
                 reason: format!("the generated code did not parse: {e}"),

@@ -29,4 +29,15 @@ pub enum GenerateError {
         /// syn's message.
         message: String,
     },
+    /// The generator options do not fit the spec (an error body schema it
+    /// does not have, or one without the named code and message properties).
+    #[error("{path}: {message} (generator option `{option}`)")]
+    Options {
+        /// The spec file.
+        path: String,
+        /// The option that does not fit.
+        option: &'static str,
+        /// What does not fit.
+        message: String,
+    },
 }

@@ -9,8 +9,12 @@
 //! - `postprocess`: rewrites progenitor's output (runtime paths, `send()`
 //!   through the call wrapper, no `Client::new`, `#[non_exhaustive]` types).
 //! - `duplicates`: refuses code that defines an item twice.
+//! - `runtime_wiring`: the crate's `Error`, and the runtime's traits for its
+//!   error body and client (the hooks hand every request to the runtime).
+//! - `crate_files`: the manifest and the crate root around the code.
 //! - `header`: the `@generated` header.
 
+mod crate_files;
 mod duplicates;
 pub mod error;
 mod header;
@@ -18,6 +22,7 @@ mod operation_table;
 pub mod options;
 mod postprocess;
 mod replacement_types;
+mod runtime_wiring;
 mod settings;
 
 use progenitor::Generator;
@@ -28,28 +33,67 @@ use crate::lint::{lint, LintReport};
 use crate::spec::LoadedSpec;
 use duplicates::duplicate_item;
 pub use error::GenerateError;
-use header::with_header;
+use header::header;
 use operation_table::operation_table;
-pub use options::Options;
+pub use options::{ErrorBody, Options, API_MODULE, RUNTIME_CRATE};
 use replacement_types::ReplacementTypes;
+use runtime_wiring::runtime_wiring;
 use settings::progenitor_settings;
 
-/// Lints the spec and generates the client module with the project's options.
-pub fn generate(spec: &LoadedSpec) -> Result<String, GenerateError> {
-    generate_with(spec, &Options::default())
+/// What the generator writes for one spec: a crate of three files.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GeneratedCrate {
+    /// `Cargo.toml`.
+    pub manifest: String,
+    /// `src/lib.rs`: the crate's documentation and the re-export of the code.
+    pub root: String,
+    /// `src/api.rs`: the generated code.
+    pub code: String,
 }
 
-/// Lints the spec and generates the client module.
+impl GeneratedCrate {
+    /// The paths of a generated crate's files, relative to its directory.
+    pub const FILES: [&'static str; 3] = ["Cargo.toml", "src/lib.rs", "src/api.rs"];
+
+    /// Every file, as (path relative to the crate's directory, contents), in
+    /// the order of [`Self::FILES`].
+    pub fn files(&self) -> [(&'static str, &str); 3] {
+        let [manifest, root, code] = Self::FILES;
+        [
+            (manifest, &self.manifest),
+            (root, &self.root),
+            (code, &self.code),
+        ]
+    }
+}
+
+/// Lints the spec and generates its crate with options made from its name
+/// ([`Options::for_spec`]).
+pub fn generate(spec: &LoadedSpec) -> Result<GeneratedCrate, GenerateError> {
+    generate_with(spec, &Options::for_spec(&spec.path.display().to_string()))
+}
+
+/// Lints the spec and generates its crate.
 ///
 /// Never panics: a panic or an error of the generator on a spec that passed
 /// lint becomes a [`GenerateError::Lint`] whose findings (rule `generator`)
 /// name the schema or operation it failed on.
-pub fn generate_with(spec: &LoadedSpec, options: &Options) -> Result<String, GenerateError> {
+pub fn generate_with(
+    spec: &LoadedSpec,
+    options: &Options,
+) -> Result<GeneratedCrate, GenerateError> {
     let path = options.spec_display_name.clone();
     let report = lint(spec);
     if !report.is_clean() {
         return Err(GenerateError::Lint { path, report });
     }
+    // The options must fit the spec before the generator runs: their errors
+    // name an option, not a place of the spec.
+    runtime_wiring::check_error_body(
+        spec.json(),
+        options,
+        &ReplacementTypes::collect(spec.json()),
+    )?;
     convert_located(spec, options)
 }
 
@@ -57,7 +101,7 @@ pub fn generate_with(spec: &LoadedSpec, options: &Options) -> Result<String, Gen
 pub(crate) fn convert_located(
     spec: &LoadedSpec,
     options: &Options,
-) -> Result<String, GenerateError> {
+) -> Result<GeneratedCrate, GenerateError> {
     let convert = |spec: &LoadedSpec| convert(spec, options).map_err(|e| e.to_string());
     generate_or_blame(spec, &convert).map_err(|findings| GenerateError::Lint {
         path: options.spec_display_name.clone(),
@@ -66,7 +110,7 @@ pub(crate) fn convert_located(
 }
 
 /// Runs progenitor and the post-processing on a spec that passed lint.
-fn convert(spec: &LoadedSpec, options: &Options) -> Result<String, GenerateError> {
+fn convert(spec: &LoadedSpec, options: &Options) -> Result<GeneratedCrate, GenerateError> {
     let path = options.spec_display_name.clone();
     let doc = spec.json();
     let types = ReplacementTypes::collect(doc);
@@ -82,6 +126,13 @@ fn convert(spec: &LoadedSpec, options: &Options) -> Result<String, GenerateError
 
     let replacement_types = types.tokens();
     let operations = operation_table(doc);
+    // A part of the spec cut out to locate a failure may lack the error body:
+    // it gets no wiring (the whole spec was checked to have it).
+    let wiring_items = if runtime_wiring::has_error_body(doc, options) {
+        runtime_wiring(doc, options, &types)?
+    } else {
+        proc_macro2::TokenStream::new()
+    };
     let version = &spec.openapi.info.version;
     let sha = spec.sha256();
     let tokens = quote! {
@@ -95,27 +146,39 @@ fn convert(spec: &LoadedSpec, options: &Options) -> Result<String, GenerateError
         #replacement_types
 
         #operations
+
+        #wiring_items
     };
     let mut file: syn::File = syn::parse2(tokens).map_err(|e| GenerateError::Syntax {
         path: path.clone(),
         message: e.to_string(),
     })?;
+    let module = options.module_path();
+    let body_type = crate::naming::rust_ident(&options.error_body.schema, true);
     let wiring = postprocess::Wiring {
-        error_type: parse_path(&options.error_type, &path)?,
-        call_wrapper: parse_path(&options.call_wrapper, &path)?,
-        runtime: parse_path(&options.runtime, &path)?,
+        error_type: parse_path(&format!("{module}::Error"), &path)?,
+        call_wrapper: parse_path(
+            &format!("::{RUNTIME_CRATE}::finish_call::<{module}::types::{body_type}, _, _>"),
+            &path,
+        )?,
+        runtime: parse_path(&format!("::{RUNTIME_CRATE}"), &path)?,
     };
     postprocess::apply(&mut file, &wiring);
     if let Some(message) = duplicate_item(&file) {
         return Err(GenerateError::Syntax { path, message });
     }
-    let body = prettyplease::unparse(&file);
-    Ok(with_header(&path, version, &sha, &body))
+    let header = header(&path, version, &sha);
+    let code = format!("{header}\n{}", prettyplease::unparse(&file));
+    Ok(GeneratedCrate {
+        manifest: crate_files::manifest(options, &header, &code),
+        root: crate_files::crate_root(options, &header, doc),
+        code,
+    })
 }
 
 fn parse_path(s: &str, path: &str) -> Result<syn::Path, GenerateError> {
     syn::parse_str(s).map_err(|e| GenerateError::Syntax {
         path: path.to_string(),
-        message: format!("option `{s}` is not a Rust path: {e}"),
+        message: format!("the generated path `{s}` is not a Rust path: {e}"),
     })
 }

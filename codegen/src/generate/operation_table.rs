@@ -1,11 +1,13 @@
 //! The operation table: what the spec declares about each operation (method,
 //! path, tag, auth, retry safety, success statuses, secret places), generated
-//! as a `const` so that no handwritten list repeats the spec.
+//! as a `const` of the runtime's `OperationSpec` rows, so that neither the
+//! runtime nor handwritten code repeats the spec.
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{format_ident, quote};
 use serde_json::Value;
 
+use super::options::RUNTIME_CRATE;
 use crate::secrets;
 use crate::spec::operations;
 
@@ -26,24 +28,7 @@ pub(super) fn operation_table(doc: &Value) -> TokenStream {
             .pointer("/tags/0")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        let schemes: Vec<&str> = op
-            .value
-            .get("security")
-            .and_then(Value::as_array)
-            .map(|r| {
-                r.iter()
-                    .filter_map(Value::as_object)
-                    .flat_map(|m| m.keys().map(String::as_str))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let auth = if schemes.contains(&"bearerAuth") {
-            quote!(Auth::Bearer)
-        } else if schemes.contains(&"apiKeyAuth") {
-            quote!(Auth::ApiKey)
-        } else {
-            quote!(Auth::None)
-        };
+        let auth = auth_of(doc, op.value);
         let idempotent = op
             .value
             .get("x-idempotent")
@@ -74,18 +59,18 @@ pub(super) fn operation_table(doc: &Value) -> TokenStream {
         rows.push((
             id.to_string(),
             quote! {
-                OperationSpec {
-                    operation_id: #id,
-                    method: #method,
-                    path: #path,
-                    tag: #tag,
-                    auth: #auth,
-                    idempotent: #idempotent,
-                    success_statuses: &[#(#statuses),*],
-                    secret_query: &[#(#secret_query),*],
-                    secret_headers: &[#(#secret_headers),*],
-                    secret_body: &[#(#secret_body),*],
-                }
+                OperationSpec::new(
+                    #id,
+                    #method,
+                    #path,
+                    #tag,
+                    #auth,
+                    #idempotent,
+                    &[#(#statuses),*],
+                    &[#(#secret_query),*],
+                    &[#(#secret_headers),*],
+                    &[#(#secret_body),*],
+                )
             },
         ));
     }
@@ -95,47 +80,11 @@ pub(super) fn operation_table(doc: &Value) -> TokenStream {
     let indices = 0..count;
     let lookup = quote! { #(#ids => #indices,)* };
     let rows = rows.iter().map(|(_, t)| t);
+    let runtime = format_ident!("{RUNTIME_CRATE}");
     quote! {
         /// What the spec declares about each operation, sorted by operation id.
         pub mod operations {
-            /// The credential an operation needs.
-            #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-            pub enum Auth {
-                /// No credential.
-                None,
-                /// The user's auth token as an HTTP bearer token.
-                Bearer,
-                /// The app's API key in the `X-API-KEY` header.
-                ApiKey,
-            }
-
-            /// One operation of the spec.
-            #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-            #[non_exhaustive]
-            pub struct OperationSpec {
-                /// The spec's `operationId`, also the generated method name.
-                pub operation_id: &'static str,
-                /// The HTTP method.
-                pub method: &'static str,
-                /// The path template, relative to the base URL.
-                pub path: &'static str,
-                /// The API area (the spec's tag).
-                pub tag: &'static str,
-                /// The credential the operation needs.
-                pub auth: Auth,
-                /// `x-idempotent`: whether repeating the request is safe.
-                pub idempotent: bool,
-                /// The success (2xx and 3xx) statuses the spec declares.
-                pub success_statuses: &'static [u16],
-                /// Query parameters that carry a secret (`format: password`,
-                /// `$ref`s resolved): never log their values.
-                pub secret_query: &'static [&'static str],
-                /// Header parameters (lower-case) that carry a secret.
-                pub secret_headers: &'static [&'static str],
-                /// Paths into the request body (JSON or form; `/`-separated
-                /// property names, `*` for array items) whose values are secret.
-                pub secret_body: &'static [&'static str],
-            }
+            pub use ::#runtime::{Auth, OperationSpec};
 
             /// Every operation of the spec, sorted by `operation_id`.
             pub const OPERATIONS: [OperationSpec; #count] = [#(#rows),*];
@@ -150,5 +99,39 @@ pub(super) fn operation_table(doc: &Value) -> TokenStream {
                 Some(&OPERATIONS[index])
             }
         }
+    }
+}
+
+/// The credential `operation` needs, as the runtime's `Auth`: from the first
+/// of its security requirements that names a scheme (an empty requirement
+/// means anonymous calls are allowed too; the credential is then sent when the
+/// client has one). An HTTP bearer scheme is `Auth::Bearer`, an API key in a
+/// header `Auth::ApiKey` with the header's name; lint refuses other kinds.
+fn auth_of(doc: &Value, operation: &Value) -> TokenStream {
+    let scheme = operation
+        .get("security")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_object)
+        .flat_map(|requirement| requirement.keys())
+        .next()
+        .and_then(|name| {
+            doc.pointer(&format!(
+                "/components/securitySchemes/{}",
+                crate::spec::escape(name)
+            ))
+        });
+    let Some(scheme) = scheme else {
+        return quote!(Auth::None);
+    };
+    let field = |key: &str| scheme.get(key).and_then(Value::as_str).unwrap_or_default();
+    match field("type") {
+        "http" if field("scheme").eq_ignore_ascii_case("bearer") => quote!(Auth::Bearer),
+        "apiKey" if field("in") == "header" => {
+            let header = field("name").to_ascii_lowercase();
+            quote!(Auth::ApiKey { header: #header })
+        }
+        _ => quote!(Auth::None),
     }
 }

@@ -1,38 +1,77 @@
-//! The options of a generation: how the generated module is wired into the
-//! crate it is written into.
+//! The options of a generation: what the spec does not say about the crate
+//! it becomes. Everything else (operations, auth, retry safety, secrets,
+//! servers) comes from the spec; nothing here assumes a particular API.
 
-/// How the generated code is wired into the client crate.
-#[derive(Clone, Debug)]
+/// The runtime crate the generated code calls (`passage-runtime`), by its
+/// Rust name. It is part of the generator's contract, not of a spec.
+pub const RUNTIME_CRATE: &str = "passage_runtime";
+
+/// The module of the generated crate that holds the generated code; the
+/// crate root re-exports it.
+pub const API_MODULE: &str = "api";
+
+/// How one spec becomes one crate.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Options {
-    /// Path (from the crate root) of the module that `generated.rs` becomes.
-    pub module_path: String,
-    /// The `inner` type of the generated `Client`, which implements
-    /// the runtime's `ClientHooks` in handwritten code.
-    pub inner_type: String,
-    /// The spec's name as written in the header (keep it relative, so the
+    /// The spec's name as written in the headers (keep it relative, so the
     /// output is the same on every machine).
     pub spec_display_name: String,
-    /// The error type every generated `send()` returns.
-    pub error_type: String,
-    /// The function every generated `send()` passes its call through:
-    /// `fn(impl Future<Output = Result<T, runtime::Error<E>>>) -> impl
-    /// Future<Output = Result<T, error_type>>` (an `async fn` of that shape too).
-    pub call_wrapper: String,
-    /// The module the generated code calls instead of `progenitor_client`
-    /// (every `progenitor_client::` path is rewritten to start with it): it
-    /// provides the same items (`ResponseValue`, `Error`, `ClientHooks`, ...).
-    pub runtime: String,
+    /// The crate's package name (e.g. `passage-auth-api`).
+    pub crate_name: String,
+    /// The crate's own semver (spec-diff checks its bump).
+    pub crate_version: String,
+    /// The crate's one-line description for its manifest.
+    pub description: String,
+    /// The schema of the API's error answers.
+    pub error_body: ErrorBody,
 }
 
-impl Default for Options {
+/// Which schema the API's error answers have, and which of its properties
+/// hold the error code and the message: the generated crate's error type is
+/// the runtime's `Error` over that code's type.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ErrorBody {
+    /// The component schema (e.g. `ApiError`).
+    pub schema: String,
+    /// The property with the machine-readable code (a string or a string enum).
+    pub code_field: String,
+    /// The property with the human-readable message (a string).
+    pub message_field: String,
+}
+
+impl Default for ErrorBody {
+    /// `ApiError` with `code` and `error`: the shape of both Passage APIs'
+    /// errors, and the convention the specs of this repository follow.
     fn default() -> Self {
         Self {
-            module_path: "crate::generated".into(),
-            inner_type: "crate::hooks::ClientState".into(),
-            spec_display_name: "spec/passage-auth.yaml".into(),
-            error_type: "crate::Error".into(),
-            call_wrapper: "crate::error::finish_call".into(),
-            runtime: "crate::runtime".into(),
+            schema: "ApiError".into(),
+            code_field: "code".into(),
+            message_field: "error".into(),
         }
+    }
+}
+
+impl Options {
+    /// Options for the spec named `spec_display_name`, with a crate name made
+    /// from its file stem (`spec/foo.yaml` -> `foo-api`), version `0.1.0`
+    /// and the default [`ErrorBody`]: enough for tests and tools that only
+    /// need the generated code.
+    pub fn for_spec(spec_display_name: &str) -> Self {
+        let stem = std::path::Path::new(spec_display_name)
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("spec");
+        Self {
+            spec_display_name: spec_display_name.to_string(),
+            crate_name: format!("{stem}-api"),
+            crate_version: "0.1.0".into(),
+            description: format!("Operations and types generated from {spec_display_name}"),
+            error_body: ErrorBody::default(),
+        }
+    }
+
+    /// The path of the generated module from the crate root.
+    pub(crate) fn module_path(&self) -> String {
+        format!("crate::{API_MODULE}")
     }
 }

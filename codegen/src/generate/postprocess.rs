@@ -9,12 +9,15 @@
 //! - requests carry the headers the spec declares, not progenitor's own
 //!   `api-version` header (an Oxide convention Passage never read), and an
 //!   operation without header parameters builds no header map for them;
-//! - the code calls the crate's own runtime module instead of the
-//!   `progenitor-client` crate (every `progenitor_client::` path starts with
-//!   the runtime's path instead), so the crate chooses its dependencies' features;
-//! - `Client::new` is dropped and `Client::new_with_client` is
-//!   crate-private, so the only way to a `Client` is the handwritten builder
-//!   and its invariants;
+//! - the code calls the runtime crate instead of the `progenitor-client`
+//!   crate (every `progenitor_client::` path starts with the runtime's path
+//!   instead), so the runtime chooses its dependencies' features; progenitor's
+//!   `Error` is the runtime's `CallError` (the crate's own `Error` is the
+//!   runtime's redacting error, which every `send()` returns), kept private;
+//! - `Client::new` and `Client::new_with_client` are dropped: a client is
+//!   made from the parts the runtime's builder makes
+//!   (`GeneratedClient::from_parts`), so a client crate's builder and its
+//!   invariants are the only way to one;
 //! - the spec's structs and enums are `#[non_exhaustive]`, so a change that
 //!   `spec-diff` calls compatible (a new optional field, a new variant) is
 //!   compatible for users' code too (they build values with the builders).
@@ -22,19 +25,30 @@
 use syn::visit_mut::{self, VisitMut};
 use syn::{parse_quote, ImplItem, Item, Visibility};
 
-/// Paths in the client crate that the rewritten code calls.
+/// Paths the rewritten code calls.
 pub(crate) struct Wiring {
-    /// The error type every `send()` returns (e.g. `crate::Error`).
+    /// The error type every `send()` returns (e.g. `crate::api::Error`).
     pub error_type: syn::Path,
-    /// `fn(impl Future<Output = Result<T, runtime::Error<E>>>) -> impl Future<Output = Result<T, ErrorType>>`.
+    /// `fn(impl Future<Output = Result<T, CallError<E>>>) -> impl Future<Output = Result<T, ErrorType>>`.
     pub call_wrapper: syn::Path,
-    /// The module that stands in for `progenitor_client` (e.g. `crate::runtime`).
+    /// The crate that stands in for `progenitor_client` (e.g. `::passage_runtime`).
     pub runtime: syn::Path,
 }
+
+/// progenitor's name for the error of a call, and the runtime's.
+const PROGENITOR_ERROR: &str = "Error";
+const CALL_ERROR: &str = "CallError";
 
 /// Applies every rewrite to the parsed file.
 pub(crate) fn apply(file: &mut syn::File, wiring: &Wiring) {
     UseRuntime(&wiring.runtime).visit_file_mut(file);
+    for item in &mut file.items {
+        // The spec's types keep their own names (a schema may be called `Error`).
+        if !matches!(item, Item::Mod(module) if module.ident == "types") {
+            CallErrorName.visit_item_mut(item);
+        }
+    }
+    keep_call_error_private(file, &wiring.runtime);
     for item in &mut file.items {
         match item {
             Item::Mod(module) if module.ident == "types" => mark_types(module),
@@ -59,18 +73,70 @@ fn is_client_impl(block: &syn::ItemImpl) -> bool {
 }
 
 /// `Client::new` (which builds its own `reqwest::Client`, redirects
-/// followed) is dropped and `Client::new_with_client` becomes `pub(crate)`:
-/// the handwritten builder is the only way to a client.
+/// followed) and `Client::new_with_client` are dropped: the generated
+/// `GeneratedClient::from_parts` takes what only the runtime's builder makes.
 fn hide_constructors(block: &mut syn::ItemImpl) {
-    block
-        .items
-        .retain(|item| !matches!(item, ImplItem::Fn(f) if f.sig.ident == "new"));
-    for item in &mut block.items {
-        if let ImplItem::Fn(f) = item {
-            if f.sig.ident == "new_with_client" {
-                f.vis = parse_quote!(pub(crate));
+    block.items.retain(
+        |item| !matches!(item, ImplItem::Fn(f) if f.sig.ident == "new" || f.sig.ident == "new_with_client"),
+    );
+}
+
+/// Renames progenitor's `Error` (the error of a call) to the runtime's
+/// `CallError` wherever a path starts with it or a `use` names it.
+struct CallErrorName;
+
+impl VisitMut for CallErrorName {
+    fn visit_path_mut(&mut self, path: &mut syn::Path) {
+        if path.leading_colon.is_none() {
+            if let Some(first) = path.segments.first_mut() {
+                if first.ident == PROGENITOR_ERROR {
+                    first.ident = syn::Ident::new(CALL_ERROR, first.ident.span());
+                }
             }
         }
+        visit_mut::visit_path_mut(self, path);
+    }
+
+    fn visit_use_name_mut(&mut self, name: &mut syn::UseName) {
+        if name.ident == PROGENITOR_ERROR {
+            name.ident = syn::Ident::new(CALL_ERROR, name.ident.span());
+        }
+    }
+}
+
+/// Takes `CallError` out of the top-level `pub use` of runtime items and
+/// imports it privately: a generated crate's public error is its own `Error`.
+fn keep_call_error_private(file: &mut syn::File, runtime: &syn::Path) {
+    let mut removed = false;
+    for item in &mut file.items {
+        let Item::Use(item_use) = item else { continue };
+        if !matches!(item_use.vis, Visibility::Public(_)) {
+            continue;
+        }
+        removed |= remove_use_name(&mut item_use.tree, CALL_ERROR);
+    }
+    if removed {
+        file.items.insert(0, parse_quote!(use #runtime::CallError;));
+    }
+}
+
+/// Removes `name` from the groups of `tree`; true when it was there.
+fn remove_use_name(tree: &mut syn::UseTree, name: &str) -> bool {
+    match tree {
+        syn::UseTree::Path(path) => remove_use_name(&mut path.tree, name),
+        syn::UseTree::Group(group) => {
+            let before = group.items.len();
+            group.items = std::mem::take(&mut group.items)
+                .into_iter()
+                .filter(|t| !matches!(t, syn::UseTree::Name(n) if n.ident == name))
+                .collect();
+            let mut removed = group.items.len() != before;
+            for item in group.items.iter_mut() {
+                removed |= remove_use_name(item, name);
+            }
+            removed
+        }
+        _ => false,
     }
 }
 
@@ -225,9 +291,15 @@ impl VisitMut for UseRuntime<'_> {
             .first()
             .is_some_and(|s| s.ident == CLIENT_CRATE)
         {
-            let rest = path.segments.iter().skip(1);
+            let mut rest: Vec<syn::PathSegment> = path.segments.iter().skip(1).cloned().collect();
+            // progenitor's `Error` is the runtime's `CallError`.
+            if let Some(first) = rest.first_mut() {
+                if first.ident == PROGENITOR_ERROR {
+                    first.ident = syn::Ident::new(CALL_ERROR, first.ident.span());
+                }
+            }
             let mut segments = self.0.segments.clone();
-            segments.extend(rest.cloned());
+            segments.extend(rest);
             *path = syn::Path {
                 leading_colon: self.0.leading_colon,
                 segments,
@@ -319,9 +391,9 @@ mod tests {
 
     fn wiring() -> Wiring {
         Wiring {
-            error_type: parse_quote!(crate::Error),
-            call_wrapper: parse_quote!(crate::error::finish_call),
-            runtime: parse_quote!(crate::runtime),
+            error_type: parse_quote!(crate::api::Error),
+            call_wrapper: parse_quote!(::rt::finish_call::<crate::api::types::ApiError, _, _>),
+            runtime: parse_quote!(::rt),
         }
     }
 
@@ -340,11 +412,11 @@ mod tests {
         apply(&mut file, &wiring());
         let text = file.to_token_stream().to_string();
         assert!(
-            text.contains("pub async fn send (self) -> :: std :: result :: Result < ResponseValue < types :: GetAppResponse > , crate :: Error >"),
+            text.contains("pub async fn send (self) -> :: std :: result :: Result < ResponseValue < types :: GetAppResponse > , crate :: api :: Error >"),
             "{text}"
         );
         assert!(
-            text.contains("crate :: error :: finish_call (async move { todo ! () }) . await"),
+            text.contains(":: rt :: finish_call :: < crate :: api :: types :: ApiError , _ , _ > (async move { todo ! () }) . await"),
             "{text}"
         );
         assert!(!text.contains("Error < types :: ApiError >"), "{text}");
@@ -432,32 +504,47 @@ mod tests {
                 let q = progenitor_client::QueryParam::new("state", &state);
                 todo!()
             }
+            pub mod builder {
+                use super::{ByteStream, Error};
+                fn g() -> Result<(), Error<()>> {
+                    Err(Error::InvalidRequest(String::new()))
+                }
+            }
+            pub mod types {
+                pub struct Error { pub code: String }
+                fn h(_: Error) -> std::error::Error {}
+            }
         };
         apply(&mut file, &wiring());
         let text = file.to_token_stream().to_string();
         assert!(!text.contains("progenitor_client"), "{text}");
         assert!(
-            text.contains(
-                "pub use crate :: runtime :: { ByteStream , ClientInfo , Error , ResponseValue } ;"
-            ),
+            text.contains("pub use rt :: { ByteStream , ClientInfo , ResponseValue } ;"),
+            "{text}"
+        );
+        // progenitor's `Error` is the runtime's `CallError`, imported privately.
+        assert!(text.starts_with("use :: rt :: CallError ;"), "{text}");
+        assert!(text.contains("use rt :: encode_path ;"), "{text}");
+        assert!(text.contains("-> :: rt :: CallError < () >"), "{text}");
+        assert!(text.contains(":: rt :: QueryParam :: new"), "{text}");
+        assert!(
+            text.contains("use super :: { ByteStream , CallError } ;"),
             "{text}"
         );
         assert!(
-            text.contains("use crate :: runtime :: encode_path ;"),
+            text.contains("Result < () , CallError < () > > { Err (CallError :: InvalidRequest"),
             "{text}"
         );
+        // The spec's own types keep their names; `std::error::Error` is left alone.
+        assert!(text.contains("pub struct Error {"), "{text}");
         assert!(
-            text.contains("-> crate :: runtime :: Error < () >"),
-            "{text}"
-        );
-        assert!(
-            text.contains("crate :: runtime :: QueryParam :: new"),
+            text.contains("fn h (_ : Error) -> std :: error :: Error"),
             "{text}"
         );
     }
 
     #[test]
-    fn constructors_become_crate_private_and_types_non_exhaustive() {
+    fn constructors_are_dropped_and_types_non_exhaustive() {
         let mut file: syn::File = parse_quote! {
             pub mod types {
                 pub struct A { pub x: u8 }
@@ -478,7 +565,7 @@ mod tests {
         assert!(text.contains("# [non_exhaustive] pub enum C"), "{text}");
         assert!(text.contains("pub mod builder { pub struct A"), "{text}");
         assert!(!text.contains("fn new ("), "{text}");
-        assert!(text.contains("pub (crate) fn new_with_client ("), "{text}");
+        assert!(!text.contains("fn new_with_client ("), "{text}");
         assert!(text.contains("pub fn baseurl"), "{text}");
     }
 }

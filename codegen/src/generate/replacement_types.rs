@@ -1,6 +1,6 @@
 //! Types generated from component schemas in place of the ones typify would
 //! write: an *open* enum for every string enum (a value a newer server sends
-//! decodes as `Unknown`) and a redacting secret type for every
+//! decodes as `Unknown`), and the runtime's redacting `SecretValue` for every
 //! `format: password` string.
 
 use proc_macro2::TokenStream;
@@ -8,6 +8,7 @@ use progenitor::TypeImpl;
 use quote::{format_ident, quote};
 use serde_json::Value;
 
+use super::options::RUNTIME_CRATE;
 use crate::naming::variant_name;
 
 /// The generated module that holds the open enums.
@@ -71,6 +72,11 @@ impl ReplacementTypes {
         Self { enums, secrets }
     }
 
+    /// True when `name` is a schema replaced by an open enum.
+    pub(super) fn is_open_enum(&self, name: &str) -> bool {
+        self.enums.iter().any(|e| e.name == name)
+    }
+
     /// progenitor's replacements: each schema's name, the path of the type
     /// that replaces it under `module_path` (the generated module) and the
     /// impls the replacement provides.
@@ -88,11 +94,7 @@ impl ReplacementTypes {
             ));
         }
         for s in &self.secrets {
-            out.push((
-                s.name.clone(),
-                format!("{module_path}::{SECRETS}::{}", s.name),
-                Vec::new(),
-            ));
+            out.push((s.name.clone(), secret_value_path(), Vec::new()));
         }
         out
     }
@@ -103,6 +105,7 @@ impl ReplacementTypes {
         let secrets = self.secrets.iter().map(SecretType::tokens);
         let (open_enums, secrets_module) =
             (format_ident!("{OPEN_ENUMS}"), format_ident!("{SECRETS}"));
+        let runtime = format_ident!("{RUNTIME_CRATE}");
         quote! {
             /// String enums of the spec as open enums: every known value has a
             /// variant, and a value a newer server sends decodes as `Unknown`.
@@ -110,9 +113,10 @@ impl ReplacementTypes {
                 #(#enums)*
             }
 
-            /// Strings the spec marks `format: password`: their `Debug` never
-            /// shows the value.
+            /// Strings the spec marks `format: password`: the runtime's
+            /// `SecretValue`, whose `Debug` never shows the value.
             pub mod #secrets_module {
+                pub use ::#runtime::SecretValue;
                 #(#secrets)*
             }
         }
@@ -229,53 +233,23 @@ struct SecretType {
     description: String,
 }
 
+/// The runtime's secret type, as a path from anywhere.
+fn secret_value_path() -> String {
+    format!("::{RUNTIME_CRATE}::SecretValue")
+}
+
 impl SecretType {
+    /// An alias of the runtime's `SecretValue` under the schema's name (none
+    /// for a schema named `SecretValue`, which the module re-exports).
     fn tokens(&self) -> TokenStream {
+        if self.name == "SecretValue" {
+            return TokenStream::new();
+        }
         let name = format_ident!("{}", self.name);
         let doc = doc_text(&self.description, &self.name);
-        let debug = format!("{}([redacted])", self.name);
         quote! {
             #[doc = #doc]
-            ///
-            /// `Debug` prints `[redacted]`; read the value with `expose_secret`.
-            #[derive(Clone, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
-            #[serde(transparent)]
-            pub struct #name(::std::string::String);
-
-            impl #name {
-                /// Wraps a secret value.
-                pub fn new(value: impl ::std::convert::Into<::std::string::String>) -> Self {
-                    Self(value.into())
-                }
-
-                /// The secret value itself: do not log it.
-                pub fn expose_secret(&self) -> &str {
-                    &self.0
-                }
-
-                /// Unwraps the secret value.
-                pub fn into_secret(self) -> ::std::string::String {
-                    self.0
-                }
-            }
-
-            impl ::std::fmt::Debug for #name {
-                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                    f.write_str(#debug)
-                }
-            }
-
-            impl ::std::convert::From<::std::string::String> for #name {
-                fn from(value: ::std::string::String) -> Self {
-                    Self(value)
-                }
-            }
-
-            impl ::std::convert::From<&str> for #name {
-                fn from(value: &str) -> Self {
-                    Self(value.to_string())
-                }
-            }
+            pub type #name = SecretValue;
         }
     }
 }

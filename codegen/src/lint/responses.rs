@@ -2,7 +2,8 @@
 //!
 //! These encode what progenitor 0.15 needs: one success body type per
 //! operation (it panics on several, or on typed plus empty bodies), one error
-//! body type (we use `ApiError` everywhere), and a schema on every JSON content.
+//! body type for the whole spec (the generated crate's error is typed with it;
+//! the generator's options name it), and a schema on every JSON content.
 
 use std::collections::BTreeSet;
 
@@ -11,11 +12,44 @@ use serde_json::Value;
 use super::Sink;
 use crate::spec::{escape, operations, resolve, OperationRef};
 
-/// The one schema every 4xx/5xx response body must use.
-pub const ERROR_SCHEMA: &str = "#/components/schemas/ApiError";
+/// The body every 4xx/5xx response of `doc` must use: the `$ref` most of
+/// them use (the first in name order on a tie), so that every other one is
+/// reported; `None` when no error response has a body.
+fn spec_error_schema(doc: &Value) -> Option<String> {
+    let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+    for op in operations(doc) {
+        let Some(responses) = op.value.get("responses").and_then(Value::as_object) else {
+            continue;
+        };
+        for (status, response) in responses {
+            if !(status.starts_with('4') || status.starts_with('5')) {
+                continue;
+            }
+            let response = match response.get("$ref").and_then(Value::as_str) {
+                Some(r) => match resolve(doc, r) {
+                    Some(target) => target,
+                    None => continue,
+                },
+                None => response,
+            };
+            if let Some(r) = response
+                .pointer("/content/application~1json/schema/$ref")
+                .and_then(Value::as_str)
+            {
+                *counts.entry(r.to_string()).or_default() += 1;
+            }
+        }
+    }
+    let most = counts.values().copied().max()?;
+    counts.into_iter().find(|(_, n)| *n == most).map(|(r, _)| r)
+}
 
 /// Runs the response rules.
 pub(crate) fn check(doc: &Value, sink: &mut Sink) {
+    let error_schema = spec_error_schema(doc);
+    let error_schema = error_schema
+        .as_deref()
+        .unwrap_or("#/components/schemas/<an error body>");
     for op in operations(doc) {
         let Some(responses) = op.value.get("responses").and_then(Value::as_object) else {
             sink.push(
@@ -47,12 +81,12 @@ pub(crate) fn check(doc: &Value, sink: &mut Sink) {
                     pointer,
                     "a redirect answer has no body; declare only its `Location` header",
                 ),
-                Some('4') | Some('5') if body.as_deref() != Some(ERROR_SCHEMA) => sink.push(
+                Some('4') | Some('5') if body.as_deref() != Some(error_schema) => sink.push(
                     "error-response-type",
                     Some(&op.name),
                     pointer,
                     format!(
-                        "error status {status} must have an application/json body `$ref: '{ERROR_SCHEMA}'`, found {}",
+                        "error status {status} must have the application/json body the spec's other errors have, `$ref: '{error_schema}'`, found {}",
                         body.as_deref().unwrap_or("no body")
                     ),
                 ),
@@ -65,8 +99,8 @@ pub(crate) fn check(doc: &Value, sink: &mut Sink) {
                 _ => {}
             }
         }
-        // The client's call wrapper takes progenitor's error with the `ApiError`
-        // body; an operation without an error status would have `Error<()>`.
+        // The call wrapper takes progenitor's error with the spec's error body;
+        // an operation without an error status would have `Error<()>`.
         if !responses
             .keys()
             .any(|status| status.starts_with('4') || status.starts_with('5'))
@@ -75,7 +109,7 @@ pub(crate) fn check(doc: &Value, sink: &mut Sink) {
                 "error-response-type",
                 Some(&op.name),
                 format!("{}/responses", op.pointer),
-                format!("declare at least one error status (4xx or 5xx) with the body `$ref: '{ERROR_SCHEMA}'`"),
+                format!("declare at least one error status (4xx or 5xx) with the body `$ref: '{error_schema}'`"),
             );
         }
         if success_bodies.len() > 1 {

@@ -80,8 +80,8 @@ pub const RULES: &[Rule] = &[
     // responses
     Rule {
         id: "error-response-type",
-        checks: "Every operation declares at least one 4xx or 5xx status (the client's error wrapper is typed with `ApiError`); every 4xx and 5xx response has an `application/json` body `$ref: '#/components/schemas/ApiError'`; no `default` response.",
-        fix: "give the error status the shared `ApiError` body, and list statuses explicitly",
+        checks: "Every operation declares at least one 4xx or 5xx status (the generated crate's error is typed with the error body); every 4xx and 5xx response of the spec has the same `application/json` body `$ref` (the one most of them use; the generator's options name it, `ApiError` by default); no `default` response.",
+        fix: "give the error status the spec's shared error body, and list statuses explicitly",
     },
     Rule {
         id: "success-body",

@@ -146,9 +146,131 @@ fn parse(path: &Path, source: &str) -> Result<(OpenAPI, serde_json::Value), Load
                 .into(),
         });
     }
-    let openapi =
-        serde_yaml::from_str::<OpenAPI>(source).map_err(|e| syntax_error(path, source, e))?;
-    Ok((openapi, to_json(value)))
+    let json = to_json(value);
+    let openapi = serde_yaml::from_str::<OpenAPI>(source).map_err(|e| {
+        // The document model reads path items, parameters, bodies, responses
+        // and schemas through untagged enums, which lose the location of an
+        // error inside them: look for the innermost such node that does not
+        // read on its own, and name it instead.
+        match narrowest_failure(&json) {
+            Some((pointer, message)) => shape_error(path, source, &pointer, &message),
+            None => syntax_error(path, source, e),
+        }
+    })?;
+    Ok((openapi, json))
+}
+
+/// The innermost node the document model reads through an untagged enum
+/// (a path item, an operation, a parameter, a request body, a response, a
+/// component) that does not read, with the reader's message.
+fn narrowest_failure(doc: &serde_json::Value) -> Option<(String, String)> {
+    use openapiv3::{
+        Operation, Parameter, PathItem, ReferenceOr, RequestBody, Response, Schema, SecurityScheme,
+    };
+    use serde_json::Value;
+
+    fn fails<T: serde::de::DeserializeOwned>(value: &Value) -> Option<String> {
+        serde_json::from_value::<T>(value.clone())
+            .err()
+            .map(|e| e.to_string())
+    }
+    fn entries<'a>(value: &'a Value, pointer: &str) -> Vec<(String, &'a Value)> {
+        match value {
+            Value::Object(map) => map
+                .iter()
+                .map(|(k, v)| (format!("{pointer}/{}", super::pointer::escape(k)), v))
+                .collect(),
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (format!("{pointer}/{i}"), v))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+    /// The operation's failing part, or the operation itself.
+    fn in_operation(op: &Value, pointer: &str) -> Option<(String, String)> {
+        let message = fails::<Operation>(op)?;
+        let mut parts: Vec<(String, &Value, fn(&Value) -> Option<String>)> = Vec::new();
+        if let Some(params) = op.get("parameters") {
+            for (p, v) in entries(params, &format!("{pointer}/parameters")) {
+                parts.push((p, v, fails::<ReferenceOr<Parameter>>));
+            }
+        }
+        if let Some(body) = op.get("requestBody") {
+            parts.push((
+                format!("{pointer}/requestBody"),
+                body,
+                fails::<ReferenceOr<RequestBody>>,
+            ));
+        }
+        if let Some(responses) = op.get("responses") {
+            for (p, v) in entries(responses, &format!("{pointer}/responses")) {
+                parts.push((p, v, fails::<ReferenceOr<Response>>));
+            }
+        }
+        Some(
+            parts
+                .into_iter()
+                .find_map(|(p, v, check)| check(v).map(|m| (p, m)))
+                .unwrap_or_else(|| (pointer.to_string(), message)),
+        )
+    }
+
+    if let Some(paths) = doc.get("paths") {
+        for (pointer, item) in entries(paths, "/paths") {
+            let Some(message) = fails::<ReferenceOr<PathItem>>(item) else {
+                continue;
+            };
+            let inner = entries(item, &pointer).into_iter().find_map(|(p, v)| {
+                let key = p.rsplit('/').next().unwrap_or_default();
+                if super::walk::METHODS.contains(&key) {
+                    in_operation(v, &p)
+                } else if key == "parameters" {
+                    entries(v, &p)
+                        .into_iter()
+                        .find_map(|(p, v)| fails::<ReferenceOr<Parameter>>(v).map(|m| (p, m)))
+                } else {
+                    None
+                }
+            });
+            return Some(inner.unwrap_or((pointer, message)));
+        }
+    }
+    let components: [(&str, fn(&Value) -> Option<String>); 5] = [
+        ("schemas", fails::<ReferenceOr<Schema>>),
+        ("parameters", fails::<ReferenceOr<Parameter>>),
+        ("requestBodies", fails::<ReferenceOr<RequestBody>>),
+        ("responses", fails::<ReferenceOr<Response>>),
+        ("securitySchemes", fails::<ReferenceOr<SecurityScheme>>),
+    ];
+    for (kind, check) in components {
+        if let Some(map) = doc.pointer(&format!("/components/{kind}")) {
+            for (pointer, value) in entries(map, &format!("/components/{kind}")) {
+                if let Some(message) = check(value) {
+                    return Some((pointer, message));
+                }
+            }
+        }
+    }
+    None
+}
+
+/// A shape error at the node `pointer` names, with the reader's `message`.
+fn shape_error(path: &Path, source: &str, pointer: &str, message: &str) -> LoadError {
+    let position = position_of(source, pointer);
+    let (line, column) = position.map_or((1, 1), |p| (p.line, p.column));
+    let mut message = message.to_string();
+    if let Some(subject) = subject_of(pointer) {
+        message = format!("{subject}: {message}");
+    }
+    LoadError::Syntax {
+        path: path.to_path_buf(),
+        line: line.max(1),
+        column: column.max(1),
+        pointer: pointer.to_string(),
+        message,
+    }
 }
 
 fn to_json(value: serde_yaml::Value) -> serde_json::Value {
@@ -228,6 +350,18 @@ mod tests {
         };
         assert!(*line == 5 || *line == 6, "{err}");
         assert!(err.to_string().contains("paths"), "{err}");
+    }
+
+    #[test]
+    fn a_shape_error_inside_a_parameter_names_the_parameter() {
+        let text = "openapi: 3.0.3\ninfo:\n  title: t\n  version: 1.0.0\npaths:\n  /a:\n    get:\n      responses: {}\n  /b:\n    get:\n      parameters:\n        - name: x\n          in: query\n          required: sometimes\n      responses: {}\n";
+        let err = LoadedSpec::from_str("s.yaml", text.into()).unwrap_err();
+        let LoadError::Syntax { line, pointer, .. } = &err else {
+            panic!("{err}")
+        };
+        assert_eq!(pointer, "/paths/~1b/get/parameters/0", "{err}");
+        assert_eq!(*line, 12, "{err}");
+        assert!(err.to_string().contains("sometimes"), "{err}");
     }
 
     #[test]

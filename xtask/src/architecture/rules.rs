@@ -37,11 +37,71 @@ pub const RULES: &[CrateRules] = &[
             &["lint", "secrets"],
             &["isolate"],
             &["generate"],
+            &["scratch"],
             &["diff", "mutate"],
         ],
         independent: &[],
         // The generator is built before any client crate exists and must not need one.
-        forbidden: &["generated", "emulator"],
+        forbidden: &["generated", "clients", "runtime", "emulator"],
+    },
+    CrateRules {
+        dir: "runtime",
+        layers: &[
+            &["secret", "backoff"],
+            &["clock", "redact", "retry", "operation", "response"],
+            &["call_error"],
+            &["decode", "encoding", "hooks", "redirect"],
+            &["error"],
+            &["client_state"],
+            &["pipeline", "builder"],
+        ],
+        independent: &[],
+        // The runtime knows no spec: generated crates hand it their table and error body.
+        forbidden: &["generated", "clients", "codegen", "emulator"],
+    },
+    CrateRules {
+        dir: "generated/auth",
+        layers: &[],
+        independent: &[],
+        forbidden: &["clients", "codegen", "emulator"],
+    },
+    CrateRules {
+        dir: "generated/management",
+        layers: &[],
+        independent: &[],
+        forbidden: &["clients", "codegen", "emulator"],
+    },
+    CrateRules {
+        dir: "clients/auth",
+        layers: &[],
+        independent: &[],
+        // The emulator is a dev-dependency of its README tests; the library never uses it.
+        forbidden: &["codegen", "clients/management"],
+    },
+    CrateRules {
+        dir: "clients/management",
+        layers: &[],
+        independent: &[],
+        forbidden: &["codegen", "emulator"],
+    },
+    CrateRules {
+        dir: "emulator",
+        layers: &[
+            &["base"],
+            &["jwt"],
+            &["relying_party"],
+            &["settings"],
+            &["model"],
+            &["domain"],
+            &["store"],
+            &["context"],
+            &["http"],
+            &["proxy", "admin_client"],
+            &["server"],
+        ],
+        independent: &["http/routes"],
+        // The emulator serves the APIs; it never calls them through our clients.
+        forbidden: &["clients", "generated", "runtime", "codegen"],
     },
     CrateRules {
         dir: "xtask",

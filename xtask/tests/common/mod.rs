@@ -12,20 +12,34 @@ pub fn workspace() -> PathBuf {
         .to_path_buf()
 }
 
-/// A temporary root holding copies of the files the xtask touches.
+/// A temporary root holding copies of the files the xtask touches: the
+/// crates' configuration, the specs and their changelogs, and `generated/`.
 pub fn copy_of_workspace() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    for rel in [
-        "spec/passage-auth.yaml",
-        "generated/Cargo.toml",
-        "generated/src/generated.rs",
-    ] {
-        let to = dir.path().join(rel);
-        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-        std::fs::copy(workspace().join(rel), &to).unwrap();
-    }
+    copy_tree(&workspace().join("spec"), &dir.path().join("spec"));
+    copy_tree(
+        &workspace().join("generated"),
+        &dir.path().join("generated"),
+    );
     dir
 }
+
+/// Copies the directory `from` to `to`, recursively.
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// The generated code of the Auth API crate, relative to the root.
+pub const AUTH_CODE: &str = "generated/auth/src/api.rs";
 
 /// Runs the xtask on `root` (with `RUST_BACKTRACE=1`, so a panic would show);
 /// returns its exit code and everything it printed.
