@@ -9,7 +9,9 @@ use serde_json::{Map, Value};
 
 use crate::base::api_error::{ApiError, ApiResult};
 use crate::base::enums::UserStatus;
-use crate::base::identifiers::{is_email, is_phone, normalize_identifier, IdentifierKind};
+use crate::base::identifiers::{
+    is_email, is_phone, parse_identifier, IdentifierError, IdentifierKind,
+};
 use crate::base::random::random_id;
 use crate::model::app::AppRecord;
 use crate::model::records::UserRecord;
@@ -266,25 +268,29 @@ pub fn new_flex_user(external_id: &str, now: i64) -> UserRecord {
     user
 }
 
+/// An identifier of `kind` given to the Management API, normalised and checked against the
+/// identifier rules ([`crate::base::identifiers`]); 400 `invalid_request` otherwise.
+fn managed_identifier(raw: &str, kind: IdentifierKind, wrong_kind: &str) -> ApiResult<String> {
+    match parse_identifier(raw) {
+        Ok((parsed, id)) if parsed == kind => Ok(id),
+        Ok(_) => Err(ApiError::bad_request(wrong_kind.to_owned())),
+        Err(e) => Err(invalid_identifier(e)),
+    }
+}
+
 /// An e-mail address given to the Management API, lower-cased (400 `invalid_request` when it is not
 /// one).
 pub fn managed_email(raw: &str) -> ApiResult<String> {
-    let email = raw.trim().to_lowercase();
-    if !is_email(&email) {
-        return Err(ApiError::bad_request("email is not an e-mail address"));
-    }
-    Ok(email)
+    managed_identifier(raw, IdentifierKind::Email, "email is not an e-mail address")
 }
 
 /// A phone number given to the Management API (400 `invalid_request` unless E.164).
 pub fn managed_phone(raw: &str) -> ApiResult<String> {
-    let phone = raw.trim().to_owned();
-    if !is_phone(&phone) {
-        return Err(ApiError::bad_request(
-            "phone must be an E.164 phone number (+ and 7 to 15 digits)",
-        ));
-    }
-    Ok(phone)
+    managed_identifier(
+        raw,
+        IdentifierKind::Phone,
+        "phone must be an E.164 phone number (+ and 7 to 15 digits)",
+    )
 }
 
 /// What the Management API's create and update give for a user (absent members stay as they are).
@@ -431,21 +437,18 @@ pub fn apply_metadata(
     Ok(next)
 }
 
-/// Classifies and normalizes an identifier, checking the app allows its kind.
+/// 400 `invalid_request` for a string that breaks the identifier rules ([`crate::base::identifiers`]).
+pub fn invalid_identifier(error: IdentifierError) -> ApiError {
+    ApiError::bad_request(error.to_string())
+}
+
+/// Classifies and normalizes an identifier (400 `invalid_request` when it breaks the identifier
+/// rules of [`crate::base::identifiers`]), checking the app allows its kind.
 pub fn classify_identifier(
     config: &AppConfig,
     identifier: &str,
 ) -> ApiResult<(IdentifierKind, String)> {
-    let id = normalize_identifier(identifier);
-    let kind = if is_email(&id) {
-        IdentifierKind::Email
-    } else if is_phone(&id) {
-        IdentifierKind::Phone
-    } else {
-        return Err(ApiError::bad_request(
-            "identifier must be an e-mail address or an E.164 phone number",
-        ));
-    };
+    let (kind, id) = parse_identifier(identifier).map_err(invalid_identifier)?;
     let allowed = match config.allowed_identifier {
         AllowedIdentifier::Both => true,
         AllowedIdentifier::Email => kind == IdentifierKind::Email,

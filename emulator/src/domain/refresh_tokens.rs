@@ -3,6 +3,7 @@
 
 use crate::base::api_error::{ApiError, ApiResult};
 use crate::base::digest::{digest_hex, successor_secret};
+use crate::base::enums::UserStatus;
 use crate::domain::sessions::{auth_token, insert_refresh_token, AuthResponse};
 use crate::jwt::PendingToken;
 use crate::model::app::AppRecord;
@@ -71,8 +72,15 @@ pub fn rotate(
             ))
         }
         RefreshState::Active => {
-            if !app.users.contains_key(&record.user_id) {
-                return Err(invalid_refresh("the user no longer exists"));
+            match app.users.get(&record.user_id) {
+                None => return Err(invalid_refresh("the user no longer exists")),
+                // Deactivation revokes the user's families; this also covers a user made inactive
+                // some other way (a state file edited by hand, a seed).
+                Some(user) if user.status == UserStatus::Inactive => {
+                    app.revoke_family(&record.family_id);
+                    return Err(invalid_refresh("the user is deactivated"));
+                }
+                Some(_) => {}
             }
             let token = auth_token(urls, app, &record.user_id, now)?;
             let new_secret = successor_secret(&app.refresh_key, presented);

@@ -1,9 +1,9 @@
 //! The routers: the emulator's listener serves the Auth API under `/v1`, the Management API under
 //! `/management/v1`, the `/_emulator` admin API and UI; the intercepting proxy serves the Auth API
 //! as `auth.passage.id` and the Management API as `api.passage.id` (each under `/v1`, nothing
-//! else). Around them: the body limit, fault injection and the request log (in front of each API),
-//! CORS (Auth API only). Route modules never import each other; this table is the one place that
-//! names them all.
+//! else). Around them: the `Host` check, the body limit, fault injection and the request log (in
+//! front of each API), CORS (Auth API only), and the admin API's token and origin checks. Route
+//! modules never import each other; this table is the one place that names them all.
 
 use std::sync::Arc;
 
@@ -14,9 +14,10 @@ use serde_json::json;
 
 use crate::base::api_error::ApiError;
 use crate::context::Context;
-use crate::http::admin_guard::admin_guard;
+use crate::http::admin_guard::{admin_guard, browser_guard};
 use crate::http::cors;
 use crate::http::fault_injection::{fault_middleware, FaultScope};
+use crate::http::host_guard::{host_guard, HostVerified};
 use crate::http::routes::management::{
     access, apps as m_apps, devices as m_devices, magic_links as m_magic_links,
     transactions as m_transactions, users as m_users,
@@ -48,12 +49,15 @@ pub fn intercepted_host_router(ctx: Arc<Context>, host: PassageHost) -> Router {
         PassageHost::Api => (management_api(ctx.clone()), false),
     };
     let routes = Router::new().nest("/v1", api).fallback(no_route);
-    with_outer_layers(routes, ctx, cors)
+    // The proxy only tunnels to the hosts it intercepts and refuses a `Host` naming another one
+    // (421), so its requests pass the `Host` check as verified.
+    with_outer_layers(routes, ctx, cors).layer(axum::Extension(HostVerified))
 }
 
-/// The layers around a router: the body limit and, with `cors`, CORS for the Auth API's `/v1`
-/// paths (preflights are answered there and never consume a fault; the Management API, called with
-/// a secret key from servers, allows no cross-origin calls).
+/// The layers around a router: the body limit, with `cors` CORS for the Auth API's `/v1` paths
+/// (preflights are answered there and never consume a fault; the Management API, called with a
+/// secret key from servers, allows no cross-origin calls), and outermost the `Host` check (a
+/// request for a host the emulator does not answer, DNS rebinding, gets nothing else).
 fn with_outer_layers(routes: Router<Arc<Context>>, ctx: Arc<Context>, cors: bool) -> Router {
     let routes = routes.layer(axum::extract::DefaultBodyLimit::max(
         ctx.options.max_body_bytes,
@@ -65,7 +69,9 @@ fn with_outer_layers(routes: Router<Arc<Context>>, ctx: Arc<Context>, cors: bool
     } else {
         routes
     };
-    routes.with_state(ctx)
+    routes
+        .layer(middleware::from_fn_with_state(ctx.clone(), host_guard))
+        .with_state(ctx)
 }
 
 /// Fault injection and the request log in front of one API (`prefix`: its prefix on the listener).
@@ -328,6 +334,7 @@ fn admin_routes(ctx: Arc<Context>) -> Router<Arc<Context>> {
         )
         .route("/fake-provider/id-token", post(fake_provider::id_token))
         .route_layer(middleware::from_fn_with_state(ctx, admin_guard))
+        .route_layer(middleware::from_fn(browser_guard))
         // Not admin calls: the health probe and the fake provider's page, which browsers reach in a
         // social login (no admin token to send).
         .route("/health", get(|| async { Json(json!({"status": "ok"})) }))
@@ -335,12 +342,14 @@ fn admin_routes(ctx: Arc<Context>) -> Router<Arc<Context>> {
 }
 
 /// The UI routes (mounted under `/_emulator/ui`): the page itself is served without the admin
-/// check (it asks for the token when one is needed), its panels are guarded like the admin API.
+/// check (it asks for the token when one is needed), its panels are guarded like the admin API;
+/// both refuse other web pages ([`browser_guard`]).
 fn ui_routes(ctx: Arc<Context>) -> Router<Arc<Context>> {
     Router::new()
         .route("/panels", get(ui::panels))
         .route_layer(middleware::from_fn_with_state(ctx, admin_guard))
         .route("/", get(ui::page))
+        .route_layer(middleware::from_fn(browser_guard))
 }
 
 async fn no_route() -> ApiError {

@@ -2,8 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::base::digest::DigestKey;
 use crate::base::identifiers::normalize_identifier;
-use crate::base::random::random_secret;
+use crate::base::random::{random_id, random_secret};
 use crate::jwt::SigningKey;
 use crate::model::records::{
     ApiKeyRecord, DeviceRecord, FamilyRecord, MagicLinkRecord, NonceRecord, OAuthCode, OtpRecord,
@@ -33,7 +34,7 @@ pub struct AppRecord {
     pub refresh_tokens: Table<RefreshRecord>,
     /// Refresh token families by id.
     pub families: Table<FamilyRecord>,
-    /// Passage authorization codes by code.
+    /// Passage authorization codes by the code's SHA-256 digest (hex).
     pub oauth_codes: Table<OAuthCode>,
     /// Nonces issued by transaction ceremonies, by nonce digest.
     #[serde(default)]
@@ -48,6 +49,38 @@ pub struct AppRecord {
     /// created, never changed: it is stored with the settings).
     #[serde(default = "new_refresh_key")]
     pub refresh_key: String,
+    /// Key of the passcodes' keyed digests. Made at random for each app when the emulator starts
+    /// and never written anywhere: a key stored in the state file beside the digests would let
+    /// whoever reads the file try the million six-digit codes again. The price: a passcode issued
+    /// before a restart cannot be checked after it (it is answered as expired; passcodes live
+    /// minutes, `otp_ttl_seconds`).
+    #[serde(skip, default = "PasscodeKey::new")]
+    pub passcode_key: PasscodeKey,
+}
+
+/// The key of an app's passcode digests, with a (non-secret) id that passcode records carry.
+#[derive(Debug, Clone)]
+pub struct PasscodeKey {
+    /// Random id of this key (not derived from it).
+    pub id: String,
+    /// The key.
+    pub key: DigestKey,
+}
+
+impl PasscodeKey {
+    /// A new random key.
+    pub fn new() -> Self {
+        Self {
+            id: random_id("pk_"),
+            key: DigestKey::random(),
+        }
+    }
+}
+
+impl Default for PasscodeKey {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// The terms the users table is indexed by: e-mail address, phone number and external id (the
@@ -110,6 +143,7 @@ impl AppRecord {
             transactions: Table::default(),
             api_keys: Table::default(),
             refresh_key: header.refresh_key,
+            passcode_key: PasscodeKey::new(),
         }
     }
 
