@@ -10,8 +10,7 @@ use std::time::{Duration, Instant};
 
 use passage_auth_client::{Client, ClientBuilder, RetryPolicy};
 use passage_benches::{arg, flows_per_second, median, otp_sign_in, report, Figure};
-use passage_emulator::model::admin_api::NewUser;
-use passage_emulator::settings::SeedUser;
+use passage_emulator::settings::{NewUser, SeedUser};
 use passage_emulator::{Emulator, EmulatorConfig, EmulatorHandle};
 
 const CLIENTS: usize = 64;

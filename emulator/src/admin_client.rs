@@ -7,17 +7,20 @@
 //! [`AdminClient`] talks to an emulator in the same process (through its router, without a socket) or
 //! to one at a URL (over HTTP); both go through the same handlers, so they answer the same.
 //!
+//! Users themselves are created, read, changed and deleted through the Management API
+//! (`EmulatorHandle::management_base_url`), with one of the app's API keys.
+//!
 //! ```no_run
-//! # async fn demo() -> anyhow::Result<()> {
-//! use passage_emulator::admin_client::{AdminClient, NewUser};
+//! # async fn demo(user_id: &str) -> anyhow::Result<()> {
+//! use passage_emulator::admin_client::AdminClient;
 //! use passage_emulator::{Emulator, EmulatorConfig};
 //!
 //! let emulator = Emulator::start(EmulatorConfig::default()).await?;
 //! let admin = emulator.admin(); // or AdminClient::connect("http://127.0.0.1:8787")?
 //! let app_id = emulator.default_app_id();
-//! let user = admin.create_user(app_id, &NewUser::new("ada@example.com")).await?;
-//! let session = admin.create_session(app_id, &user.id).await?;
-//! # let _ = session;
+//! let key = admin.create_api_key(app_id, "ci").await?; // shown once
+//! let session = admin.create_session(app_id, user_id).await?;
+//! # let _ = (key, session);
 //! # Ok(()) }
 //! ```
 
@@ -32,8 +35,8 @@ use serde_json::Value;
 
 use crate::base::api_error::json_error_text;
 pub use crate::model::admin_api::{
-    AdminDevice, AdminUser, AppConfig, AppSummary, AuthResult, ClockReading, FaultKind, FaultRule,
-    LoggedRequest, NewUser, OutboxMessage, RotatedKey, UserPatch, ADMIN_TOKEN_HEADER,
+    ApiKeyInfo, ApiKeySource, AppConfig, AppSummary, AuthResult, ClockReading, FaultKind,
+    FaultRule, LoggedRequest, NewApiKey, OutboxMessage, RotatedKey, ADMIN_TOKEN_HEADER,
 };
 
 /// An admin call that failed.
@@ -319,45 +322,31 @@ impl AdminClient {
         self.call_json(Method::POST, &path, NO_BODY).await
     }
 
-    /// `GET /_emulator/apps/{app_id}/users`.
-    pub async fn users(&self, app_id: &str) -> Result<Vec<AdminUser>, AdminError> {
+    /// `GET /_emulator/apps/{app_id}/api-keys`: configured keys in full, made ones by their hint.
+    pub async fn api_keys(&self, app_id: &str) -> Result<Vec<ApiKeyInfo>, AdminError> {
         #[derive(Deserialize)]
-        struct Users {
-            users: Vec<AdminUser>,
+        struct Keys {
+            api_keys: Vec<ApiKeyInfo>,
         }
-        let path = format!("/apps/{}/users", encode(app_id));
-        let users: Users = self.call_json(Method::GET, &path, NO_BODY).await?;
-        Ok(users.users)
+        let path = format!("/apps/{}/api-keys", encode(app_id));
+        let keys: Keys = self.call_json(Method::GET, &path, NO_BODY).await?;
+        Ok(keys.api_keys)
     }
 
-    /// `GET /_emulator/apps/{app_id}/users/{user_id}`.
-    pub async fn user(&self, app_id: &str, user_id: &str) -> Result<AdminUser, AdminError> {
-        self.call_json(Method::GET, &user_path(app_id, user_id), NO_BODY)
-            .await
+    /// `POST /_emulator/apps/{app_id}/api-keys`: a new API key named `name`; its `key` is shown in
+    /// this answer only.
+    pub async fn create_api_key(&self, app_id: &str, name: &str) -> Result<ApiKeyInfo, AdminError> {
+        let path = format!("/apps/{}/api-keys", encode(app_id));
+        let body = NewApiKey {
+            name: name.to_owned(),
+        };
+        self.call_json(Method::POST, &path, Some(&body)).await
     }
 
-    /// `POST /_emulator/apps/{app_id}/users`.
-    pub async fn create_user(&self, app_id: &str, user: &NewUser) -> Result<AdminUser, AdminError> {
-        let path = format!("/apps/{}/users", encode(app_id));
-        self.call_json(Method::POST, &path, Some(user)).await
-    }
-
-    /// `PATCH /_emulator/apps/{app_id}/users/{user_id}`.
-    pub async fn update_user(
-        &self,
-        app_id: &str,
-        user_id: &str,
-        patch: &UserPatch,
-    ) -> Result<AdminUser, AdminError> {
-        self.call_json(Method::PATCH, &user_path(app_id, user_id), Some(patch))
-            .await
-    }
-
-    /// `DELETE /_emulator/apps/{app_id}/users/{user_id}`: removes the user with their devices and sessions.
-    pub async fn delete_user(&self, app_id: &str, user_id: &str) -> Result<(), AdminError> {
-        self.call(Method::DELETE, &user_path(app_id, user_id), NO_BODY)
-            .await
-            .map(drop)
+    /// `DELETE /_emulator/apps/{app_id}/api-keys/{key_id}`.
+    pub async fn revoke_api_key(&self, app_id: &str, key_id: &str) -> Result<(), AdminError> {
+        let path = format!("/apps/{}/api-keys/{}", encode(app_id), encode(key_id));
+        self.call(Method::DELETE, &path, NO_BODY).await.map(drop)
     }
 
     /// `POST /_emulator/apps/{app_id}/users/{user_id}/sessions`: a fresh session without a ceremony.
@@ -370,7 +359,11 @@ impl AdminClient {
         struct Response {
             auth_result: AuthResult,
         }
-        let path = format!("{}/sessions", user_path(app_id, user_id));
+        let path = format!(
+            "/apps/{}/users/{}/sessions",
+            encode(app_id),
+            encode(user_id)
+        );
         let resp: Response = self.call_json(Method::POST, &path, NO_BODY).await?;
         Ok(resp.auth_result)
     }
@@ -447,10 +440,6 @@ impl AdminClient {
 
 /// No request body.
 const NO_BODY: Option<&()> = None;
-
-fn user_path(app_id: &str, user_id: &str) -> String {
-    format!("/apps/{}/users/{}", encode(app_id), encode(user_id))
-}
 
 /// Percent-encodes a path segment or query value.
 fn encode(text: &str) -> String {

@@ -1,11 +1,12 @@
-//! A local, stateful emulator of the Passage by 1Password Auth API.
+//! A local, stateful emulator of the Passage by 1Password Auth API and Management API.
 //!
 //! ```no_run
 //! # async fn run() -> anyhow::Result<()> {
 //! use passage_emulator::{Emulator, EmulatorConfig};
 //!
 //! let emulator = Emulator::start(EmulatorConfig::default()).await?;
-//! println!("API at {} (app {})", emulator.base_url(), emulator.default_app_id());
+//! println!("Auth API at {} (app {})", emulator.base_url(), emulator.default_app_id());
+//! println!("Management API at {}", emulator.management_base_url());
 //! # Ok(())
 //! # }
 //! ```
@@ -27,9 +28,9 @@ pub mod domain;
 pub mod store;
 // The lock and the mutate-and-commit protocol.
 pub mod context;
-// The only axum code.
+// The only axum code (routes, middleware, the accept loop).
 pub mod http;
-// The intercepting HTTPS proxy (stands in for Passage's hosts); wired into `server` next.
+// The intercepting HTTPS proxy (serves the http layer's routers as Passage's hosts).
 pub mod proxy;
 // Starting and stopping an emulator.
 pub mod server;

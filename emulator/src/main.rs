@@ -1,10 +1,11 @@
-//! `passage-emulator`: runs the Passage Auth API emulator until Ctrl-C or SIGTERM.
+//! `passage-emulator`: runs the Passage Auth API and Management API emulator until Ctrl-C or
+//! SIGTERM.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::Parser;
-use passage_emulator::settings::SeedConfig;
+use passage_emulator::settings::{InterceptConfig, SeedConfig};
 use passage_emulator::{Emulator, EmulatorConfig};
 
 /// Address used when neither `--listen` nor the configuration file's `listen` is given.
@@ -16,10 +17,13 @@ const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
 #[command(
     name = "passage-emulator",
     version,
-    about = "Local, stateful emulator of the Passage by 1Password Auth API",
-    long_about = "Local, stateful emulator of the Passage by 1Password Auth API.\n\n\
-        Serves the API under /v1 and an admin API under /_emulator (outbox, clock, faults, users, \
-        sessions, reset). Stops on Ctrl-C or SIGTERM after finishing the requests in flight.",
+    about = "Local, stateful emulator of the Passage by 1Password Auth API and Management API",
+    long_about = "Local, stateful emulator of the Passage by 1Password Auth API and Management API.\n\n\
+        Serves the Auth API under /v1, the Management API under /management/v1 (with an app's API \
+        key as bearer token) and an admin API under /_emulator (apps and API keys, outbox, clock, \
+        faults, sessions, reset). With --intercept-listen, also an HTTPS proxy that serves the two \
+        APIs as auth.passage.id and api.passage.id, for unmodified Passage SDKs. Stops on Ctrl-C \
+        or SIGTERM after finishing the requests in flight.",
     after_help = "Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=debug) for more. Secrets are never logged."
 )]
 struct Args {
@@ -55,6 +59,17 @@ struct Args {
         hide_env_values = true
     )]
     admin_token: Option<String>,
+    /// Also run the intercepting HTTPS proxy on this address (use `http://ADDR` as a client's
+    /// `HTTPS_PROXY`): it serves the Auth API as `auth.passage.id` and the Management API as
+    /// `api.passage.id`, with certificates of a local CA kept in --state-dir (overrides the
+    /// configuration file's `[intercept]`). Keep it on loopback.
+    #[arg(long, value_name = "ADDR", requires = "state_dir")]
+    intercept_listen: Option<SocketAddr>,
+    /// Directory of the intercepting proxy's CA: `intercept-ca.pem` (give it to clients to trust,
+    /// e.g. as `SSL_CERT_FILE`) and its key, readable by its owner only; created when missing and
+    /// reused at every start. Needed with --intercept-listen.
+    #[arg(long, value_name = "DIR", requires = "intercept_listen")]
+    state_dir: Option<PathBuf>,
 }
 
 /// The configuration: the file's, with the command line's options on top.
@@ -91,6 +106,12 @@ fn configuration(args: &Args) -> anyhow::Result<EmulatorConfig> {
     if args.admin_token.is_some() {
         config.admin_token = args.admin_token.clone();
     }
+    if let (Some(listen), Some(state_dir)) = (args.intercept_listen, &args.state_dir) {
+        config.intercept = Some(InterceptConfig {
+            listen,
+            state_dir: state_dir.clone(),
+        });
+    }
     Ok(config)
 }
 
@@ -109,10 +130,23 @@ async fn main() -> anyhow::Result<()> {
     let shutdown_signal = shutdown_signal()?;
     let emulator = Emulator::start(config).await?;
     println!("Passage emulator listening");
-    println!("  API base URL: {}", emulator.base_url());
-    println!("  admin API:    {}", emulator.admin_url());
+    println!("  Auth API base URL:       {}", emulator.base_url());
+    println!(
+        "  Management API base URL: {}",
+        emulator.management_base_url()
+    );
+    println!("  admin API:               {}", emulator.admin_url());
+    if let (Some(proxy), Some(ca)) = (emulator.proxy_url(), emulator.ca_certificate_path()) {
+        println!(
+            "  intercepting proxy:      {proxy} (HTTPS_PROXY; auth.passage.id, api.passage.id)"
+        );
+        println!(
+            "  proxy CA certificate:    {} (SSL_CERT_FILE)",
+            ca.display()
+        );
+    }
     for app in emulator.app_ids() {
-        println!("  app:          {app}");
+        println!("  app:                     {app}");
     }
     shutdown_signal.await;
     println!("shutting down (finishing requests in flight)");
@@ -204,6 +238,32 @@ mod tests {
             configuration(&parsed).unwrap().admin_token.as_deref(),
             Some("a-very-secret-admin-token")
         );
+    }
+
+    #[test]
+    fn intercept_flags_go_together_and_override_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        let state_arg = state.to_str().unwrap();
+        let config = configuration(&args(&[
+            "--intercept-listen",
+            "127.0.0.1:9443",
+            "--state-dir",
+            state_arg,
+        ]))
+        .unwrap();
+        let intercept = config.intercept.expect("intercept");
+        assert_eq!(intercept.listen, "127.0.0.1:9443".parse().unwrap());
+        assert_eq!(intercept.state_dir, state);
+        for alone in [
+            vec!["--intercept-listen", "127.0.0.1:9443"],
+            vec!["--state-dir", state_arg],
+        ] {
+            let parsed =
+                Args::try_parse_from(std::iter::once("passage-emulator").chain(alone.clone()));
+            assert!(parsed.is_err(), "{alone:?} alone is refused");
+        }
+        assert!(configuration(&args(&[])).unwrap().intercept.is_none());
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! Starting and stopping an emulator: its initial state (through [`crate::domain::seeding`]), the
-//! state file, the listener, and the handle returned to callers.
+//! state file, the listener, the intercepting proxy when configured, and the handle returned to
+//! callers.
 //!
 //! Architecture invariant: the last layer; nothing in the crate imports it but the crate root.
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
@@ -19,14 +21,17 @@ use crate::model::faults::FaultRule;
 use crate::model::outbox::OutboxMessage;
 use crate::model::request_log::LoggedRequest;
 use crate::model::state::EmulatorState;
+use crate::proxy::{CertificateAuthority, InterceptingProxy};
 use crate::settings::instance::EmulatorConfig;
+use crate::settings::intercept::{InterceptConfig, PassageHost};
 
 /// Entry point: `Emulator::start(config).await`.
 #[derive(Debug)]
 pub struct Emulator;
 
 impl Emulator {
-    /// Binds the listen address, loads or creates the state and serves until the handle is dropped.
+    /// Binds the listen address (and the intercepting proxy's, when `config.intercept` is set),
+    /// loads or creates the state and serves until the handle is dropped.
     pub async fn start(config: EmulatorConfig) -> anyhow::Result<EmulatorHandle> {
         let listener = TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
@@ -44,6 +49,10 @@ impl Emulator {
             Context::new(state, root_url, config.state_file.clone()).with_options(options),
         );
         ctx.persist()?;
+        let intercept = match &config.intercept {
+            Some(settings) => Some(Intercept::start(settings, &ctx).await?),
+            None => None,
+        };
         let router = crate::http::router(ctx.clone());
         #[cfg(feature = "admin-client")]
         let in_process = InProcess::new(router.clone());
@@ -54,6 +63,7 @@ impl Emulator {
             addr,
             default_app_id,
             ctx,
+            intercept,
             #[cfg(feature = "admin-client")]
             in_process,
             #[cfg(feature = "admin-client")]
@@ -75,11 +85,37 @@ fn initial_state(config: &EmulatorConfig) -> anyhow::Result<EmulatorState> {
     new_state(config.effective_apps())
 }
 
-/// A running emulator; dropping it stops the server.
+/// The intercepting proxy an emulator runs, and where its CA certificate is.
+struct Intercept {
+    proxy: InterceptingProxy,
+    ca_certificate: PathBuf,
+}
+
+impl Intercept {
+    /// Loads (or creates) the CA in the state directory and starts the proxy, serving the Auth API
+    /// as `auth.passage.id` and the Management API as `api.passage.id`.
+    async fn start(settings: &InterceptConfig, ctx: &Arc<Context>) -> anyhow::Result<Self> {
+        let ca = CertificateAuthority::load_or_create(&settings.state_dir)?;
+        let hosts = PassageHost::ALL.map(|host| {
+            (
+                host,
+                crate::http::intercepted_host_router(ctx.clone(), host),
+            )
+        });
+        let proxy = InterceptingProxy::bind(settings.listen, &ca, hosts).await?;
+        Ok(Self {
+            proxy,
+            ca_certificate: ca.certificate_path().to_owned(),
+        })
+    }
+}
+
+/// A running emulator; dropping it stops the server (and the intercepting proxy).
 pub struct EmulatorHandle {
     addr: SocketAddr,
     default_app_id: String,
     ctx: Arc<Context>,
+    intercept: Option<Intercept>,
     /// The router, for the in-process admin client.
     #[cfg(feature = "admin-client")]
     in_process: InProcess,
@@ -123,9 +159,27 @@ impl EmulatorHandle {
         self.addr
     }
 
-    /// `http://127.0.0.1:PORT/v1`, the base URL to give an API client.
+    /// `http://127.0.0.1:PORT/v1`, the base URL to give an Auth API client.
     pub fn base_url(&self) -> String {
         self.ctx.urls.base_url()
+    }
+
+    /// `http://127.0.0.1:PORT/management/v1`, the base URL to give a Management API client (with
+    /// one of the app's API keys as bearer token; see [`crate::DEFAULT_API_KEY`]).
+    pub fn management_base_url(&self) -> String {
+        self.ctx.urls.management_base_url()
+    }
+
+    /// `http://127.0.0.1:PORT` of the intercepting proxy (a client's `HTTPS_PROXY`), when
+    /// configured.
+    pub fn proxy_url(&self) -> Option<String> {
+        self.intercept.as_ref().map(|i| i.proxy.proxy_url())
+    }
+
+    /// The intercepting proxy's CA certificate (PEM), which its clients must trust, when
+    /// configured.
+    pub fn ca_certificate_path(&self) -> Option<&Path> {
+        self.intercept.as_ref().map(|i| i.ca_certificate.as_path())
     }
 
     /// `http://127.0.0.1:PORT/_emulator`, the admin API.
@@ -187,8 +241,12 @@ impl EmulatorHandle {
         self.ctx.request_log.list()
     }
 
-    /// Stops accepting connections, lets requests in flight finish (up to 30 s) and waits for that.
+    /// Stops accepting connections, lets requests in flight finish (up to 30 s) and waits for that;
+    /// the intercepting proxy closes its tunnels at once.
     pub async fn shutdown(mut self) {
+        if let Some(intercept) = self.intercept.take() {
+            intercept.proxy.shutdown().await;
+        }
         let _ = self.shutdown.send(true);
         if let Some(task) = self.task.take() {
             let _ = task.await;

@@ -1,13 +1,18 @@
 //! The admin API through its typed client, in-process and over HTTP (both must answer the same).
+//! Users are made through the Management API ([`support::Management`]).
 
-use passage_emulator::admin_client::{AdminClient, AdminError, NewUser, UserPatch};
-use passage_emulator::base::enums::{OutboxKind, UserStatus};
-use passage_emulator::settings::{SeedConfig, SeedUser};
+mod support;
+
+use passage_emulator::admin_client::{AdminClient, AdminError, ApiKeySource};
+use passage_emulator::base::enums::OutboxKind;
+use passage_emulator::settings::{NewUser, SeedConfig, SeedUser};
 use passage_emulator::{
     AppConfig, Emulator, EmulatorConfig, EmulatorHandle, FaultKind, FaultRule, MetadataFieldConfig,
+    DEFAULT_API_KEY,
 };
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
+use support::{auth_api, Management};
 
 async fn start(config: EmulatorConfig) -> EmulatorHandle {
     Emulator::start(config).await.expect("emulator starts")
@@ -34,140 +39,38 @@ fn api_error(result: Result<impl std::fmt::Debug, AdminError>) -> (u16, String) 
 /// A `/v1` call with an optional bearer token; returns status and JSON body.
 async fn v1(
     emulator: &EmulatorHandle,
-    method: reqwest::Method,
+    method: Method,
     path: &str,
     bearer: Option<&str>,
     body: Option<Value>,
 ) -> (StatusCode, Value) {
-    let url = format!(
-        "{}/apps/{}{path}",
-        emulator.base_url(),
-        emulator.default_app_id()
-    );
-    let mut req = reqwest::Client::new().request(method, url);
-    if let Some(token) = bearer {
-        req = req.bearer_auth(token);
-    }
-    if let Some(body) = body {
-        req = req.json(&body);
-    }
-    let resp = req.send().await.expect("answer");
-    let status = resp.status();
-    let text = resp.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
-
-#[tokio::test]
-async fn create_list_and_refuse_bad_users_on_both_transports() {
-    let emulator = start(EmulatorConfig::default()).await;
-    let app = emulator.default_app_id().to_owned();
-    for (name, admin) in clients(&emulator) {
-        admin.reset(None).await.unwrap();
-        let mut new = NewUser::new(format!("Ada-{name}@Example.com"));
-        new.email_verified = true;
-        let user = admin.create_user(&app, &new).await.unwrap();
-        assert_eq!(user.email, format!("ada-{name}@example.com"), "{name}");
-        assert!(user.email_verified && !user.phone_verified);
-        assert_eq!(user.status, UserStatus::Active);
-        assert_eq!(user.active_sessions, 0);
-        assert_eq!(admin.users(&app).await.unwrap(), vec![user.clone()]);
-        assert_eq!(admin.user(&app, &user.id).await.unwrap(), user);
-        // The public API sees the same user.
-        let (status, body) = v1(
-            &emulator,
-            reqwest::Method::GET,
-            &format!("/users?identifier={}", user.email),
-            None,
-            None,
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK);
-        assert_eq!(body["user"]["id"], json!(user.id));
-
-        let taken = admin.create_user(&app, &new).await;
-        assert_eq!(api_error(taken), (400, "invalid_request".into()), "{name}");
-        let bad = admin
-            .create_user(&app, &NewUser::new("not-an-identifier"))
-            .await;
-        assert_eq!(api_error(bad), (400, "invalid_request".into()));
-        let mut phone_flag = NewUser::new("bob@example.com");
-        phone_flag.phone_verified = true;
-        assert_eq!(
-            api_error(admin.create_user(&app, &phone_flag).await),
-            (400, "invalid_request".into())
-        );
-        let unknown_app = admin
-            .create_user("no-such-app", &NewUser::new("c@example.com"))
-            .await;
-        assert_eq!(api_error(unknown_app), (404, "app_not_found".into()));
-        let unknown_user = admin.user(&app, "usr_missing").await;
-        assert_eq!(api_error(unknown_user), (404, "user_not_found".into()));
-        let mut fixed = NewUser::new(format!("fixed-{name}@example.com"));
-        fixed.id = Some(format!("usr_fixed_{name}"));
-        fixed.status = UserStatus::Pending;
-        let created = admin.create_user(&app, &fixed).await.unwrap();
-        assert_eq!(created.id, format!("usr_fixed_{name}"));
-        assert_eq!(created.status, UserStatus::Pending);
-        fixed.identifier = "other@example.com".into();
-        assert_eq!(
-            api_error(admin.create_user(&app, &fixed).await),
-            (400, "invalid_request".into())
-        );
-    }
-}
-
-#[tokio::test]
-async fn unknown_fields_and_malformed_bodies_are_invalid_request() {
-    let emulator = start(EmulatorConfig::default()).await;
-    let url = format!(
-        "{}/_emulator/apps/{}/users",
-        emulator.root_url(),
-        emulator.default_app_id()
-    );
-    let client = reqwest::Client::new();
-    for body in [
-        r#"{"identifier":"a@b.co","statuss":"active"}"#,
-        r#"{"identifier":"a@b.co","status":"asleep"}"#,
-        r#"{"identifier":"#,
-        r#"{}"#,
-    ] {
-        let resp = client
-            .post(&url)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{body}");
-        let json: Value = resp.json().await.unwrap();
-        assert_eq!(json["code"], "invalid_request", "{body}");
-    }
+    auth_api(emulator, method, path, bearer, body).await
 }
 
 #[tokio::test]
 async fn sessions_without_a_ceremony_work_on_the_api() {
     let emulator = start(EmulatorConfig::default()).await;
     let app = emulator.default_app_id().to_owned();
+    let management = Management::new(&emulator);
     for (name, admin) in clients(&emulator) {
-        let user = admin
-            .create_user(&app, &NewUser::new(format!("s-{name}@example.com")))
-            .await
-            .unwrap();
-        let session = admin.create_session(&app, &user.id).await.unwrap();
+        let user_id = management
+            .create_email_user(&format!("s-{name}@example.com"))
+            .await;
+        let session = admin.create_session(&app, &user_id).await.unwrap();
         let (status, body) = v1(
             &emulator,
-            reqwest::Method::GET,
+            Method::GET,
             "/currentuser",
             Some(&session.auth_token),
             None,
         )
         .await;
         assert_eq!(status, StatusCode::OK, "{name}");
-        assert_eq!(body["user"]["id"], json!(user.id));
+        assert_eq!(body["user"]["id"], json!(user_id));
         let refresh = session.refresh_token.clone().expect("refresh token");
         let (status, body) = v1(
             &emulator,
-            reqwest::Method::POST,
+            Method::POST,
             "/tokens",
             None,
             Some(json!({ "refresh_token": refresh })),
@@ -175,9 +78,12 @@ async fn sessions_without_a_ceremony_work_on_the_api() {
         .await;
         assert_eq!(status, StatusCode::CREATED);
         assert!(body["auth_result"]["auth_token"].is_string());
-        let after = admin.user(&app, &user.id).await.unwrap();
-        assert_eq!(after.login_count, 1);
-        assert_eq!(after.active_sessions, 1);
+        let after = management.user(&user_id).await;
+        assert_eq!(after["login_count"], 1);
+        assert_eq!(
+            after["status"], "active",
+            "the session's login activated the user"
+        );
         // Debug output of a session never shows its tokens.
         let text = format!("{session:?}");
         assert!(!text.contains(&session.auth_token) && !text.contains(&refresh));
@@ -189,113 +95,17 @@ async fn sessions_without_a_ceremony_work_on_the_api() {
 }
 
 #[tokio::test]
-async fn inactive_users_are_refused_until_reactivated() {
-    let emulator = start(EmulatorConfig::default()).await;
-    let app = emulator.default_app_id().to_owned();
-    for (name, admin) in clients(&emulator) {
-        let identifier = format!("i-{name}@example.com");
-        let user = admin
-            .create_user(&app, &NewUser::new(identifier.clone()))
-            .await
-            .unwrap();
-        let inactive = UserPatch {
-            status: Some(UserStatus::Inactive),
-            ..UserPatch::default()
-        };
-        let changed = admin.update_user(&app, &user.id, &inactive).await.unwrap();
-        assert_eq!(changed.status, UserStatus::Inactive);
-        let body = json!({ "identifier": identifier });
-        for path in ["/login/otp", "/login/magic-link", "/login/webauthn/start"] {
-            let (status, err) = v1(
-                &emulator,
-                reqwest::Method::POST,
-                path,
-                None,
-                Some(body.clone()),
-            )
-            .await;
-            assert_eq!(status, StatusCode::FORBIDDEN, "{name} {path}");
-            assert_eq!(err["code"], "user_not_active", "{path}");
-        }
-        assert_eq!(
-            api_error(admin.create_session(&app, &user.id).await),
-            (403, "user_not_active".into())
-        );
-        let active = UserPatch {
-            status: Some(UserStatus::Active),
-            email_verified: Some(true),
-            ..UserPatch::default()
-        };
-        let back = admin.update_user(&app, &user.id, &active).await.unwrap();
-        assert!(back.email_verified);
-        let (status, _) = v1(
-            &emulator,
-            reqwest::Method::POST,
-            "/login/otp",
-            None,
-            Some(body),
-        )
-        .await;
-        assert_eq!(status, StatusCode::CREATED);
-        let phone = UserPatch {
-            phone_verified: Some(true),
-            ..UserPatch::default()
-        };
-        assert_eq!(
-            api_error(admin.update_user(&app, &user.id, &phone).await),
-            (400, "invalid_request".into())
-        );
-    }
-}
-
-#[tokio::test]
-async fn deleting_a_user_ends_their_sessions() {
-    let emulator = start(EmulatorConfig::default()).await;
-    let app = emulator.default_app_id().to_owned();
-    let admin = emulator.admin();
-    let user = admin
-        .create_user(&app, &NewUser::new("gone@example.com"))
-        .await
-        .unwrap();
-    let session = admin.create_session(&app, &user.id).await.unwrap();
-    admin.delete_user(&app, &user.id).await.unwrap();
-    let (status, body) = v1(
-        &emulator,
-        reqwest::Method::GET,
-        "/currentuser",
-        Some(&session.auth_token),
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    assert_eq!(body["code"], "user_not_found");
-    let (status, _) = v1(
-        &emulator,
-        reqwest::Method::POST,
-        "/tokens",
-        None,
-        Some(json!({ "refresh_token": session.refresh_token.unwrap() })),
-    )
-    .await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        api_error(admin.delete_user(&app, &user.id).await),
-        (404, "user_not_found".into())
-    );
-}
-
-#[tokio::test]
 async fn metadata_follows_the_app_schema_changed_at_runtime() {
     let emulator = start(EmulatorConfig::default()).await;
     let app = emulator.default_app_id().to_owned();
     let admin = AdminClient::connect(emulator.root_url()).unwrap();
-    let mut new = NewUser::new("meta@example.com");
-    new.user_metadata.insert("age".into(), json!(30));
-    assert_eq!(
-        api_error(admin.create_user(&app, &new).await),
-        (400, "invalid_request".into()),
-        "no schema yet"
-    );
+    let management = Management::new(&emulator);
+    let new = json!({"email": "meta@example.com", "user_metadata": {"age": 30}});
+    let (status, body) = management
+        .call(Method::POST, "/users", Some(new.clone()))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "no schema yet");
+    assert_eq!(body["code"], "invalid_request");
     let summary = admin
         .update_app(&app, |config| {
             config.name = "Renamed".into();
@@ -310,23 +120,27 @@ async fn metadata_follows_the_app_schema_changed_at_runtime() {
         .await
         .unwrap();
     assert_eq!(summary.name, "Renamed");
-    let user = admin.create_user(&app, &new).await.unwrap();
-    assert_eq!(user.user_metadata["age"], json!(30));
-    let patch = UserPatch {
-        user_metadata: Some(json!({"age": "thirty"}).as_object().unwrap().clone()),
-        ..UserPatch::default()
-    };
-    assert_eq!(
-        api_error(admin.update_user(&app, &user.id, &patch).await),
-        (400, "invalid_request".into())
-    );
-    let clear = UserPatch {
-        user_metadata: Some(json!({"age": null}).as_object().unwrap().clone()),
-        ..UserPatch::default()
-    };
-    let cleared = admin.update_user(&app, &user.id, &clear).await.unwrap();
-    assert!(cleared.user_metadata.is_empty());
-    let (_, got) = v1(&emulator, reqwest::Method::GET, "", None, None).await;
+    let user = management.create_user(new).await;
+    assert_eq!(user["user_metadata"]["age"], json!(30));
+    let path = format!("/users/{}", user["id"].as_str().unwrap());
+    let (status, _) = management
+        .call(
+            Method::PATCH,
+            &path,
+            Some(json!({"user_metadata": {"age": "thirty"}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, cleared) = management
+        .call(
+            Method::PATCH,
+            &path,
+            Some(json!({"user_metadata": {"age": null}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(cleared["user"]["user_metadata"], Value::Null);
+    let (_, got) = v1(&emulator, Method::GET, "", None, None).await;
     assert_eq!(got["app"]["name"], "Renamed");
 }
 
@@ -341,7 +155,7 @@ async fn app_settings_change_at_runtime_and_bad_ones_are_refused() {
         .unwrap();
     let (status, body) = v1(
         &emulator,
-        reqwest::Method::POST,
+        Method::POST,
         "/register/otp",
         None,
         Some(json!({"identifier": "new@example.com"})),
@@ -349,11 +163,10 @@ async fn app_settings_change_at_runtime_and_bad_ones_are_refused() {
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(body["code"], "operation_not_allowed");
-    // Admin-created users are not public sign-ups.
-    admin
-        .create_user(&app, &NewUser::new("new@example.com"))
-        .await
-        .unwrap();
+    // Users the app's backend creates are not public sign-ups.
+    Management::new(&emulator)
+        .create_email_user("new@example.com")
+        .await;
     for bad in [
         json!({"id": "renamed"}),
         json!({"otp_ttl_seconds": -1}),
@@ -404,11 +217,10 @@ async fn each_app_signs_with_its_own_key() {
     kids.dedup();
     assert_eq!(kids.len(), 3, "every app has its own key");
     // A token of one app is not accepted by another.
-    let user = admin
-        .create_user("one", &NewUser::new("k@example.com"))
-        .await
-        .unwrap();
-    let session = admin.create_session("one", &user.id).await.unwrap();
+    let user_id = Management::for_app(&emulator, "one", Some(DEFAULT_API_KEY))
+        .create_email_user("k@example.com")
+        .await;
+    let session = admin.create_session("one", &user_id).await.unwrap();
     let resp = reqwest::Client::new()
         .get(format!("{}/apps/two/currentuser", emulator.base_url()))
         .bearer_auth(&session.auth_token)
@@ -457,9 +269,26 @@ async fn reset_empties_everything_or_one_app() {
             .await
             .unwrap();
     }
+    let users = |app: &'static str| {
+        let management = Management::for_app(&emulator, app, Some(DEFAULT_API_KEY));
+        async move { management.users().await }
+    };
+    assert_eq!(users("one").await.len(), 1);
+    admin
+        .add_fault(&FaultRule {
+            path_prefix: "/management/v1/apps/one/users".into(),
+            method: None,
+            count: 1,
+            kind: FaultKind::Status500,
+            retry_after: None,
+            delay_ms: None,
+            status: None,
+        })
+        .await
+        .unwrap();
     admin.reset(Some("one")).await.unwrap();
-    assert!(admin.users("one").await.unwrap().is_empty());
-    assert_eq!(admin.users("two").await.unwrap().len(), 1);
+    assert!(users("one").await.is_empty());
+    assert_eq!(users("two").await.len(), 1);
     let outbox = admin.outbox(None).await.unwrap();
     assert_eq!(outbox.len(), 1);
     assert_eq!(outbox[0].app_id, "two");
@@ -468,18 +297,26 @@ async fn reset_empties_everything_or_one_app() {
     assert_eq!(faults.len(), 1);
     assert_eq!(faults[0].path_prefix, "/v1/apps/two/tokens");
     let requests = admin.requests().await.unwrap();
-    assert_eq!(requests.len(), 1);
-    assert_eq!(requests[0].path, "/v1/apps/two/register/otp");
+    let paths: Vec<&str> = requests.iter().map(|r| r.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "/v1/apps/two/register/otp",
+            "/management/v1/apps/one/users",
+            "/management/v1/apps/two/users"
+        ],
+        "the app's Auth and Management requests before the reset are forgotten"
+    );
     assert_eq!(
         api_error(admin.reset(Some("nope")).await),
         (404, "app_not_found".into())
     );
 
     admin.reset(None).await.unwrap();
-    assert!(admin.users("two").await.unwrap().is_empty());
     assert!(admin.outbox(None).await.unwrap().is_empty());
     assert!(admin.faults().await.unwrap().is_empty());
     assert!(admin.requests().await.unwrap().is_empty());
+    assert!(users("two").await.is_empty());
     // Apps, settings and keys stay.
     assert_eq!(admin.apps().await.unwrap().len(), 2);
 }
@@ -512,17 +349,13 @@ async fn seed_users_exist_at_start() {
         ..EmulatorConfig::default()
     };
     let emulator = start(config).await;
-    let users = emulator
-        .admin()
-        .users(emulator.default_app_id())
-        .await
-        .unwrap();
+    let users = Management::new(&emulator).users().await;
     assert_eq!(users.len(), 3);
-    let phone = users.iter().find(|u| u.phone == "+15551234567").unwrap();
-    assert_eq!(phone.status, UserStatus::Inactive);
+    let phone = users.iter().find(|u| u["phone"] == "+15551234567").unwrap();
+    assert_eq!(phone["status"], "inactive");
     assert!(users
         .iter()
-        .any(|u| u.email == "seeded@example.com" && u.email_verified));
+        .any(|u| u["email"] == "seeded@example.com" && u["email_verified"] == true));
 
     let bad = EmulatorConfig {
         seed: SeedConfig {
@@ -547,7 +380,7 @@ async fn admin_token_is_required_when_configured() {
     let app = emulator.default_app_id().to_owned();
     let anonymous = AdminClient::connect(emulator.root_url()).unwrap();
     assert_eq!(
-        api_error(anonymous.users(&app).await),
+        api_error(anonymous.api_keys(&app).await),
         (401, "invalid_access_token".into())
     );
     let wrong = anonymous.clone().with_token("a-long-admin-token-for-tesst");
@@ -557,15 +390,128 @@ async fn admin_token_is_required_when_configured() {
     );
     // The health probe stays open; the in-process client carries the token.
     anonymous.health().await.unwrap();
-    emulator.admin().users(&app).await.unwrap();
+    emulator.admin().api_keys(&app).await.unwrap();
     anonymous
         .with_token(token)
-        .create_user(&app, &NewUser::new("t@example.com"))
+        .create_api_key(&app, "with the token")
         .await
         .unwrap();
+    // The Management API takes the app's API keys, not the admin token.
+    let (status, _) = Management::new(&emulator)
+        .with_key(Some(token))
+        .call(Method::GET, "/users", None)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
     let short = EmulatorConfig {
         admin_token: Some("short".into()),
         ..EmulatorConfig::default()
     };
     assert!(Emulator::start(short).await.is_err());
+}
+
+#[tokio::test]
+async fn api_keys_are_listed_made_once_and_revoked_on_both_transports() {
+    let emulator = start(EmulatorConfig {
+        apps: vec![AppConfig {
+            api_keys: vec!["configured-key-one".into(), "configured-key-two".into()],
+            ..AppConfig::default()
+        }],
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let app = emulator.default_app_id().to_owned();
+    let management = Management::new(&emulator);
+    let works = |key: String| {
+        let management = management.with_key(Some(&key));
+        async move { management.call(Method::GET, "/users", None).await.0 }
+    };
+    for (name, admin) in clients(&emulator) {
+        let made = admin.create_api_key(&app, name).await.unwrap();
+        let key = made
+            .key
+            .clone()
+            .expect("a made key is shown when it is made");
+        assert_eq!(made.source, ApiKeySource::Created);
+        assert_eq!(made.name, name);
+        assert_eq!(works(key.clone()).await, StatusCode::OK, "{name}");
+        let listed = admin.api_keys(&app).await.unwrap();
+        let configured: Vec<_> = listed
+            .iter()
+            .filter(|k| k.source == ApiKeySource::Configured)
+            .map(|k| k.key.clone().unwrap())
+            .collect();
+        assert!(configured.contains(&"configured-key-one".to_owned()));
+        let listed_made = listed.iter().find(|k| k.id == made.id).expect("listed");
+        assert_eq!(
+            listed_made.key, None,
+            "{name}: a made key is never shown again"
+        );
+        assert_eq!(listed_made.hint, key[key.len() - 4..]);
+        assert!(!format!("{made:?}").contains(&key), "Debug hides the key");
+
+        admin.revoke_api_key(&app, &made.id).await.unwrap();
+        assert_eq!(works(key).await, StatusCode::UNAUTHORIZED, "{name}");
+        assert_eq!(
+            api_error(admin.revoke_api_key(&app, &made.id).await),
+            (404, "api_key_not_found".into())
+        );
+    }
+    // A configured key can be revoked too (until the next start reads the configuration again).
+    let admin = emulator.admin();
+    let two = admin
+        .api_keys(&app)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|k| k.key.as_deref() == Some("configured-key-two"))
+        .unwrap();
+    assert_eq!(works("configured-key-two".into()).await, StatusCode::OK);
+    admin.revoke_api_key(&app, &two.id).await.unwrap();
+    assert_eq!(
+        works("configured-key-two".into()).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(works("configured-key-one".into()).await, StatusCode::OK);
+    assert_eq!(
+        api_error(admin.api_keys("nope").await),
+        (404, "app_not_found".into())
+    );
+    let long_name = "x".repeat(101);
+    assert_eq!(
+        api_error(admin.create_api_key(&app, &long_name).await),
+        (400, "invalid_request".into())
+    );
+}
+
+#[tokio::test]
+async fn made_api_keys_are_kept_as_digests_in_the_state_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let config = EmulatorConfig {
+        state_file: Some(path.clone()),
+        ..EmulatorConfig::default()
+    };
+    let emulator = start(config.clone()).await;
+    let app = emulator.default_app_id().to_owned();
+    let made = emulator.admin().create_api_key(&app, "kept").await.unwrap();
+    let key = made.key.clone().unwrap();
+    emulator.shutdown().await;
+    // The state file (and its write-ahead log, if any) holds the key's digest, never the key.
+    let mut stored = Vec::new();
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        stored.extend(std::fs::read(entry.unwrap().path()).unwrap());
+    }
+    let stored = String::from_utf8_lossy(&stored);
+    assert!(stored.contains(&passage_emulator::base::digest::digest_hex(&key)));
+    assert!(
+        !stored.contains(&key),
+        "the key itself is not in the state file"
+    );
+    // After a restart the key still works.
+    let emulator = start(config).await;
+    let (status, _) = Management::new(&emulator)
+        .with_key(Some(&key))
+        .call(Method::GET, "/users", None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
 }

@@ -6,8 +6,9 @@
 use openidconnect::core::{
     CoreJwsSigningAlgorithm, CoreProviderMetadata, CoreResponseType, CoreSubjectIdentifierType,
 };
+mod support;
+
 use openidconnect::{HttpRequest, HttpResponse, IssuerUrl, JsonWebKey, ResponseTypes};
-use passage_emulator::admin_client::NewUser;
 use passage_emulator::{Emulator, EmulatorConfig};
 
 /// The HTTP client the OIDC library runs its requests through (reqwest, no redirects).
@@ -57,12 +58,11 @@ async fn an_oidc_client_discovers_the_emulator_and_verifies_its_tokens() {
 
     // The issuer is the tokens' `iss`, and the discovered JWKS holds their key.
     let admin = emulator.admin();
-    let user = admin
-        .create_user(&app_id, &NewUser::new("oidc@example.com"))
-        .await
-        .expect("user");
+    let user_id = support::Management::new(&emulator)
+        .create_email_user("oidc@example.com")
+        .await;
     let token = admin
-        .create_session(&app_id, &user.id)
+        .create_session(&app_id, &user_id)
         .await
         .expect("session")
         .auth_token;

@@ -1,6 +1,8 @@
 //! Fidelity switches: login methods per app, token issuer, the hosted service's quirks, passcode errors,
 //! repeated magic-link status polls.
 
+mod support;
+
 use passage_emulator::base::enums::{LoginMethod, TokenIssuer};
 use passage_emulator::{AppConfig, Emulator, EmulatorConfig, EmulatorHandle, DEFAULT_APP_ID};
 use reqwest::StatusCode;
@@ -237,16 +239,12 @@ async fn token_issuer_is_the_emulator_url_or_the_hosted_one() {
         .await;
         let expected =
             expected.unwrap_or_else(|| format!("{}/apps/{DEFAULT_APP_ID}", emulator.base_url()));
-        let admin = emulator.admin();
-        let user = admin
-            .create_user(
-                DEFAULT_APP_ID,
-                &passage_emulator::admin_client::NewUser::new("iss@example.com"),
-            )
-            .await
-            .unwrap();
-        let session = admin
-            .create_session(DEFAULT_APP_ID, &user.id)
+        let user_id = support::Management::new(&emulator)
+            .create_email_user("iss@example.com")
+            .await;
+        let session = emulator
+            .admin()
+            .create_session(DEFAULT_APP_ID, &user_id)
             .await
             .unwrap();
         assert_eq!(jwt_claims(&session.auth_token)["iss"], json!(expected));

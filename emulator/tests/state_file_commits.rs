@@ -4,25 +4,40 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use passage_emulator::admin_client::{AdminClient, AdminError, NewUser};
-use passage_emulator::{Emulator, EmulatorConfig, EmulatorHandle};
+mod support;
 
-async fn start(path: &Path) -> (EmulatorHandle, AdminClient) {
+use passage_emulator::{Emulator, EmulatorConfig, EmulatorHandle};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use support::Management;
+
+async fn start(path: &Path) -> (EmulatorHandle, Management) {
     let emulator = Emulator::start(EmulatorConfig {
         state_file: Some(path.to_owned()),
         ..EmulatorConfig::default()
     })
     .await
     .expect("emulator starts");
-    let admin = AdminClient::connect(emulator.root_url()).expect("admin client");
-    (emulator, admin)
+    let management = Management::new(&emulator);
+    (emulator, management)
 }
 
 async fn stored_emails(path: &Path) -> BTreeSet<String> {
-    let (emulator, admin) = start(path).await;
-    let users = admin.users(emulator.default_app_id()).await.expect("users");
+    let (emulator, management) = start(path).await;
+    let users = management.users().await;
     emulator.shutdown().await;
-    users.into_iter().map(|u| u.email).collect()
+    users
+        .into_iter()
+        .map(|u| u["email"].as_str().expect("email").to_owned())
+        .collect()
+}
+
+/// Creates a user with `email` through the Management API: the status and error code.
+async fn create(management: &Management, email: &str) -> (StatusCode, String) {
+    let (status, body) = management
+        .call(Method::POST, "/users", Some(json!({ "email": email })))
+        .await;
+    (status, body["code"].as_str().unwrap_or_default().to_owned())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -30,18 +45,14 @@ async fn many_concurrent_mutations_all_land() {
     const USERS: usize = 200;
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("state.db");
-    let (emulator, admin) = start(&path).await;
-    let app_id = emulator.default_app_id().to_owned();
+    let (emulator, management) = start(&path).await;
     let mut creations = tokio::task::JoinSet::new();
     for i in 0..USERS {
-        let (admin, app_id) = (admin.clone(), app_id.clone());
+        let management = management.clone();
         creations.spawn(async move {
             let email = format!("concurrent{i}@commit.test");
-            let created = admin
-                .create_user(&app_id, &NewUser::new(email.clone()))
-                .await
-                .expect("user created");
-            assert_eq!(created.email, email);
+            let created = management.create_user(json!({ "email": email })).await;
+            assert_eq!(created["email"], email.as_str());
             email
         });
     }
@@ -59,13 +70,11 @@ async fn many_concurrent_mutations_all_land() {
 async fn a_failed_commit_is_a_500_and_its_change_is_written_by_the_next_commit() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("state.db");
-    let (emulator, admin) = start(&path).await;
-    let app_id = emulator.default_app_id().to_owned();
-    let create = |email: &'static str| {
-        let (admin, app_id) = (admin.clone(), app_id.clone());
-        async move { admin.create_user(&app_id, &NewUser::new(email)).await }
-    };
-    create("before@commit.test").await.expect("first user");
+    let (emulator, management) = start(&path).await;
+    assert_eq!(
+        create(&management, "before@commit.test").await.0,
+        StatusCode::CREATED
+    );
 
     // Another connection holds the file's write lock: the emulator's commit times out (SQLite's
     // busy timeout) and fails.
@@ -73,16 +82,21 @@ async fn a_failed_commit_is_a_500_and_its_change_is_written_by_the_next_commit()
     other
         .execute_batch("BEGIN IMMEDIATE")
         .expect("write lock taken");
-    match create("failed@commit.test").await {
-        Err(AdminError::Api { status, code, .. }) => {
-            assert_eq!((status, code.as_str()), (500, "internal_server_error"));
-        }
-        other => panic!("expected a 500 while the file is locked, got {other:?}"),
-    }
+    assert_eq!(
+        create(&management, "failed@commit.test").await,
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_server_error".to_owned()
+        ),
+        "a 500 while the file is locked"
+    );
     drop(other); // rolls back and releases the lock
 
     // The next commit writes the failed mutation's change (kept in memory) with its own.
-    create("after@commit.test").await.expect("user after");
+    assert_eq!(
+        create(&management, "after@commit.test").await.0,
+        StatusCode::CREATED
+    );
     emulator.shutdown().await;
     let stored = stored_emails(&path).await;
     for email in [

@@ -26,7 +26,7 @@ fn start(state_file: &Path) -> Running {
     let (mut base_url, mut app_id) = (None, None);
     while base_url.is_none() || app_id.is_none() {
         let line = lines.next().expect("emulator output").expect("line");
-        if let Some(url) = line.trim().strip_prefix("API base URL:") {
+        if let Some(url) = line.trim().strip_prefix("Auth API base URL:") {
             base_url = Some(url.trim().to_owned());
         } else if let Some(app) = line.trim().strip_prefix("app:") {
             app_id = Some(app.trim().to_owned());

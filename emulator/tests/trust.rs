@@ -6,12 +6,15 @@
 //! Requests are written by hand on a TCP socket, so that every header (a forged `Host`, an `Origin`,
 //! no `Content-Type` at all) is exactly what a browser or an attacker would send.
 
+mod support;
+
 use std::net::SocketAddr;
 
-use passage_emulator::admin_client::{NewUser, UserPatch};
-use passage_emulator::base::enums::UserStatus;
+use passage_emulator::admin_client::ApiKeySource;
+use passage_emulator::settings::NewUser;
 use passage_emulator::{Emulator, EmulatorConfig, EmulatorHandle};
 use serde_json::{json, Value};
+use support::Management;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -103,15 +106,33 @@ fn code(body: &str) -> String {
 }
 
 async fn user_count(emulator: &EmulatorHandle) -> usize {
-    emulator.admin().users(APP).await.expect("users").len()
+    Management::new(emulator).users().await.len()
+}
+
+/// API keys made through the admin API (what the admin write below makes).
+async fn made_key_count(emulator: &EmulatorHandle) -> usize {
+    emulator
+        .admin()
+        .api_keys(APP)
+        .await
+        .expect("api keys")
+        .iter()
+        .filter(|k| k.source == ApiKeySource::Created)
+        .count()
+}
+
+/// A user made through the Management API; returns their id.
+async fn make_user(emulator: &EmulatorHandle, email: &str) -> String {
+    Management::new(emulator).create_email_user(email).await
 }
 
 #[tokio::test]
 async fn other_web_pages_cannot_drive_the_admin_api() {
     let emulator = start(EmulatorConfig::default()).await;
     let addr = emulator.addr();
-    let users = format!("POST /_emulator/apps/{APP}/users");
-    let new_user = r#"{"identifier":"victim@example.com"}"#;
+    // An admin write: making an API key.
+    let users = format!("POST /_emulator/apps/{APP}/api-keys");
+    let new_user = r#"{"name":"victim"}"#;
     let before = emulator.now();
 
     // A "simple" request a page on any origin can send without a preflight: text/plain.
@@ -143,7 +164,7 @@ async fn other_web_pages_cannot_drive_the_admin_api() {
         addr,
         &users,
         &[("content-type", "application/x-www-form-urlencoded")],
-        "identifier=victim%40example.com",
+        "name=victim",
     )
     .await;
     assert_eq!(status, 415);
@@ -191,7 +212,7 @@ async fn other_web_pages_cannot_drive_the_admin_api() {
     )
     .await;
     assert_eq!(status, 403);
-    assert_eq!(user_count(&emulator).await, 0, "nothing was created");
+    assert_eq!(made_key_count(&emulator).await, 0, "nothing was created");
     assert!(emulator.now() - before < 600, "the clock did not move");
 
     // What stays allowed: tools without Origin, the emulator's own pages and loopback pages, with
@@ -207,15 +228,9 @@ async fn other_web_pages_cannot_drive_the_admin_api() {
             ("content-type", "application/json"),
         ],
     ] {
-        let identifier = format!("ok{}@example.com", user_count(&emulator).await);
-        let (status, body) = raw(
-            addr,
-            &users,
-            &headers,
-            &json!({"identifier": identifier}).to_string(),
-        )
-        .await;
-        assert_eq!(status, 201, "{headers:?}: {body}");
+        let name = format!("ok{}", made_key_count(&emulator).await);
+        let (status, _) = raw(addr, &users, &headers, &json!({ "name": name }).to_string()).await;
+        assert_eq!(status, 201, "{headers:?}");
     }
     let (status, _) = raw(
         addr,
@@ -225,6 +240,8 @@ async fn other_web_pages_cannot_drive_the_admin_api() {
     )
     .await;
     assert_eq!(status, 204);
+    assert_eq!(made_key_count(&emulator).await, 3);
+    make_user(&emulator, "reset@example.com").await;
     let (status, _) = raw(addr, "POST /_emulator/reset", &[], "").await;
     assert_eq!(status, 204);
     assert_eq!(user_count(&emulator).await, 0);
@@ -243,11 +260,7 @@ async fn other_web_pages_cannot_drive_the_admin_api() {
 async fn a_dns_rebinding_host_gets_nothing() {
     let emulator = start(EmulatorConfig::default()).await;
     let addr = emulator.addr();
-    emulator
-        .admin()
-        .create_user(APP, &NewUser::new("ada@example.com"))
-        .await
-        .expect("user");
+    make_user(&emulator, "ada@example.com").await;
     let (status, _) = raw(
         addr,
         &format!("POST /v1/apps/{APP}/login/otp"),
@@ -372,14 +385,10 @@ async fn v1(
 #[tokio::test]
 async fn path_parameters_that_are_not_utf8_get_a_declared_status() {
     let emulator = start(EmulatorConfig::default()).await;
-    let user = emulator
-        .admin()
-        .create_user(APP, &NewUser::new("ada@example.com"))
-        .await
-        .expect("user");
+    let user_id = make_user(&emulator, "ada@example.com").await;
     let token = emulator
         .admin()
-        .create_session(APP, &user.id)
+        .create_session(APP, &user_id)
         .await
         .expect("session")
         .auth_token;
@@ -425,14 +434,10 @@ async fn path_parameters_that_are_not_utf8_get_a_declared_status() {
 #[tokio::test]
 async fn identifiers_are_bounded_and_clean() {
     let emulator = start(EmulatorConfig::default()).await;
-    let user = emulator
-        .admin()
-        .create_user(APP, &NewUser::new("ada@example.com"))
-        .await
-        .expect("user");
+    let user_id = make_user(&emulator, "ada@example.com").await;
     let token = emulator
         .admin()
-        .create_session(APP, &user.id)
+        .create_session(APP, &user_id)
         .await
         .expect("session")
         .auth_token;
@@ -490,11 +495,19 @@ async fn identifiers_are_bounded_and_clean() {
         )
         .await;
         assert_eq!(status, 400);
-        let admin = emulator
-            .admin()
-            .create_user(APP, &NewUser::new(identifier))
+        let member = if identifier.contains('@') {
+            "email"
+        } else {
+            "phone"
+        };
+        let (status, _) = Management::new(&emulator)
+            .call(
+                reqwest::Method::POST,
+                "/users",
+                Some(json!({ member: identifier })),
+            )
             .await;
-        assert_eq!(admin.err().and_then(|e| e.status()), Some(400));
+        assert_eq!(status, 400, "the Management API's create_user");
     }
     assert_eq!(
         user_count(&emulator).await,
@@ -573,13 +586,11 @@ async fn the_outbox_is_bounded_per_app() {
 async fn a_deactivated_user_does_not_stay_signed_in() {
     let emulator = start(EmulatorConfig::default()).await;
     let admin = emulator.admin();
-    let user = admin
-        .create_user(APP, &NewUser::new("ada@example.com"))
-        .await
-        .expect("user");
-    let session = admin.create_session(APP, &user.id).await.expect("session");
+    let management = Management::new(&emulator);
+    let user_id = make_user(&emulator, "ada@example.com").await;
+    let session = admin.create_session(APP, &user_id).await.expect("session");
     let other = admin
-        .create_session(APP, &user.id)
+        .create_session(APP, &user_id)
         .await
         .expect("second session");
     let (status, _) = v1(
@@ -591,17 +602,7 @@ async fn a_deactivated_user_does_not_stay_signed_in() {
     )
     .await;
     assert_eq!(status, 200);
-    admin
-        .update_user(
-            APP,
-            &user.id,
-            &UserPatch {
-                status: Some(UserStatus::Inactive),
-                ..UserPatch::default()
-            },
-        )
-        .await
-        .expect("deactivated");
+    management.set_active(&user_id, false).await;
     for path in [
         "currentuser",
         "currentuser/devices",
@@ -637,17 +638,7 @@ async fn a_deactivated_user_does_not_stay_signed_in() {
         );
     }
     // Reactivated, the user logs in again, but the revoked sessions stay revoked.
-    admin
-        .update_user(
-            APP,
-            &user.id,
-            &UserPatch {
-                status: Some(UserStatus::Active),
-                ..UserPatch::default()
-            },
-        )
-        .await
-        .expect("reactivated");
+    management.set_active(&user_id, true).await;
     let (status, _) = v1(
         &emulator,
         "POST",

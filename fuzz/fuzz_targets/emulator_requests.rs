@@ -2,9 +2,10 @@
 //! (API routes, extractors, fault middleware), in process with
 //! `tower::ServiceExt::oneshot`.
 //!
-//! Input layout: byte 0 picks the method, byte 1 a route of the API (or a raw
-//! path), byte 2 whether a bearer token is sent; the rest is split at the
-//! first newline into a path suffix (query included) and the body.
+//! Input layout: byte 0 picks the method, byte 1 a route of the Auth or the
+//! Management API (or a raw path), byte 2 the `Authorization` header (none,
+//! the suffix as a bearer token, or the app's API key); the rest is split at
+//! the first newline into a path suffix (query included) and the body.
 //!
 //! The admin API (`/_emulator`) is not fuzzed: it is the test control surface
 //! (it can arm a `delay` fault of any length, which would stall the run).
@@ -12,8 +13,8 @@
 //! `FUZZ_TRACE=1` prints each request's status and URI.
 //!
 //! Properties: no panic; no 5xx (a bad request is the client's fault); every
-//! 4xx from a routed `/v1` path except 404/405 (routing) carries the API's
-//! `{code, error}` JSON body.
+//! 4xx from a routed `/v1` or `/management/v1` path except 404/405 (routing)
+//! carries the API's `{code, error}` JSON body.
 #![no_main]
 
 use std::sync::{Arc, OnceLock};
@@ -25,7 +26,7 @@ use passage_emulator::base::random::random_secret;
 use passage_emulator::context::Context;
 use passage_emulator::jwt::SigningKey;
 use passage_emulator::model::{AppRecord, EmulatorState};
-use passage_emulator::AppConfig;
+use passage_emulator::{AppConfig, DEFAULT_API_KEY};
 use tower::ServiceExt;
 
 const METHODS: [Method; 6] = [
@@ -77,6 +78,18 @@ const ROUTES: &[&str] = &[
     "/v1/social/oauth2_callback",
     "/v1/analytics/passkey-readiness",
     "/v1/apps/{x}",
+    "/management/v1/apps/{app}",
+    "/management/v1/apps/{app}/magic-links",
+    "/management/v1/apps/{app}/users",
+    "/management/v1/apps/{app}/users/{x}",
+    "/management/v1/apps/{app}/users/{x}/activate",
+    "/management/v1/apps/{app}/users/{x}/deactivate",
+    "/management/v1/apps/{app}/users/{x}/devices",
+    "/management/v1/apps/{app}/users/{x}/devices/{x}",
+    "/management/v1/apps/{app}/users/{x}/tokens",
+    "/management/v1/apps/{app}/transactions/register",
+    "/management/v1/apps/{app}/transactions/authenticate",
+    "/management/v1/apps/{app}/authenticate/verify",
 ];
 
 struct Fixture {
@@ -145,8 +158,10 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         .method(METHODS[*method as usize % METHODS.len()].clone())
         .uri(uri.as_str())
         .header(header::CONTENT_TYPE, "application/json");
-    if bearer % 2 == 1 {
-        request = request.header(header::AUTHORIZATION, format!("Bearer {suffix}"));
+    match bearer % 3 {
+        1 => request = request.header(header::AUTHORIZATION, format!("Bearer {suffix}")),
+        2 => request = request.header(header::AUTHORIZATION, format!("Bearer {DEFAULT_API_KEY}")),
+        _ => {}
     }
     // An unparsable URI or header is refused before any server code runs.
     let Ok(request) = request.body(Body::from(body.to_vec())) else {

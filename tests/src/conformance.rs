@@ -1,7 +1,9 @@
-//! Conformance of the emulator to the spec: a recording reverse proxy sits
-//! between the client and the emulator, and every response that passed
-//! through it is validated against the schema `spec/passage-auth.yaml`
-//! declares for that operation and status.
+//! Conformance of the emulator to the specs: a recording reverse proxy sits
+//! between the clients and the emulator, and every response that passed
+//! through it is validated against the schema its spec declares for that
+//! operation and status: `spec/passage-management.yaml` for the Management API
+//! (paths under `/management/v1`), `spec/passage-auth.yaml` for the Auth API
+//! (`/v1`). [`Conformance`] holds both and picks one by the path's prefix.
 //!
 //! A mismatch names the operation, the status and the JSON path.
 
@@ -156,11 +158,70 @@ async fn forward(State(state): State<ProxyState>, request: Request) -> Response 
     (status, out_headers, bytes).into_response()
 }
 
-/// The spec's operations and response schemas, as JSON Schema.
+/// One spec's operations and response schemas, as JSON Schema.
 pub struct SpecSchemas {
     doc: Value,
     defs: Map<String, Value>,
     operations: Vec<SpecOperation>,
+    /// The prefix of the spec's paths on the emulator (`/v1`, `/management/v1`).
+    base: &'static str,
+}
+
+/// Prefix of the Management API's paths on the emulator's listener.
+pub const MANAGEMENT_PREFIX: &str = "/management/v1";
+/// Prefix of the Auth API's paths.
+pub const AUTH_PREFIX: &str = "/v1";
+
+/// Both specs: the Management API's for paths under [`MANAGEMENT_PREFIX`], the Auth API's for the
+/// rest.
+pub struct Conformance {
+    auth: SpecSchemas,
+    management: SpecSchemas,
+}
+
+impl Conformance {
+    /// Loads both specs of this workspace.
+    pub fn load() -> Self {
+        Self {
+            auth: SpecSchemas::load(),
+            management: SpecSchemas::load_management(),
+        }
+    }
+
+    /// The Management API's spec.
+    pub fn management(&self) -> &SpecSchemas {
+        &self.management
+    }
+
+    /// The spec that describes `path`.
+    pub fn spec_for(&self, path: &str) -> &SpecSchemas {
+        let under = |prefix: &str| path == prefix || path.starts_with(&format!("{prefix}/"));
+        if under(MANAGEMENT_PREFIX) {
+            &self.management
+        } else {
+            &self.auth
+        }
+    }
+
+    /// Checks every recorded answer against its spec; the list of failures.
+    pub fn check_all(&self, recorded: &[Recorded]) -> Vec<Mismatch> {
+        recorded
+            .iter()
+            .flat_map(|r| self.spec_for(&r.path).check(r))
+            .collect()
+    }
+
+    /// Checks the status of every request in an emulator's request log against its spec.
+    pub fn check_request_log(&self, log: &[passage_emulator::LoggedRequest]) -> Vec<Mismatch> {
+        log.iter()
+            .filter_map(|r| {
+                r.status.and_then(|status| {
+                    self.spec_for(&r.path)
+                        .check_status(&r.method, &r.path, status)
+                })
+            })
+            .collect()
+    }
 }
 
 struct SpecOperation {
@@ -194,15 +255,23 @@ impl std::fmt::Display for Mismatch {
 }
 
 impl SpecSchemas {
-    /// Loads `spec/passage-auth.yaml` of this workspace.
+    /// Loads `spec/passage-auth.yaml` of this workspace (paths under `/v1`).
     pub fn load() -> Self {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../spec/passage-auth.yaml");
-        let text = std::fs::read_to_string(path).expect("spec");
-        Self::from_yaml(&text)
+        Self::from_yaml_under(&read_spec("passage-auth.yaml"), AUTH_PREFIX)
     }
 
-    /// Builds the schemas from spec text.
+    /// Loads `spec/passage-management.yaml` of this workspace (paths under `/management/v1`).
+    pub fn load_management() -> Self {
+        Self::from_yaml_under(&read_spec("passage-management.yaml"), MANAGEMENT_PREFIX)
+    }
+
+    /// Builds the schemas from spec text whose paths are served under `/v1`.
     pub fn from_yaml(text: &str) -> Self {
+        Self::from_yaml_under(text, AUTH_PREFIX)
+    }
+
+    /// Builds the schemas from spec text whose paths are served under `base`.
+    pub fn from_yaml_under(text: &str, base: &'static str) -> Self {
         let doc: Value = serde_yaml::from_str(text).expect("spec parses");
         let mut defs = Map::new();
         if let Some(schemas) = doc
@@ -235,7 +304,13 @@ impl SpecSchemas {
             doc,
             defs,
             operations,
+            base,
         }
+    }
+
+    /// Every operation id of the spec, in the spec's order.
+    pub fn operation_ids(&self) -> Vec<&str> {
+        self.operations.iter().map(|op| op.id.as_str()).collect()
     }
 
     /// The operation id for a request, from its method and path below the base path.
@@ -244,7 +319,7 @@ impl SpecSchemas {
     }
 
     fn find(&self, method: &str, path: &str) -> Option<&SpecOperation> {
-        let path = path.strip_prefix("/v1").unwrap_or(path);
+        let path = path.strip_prefix(self.base).unwrap_or(path);
         let segments: Vec<&str> = path.split('/').collect();
         // Prefer the template with the most literal segments (`/currentuser/devices/start`
         // over `/currentuser/devices/{device_id}`).
@@ -364,6 +439,13 @@ impl SpecSchemas {
     pub fn check_all(&self, recorded: &[Recorded]) -> Vec<Mismatch> {
         recorded.iter().flat_map(|r| self.check(r)).collect()
     }
+}
+
+fn read_spec(file: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../spec")
+        .join(file);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// OpenAPI 3.0 schema -> JSON Schema (2020-12): `nullable`, local `$ref`s to `$defs`.
@@ -523,6 +605,56 @@ mod tests {
             .map(|p| (p.operation.as_str(), p.status))
             .collect();
         assert_eq!(seen, vec![("get_app", 418), ("revoke_refresh_token", 409)]);
+    }
+
+    #[test]
+    fn management_paths_are_checked_against_the_management_spec() {
+        let specs = Conformance::load();
+        let app = recorded(
+            "GET",
+            "/management/v1/apps/a1",
+            200,
+            r#"{"app":{"id":"a1"}}"#,
+        );
+        let problems = specs.check_all(&[app]);
+        assert!(
+            problems
+                .iter()
+                .all(|p| p.operation == "get_app" && p.json_path == "/app"),
+            "{problems:?}"
+        );
+        assert!(!problems.is_empty(), "AppInfo has many required members");
+        let verify = recorded(
+            "POST",
+            "/management/v1/apps/a1/authenticate/verify",
+            200,
+            r#"{"external_id":"e1"}"#,
+        );
+        assert_eq!(specs.check_all(&[verify]), vec![]);
+        let deleted = Recorded {
+            content_type: None,
+            body: Bytes::new(),
+            ..recorded("DELETE", "/management/v1/apps/a1/users/u1", 200, "")
+        };
+        assert_eq!(specs.check_all(&[deleted]), vec![]);
+        let with_body = recorded("DELETE", "/management/v1/apps/a1/users/u1", 200, "{}");
+        assert!(specs.check_all(&[with_body])[0]
+            .message
+            .contains("declares no body"));
+        let logged = passage_emulator::LoggedRequest {
+            method: "POST".into(),
+            path: "/management/v1/apps/a1/users".into(),
+            status: Some(200),
+        };
+        let problems = specs.check_request_log(&[logged]);
+        assert_eq!(problems.len(), 1, "create_user answers 201, not 200");
+        assert_eq!(problems[0].operation, "create_user");
+        let auth = passage_emulator::LoggedRequest {
+            method: "POST".into(),
+            path: "/v1/apps/a1/users".into(),
+            status: Some(201),
+        };
+        assert_eq!(specs.check_request_log(&[auth]), vec![]);
     }
 
     #[test]

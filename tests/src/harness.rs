@@ -1,17 +1,19 @@
-//! Shared test setup: start an emulator on 127.0.0.1 and a generated client pointing at it, plus
-//! small helpers for the admin API (outbox, clock, faults, request log).
+//! Shared test setup: start an emulator on 127.0.0.1 and the generated clients pointing at it (the
+//! Auth API's, and the Management API's with the app's API key), plus small helpers for the admin
+//! API (outbox, clock, faults, request log).
 //!
-//! The client talks to the emulator through a [`RecordingProxy`], so a test can end with
-//! [`TestEnv::assert_conformant`]: every answer it received is checked against the spec.
+//! The clients talk to the emulator through a [`RecordingProxy`], so a test can end with
+//! [`TestEnv::assert_conformant`]: every answer it received is checked against its spec.
 
 use passage_auth_client::CredentialsExt;
 use passage_auth_client::{types, Client, ClientBuilder, RetryPolicy, SecretValue};
 use passage_emulator::{
     AppConfig, Emulator, EmulatorConfig, EmulatorHandle, MetadataFieldConfig, OutboxMessage,
+    DEFAULT_API_KEY,
 };
 use serde_json::Value;
 
-use crate::conformance::{RecordingProxy, SpecSchemas};
+use crate::conformance::{Conformance, RecordingProxy};
 
 /// A running emulator and a client for it.
 pub struct TestEnv {
@@ -20,7 +22,10 @@ pub struct TestEnv {
     /// A client for the emulator's `/v1` API through the recording proxy, without retries (each
     /// call is one request).
     pub client: Client,
-    /// The recording proxy between [`Self::client`] and the emulator.
+    /// A Management API client through the recording proxy, with the app's configured API key
+    /// ([`DEFAULT_API_KEY`] unless the app names others), without retries.
+    pub management: passage_management_client::Client,
+    /// The recording proxy between the clients and the emulator.
     pub proxy: RecordingProxy,
     /// The app the tests use.
     pub app_id: String,
@@ -36,6 +41,7 @@ impl TestEnv {
 
     /// An emulator with `config`; the tests use its first app.
     pub async fn with_config(config: EmulatorConfig) -> Self {
+        let config_apps = config.effective_apps();
         let emulator = Emulator::start(config).await.expect("emulator starts");
         let root = emulator.base_url().trim_end_matches("/v1").to_owned();
         let proxy = RecordingProxy::start(&root).await;
@@ -49,9 +55,17 @@ impl TestEnv {
             .build()
             .expect("http client builds");
         let app_id = emulator.default_app_id().to_owned();
+        let api_key = config_api_key(&config_apps, &app_id);
+        let management = passage_management_client::ClientBuilder::new()
+            .base_url(format!("{}/management/v1", proxy.origin()))
+            .api_key(api_key)
+            .retry_policy(passage_management_client::RetryPolicy::none())
+            .build()
+            .expect("management client builds");
         Self {
             emulator,
             client,
+            management,
             proxy,
             app_id,
             http,
@@ -69,12 +83,13 @@ impl TestEnv {
     }
 
     /// Panics, listing every mismatch, unless all answers recorded by the proxy so far conform to
-    /// the spec (schema of the operation and status), and every status in the emulator's request log
-    /// (all `/v1` traffic of the test, including raw and direct calls) is declared for its operation.
+    /// their spec (the Management API's for `/management/v1`, the Auth API's for `/v1`: schema of
+    /// the operation and status), and every status in the emulator's request log (all API traffic
+    /// of the test, including raw and direct calls) is declared for its operation.
     pub fn assert_conformant(&self) {
         let recorded = self.proxy.recorded();
         assert!(!recorded.is_empty(), "nothing was recorded");
-        let spec = SpecSchemas::load();
+        let spec = Conformance::load();
         let mut mismatches = spec.check_all(&recorded);
         mismatches.extend(spec.check_request_log(&self.emulator.requests()));
         assert!(
@@ -255,6 +270,14 @@ impl TestEnv {
     pub fn user_client(&self, auth: &types::AuthResult) -> Client {
         self.client.with_auth_token(auth.auth_token.clone())
     }
+}
+
+/// The first configured API key of `app_id` among `apps`.
+fn config_api_key(apps: &[AppConfig], app_id: &str) -> String {
+    apps.iter()
+        .find(|a| a.id == app_id)
+        .and_then(|a| a.api_keys.first().cloned())
+        .unwrap_or_else(|| DEFAULT_API_KEY.to_owned())
 }
 
 /// An emulator whose only app has one integer profile metadata field, `counter` (for

@@ -1,12 +1,13 @@
 //! The admin API from a test's point of view: state set up through `AdminClient` (in-process and at the
-//! emulator's URL), then exercised with the generated client, every answer checked against the spec.
+//! emulator's URL) and the Management API, then exercised with the generated client, every answer
+//! checked against its spec.
 
 use passage_auth_client::CredentialsExt;
 use passage_auth_client::{types, Error, SecretValue};
 use passage_e2e::harness::TestEnv;
-use passage_emulator::admin_client::{AdminClient, NewUser, UserPatch};
-use passage_emulator::base::enums::UserStatus;
+use passage_emulator::admin_client::AdminClient;
 use passage_emulator::{AppConfig, EmulatorConfig, MetadataFieldConfig};
+use passage_management_client::types as management;
 use serde_json::json;
 
 fn app_with_nickname() -> EmulatorConfig {
@@ -29,10 +30,21 @@ fn app_with_nickname() -> EmulatorConfig {
 async fn a_seeded_session_drives_the_current_user_operations() {
     let env = TestEnv::with_config(app_with_nickname()).await;
     let admin = AdminClient::connect(env.emulator.root_url()).unwrap();
-    let mut new = NewUser::new("seeded@example.com");
-    new.email_verified = true;
-    new.user_metadata.insert("nickname".into(), json!("ada"));
-    let user = admin.create_user(&env.app_id, &new).await.unwrap();
+    let metadata = json!({"nickname": "ada"}).as_object().unwrap().clone();
+    let user = env
+        .management
+        .create_user()
+        .app_id(&env.app_id)
+        .body(
+            management::CreateUserRequest::builder()
+                .email(Some("seeded@example.com".to_owned()))
+                .user_metadata(metadata),
+        )
+        .send()
+        .await
+        .unwrap()
+        .into_inner()
+        .user;
     let session = admin.create_session(&env.app_id, &user.id).await.unwrap();
     let me = env.client.with_auth_token(session.auth_token.clone());
     let current = me
@@ -44,16 +56,17 @@ async fn a_seeded_session_drives_the_current_user_operations() {
         .into_inner()
         .user;
     assert_eq!(current.id, user.id);
-    assert!(current.email_verified);
+    assert!(!current.email_verified);
     assert_eq!(
         current.status,
-        passage_auth_client::open_enums::UserStatus::Active
+        passage_auth_client::open_enums::UserStatus::Active,
+        "the session's login activated the pending user"
     );
     assert!(current.webauthn_types.is_empty());
     assert_eq!(
         current.user_metadata.unwrap()["nickname"],
         json!("ada"),
-        "admin metadata is the user's metadata"
+        "the metadata the back end set is the user's metadata"
     );
     // The admin session's refresh token works with the generated client.
     let refreshed = env
@@ -77,7 +90,17 @@ async fn an_inactive_user_reaches_every_403_path_then_recovers() {
     let admin = env.emulator.admin();
     let email = "dormant@example.com";
     let auth = env.register_by_otp(email).await;
-    let user_id = admin.users(&env.app_id).await.unwrap()[0].id.clone();
+    let user_id = env
+        .management
+        .list_paginated_users()
+        .app_id(&env.app_id)
+        .send()
+        .await
+        .unwrap()
+        .into_inner()
+        .users[0]
+        .id
+        .clone();
     // A passcode sent while active, redeemed after deactivation, is refused too.
     env.client
         .login_one_time_passcode()
@@ -87,15 +110,11 @@ async fn an_inactive_user_reaches_every_403_path_then_recovers() {
         .await
         .unwrap();
     let (otp_id, otp) = env.last_otp(email);
-    admin
-        .update_user(
-            &env.app_id,
-            &user_id,
-            &UserPatch {
-                status: Some(UserStatus::Inactive),
-                ..UserPatch::default()
-            },
-        )
+    env.management
+        .deactivate_user()
+        .app_id(&env.app_id)
+        .user_id(&user_id)
+        .send()
         .await
         .unwrap();
     let code = |e: Error| {
@@ -189,15 +208,11 @@ async fn an_inactive_user_reaches_every_403_path_then_recovers() {
         "tokens"
     );
 
-    admin
-        .update_user(
-            &env.app_id,
-            &user_id,
-            &UserPatch {
-                status: Some(UserStatus::Active),
-                ..UserPatch::default()
-            },
-        )
+    env.management
+        .activate_user()
+        .app_id(&env.app_id)
+        .user_id(&user_id)
+        .send()
         .await
         .unwrap();
     env.login_by_otp(email).await;
@@ -208,15 +223,25 @@ async fn an_inactive_user_reaches_every_403_path_then_recovers() {
 async fn reset_between_tests_starts_from_nothing() {
     let env = TestEnv::start().await;
     let admin = env.emulator.admin();
+    let users = || async {
+        env.management
+            .list_paginated_users()
+            .app_id(&env.app_id)
+            .send()
+            .await
+            .unwrap()
+            .into_inner()
+            .users
+    };
     env.register_by_otp("first@example.com").await;
     admin.reset(None).await.unwrap();
-    assert!(admin.users(&env.app_id).await.unwrap().is_empty());
-    assert!(env.emulator.outbox("first@example.com").is_empty());
     assert!(env.emulator.requests().is_empty());
+    assert!(users().await.is_empty());
+    assert!(env.emulator.outbox("first@example.com").is_empty());
     // The same identifier registers again from scratch.
     env.proxy.clear();
     env.register_by_otp("first@example.com").await;
-    let users = admin.users(&env.app_id).await.unwrap();
+    let users = users().await;
     assert_eq!(users.len(), 1);
     assert_eq!(users[0].login_count, 1);
     env.assert_conformant();

@@ -63,6 +63,27 @@ impl Suite {
     async fn current_user(&self, step: &str) -> Value {
         self.app.flow(step, "t.currentUser()").await
     }
+
+    /// A Management API client of the emulator's app (direct, with its configured key).
+    fn management(&self) -> passage_management_client::Client {
+        passage_management_client::ClientBuilder::new()
+            .base_url(self.emulator.management_base_url())
+            .api_key(passage_emulator::DEFAULT_API_KEY)
+            .build()
+            .expect("management client builds")
+    }
+
+    /// The app's users, as the Management API lists them.
+    async fn users(&self) -> Vec<passage_management_client::types::ListPaginatedUsersItem> {
+        self.management()
+            .list_paginated_users()
+            .app_id(self.emulator.default_app_id())
+            .send()
+            .await
+            .expect("management list of users")
+            .into_inner()
+            .users
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -740,9 +761,9 @@ async fn ui_users_and_app_settings(s: &mut Suite) {
     let ui = s.ui.take().expect("the UI is open");
     ui.accept_dialogs().await;
     let app_id = s.emulator.default_app_id().to_owned();
-    let admin = s.emulator.admin();
+    let management = s.management();
 
-    // Create a user from the form.
+    // Create a user from the form (the UI calls the Management API with the app's key).
     ui.type_into(
         "type the new user's identifier",
         r#"form[data-action="create-user"] input[name="identifier"]"#,
@@ -755,7 +776,7 @@ async fn ui_users_and_app_settings(s: &mut Suite) {
     )
     .await;
     ui_action(&ui, "create-user").await;
-    let users = admin.users(&app_id).await.expect("admin users");
+    let users = s.users().await;
     let grace = users.iter().find(|u| u.email == GRACE);
     ui.check(grace.is_some(), "the user created in the UI exists");
     let grace_id = grace.expect("checked").id.clone();
@@ -773,7 +794,15 @@ async fn ui_users_and_app_settings(s: &mut Suite) {
     )
     .await;
     ui_action(&ui, "user-status").await;
-    let user = admin.user(&app_id, &grace_id).await.expect("admin user");
+    let user = management
+        .get_user()
+        .app_id(&app_id)
+        .user_id(&grace_id)
+        .send()
+        .await
+        .expect("management get user")
+        .into_inner()
+        .user;
     ui.check(
         user.status.as_str() == "inactive",
         "the status chosen in the UI is stored",
@@ -801,8 +830,14 @@ async fn ui_users_and_app_settings(s: &mut Suite) {
     )
     .await;
     ui_action(&ui, "delete-user").await;
+    let gone = management
+        .get_user()
+        .app_id(&app_id)
+        .user_id(&grace_id)
+        .send()
+        .await;
     ui.check(
-        admin.user(&app_id, &grace_id).await.is_err(),
+        gone.is_err_and(|e| e.status().map(|s| s.as_u16()) == Some(404)),
         "the user deleted in the UI is gone",
     );
 
@@ -868,12 +903,7 @@ async fn ui_reset(s: &mut Suite) {
     ui.click("reset the emulator", r#"button[data-action="reset"]"#)
         .await;
     ui_action(&ui, "reset").await;
-    let users = s
-        .emulator
-        .admin()
-        .users(s.emulator.default_app_id())
-        .await
-        .expect("admin users");
+    let users = s.users().await;
     ui.check(
         users.is_empty() && s.emulator.outbox(ADA).is_empty(),
         "the reset emptied users and outbox",
@@ -928,12 +958,12 @@ async fn ui_with_an_admin_token(s: &mut Suite) {
 /// A page of another site (another origin on loopback) sends what any page can send without a
 /// CORS preflight: a `no-cors` `text/plain` `fetch` and an HTML form post (`enctype="text/plain"`,
 /// the JSON-looking body trick) to the admin API. The emulator refuses them (415) and nothing
-/// changes: no user, no clock step. (Foreign origins and DNS-rebinding `Host`s are covered over
+/// changes: no API key made, no clock step. (Foreign origins and DNS-rebinding `Host`s are covered over
 /// plain HTTP in `emulator/tests/trust.rs`.)
 async fn another_site_cannot_drive_the_admin_api(s: &mut Suite) {
     let app_id = s.emulator.default_app_id().to_owned();
     let admin = s.emulator.admin();
-    let users_before = admin.users(&app_id).await.expect("users").len();
+    let keys_before = admin.api_keys(&app_id).await.expect("api keys").len();
     let clock_before = admin.clock().await.expect("clock").offset_seconds;
     // The attack goes through a recording proxy, so the test sees that each request arrived and
     // what it was answered.
@@ -944,9 +974,9 @@ async fn another_site_cannot_drive_the_admin_api(s: &mut Suite) {
     let script = format!(
         r#"(async () => {{
   const admin = {admin};
-  const users = admin + "/apps/" + {app} + "/users";
+  const users = admin + "/apps/" + {app} + "/api-keys";
   await fetch(users, {{ mode: "no-cors", method: "POST", headers: {{ "Content-Type": "text/plain" }},
-    body: JSON.stringify({{ identifier: "victim@example.com" }}) }});
+    body: JSON.stringify({{ name: "victim" }}) }});
   await fetch(admin + "/clock/advance", {{ mode: "no-cors", method: "POST",
     headers: {{ "Content-Type": "text/plain" }}, body: JSON.stringify({{ seconds: 86400 }}) }});
   const frame = document.createElement("iframe");
@@ -961,7 +991,7 @@ async fn another_site_cannot_drive_the_admin_api(s: &mut Suite) {
   form.target = "sink";
   form.enctype = "text/plain";
   const field = document.createElement("input");
-  field.name = '{{"identifier":"formvictim@example.com","x":"';
+  field.name = '{{"name":"formvictim","x":"';
   field.value = '"}}';
   form.append(field);
   document.body.append(form);
@@ -982,7 +1012,7 @@ async fn another_site_cannot_drive_the_admin_api(s: &mut Suite) {
         .filter(|r| r.method == "POST")
         .map(|r| (r.path, r.status))
         .collect();
-    let users_path = format!("/_emulator/apps/{app_id}/users");
+    let users_path = format!("/_emulator/apps/{app_id}/api-keys");
     tab.check(
         posts
             == vec![
@@ -992,11 +1022,10 @@ async fn another_site_cannot_drive_the_admin_api(s: &mut Suite) {
             ],
         &format!("each request reached the emulator and was refused with 415: {posts:?}"),
     );
-    let users = admin.users(&app_id).await.expect("users");
+    let keys = admin.api_keys(&app_id).await.expect("api keys");
     tab.check(
-        users.len() == users_before
-            && !users.iter().any(|u| u.email.contains("victim@example.com")),
-        "no user was created",
+        keys.len() == keys_before && !keys.iter().any(|k| k.name.contains("victim")),
+        "no API key was made",
     );
     let clock_after = admin.clock().await.expect("clock").offset_seconds;
     tab.check(clock_after == clock_before, "the clock did not move");

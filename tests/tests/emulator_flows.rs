@@ -1360,16 +1360,23 @@ mod passkeys {
 
     #[tokio::test]
     async fn transaction_ceremonies_answer_single_use_nonces() {
+        use passage_management_client::types as management;
         let env = TestEnv::start().await;
         let mut authenticator = SoftAuthenticator::new(ORIGIN);
-        let (status, tx) = env
-            .admin_post(
-                &format!("/apps/{}/transactions", env.app_id),
-                json!({"identifier": "tx@example.com", "kind": "register"}),
+        let tx_id = env
+            .management
+            .create_register_transaction()
+            .app_id(&env.app_id)
+            .body(
+                management::CreateRegisterTransactionRequest::builder()
+                    .external_id("tx-user")
+                    .passkey_display_name("tx@example.com"),
             )
-            .await;
-        assert_eq!(status, 201);
-        let tx_id = tx["transaction_id"].as_str().unwrap().to_owned();
+            .send()
+            .await
+            .expect("register transaction")
+            .into_inner()
+            .transaction_id;
         let start = env
             .client
             .register_webauthn_start_with_transaction()
@@ -1398,22 +1405,31 @@ mod passkeys {
             .expect("transaction register finish");
         assert_eq!(finished.status().as_u16(), 201);
         let nonce = finished.into_inner().nonce.expose_secret().to_owned();
-        let verify = json!({ "nonce": nonce });
-        let path = format!("/apps/{}/nonces/verify", env.app_id);
-        let (status, verified) = env.admin_post(&path, verify.clone()).await;
-        assert_eq!(status, 200);
-        assert_eq!(verified["transaction_id"], json!(tx_id));
-        assert_eq!(verified["user_id"], tx["user_id"]);
-        assert_eq!(env.admin_post(&path, verify).await.0, 404);
+        let verify = |nonce: String| {
+            env.management
+                .authenticate_verify_nonce()
+                .app_id(&env.app_id)
+                .body(management::VerifyNonceRequest::builder().nonce(SecretValue::new(nonce)))
+                .send()
+        };
+        let verified = verify(nonce.clone()).await.expect("nonce verifies");
+        assert_eq!(verified.into_inner().external_id, "tx-user");
+        let again = verify(nonce).await.expect_err("a nonce verifies once");
+        assert_eq!(again.status().map(|s| s.as_u16()), Some(401));
 
         // Authenticate through a transaction.
-        let (_, tx) = env
-            .admin_post(
-                &format!("/apps/{}/transactions", env.app_id),
-                json!({"identifier": "tx@example.com", "kind": "authenticate"}),
+        let tx_id = env
+            .management
+            .create_authenticate_transaction()
+            .app_id(&env.app_id)
+            .body(
+                management::CreateAuthenticateTransactionRequest::builder().external_id("tx-user"),
             )
-            .await;
-        let tx_id = tx["transaction_id"].as_str().unwrap().to_owned();
+            .send()
+            .await
+            .expect("authenticate transaction")
+            .into_inner()
+            .transaction_id;
         let start = env
             .client
             .authenticate_webauthn_start_with_transaction()
@@ -1442,11 +1458,10 @@ mod passkeys {
             .expect("transaction login finish")
             .into_inner()
             .nonce;
-        let (status, verified) = env
-            .admin_post(&path, json!({ "nonce": nonce.expose_secret() }))
-            .await;
-        assert_eq!(status, 200);
-        assert_eq!(verified["transaction_id"], json!(tx_id));
+        let verified = verify(nonce.expose_secret().to_owned())
+            .await
+            .expect("nonce verifies");
+        assert_eq!(verified.into_inner().external_id, "tx-user");
         // Unknown transactions are 404 transaction_not_found.
         let unknown = env
             .client
@@ -1782,13 +1797,19 @@ async fn every_status_the_emulator_answers_is_declared() {
     let app = env.app_id.clone();
     let base = format!("{}/v1/apps/{app}", env.proxy.origin());
     let admin = env.emulator.admin();
-    let user = admin
-        .create_user(
-            &app,
-            &passage_emulator::admin_client::NewUser::new("declared@example.com"),
+    let user = env
+        .management
+        .create_user()
+        .app_id(&app)
+        .body(
+            passage_management_client::types::CreateUserRequest::builder()
+                .email(Some("declared@example.com".to_owned())),
         )
+        .send()
         .await
-        .unwrap();
+        .unwrap()
+        .into_inner()
+        .user;
     let session = admin.create_session(&app, &user.id).await.unwrap();
     let expect = |resp: reqwest::Response, status: u16| async move {
         assert_eq!(resp.status().as_u16(), status, "{}", resp.url().path());

@@ -182,6 +182,47 @@ impl From<SocialProvider> for ConnectionType {
     }
 }
 
+/// How a magic link made through the Management API reaches its user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MagicLinkChannel {
+    /// By e-mail.
+    Email,
+    /// By text message.
+    Phone,
+}
+
+/// What redeeming a magic link made through the Management API does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MagicLinkType {
+    /// Log the user in.
+    #[default]
+    Login,
+    /// Verify the identifier the link was sent to (the user is logged in too).
+    VerifyIdentifier,
+}
+
+/// Language of a delivered message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageLanguage {
+    /// German.
+    De,
+    /// English.
+    En,
+    /// Spanish.
+    Es,
+    /// Italian.
+    It,
+    /// Polish.
+    Pl,
+    /// Portuguese.
+    Pt,
+    /// Chinese.
+    Zh,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,7 @@
 //! User accounts: which identifiers an app accepts, creating users (by public sign-up, a login
-//! method's registration, the admin API or seeding), metadata checked against the app's schema,
-//! who may log in, changes by the admin API, and deletion with everything that belongs to a user.
+//! method's registration, the Management API, a Flex transaction or seeding), metadata checked
+//! against the app's schema, who may log in, changes by the Management API (identifiers, metadata,
+//! status), and deletion with everything that belongs to a user.
 
 use std::collections::BTreeMap;
 
@@ -12,7 +13,6 @@ use crate::base::identifiers::{
     is_email, is_phone, parse_identifier, IdentifierError, IdentifierKind,
 };
 use crate::base::random::random_id;
-use crate::model::admin_api::UserPatch;
 use crate::model::app::AppRecord;
 use crate::model::records::UserRecord;
 use crate::model::state::EmulatorState;
@@ -34,6 +34,7 @@ pub fn new_user(
         id: random_id("usr_"),
         email,
         phone,
+        external_id: String::new(),
         email_verified: false,
         phone_verified: false,
         status,
@@ -186,8 +187,8 @@ fn valid_user_id(id: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
-/// Creates a user directly (admin API and seeding): the app's identifier rules and metadata schema
-/// apply, public sign-up does not. Returns the new user's id.
+/// Creates a seed user (`[[seed.users]]`, `--seed`): the app's identifier rules and metadata
+/// schema apply, public sign-up does not. Returns the new user's id.
 pub fn create_user(app: &mut AppRecord, body: &NewUser, now: i64) -> ApiResult<String> {
     let (kind, identifier) = classify_identifier(&app.config, &body.identifier)?;
     ensure_identifier_free(app, &identifier, None)?;
@@ -226,49 +227,28 @@ pub fn create_user(app: &mut AppRecord, body: &NewUser, now: i64) -> ApiResult<S
     Ok(user_id)
 }
 
-/// Changes a user as the admin API's `PATCH` asks: status, verification flags, metadata (only the
-/// fields given; nothing changes on error).
-pub fn patch_user(
-    app: &mut AppRecord,
+/// Sets a user's status (the Management API's activate and deactivate): `inactive` makes every
+/// login answer 403 `user_not_active` until the user is active again, and ends their sessions
+/// ([`deactivate_sessions`]). Returns the user.
+pub fn set_status<'a>(
+    app: &'a mut AppRecord,
     user_id: &str,
-    patch: &UserPatch,
+    status: UserStatus,
     now: i64,
-) -> ApiResult<()> {
-    let current = app
+) -> ApiResult<&'a UserRecord> {
+    let user = app
         .users
-        .get(user_id)
-        .ok_or_else(ApiError::user_not_found)?
-        .clone();
-    let mut next = current.clone();
-    if let Some(status) = patch.status {
-        next.status = status;
+        .get_mut(user_id)
+        .ok_or_else(ApiError::user_not_found)?;
+    let deactivated = status == UserStatus::Inactive && user.status != UserStatus::Inactive;
+    if user.status != status {
+        user.status = status;
+        user.updated_at = now;
     }
-    if let Some(flag) = patch.email_verified {
-        if flag && next.email.is_empty() {
-            return Err(ApiError::bad_request("the user has no e-mail address"));
-        }
-        next.email_verified = flag;
-    }
-    if let Some(flag) = patch.phone_verified {
-        if flag && next.phone.is_empty() {
-            return Err(ApiError::bad_request("the user has no phone number"));
-        }
-        next.phone_verified = flag;
-    }
-    if let Some(update) = &patch.user_metadata {
-        next.user_metadata = apply_metadata(
-            &app.config.user_metadata_schema,
-            &current.user_metadata,
-            update,
-        )?;
-    }
-    next.updated_at = now;
-    let deactivated = next.status == UserStatus::Inactive && current.status != UserStatus::Inactive;
-    app.users.insert(user_id.to_owned(), next);
     if deactivated {
         deactivate_sessions(app, user_id);
     }
-    Ok(())
+    Ok(&app.users[user_id])
 }
 
 /// What deactivating a user does to their sessions: every refresh-token family is revoked (a
@@ -279,6 +259,125 @@ pub fn patch_user(
 /// deactivation (see the emulator README).
 pub fn deactivate_sessions(app: &mut AppRecord, user_id: &str) {
     app.revoke_families_of(user_id);
+}
+
+/// A new pending user known only by a Flex `external_id` (the app's own id for them).
+pub fn new_flex_user(external_id: &str, now: i64) -> UserRecord {
+    let mut user = new_user(IdentifierKind::Email, "", UserStatus::Pending, now);
+    user.external_id = external_id.to_owned();
+    user
+}
+
+/// An identifier of `kind` given to the Management API, normalised and checked against the
+/// identifier rules ([`crate::base::identifiers`]); 400 `invalid_request` otherwise.
+fn managed_identifier(raw: &str, kind: IdentifierKind, wrong_kind: &str) -> ApiResult<String> {
+    match parse_identifier(raw) {
+        Ok((parsed, id)) if parsed == kind => Ok(id),
+        Ok(_) => Err(ApiError::bad_request(wrong_kind.to_owned())),
+        Err(e) => Err(invalid_identifier(e)),
+    }
+}
+
+/// An e-mail address given to the Management API, lower-cased (400 `invalid_request` when it is not
+/// one).
+pub fn managed_email(raw: &str) -> ApiResult<String> {
+    managed_identifier(raw, IdentifierKind::Email, "email is not an e-mail address")
+}
+
+/// A phone number given to the Management API (400 `invalid_request` unless E.164).
+pub fn managed_phone(raw: &str) -> ApiResult<String> {
+    managed_identifier(
+        raw,
+        IdentifierKind::Phone,
+        "phone must be an E.164 phone number (+ and 7 to 15 digits)",
+    )
+}
+
+/// What the Management API's create and update give for a user (absent members stay as they are).
+#[derive(Debug, Clone, Default)]
+pub struct ManagedUserChange<'a> {
+    /// A new e-mail address.
+    pub email: Option<&'a str>,
+    /// A new phone number.
+    pub phone: Option<&'a str>,
+    /// Metadata values to merge (a `null` removes a field).
+    pub user_metadata: Option<&'a Map<String, Value>>,
+}
+
+/// Applies `change` to `user` after checking every member (identifiers free for this user,
+/// metadata against the app's schema); nothing changes on error. A changed identifier is
+/// unverified.
+fn apply_managed_change(
+    app: &AppRecord,
+    mut user: UserRecord,
+    change: &ManagedUserChange<'_>,
+    now: i64,
+) -> ApiResult<UserRecord> {
+    if let Some(raw) = change.email {
+        let email = managed_email(raw)?;
+        ensure_identifier_free(app, &email, Some(&user.id))?;
+        if email != user.email {
+            user.email = email;
+            user.email_verified = false;
+        }
+    }
+    if let Some(raw) = change.phone {
+        let phone = managed_phone(raw)?;
+        ensure_identifier_free(app, &phone, Some(&user.id))?;
+        if phone != user.phone {
+            user.phone = phone;
+            user.phone_verified = false;
+        }
+    }
+    if let Some(update) = change.user_metadata {
+        user.user_metadata = apply_metadata(
+            &app.config.user_metadata_schema,
+            &user.user_metadata,
+            update,
+        )?;
+    }
+    user.updated_at = now;
+    Ok(user)
+}
+
+/// The Management API's create: a pending user with an e-mail address, a phone number or both
+/// (400 `invalid_request` with neither, for a malformed or taken identifier, or metadata against
+/// the schema). Neither public sign-up nor the app's identifier kinds apply: the app's backend
+/// creates the user. Returns the new user's id.
+pub fn create_managed_user(
+    app: &mut AppRecord,
+    change: &ManagedUserChange<'_>,
+    now: i64,
+) -> ApiResult<String> {
+    if change.email.is_none() && change.phone.is_none() {
+        return Err(ApiError::bad_request(
+            "a user needs an email or a phone (or both)",
+        ));
+    }
+    let blank = new_user(IdentifierKind::Email, "", UserStatus::Pending, now);
+    let user = apply_managed_change(app, blank, change, now)?;
+    let user_id = user.id.clone();
+    app.users.insert(user_id.clone(), user);
+    Ok(user_id)
+}
+
+/// The Management API's update: the members given change (an identifier the user already has is
+/// not "taken"); 404 `user_not_found`, 400 `invalid_request` as for
+/// [`create_managed_user`]. Returns the user.
+pub fn update_managed_user<'a>(
+    app: &'a mut AppRecord,
+    user_id: &str,
+    change: &ManagedUserChange<'_>,
+    now: i64,
+) -> ApiResult<&'a UserRecord> {
+    let current = app
+        .users
+        .get(user_id)
+        .cloned()
+        .ok_or_else(ApiError::user_not_found)?;
+    let next = apply_managed_change(app, current, change, now)?;
+    app.users.insert(user_id.to_owned(), next);
+    Ok(&app.users[user_id])
 }
 
 /// The signed-in user's metadata change: unknown fields or wrong types give 400 and change nothing.

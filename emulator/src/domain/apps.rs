@@ -1,10 +1,11 @@
 //! App administration (the admin API's knobs): adding apps, changing their settings at runtime,
-//! rotating signing keys, resetting users and sessions, and recognising an app's API key.
+//! rotating signing keys, resetting users and sessions (an app keeps its settings, signing keys and
+//! API keys), and recognising an app's API key.
 
 use serde_json::{Map, Value};
 
 use crate::base::api_error::{json_error_text, ApiError, ApiResult};
-use crate::base::digest::secret_eq;
+use crate::domain::api_keys::accepts;
 use crate::jwt::SigningKey;
 use crate::model::admin_api::RotatedKey;
 use crate::model::app::AppRecord;
@@ -97,10 +98,7 @@ pub fn reset_app(state: &mut EmulatorState, app_id: &str) -> ApiResult<()> {
     Ok(())
 }
 
-/// Whether `key` is the API key of one of the apps.
+/// Whether `key` is an API key of one of the apps.
 pub fn api_key_known(state: &EmulatorState, key: &str) -> bool {
-    state
-        .apps
-        .values()
-        .any(|a| secret_eq(&a.config.api_key, key))
+    state.apps.values().any(|app| accepts(app, key))
 }

@@ -1,6 +1,7 @@
 //! The domain layer: what the emulator does, as functions over the model (accounts, sessions,
 //! refresh-token rotation, passcodes and magic links, passkey ceremonies and devices, social
-//! logins and the fake identity provider, transactions, app administration, pruning, seeding).
+//! logins and the fake identity provider, transactions, app administration and API keys, the
+//! Management API's user listing, pruning, seeding).
 //!
 //! Architecture invariant: imports only the base, jwt, relying_party, settings and model layers;
 //! no axum, no SQLite, no lock: each function takes the state (or one app) it works on and the
@@ -8,6 +9,7 @@
 //! answer.
 
 pub mod accounts;
+pub mod api_keys;
 pub mod apps;
 pub mod devices;
 pub mod fake_provider;
@@ -19,3 +21,4 @@ pub mod seeding;
 pub mod sessions;
 pub mod social_login;
 pub mod transactions;
+pub mod user_listing;

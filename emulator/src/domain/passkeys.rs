@@ -96,11 +96,14 @@ fn prune_handshakes(state: &mut EmulatorState, now: i64) {
     state.handshakes.retain(|_, h| now < h.expires_at());
 }
 
-/// Starts a registration for `user_id`; returns (handshake id, options).
+/// Starts a registration for `user_id`, whose passkey is stored under `name` (by default the
+/// user's e-mail address, else their phone number, else their external id); returns (handshake
+/// id, options).
 fn start_registration(
     state: &mut EmulatorState,
     app_id: &str,
     user_id: &str,
+    name: Option<&str>,
     purpose: CeremonyPurpose,
     attachment_pref: Option<AttachmentPreference>,
     now: i64,
@@ -110,11 +113,12 @@ fn start_registration(
         .users
         .get(user_id)
         .ok_or_else(ApiError::user_not_found)?;
-    let name = if user.email.is_empty() {
-        &user.phone
-    } else {
-        &user.email
-    };
+    let name = name.unwrap_or_else(|| {
+        [&user.email, &user.phone, &user.external_id, &user.id]
+            .into_iter()
+            .find(|n| !n.is_empty())
+            .map_or("", String::as_str)
+    });
     let (_, existing): (Vec<_>, Vec<StoredCredential>) =
         credentials_of(app, user_id)?.into_iter().unzip();
     let (options, reg_state) = relying_party(app)?
@@ -425,6 +429,7 @@ pub fn start_registration_of_new_user(
         state,
         app_id,
         &user_id,
+        None,
         CeremonyPurpose::Register,
         attachment,
         now,
@@ -520,6 +525,7 @@ pub fn start_adding_device(
         state,
         app_id,
         user_id,
+        None,
         CeremonyPurpose::AddDevice,
         attachment,
         now,
@@ -569,7 +575,11 @@ pub fn start_transaction_login(
 ) -> ApiResult<Started> {
     let app = state.app(app_id)?;
     let user_id = match transaction_id {
-        Some(id) => Some(open_transaction(app, id, TransactionKind::Authenticate)?),
+        Some(id) => Some(
+            open_transaction(app, id, TransactionKind::Authenticate)?
+                .user_id
+                .clone(),
+        ),
         None => None,
     };
     let (handshake_id, options) = start_login(
@@ -593,15 +603,17 @@ pub fn start_transaction_registration(
     attachment: Option<AttachmentPreference>,
     now: i64,
 ) -> ApiResult<Started> {
-    let user_id = open_transaction(
+    let tx = open_transaction(
         state.app(app_id)?,
         transaction_id,
         TransactionKind::Register,
     )?;
+    let (user_id, name) = (tx.user_id.clone(), tx.passkey_display_name.clone());
     let (handshake_id, options) = start_registration(
         state,
         app_id,
         &user_id,
+        name.as_deref(),
         CeremonyPurpose::Transaction(Some(transaction_id.to_owned())),
         attachment,
         now,

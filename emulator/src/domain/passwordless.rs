@@ -1,16 +1,19 @@
 //! Passwordless logins: one-time passcodes and magic links (sending them to the outbox, redeeming
-//! them, polling a link's status) and identifier changes confirmed by a magic link.
+//! them, polling a link's status), identifier changes confirmed by a magic link, and magic links
+//! an app's backend makes through the Management API (delivered or handed back).
 
 use serde_json::json;
 
 use crate::base::api_error::{ApiError, ApiResult};
-use crate::base::clock::rfc3339;
+use crate::base::clock::{rfc3339, MAX_EMULATOR_TIME};
 use crate::base::digest::{digest_hex, secret_eq};
-use crate::base::enums::{LoginMethod, OutboxKind};
+use crate::base::enums::{LoginMethod, MagicLinkChannel, OutboxKind, UserStatus};
+use crate::base::identifiers::IdentifierKind;
 use crate::base::random::{random_id, random_otp, random_secret};
+use crate::base::redact::redacted_debug;
 use crate::domain::accounts::{
-    classify_identifier, ensure_can_login, identifier_taken, mark_verified, record_login,
-    register_user,
+    classify_identifier, ensure_can_login, identifier_taken, managed_email, managed_phone,
+    mark_verified, new_user, record_login, register_user,
 };
 use crate::domain::sessions::{issue_session, AuthResponse};
 use crate::model::app::AppRecord;
@@ -69,19 +72,31 @@ fn send_otp(
 /// Longest `magic_link_path` and `redirect_url` accepted (a link in the outbox stays bounded).
 pub const MAX_URL_LEN: usize = 2048;
 
-/// Creates a magic link and puts it in the outbox; returns its id.
+/// A magic link just made: its id, the secret its URL carries, and the URL.
+pub struct MadeLink {
+    /// Link id (for status polling).
+    pub id: String,
+    /// The one-time secret (only its digest is kept).
+    pub secret: String,
+    /// The URL to hand to the user (the secret in its query).
+    pub url: String,
+}
+redacted_debug!(MadeLink { id });
+
+/// Makes a magic link to `path` on the app's auth origin (else its login URL), valid for
+/// `lifetime` seconds (the app's magic-link lifetime when `None`), and stores it (the secret as a
+/// digest); delivers nothing.
 #[allow(clippy::too_many_arguments)]
-pub fn send_magic_link(
-    state: &mut EmulatorState,
-    app_id: &str,
+fn make_magic_link(
+    app: &mut AppRecord,
     user_id: &str,
     identifier: &str,
     purpose: LinkPurpose,
     path: Option<&str>,
     redirect_url: Option<String>,
+    lifetime: Option<i64>,
     now: i64,
-) -> ApiResult<String> {
-    let app = state.app_mut(app_id)?;
+) -> ApiResult<MadeLink> {
     let too_long =
         |what: &str| ApiError::bad_request(format!("{what} has at most {MAX_URL_LEN} characters"));
     if path.is_some_and(|p| p.len() > MAX_URL_LEN) {
@@ -105,31 +120,208 @@ pub fn send_magic_link(
         return Err(invalid_path());
     }
     url.query_pairs_mut().append_pair("psg_magic_link", &secret);
+    let lifetime = lifetime.unwrap_or(app.config.magic_link_ttl_seconds);
     let link = MagicLinkRecord {
         id: random_id("ml_"),
         secret_digest: digest_hex(&secret),
         user_id: user_id.to_owned(),
         identifier: identifier.to_owned(),
         purpose,
-        expires_at: now + app.config.magic_link_ttl_seconds,
+        expires_at: now.saturating_add(lifetime).min(MAX_EMULATOR_TIME),
         activated: false,
         status_delivered: false,
         redirect_url,
     };
     let id = link.id.clone();
     app.magic_links.insert(id.clone(), link);
+    Ok(MadeLink {
+        id,
+        secret,
+        url: url.to_string(),
+    })
+}
+
+/// Puts a made magic link in the outbox, as sent to `identifier`.
+fn deliver_magic_link(
+    state: &mut EmulatorState,
+    app_id: &str,
+    identifier: &str,
+    link: &MadeLink,
+    now: i64,
+) {
     state.outbox.push(OutboxMessage {
         app_id: app_id.to_owned(),
         identifier: identifier.to_owned(),
         kind: OutboxKind::MagicLink,
         otp: None,
         otp_id: None,
-        magic_link_url: Some(url.to_string()),
-        magic_link_secret: Some(secret),
-        magic_link_id: Some(id.clone()),
+        magic_link_url: Some(link.url.clone()),
+        magic_link_secret: Some(link.secret.clone()),
+        magic_link_id: Some(link.id.clone()),
         created_at: rfc3339(now),
     });
-    Ok(id)
+}
+
+/// Creates a magic link and puts it in the outbox; returns its id.
+#[allow(clippy::too_many_arguments)]
+pub fn send_magic_link(
+    state: &mut EmulatorState,
+    app_id: &str,
+    user_id: &str,
+    identifier: &str,
+    purpose: LinkPurpose,
+    path: Option<&str>,
+    redirect_url: Option<String>,
+    now: i64,
+) -> ApiResult<String> {
+    let app = state.app_mut(app_id)?;
+    let link = make_magic_link(
+        app,
+        user_id,
+        identifier,
+        purpose,
+        path,
+        redirect_url,
+        None,
+        now,
+    )?;
+    deliver_magic_link(state, app_id, identifier, &link, now);
+    Ok(link.id)
+}
+
+/// Whom a magic link made through the Management API is for: exactly one of these.
+#[derive(Debug, Clone, Copy)]
+pub enum LinkRecipient<'a> {
+    /// An e-mail address (a pending user is made for it when no user has it).
+    Email(&'a str),
+    /// A phone number (likewise).
+    Phone(&'a str),
+    /// An existing user, reached on `channel`.
+    User {
+        /// The user's id.
+        user_id: &'a str,
+        /// Which of their identifiers the link is for.
+        channel: MagicLinkChannel,
+    },
+}
+
+/// A magic link the app's backend asks for (the Management API's `create_magic_link`).
+#[derive(Debug, Clone)]
+pub struct LinkOrder<'a> {
+    /// Whom it is for.
+    pub recipient: LinkRecipient<'a>,
+    /// Whether the emulator delivers it (to the outbox).
+    pub send: bool,
+    /// Minutes it stays valid (the app's magic-link lifetime, rounded up, when `None`).
+    pub ttl_minutes: Option<i64>,
+    /// Where the user goes once it is redeemed (the app's redirect URL when `None`).
+    pub redirect_url: Option<String>,
+    /// Path on the app's auth origin the link opens (its login page when `None`).
+    pub magic_link_path: Option<&'a str>,
+}
+
+/// A magic link made for the app's backend.
+#[derive(Debug)]
+pub struct BackendLink {
+    /// The link.
+    pub link: MadeLink,
+    /// The user it logs in.
+    pub user_id: String,
+    /// The e-mail address or phone number it is for.
+    pub identifier: String,
+    /// Where the user goes once it is redeemed.
+    pub redirect_url: String,
+    /// Minutes it stays valid.
+    pub ttl_minutes: i64,
+}
+
+/// The user and identifier a link is for: an existing user (404 `user_not_found`; 400 when they
+/// have no identifier of the channel's kind), or the user with an e-mail address or phone number,
+/// made (pending, unverified) when there is none.
+fn link_recipient(
+    app: &mut AppRecord,
+    recipient: LinkRecipient<'_>,
+    now: i64,
+) -> ApiResult<(String, String)> {
+    let (kind, identifier) = match recipient {
+        LinkRecipient::User { user_id, channel } => {
+            let user = app
+                .users
+                .get(user_id)
+                .ok_or_else(ApiError::user_not_found)?;
+            let identifier = match channel {
+                MagicLinkChannel::Email => &user.email,
+                MagicLinkChannel::Phone => &user.phone,
+            };
+            if identifier.is_empty() {
+                return Err(ApiError::bad_request(
+                    "the user has no identifier for this channel",
+                ));
+            }
+            return Ok((user.id.clone(), identifier.clone()));
+        }
+        LinkRecipient::Email(raw) => (IdentifierKind::Email, managed_email(raw)?),
+        LinkRecipient::Phone(raw) => (IdentifierKind::Phone, managed_phone(raw)?),
+    };
+    if let Some(user) = app.find_user_by_identifier(&identifier) {
+        return Ok((user.id.clone(), identifier));
+    }
+    let user = new_user(kind, &identifier, UserStatus::Pending, now);
+    let user_id = user.id.clone();
+    app.users.insert(user_id.clone(), user);
+    Ok((user_id, identifier))
+}
+
+/// The Management API's `create_magic_link`: makes a link for the recipient (see
+/// [`LinkRecipient`]), redeemable through the Auth API's magic-link activation (which logs the user
+/// in and marks the identifier verified, whatever the link's type), and delivers it to the outbox
+/// when `send` is set. 400 for a ttl below one minute or a path off the auth origin.
+pub fn create_backend_magic_link(
+    state: &mut EmulatorState,
+    app_id: &str,
+    order: &LinkOrder<'_>,
+    now: i64,
+) -> ApiResult<BackendLink> {
+    let app = state.app_mut(app_id)?;
+    let ttl_minutes = match order.ttl_minutes {
+        Some(minutes) if minutes < 1 => {
+            return Err(ApiError::bad_request("ttl must be at least 1 (minutes)"))
+        }
+        Some(minutes) => minutes,
+        None => (app.config.magic_link_ttl_seconds + 59) / 60,
+    };
+    if let Some(path) = order.magic_link_path {
+        if path.contains("://") || path.starts_with("//") || path.starts_with("\\") {
+            return Err(ApiError::bad_request(
+                "magic_link_path must be a path on the app's auth origin",
+            ));
+        }
+    }
+    let (user_id, identifier) = link_recipient(app, order.recipient, now)?;
+    let redirect_url = order
+        .redirect_url
+        .clone()
+        .unwrap_or_else(|| app.config.redirect_url.clone());
+    let link = make_magic_link(
+        app,
+        &user_id,
+        &identifier,
+        LinkPurpose::Login,
+        order.magic_link_path,
+        Some(redirect_url.clone()),
+        Some(ttl_minutes.saturating_mul(60)),
+        now,
+    )?;
+    if order.send {
+        deliver_magic_link(state, app_id, &identifier, &link, now);
+    }
+    Ok(BackendLink {
+        link,
+        user_id,
+        identifier,
+        redirect_url,
+        ttl_minutes,
+    })
 }
 
 /// A registration by passcode: creates (or reuses) the pending user and sends a passcode; returns

@@ -1,4 +1,5 @@
-//! Refresh tokens: rotation with reuse detection (and its grace window), and revocation.
+//! Refresh tokens: rotation with reuse detection (and its grace window), and revocation (of one
+//! token's session, or of every session of a user).
 
 use crate::base::api_error::{ApiError, ApiResult};
 use crate::base::digest::{digest_hex, successor_secret};
@@ -107,4 +108,21 @@ pub fn revoke(app: &mut AppRecord, presented: &str) {
         let family_id = record.family_id.clone();
         app.revoke_family(&family_id);
     }
+}
+
+/// Revokes every session (refresh token family) of `user_id`: none of their refresh tokens works any
+/// more (401 `invalid_refresh_token`); auth tokens already issued stay valid until they expire.
+/// 403 `operation_not_allowed` when the app issues no refresh tokens, 404 `user_not_found`.
+pub fn revoke_user_sessions(app: &mut AppRecord, user_id: &str) -> ApiResult<()> {
+    if !app.config.refresh_tokens {
+        return Err(ApiError::forbidden(
+            "operation_not_allowed",
+            "refresh tokens are disabled for this app",
+        ));
+    }
+    if !app.users.contains_key(user_id) {
+        return Err(ApiError::user_not_found());
+    }
+    app.revoke_families_of(user_id);
+    Ok(())
 }

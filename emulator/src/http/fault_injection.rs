@@ -1,5 +1,6 @@
-//! Fault injection and the request log: the middleware every `/v1` request goes through, and what
-//! each kind of armed fault does to a request.
+//! Fault injection and the request log: the middleware every request to the Auth API (`/v1`) and the
+//! Management API (`/management/v1`) goes through, on the emulator's listener and through the
+//! intercepting proxy alike, and what each kind of armed fault does to a request.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,16 +15,28 @@ use crate::context::Context;
 use crate::model::faults::{FaultKind, FaultRule};
 use crate::model::request_log::LoggedRequest;
 
-/// Middleware: applies armed faults to `/v1` requests and records them in the request log.
+/// Where the fault middleware sits: in front of one API, whose paths it logs and matches fault
+/// rules against under that API's prefix on the emulator's listener (so that a request through the
+/// intercepting proxy, which serves both APIs under `/v1`, is logged and faulted as the same request
+/// to the listener would be).
+#[derive(Debug, Clone)]
+pub struct FaultScope {
+    /// The shared context (faults, request log).
+    pub ctx: Arc<Context>,
+    /// The API's prefix on the emulator's listener (`/v1` or `/management/v1`).
+    pub prefix: &'static str,
+}
+
+/// Middleware of one API's router: applies armed faults to its requests and records them in the
+/// request log, by their path on the emulator's listener (`scope.prefix` and the path within the
+/// API).
 pub async fn fault_middleware(
-    State(ctx): State<Arc<Context>>,
+    State(scope): State<FaultScope>,
     req: Request,
     next: Next,
 ) -> Response {
-    let path = req.uri().path().to_owned();
-    if !path.starts_with("/v1") {
-        return next.run(req).await;
-    }
+    let ctx = scope.ctx;
+    let path = format!("{}{}", scope.prefix, req.uri().path());
     let method = req.method().as_str().to_owned();
     let drop_signal = req.extensions().get::<DropSignal>().cloned();
     let log = |status: Option<u16>| {
@@ -155,7 +168,8 @@ pub async fn drop_connection(signal: Option<DropSignal>) -> Response {
             // The connection task drops this future together with the connection.
             std::future::pending::<Response>().await
         }
-        // Served without our accept loop (cannot happen in practice): fail loudly instead of hanging.
+        // Served without a connection that can be dropped (the in-process admin client): fail loudly
+        // instead of hanging.
         None => error_response(StatusCode::INTERNAL_SERVER_ERROR),
     }
 }

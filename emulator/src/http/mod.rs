@@ -1,7 +1,7 @@
-//! The HTTP layer, the only axum code: the router (every route and the layers around them), one
-//! route module per API area, the request extractors and answer views they share, fault injection
-//! and the request log, CORS, the `Host` check, the admin API's access checks, the accept loop, and
-//! in-process calls.
+//! The HTTP layer, the only axum code: the routers (the listener's, and the two the intercepting
+//! proxy serves), one route module per API area, the request extractors and answer views they
+//! share, fault injection and the request log, CORS, the `Host` check, the admin API's access
+//! checks, the accept loop, and in-process calls.
 //!
 //! Architecture invariant: imports every earlier layer but not the server; a route module
 //! (`http::routes::*`) never imports another route module.
@@ -20,5 +20,5 @@ pub mod serve;
 pub mod views;
 
 pub use in_process::InProcess;
-pub use router::router;
+pub use router::{intercepted_host_router, router};
 pub use serve::serve;

@@ -1,12 +1,14 @@
-//! The router: every route of the `/v1` API, the `/_emulator` admin API and UI, and the layers
-//! around them (the `Host` check, body limit, fault injection and the request log, CORS, and the
-//! admin API's token and origin checks). Route modules never import
-//! each other; this table is the one place that names them all.
+//! The routers: the emulator's listener serves the Auth API under `/v1`, the Management API under
+//! `/management/v1`, the `/_emulator` admin API and UI; the intercepting proxy serves the Auth API
+//! as `auth.passage.id` and the Management API as `api.passage.id` (each under `/v1`, nothing
+//! else). Around them: the `Host` check, the body limit, fault injection and the request log (in
+//! front of each API), CORS (Auth API only), and the admin API's token and origin checks. Route
+//! modules never import each other; this table is the one place that names them all.
 
 use std::sync::Arc;
 
 use axum::http::StatusCode;
-use axum::routing::{get, patch, post};
+use axum::routing::{delete, get, patch, post};
 use axum::{middleware, Json, Router};
 use serde_json::json;
 
@@ -14,15 +16,78 @@ use crate::base::api_error::ApiError;
 use crate::context::Context;
 use crate::http::admin_guard::{admin_guard, browser_guard};
 use crate::http::cors;
-use crate::http::fault_injection::fault_middleware;
-use crate::http::host_guard::host_guard;
+use crate::http::fault_injection::{fault_middleware, FaultScope};
+use crate::http::host_guard::{host_guard, HostVerified};
+use crate::http::routes::management::{
+    access, apps as m_apps, devices as m_devices, magic_links as m_magic_links,
+    transactions as m_transactions, users as m_users,
+};
 use crate::http::routes::{
-    admin, admin_apps, admin_transactions, admin_users, apps, currentuser, fake_provider,
+    admin, admin_api_keys, admin_apps, admin_sessions, apps, currentuser, fake_provider,
     passwordless, social, tokens, ui, users, webauthn,
 };
+use crate::settings::intercept::PassageHost;
+use crate::settings::urls::{AUTH_API_PREFIX, MANAGEMENT_API_PREFIX};
 
-/// Builds the complete router (API, admin API, UI, fault middleware, CORS).
+/// The emulator's listener: the Auth API (`/v1`), the Management API (`/management/v1`), the admin
+/// API (`/_emulator`) and the UI (`/_emulator/ui`).
 pub fn router(ctx: Arc<Context>) -> Router {
+    let routes = Router::new()
+        .nest(AUTH_API_PREFIX, auth_api(ctx.clone()))
+        .nest(MANAGEMENT_API_PREFIX, management_api(ctx.clone()))
+        .nest("/_emulator", admin_routes(ctx.clone()))
+        .nest("/_emulator/ui", ui_routes(ctx.clone()))
+        .fallback(no_route);
+    with_outer_layers(routes, ctx, true)
+}
+
+/// What the intercepting proxy serves for `host`: the Auth API (`auth.passage.id`) or the
+/// Management API (`api.passage.id`) under `/v1`, as Passage's service does; no admin API, no UI.
+pub fn intercepted_host_router(ctx: Arc<Context>, host: PassageHost) -> Router {
+    let (api, cors) = match host {
+        PassageHost::Auth => (auth_api(ctx.clone()), true),
+        PassageHost::Api => (management_api(ctx.clone()), false),
+    };
+    let routes = Router::new().nest("/v1", api).fallback(no_route);
+    // The proxy only tunnels to the hosts it intercepts and refuses a `Host` naming another one
+    // (421), so its requests pass the `Host` check as verified.
+    with_outer_layers(routes, ctx, cors).layer(axum::Extension(HostVerified))
+}
+
+/// The layers around a router: the body limit, with `cors` CORS for the Auth API's `/v1` paths
+/// (preflights are answered there and never consume a fault; the Management API, called with a
+/// secret key from servers, allows no cross-origin calls), and outermost the `Host` check (a
+/// request for a host the emulator does not answer, DNS rebinding, gets nothing else).
+fn with_outer_layers(routes: Router<Arc<Context>>, ctx: Arc<Context>, cors: bool) -> Router {
+    let routes = routes.layer(axum::extract::DefaultBodyLimit::max(
+        ctx.options.max_body_bytes,
+    ));
+    let routes = if cors {
+        routes
+            .layer(cors::layer(ctx.clone()))
+            .layer(middleware::from_fn(cors::preflight_no_content))
+    } else {
+        routes
+    };
+    routes
+        .layer(middleware::from_fn_with_state(ctx.clone(), host_guard))
+        .with_state(ctx)
+}
+
+/// Fault injection and the request log in front of one API (`prefix`: its prefix on the listener).
+fn with_faults(
+    api: Router<Arc<Context>>,
+    ctx: Arc<Context>,
+    prefix: &'static str,
+) -> Router<Arc<Context>> {
+    api.layer(middleware::from_fn_with_state(
+        FaultScope { ctx, prefix },
+        fault_middleware,
+    ))
+}
+
+/// The Auth API's routes (paths below its `/v1`).
+pub fn auth_api(ctx: Arc<Context>) -> Router<Arc<Context>> {
     let api = Router::new()
         .route("/apps/{app_id}", get(apps::get_app))
         .route("/apps/{app_id}/.well-known/jwks.json", get(apps::get_jwks))
@@ -68,7 +133,7 @@ pub fn router(ctx: Arc<Context>) -> Router {
         )
         .route(
             "/apps/{app_id}/currentuser/social-connections/{social_connection_type}",
-            axum::routing::delete(currentuser::delete_social_connection),
+            delete(currentuser::delete_social_connection),
         )
         .route(
             "/apps/{app_id}/currentuser/social/link_account",
@@ -157,25 +222,76 @@ pub fn router(ctx: Arc<Context>) -> Router {
             "/analytics/passkey-readiness",
             post(apps::passkey_readiness),
         )
-        .method_not_allowed_fallback(method_not_allowed);
-    Router::new()
-        .nest("/v1", api)
-        .nest("/_emulator", admin_routes(ctx.clone()))
-        .nest("/_emulator/ui", ui_routes(ctx.clone()))
         .fallback(no_route)
-        .layer(axum::extract::DefaultBodyLimit::max(
-            ctx.options.max_body_bytes,
-        ))
-        .layer(middleware::from_fn_with_state(
+        .method_not_allowed_fallback(method_not_allowed);
+    with_faults(api, ctx, AUTH_API_PREFIX)
+}
+
+/// The Management API's routes (paths below its `/management/v1`, or `/v1` on `api.passage.id`):
+/// every operation behind the API-key check ([`access`]), `get_app` also open to anonymous callers.
+pub fn management_api(ctx: Arc<Context>) -> Router<Arc<Context>> {
+    let keyed = Router::new()
+        .route(
+            "/apps/{app_id}/magic-links",
+            post(m_magic_links::create_magic_link),
+        )
+        .route(
+            "/apps/{app_id}/users",
+            get(m_users::list_paginated_users).post(m_users::create_user),
+        )
+        .route(
+            "/apps/{app_id}/users/{user_id}",
+            get(m_users::get_user)
+                .patch(m_users::update_user)
+                .delete(m_users::delete_user),
+        )
+        .route(
+            "/apps/{app_id}/users/{user_id}/activate",
+            patch(m_users::activate_user),
+        )
+        .route(
+            "/apps/{app_id}/users/{user_id}/deactivate",
+            patch(m_users::deactivate_user),
+        )
+        .route(
+            "/apps/{app_id}/users/{user_id}/devices",
+            get(m_devices::list_user_devices),
+        )
+        .route(
+            "/apps/{app_id}/users/{user_id}/devices/{device_id}",
+            delete(m_devices::delete_user_device),
+        )
+        .route(
+            "/apps/{app_id}/users/{user_id}/tokens",
+            delete(m_devices::revoke_user_refresh_tokens),
+        )
+        .route(
+            "/apps/{app_id}/transactions/register",
+            post(m_transactions::create_register_transaction),
+        )
+        .route(
+            "/apps/{app_id}/transactions/authenticate",
+            post(m_transactions::create_authenticate_transaction),
+        )
+        .route(
+            "/apps/{app_id}/authenticate/verify",
+            post(m_transactions::authenticate_verify_nonce),
+        )
+        .route_layer(middleware::from_fn_with_state(
             ctx.clone(),
-            fault_middleware,
-        ))
-        // Outside the faults and the request log: preflights are answered here and never consume a fault.
-        .layer(cors::layer(ctx.clone()))
-        .layer(middleware::from_fn(cors::preflight_no_content))
-        // Outermost: a request for a host the emulator does not answer (DNS rebinding) gets nothing else.
-        .layer(middleware::from_fn_with_state(ctx.clone(), host_guard))
-        .with_state(ctx)
+            access::require_api_key,
+        ));
+    let open = Router::new()
+        .route("/apps/{app_id}", get(m_apps::get_app))
+        .route_layer(middleware::from_fn_with_state(
+            ctx.clone(),
+            access::allow_anonymous,
+        ));
+    let api = keyed
+        .merge(open)
+        .fallback(access::no_route)
+        .method_not_allowed_fallback(access::method_not_allowed);
+    with_faults(api, ctx, MANAGEMENT_API_PREFIX)
 }
 
 /// The admin routes (mounted under `/_emulator`).
@@ -188,18 +304,16 @@ fn admin_routes(ctx: Arc<Context>) -> Router<Arc<Context>> {
         .route("/reset", post(admin::reset))
         .route("/apps/{app_id}", patch(admin_apps::update_app))
         .route(
-            "/apps/{app_id}/users",
-            get(admin_users::list_users).post(admin_users::create_user),
+            "/apps/{app_id}/api-keys",
+            get(admin_api_keys::list_api_keys).post(admin_api_keys::create_api_key),
         )
         .route(
-            "/apps/{app_id}/users/{user_id}",
-            get(admin_users::get_user)
-                .patch(admin_users::update_user)
-                .delete(admin_users::delete_user),
+            "/apps/{app_id}/api-keys/{key_id}",
+            delete(admin_api_keys::revoke_api_key),
         )
         .route(
             "/apps/{app_id}/users/{user_id}/sessions",
-            post(admin_users::create_session),
+            post(admin_sessions::create_session),
         )
         .route("/apps/{app_id}/rotate-key", post(admin_apps::rotate_key))
         .route("/clock", get(admin::get_clock))
@@ -217,14 +331,6 @@ fn admin_routes(ctx: Arc<Context>) -> Router<Arc<Context>> {
         .route(
             "/requests",
             get(admin::list_requests).delete(admin::clear_requests),
-        )
-        .route(
-            "/apps/{app_id}/transactions",
-            post(admin_transactions::create_transaction),
-        )
-        .route(
-            "/apps/{app_id}/nonces/verify",
-            post(admin_transactions::verify_nonce),
         )
         .route("/fake-provider/id-token", post(fake_provider::id_token))
         .route_layer(middleware::from_fn_with_state(ctx, admin_guard))

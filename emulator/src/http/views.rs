@@ -1,23 +1,27 @@
-//! JSON views of the state in the answers' shapes: the spec's (`User`, `CurrentUser`, `Credential`,
-//! social connections) and the admin API's (users, apps).
+//! JSON views of the state in the answers' shapes: the Auth API's (`User`, `CurrentUser`,
+//! `Credential`, social connections, metadata fields) and the admin API's (apps). The Management
+//! API's views are [`crate::http::routes::management`]'s, built from the same pieces.
 
 use serde_json::{json, Value};
 
 use crate::base::clock::rfc3339;
 use crate::base::enums::DeviceKind;
-use crate::model::admin_api::{AdminDevice, AdminUser, AppSummary};
+use crate::model::admin_api::AppSummary;
 use crate::model::app::AppRecord;
 use crate::model::records::{DeviceRecord, UserRecord};
+use crate::settings::app::AppConfig;
 use crate::settings::urls::Urls;
 
-fn webauthn_types(app: &AppRecord, user_id: &str) -> Vec<DeviceKind> {
+/// The kinds of a user's devices, each once.
+pub fn webauthn_types(app: &AppRecord, user_id: &str) -> Vec<DeviceKind> {
     let mut types: Vec<DeviceKind> = app.devices_of(user_id).map(|d| d.kind).collect();
     types.sort();
     types.dedup();
     types
 }
 
-fn metadata_value(user: &UserRecord) -> Value {
+/// A user's metadata, `null` when they have none.
+pub fn metadata_value(user: &UserRecord) -> Value {
     if user.user_metadata.is_empty() {
         Value::Null
     } else {
@@ -113,39 +117,22 @@ pub fn current_user_json(app: &AppRecord, user: &UserRecord) -> Value {
     })
 }
 
-/// The admin API's view of a user (devices, sessions and timestamps included).
-pub fn admin_user(app: &AppRecord, user: &UserRecord, now: i64) -> AdminUser {
-    AdminUser {
-        id: user.id.clone(),
-        email: user.email.clone(),
-        email_verified: user.email_verified,
-        phone: user.phone.clone(),
-        phone_verified: user.phone_verified,
-        status: user.status,
-        user_metadata: user.user_metadata.clone(),
-        login_count: user.login_count,
-        created_at: rfc3339(user.created_at),
-        updated_at: rfc3339(user.updated_at),
-        last_login_at: user.last_login_at.map(rfc3339),
-        devices: app
-            .devices_of(&user.id)
-            .map(|d| AdminDevice {
-                id: d.id.clone(),
-                cred_id: d.cred_id.clone(),
-                friendly_name: d.friendly_name.clone(),
-                kind: d.kind,
-                created_at: rfc3339(d.created_at),
-                last_login_at: rfc3339(d.last_login_at),
-                usage_count: d.usage_count,
+/// The app's metadata fields (`UserMetadataField`s of both APIs).
+pub fn metadata_schema_json(config: &AppConfig) -> Vec<Value> {
+    config
+        .user_metadata_schema
+        .iter()
+        .map(|f| {
+            json!({
+                "id": format!("fld_{}", f.field_name),
+                "field_name": f.field_name,
+                "friendly_name": f.friendly_name.clone().unwrap_or_else(|| f.field_name.clone()),
+                "type": f.field_type,
+                "profile": f.profile,
+                "registration": f.registration,
             })
-            .collect(),
-        social_connections: user.social.keys().copied().collect(),
-        active_sessions: app
-            .families
-            .values()
-            .filter(|f| f.user_id == user.id && !f.revoked && now < f.expires_at)
-            .count(),
-    }
+        })
+        .collect()
 }
 
 /// The admin view of an app.
@@ -158,8 +145,8 @@ pub fn app_summary(urls: &Urls, app: &AppRecord) -> AppSummary {
         rp_id: c.effective_rp_id(),
         rp_origin: c.effective_rp_origin(),
         base_url: urls.base_url(),
+        management_base_url: urls.management_base_url(),
         issuer: urls.issuer(&c.id),
-        api_key: c.api_key.clone(),
         active_kid: app.active_key().map(|k| k.kid.clone()),
         config: (**c).clone(),
     }

@@ -1,91 +1,17 @@
 //! The admin API's request and answer shapes (`/_emulator/...`), shared by its handlers and the
 //! optional Rust client (`admin_client`, feature `admin-client`). The shapes defined in
-//! other modules (an app's configuration, a new user, an outbox message, a fault rule, a logged
-//! request) are re-exported here, so that this module is the whole wire vocabulary of the admin API.
-
-use std::collections::BTreeMap;
+//! other modules (an app's configuration, an outbox message, a fault rule, a logged request) are
+//! re-exported here, so that this module is the whole wire vocabulary of the admin API. (Users are
+//! created, read, changed and deleted through the Management API.)
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-use crate::base::enums::{DeviceKind, SocialProvider, UserStatus};
 use crate::base::redact::redacted_debug;
 pub use crate::model::faults::{FaultKind, FaultRule};
 pub use crate::model::outbox::OutboxMessage;
 pub use crate::model::request_log::LoggedRequest;
 pub use crate::settings::admin_access::ADMIN_TOKEN_HEADER;
 pub use crate::settings::app::AppConfig;
-pub use crate::settings::seed::NewUser;
-
-/// Body of `PATCH /_emulator/apps/{app_id}/users/{user_id}`: only the fields given change.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UserPatch {
-    /// New status (`inactive` makes every login answer 403 `user_not_active`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<UserStatus>,
-    /// New e-mail verification flag.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email_verified: Option<bool>,
-    /// New phone verification flag.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub phone_verified: Option<bool>,
-    /// Metadata changes, checked against the app's schema (`null` removes a field).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_metadata: Option<serde_json::Map<String, Value>>,
-}
-
-/// A device of a user, as the admin API shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AdminDevice {
-    /// Device id.
-    pub id: String,
-    /// WebAuthn credential id (base64url).
-    pub cred_id: String,
-    /// Display name.
-    pub friendly_name: String,
-    /// Kind.
-    pub kind: DeviceKind,
-    /// Registered at (RFC 3339).
-    pub created_at: String,
-    /// Last used (RFC 3339).
-    pub last_login_at: String,
-    /// Logins made with it.
-    pub usage_count: i64,
-}
-
-/// A user, as the admin API shows it (more than the spec's `User`: devices, sessions, timestamps).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AdminUser {
-    /// User id.
-    pub id: String,
-    /// E-mail address ("" when none).
-    pub email: String,
-    /// Whether the e-mail was verified.
-    pub email_verified: bool,
-    /// Phone number ("" when none).
-    pub phone: String,
-    /// Whether the phone was verified.
-    pub phone_verified: bool,
-    /// Status.
-    pub status: UserStatus,
-    /// Metadata.
-    pub user_metadata: BTreeMap<String, Value>,
-    /// Successful logins.
-    pub login_count: i64,
-    /// Created at (RFC 3339).
-    pub created_at: String,
-    /// Last change (RFC 3339).
-    pub updated_at: String,
-    /// Last login (RFC 3339), if any.
-    pub last_login_at: Option<String>,
-    /// Devices.
-    pub devices: Vec<AdminDevice>,
-    /// Linked social providers.
-    pub social_connections: Vec<SocialProvider>,
-    /// Sessions (refresh token families) neither revoked nor expired.
-    pub active_sessions: usize,
-}
 
 /// An app, as `GET /_emulator/apps` shows it.
 #[derive(Clone, Serialize, Deserialize)]
@@ -100,12 +26,12 @@ pub struct AppSummary {
     pub rp_id: String,
     /// WebAuthn origin.
     pub rp_origin: String,
-    /// API base URL (`.../v1`).
+    /// Auth API base URL (`.../v1`).
     pub base_url: String,
+    /// Management API base URL (`.../management/v1`).
+    pub management_base_url: String,
     /// `iss` of the app's tokens.
     pub issuer: String,
-    /// API key of the passkey readiness report.
-    pub api_key: String,
     /// Key id that signs new tokens.
     pub active_kid: Option<String>,
     /// The full configuration.
@@ -118,6 +44,7 @@ redacted_debug!(AppSummary {
     rp_id,
     rp_origin,
     base_url,
+    management_base_url,
     issuer,
     active_kid,
     config
@@ -158,4 +85,49 @@ pub struct RotatedKey {
     pub kid: String,
     /// The key it replaced.
     pub previous_kid: Option<String>,
+}
+
+/// Where an API key comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiKeySource {
+    /// The app's configuration (`api_keys`): shown in full, like the rest of the configuration.
+    Configured,
+    /// Made through `POST /_emulator/apps/{app_id}/api-keys`: shown once, then only its hint.
+    Created,
+}
+
+/// An API key of an app, as `GET /_emulator/apps/{app_id}/api-keys` lists it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKeyInfo {
+    /// Key id (for revoking it).
+    pub id: String,
+    /// Configured or made at runtime.
+    pub source: ApiKeySource,
+    /// The key itself: always for a configured key; for a made one only in the answer that made it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// The key's last four characters.
+    pub hint: String,
+    /// The name given when it was made ("" for configured keys and unnamed ones).
+    pub name: String,
+    /// When it was made (RFC 3339; absent for configured keys).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+}
+redacted_debug!(ApiKeyInfo {
+    id,
+    source,
+    hint,
+    name,
+    created_at
+});
+
+/// Body of `POST /_emulator/apps/{app_id}/api-keys` (may be empty).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewApiKey {
+    /// A name to recognise the key by (at most 100 characters).
+    #[serde(default)]
+    pub name: String,
 }

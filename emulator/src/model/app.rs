@@ -7,8 +7,8 @@ use crate::base::identifiers::normalize_identifier;
 use crate::base::random::{random_id, random_secret};
 use crate::jwt::SigningKey;
 use crate::model::records::{
-    DeviceRecord, FamilyRecord, MagicLinkRecord, NonceRecord, OAuthCode, OtpRecord, RefreshRecord,
-    TransactionRecord, UserRecord,
+    ApiKeyRecord, DeviceRecord, FamilyRecord, MagicLinkRecord, NonceRecord, OAuthCode, OtpRecord,
+    RefreshRecord, TransactionRecord, UserRecord,
 };
 use crate::model::tracking::{Table, Tracked};
 use crate::settings::app::AppConfig;
@@ -42,6 +42,9 @@ pub struct AppRecord {
     /// Transactions by id.
     #[serde(default)]
     pub transactions: Table<TransactionRecord>,
+    /// API keys made through the admin API, by key id (the configured ones are in `config`).
+    #[serde(default)]
+    pub api_keys: Table<ApiKeyRecord>,
     /// Key of the HMAC that derives a rotated refresh token's successor (set when the app is
     /// created, never changed: it is stored with the settings).
     #[serde(default = "new_refresh_key")]
@@ -80,13 +83,23 @@ impl Default for PasscodeKey {
     }
 }
 
-/// The terms the users table is indexed by: e-mail address and phone number.
+/// The terms the users table is indexed by: e-mail address, phone number and external id (the
+/// latter under [`external_id_term`], so that it never collides with another user's identifier).
 fn user_identifiers(user: &UserRecord) -> Vec<String> {
-    [&user.email, &user.phone]
+    let mut terms: Vec<String> = [&user.email, &user.phone]
         .into_iter()
         .filter(|i| !i.is_empty())
         .cloned()
-        .collect()
+        .collect();
+    if !user.external_id.is_empty() {
+        terms.push(external_id_term(&user.external_id));
+    }
+    terms
+}
+
+/// The index term of an external id: a space cannot appear in an e-mail address or a phone number.
+fn external_id_term(external_id: &str) -> String {
+    format!("external_id {external_id}")
 }
 
 fn new_refresh_key() -> String {
@@ -128,6 +141,7 @@ impl AppRecord {
             oauth_codes: Table::default(),
             nonces: Table::default(),
             transactions: Table::default(),
+            api_keys: Table::default(),
             refresh_key: header.refresh_key,
             passcode_key: PasscodeKey::new(),
         }
@@ -151,6 +165,16 @@ impl AppRecord {
             (!u.email.is_empty() && u.email == needle) || (!u.phone.is_empty() && u.phone == needle)
         };
         self.users.lookup(&needle, matches)
+    }
+
+    /// Finds a user by their Flex external id (exact), in O(1).
+    pub fn find_user_by_external_id(&self, external_id: &str) -> Option<&UserRecord> {
+        if external_id.is_empty() {
+            return None;
+        }
+        self.users.lookup(&external_id_term(external_id), |u| {
+            u.external_id == external_id
+        })
     }
 
     /// The devices of a user.

@@ -47,6 +47,7 @@ impl AppRecord {
         self.nonces.drain_changes(app, "nonces", serialize, out);
         self.transactions
             .drain_changes(app, "transactions", serialize, out);
+        self.api_keys.drain_changes(app, "api_keys", serialize, out);
     }
 
     fn all_changes(&self, app: &str, out: &mut Changes) {
@@ -60,6 +61,7 @@ impl AppRecord {
         self.oauth_codes.all_changes(app, "oauth_codes", out);
         self.nonces.all_changes(app, "nonces", out);
         self.transactions.all_changes(app, "transactions", out);
+        self.api_keys.all_changes(app, "api_keys", out);
     }
 
     /// Puts one stored record into its table (when loading a store).
@@ -82,6 +84,7 @@ impl AppRecord {
             "oauth_codes" => put(&mut self.oauth_codes, key, json),
             "nonces" => put(&mut self.nonces, key, json),
             "transactions" => put(&mut self.transactions, key, json),
+            "api_keys" => put(&mut self.api_keys, key, json),
             other => Err(anyhow::anyhow!("unknown record kind {other:?}")),
         }
     }

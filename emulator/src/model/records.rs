@@ -18,6 +18,9 @@ pub struct UserRecord {
     pub email: String,
     /// E.164 phone number ("" when none).
     pub phone: String,
+    /// The app's own id for a user made through a Flex transaction ("" for other users).
+    #[serde(default)]
+    pub external_id: String,
     /// Whether the e-mail was verified.
     pub email_verified: bool,
     /// Whether the phone was verified.
@@ -45,7 +48,7 @@ fn new_handle() -> uuid::Uuid {
     uuid::Uuid::new_v4()
 }
 
-/// What a transaction (created through the admin API, standing in for an app backend) is for.
+/// What a transaction (opened by an app's backend through the Management API) is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TransactionKind {
@@ -68,6 +71,10 @@ pub struct TransactionRecord {
     pub created_at: i64,
     /// Whether a ceremony completed for it.
     pub completed: bool,
+    /// The name a registration's passkey is stored under (the WebAuthn user name and display
+    /// name), as the backend gave it.
+    #[serde(default)]
+    pub passkey_display_name: Option<String>,
 }
 
 /// A nonce issued when a transaction ceremony succeeded.
@@ -79,6 +86,22 @@ pub struct NonceRecord {
     pub user_id: String,
     /// Issued at.
     pub issued_at: i64,
+}
+
+/// An API key of an app made through the admin API (its configured keys are in its settings). Only
+/// its digest is kept: the key itself is shown once, when it is made.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ApiKeyRecord {
+    /// Id of the key (for listing and revoking it).
+    pub id: String,
+    /// SHA-256 digest (hex) of the key.
+    pub digest: String,
+    /// The key's last four characters, to recognise it by.
+    pub hint: String,
+    /// A name given when it was made ("" when none).
+    pub name: String,
+    /// When it was made (emulator seconds).
+    pub created_at: i64,
 }
 
 /// A linked social account.

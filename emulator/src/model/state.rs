@@ -70,6 +70,6 @@ mod tests {
         };
         assert!(!format!("{state:?}").contains("provider-secret-value"));
         let app = AppConfig::default();
-        assert!(!format!("{app:?}").contains(&app.api_key));
+        assert!(!format!("{app:?}").contains(&app.api_keys[0]));
     }
 }

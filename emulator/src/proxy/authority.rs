@@ -14,7 +14,8 @@ use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use super::{PassageHost, ProxyError};
+use super::ProxyError;
+use crate::settings::intercept::PassageHost;
 
 /// How long a new CA certificate is valid.
 const CA_VALIDITY_DAYS: u64 = 3650;

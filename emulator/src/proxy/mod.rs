@@ -31,11 +31,10 @@
 //! ```
 
 mod authority;
-mod host;
 mod tunnel;
 
+pub use crate::settings::intercept::PassageHost;
 pub use authority::CertificateAuthority;
-pub use host::PassageHost;
 pub use tunnel::InterceptingProxy;
 
 use std::path::PathBuf;

@@ -15,7 +15,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{oneshot, watch};
 use tower::ServiceExt;
 
-use super::{CertificateAuthority, PassageHost, ProxyError};
+use super::{CertificateAuthority, ProxyError};
+use crate::http::fault_injection::DropSignal;
+use crate::settings::intercept::PassageHost;
 
 /// The only port a tunnel may be opened to.
 const HTTPS_PORT: u16 = 443;
@@ -55,8 +57,9 @@ impl InterceptingProxy {
     /// Binds `addr` and serves each of `hosts` from its router, with a leaf certificate for it
     /// signed by `ca` (issued now, kept in memory for the proxy's lifetime).
     ///
-    /// Requests reach a router with their `Host` header as the client sent it and with the
-    /// [`PassageHost`] as a request extension. A request inside a tunnel whose `Host` names
+    /// Requests reach a router with their `Host` header as the client sent it, with the
+    /// [`PassageHost`] as a request extension, and with the
+    /// [`DropSignal`](crate::http::fault_injection::DropSignal) that lets a fault close the tunnel. A request inside a tunnel whose `Host` names
     /// another host gets `421 Misdirected Request`. A host given twice is served by the last
     /// router given for it.
     ///
@@ -254,8 +257,13 @@ where
         }
     };
     let router = intercepted.router;
+    // As on the emulator's listener: a fault that drops the connection notifies this signal, which
+    // every request of the tunnel carries.
+    let drop_signal = DropSignal::default();
+    let dropped = drop_signal.0.clone();
     let service = tower::service_fn(move |mut req: Request<Incoming>| {
         let router = router.clone();
+        let drop_signal = drop_signal.clone();
         async move {
             if !host_header_matches(&req, host) {
                 let mut response = Response::new(Body::from(format!(
@@ -265,16 +273,24 @@ where
                 return Ok::<_, std::convert::Infallible>(response);
             }
             req.extensions_mut().insert(host);
+            req.extensions_mut().insert(drop_signal);
             router.oneshot(req).await
         }
     });
-    let served = hyper::server::conn::http1::Builder::new()
+    let connection = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT)
-        .serve_connection(TokioIo::new(tls), TowerToHyperService::new(service))
-        .await;
-    if let Err(e) = served {
-        tracing::debug!(error = %e, %host, "proxy tunnel connection ended with an error");
+        .serve_connection(TokioIo::new(tls), TowerToHyperService::new(service));
+    tokio::select! {
+        served = connection => {
+            if let Err(e) = served {
+                tracing::debug!(error = %e, %host, "proxy tunnel connection ended with an error");
+            }
+        }
+        // Dropping the connection closes the TLS stream and the tunnel without an answer.
+        _ = dropped.notified() => {
+            tracing::debug!(%host, "dropping proxied connection (fault injection)");
+        }
     }
 }
 

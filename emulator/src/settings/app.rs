@@ -8,7 +8,8 @@ use crate::base::enums::{LoginMethod, SocialProvider};
 pub const DEFAULT_APP_ID: &str = "emulator-app";
 /// Auth origin of the ready-made app.
 pub const DEFAULT_AUTH_ORIGIN: &str = "https://app.passage.test";
-/// API key of the ready-made app (used by the passkey readiness report).
+/// The API key configured for an app when its configuration names none: the Management API's
+/// bearer token and the passkey readiness report's `X-API-KEY`.
 pub const DEFAULT_API_KEY: &str = "emulator-api-key";
 
 /// Which identifiers users of an app may register with.
@@ -109,8 +110,10 @@ pub struct AppConfig {
     pub rp_id: Option<String>,
     /// WebAuthn origin (defaults to the auth origin).
     pub rp_origin: Option<String>,
-    /// API key accepted by the passkey readiness report.
-    pub api_key: String,
+    /// The app's configured API keys (default: [`DEFAULT_API_KEY`]): each is accepted as the
+    /// Management API's bearer token and as the passkey readiness report's `X-API-KEY`. Keys made
+    /// through the admin API at runtime are kept beside these, as digests.
+    pub api_keys: Vec<String>,
 }
 
 impl std::fmt::Debug for AppConfig {
@@ -119,7 +122,10 @@ impl std::fmt::Debug for AppConfig {
             .field("id", &self.id)
             .field("name", &self.name)
             .field("auth_origin", &self.auth_origin)
-            .field("api_key", &"[redacted]")
+            .field(
+                "api_keys",
+                &format_args!("[{} redacted]", self.api_keys.len()),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -148,7 +154,7 @@ impl Default for AppConfig {
             allowed_redirect_uris: Vec::new(),
             rp_id: None,
             rp_origin: None,
-            api_key: DEFAULT_API_KEY.to_owned(),
+            api_keys: vec![DEFAULT_API_KEY.to_owned()],
         }
     }
 }
@@ -247,6 +253,18 @@ impl AppConfig {
             "app {}: login_methods must list at least one method",
             self.id
         );
+        for (i, key) in self.api_keys.iter().enumerate() {
+            anyhow::ensure!(
+                (8..=256).contains(&key.len()) && key.chars().all(|c| c.is_ascii_graphic()),
+                "app {}: api_keys[{i}] must have 8 to 256 visible ASCII characters",
+                self.id
+            );
+            anyhow::ensure!(
+                !self.api_keys[..i].contains(key),
+                "app {}: api_keys[{i}] is listed twice",
+                self.id
+            );
+        }
         for field in &self.user_metadata_schema {
             anyhow::ensure!(
                 matches!(

@@ -11,6 +11,7 @@ use crate::base::enums::TokenIssuer;
 use super::admin_access::AdminAccess;
 use super::app::AppConfig;
 use super::hosts::HostSettings;
+use super::intercept::InterceptConfig;
 use super::seed::SeedConfig;
 
 /// Configuration of a whole emulator instance.
@@ -57,6 +58,11 @@ pub struct EmulatorConfig {
     /// Users created at start (`[[seed.users]]`).
     #[serde(default)]
     pub seed: SeedConfig,
+    /// The intercepting HTTPS proxy (`[intercept]`): when set, [`Emulator::start`](crate::Emulator::start)
+    /// also runs a proxy that serves the Auth API as `auth.passage.id` and the Management API as
+    /// `api.passage.id`, for unmodified Passage SDKs.
+    #[serde(default)]
+    pub intercept: Option<InterceptConfig>,
 }
 
 impl Default for EmulatorConfig {
@@ -73,6 +79,7 @@ impl Default for EmulatorConfig {
             token_issuer: TokenIssuer::default(),
             quirks: false,
             max_body_bytes: default_max_body_bytes(),
+            intercept: None,
         }
     }
 }
@@ -266,6 +273,19 @@ mod tests {
             "[[seed.users]]\nidentifier = \"a@b.co\"\nstatuss = \"x\""
         )
         .is_err());
+    }
+
+    #[test]
+    fn intercept_section_parses() {
+        let cfg = EmulatorConfig::from_toml_str(
+            "[intercept]\nlisten = \"127.0.0.1:8443\"\nstate_dir = \"/tmp/emulator-state\"\n",
+        )
+        .unwrap();
+        let intercept = cfg.intercept.expect("intercept");
+        assert_eq!(intercept.listen.port(), 8443);
+        assert_eq!(intercept.state_dir, Path::new("/tmp/emulator-state"));
+        assert!(EmulatorConfig::default().intercept.is_none());
+        assert!(EmulatorConfig::from_toml_str("[intercept]\nlisten = \"127.0.0.1:1\"\n").is_err());
     }
 
     #[test]

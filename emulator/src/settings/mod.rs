@@ -9,6 +9,7 @@ pub mod app;
 pub mod cors;
 pub mod hosts;
 pub mod instance;
+pub mod intercept;
 pub mod seed;
 pub mod urls;
 
@@ -19,5 +20,6 @@ pub use app::{
 };
 pub use hosts::HostSettings;
 pub use instance::{EmulatorConfig, ServerOptions};
+pub use intercept::{InterceptConfig, PassageHost};
 pub use seed::{NewUser, SeedConfig, SeedUser};
 pub use urls::Urls;

@@ -3,6 +3,13 @@
 
 use crate::base::enums::TokenIssuer;
 
+/// Path prefix of the Auth API on the emulator's listener (and on `auth.passage.id`).
+pub const AUTH_API_PREFIX: &str = "/v1";
+/// Path prefix of the Management API on the emulator's listener. On `api.passage.id` (through the
+/// intercepting proxy) it is `/v1`, as on Passage's service; the emulator's listener needs a prefix
+/// of its own because the two APIs' paths overlap (`GET /v1/apps/{app_id}` is in both).
+pub const MANAGEMENT_API_PREFIX: &str = "/management/v1";
+
 /// Where the emulator is reached, and the URLs derived from it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Urls {
@@ -25,9 +32,14 @@ impl Urls {
         &self.root
     }
 
-    /// `http://127.0.0.1:PORT/v1`.
+    /// `http://127.0.0.1:PORT/v1`, the Auth API's base URL.
     pub fn base_url(&self) -> String {
-        format!("{}/v1", self.root)
+        format!("{}{AUTH_API_PREFIX}", self.root)
+    }
+
+    /// `http://127.0.0.1:PORT/management/v1`, the Management API's base URL.
+    pub fn management_base_url(&self) -> String {
+        format!("{}{MANAGEMENT_API_PREFIX}", self.root)
     }
 
     /// Issuer of an app's tokens (the emulator's URL, or the hosted service's with
@@ -51,5 +63,9 @@ mod tests {
         let hosted = Urls::new("http://127.0.0.1:9", TokenIssuer::Hosted);
         assert_eq!(hosted.issuer("a"), "https://auth.passage.id/v1/apps/a");
         assert_eq!(hosted.base_url(), "http://127.0.0.1:9/v1");
+        assert_eq!(
+            hosted.management_base_url(),
+            "http://127.0.0.1:9/management/v1"
+        );
     }
 }

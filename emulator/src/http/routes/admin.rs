@@ -14,6 +14,7 @@ use crate::context::Context;
 use crate::domain::apps::{reset_all, reset_app};
 use crate::http::extract::{ApiJson, ApiQuery};
 use crate::model::admin_api::{ClockReading, FaultRule};
+use crate::settings::urls::{AUTH_API_PREFIX, MANAGEMENT_API_PREFIX};
 
 /// Query of `POST /_emulator/reset`.
 #[derive(Debug, Deserialize)]
@@ -23,7 +24,8 @@ pub struct ResetQuery {
 }
 
 /// `POST /_emulator/reset[?app_id=]` (204): empties users, sessions, outbox, faults and the request log,
-/// of one app (its outbox messages, and faults and logged requests under `/v1/apps/{app_id}`) or of all.
+/// of one app (its outbox messages, and faults and logged requests under `/v1/apps/{app_id}` and
+/// `/management/v1/apps/{app_id}`) or of all.
 pub async fn reset(
     State(ctx): State<Arc<Context>>,
     ApiQuery(q): ApiQuery<ResetQuery>,
@@ -40,8 +42,13 @@ pub async fn reset(
         }
         Some(app_id) => {
             ctx.mutate(|state| reset_app(state, &app_id)).await?;
-            let prefix = format!("/v1/apps/{app_id}");
-            let under = |path: &str| path == prefix || path.starts_with(&format!("{prefix}/"));
+            let prefixes =
+                [AUTH_API_PREFIX, MANAGEMENT_API_PREFIX].map(|api| format!("{api}/apps/{app_id}"));
+            let under = |path: &str| {
+                prefixes
+                    .iter()
+                    .any(|prefix| path == prefix || path.starts_with(&format!("{prefix}/")))
+            };
             ctx.faults.retain(|r| !under(&r.path_prefix));
             ctx.request_log.retain(|r| !under(&r.path));
         }

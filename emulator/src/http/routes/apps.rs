@@ -13,26 +13,14 @@ use crate::base::enums::LoginMethod;
 use crate::context::Context;
 use crate::domain::apps::api_key_known;
 use crate::http::extract::ApiPath;
+use crate::http::views::metadata_schema_json;
 use crate::model::app::AppRecord;
 use crate::settings::app::AllowedIdentifier;
 
 /// The spec's `App` view.
 pub fn app_json(app: &AppRecord) -> Value {
     let c = &app.config;
-    let schema: Vec<Value> = c
-        .user_metadata_schema
-        .iter()
-        .map(|f| {
-            json!({
-                "id": format!("fld_{}", f.field_name),
-                "field_name": f.field_name,
-                "friendly_name": f.friendly_name.clone().unwrap_or_else(|| f.field_name.clone()),
-                "type": f.field_type,
-                "profile": f.profile,
-                "registration": f.registration,
-            })
-        })
-        .collect();
+    let schema = metadata_schema_json(c);
     let mut social = serde_json::Map::new();
     for conn in &c.social_connections {
         social.insert(

@@ -4,12 +4,13 @@
 //! ([`crate::http::extract`], [`crate::http::views`], ...).
 
 pub mod admin;
+pub mod admin_api_keys;
 pub mod admin_apps;
-pub mod admin_transactions;
-pub mod admin_users;
+pub mod admin_sessions;
 pub mod apps;
 pub mod currentuser;
 pub mod fake_provider;
+pub mod management;
 pub mod passwordless;
 pub mod social;
 pub mod tokens;

@@ -7,8 +7,11 @@ use serde_json::{json, Value};
 use crate::base::clock::rfc3339;
 use crate::base::enums::UserStatus;
 use crate::context::Context;
+use crate::domain::api_keys::list as api_keys_of;
+use crate::model::admin_api::ApiKeySource;
 use crate::model::app::AppRecord;
 use crate::model::faults::FaultKind;
+use crate::model::records::TransactionKind;
 use crate::model::state::EmulatorState;
 
 const STYLE: &str = include_str!("ui.css");
@@ -62,11 +65,12 @@ pub(super) enum View {
 }
 
 /// The panels refreshed live, by element id suffix (`live-<name>`), in page order.
-const PANELS: [&str; 7] = [
+const PANELS: [&str; 8] = [
     "clock",
     "apps",
     "app-options",
     "users",
+    "transactions",
     "outbox",
     "faults",
     "requests",
@@ -82,6 +86,7 @@ fn panel(ctx: &Context, state: &EmulatorState, name: &str) -> String {
             .collect(),
         "apps" => apps(ctx, state),
         "users" => users(ctx, state),
+        "transactions" => transactions(state),
         "outbox" => outbox(state),
         "faults" => faults(ctx),
         _ => requests(ctx),
@@ -133,7 +138,7 @@ pub(super) fn page(ctx: &Context, refresh_ms: u64, view: View) -> String {
 <body data-refresh-ms="{refresh_ms}" data-needs-token="{needs_token}">
 <header>
   <h1>Passage emulator</h1>
-  <span class="muted">API <code>{base}</code></span>
+  <span class="muted">Auth API <code>{base}</code> · Management API <code>{management}</code></span>
   <button type="button" class="danger" data-action="reset" title="Empty users, sessions, outbox, faults and the request log">Reset state</button>
 </header>
 <form id="token-form" class="inline" hidden>
@@ -143,7 +148,7 @@ pub(super) fn page(ctx: &Context, refresh_ms: u64, view: View) -> String {
 </form>
 <p id="flash" role="status" aria-live="polite"></p>
 <nav>
-  <a href="#apps">Apps</a> <a href="#users">Users</a> <a href="#outbox">Outbox</a>
+  <a href="#apps">Apps</a> <a href="#users">Users</a> <a href="#transactions">Flex transactions</a> <a href="#outbox">Outbox</a>
   <a href="#clock">Clock</a> <a href="#faults">Faults</a> <a href="#requests">Request log</a>
 </nav>
 <main>
@@ -168,6 +173,7 @@ pub(super) fn page(ctx: &Context, refresh_ms: u64, view: View) -> String {
 </section>
 <section id="users">
   <h2>Users</h2>
+  <p class="muted">Users are created, changed and deleted through the Management API, with one of the app's API keys.</p>
   <form data-action="create-user" class="inline">
     <select name="app_id" aria-label="app" class="live" id="live-app-options">{app_options}</select>
     <input name="identifier" placeholder="e-mail or +15551234567" aria-label="identifier" required>
@@ -175,6 +181,10 @@ pub(super) fn page(ctx: &Context, refresh_ms: u64, view: View) -> String {
     <button type="submit">Create user</button>
   </form>
   {users}
+</section>
+<section id="transactions">
+  <h2>Flex transactions</h2>
+  {transactions}
 </section>
 <section id="outbox">
   <h2>Outbox <button type="button" data-action="clear-outbox">Clear</button></h2>
@@ -204,10 +214,12 @@ pub(super) fn page(ctx: &Context, refresh_ms: u64, view: View) -> String {
 </html>
 "##,
         base = esc(&ctx.urls.base_url()),
+        management = esc(&ctx.urls.management_base_url()),
         first_app = esc(&first_app),
         clock = live("clock"),
         apps = live("apps"),
         users = live("users"),
+        transactions = live("transactions"),
         outbox = live("outbox"),
         faults = live("faults"),
         requests = live("requests"),
@@ -262,6 +274,7 @@ fn apps(ctx: &Context, state: &EmulatorState) -> String {
 <dt>issuer</dt><dd><code>{issuer}</code></dd>
 <dt>signing key</dt><dd><code>{kid}</code> ({keys} key(s) published)</dd>
 <dt>users</dt><dd>{users}</dd>
+<dt>API keys</dt><dd>{api_keys}</dd>
 </dl><details data-key="settings-{id}"><summary>All settings</summary><table class="settings">"#,
             name = esc(&clip(&c.name)),
             id = esc(&c.id),
@@ -272,11 +285,12 @@ fn apps(ctx: &Context, state: &EmulatorState) -> String {
             kid = esc(app.active_key().map(|k| k.kid.as_str()).unwrap_or("none")),
             keys = app.keys.len(),
             users = app.users.len(),
+            api_keys = api_keys(app),
         );
-        // Every setting, whatever the configuration grows to hold; the API key is left out.
+        // Every setting, whatever the configuration grows to hold; the API keys are listed above.
         let mut editable = serde_json::Map::new();
         if let Ok(Value::Object(settings)) = serde_json::to_value(c) {
-            for (key, value) in settings.iter().filter(|(k, _)| *k != "api_key") {
+            for (key, value) in settings.iter().filter(|(k, _)| *k != "api_keys") {
                 if key != "id" {
                     editable.insert(key.clone(), value.clone());
                 }
@@ -312,10 +326,108 @@ fn apps(ctx: &Context, state: &EmulatorState) -> String {
     out
 }
 
+/// An app's API keys: configured ones in full, made ones by their last characters (the key was
+/// shown once, when it was made), each with a revoke button; and a button making a new one.
+fn api_keys(app: &AppRecord) -> String {
+    let app_id = esc(&app.config.id);
+    let mut out = String::from(r#"<ul class="api-keys">"#);
+    for key in api_keys_of(app) {
+        let shown = match (&key.source, &key.key) {
+            (ApiKeySource::Configured, Some(k)) => format!(
+                r#"<code class="api-key">{}</code> <span class="badge">configured</span>"#,
+                esc(k)
+            ),
+            _ => format!(
+                r#"<code>…{}</code> <span class="badge">made {}</span>{}"#,
+                esc(&key.hint),
+                esc(key.created_at.as_deref().unwrap_or_default()),
+                if key.name.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {}", esc(&key.name))
+                }
+            ),
+        };
+        let _ = write!(
+            out,
+            r#"<li data-api-key-id="{id}">{shown} <button type="button" class="danger" data-action="revoke-api-key" data-app="{app_id}" data-key-id="{id}">Revoke</button></li>"#,
+            id = esc(&key.id),
+        );
+    }
+    let _ = write!(
+        out,
+        r#"</ul><button type="button" data-action="create-api-key" data-app="{app_id}">New API key</button>"#
+    );
+    out
+}
+
+/// The Flex transactions of every app, newest first.
+fn transactions(state: &EmulatorState) -> String {
+    let mut out = String::new();
+    for app in state.apps.values() {
+        if app.transactions.is_empty() {
+            continue;
+        }
+        let _ = write!(
+            out,
+            r#"<h3>{}</h3><table><thead><tr><th>transaction</th><th>kind</th><th>user</th><th>passkey name</th><th>opened</th><th>state</th></tr></thead><tbody>"#,
+            esc(&app.config.id)
+        );
+        let mut list: Vec<_> = app.transactions.values().collect();
+        list.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
+        for tx in list {
+            let user = app.users.get(&tx.user_id);
+            let who = match user {
+                Some(u) if !u.external_id.is_empty() => format!(
+                    r#"{} <code class="muted">{}</code>"#,
+                    esc(&u.external_id),
+                    esc(&u.id)
+                ),
+                _ => format!("<code>{}</code>", esc(&tx.user_id)),
+            };
+            let _ = write!(
+                out,
+                r#"<tr data-transaction="{id}"><td><code>{id}</code></td><td>{kind}</td><td>{who}</td><td>{name}</td><td>{opened}</td><td>{state}</td></tr>"#,
+                id = esc(&tx.id),
+                kind = match tx.kind {
+                    TransactionKind::Register => "register",
+                    TransactionKind::Authenticate => "authenticate",
+                },
+                name = esc(tx.passkey_display_name.as_deref().unwrap_or_default()),
+                opened = time(tx.created_at),
+                state = if tx.completed {
+                    r#"<span class="badge ok">completed</span>"#
+                } else {
+                    r#"<span class="badge">open</span>"#
+                },
+            );
+        }
+        out.push_str("</tbody></table>");
+    }
+    if out.is_empty() {
+        out.push_str(r#"<p class="muted">No transaction yet. An app's backend opens them through the Management API (<code>transactions/register</code>, <code>transactions/authenticate</code>).</p>"#);
+    }
+    out
+}
+
+/// The first configured API key of an app, which the page's script sends to the Management API
+/// (it makes a key of its own through the admin API when the app has none configured).
+fn ui_api_key(app: &AppRecord) -> String {
+    match app.config.api_keys.first() {
+        Some(key) => format!(
+            r#"<span hidden data-api-key-for="{}" data-key="{}"></span>"#,
+            esc(&app.config.id),
+            esc(key)
+        ),
+        None => String::new(),
+    }
+}
+
 fn users(ctx: &Context, state: &EmulatorState) -> String {
     let now = ctx.clock.now();
     let mut out = String::new();
     for app in state.apps.values() {
+        out.push_str(&ui_api_key(app));
         let _ = write!(
             out,
             r#"<h3>{} <span class="muted">({} user(s))</span></h3>"#,
@@ -349,6 +461,13 @@ fn user_row(out: &mut String, app: &AppRecord, user: &crate::model::records::Use
     let app_id = esc(&app.config.id);
     let user_id = esc(&user.id);
     let mut identity = String::new();
+    if !user.external_id.is_empty() {
+        let _ = write!(
+            identity,
+            r#"<div>{} <span class="badge" title="Flex external id">external id</span></div>"#,
+            esc(&user.external_id)
+        );
+    }
     for (value, verified) in [
         (&user.email, user.email_verified),
         (&user.phone, user.phone_verified),
@@ -366,16 +485,23 @@ fn user_row(out: &mut String, app: &AppRecord, user: &crate::model::records::Use
             );
         }
     }
+    // The Management API activates and deactivates; a pending user is shown as such.
     let options: String = [
         UserStatus::Active,
         UserStatus::Inactive,
         UserStatus::Pending,
     ]
     .into_iter()
+    .filter(|s| *s != UserStatus::Pending || user.status == UserStatus::Pending)
     .map(|s| {
         format!(
-            r#"<option{}>{}</option>"#,
+            r#"<option{}{}>{}</option>"#,
             if s == user.status { " selected" } else { "" },
+            if s == UserStatus::Pending {
+                " disabled"
+            } else {
+                ""
+            },
             s.as_str()
         )
     })
@@ -609,6 +735,49 @@ mod tests {
             assert!(page.contains(&format!(r#"id="live-{name}""#)), "{name}");
             assert!(live[name].is_string(), "{name}");
         }
+    }
+
+    #[test]
+    fn api_keys_and_flex_transactions_are_shown() {
+        let mut state = EmulatorState::default();
+        let config = crate::settings::app::AppConfig {
+            api_keys: vec!["configured-ui-key".into()],
+            ..crate::settings::app::AppConfig::default()
+        };
+        let app_id = config.id.clone();
+        let key = crate::jwt::SigningKey::default_key().expect("key");
+        let mut app = AppRecord::new(config, key);
+        let made = crate::domain::api_keys::create(&mut app, "ci", 0).unwrap();
+        let made_key = made.key.clone().unwrap();
+        let tx = crate::domain::transactions::open_register_transaction(
+            &mut app,
+            "ext-<b>42</b>",
+            "Ada",
+            0,
+        )
+        .unwrap();
+        state.apps.insert(app_id, app);
+        let ctx = Context::new(state, "http://127.0.0.1:1".into(), None);
+        let live = panels(&ctx);
+        let apps = live["apps"].as_str().unwrap();
+        assert!(
+            apps.contains("configured-ui-key"),
+            "a configured key is shown"
+        );
+        assert!(apps.contains(&made.hint) && apps.contains(&made.id));
+        assert!(!apps.contains(&made_key), "a made key is never shown again");
+        let users = live["users"].as_str().unwrap();
+        assert!(
+            users.contains(r#"data-key="configured-ui-key""#),
+            "the key the script uses"
+        );
+        let transactions = live["transactions"].as_str().unwrap();
+        assert!(transactions.contains(&tx) && transactions.contains("register"));
+        assert!(
+            transactions.contains("ext-&lt;b&gt;42&lt;/b&gt;"),
+            "escaped"
+        );
+        assert!(transactions.contains("open"));
     }
 
     #[test]

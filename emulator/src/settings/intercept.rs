@@ -1,11 +1,32 @@
-//! The host names the proxy can intercept.
+//! The intercepting HTTPS proxy's settings (where it listens, where its CA lives) and the Passage
+//! hosts it stands in for. The proxy itself is [`crate::proxy`]; the hosts are named here, before
+//! the HTTP layer, so that a request served through the proxy can carry its [`PassageHost`] as a
+//! request extension that every layer can read.
 
-use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// The `[intercept]` table of a configuration: run the intercepting HTTPS proxy, so that unmodified
+/// Passage SDKs (which call `https://auth.passage.id` and `https://api.passage.id`) reach this
+/// emulator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InterceptConfig {
+    /// Address the proxy listens on (keep it on loopback: whoever reaches the proxy reaches the
+    /// emulated APIs). Clients use `http://ADDR` as their `HTTPS_PROXY`.
+    pub listen: SocketAddr,
+    /// Directory holding the proxy's local CA (`intercept-ca.pem`, which clients trust, and its
+    /// key, readable by its owner only); created when missing and reused at every start.
+    pub state_dir: PathBuf,
+}
 
 /// A Passage host the proxy can stand in for.
 ///
-/// The served router receives the host of each request as a request extension too, so that one
-/// router can tell the two hosts apart (their `/v1/apps/{app_id}…` paths overlap).
+/// Every request the proxy serves carries the host of its tunnel as a request extension (its
+/// `Host` header is left as the client sent it): that extension is how a layer tells a proxied
+/// request, and which host it was for, from one that reached the emulator's own listener.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum PassageHost {
     /// `auth.passage.id`: the Auth API and each app's JWKS.
@@ -29,7 +50,7 @@ impl PassageHost {
     /// The host named `name` (ASCII case-insensitive, as DNS names compare), or `None`.
     ///
     /// ```
-    /// use passage_emulator::proxy::PassageHost;
+    /// use passage_emulator::settings::intercept::PassageHost;
     /// assert_eq!(PassageHost::from_name("API.passage.id"), Some(PassageHost::Api));
     /// assert_eq!(PassageHost::from_name("passage.id"), None);
     /// ```
@@ -40,8 +61,8 @@ impl PassageHost {
     }
 }
 
-impl fmt::Display for PassageHost {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl std::fmt::Display for PassageHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
     }
 }
