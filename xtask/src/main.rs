@@ -10,8 +10,9 @@
 //! - `spec-diff`: the review report of a spec change (breaking or not, version
 //!   discipline, effect on the generated Rust API).
 //! - `bench`: run the benches and rewrite BENCHMARKS.md's tables.
-//! - `semver-check`: spec-diff's verdict and cargo-semver-checks' agree on a
-//!   compatible and a breaking spec change (CI runs it).
+//! - `semver-check`: spec-diff's verdict and cargo-semver-checks' on every
+//!   spec-diff fixture and on a compatible and a breaking change of each
+//!   spec, against the table of what each must say (`--subset`: CI's sample).
 //! - `mutate`: the long run of the spec-mutation test on every configured
 //!   spec: random mutants must each end in located findings or in new code
 //!   that compiles.
@@ -72,8 +73,8 @@ enum Command {
     Bench(bench::Args),
     /// Run random spec mutants through lint and generation; fail on a panic, an unlocated finding, a mutant that generates the original code, an operator that never applies, or code that does not compile.
     Mutate(mutate::Args),
-    /// Check that spec-diff and cargo-semver-checks agree on a compatible and a breaking spec change.
-    SemverCheck,
+    /// Check spec-diff's verdict and cargo-semver-checks' on every spec-diff fixture and on a compatible and a breaking change of each spec, against the expected table.
+    SemverCheck(semver_check::Args),
     /// Check the architecture rules: no import circle, layers, forbidden crate dependencies.
     Architecture {
         /// Also measure the module graph of this crate directory (any crate; repeatable).
@@ -95,7 +96,7 @@ fn main() -> ExitCode {
         Command::SpecDiff(args) => spec_diff::run(&root, args),
         Command::Bench(args) => bench::run(&root, args),
         Command::Mutate(args) => mutate::run(&root, args),
-        Command::SemverCheck => semver_check::run(&root),
+        Command::SemverCheck(args) => semver_check::run(&root, args),
         Command::Architecture { graphs, edges } => architecture(&root, &graphs, edges),
     };
     match result {
