@@ -129,79 +129,89 @@ struct SpecSurvey {
 /// Every operator, [`TRIES`] fixed mutations each, on every configured spec.
 fn survey() -> &'static [SpecSurvey] {
     static SURVEY: OnceLock<Vec<SpecSurvey>> = OnceLock::new();
-    SURVEY.get_or_init(|| {
-        targets()
-            .iter()
-            .map(|target| {
-                let started = Instant::now();
-                let mut state = 10_014u64;
-                let operators = (0..mutate::OPERATORS.len() as u8)
-                    .map(|operator| {
-                        let mut run = OperatorRun::default();
-                        for _ in 0..TRIES {
-                            let m = Mutation {
-                                operator,
-                                target: splitmix(&mut state),
-                                choice: splitmix(&mut state),
-                            };
-                            let mutant = target.mutant(&[m]);
-                            let Some(applied) = mutant.applied.first() else {
-                                continue;
-                            };
-                            run.applied += 1;
-                            match target.judge(&mutant.text) {
-                                Ok(Outcome::Generated(code)) => {
-                                    run.generated.push((*code, applied.to_string()))
-                                }
-                                Ok(_) => run.rejected += 1,
-                                Err(violation) => {
-                                    run.violations.push(format!("{violation}\n    {applied}"))
-                                }
-                            }
-                        }
-                        run
-                    })
-                    .collect();
-                SpecSurvey {
-                    spec: target.name().to_string(),
-                    operators,
-                    took: started.elapsed(),
+    SURVEY.get_or_init(|| targets().iter().map(survey_target).collect())
+}
+
+/// Every operator, [`TRIES`] fixed mutations each, on one target.
+fn survey_target(target: &Target) -> SpecSurvey {
+    let started = Instant::now();
+    let mut state = 10_014u64;
+    let operators = (0..mutate::OPERATORS.len() as u8)
+        .map(|operator| {
+            let mut run = OperatorRun::default();
+            for _ in 0..TRIES {
+                let m = Mutation {
+                    operator,
+                    target: splitmix(&mut state),
+                    choice: splitmix(&mut state),
+                };
+                let mutant = target.mutant(&[m]);
+                let Some(applied) = mutant.applied.first() else {
+                    continue;
+                };
+                run.applied += 1;
+                match target.judge(&mutant.text) {
+                    Ok(Outcome::Generated(code)) => {
+                        run.generated.push((*code, applied.to_string()))
+                    }
+                    Ok(_) => run.rejected += 1,
+                    Err(violation) => run.violations.push(format!("{violation}\n    {applied}")),
                 }
-            })
-            .collect()
-    })
+            }
+            run
+        })
+        .collect();
+    SpecSurvey {
+        spec: target.name().to_string(),
+        operators,
+        took: started.elapsed(),
+    }
+}
+
+/// What is wrong with one spec's survey: an operator that never applied
+/// (unless `not_applicable` excuses it), an excused one that applied, and
+/// every broken invariant.
+fn survey_problems(spec: &SpecSurvey, not_applicable: &[(&str, &str, &str)]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (name, run) in mutate::OPERATORS.iter().zip(&spec.operators) {
+        let excused = not_applicable
+            .iter()
+            .find(|(s, o, _)| *s == spec.spec && o == name);
+        match (run.applied, excused) {
+            (0, None) => problems.push(format!(
+                "{}: {name} applied to none of {TRIES} mutants (list it in NOT_APPLICABLE with the reason, or fix the operator)",
+                spec.spec
+            )),
+            (n, Some((_, _, why))) if n > 0 => problems.push(format!(
+                "{}: {name} is listed as not applicable ({why}) but applied {n} times",
+                spec.spec
+            )),
+            _ => {}
+        }
+        for violation in &run.violations {
+            problems.push(format!("{}: {name}: {violation}", spec.spec));
+        }
+    }
+    problems
 }
 
 #[test]
 fn every_operator_applies_to_every_spec_and_every_mutant_counts() {
     let mut problems = Vec::new();
     for spec in survey() {
-        let mut line = Vec::new();
-        for (name, run) in mutate::OPERATORS.iter().zip(&spec.operators) {
-            let excused = NOT_APPLICABLE
-                .iter()
-                .find(|(s, o, _)| *s == spec.spec && o == name);
-            match (run.applied, excused) {
-                (0, None) => problems.push(format!(
-                    "{}: {name} applied to none of {TRIES} mutants (list it in NOT_APPLICABLE with the reason, or fix the operator)",
-                    spec.spec
-                )),
-                (n, Some((_, _, why))) if n > 0 => problems.push(format!(
-                    "{}: {name} is listed as not applicable ({why}) but applied {n} times",
-                    spec.spec
-                )),
-                _ => {}
-            }
-            for violation in &run.violations {
-                problems.push(format!("{}: {name}: {violation}", spec.spec));
-            }
-            line.push(format!(
-                "{name} {}/{}/{}",
-                run.applied,
-                run.rejected,
-                run.generated.len()
-            ));
-        }
+        problems.extend(survey_problems(spec, NOT_APPLICABLE));
+        let line: Vec<String> = mutate::OPERATORS
+            .iter()
+            .zip(&spec.operators)
+            .map(|(name, run)| {
+                format!(
+                    "{name} {}/{}/{}",
+                    run.applied,
+                    run.rejected,
+                    run.generated.len()
+                )
+            })
+            .collect();
         eprintln!(
             "{} in {:.1}s (applied/rejected/generated): {}",
             spec.spec,
@@ -210,6 +220,70 @@ fn every_operator_applies_to_every_spec_and_every_mutant_counts() {
         );
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The survey's check can fail: on a spec with one bodiless, parameterless
+/// operation and no enum, the operators that change request bodies,
+/// parameters and enums never apply, and only the table excuses them.
+#[test]
+fn an_operator_that_never_applies_fails_the_survey() {
+    let text = "openapi: 3.0.3
+info: {title: Tiny, version: 1.0.0}
+tags: [{name: things, description: Things.}]
+paths:
+  /ping:
+    get:
+      operationId: ping
+      summary: Ping.
+      description: Answers when the server is up.
+      tags: [things]
+      x-idempotent: true
+      security: []
+      responses:
+        '204': {description: Up.}
+        '503':
+          description: Down.
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/ApiError'}
+components:
+  schemas:
+    ApiError:
+      type: object
+      required: [code, error]
+      properties:
+        code: {type: string}
+        error: {type: string}
+";
+    let spec = LoadedSpec::from_str("spec/tiny.yaml", text.to_string()).unwrap();
+    let target = Target::new(&spec, Options::for_spec("spec/tiny.yaml")).unwrap();
+    let survey = survey_target(&target);
+    let never: Vec<String> = survey_problems(&survey, &[])
+        .into_iter()
+        .filter(|p| p.contains("applied to none"))
+        .collect();
+    for operator in ["odd-enum", "odd-parameter", "odd-body"] {
+        assert!(
+            never
+                .iter()
+                .any(|p| p.starts_with(&format!("spec/tiny.yaml: {operator} applied to none"))),
+            "{operator}: {never:#?}"
+        );
+    }
+    let excused: Vec<(&str, &str, &str)> = ["odd-enum", "odd-parameter", "odd-body"]
+        .iter()
+        .map(|o| ("spec/tiny.yaml", *o, "the spec has none"))
+        .collect();
+    let left: Vec<String> = survey_problems(&survey, &excused)
+        .into_iter()
+        .filter(|p| p.contains("odd-enum") || p.contains("odd-parameter") || p.contains("odd-body"))
+        .collect();
+    assert!(left.is_empty(), "{left:#?}");
+    // An excuse for an operator that does apply is itself a problem.
+    let wrong = [("spec/tiny.yaml", "retype", "no schemas")];
+    assert!(survey_problems(&survey, &wrong)
+        .iter()
+        .any(|p| p.contains("retype is listed as not applicable (no schemas) but applied")));
 }
 
 /// The compiled sample: for each spec, the first surveyed mutant of every
