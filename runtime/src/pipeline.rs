@@ -10,7 +10,7 @@
 //! It knows no spec: the operation's row ([`OperationSpec`]) and the error
 //! body type come from the generated crate.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, HeaderValue, LOCATION, SET_COOKIE};
 use serde::de::DeserializeOwned;
@@ -60,37 +60,36 @@ pub async fn send<B: DeserializeOwned>(
     let idempotent = op.is_some_and(|o| o.idempotent);
     let policy = state.retry_policy();
     // A span costs on every poll even when nothing records it (and with
-    // tracing's `log` feature it logs every poll): one only when DEBUG is on.
+    // tracing's `log` feature it logs every poll): one only when DEBUG is on,
+    // in a boxed future of its own, so that it does not grow every call's state.
     let response = if tracing::enabled!(tracing::Level::DEBUG) {
-        let span = tracing::debug_span!(
-            "passage.call",
-            operation = op.map_or("", |o| o.operation_id),
-            method = request.method().as_str(),
-            path = op.map_or("", |o| o.path),
-            status = tracing::field::Empty,
-            attempts = tracing::field::Empty,
-            elapsed_ms = tracing::field::Empty,
-        );
-        let sent = execute_with_retries(http, policy, request, idempotent)
-            .instrument(span.clone())
-            .await;
-        span.record("attempts", sent.attempts);
-        span.record("elapsed_ms", sent.elapsed.as_millis() as u64);
-        if let Ok(response) = &sent.result {
-            span.record("status", response.status().as_u16());
-        }
-        sent.result
+        Box::pin(send_traced(http, policy, op, request, idempotent)).await
     } else {
-        execute_with_retries(http, policy, request, idempotent)
-            .await
-            .result
+        // The first attempt runs here, with no future around it (every call
+        // pays for the moves of each layer of futures); the retries, rare, in
+        // a boxed future of their own.
+        let started = Instant::now();
+        let copy = copy_if_retryable(policy, &request);
+        let result = http.execute(request).await;
+        match (copy, wait_before_next(policy, &result, idempotent, 1, started)) {
+            (Some(copy), Some(wait)) => {
+                Box::pin(retry(http, policy, copy, idempotent, started, result, wait))
+                    .await
+                    .result
+            }
+            _ => result,
+        }
     };
-    let response = response.map_err(reqwest::Error::without_url)?;
-    let response = capture_error_body::<B>(response, secrets.as_ref())
-        .await
-        // reqwest's errors print the URL, which may carry a secret query
-        // (`DELETE /tokens?refresh_token=`): drop it.
-        .map_err(reqwest::Error::without_url)?;
+    let mut response = response.map_err(reqwest::Error::without_url)?;
+    mark_sensitive_headers(response.headers_mut());
+    let status = response.status();
+    if status.is_client_error() || status.is_server_error() {
+        response = capture_error_body::<B>(response, secrets.as_ref())
+            .await
+            // reqwest's errors print the URL, which may carry a secret query
+            // (`DELETE /tokens?refresh_token=`): drop it.
+            .map_err(reqwest::Error::without_url)?;
+    }
     Ok(match op {
         // The response remembers the request URL (and prints it in
         // Debug): for an operation with a secret query, drop the URL.
@@ -208,8 +207,8 @@ fn collect_json(value: &serde_json::Value, path: &[&str], into: &mut RequestSecr
     }
 }
 
-/// Marks secret-bearing headers sensitive; then, for a 4xx/5xx answer,
-/// keeps a redacted view of the body (the request's secrets scrubbed) in the
+/// For a 4xx/5xx answer (its secret-bearing headers already marked
+/// sensitive), keeps a redacted view of the body (the request's secrets scrubbed) in the
 /// answer's extensions, for the error to show. When the body is not the API's
 /// error body `B` (an HTML page from a proxy, say), the answer is also marked
 /// [`NonApiBody`], so that the caller gets a typed error that keeps the HTTP
@@ -218,11 +217,7 @@ async fn capture_error_body<B: DeserializeOwned>(
     mut response: reqwest::Response,
     secrets: Option<&RequestSecrets>,
 ) -> reqwest::Result<reqwest::Response> {
-    mark_sensitive_headers(response.headers_mut());
     let status = response.status();
-    if !(status.is_client_error() || status.is_server_error()) {
-        return Ok(response);
-    }
     let version = response.version();
     let headers = std::mem::take(response.headers_mut());
     let body = response.bytes().await?;
@@ -268,37 +263,93 @@ fn add_credential(
     secrets
 }
 
-/// Sends `request`, retrying as the policy and the operation's idempotency allow.
-async fn execute_with_retries(
+/// A copy of `request` for a second attempt, when the policy allows one.
+fn copy_if_retryable(policy: &RetryPolicy, request: &reqwest::Request) -> Option<reqwest::Request> {
+    if policy.attempts() > 1 {
+        copy_for_retry(request)
+    } else {
+        None
+    }
+}
+
+/// The wait before attempt `attempt + 1`, when `result` (of attempt `attempt`,
+/// the first of which started at `started`) calls for one and the policy
+/// allows it.
+fn wait_before_next(
+    policy: &RetryPolicy,
+    result: &reqwest::Result<reqwest::Response>,
+    idempotent: bool,
+    attempt: u32,
+    started: Instant,
+) -> Option<Duration> {
+    let verdict = match result {
+        Ok(response) => classify_status(response.status(), response.headers(), idempotent),
+        Err(error) => classify_error(error, idempotent),
+    };
+    match verdict {
+        Verdict::Retry(after) => policy.wait_before_retry(attempt, after, started.elapsed()),
+        Verdict::Done => None,
+    }
+}
+
+/// Sends `request` with its retries and a `passage.call` span (DEBUG on).
+async fn send_traced(
     http: &reqwest::Client,
     policy: &RetryPolicy,
+    op: Option<&'static OperationSpec>,
     request: reqwest::Request,
     idempotent: bool,
-) -> Sent {
-    let started = Instant::now();
-    let mut attempt = 1u32;
-    let mut pending = request;
-    loop {
-        let copy = (attempt < policy.attempts())
-            .then(|| copy_for_retry(&pending))
-            .flatten();
-        let result = http.execute(pending).await;
-
-        let verdict = match &result {
-            Ok(response) => classify_status(response.status(), response.headers(), idempotent),
-            Err(error) => classify_error(error, idempotent),
-        };
-        let wait = match verdict {
-            Verdict::Retry(after) => policy.wait_before_retry(attempt, after, started.elapsed()),
-            Verdict::Done => None,
-        };
-        let (Some(copy), Some(wait)) = (copy, wait) else {
-            return Sent {
+) -> reqwest::Result<reqwest::Response> {
+    let span = tracing::debug_span!(
+        "passage.call",
+        operation = op.map_or("", |o| o.operation_id),
+        method = request.method().as_str(),
+        path = op.map_or("", |o| o.path),
+        status = tracing::field::Empty,
+        attempts = tracing::field::Empty,
+        elapsed_ms = tracing::field::Empty,
+    );
+    let sent = async {
+        let started = Instant::now();
+        let copy = copy_if_retryable(policy, &request);
+        let result = http.execute(request).await;
+        match (copy, wait_before_next(policy, &result, idempotent, 1, started)) {
+            (Some(copy), Some(wait)) => {
+                retry(http, policy, copy, idempotent, started, result, wait).await
+            }
+            _ => Sent {
                 result,
-                attempts: attempt,
+                attempts: 1,
                 elapsed: started.elapsed(),
-            };
-        };
+            },
+        }
+    }
+    .instrument(span.clone())
+    .await;
+    span.record("attempts", sent.attempts);
+    span.record("elapsed_ms", sent.elapsed.as_millis() as u64);
+    if let Ok(response) = &sent.result {
+        span.record("status", response.status().as_u16());
+    }
+    sent.result
+}
+
+/// The attempts after the first, whose outcome `first` calls for a retry
+/// after `wait`: each waits, sends `pending`, and retries again as the policy
+/// and the operation's idempotency allow.
+async fn retry(
+    http: &reqwest::Client,
+    policy: &RetryPolicy,
+    mut pending: reqwest::Request,
+    idempotent: bool,
+    started: Instant,
+    first: reqwest::Result<reqwest::Response>,
+    first_wait: Duration,
+) -> Sent {
+    let mut attempt = 1u32;
+    let mut result = first;
+    let mut wait = first_wait;
+    loop {
         match &result {
             Ok(response) => tracing::debug!(
                 attempt,
@@ -315,17 +366,34 @@ async fn execute_with_retries(
             ),
         }
         drop(result);
-        // Boxed: a timer is large, and only a retry needs one.
-        Box::pin(tokio::time::sleep(wait)).await;
-        pending = copy;
+        tokio::time::sleep(wait).await;
         attempt += 1;
+        let copy = if attempt < policy.attempts() {
+            copy_for_retry(&pending)
+        } else {
+            None
+        };
+        result = http.execute(pending).await;
+        let next = wait_before_next(policy, &result, idempotent, attempt, started);
+        match (copy, next) {
+            (Some(copy), Some(next)) => {
+                pending = copy;
+                wait = next;
+            }
+            _ => {
+                return Sent {
+                    result,
+                    attempts: attempt,
+                    elapsed: started.elapsed(),
+                }
+            }
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[test]
     fn a_retry_copy_is_the_same_request() {

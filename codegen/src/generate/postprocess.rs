@@ -141,8 +141,17 @@ fn remove_use_name(tree: &mut syn::UseTree, name: &str) -> bool {
 }
 
 /// Makes `send` return the crate's error: its body runs as an async block
-/// whose result (progenitor's) the call wrapper converts.
+/// whose result (progenitor's) the call wrapper converts. `send` is a plain
+/// `fn` returning the wrapper's future (not an `async fn` awaiting it): one
+/// layer of future less, so a call's state is not copied once more into an
+/// enclosing future when it starts.
 fn rewrite_send(block: &mut syn::ItemImpl, wiring: &Wiring) {
+    // The builder's lifetimes (its `&'a Client`), which the returned future captures.
+    let lifetimes: Vec<syn::Lifetime> = block
+        .generics
+        .lifetimes()
+        .map(|l| l.lifetime.clone())
+        .collect();
     for item in &mut block.items {
         let ImplItem::Fn(f) = item else { continue };
         if f.sig.ident != "send" {
@@ -156,8 +165,13 @@ fn rewrite_send(block: &mut syn::ItemImpl, wiring: &Wiring) {
         drop_api_version_header(&mut f.block);
         EncodeInPlace.visit_block_mut(&mut f.block);
         let body = &f.block;
-        f.sig.output = parse_quote!(-> ::std::result::Result<#ok_type, #error_type>);
-        f.block = parse_quote!({ #wrapper(async move #body).await });
+        f.sig.asyncness = None;
+        f.sig.output = parse_quote!(
+            -> impl ::std::future::Future<
+                Output = ::std::result::Result<#ok_type, #error_type>,
+            > + use<#(#lifetimes),*>
+        );
+        f.block = parse_quote!({ #wrapper(async move #body) });
     }
 }
 
@@ -412,11 +426,11 @@ mod tests {
         apply(&mut file, &wiring());
         let text = file.to_token_stream().to_string();
         assert!(
-            text.contains("pub async fn send (self) -> :: std :: result :: Result < ResponseValue < types :: GetAppResponse > , crate :: api :: Error >"),
+            text.contains("pub fn send (self) -> impl :: std :: future :: Future < Output = :: std :: result :: Result < ResponseValue < types :: GetAppResponse > , crate :: api :: Error > , > + use < 'a >"),
             "{text}"
         );
         assert!(
-            text.contains(":: rt :: finish_call :: < crate :: api :: types :: ApiError , _ , _ > (async move { todo ! () }) . await"),
+            text.contains("{ :: rt :: finish_call :: < crate :: api :: types :: ApiError , _ , _ > (async move { todo ! () }) }"),
             "{text}"
         );
         assert!(!text.contains("Error < types :: ApiError >"), "{text}");
