@@ -28,7 +28,9 @@ use std::time::{Duration, Instant};
 use p256::ecdsa::signature::{Signer as _, Verifier as _};
 use passage_auth_client::{ClientBuilder, RetryPolicy};
 use passage_benches::load::{otp_login, passkey_login, process_cpu, refresh, Conn, Target};
-use passage_benches::{arg, median, passkey_register, report, sign_rate, thread_cpu, Figure, Goal, TestKey};
+use passage_benches::{
+    arg, median, passkey_register, report, sign_rate, thread_cpu, Figure, Goal, TestKey,
+};
 use passage_e2e::authenticator::SoftAuthenticator;
 
 const USERS: usize = 64;
@@ -54,7 +56,10 @@ impl EmulatorProcess {
         let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
         let (mut base_url, mut app_id) = (None, None);
         while app_id.is_none() {
-            let line = lines.next().expect("the emulator's banner").expect("stdout");
+            let line = lines
+                .next()
+                .expect("the emulator's banner")
+                .expect("stdout");
             if let Some(url) = line.trim().strip_prefix("API base URL:") {
                 base_url = Some(url.trim().to_owned());
             } else if let Some(app) = line.trim().strip_prefix("app:") {
@@ -111,7 +116,10 @@ fn p256_verify_rate(threads: usize, window: Duration) -> f64 {
                 })
             })
             .collect();
-        workers.into_iter().map(|w| w.join().expect("verifier")).sum()
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("verifier"))
+            .sum()
     });
     total as f64 / start.elapsed().as_secs_f64()
 }
@@ -203,7 +211,9 @@ fn main() {
     let rounds: usize = arg("--rounds").unwrap_or(3);
     let bin: String = arg("--emulator-bin")
         .or_else(|| std::env::var("PASSAGE_EMULATOR_BIN").ok())
-        .expect("--emulator-bin PATH (the emulator's release binary; `cargo xtask bench` passes it)");
+        .expect(
+            "--emulator-bin PATH (the emulator's release binary; `cargo xtask bench` passes it)",
+        );
     let emulator = EmulatorProcess::start(&bin);
     let pid = emulator.child.id();
     let target = Arc::new(Target {
@@ -232,7 +242,8 @@ fn main() {
             .app
             .auth_origin
     });
-    let (mut otp_users, mut refresh_users, mut passkey_users) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut otp_users, mut refresh_users, mut passkey_users) =
+        (Vec::new(), Vec::new(), Vec::new());
     rt.block_on(async {
         for i in 0..USERS {
             let mut conn = Conn::connect(target.addr).await;
@@ -241,7 +252,11 @@ fn main() {
             otp_users.push((conn, target.clone(), identifier));
             let mut conn = Conn::connect(target.addr).await;
             let auth = otp_login(&mut conn, &target, &format!("refresh{i}@bench.test"), true).await;
-            refresh_users.push((conn, target.clone(), auth.refresh_token.expect("refresh token")));
+            refresh_users.push((
+                conn,
+                target.clone(),
+                auth.refresh_token.expect("refresh token"),
+            ));
             let identifier = format!("passkey{i}@bench.test");
             let mut authenticator = SoftAuthenticator::new(&auth_origin);
             let user_id =
@@ -253,7 +268,9 @@ fn main() {
     let clear_outbox = |rt: &tokio::runtime::Runtime| {
         rt.block_on(async {
             let mut conn = Conn::connect(target.addr).await;
-            let (status, _) = conn.call(hyper::Method::DELETE, "/_emulator/outbox", None).await;
+            let (status, _) = conn
+                .call(hyper::Method::DELETE, "/_emulator/outbox", None)
+                .await;
             assert!(status.is_success(), "clearing the outbox: {status}");
         })
     };
@@ -265,7 +282,13 @@ fn main() {
     let mut refresh_users = Some(refresh_users);
     let mut passkey_users = Some(passkey_users);
     for round in 0..rounds {
-        let mut steps = [Step::Sign, Step::Verify, Step::Otp, Step::Refresh, Step::Passkey];
+        let mut steps = [
+            Step::Sign,
+            Step::Verify,
+            Step::Otp,
+            Step::Refresh,
+            Step::Passkey,
+        ];
         if round % 2 == 1 {
             steps.reverse();
         }
@@ -360,7 +383,8 @@ fn main() {
                 .collect::<Vec<_>>(),
         )
     };
-    let med = |flows: &[Window], f: fn(&Window) -> f64| median(&flows.iter().map(f).collect::<Vec<_>>());
+    let med =
+        |flows: &[Window], f: fn(&Window) -> f64| median(&flows.iter().map(f).collect::<Vec<_>>());
     let sign = median(&signs);
     let cpu = |flows: &[Window]| {
         format!(

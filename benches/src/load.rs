@@ -39,7 +39,12 @@ impl Conn {
     }
 
     /// Sends one request (a JSON body when `body` is given) and reads the whole answer.
-    pub async fn call(&mut self, method: Method, path: &str, body: Option<Vec<u8>>) -> (StatusCode, Bytes) {
+    pub async fn call(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> (StatusCode, Bytes) {
         let mut request = Request::builder()
             .method(method)
             .uri(path)
@@ -124,10 +129,21 @@ pub struct AuthResult {
 
 /// One OTP login (`register/otp` when `register`, else `login/otp`; the passcode read from the
 /// admin API's outbox; `otp/activate`): its tokens.
-pub async fn otp_login(conn: &mut Conn, target: &Target, identifier: &str, register: bool) -> AuthResult {
-    let start = if register { "register/otp" } else { "login/otp" };
+pub async fn otp_login(
+    conn: &mut Conn,
+    target: &Target,
+    identifier: &str,
+    register: bool,
+) -> AuthResult {
+    let start = if register {
+        "register/otp"
+    } else {
+        "login/otp"
+    };
     let body = serde_json::to_vec(&serde_json::json!({ "identifier": identifier })).expect("json");
-    let started: OtpStarted = conn.json(Method::POST, &target.api(start), Some(body)).await;
+    let started: OtpStarted = conn
+        .json(Method::POST, &target.api(start), Some(body))
+        .await;
     let outbox: Vec<OutboxEntry> = conn
         .json(
             Method::GET,
@@ -150,8 +166,8 @@ pub async fn otp_login(conn: &mut Conn, target: &Target, identifier: &str, regis
 
 /// One refresh (`POST /tokens`): the rotated refresh token.
 pub async fn refresh(conn: &mut Conn, target: &Target, refresh_token: &str) -> String {
-    let body = serde_json::to_vec(&serde_json::json!({ "refresh_token": refresh_token }))
-        .expect("json");
+    let body =
+        serde_json::to_vec(&serde_json::json!({ "refresh_token": refresh_token })).expect("json");
     conn.json::<Authenticated>(Method::POST, &target.api("tokens"), Some(body))
         .await
         .auth_result
@@ -181,7 +197,11 @@ pub async fn passkey_login(
 ) -> Duration {
     let body = serde_json::to_vec(&serde_json::json!({ "identifier": identifier })).expect("json");
     let started: WebAuthnStarted = conn
-        .json(Method::POST, &target.api("login/webauthn/start"), Some(body))
+        .json(
+            Method::POST,
+            &target.api("login/webauthn/start"),
+            Some(body),
+        )
         .await;
     let cpu = crate::thread_cpu::now();
     let assertion = authenticator
@@ -195,14 +215,21 @@ pub async fn passkey_login(
         "user_id": user_id,
     }))
     .expect("json");
-    conn.json::<Authenticated>(Method::POST, &target.api("login/webauthn/finish"), Some(body))
-        .await;
+    conn.json::<Authenticated>(
+        Method::POST,
+        &target.api("login/webauthn/finish"),
+        Some(body),
+    )
+    .await;
     signing
 }
 
 /// Percent-encodes a query value (identifiers here are `name@host` shaped).
 fn encode(value: &str) -> String {
-    value.replace('%', "%25").replace('@', "%40").replace('+', "%2B")
+    value
+        .replace('%', "%25")
+        .replace('@', "%40")
+        .replace('+', "%2B")
 }
 
 /// CPU time (user + system) the process `pid` has used so far, from `/proc/PID/stat`.
@@ -213,7 +240,8 @@ pub fn process_cpu(pid: u32) -> Duration {
         .split_whitespace()
         .collect();
     // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
-    let ticks: u64 = fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime");
+    let ticks: u64 =
+        fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime");
     // SAFETY: sysconf with a constant name has no preconditions.
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
     Duration::from_nanos(ticks * 1_000_000_000 / hz)

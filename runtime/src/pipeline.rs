@@ -71,7 +71,10 @@ pub async fn send<B: DeserializeOwned>(
         let started = Instant::now();
         let copy = copy_if_retryable(policy, &request);
         let result = http.execute(request).await;
-        match (copy, wait_before_next(policy, &result, idempotent, 1, started)) {
+        match (
+            copy,
+            wait_before_next(policy, &result, idempotent, 1, started),
+        ) {
             (Some(copy), Some(wait)) => {
                 Box::pin(retry(http, policy, copy, idempotent, started, result, wait))
                     .await
@@ -313,7 +316,10 @@ async fn send_traced(
         let started = Instant::now();
         let copy = copy_if_retryable(policy, &request);
         let result = http.execute(request).await;
-        match (copy, wait_before_next(policy, &result, idempotent, 1, started)) {
+        match (
+            copy,
+            wait_before_next(policy, &result, idempotent, 1, started),
+        ) {
             (Some(copy), Some(wait)) => {
                 retry(http, policy, copy, idempotent, started, result, wait).await
             }

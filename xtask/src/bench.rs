@@ -145,7 +145,11 @@ impl Figure {
 
     fn with_override(mut self, overrides: &[(String, Goal)]) -> Self {
         if let Some((_, goal)) = overrides.iter().rev().find(|(k, _)| *k == self.key) {
-            let unit = self.goal.as_ref().map(|g| g.unit.clone()).unwrap_or_default();
+            let unit = self
+                .goal
+                .as_ref()
+                .map(|g| g.unit.clone())
+                .unwrap_or_default();
             self.goal = Some(Goal {
                 unit,
                 ..goal.clone()
@@ -173,7 +177,9 @@ fn failures(figures: &[Figure], expected: &[&str]) -> Vec<String> {
         .collect();
     for key in expected {
         if !figures.iter().any(|f| f.key == *key && f.goal.is_some()) {
-            failed.push(format!("{key}: not reported (its bench printed no figure with a goal)"));
+            failed.push(format!(
+                "{key}: not reported (its bench printed no figure with a goal)"
+            ));
         }
     }
     failed
@@ -717,7 +723,10 @@ mod tests {
         assert_eq!(gated.met(), Some(false));
         let failed = failures(&[gated.clone()], &["client.cpu.get_app"]);
         assert_eq!(failed.len(), 1, "{failed:?}");
-        assert!(failed[0].starts_with("client.cpu.get_app: 1.020 is not <= 1.01x"), "{failed:?}");
+        assert!(
+            failed[0].starts_with("client.cpu.get_app: 1.020 is not <= 1.01x"),
+            "{failed:?}"
+        );
         assert_eq!(Row::of(gated, "run").met, "**no**");
     }
 

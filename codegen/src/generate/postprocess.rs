@@ -33,6 +33,12 @@ pub(crate) struct Wiring {
     pub call_wrapper: syn::Path,
     /// The crate that stands in for `progenitor_client` (e.g. `::passage_runtime`).
     pub runtime: syn::Path,
+    /// The API's error body type (e.g. `crate::api::types::ApiError`).
+    pub error_body: syn::Path,
+    /// The module of the operation table (e.g. `crate::api::operations`).
+    pub operations: syn::Path,
+    /// The operation ids in the table's order.
+    pub operation_ids: Vec<String>,
 }
 
 /// progenitor's name for the error of a call, and the runtime's.
@@ -164,6 +170,7 @@ fn rewrite_send(block: &mut syn::ItemImpl, wiring: &Wiring) {
         let wrapper = &wiring.call_wrapper;
         drop_api_version_header(&mut f.block);
         EncodeInPlace.visit_block_mut(&mut f.block);
+        call_pipeline_directly(&mut f.block, wiring);
         let body = &f.block;
         f.sig.asyncness = None;
         f.sig.output = parse_quote!(
@@ -173,6 +180,120 @@ fn rewrite_send(block: &mut syn::ItemImpl, wiring: &Wiring) {
         );
         f.block = parse_quote!({ #wrapper(async move #body) });
     }
+}
+
+/// Replaces progenitor's hook calls in a `send()` body
+///
+/// ```text
+/// let info = OperationInfo { operation_id: "get_app" };
+/// client.pre(&mut request, &info).await?;
+/// let result = client.exec(request, &info).await;
+/// client.post(&result, &info).await?;
+/// ```
+///
+/// with the pipeline called directly with the operation's row of the table:
+///
+/// ```text
+/// let operation_row = &operations::OPERATIONS[14usize];
+/// pipeline::check_credentials(&client.inner, Some(operation_row))?;
+/// let result = pipeline::send::<ErrorBody>(&client.client, &client.inner, Some(operation_row), request).await;
+/// ```
+///
+/// The same pipeline the `ClientHooks` impl runs, without the two no-op
+/// awaits around it (the request and the answer would each be moved into the
+/// call's state once more) and without looking the operation up by name.
+/// A body of another shape is left as it is (it still reaches the pipeline
+/// through the hooks).
+fn call_pipeline_directly(block: &mut syn::Block, wiring: &Wiring) {
+    let Some(id) = block.stmts.iter().find_map(operation_info_id) else {
+        return;
+    };
+    let Some(index) = wiring.operation_ids.iter().position(|o| *o == id) else {
+        return;
+    };
+    let has = |name: &str| block.stmts.iter().any(|s| hook_call(s) == Some(name));
+    if !(has("pre") && has("exec") && has("post")) {
+        return;
+    }
+    let runtime = &wiring.runtime;
+    let operations = &wiring.operations;
+    let body = &wiring.error_body;
+    let mut stmts = Vec::with_capacity(block.stmts.len());
+    for stmt in block.stmts.drain(..) {
+        if operation_info_id(&stmt).is_some() {
+            stmts.push(parse_quote!(let operation_row = &#operations::OPERATIONS[#index];));
+            continue;
+        }
+        match hook_call(&stmt) {
+            Some("pre") => stmts.push(parse_quote!(
+                #runtime::pipeline::check_credentials(&client.inner, Some(operation_row))?;
+            )),
+            Some("exec") => stmts.push(parse_quote!(
+                let result = #runtime::pipeline::send::<#body>(
+                    &client.client,
+                    &client.inner,
+                    Some(operation_row),
+                    request,
+                )
+                .await;
+            )),
+            Some(_) => {}
+            None => stmts.push(stmt),
+        }
+    }
+    block.stmts = stmts;
+}
+
+/// The operation id of `let info = OperationInfo { operation_id: "..." };`.
+fn operation_info_id(stmt: &syn::Stmt) -> Option<String> {
+    let syn::Stmt::Local(local) = stmt else {
+        return None;
+    };
+    let syn::Expr::Struct(info) = &*local.init.as_ref()?.expr else {
+        return None;
+    };
+    if !info.path.is_ident("OperationInfo") {
+        return None;
+    }
+    info.fields
+        .iter()
+        .find_map(|field| match (&field.member, &field.expr) {
+            (
+                syn::Member::Named(name),
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(id),
+                    ..
+                }),
+            ) if name == "operation_id" => Some(id.value()),
+            _ => None,
+        })
+}
+
+/// `pre`, `exec` or `post` for a statement calling that hook on `client`
+/// (`client.pre(..).await?;`, `let result = client.exec(..).await;`).
+fn hook_call(stmt: &syn::Stmt) -> Option<&'static str> {
+    let expr = match stmt {
+        syn::Stmt::Expr(expr, Some(_)) => expr,
+        syn::Stmt::Local(local) => &*local.init.as_ref()?.expr,
+        _ => return None,
+    };
+    let expr = match expr {
+        syn::Expr::Try(t) => &*t.expr,
+        other => other,
+    };
+    let syn::Expr::Await(awaited) = expr else {
+        return None;
+    };
+    let syn::Expr::MethodCall(call) = &*awaited.base else {
+        return None;
+    };
+    let on_client = matches!(&*call.receiver, syn::Expr::Path(p) if p.path.is_ident("client"));
+    if !on_client {
+        return None;
+    }
+    ["pre", "exec", "post"]
+        .into_iter()
+        .find(|hook| call.method == hook)
 }
 
 /// Rewrites `encode_path(&x.to_string())` to `encode_path(&x)`: the runtime's
@@ -408,6 +529,9 @@ mod tests {
             error_type: parse_quote!(crate::api::Error),
             call_wrapper: parse_quote!(::rt::finish_call::<crate::api::types::ApiError, _, _>),
             runtime: parse_quote!(::rt),
+            error_body: parse_quote!(crate::api::types::ApiError),
+            operations: parse_quote!(crate::api::operations),
+            operation_ids: vec!["get_app".into(), "get_jwks".into()],
         }
     }
 
@@ -434,6 +558,49 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("Error < types :: ApiError >"), "{text}");
+    }
+
+    #[test]
+    fn the_hooks_become_direct_pipeline_calls_with_the_operation_row() {
+        let text = send_body(parse_quote!({
+            let mut request = client.client.get(url).build()?;
+            let info = OperationInfo {
+                operation_id: "get_jwks",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            todo!()
+        }));
+        assert!(
+            text.contains(
+                "let operation_row = & crate :: api :: operations :: OPERATIONS [1usize] ;"
+            ),
+            "{text}"
+        );
+        assert!(text.contains(":: rt :: pipeline :: check_credentials (& client . inner , Some (operation_row)) ? ;"), "{text}");
+        assert!(text.contains("let result = :: rt :: pipeline :: send :: < crate :: api :: types :: ApiError > (& client . client , & client . inner , Some (operation_row) , request ,) . await ;"), "{text}");
+        assert!(
+            !text.contains("client . pre") && !text.contains("client . post"),
+            "{text}"
+        );
+        assert!(!text.contains("OperationInfo"), "{text}");
+        assert!(text.contains("let response = result ? ;"), "{text}");
+    }
+
+    #[test]
+    fn a_body_of_another_shape_keeps_its_hooks() {
+        let text = send_body(parse_quote!({
+            let info = OperationInfo {
+                operation_id: "not_in_the_table",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            todo!()
+        }));
+        assert!(text.contains("client . pre"), "{text}");
+        assert!(text.contains("client . exec"), "{text}");
     }
 
     fn send_body(body: syn::Block) -> String {

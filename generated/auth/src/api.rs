@@ -10345,12 +10345,15 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "get_app",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[14usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200u16 => ResponseValue::from_response(response).await,
@@ -10443,12 +10446,15 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "get_jwks",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[20usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200u16 => ResponseValue::from_response(response).await,
@@ -10541,12 +10547,15 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "get_open_id_configuration",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[21usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200u16 => ResponseValue::from_response(response).await,
@@ -10638,12 +10647,15 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "get_currentuser",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[16usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200u16 => ResponseValue::from_response(response).await,
@@ -10750,12 +10762,15 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "get_currentuser_devices",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[17usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200u16 => ResponseValue::from_response(response).await,
@@ -10897,12 +10912,15 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "post_currentuser_add_device_finish",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[29usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     201u16 => ResponseValue::from_response(response).await,
@@ -11059,12 +11077,15 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "post_currentuser_add_device_start",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[30usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200u16 => ResponseValue::from_response(response).await,
@@ -11197,12 +11218,15 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "delete_currentuser_device",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[10usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200u16 => Ok(ResponseValue::empty(response)),
@@ -11357,12 +11381,15 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "update_currentuser_device",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[39usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200u16 => ResponseValue::from_response(response).await,
@@ -11518,12 +11545,15 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "update_email_currentuser",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[41usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200u16 => ResponseValue::from_response(response).await,
@@ -11679,12 +11709,15 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "update_phone_currentuser",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[42usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200u16 => ResponseValue::from_response(response).await,
@@ -11805,12 +11838,15 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "get_currentuser_metadata",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[18usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200u16 => ResponseValue::from_response(response).await,
@@ -11959,12 +11995,15 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "update_currentuser_metadata",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[40usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200u16 => ResponseValue::from_response(response).await,
@@ -12085,12 +12124,15 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "get_currentuser_social_connections",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[19usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200u16 => ResponseValue::from_response(response).await,
@@ -12208,12 +12250,15 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "delete_currentuser_social_connection",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[11usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200u16 => Ok(ResponseValue::empty(response)),
@@ -12361,12 +12406,15 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "login_magic_link",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[22usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200u16 => ResponseValue::from_response(response).await,
@@ -12515,12 +12563,15 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "login_one_time_passcode",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[23usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     201u16 => ResponseValue::from_response(response).await,
@@ -12677,12 +12728,15 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "login_webauthn_start",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[25usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200u16 => ResponseValue::from_response(response).await,
@@ -12846,12 +12900,15 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "login_webauthn_finish",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[24usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200u16 => ResponseValue::from_response(response).await,
@@ -13007,12 +13064,15 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "activate_magic_link",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[0usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200u16 => ResponseValue::from_response(response).await,
@@ -13169,12 +13229,15 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "magic_link_status",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[26usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200u16 => ResponseValue::from_response(response).await,
@@ -13323,12 +13386,15 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "activate_one_time_passcode",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[1usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200u16 => ResponseValue::from_response(response).await,
@@ -13484,12 +13550,15 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "register_magic_link",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[32usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     201u16 => ResponseValue::from_response(response).await,
@@ -13638,12 +13707,15 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "register_one_time_passcode",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[33usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     201u16 => ResponseValue::from_response(response).await,
@@ -13793,12 +13865,15 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "register_webauthn_start",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[36usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200u16 => ResponseValue::from_response(response).await,
@@ -13955,12 +14030,15 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "register_webauthn_finish",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[34usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     201u16 => ResponseValue::from_response(response).await,
@@ -14115,12 +14193,15 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "refresh_auth_token",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[31usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     201u16 => ResponseValue::from_response(response).await,
@@ -14258,12 +14339,15 @@ pub mod builder {
                         ),
                     )
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "revoke_refresh_token",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[38usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200u16 => Ok(ResponseValue::empty(response)),
@@ -14380,12 +14464,15 @@ pub mod builder {
                         &::passage_runtime::QueryParam::new("identifier", &identifier),
                     )
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "check_user_identifier",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[6usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200u16 => ResponseValue::from_response(response).await,
@@ -14516,12 +14603,15 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "create_user",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[8usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     201u16 => ResponseValue::from_response(response).await,
@@ -14763,12 +14853,15 @@ pub mod builder {
                     )
                     .query(&::passage_runtime::QueryParam::new("state", &state))
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "get_authorize",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[15usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => Ok(ResponseValue::stream(response)),
@@ -14934,12 +15027,15 @@ pub mod builder {
                     )
                     .query(&::passage_runtime::QueryParam::new("state", &state))
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "oauth2_callback",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[27usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => Ok(ResponseValue::stream(response)),
@@ -15067,12 +15163,15 @@ pub mod builder {
                     .post(url)
                     .form_urlencoded(&body)?
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "apple_oauth2_callback",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[2usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => Ok(ResponseValue::stream(response)),
@@ -15210,12 +15309,15 @@ pub mod builder {
                     .query(&::passage_runtime::QueryParam::new("code", &code))
                     .query(&::passage_runtime::QueryParam::new("verifier", &verifier))
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "exchange_social_token",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[13usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     201u16 => ResponseValue::from_response(response).await,
@@ -15351,12 +15453,15 @@ pub mod builder {
                     .query(&::passage_runtime::QueryParam::new("code", &code))
                     .query(&::passage_runtime::QueryParam::new("verifier", &verifier))
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "currentuser_social_link_account",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[9usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     201u16 => Ok(ResponseValue::empty(response)),
@@ -15513,12 +15618,15 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "authenticate_webauthn_start_with_transaction",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[5usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200u16 => ResponseValue::from_response(response).await,
@@ -15682,12 +15790,15 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "authenticate_webauthn_finish_with_transaction",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[4usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200u16 => ResponseValue::from_response(response).await,
@@ -15847,12 +15958,15 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "register_webauthn_start_with_transaction",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[37usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200u16 => ResponseValue::from_response(response).await,
@@ -16007,12 +16121,15 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "register_webauthn_finish_with_transaction",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[35usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     201u16 => ResponseValue::from_response(response).await,
@@ -16157,12 +16274,15 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "exchange_social_id_token",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[12usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     201u16 => ResponseValue::from_response(response).await,
@@ -16324,12 +16444,15 @@ pub mod builder {
                     )
                     .query(&::passage_runtime::QueryParam::new("state", &state))
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "oauth2_callback_default_dev",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[28usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => Ok(ResponseValue::stream(response)),
@@ -16432,12 +16555,15 @@ pub mod builder {
                     .post(url)
                     .form_urlencoded(&body)?
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "apple_oauth2_callback_default_dev",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[3usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => Ok(ResponseValue::stream(response)),
@@ -16619,12 +16745,15 @@ pub mod builder {
                     .json(&body)
                     .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "create_passkey_readiness",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[7usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     201u16 => Ok(ResponseValue::empty(response)),

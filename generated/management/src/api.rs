@@ -6059,12 +6059,15 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "get_app",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[9usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200u16 => ResponseValue::from_response(response).await,
@@ -6198,12 +6201,15 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "create_magic_link",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[3usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     201u16 => ResponseValue::from_response(response).await,
@@ -6541,12 +6547,15 @@ pub mod builder {
                         &::passage_runtime::QueryParam::new("updated_at", &updated_at),
                     )
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "list_paginated_users",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[11usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200u16 => ResponseValue::from_response(response).await,
@@ -6684,12 +6693,15 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "create_user",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[5usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     201u16 => ResponseValue::from_response(response).await,
@@ -6818,12 +6830,15 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "get_user",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[10usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200u16 => ResponseValue::from_response(response).await,
@@ -6935,12 +6950,15 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "delete_user",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[7usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200u16 => Ok(ResponseValue::empty(response)),
@@ -7087,12 +7105,15 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "update_user",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[14usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200u16 => ResponseValue::from_response(response).await,
@@ -7221,12 +7242,15 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "activate_user",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[0usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200u16 => ResponseValue::from_response(response).await,
@@ -7341,12 +7365,15 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "deactivate_user",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[6usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200u16 => ResponseValue::from_response(response).await,
@@ -7461,12 +7488,15 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "list_user_devices",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[12usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200u16 => ResponseValue::from_response(response).await,
@@ -7593,12 +7623,15 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "delete_user_device",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[8usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200u16 => Ok(ResponseValue::empty(response)),
@@ -7710,12 +7743,15 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "revoke_user_refresh_tokens",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[13usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200u16 => Ok(ResponseValue::empty(response)),
@@ -7858,12 +7894,15 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "create_register_transaction",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[4usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200u16 => ResponseValue::from_response(response).await,
@@ -8020,12 +8059,15 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "create_authenticate_transaction",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[2usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200u16 => ResponseValue::from_response(response).await,
@@ -8185,12 +8227,15 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "authenticate_verify_nonce",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let operation_row = &crate::api::operations::OPERATIONS[1usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200u16 => ResponseValue::from_response(response).await,
