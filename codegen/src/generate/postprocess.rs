@@ -62,6 +62,7 @@ pub(crate) fn apply(file: &mut syn::File, wiring: &Wiring) {
                 if let Some((_, items)) = &mut module.content {
                     for item in items {
                         if let Item::Impl(block) = item {
+                            defer_unset_messages(block);
                             rewrite_send(block, wiring);
                         }
                     }
@@ -179,6 +180,98 @@ fn rewrite_send(block: &mut syn::ItemImpl, wiring: &Wiring) {
             > + use<#(#lifetimes),*>
         );
         f.block = parse_quote!({ #wrapper(async move #body) });
+    }
+}
+
+/// The suffix of progenitor's message for a builder field never set.
+const NOT_INITIALIZED: &str = " was not initialized";
+
+/// progenitor's builders start every required field as
+/// `Err("x was not initialized".to_string())`: an allocation for each field
+/// of every call, set or not. This starts them as `Err(String::new())` (no
+/// allocation) and makes `send()` write the message only when the field is
+/// still unset (its error empty; a setter's errors never are).
+fn defer_unset_messages(block: &mut syn::ItemImpl) {
+    let mut messages = Vec::new();
+    for item in &mut block.items {
+        if let ImplItem::Fn(f) = item {
+            if f.sig.ident == "new" {
+                StartEmpty(&mut messages).visit_block_mut(&mut f.block);
+            }
+        }
+    }
+    if messages.is_empty() {
+        return;
+    }
+    for item in &mut block.items {
+        if let ImplItem::Fn(f) = item {
+            if f.sig.ident == "send" {
+                WriteUnsetMessage(&messages).visit_block_mut(&mut f.block);
+            }
+        }
+    }
+}
+
+/// Rewrites `field: Err("field was not initialized".to_string())` to
+/// `field: Err(String::new())`, collecting (field, message).
+struct StartEmpty<'a>(&'a mut Vec<(String, String)>);
+
+impl VisitMut for StartEmpty<'_> {
+    fn visit_field_value_mut(&mut self, field: &mut syn::FieldValue) {
+        let syn::Member::Named(name) = &field.member else {
+            return;
+        };
+        let syn::Expr::Call(call) = &field.expr else {
+            return;
+        };
+        let is_err = matches!(&*call.func, syn::Expr::Path(p) if p.path.is_ident("Err"));
+        let Some(syn::Expr::MethodCall(to_string)) = call.args.first() else {
+            return;
+        };
+        let syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(message),
+            ..
+        }) = &*to_string.receiver
+        else {
+            return;
+        };
+        if !is_err || to_string.method != "to_string" || !message.value().ends_with(NOT_INITIALIZED)
+        {
+            return;
+        }
+        self.0.push((name.to_string(), message.value()));
+        field.expr = parse_quote!(Err(::std::string::String::new()));
+    }
+}
+
+/// Rewrites `field(...).map_err(CallError::InvalidRequest)` (a chain starting
+/// at a field `StartEmpty` changed) so that an empty error becomes the
+/// field's message.
+struct WriteUnsetMessage<'a>(&'a [(String, String)]);
+
+impl VisitMut for WriteUnsetMessage<'_> {
+    fn visit_expr_method_call_mut(&mut self, call: &mut syn::ExprMethodCall) {
+        visit_mut::visit_expr_method_call_mut(self, call);
+        let to_invalid_request = call.method == "map_err"
+            && call.args.len() == 1
+            && matches!(&call.args[0], syn::Expr::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "InvalidRequest"));
+        if !to_invalid_request {
+            return;
+        }
+        let mut root = &*call.receiver;
+        while let syn::Expr::MethodCall(inner) = root {
+            root = &inner.receiver;
+        }
+        let syn::Expr::Path(root) = root else { return };
+        let Some((_, message)) = self.0.iter().find(|(name, _)| root.path.is_ident(name)) else {
+            return;
+        };
+        let variant = &call.args[0];
+        call.args[0] = parse_quote!(|e: ::std::string::String| #variant(if e.is_empty() {
+            #message.to_string()
+        } else {
+            e
+        }));
     }
 }
 
@@ -587,6 +680,41 @@ mod tests {
         );
         assert!(!text.contains("OperationInfo"), "{text}");
         assert!(text.contains("let response = result ? ;"), "{text}");
+    }
+
+    #[test]
+    fn an_unset_field_starts_empty_and_send_writes_its_message() {
+        let mut file: syn::File = parse_quote! {
+            pub mod builder {
+                impl<'a> GetApp<'a> {
+                    pub fn new(client: &'a super::Client) -> Self {
+                        Self {
+                            client: client,
+                            app_id: Err("app_id was not initialized".to_string()),
+                        }
+                    }
+                    pub async fn send(self) -> Result<ResponseValue<()>, Error<()>> {
+                        let Self { client, app_id } = self;
+                        let app_id = app_id.map_err(CallError::InvalidRequest)?;
+                        todo!()
+                    }
+                }
+            }
+        };
+        apply(&mut file, &wiring());
+        let text = file.to_token_stream().to_string();
+        assert!(
+            text.contains("app_id : Err (:: std :: string :: String :: new ())"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("\"app_id was not initialized\" . to_string ()) ,"),
+            "{text}"
+        );
+        assert!(
+            text.contains("app_id . map_err (| e : :: std :: string :: String | CallError :: InvalidRequest (if e . is_empty () { \"app_id was not initialized\" . to_string () } else { e }))"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -10304,7 +10304,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
             }
         }
         pub fn app_id<V>(mut self, value: V) -> Self
@@ -10334,7 +10334,14 @@ pub mod builder {
                 _,
             >(async move {
                 let Self { client, app_id } = self;
-                let app_id = app_id.map_err(CallError::InvalidRequest)?;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let url = format!("{}/apps/{}", client.baseurl, encode_path(& app_id),);
                 #[allow(unused_mut)]
                 let mut request = client
@@ -10402,7 +10409,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
             }
         }
         pub fn app_id<V>(mut self, value: V) -> Self
@@ -10432,7 +10439,14 @@ pub mod builder {
                 _,
             >(async move {
                 let Self { client, app_id } = self;
-                let app_id = app_id.map_err(CallError::InvalidRequest)?;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let url = format!(
                     "{}/apps/{}/.well-known/jwks.json", client.baseurl, encode_path(&
                     app_id),
@@ -10503,7 +10517,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
             }
         }
         pub fn app_id<V>(mut self, value: V) -> Self
@@ -10533,7 +10547,14 @@ pub mod builder {
                 _,
             >(async move {
                 let Self { client, app_id } = self;
-                let app_id = app_id.map_err(CallError::InvalidRequest)?;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let url = format!(
                     "{}/apps/{}/.well-known/openid-configuration", client.baseurl,
                     encode_path(& app_id),
@@ -10604,7 +10625,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
             }
         }
         pub fn app_id<V>(mut self, value: V) -> Self
@@ -10634,7 +10655,14 @@ pub mod builder {
                 _,
             >(async move {
                 let Self { client, app_id } = self;
-                let app_id = app_id.map_err(CallError::InvalidRequest)?;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let url = format!(
                     "{}/apps/{}/currentuser", client.baseurl, encode_path(& app_id),
                 );
@@ -10718,7 +10746,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
             }
         }
         pub fn app_id<V>(mut self, value: V) -> Self
@@ -10748,7 +10776,14 @@ pub mod builder {
                 _,
             >(async move {
                 let Self { client, app_id } = self;
-                let app_id = app_id.map_err(CallError::InvalidRequest)?;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let url = format!(
                     "{}/apps/{}/currentuser/devices", client.baseurl, encode_path(&
                     app_id),
@@ -10834,7 +10869,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -10891,7 +10926,14 @@ pub mod builder {
                 _,
             >(async move {
                 let Self { client, app_id, body } = self;
-                let app_id = app_id.map_err(CallError::InvalidRequest)?;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let body = body
                     .and_then(|v| {
                         types::AddDeviceFinishRequest::try_from(v)
@@ -10998,7 +11040,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -11056,7 +11098,14 @@ pub mod builder {
                 _,
             >(async move {
                 let Self { client, app_id, body } = self;
-                let app_id = app_id.map_err(CallError::InvalidRequest)?;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let body = body
                     .and_then(|v| {
                         types::CurrentUserDevicesStartRequest::try_from(v)
@@ -11163,8 +11212,8 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
-                device_id: Err("device_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
+                device_id: Err(::std::string::String::new()),
             }
         }
         pub fn app_id<V>(mut self, value: V) -> Self
@@ -11203,8 +11252,22 @@ pub mod builder {
                 _,
             >(async move {
                 let Self { client, app_id, device_id } = self;
-                let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                let device_id = device_id.map_err(CallError::InvalidRequest)?;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let device_id = device_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "device_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let url = format!(
                     "{}/apps/{}/currentuser/devices/{}", client.baseurl, encode_path(&
                     app_id), encode_path(& device_id),
@@ -11291,8 +11354,8 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
-                device_id: Err("device_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
+                device_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -11359,8 +11422,22 @@ pub mod builder {
                 _,
             >(async move {
                 let Self { client, app_id, device_id, body } = self;
-                let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                let device_id = device_id.map_err(CallError::InvalidRequest)?;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let device_id = device_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "device_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateDeviceRequest::try_from(v)
@@ -11467,7 +11544,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -11524,7 +11601,14 @@ pub mod builder {
                 _,
             >(async move {
                 let Self { client, app_id, body } = self;
-                let app_id = app_id.map_err(CallError::InvalidRequest)?;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateUserEmailRequest::try_from(v)
@@ -11631,7 +11715,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -11688,7 +11772,14 @@ pub mod builder {
                 _,
             >(async move {
                 let Self { client, app_id, body } = self;
-                let app_id = app_id.map_err(CallError::InvalidRequest)?;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateUserPhoneRequest::try_from(v)
@@ -11794,7 +11885,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
             }
         }
         pub fn app_id<V>(mut self, value: V) -> Self
@@ -11824,7 +11915,14 @@ pub mod builder {
                 _,
             >(async move {
                 let Self { client, app_id } = self;
-                let app_id = app_id.map_err(CallError::InvalidRequest)?;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let url = format!(
                     "{}/apps/{}/currentuser/user-metadata", client.baseurl, encode_path(&
                     app_id),
@@ -11917,7 +12015,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -11974,7 +12072,14 @@ pub mod builder {
                 _,
             >(async move {
                 let Self { client, app_id, body } = self;
-                let app_id = app_id.map_err(CallError::InvalidRequest)?;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateMetadataRequest::try_from(v)
@@ -12080,7 +12185,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
             }
         }
         pub fn app_id<V>(mut self, value: V) -> Self
@@ -12110,7 +12215,14 @@ pub mod builder {
                 _,
             >(async move {
                 let Self { client, app_id } = self;
-                let app_id = app_id.map_err(CallError::InvalidRequest)?;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let url = format!(
                     "{}/apps/{}/currentuser/social-connections", client.baseurl,
                     encode_path(& app_id),
@@ -12192,10 +12304,8 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
-                social_connection_type: Err(
-                    "social_connection_type was not initialized".to_string(),
-                ),
+                app_id: Err(::std::string::String::new()),
+                social_connection_type: Err(::std::string::String::new()),
             }
         }
         pub fn app_id<V>(mut self, value: V) -> Self
@@ -12234,9 +12344,22 @@ pub mod builder {
                 _,
             >(async move {
                 let Self { client, app_id, social_connection_type } = self;
-                let app_id = app_id.map_err(CallError::InvalidRequest)?;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let social_connection_type = social_connection_type
-                    .map_err(CallError::InvalidRequest)?;
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "social_connection_type was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let url = format!(
                     "{}/apps/{}/currentuser/social-connections/{}", client.baseurl,
                     encode_path(& app_id), encode_path(& social_connection_type),
@@ -12329,7 +12452,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -12386,7 +12509,14 @@ pub mod builder {
                 _,
             >(async move {
                 let Self { client, app_id, body } = self;
-                let app_id = app_id.map_err(CallError::InvalidRequest)?;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let body = body
                     .and_then(|v| {
                         types::LoginMagicLinkRequest::try_from(v)
@@ -12485,7 +12615,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -12543,7 +12673,14 @@ pub mod builder {
                 _,
             >(async move {
                 let Self { client, app_id, body } = self;
-                let app_id = app_id.map_err(CallError::InvalidRequest)?;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let body = body
                     .and_then(|v| {
                         types::LoginOneTimePasscodeRequest::try_from(v)
@@ -12649,7 +12786,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -12707,7 +12844,14 @@ pub mod builder {
                 _,
             >(async move {
                 let Self { client, app_id, body } = self;
-                let app_id = app_id.map_err(CallError::InvalidRequest)?;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let body = body
                     .and_then(|v| {
                         types::LoginWebAuthnStartRequest::try_from(v)
@@ -12821,7 +12965,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -12879,7 +13023,14 @@ pub mod builder {
                 _,
             >(async move {
                 let Self { client, app_id, body } = self;
-                let app_id = app_id.map_err(CallError::InvalidRequest)?;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let body = body
                     .and_then(|v| {
                         types::LoginWebAuthnFinishRequest::try_from(v)
@@ -12986,7 +13137,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -13043,7 +13194,14 @@ pub mod builder {
                 _,
             >(async move {
                 let Self { client, app_id, body } = self;
-                let app_id = app_id.map_err(CallError::InvalidRequest)?;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let body = body
                     .and_then(|v| {
                         types::ActivateMagicLinkRequest::try_from(v)
@@ -13150,7 +13308,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -13208,7 +13366,14 @@ pub mod builder {
                 _,
             >(async move {
                 let Self { client, app_id, body } = self;
-                let app_id = app_id.map_err(CallError::InvalidRequest)?;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let body = body
                     .and_then(|v| {
                         types::GetMagicLinkStatusRequest::try_from(v)
@@ -13308,7 +13473,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -13366,7 +13531,14 @@ pub mod builder {
                 _,
             >(async move {
                 let Self { client, app_id, body } = self;
-                let app_id = app_id.map_err(CallError::InvalidRequest)?;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let body = body
                     .and_then(|v| {
                         types::ActivateOneTimePasscodeRequest::try_from(v)
@@ -13472,7 +13644,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -13529,7 +13701,14 @@ pub mod builder {
                 _,
             >(async move {
                 let Self { client, app_id, body } = self;
-                let app_id = app_id.map_err(CallError::InvalidRequest)?;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let body = body
                     .and_then(|v| {
                         types::RegisterMagicLinkRequest::try_from(v)
@@ -13629,7 +13808,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -13687,7 +13866,14 @@ pub mod builder {
                 _,
             >(async move {
                 let Self { client, app_id, body } = self;
-                let app_id = app_id.map_err(CallError::InvalidRequest)?;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let body = body
                     .and_then(|v| {
                         types::RegisterOneTimePasscodeRequest::try_from(v)
@@ -13786,7 +13972,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -13844,7 +14030,14 @@ pub mod builder {
                 _,
             >(async move {
                 let Self { client, app_id, body } = self;
-                let app_id = app_id.map_err(CallError::InvalidRequest)?;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let body = body
                     .and_then(|v| {
                         types::RegisterWebAuthnStartRequest::try_from(v)
@@ -13951,7 +14144,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -14009,7 +14202,14 @@ pub mod builder {
                 _,
             >(async move {
                 let Self { client, app_id, body } = self;
-                let app_id = app_id.map_err(CallError::InvalidRequest)?;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let body = body
                     .and_then(|v| {
                         types::RegisterWebAuthnFinishRequest::try_from(v)
@@ -14116,7 +14316,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -14173,7 +14373,14 @@ pub mod builder {
                 _,
             >(async move {
                 let Self { client, app_id, body } = self;
-                let app_id = app_id.map_err(CallError::InvalidRequest)?;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let body = body
                     .and_then(|v| {
                         types::RefreshAuthTokenRequest::try_from(v)
@@ -14279,8 +14486,8 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
-                refresh_token: Err("refresh_token was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
+                refresh_token: Err(::std::string::String::new()),
             }
         }
         pub fn app_id<V>(mut self, value: V) -> Self
@@ -14319,8 +14526,22 @@ pub mod builder {
                 _,
             >(async move {
                 let Self { client, app_id, refresh_token } = self;
-                let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                let refresh_token = refresh_token.map_err(CallError::InvalidRequest)?;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let refresh_token = refresh_token
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "refresh_token was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let url = format!(
                     "{}/apps/{}/tokens", client.baseurl, encode_path(& app_id),
                 );
@@ -14404,8 +14625,8 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
-                identifier: Err("identifier was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
+                identifier: Err(::std::string::String::new()),
             }
         }
         pub fn app_id<V>(mut self, value: V) -> Self
@@ -14447,8 +14668,22 @@ pub mod builder {
                 _,
             >(async move {
                 let Self { client, app_id, identifier } = self;
-                let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                let identifier = identifier.map_err(CallError::InvalidRequest)?;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let identifier = identifier
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "identifier was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let url = format!(
                     "{}/apps/{}/users", client.baseurl, encode_path(& app_id),
                 );
@@ -14529,7 +14764,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -14584,7 +14819,14 @@ pub mod builder {
                 _,
             >(async move {
                 let Self { client, app_id, body } = self;
-                let app_id = app_id.map_err(CallError::InvalidRequest)?;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let body = body
                     .and_then(|v| {
                         types::CreateUserParams::try_from(v).map_err(|e| e.to_string())
@@ -14690,14 +14932,12 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
-                code_challenge: Err("code_challenge was not initialized".to_string()),
-                code_challenge_method: Err(
-                    "code_challenge_method was not initialized".to_string(),
-                ),
-                connection_type: Err("connection_type was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
+                code_challenge: Err(::std::string::String::new()),
+                code_challenge_method: Err(::std::string::String::new()),
+                connection_type: Err(::std::string::String::new()),
                 login_hint: Ok(None),
-                redirect_uri: Err("redirect_uri was not initialized".to_string()),
+                redirect_uri: Err(::std::string::String::new()),
                 state: Ok(None),
             }
         }
@@ -14808,14 +15048,47 @@ pub mod builder {
                     redirect_uri,
                     state,
                 } = self;
-                let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                let code_challenge = code_challenge.map_err(CallError::InvalidRequest)?;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let code_challenge = code_challenge
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "code_challenge was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let code_challenge_method = code_challenge_method
-                    .map_err(CallError::InvalidRequest)?;
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "code_challenge_method was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let connection_type = connection_type
-                    .map_err(CallError::InvalidRequest)?;
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "connection_type was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let login_hint = login_hint.map_err(CallError::InvalidRequest)?;
-                let redirect_uri = redirect_uri.map_err(CallError::InvalidRequest)?;
+                let redirect_uri = redirect_uri
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "redirect_uri was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let state = state.map_err(CallError::InvalidRequest)?;
                 let url = format!(
                     "{}/apps/{}/social/authorize", client.baseurl, encode_path(& app_id),
@@ -14921,8 +15194,8 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
-                code: Err("code was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
+                code: Err(::std::string::String::new()),
                 error: Ok(None),
                 error_description: Ok(None),
                 state: Ok(None),
@@ -15003,8 +15276,22 @@ pub mod builder {
                 _,
             >(async move {
                 let Self { client, app_id, code, error, error_description, state } = self;
-                let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                let code = code.map_err(CallError::InvalidRequest)?;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let code = code
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "code was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let error = error.map_err(CallError::InvalidRequest)?;
                 let error_description = error_description
                     .map_err(CallError::InvalidRequest)?;
@@ -15092,7 +15379,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -15146,7 +15433,14 @@ pub mod builder {
                 _,
             >(async move {
                 let Self { client, app_id, body } = self;
-                let app_id = app_id.map_err(CallError::InvalidRequest)?;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let body = body
                     .and_then(|v| {
                         types::AppleOAuth2CallbackForm::try_from(v)
@@ -15236,9 +15530,9 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
-                code: Err("code was not initialized".to_string()),
-                verifier: Err("verifier was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
+                code: Err(::std::string::String::new()),
+                verifier: Err(::std::string::String::new()),
             }
         }
         pub fn app_id<V>(mut self, value: V) -> Self
@@ -15292,9 +15586,30 @@ pub mod builder {
                 _,
             >(async move {
                 let Self { client, app_id, code, verifier } = self;
-                let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                let code = code.map_err(CallError::InvalidRequest)?;
-                let verifier = verifier.map_err(CallError::InvalidRequest)?;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let code = code
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "code was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let verifier = verifier
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "verifier was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let url = format!(
                     "{}/apps/{}/social/token", client.baseurl, encode_path(& app_id),
                 );
@@ -15382,9 +15697,9 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
-                code: Err("code was not initialized".to_string()),
-                verifier: Err("verifier was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
+                code: Err(::std::string::String::new()),
+                verifier: Err(::std::string::String::new()),
             }
         }
         pub fn app_id<V>(mut self, value: V) -> Self
@@ -15435,9 +15750,30 @@ pub mod builder {
                 _,
             >(async move {
                 let Self { client, app_id, code, verifier } = self;
-                let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                let code = code.map_err(CallError::InvalidRequest)?;
-                let verifier = verifier.map_err(CallError::InvalidRequest)?;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let code = code
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "code was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let verifier = verifier
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "verifier was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let url = format!(
                     "{}/apps/{}/currentuser/social/link_account", client.baseurl,
                     encode_path(& app_id),
@@ -15535,7 +15871,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -15595,7 +15931,14 @@ pub mod builder {
                 _,
             >(async move {
                 let Self { client, app_id, body } = self;
-                let app_id = app_id.map_err(CallError::InvalidRequest)?;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let body = body
                     .and_then(|v| {
                         types::AuthenticateWebAuthnStartWithTransactionRequest::try_from(
@@ -15707,7 +16050,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -15767,7 +16110,14 @@ pub mod builder {
                 _,
             >(async move {
                 let Self { client, app_id, body } = self;
-                let app_id = app_id.map_err(CallError::InvalidRequest)?;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let body = body
                     .and_then(|v| {
                         types::AuthenticateWebAuthnFinishWithTransactionRequest::try_from(
@@ -15879,7 +16229,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -15937,7 +16287,14 @@ pub mod builder {
                 _,
             >(async move {
                 let Self { client, app_id, body } = self;
-                let app_id = app_id.map_err(CallError::InvalidRequest)?;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let body = body
                     .and_then(|v| {
                         types::RegisterWebAuthnStartWithTransactionRequest::try_from(v)
@@ -16040,7 +16397,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -16100,7 +16457,14 @@ pub mod builder {
                 _,
             >(async move {
                 let Self { client, app_id, body } = self;
-                let app_id = app_id.map_err(CallError::InvalidRequest)?;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let body = body
                     .and_then(|v| {
                         types::RegisterWebAuthnFinishWithTransactionRequest::try_from(v)
@@ -16200,7 +16564,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -16255,7 +16619,14 @@ pub mod builder {
                 _,
             >(async move {
                 let Self { client, app_id, body } = self;
-                let app_id = app_id.map_err(CallError::InvalidRequest)?;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let body = body
                     .and_then(|v| {
                         types::IdTokenRequest::try_from(v).map_err(|e| e.to_string())
@@ -16355,7 +16726,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                code: Err("code was not initialized".to_string()),
+                code: Err(::std::string::String::new()),
                 error: Ok(None),
                 error_description: Ok(None),
                 state: Ok(None),
@@ -16424,7 +16795,14 @@ pub mod builder {
                 _,
             >(async move {
                 let Self { client, code, error, error_description, state } = self;
-                let code = code.map_err(CallError::InvalidRequest)?;
+                let code = code
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "code was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let error = error.map_err(CallError::InvalidRequest)?;
                 let error_description = error_description
                     .map_err(CallError::InvalidRequest)?;

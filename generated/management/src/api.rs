@@ -6018,7 +6018,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
             }
         }
         pub fn app_id<V>(mut self, value: V) -> Self
@@ -6048,7 +6048,14 @@ pub mod builder {
                 _,
             >(async move {
                 let Self { client, app_id } = self;
-                let app_id = app_id.map_err(CallError::InvalidRequest)?;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let url = format!("{}/apps/{}", client.baseurl, encode_path(& app_id),);
                 #[allow(unused_mut)]
                 let mut request = client
@@ -6124,7 +6131,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -6181,7 +6188,14 @@ pub mod builder {
                 _,
             >(async move {
                 let Self { client, app_id, body } = self;
-                let app_id = app_id.map_err(CallError::InvalidRequest)?;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let body = body
                     .and_then(|v| {
                         types::CreateMagicLinkRequest::try_from(v)
@@ -6297,7 +6311,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 created_at: Ok(None),
                 created_before: Ok(None),
                 id: Ok(None),
@@ -6494,7 +6508,14 @@ pub mod builder {
                     status,
                     updated_at,
                 } = self;
-                let app_id = app_id.map_err(CallError::InvalidRequest)?;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let created_at = created_at.map_err(CallError::InvalidRequest)?;
                 let created_before = created_before.map_err(CallError::InvalidRequest)?;
                 let id = id.map_err(CallError::InvalidRequest)?;
@@ -6619,7 +6640,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -6674,7 +6695,14 @@ pub mod builder {
                 _,
             >(async move {
                 let Self { client, app_id, body } = self;
-                let app_id = app_id.map_err(CallError::InvalidRequest)?;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let body = body
                     .and_then(|v| {
                         types::CreateUserRequest::try_from(v).map_err(|e| e.to_string())
@@ -6772,8 +6800,8 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
-                user_id: Err("user_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
+                user_id: Err(::std::string::String::new()),
             }
         }
         pub fn app_id<V>(mut self, value: V) -> Self
@@ -6815,8 +6843,22 @@ pub mod builder {
                 _,
             >(async move {
                 let Self { client, app_id, user_id } = self;
-                let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                let user_id = user_id.map_err(CallError::InvalidRequest)?;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let user_id = user_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "user_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let url = format!(
                     "{}/apps/{}/users/{}", client.baseurl, encode_path(& app_id),
                     encode_path(& user_id),
@@ -6895,8 +6937,8 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
-                user_id: Err("user_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
+                user_id: Err(::std::string::String::new()),
             }
         }
         pub fn app_id<V>(mut self, value: V) -> Self
@@ -6935,8 +6977,22 @@ pub mod builder {
                 _,
             >(async move {
                 let Self { client, app_id, user_id } = self;
-                let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                let user_id = user_id.map_err(CallError::InvalidRequest)?;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let user_id = user_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "user_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let url = format!(
                     "{}/apps/{}/users/{}", client.baseurl, encode_path(& app_id),
                     encode_path(& user_id),
@@ -7016,8 +7072,8 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
-                user_id: Err("user_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
+                user_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -7084,8 +7140,22 @@ pub mod builder {
                 _,
             >(async move {
                 let Self { client, app_id, user_id, body } = self;
-                let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                let user_id = user_id.map_err(CallError::InvalidRequest)?;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let user_id = user_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "user_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateUserRequest::try_from(v).map_err(|e| e.to_string())
@@ -7184,8 +7254,8 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
-                user_id: Err("user_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
+                user_id: Err(::std::string::String::new()),
             }
         }
         pub fn app_id<V>(mut self, value: V) -> Self
@@ -7227,8 +7297,22 @@ pub mod builder {
                 _,
             >(async move {
                 let Self { client, app_id, user_id } = self;
-                let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                let user_id = user_id.map_err(CallError::InvalidRequest)?;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let user_id = user_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "user_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let url = format!(
                     "{}/apps/{}/users/{}/activate", client.baseurl, encode_path(&
                     app_id), encode_path(& user_id),
@@ -7307,8 +7391,8 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
-                user_id: Err("user_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
+                user_id: Err(::std::string::String::new()),
             }
         }
         pub fn app_id<V>(mut self, value: V) -> Self
@@ -7350,8 +7434,22 @@ pub mod builder {
                 _,
             >(async move {
                 let Self { client, app_id, user_id } = self;
-                let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                let user_id = user_id.map_err(CallError::InvalidRequest)?;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let user_id = user_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "user_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let url = format!(
                     "{}/apps/{}/users/{}/deactivate", client.baseurl, encode_path(&
                     app_id), encode_path(& user_id),
@@ -7430,8 +7528,8 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
-                user_id: Err("user_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
+                user_id: Err(::std::string::String::new()),
             }
         }
         pub fn app_id<V>(mut self, value: V) -> Self
@@ -7473,8 +7571,22 @@ pub mod builder {
                 _,
             >(async move {
                 let Self { client, app_id, user_id } = self;
-                let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                let user_id = user_id.map_err(CallError::InvalidRequest)?;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let user_id = user_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "user_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let url = format!(
                     "{}/apps/{}/users/{}/devices", client.baseurl, encode_path(& app_id),
                     encode_path(& user_id),
@@ -7554,9 +7666,9 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
-                user_id: Err("user_id was not initialized".to_string()),
-                device_id: Err("device_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
+                user_id: Err(::std::string::String::new()),
+                device_id: Err(::std::string::String::new()),
             }
         }
         pub fn app_id<V>(mut self, value: V) -> Self
@@ -7607,9 +7719,30 @@ pub mod builder {
                 _,
             >(async move {
                 let Self { client, app_id, user_id, device_id } = self;
-                let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                let user_id = user_id.map_err(CallError::InvalidRequest)?;
-                let device_id = device_id.map_err(CallError::InvalidRequest)?;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let user_id = user_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "user_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let device_id = device_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "device_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let url = format!(
                     "{}/apps/{}/users/{}/devices/{}", client.baseurl, encode_path(&
                     app_id), encode_path(& user_id), encode_path(& device_id),
@@ -7688,8 +7821,8 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
-                user_id: Err("user_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
+                user_id: Err(::std::string::String::new()),
             }
         }
         pub fn app_id<V>(mut self, value: V) -> Self
@@ -7728,8 +7861,22 @@ pub mod builder {
                 _,
             >(async move {
                 let Self { client, app_id, user_id } = self;
-                let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                let user_id = user_id.map_err(CallError::InvalidRequest)?;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let user_id = user_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "user_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let url = format!(
                     "{}/apps/{}/users/{}/tokens", client.baseurl, encode_path(& app_id),
                     encode_path(& user_id),
@@ -7815,7 +7962,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -7873,7 +8020,14 @@ pub mod builder {
                 _,
             >(async move {
                 let Self { client, app_id, body } = self;
-                let app_id = app_id.map_err(CallError::InvalidRequest)?;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let body = body
                     .and_then(|v| {
                         types::CreateRegisterTransactionRequest::try_from(v)
@@ -7980,7 +8134,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -8038,7 +8192,14 @@ pub mod builder {
                 _,
             >(async move {
                 let Self { client, app_id, body } = self;
-                let app_id = app_id.map_err(CallError::InvalidRequest)?;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let body = body
                     .and_then(|v| {
                         types::CreateAuthenticateTransactionRequest::try_from(v)
@@ -8152,7 +8313,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -8207,7 +8368,14 @@ pub mod builder {
                 _,
             >(async move {
                 let Self { client, app_id, body } = self;
-                let app_id = app_id.map_err(CallError::InvalidRequest)?;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
                 let body = body
                     .and_then(|v| {
                         types::VerifyNonceRequest::try_from(v).map_err(|e| e.to_string())
