@@ -131,8 +131,7 @@ fn expected() -> BTreeMap<String, Places> {
     out
 }
 
-/// The `&[...]` list after `field:` in one generated table row.
-
+/// The secret places of every operation, as the generated operation table lists them.
 fn generated() -> BTreeMap<String, Places> {
     let spec = passage_codegen::load(std::path::Path::new(SPEC)).unwrap();
     let generated = passage_codegen::generate(&spec).unwrap();

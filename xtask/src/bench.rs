@@ -717,11 +717,11 @@ mod tests {
         let json = r#"{"key":"client.cpu.get_app","what":"CPU ratio","measured":"1.020x","value":1.02,"bound":"raw reqwest","goal":{"op":"<=","limit":1.03,"unit":"x"}}"#;
         let measured = parse_figure(json).unwrap();
         assert_eq!(measured.met(), Some(true));
-        assert!(failures(&[measured.clone()], &["client.cpu.get_app"]).is_empty());
+        assert!(failures(std::slice::from_ref(&measured), &["client.cpu.get_app"]).is_empty());
         let stricter = parse_goal_override("client.cpu.get_app<=1.01").unwrap();
         let gated = measured.with_override(&[stricter]);
         assert_eq!(gated.met(), Some(false));
-        let failed = failures(&[gated.clone()], &["client.cpu.get_app"]);
+        let failed = failures(std::slice::from_ref(&gated), &["client.cpu.get_app"]);
         assert_eq!(failed.len(), 1, "{failed:?}");
         assert!(
             failed[0].starts_with("client.cpu.get_app: 1.020 is not <= 1.01x"),
@@ -743,7 +743,7 @@ mod tests {
             ..figure("peer", "0.8x", 0.8, ">=1")
         };
         assert_eq!(peer.met(), None);
-        assert!(failures(&[peer.clone()], &[]).is_empty());
+        assert!(failures(std::slice::from_ref(&peer), &[]).is_empty());
         let failed = failures(&[peer], &["emulator.otp"]);
         assert_eq!(failed.len(), 1);
         assert!(failed[0].starts_with("emulator.otp: not reported"));

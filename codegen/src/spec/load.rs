@@ -169,6 +169,8 @@ fn narrowest_failure(doc: &serde_json::Value) -> Option<(String, String)> {
     };
     use serde_json::Value;
 
+    /// A check of one node: why it does not deserialize, if it does not.
+    type Check = fn(&Value) -> Option<String>;
     fn fails<T: serde::de::DeserializeOwned>(value: &Value) -> Option<String> {
         serde_json::from_value::<T>(value.clone())
             .err()
@@ -191,7 +193,7 @@ fn narrowest_failure(doc: &serde_json::Value) -> Option<(String, String)> {
     /// The operation's failing part, or the operation itself.
     fn in_operation(op: &Value, pointer: &str) -> Option<(String, String)> {
         let message = fails::<Operation>(op)?;
-        let mut parts: Vec<(String, &Value, fn(&Value) -> Option<String>)> = Vec::new();
+        let mut parts: Vec<(String, &Value, Check)> = Vec::new();
         if let Some(params) = op.get("parameters") {
             for (p, v) in entries(params, &format!("{pointer}/parameters")) {
                 parts.push((p, v, fails::<ReferenceOr<Parameter>>));
@@ -237,7 +239,7 @@ fn narrowest_failure(doc: &serde_json::Value) -> Option<(String, String)> {
             return Some(inner.unwrap_or((pointer, message)));
         }
     }
-    let components: [(&str, fn(&Value) -> Option<String>); 5] = [
+    let components: [(&str, Check); 5] = [
         ("schemas", fails::<ReferenceOr<Schema>>),
         ("parameters", fails::<ReferenceOr<Parameter>>),
         ("requestBodies", fails::<ReferenceOr<RequestBody>>),
