@@ -58,7 +58,10 @@ fn verify(c: &mut Criterion) {
         .expect("public key");
     assert_eq!(bare_verify(&parsed, &token)["sub"], "usr_bench");
 
-    // The peer: jsonwebtoken with the same key, algorithm and claim checks.
+    // The peer: jsonwebtoken with the same key, algorithm and claim checks, on its aws-lc-rs backend
+    // named explicitly (its process-wide default is ambiguous when another crate enables its
+    // `rust_crypto` backend too).
+    let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
     let decoding_key = key.decoding_key();
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
     validation.set_issuer(&[issuer.as_str()]);

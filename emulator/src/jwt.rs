@@ -4,7 +4,10 @@
 //! RSA runs on aws-lc-rs (the same library rustls uses): keys are generated with it, each key is
 //! parsed once into an [`RsaKeyPair`] that every later signature reuses, and tokens are signed by
 //! a [`Signer`] that can be taken out of the state so that the signature is computed after the state
-//! lock is released ([`PendingToken`]).
+//! lock is released ([`PendingToken`]). Signatures are checked with aws-lc-rs too, and the fake
+//! identity provider's HS256 tokens are made and checked here with its HMAC: the emulator never
+//! goes through `jsonwebtoken`'s process-wide crypto provider, which a crate that depends on the
+//! emulator may have set up differently (or not at all, with two backends enabled).
 //!
 //! Architecture invariant: imports only the base layer; knows nothing of apps, users or HTTP.
 
@@ -13,9 +16,10 @@ use std::sync::{Arc, OnceLock};
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{KeyPair as _, RsaKeyPair, RSA_PKCS1_SHA256};
+use aws_lc_rs::signature::{RsaPublicKeyComponents, RSA_PKCS1_2048_8192_SHA256};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -115,8 +119,17 @@ impl SigningKey {
             .clone())
     }
 
-    fn decoding_key(&self) -> anyhow::Result<DecodingKey> {
-        Ok(DecodingKey::from_rsa_components(&self.n, &self.e)?)
+    /// Whether `signature` is this key's RS256 signature of `message`.
+    fn verifies(&self, message: &[u8], signature: &[u8]) -> bool {
+        let (Ok(n), Ok(e)) = (
+            URL_SAFE_NO_PAD.decode(&self.n),
+            URL_SAFE_NO_PAD.decode(&self.e),
+        ) else {
+            return false;
+        };
+        RsaPublicKeyComponents { n, e }
+            .verify(&RSA_PKCS1_2048_8192_SHA256, message, signature)
+            .is_ok()
     }
 
     /// The key as a JWK (`kty`, `alg`, `use`, `kid`, `n`, `e`).
@@ -278,6 +291,53 @@ pub enum VerifyError {
     NotYetValid,
 }
 
+/// A compact JWS split into its parts: the signed text, the header, the payload and the signature.
+struct Compact<'a> {
+    signed: &'a str,
+    header: serde_json::Value,
+    payload: Vec<u8>,
+    signature: Vec<u8>,
+}
+
+impl<'a> Compact<'a> {
+    fn parse(token: &'a str) -> Option<Self> {
+        let (signed, signature) = token.rsplit_once('.')?;
+        let (header, payload) = signed.split_once('.')?;
+        Some(Self {
+            signed,
+            header: serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).ok()?).ok()?,
+            payload: URL_SAFE_NO_PAD.decode(payload).ok()?,
+            signature: URL_SAFE_NO_PAD.decode(signature).ok()?,
+        })
+    }
+
+    fn header_field(&self, name: &str) -> Option<&str> {
+        self.header.get(name)?.as_str()
+    }
+}
+
+/// Signs `claims` into a compact HS256 JWT under `secret` (HMAC-SHA256 of aws-lc-rs).
+pub fn sign_hs256<T: Serialize>(secret: &[u8], claims: &T) -> anyhow::Result<String> {
+    let header = URL_SAFE_NO_PAD.encode(r#"{"typ":"JWT","alg":"HS256"}"#);
+    let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims)?);
+    let signed = format!("{header}.{payload}");
+    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret);
+    let tag = aws_lc_rs::hmac::sign(&key, signed.as_bytes());
+    Ok(format!("{signed}.{}", URL_SAFE_NO_PAD.encode(tag)))
+}
+
+/// The claims of an HS256 JWT whose signature under `secret` is valid (the claims themselves are
+/// the caller's to check); `None` for anything else.
+pub fn verify_hs256<T: DeserializeOwned>(token: &str, secret: &[u8]) -> Option<T> {
+    let jws = Compact::parse(token)?;
+    if jws.header_field("alg") != Some("HS256") {
+        return None;
+    }
+    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret);
+    aws_lc_rs::hmac::verify(&key, jws.signed.as_bytes(), &jws.signature).ok()?;
+    serde_json::from_slice(&jws.payload).ok()
+}
+
 /// Verifies an auth token against the app's published keys, issuer, audience and the emulator clock.
 pub fn verify(
     token: &str,
@@ -287,25 +347,22 @@ pub fn verify(
     now: i64,
     grace_seconds: i64,
 ) -> Result<Claims, VerifyError> {
-    let header = jsonwebtoken::decode_header(token).map_err(|_| VerifyError::UnknownKey)?;
-    if header.alg != Algorithm::RS256 {
+    let jws = Compact::parse(token).ok_or(VerifyError::UnknownKey)?;
+    if jws.header_field("alg") != Some("RS256") {
         return Err(VerifyError::Invalid);
     }
-    let kid = header.kid.ok_or(VerifyError::UnknownKey)?;
+    let kid = jws.header_field("kid").ok_or(VerifyError::UnknownKey)?;
     let key = keys
         .iter()
         .find(|k| k.kid == kid && k.is_published(now, grace_seconds))
         .ok_or(VerifyError::UnknownKey)?;
-    let decoding = key.decoding_key().map_err(|_| VerifyError::Invalid)?;
-    let mut validation = Validation::new(Algorithm::RS256);
-    validation.validate_exp = false;
-    validation.validate_nbf = false;
-    validation.set_audience(&[app_id]);
-    validation.set_issuer(&[issuer]);
-    validation.set_required_spec_claims(&["exp", "sub", "iss", "aud"]);
-    let data = jsonwebtoken::decode::<Claims>(token, &decoding, &validation)
-        .map_err(|_| VerifyError::Invalid)?;
-    let claims = data.claims;
+    if !key.verifies(jws.signed.as_bytes(), &jws.signature) {
+        return Err(VerifyError::Invalid);
+    }
+    let claims: Claims = serde_json::from_slice(&jws.payload).map_err(|_| VerifyError::Invalid)?;
+    if claims.iss != issuer || !claims.aud.iter().any(|aud| aud == app_id) {
+        return Err(VerifyError::Invalid);
+    }
     if claims.exp <= now {
         return Err(VerifyError::Expired);
     }
@@ -377,7 +434,40 @@ mod tests {
     }
 
     #[test]
+    fn a_tampered_token_or_another_algorithm_is_refused() {
+        let key = SigningKey::default_key().unwrap();
+        let now = 1_700_000_000;
+        let token = sign(&key, &claims(now)).unwrap();
+        let keys = vec![key];
+        let (signed, signature) = token.rsplit_once('.').unwrap();
+        let (header, _) = signed.split_once('.').unwrap();
+        let mut other = claims(now);
+        other.sub = "someone-else".into();
+        let forged = format!(
+            "{header}.{}.{signature}",
+            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&other).unwrap())
+        );
+        assert_eq!(
+            verify(&forged, &keys, "http://x/v1/apps/a", "a", now, 0),
+            Err(VerifyError::Invalid)
+        );
+        let hs256 = sign_hs256(b"secret", &claims(now)).unwrap();
+        assert_eq!(
+            verify(&hs256, &keys, "http://x/v1/apps/a", "a", now, 0),
+            Err(VerifyError::Invalid)
+        );
+        let back: Claims = verify_hs256(&hs256, b"secret").unwrap();
+        assert_eq!(back, claims(now));
+        assert!(verify_hs256::<Claims>(&hs256, b"other").is_none());
+        assert!(verify_hs256::<Claims>(&token, b"secret").is_none());
+    }
+
+    /// A peer library (jsonwebtoken, a dev-dependency with its aws-lc-rs backend) reads our tokens.
+    #[test]
     fn public_pem_verifies_the_tokens() {
+        use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+        // Named explicitly: never the process-wide default chosen from crate features.
+        let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
         let key = SigningKey::default_key().unwrap();
         let pem = STANDARD.decode(key.public_pem_b64()).unwrap();
         let decoding = DecodingKey::from_rsa_pem(&pem).unwrap();

@@ -40,6 +40,11 @@ struct Args {
     /// file), added to the configuration file's `[[seed.users]]`.
     #[arg(long, value_name = "FILE")]
     seed: Option<PathBuf>,
+    /// A host name (or IP address) the emulator answers besides loopback ones and its listen
+    /// address (repeatable; added to the configuration file's `allowed_hosts`). Requests with any
+    /// other `Host` get 403 `host_not_allowed`, so a DNS-rebinding web page cannot reach it.
+    #[arg(long = "allowed-host", value_name = "NAME")]
+    allowed_hosts: Vec<String>,
     /// Token the admin API requires in the `x-emulator-admin-token` header (at least 16 characters;
     /// overrides the configuration file's `admin_token`). Prefer the environment variable: command
     /// lines are visible to other processes.
@@ -80,6 +85,9 @@ fn configuration(args: &Args) -> anyhow::Result<EmulatorConfig> {
     if let Some(path) = &args.seed {
         config.seed.users.extend(SeedConfig::from_file(path)?.users);
     }
+    config
+        .allowed_hosts
+        .extend(args.allowed_hosts.iter().cloned());
     if args.admin_token.is_some() {
         config.admin_token = args.admin_token.clone();
     }
@@ -196,6 +204,25 @@ mod tests {
             configuration(&parsed).unwrap().admin_token.as_deref(),
             Some("a-very-secret-admin-token")
         );
+    }
+
+    #[test]
+    fn allowed_hosts_come_from_the_file_and_the_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("emulator.toml");
+        std::fs::write(&path, "allowed_hosts = [\"emulator\"]\n").unwrap();
+        let config = configuration(&args(&[
+            "--config",
+            path.to_str().unwrap(),
+            "--allowed-host",
+            "emulator.internal",
+        ]))
+        .unwrap();
+        assert_eq!(config.allowed_hosts, ["emulator", "emulator.internal"]);
+        let hosts = config.server_options().unwrap().hosts;
+        assert!(hosts.allows("emulator.internal:8787") && !hosts.allows("evil.example"));
+        let bad = configuration(&args(&["--allowed-host", "http://x.example/"])).unwrap();
+        assert!(bad.server_options().is_err());
     }
 
     #[test]

@@ -165,7 +165,15 @@ impl EmulatorHandle {
     }
 
     /// Arms a fault.
+    ///
+    /// # Panics
+    ///
+    /// When the rule cannot be armed ([`FaultRule::check`]: a zero count, a delay over ten
+    /// minutes, a status a client cannot receive with a body): a mistake in the calling test.
     pub fn inject_fault(&self, rule: FaultRule) {
+        if let Err(e) = rule.check() {
+            panic!("invalid fault rule: {e}");
+        }
         self.ctx.faults.add(rule);
     }
 

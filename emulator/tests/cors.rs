@@ -29,7 +29,7 @@ async fn preflight(
         .header("access-control-request-method", method)
         .header(
             "access-control-request-headers",
-            "authorization,content-type,passage-version,passage-element-version",
+            "authorization,content-type,passage-version,passage-element-version,passage-flex-version",
         )
         .send()
         .await
@@ -63,6 +63,8 @@ async fn preflight_from_loopback_is_204_with_methods_and_headers() {
             "content-type",
             "passage-version",
             "passage-element-version",
+            // The Flex web SDK sends it on every call.
+            "passage-flex-version",
         ] {
             assert!(headers.contains(h), "{headers}");
         }

@@ -51,6 +51,9 @@ fn sign(key: &EncodingKey, claims: &Value) -> String {
 fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
+        // jsonwebtoken's aws-lc-rs backend, named explicitly (never the process-wide default that
+        // its crate features would pick).
+        let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

@@ -28,8 +28,10 @@ use crate::redirect::Redirect;
 /// The error body of an API (`{code, error}` for Passage's APIs): a generated
 /// crate implements it for the schema its generator options name.
 pub trait ApiErrorBody: DeserializeOwned {
-    /// The API's error code (an open enum: unknown codes decode too).
-    type Code: fmt::Debug + fmt::Display + Clone + Send + Sync + 'static;
+    /// The API's error code (an open enum: unknown codes decode too, and a
+    /// code a server filled with a secret is replaced by a redacted one, made
+    /// with `From<&str>`).
+    type Code: fmt::Debug + fmt::Display + Clone + Send + Sync + for<'a> From<&'a str> + 'static;
 
     /// The code and the server's message.
     fn into_parts(self) -> (Self::Code, String);
@@ -289,13 +291,22 @@ pub(crate) fn record_call_secrets(secrets: RequestSecrets) {
     });
 }
 
-impl<C> Error<C> {
+impl<C: for<'a> From<&'a str> + fmt::Display> Error<C> {
     fn from_call<B: ApiErrorBody<Code = C>>(e: CallError<B>, secrets: &RequestSecrets) -> Self {
         match e {
             CallError::ErrorResponse(rv) => {
                 let status = rv.status();
                 let retry_after = crate::retry::retry_after(rv.headers());
                 let (code, message) = rv.into_inner().into_parts();
+                // A code is the server's text too: one that carries a secret (or
+                // looks like a token) is shown redacted, as the message is.
+                let text = code.to_string();
+                let shown = redact_message(&text, secrets);
+                let code = if shown == text {
+                    code
+                } else {
+                    C::from(shown.as_str())
+                };
                 Error::Api {
                     status,
                     code,
@@ -344,7 +355,9 @@ impl<C> Error<C> {
             }
         }
     }
+}
 
+impl<C> Error<C> {
     fn from_reqwest(e: reqwest::Error, secrets: &RequestSecrets) -> Self {
         let e = e.without_url();
         let mut message = e.to_string();
@@ -470,5 +483,32 @@ mod tests {
         assert!(!shown.contains("correcthorse"), "{shown}");
         assert!(!shown.contains("abc"), "{shown}");
         assert!(shown.contains("https://app.example/magic/"), "{shown}");
+    }
+
+    #[tokio::test]
+    async fn a_code_that_carries_the_requests_secret_is_redacted_too() {
+        let secret = "key-of-the-request-0123456789";
+        let result = finish_call(async move {
+            let mut secrets = RequestSecrets::default();
+            secrets.add(secret);
+            record_call_secrets(secrets);
+            Err::<(), _>(CallError::ErrorResponse(
+                crate::response::ResponseValue::new(
+                    TestBody {
+                        code: format!("bad_key_{secret}"),
+                        error: "invalid_request".into(),
+                    },
+                    StatusCode::UNAUTHORIZED,
+                    reqwest::header::HeaderMap::new(),
+                ),
+            ))
+        })
+        .await;
+        let Err(Error::Api { code, message, .. }) = result else {
+            panic!("an API error");
+        };
+        assert_eq!(code, "bad_key_[redacted]");
+        // An ordinary code and message are left as they are.
+        assert_eq!(message, "invalid_request");
     }
 }

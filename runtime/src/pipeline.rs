@@ -26,7 +26,8 @@ use crate::retry::{classify_error, classify_status, RetryPolicy, Verdict};
 
 /// Refuses a call whose credential cannot be sent (instead of sending it
 /// without one). Free when the client holds no invalid credential.
-// The error is the one every generated `send()` body propagates with `?`.
+// The error is the one every generated `send()` body propagates with `?` (a large enum, built
+// only on refusal).
 #[allow(clippy::result_large_err)]
 pub fn check_credentials<E>(
     state: &ClientState,

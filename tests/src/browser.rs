@@ -137,6 +137,22 @@ impl PageServer {
     }
 }
 
+/// Serves a blank page of "another site" on `127.0.0.1:0` (another origin than the app page's and the
+/// emulator's) until the test binary ends; returns its origin, `http://127.0.0.1:PORT`.
+pub async fn serve_another_site() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("another site binds");
+    let origin = format!("http://{}", listener.local_addr().expect("local addr"));
+    let app = axum::Router::new().fallback(|| async {
+        axum::response::Html("<!doctype html><title>another site</title><p>nothing to see</p>")
+    });
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.expect("another site runs");
+    });
+    origin
+}
+
 /// One headless Chromium for the whole test binary.
 pub struct BrowserSession {
     browser: Browser,

@@ -150,19 +150,43 @@ async fn an_inactive_user_reaches_every_403_path_then_recovers() {
         .await
         .unwrap_err();
     assert_eq!(session.status(), Some(403));
-    // The user's existing token still reads the profile, which shows the status.
+    // The user's existing session does not outlive the deactivation: the auth token is refused by
+    // the signed-in user's operations, the refresh token's family is revoked.
     let me = env.user_client(&auth);
-    let current = me
+    let profile = me
         .get_currentuser()
         .app_id(&env.app_id)
         .send()
         .await
-        .unwrap()
-        .into_inner()
-        .user;
+        .unwrap_err();
+    assert_eq!(code(profile), forbidden, "currentuser");
+    let links = me
+        .get_currentuser_social_connections()
+        .app_id(&env.app_id)
+        .send()
+        .await
+        .unwrap_err();
+    // (Its 403 is declared from spec 1.2.0; the status is what the client generated before it reads.)
     assert_eq!(
-        current.status,
-        passage_auth_client::open_enums::UserStatus::Inactive
+        links.status().map(|s| s.as_u16()),
+        Some(403),
+        "currentuser/social-connections"
+    );
+    let refreshed = env
+        .client
+        .refresh_auth_token()
+        .app_id(&env.app_id)
+        .body(
+            types::RefreshAuthTokenRequest::builder()
+                .refresh_token(auth.refresh_token.clone().expect("a refresh token")),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        code(refreshed),
+        (Some(401), Some("invalid_refresh_token".to_owned())),
+        "tokens"
     );
 
     admin

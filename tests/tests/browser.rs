@@ -11,7 +11,8 @@ use std::time::Instant;
 
 use chromiumoxide::cdp::browser_protocol::web_authn::{AuthenticatorId, AuthenticatorTransport};
 use passage_e2e::browser::{
-    find_chromium, std_to_base64url, BrowserSession, ChromiumLookup, PageServer, Tab,
+    find_chromium, serve_another_site, std_to_base64url, BrowserSession, ChromiumLookup,
+    PageServer, Tab,
 };
 use passage_e2e::conformance::{RecordingProxy, SpecSchemas};
 use passage_emulator::{
@@ -143,6 +144,7 @@ async fn browser_suite() {
     case!(ui_users_and_app_settings);
     case!(ui_reset);
     case!(ui_with_an_admin_token);
+    case!(another_site_cannot_drive_the_admin_api);
     case!(answers_conform_to_the_spec);
 
     for (name, took) in &timings {
@@ -921,6 +923,84 @@ async fn ui_with_an_admin_token(s: &mut Suite) {
     ui.wait_for_text("with the token the UI shows the app", &app_id)
         .await;
     ui.page().clone().close().await.expect("tab closes");
+}
+
+/// A page of another site (another origin on loopback) sends what any page can send without a
+/// CORS preflight: a `no-cors` `text/plain` `fetch` and an HTML form post (`enctype="text/plain"`,
+/// the JSON-looking body trick) to the admin API. The emulator refuses them (415) and nothing
+/// changes: no user, no clock step. (Foreign origins and DNS-rebinding `Host`s are covered over
+/// plain HTTP in `emulator/tests/trust.rs`.)
+async fn another_site_cannot_drive_the_admin_api(s: &mut Suite) {
+    let app_id = s.emulator.default_app_id().to_owned();
+    let admin = s.emulator.admin();
+    let users_before = admin.users(&app_id).await.expect("users").len();
+    let clock_before = admin.clock().await.expect("clock").offset_seconds;
+    // The attack goes through a recording proxy, so the test sees that each request arrived and
+    // what it was answered.
+    let proxy = RecordingProxy::start(s.emulator.root_url()).await;
+    let site = serve_another_site().await;
+    let tab = s.browser.open(&format!("{site}/")).await;
+    let target = format!("{}/_emulator", proxy.origin());
+    let script = format!(
+        r#"(async () => {{
+  const admin = {admin};
+  const users = admin + "/apps/" + {app} + "/users";
+  await fetch(users, {{ mode: "no-cors", method: "POST", headers: {{ "Content-Type": "text/plain" }},
+    body: JSON.stringify({{ identifier: "victim@example.com" }}) }});
+  await fetch(admin + "/clock/advance", {{ mode: "no-cors", method: "POST",
+    headers: {{ "Content-Type": "text/plain" }}, body: JSON.stringify({{ seconds: 86400 }}) }});
+  const frame = document.createElement("iframe");
+  frame.name = "sink";
+  const blank = new Promise((done) => frame.addEventListener("load", done, {{ once: true }}));
+  document.body.append(frame);
+  await blank;
+  const answered = new Promise((done) => frame.addEventListener("load", done, {{ once: true }}));
+  const form = document.createElement("form");
+  form.method = "POST";
+  form.action = users;
+  form.target = "sink";
+  form.enctype = "text/plain";
+  const field = document.createElement("input");
+  field.name = '{{"identifier":"formvictim@example.com","x":"';
+  field.value = '"}}';
+  form.append(field);
+  document.body.append(form);
+  form.submit();
+  await answered;
+  return "sent";
+}})()"#,
+        admin = Suite::js(&target),
+        app = Suite::js(&app_id),
+    );
+    let sent = tab
+        .eval("another site posts to the admin API", &script)
+        .await;
+    tab.check(sent == "sent", "the other site's page ran its requests");
+    let posts: Vec<(String, u16)> = proxy
+        .recorded()
+        .into_iter()
+        .filter(|r| r.method == "POST")
+        .map(|r| (r.path, r.status))
+        .collect();
+    let users_path = format!("/_emulator/apps/{app_id}/users");
+    tab.check(
+        posts
+            == vec![
+                (users_path.clone(), 415),
+                ("/_emulator/clock/advance".to_owned(), 415),
+                (users_path, 415),
+            ],
+        &format!("each request reached the emulator and was refused with 415: {posts:?}"),
+    );
+    let users = admin.users(&app_id).await.expect("users");
+    tab.check(
+        users.len() == users_before
+            && !users.iter().any(|u| u.email.contains("victim@example.com")),
+        "no user was created",
+    );
+    let clock_after = admin.clock().await.expect("clock").offset_seconds;
+    tab.check(clock_after == clock_before, "the clock did not move");
+    tab.page().clone().close().await.expect("tab closes");
 }
 
 /// Every answer the browser received since the last check conforms to the spec (preflights, which the

@@ -169,8 +169,9 @@ fn narrowest_failure(doc: &serde_json::Value) -> Option<(String, String)> {
     };
     use serde_json::Value;
 
-    /// A check of one node: why it does not deserialize, if it does not.
+    /// Reads a node as one type of the document model: the reader's message when it fails.
     type Check = fn(&Value) -> Option<String>;
+
     fn fails<T: serde::de::DeserializeOwned>(value: &Value) -> Option<String> {
         serde_json::from_value::<T>(value.clone())
             .err()

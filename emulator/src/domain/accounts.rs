@@ -8,7 +8,9 @@ use serde_json::{Map, Value};
 
 use crate::base::api_error::{ApiError, ApiResult};
 use crate::base::enums::UserStatus;
-use crate::base::identifiers::{is_email, is_phone, normalize_identifier, IdentifierKind};
+use crate::base::identifiers::{
+    is_email, is_phone, parse_identifier, IdentifierError, IdentifierKind,
+};
 use crate::base::random::random_id;
 use crate::model::admin_api::UserPatch;
 use crate::model::app::AppRecord;
@@ -261,8 +263,22 @@ pub fn patch_user(
         )?;
     }
     next.updated_at = now;
+    let deactivated = next.status == UserStatus::Inactive && current.status != UserStatus::Inactive;
     app.users.insert(user_id.to_owned(), next);
+    if deactivated {
+        deactivate_sessions(app, user_id);
+    }
     Ok(())
+}
+
+/// What deactivating a user does to their sessions: every refresh-token family is revoked (a
+/// refresh then answers 401 `invalid_refresh_token`). Their auth tokens are refused by the
+/// signed-in user's operations while the user is inactive ([`crate::domain::sessions::bearer_user`],
+/// 403 `user_not_active`). Passage's documentation only says a deactivated user "will not be able
+/// to login"; it is silent on existing sessions, so the emulator does not let them outlive the
+/// deactivation (see the emulator README).
+pub fn deactivate_sessions(app: &mut AppRecord, user_id: &str) {
+    app.revoke_families_of(user_id);
 }
 
 /// The signed-in user's metadata change: unknown fields or wrong types give 400 and change nothing.
@@ -322,21 +338,18 @@ pub fn apply_metadata(
     Ok(next)
 }
 
-/// Classifies and normalizes an identifier, checking the app allows its kind.
+/// 400 `invalid_request` for a string that breaks the identifier rules ([`crate::base::identifiers`]).
+pub fn invalid_identifier(error: IdentifierError) -> ApiError {
+    ApiError::bad_request(error.to_string())
+}
+
+/// Classifies and normalizes an identifier (400 `invalid_request` when it breaks the identifier
+/// rules of [`crate::base::identifiers`]), checking the app allows its kind.
 pub fn classify_identifier(
     config: &AppConfig,
     identifier: &str,
 ) -> ApiResult<(IdentifierKind, String)> {
-    let id = normalize_identifier(identifier);
-    let kind = if is_email(&id) {
-        IdentifierKind::Email
-    } else if is_phone(&id) {
-        IdentifierKind::Phone
-    } else {
-        return Err(ApiError::bad_request(
-            "identifier must be an e-mail address or an E.164 phone number",
-        ));
-    };
+    let (kind, id) = parse_identifier(identifier).map_err(invalid_identifier)?;
     let allowed = match config.allowed_identifier {
         AllowedIdentifier::Both => true,
         AllowedIdentifier::Email => kind == IdentifierKind::Email,

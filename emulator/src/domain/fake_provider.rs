@@ -2,13 +2,13 @@
 //! issues a provider code for a social login flow) and its HS256 ID tokens (minted through the
 //! admin API for native sign-in).
 
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use crate::base::api_error::{ApiError, ApiResult};
 use crate::base::digest::digest_hex;
 use crate::base::identifiers::normalize_identifier;
 use crate::base::random::{random_id, random_secret};
+use crate::jwt::{sign_hs256, verify_hs256};
 use crate::model::state::EmulatorState;
 use crate::settings::urls::Urls;
 
@@ -67,7 +67,7 @@ pub fn consent(
             )
         });
     let code = random_secret(16);
-    flow.provider_code = Some(code.clone());
+    flow.provider_code = Some(digest_hex(&code));
     flow.provider_email = Some(normalize_identifier(&email));
     Ok((flow.app_id.clone(), Some(code)))
 }
@@ -92,12 +92,8 @@ pub fn mint_id_token(
         iat: now,
         exp: now + ttl,
     };
-    jsonwebtoken::encode(
-        &Header::new(Algorithm::HS256),
-        &claims,
-        &EncodingKey::from_secret(state.fake_provider_secret.as_bytes()),
-    )
-    .map_err(|e| ApiError::internal(format!("could not sign the ID token: {e}")))
+    sign_hs256(state.fake_provider_secret.as_bytes(), &claims)
+        .map_err(|e| ApiError::internal(format!("could not sign the ID token: {e}")))
 }
 
 /// Checks an ID token's signature, issuer and audience (not its expiry, which the caller checks
@@ -108,15 +104,7 @@ pub fn decode_id_token(
     app_id: &str,
     id_token: &str,
 ) -> ApiResult<FakeIdClaims> {
-    let mut validation = Validation::new(Algorithm::HS256);
-    validation.validate_exp = false;
-    validation.set_audience(&[app_id]);
-    validation.set_issuer(&[fake_issuer(urls)]);
-    Ok(jsonwebtoken::decode::<FakeIdClaims>(
-        id_token.trim(),
-        &DecodingKey::from_secret(state.fake_provider_secret.as_bytes()),
-        &validation,
-    )
-    .map_err(|_| ApiError::bad_request("invalid ID token"))?
-    .claims)
+    verify_hs256::<FakeIdClaims>(id_token.trim(), state.fake_provider_secret.as_bytes())
+        .filter(|claims| claims.aud == app_id && claims.iss == fake_issuer(urls))
+        .ok_or_else(|| ApiError::bad_request("invalid ID token"))
 }

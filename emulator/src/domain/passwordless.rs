@@ -38,9 +38,11 @@ fn send_otp(
     now: i64,
 ) -> ApiResult<String> {
     let app = state.app_mut(app_id)?;
+    let code = random_otp();
     let otp = OtpRecord {
         id: random_id("otp_"),
-        code: random_otp(),
+        code_digest: app.passcode_key.key.digest_hex(&code),
+        key_id: app.passcode_key.id.clone(),
         user_id: user_id.to_owned(),
         identifier: identifier.to_owned(),
         expires_at: now + app.config.otp_ttl_seconds,
@@ -51,7 +53,7 @@ fn send_otp(
         app_id: app_id.to_owned(),
         identifier: identifier.to_owned(),
         kind: OutboxKind::Otp,
-        otp: Some(otp.code.clone()),
+        otp: Some(code),
         otp_id: Some(otp.id.clone()),
         magic_link_url: None,
         magic_link_secret: None,
@@ -63,6 +65,9 @@ fn send_otp(
     state.outbox.push(message);
     Ok(id)
 }
+
+/// Longest `magic_link_path` and `redirect_url` accepted (a link in the outbox stays bounded).
+pub const MAX_URL_LEN: usize = 2048;
 
 /// Creates a magic link and puts it in the outbox; returns its id.
 #[allow(clippy::too_many_arguments)]
@@ -77,6 +82,14 @@ pub fn send_magic_link(
     now: i64,
 ) -> ApiResult<String> {
     let app = state.app_mut(app_id)?;
+    let too_long =
+        |what: &str| ApiError::bad_request(format!("{what} has at most {MAX_URL_LEN} characters"));
+    if path.is_some_and(|p| p.len() > MAX_URL_LEN) {
+        return Err(too_long("magic_link_path"));
+    }
+    if redirect_url.as_ref().is_some_and(|u| u.len() > MAX_URL_LEN) {
+        return Err(too_long("redirect_url"));
+    }
     let secret = random_secret(24);
     let path = path.unwrap_or(&app.config.login_url);
     let path = if path.starts_with('/') {
@@ -227,7 +240,13 @@ pub fn activate_otp(
     if now >= otp.expires_at {
         return Err(invalid_otp("one-time passcode expired"));
     }
-    if !secret_eq(&otp.code, code.trim()) {
+    if otp.key_id != app.passcode_key.id {
+        return Err(invalid_otp(
+            "one-time passcode expired (issued before the emulator restarted)",
+        ));
+    }
+    let presented = app.passcode_key.key.digest_hex(code.trim());
+    if !secret_eq(&otp.code_digest, &presented) {
         otp.failed_attempts += 1;
         if otp.failed_attempts >= max {
             return Err(ApiError::unauthorized(

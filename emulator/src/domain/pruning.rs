@@ -161,7 +161,8 @@ mod tests {
     fn otp(id: &str, expires_at: i64) -> OtpRecord {
         OtpRecord {
             id: id.into(),
-            code: "123456".into(),
+            code_digest: String::new(),
+            key_id: String::new(),
             user_id: "u".into(),
             identifier: "a@b.co".into(),
             expires_at,

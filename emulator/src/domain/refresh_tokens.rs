@@ -2,6 +2,7 @@
 
 use crate::base::api_error::{ApiError, ApiResult};
 use crate::base::digest::{digest_hex, successor_secret};
+use crate::base::enums::UserStatus;
 use crate::domain::sessions::{auth_token, insert_refresh_token, AuthResponse};
 use crate::jwt::PendingToken;
 use crate::model::app::AppRecord;
@@ -10,18 +11,6 @@ use crate::settings::urls::Urls;
 
 fn invalid_refresh(message: &str) -> ApiError {
     ApiError::unauthorized("invalid_refresh_token", message)
-}
-
-/// Revokes a whole family (login session): none of its tokens works any more.
-fn revoke_family(app: &mut AppRecord, family_id: &str) {
-    if let Some(family) = app.families.get_mut(family_id) {
-        family.revoked = true;
-    }
-    for record in app.refresh_tokens.values_mut() {
-        if record.family_id == family_id {
-            record.rotated_pair = None;
-        }
-    }
 }
 
 /// Rotates the refresh token `presented`: a new auth token and refresh token. Presenting a rotated
@@ -76,14 +65,21 @@ pub fn rotate(
                 }
             }
             tracing::warn!(family = %record.family_id, "refresh token reuse detected; revoking the family");
-            revoke_family(app, &record.family_id);
+            app.revoke_family(&record.family_id);
             Err(invalid_refresh(
                 "refresh token was already used; the session has been revoked",
             ))
         }
         RefreshState::Active => {
-            if !app.users.contains_key(&record.user_id) {
-                return Err(invalid_refresh("the user no longer exists"));
+            match app.users.get(&record.user_id) {
+                None => return Err(invalid_refresh("the user no longer exists")),
+                // Deactivation revokes the user's families; this also covers a user made inactive
+                // some other way (a state file edited by hand, a seed).
+                Some(user) if user.status == UserStatus::Inactive => {
+                    app.revoke_family(&record.family_id);
+                    return Err(invalid_refresh("the user is deactivated"));
+                }
+                Some(_) => {}
             }
             let token = auth_token(urls, app, &record.user_id, now)?;
             let new_secret = successor_secret(&app.refresh_key, presented);
@@ -109,6 +105,6 @@ pub fn revoke(app: &mut AppRecord, presented: &str) {
     if let Some(record) = app.refresh_tokens.get_mut(&digest) {
         record.state = RefreshState::Revoked;
         let family_id = record.family_id.clone();
-        revoke_family(app, &family_id);
+        app.revoke_family(&family_id);
     }
 }

@@ -159,7 +159,8 @@ pub fn log_in(
 
 /// Verifies the bearer token of a signed-in user's operation (`authorization`: the `Authorization`
 /// header, when there is one) at emulator time `now`; returns the user id (401
-/// `invalid_access_token` otherwise, 404 `user_not_found` when the user no longer exists).
+/// `invalid_access_token` otherwise, 404 `user_not_found` when the user no longer exists, 403
+/// `user_not_active` while the user is deactivated).
 pub fn bearer_user(
     urls: &Urls,
     state: &EmulatorState,
@@ -186,8 +187,11 @@ pub fn bearer_user(
         app.config.key_grace_seconds,
     )
     .map_err(|e: VerifyError| ApiError::invalid_access_token(e.to_string()))?;
-    if !app.users.contains_key(&claims.sub) {
-        return Err(ApiError::user_not_found());
-    }
+    let user = app
+        .users
+        .get(&claims.sub)
+        .ok_or_else(ApiError::user_not_found)?;
+    // A deactivated user's token no longer opens their account (see `accounts::deactivate_sessions`).
+    ensure_can_login(user)?;
     Ok(claims.sub)
 }

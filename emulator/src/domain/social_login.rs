@@ -152,7 +152,7 @@ pub fn finish_provider_leg(
     }
     let code = code.unwrap_or_default();
     let expected = flow.provider_code.clone().unwrap_or_default();
-    if expected.is_empty() || !secret_eq(&expected, &code) {
+    if expected.is_empty() || !secret_eq(&expected, &digest_hex(&code)) {
         return Err(ApiError::bad_request("invalid provider authorization code"));
     }
     let email = flow.provider_email.clone().unwrap_or_default();

@@ -16,12 +16,14 @@ use crate::context::Context;
 use crate::settings::cors::is_loopback_origin;
 use crate::settings::cors::normalize_origin;
 
-/// Request headers a page may send (the official web SDK sends the `Passage-*` ones on every call).
-pub const ALLOWED_REQUEST_HEADERS: [&str; 5] = [
+/// Request headers a page may send (the official web SDK sends the `Passage-*` ones on every call,
+/// the Flex web SDK `Passage-Flex-Version`).
+pub const ALLOWED_REQUEST_HEADERS: [&str; 6] = [
     "authorization",
     "content-type",
     "passage-version",
     "passage-element-version",
+    "passage-flex-version",
     "x-api-key",
 ];
 

@@ -1,9 +1,12 @@
 //! Request extractors whose rejections are API errors (400 `invalid_request`), never axum's plain text.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::path::ErrorKind;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
+use percent_encoding::percent_decode_str;
 use serde::de::DeserializeOwned;
 
 use crate::base::api_error::{field_error_text, json_error_text, ApiError};
@@ -110,7 +113,12 @@ async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Api
     })
 }
 
-/// Path parameters; undecodable ones give 400 `invalid_request`.
+/// Path parameters (a string or a tuple of strings).
+///
+/// A parameter whose percent-encoding is not UTF-8 (`/v1/apps/%ff%fe`) is read with U+FFFD in place
+/// of the bad bytes: no id holds that character, so the operation answers as for any unknown id
+/// (404 `app_not_found`, ...), a status every operation declares, instead of a 400 that seven
+/// operations do not. Other undecodable parameters give 400 `invalid_request`.
 #[derive(Debug, Clone)]
 pub struct ApiPath<T>(pub T);
 
@@ -122,11 +130,49 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        axum::extract::Path::<T>::from_request_parts(parts, state)
-            .await
-            .map(|p| ApiPath(p.0))
-            .map_err(|_| ApiError::bad_request("invalid path parameters"))
+        let invalid = || ApiError::bad_request("invalid path parameters");
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(path) => Ok(ApiPath(path.0)),
+            Err(PathRejection::FailedToDeserializePathParams(e))
+                if matches!(e.kind(), ErrorKind::InvalidUtf8InPathParam { .. }) =>
+            {
+                lossy_path_params(parts)
+                    .and_then(|params| {
+                        let value = match <[String; 1]>::try_from(params) {
+                            Ok([one]) => serde_json::Value::from(one),
+                            Err(many) => serde_json::Value::from(many),
+                        };
+                        serde_json::from_value(value).ok()
+                    })
+                    .map(ApiPath)
+                    .ok_or_else(invalid)
+            }
+            Err(_) => Err(invalid()),
+        }
     }
+}
+
+/// The request's path parameters, in order, percent-decoded with invalid UTF-8 replaced by U+FFFD:
+/// the segments of the request path under the `{name}` segments of the route it matched. The two
+/// are lined up from their ends: inside a nested router the path has lost the nest's prefix, the
+/// matched route has not.
+fn lossy_path_params(parts: &Parts) -> Option<Vec<String>> {
+    let route: Vec<&str> = parts
+        .extensions
+        .get::<MatchedPath>()?
+        .as_str()
+        .split('/')
+        .collect();
+    let path: Vec<&str> = parts.uri.path().split('/').collect();
+    let mut params: Vec<String> = route
+        .iter()
+        .rev()
+        .zip(path.iter().rev())
+        .filter(|(segment, _)| segment.starts_with('{') && segment.ends_with('}'))
+        .map(|(_, value)| percent_decode_str(value).decode_utf8_lossy().into_owned())
+        .collect();
+    params.reverse();
+    Some(params)
 }
 
 /// The `Authorization` header's value, when it is there and readable (the domain checks it is a

@@ -1,5 +1,6 @@
 //! The router: every route of the `/v1` API, the `/_emulator` admin API and UI, and the layers
-//! around them (body limit, fault injection and the request log, CORS). Route modules never import
+//! around them (the `Host` check, body limit, fault injection and the request log, CORS, and the
+//! admin API's token and origin checks). Route modules never import
 //! each other; this table is the one place that names them all.
 
 use std::sync::Arc;
@@ -11,9 +12,10 @@ use serde_json::json;
 
 use crate::base::api_error::ApiError;
 use crate::context::Context;
-use crate::http::admin_guard::admin_guard;
+use crate::http::admin_guard::{admin_guard, browser_guard};
 use crate::http::cors;
 use crate::http::fault_injection::fault_middleware;
+use crate::http::host_guard::host_guard;
 use crate::http::routes::{
     admin, admin_apps, admin_transactions, admin_users, apps, currentuser, fake_provider,
     passwordless, social, tokens, ui, users, webauthn,
@@ -171,6 +173,8 @@ pub fn router(ctx: Arc<Context>) -> Router {
         // Outside the faults and the request log: preflights are answered here and never consume a fault.
         .layer(cors::layer(ctx.clone()))
         .layer(middleware::from_fn(cors::preflight_no_content))
+        // Outermost: a request for a host the emulator does not answer (DNS rebinding) gets nothing else.
+        .layer(middleware::from_fn_with_state(ctx.clone(), host_guard))
         .with_state(ctx)
 }
 
@@ -224,6 +228,7 @@ fn admin_routes(ctx: Arc<Context>) -> Router<Arc<Context>> {
         )
         .route("/fake-provider/id-token", post(fake_provider::id_token))
         .route_layer(middleware::from_fn_with_state(ctx, admin_guard))
+        .route_layer(middleware::from_fn(browser_guard))
         // Not admin calls: the health probe and the fake provider's page, which browsers reach in a
         // social login (no admin token to send).
         .route("/health", get(|| async { Json(json!({"status": "ok"})) }))
@@ -231,12 +236,14 @@ fn admin_routes(ctx: Arc<Context>) -> Router<Arc<Context>> {
 }
 
 /// The UI routes (mounted under `/_emulator/ui`): the page itself is served without the admin
-/// check (it asks for the token when one is needed), its panels are guarded like the admin API.
+/// check (it asks for the token when one is needed), its panels are guarded like the admin API;
+/// both refuse other web pages ([`browser_guard`]).
 fn ui_routes(ctx: Arc<Context>) -> Router<Arc<Context>> {
     Router::new()
         .route("/panels", get(ui::panels))
         .route_layer(middleware::from_fn_with_state(ctx, admin_guard))
         .route("/", get(ui::page))
+        .route_layer(middleware::from_fn(browser_guard))
 }
 
 async fn no_route() -> ApiError {

@@ -2,8 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::base::digest::DigestKey;
 use crate::base::identifiers::normalize_identifier;
-use crate::base::random::random_secret;
+use crate::base::random::{random_id, random_secret};
 use crate::jwt::SigningKey;
 use crate::model::records::{
     DeviceRecord, FamilyRecord, MagicLinkRecord, NonceRecord, OAuthCode, OtpRecord, RefreshRecord,
@@ -33,7 +34,7 @@ pub struct AppRecord {
     pub refresh_tokens: Table<RefreshRecord>,
     /// Refresh token families by id.
     pub families: Table<FamilyRecord>,
-    /// Passage authorization codes by code.
+    /// Passage authorization codes by the code's SHA-256 digest (hex).
     pub oauth_codes: Table<OAuthCode>,
     /// Nonces issued by transaction ceremonies, by nonce digest.
     #[serde(default)]
@@ -45,6 +46,38 @@ pub struct AppRecord {
     /// created, never changed: it is stored with the settings).
     #[serde(default = "new_refresh_key")]
     pub refresh_key: String,
+    /// Key of the passcodes' keyed digests. Made at random for each app when the emulator starts
+    /// and never written anywhere: a key stored in the state file beside the digests would let
+    /// whoever reads the file try the million six-digit codes again. The price: a passcode issued
+    /// before a restart cannot be checked after it (it is answered as expired; passcodes live
+    /// minutes, `otp_ttl_seconds`).
+    #[serde(skip, default = "PasscodeKey::new")]
+    pub passcode_key: PasscodeKey,
+}
+
+/// The key of an app's passcode digests, with a (non-secret) id that passcode records carry.
+#[derive(Debug, Clone)]
+pub struct PasscodeKey {
+    /// Random id of this key (not derived from it).
+    pub id: String,
+    /// The key.
+    pub key: DigestKey,
+}
+
+impl PasscodeKey {
+    /// A new random key.
+    pub fn new() -> Self {
+        Self {
+            id: random_id("pk_"),
+            key: DigestKey::random(),
+        }
+    }
+}
+
+impl Default for PasscodeKey {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// The terms the users table is indexed by: e-mail address and phone number.
@@ -96,6 +129,7 @@ impl AppRecord {
             nonces: Table::default(),
             transactions: Table::default(),
             refresh_key: header.refresh_key,
+            passcode_key: PasscodeKey::new(),
         }
     }
 
@@ -125,6 +159,39 @@ impl AppRecord {
         user_id: &'a str,
     ) -> impl Iterator<Item = &'a DeviceRecord> + 'a {
         self.devices.values().filter(move |d| d.user_id == user_id)
+    }
+
+    /// Revokes a whole refresh-token family (login session): none of its tokens works any more,
+    /// and no pair is kept for the reuse grace window.
+    pub fn revoke_family(&mut self, family_id: &str) {
+        if let Some(family) = self.families.get_mut(family_id) {
+            family.revoked = true;
+        }
+        // Only the records that change are handed out mutably (so only they are written).
+        let keeping_a_pair: Vec<String> = self
+            .refresh_tokens
+            .iter()
+            .filter(|(_, r)| r.family_id == family_id && r.rotated_pair.is_some())
+            .map(|(digest, _)| digest.clone())
+            .collect();
+        for digest in keeping_a_pair {
+            if let Some(record) = self.refresh_tokens.get_mut(&digest) {
+                record.rotated_pair = None;
+            }
+        }
+    }
+
+    /// Revokes every refresh-token family of `user_id` that is not revoked yet.
+    pub fn revoke_families_of(&mut self, user_id: &str) {
+        let live: Vec<String> = self
+            .families
+            .iter()
+            .filter(|(_, f)| f.user_id == user_id && !f.revoked)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for family_id in live {
+            self.revoke_family(&family_id);
+        }
     }
 
     /// Rebuilds the identifier index from scratch (after loading).

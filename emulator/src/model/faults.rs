@@ -57,7 +57,44 @@ fn one() -> u32 {
     1
 }
 
+/// Longest delay a fault may hold a request (10 minutes).
+pub const MAX_FAULT_DELAY_MS: u64 = 600_000;
+
+/// Why a fault rule cannot be armed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidFault {
+    /// `count` is 0.
+    #[error("count must be at least 1")]
+    ZeroCount,
+    /// `delay_ms` above [`MAX_FAULT_DELAY_MS`].
+    #[error("delay_ms must be at most 600000")]
+    DelayTooLong,
+    /// A `status` a client cannot receive with a body: outside 200..=599, or 204, 205 and 304,
+    /// which carry no body (1xx answers are interim and never final).
+    #[error(
+        "status must be between 200 and 599, and not 204, 205 or 304 (answers without a body)"
+    )]
+    Status(u16),
+}
+
 impl FaultRule {
+    /// Checks the rule can be armed: a count, a bounded delay, and a status that a client can
+    /// receive with the body the fault sends.
+    pub fn check(&self) -> Result<(), InvalidFault> {
+        if self.count == 0 {
+            return Err(InvalidFault::ZeroCount);
+        }
+        if self.delay_ms.is_some_and(|ms| ms > MAX_FAULT_DELAY_MS) {
+            return Err(InvalidFault::DelayTooLong);
+        }
+        if let Some(status) = self.status {
+            if !(200..=599).contains(&status) || matches!(status, 204 | 205 | 304) {
+                return Err(InvalidFault::Status(status));
+            }
+        }
+        Ok(())
+    }
+
     /// Whether the rule applies to a request.
     pub fn matches(&self, method: &str, path: &str) -> bool {
         path.starts_with(&self.path_prefix)
@@ -135,6 +172,30 @@ mod tests {
         assert!(reg.take("POST", "/v1/apps/a/tokens").is_some());
         assert!(reg.take("POST", "/v1/apps/a/tokens").is_none());
         assert!(reg.list().is_empty());
+    }
+
+    #[test]
+    fn only_statuses_a_client_can_receive_with_a_body_are_armed() {
+        let rule = |status: Option<u16>| FaultRule {
+            path_prefix: "/v1".into(),
+            method: None,
+            count: 1,
+            kind: FaultKind::NonJsonBody,
+            retry_after: None,
+            delay_ms: None,
+            status,
+        };
+        for ok in [None, Some(200), Some(201), Some(404), Some(502), Some(599)] {
+            assert_eq!(rule(ok).check(), Ok(()), "{ok:?}");
+        }
+        for bad in [0, 99, 100, 101, 199, 204, 205, 304, 600, 999] {
+            assert_eq!(rule(Some(bad)).check(), Err(InvalidFault::Status(bad)));
+        }
+        let zero = FaultRule {
+            count: 0,
+            ..rule(None)
+        };
+        assert_eq!(zero.check(), Err(InvalidFault::ZeroCount));
     }
 
     #[test]

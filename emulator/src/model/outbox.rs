@@ -1,6 +1,6 @@
 //! The outbox: the passcodes and magic links the emulator "sent", readable through the admin API.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
@@ -35,30 +35,59 @@ pub struct OutboxMessage {
     pub created_at: String,
 }
 
-/// The sent messages, by recipient: at most [`Outbox::PER_IDENTIFIER`] per identifier (the oldest
-/// is dropped), so memory stays bounded and reading one identifier's messages costs O(its messages).
-/// Snapshotted as one array, oldest first.
+/// The sent messages: at most [`Outbox::PER_IDENTIFIER`] per identifier and [`Outbox::PER_APP`] per
+/// app (the oldest is dropped), so memory stays bounded whatever the callers send, and reading one
+/// identifier's messages costs O(its messages). Snapshotted as one array, oldest first.
 #[derive(Clone, Default)]
 pub struct Outbox {
-    queues: HashMap<String, VecDeque<(u64, OutboxMessage)>>,
+    messages: BTreeMap<u64, OutboxMessage>,
+    by_identifier: HashMap<String, BTreeSet<u64>>,
+    by_app: HashMap<String, BTreeSet<u64>>,
     next_seq: u64,
-    len: usize,
 }
 
 impl Outbox {
     /// Messages kept per identifier.
     pub const PER_IDENTIFIER: usize = 32;
+    /// Messages kept per app.
+    pub const PER_APP: usize = 1000;
 
-    /// Adds a message (dropping the identifier's oldest one when it has too many).
+    /// Adds a message (dropping the oldest one of its identifier, or of its app, when either has too
+    /// many).
     pub fn push(&mut self, message: OutboxMessage) {
-        let queue = self.queues.entry(message.identifier.clone()).or_default();
-        if queue.len() >= Self::PER_IDENTIFIER {
-            queue.pop_front();
-        } else {
-            self.len += 1;
-        }
-        queue.push_back((self.next_seq, message));
+        let seq = self.next_seq;
         self.next_seq += 1;
+        let to = self
+            .by_identifier
+            .entry(message.identifier.clone())
+            .or_default();
+        to.insert(seq);
+        let oldest_to = (to.len() > Self::PER_IDENTIFIER).then(|| to.first().copied());
+        let from = self.by_app.entry(message.app_id.clone()).or_default();
+        from.insert(seq);
+        let oldest_from = (from.len() > Self::PER_APP).then(|| from.first().copied());
+        self.messages.insert(seq, message);
+        for oldest in [oldest_to, oldest_from].into_iter().flatten().flatten() {
+            self.remove(oldest);
+        }
+    }
+
+    /// Forgets message `seq` (when it is still kept).
+    fn remove(&mut self, seq: u64) {
+        let Some(message) = self.messages.remove(&seq) else {
+            return;
+        };
+        for (index, key) in [
+            (&mut self.by_identifier, &message.identifier),
+            (&mut self.by_app, &message.app_id),
+        ] {
+            if let Some(set) = index.get_mut(key) {
+                set.remove(&seq);
+                if set.is_empty() {
+                    index.remove(key);
+                }
+            }
+        }
     }
 
     /// The messages sent to `identifier` (already normalised), oldest first.
@@ -66,47 +95,50 @@ impl Outbox {
         &self,
         identifier: &str,
     ) -> impl DoubleEndedIterator<Item = &OutboxMessage> {
-        self.queues
+        self.by_identifier
             .get(identifier)
             .into_iter()
-            .flat_map(|q| q.iter().map(|(_, m)| m))
+            .flat_map(|seqs| seqs.iter().filter_map(|seq| self.messages.get(seq)))
     }
 
     /// Every message, oldest first.
     pub fn all(&self) -> Vec<&OutboxMessage> {
-        let mut all: Vec<&(u64, OutboxMessage)> = self.queues.values().flatten().collect();
-        all.sort_unstable_by_key(|(seq, _)| *seq);
-        all.into_iter().map(|(_, m)| m).collect()
+        self.messages.values().collect()
     }
 
     /// Every message, oldest first.
-    pub fn iter(&self) -> std::vec::IntoIter<&OutboxMessage> {
-        self.all().into_iter()
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &OutboxMessage> + ExactSizeIterator {
+        self.messages.values()
     }
 
     /// Number of messages kept.
     pub fn len(&self) -> usize {
-        self.len
+        self.messages.len()
     }
 
     /// Whether no message is kept.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.messages.is_empty()
     }
 
     /// Keeps the messages for which `keep` is true.
     pub fn retain(&mut self, mut keep: impl FnMut(&OutboxMessage) -> bool) {
-        for queue in self.queues.values_mut() {
-            queue.retain(|(_, m)| keep(m));
+        let dropped: Vec<u64> = self
+            .messages
+            .iter()
+            .filter(|(_, m)| !keep(m))
+            .map(|(seq, _)| *seq)
+            .collect();
+        for seq in dropped {
+            self.remove(seq);
         }
-        self.queues.retain(|_, q| !q.is_empty());
-        self.len = self.queues.values().map(VecDeque::len).sum();
     }
 
     /// Forgets every message.
     pub fn clear(&mut self) {
-        self.queues.clear();
-        self.len = 0;
+        self.messages.clear();
+        self.by_identifier.clear();
+        self.by_app.clear();
     }
 }
 
@@ -176,7 +208,19 @@ mod tests {
         assert_eq!(kept[0], "otp_5");
         assert_eq!(outbox.iter().last().unwrap().identifier, "other@y.z");
         let json = serde_json::to_value(&outbox).unwrap();
-        let back: Outbox = serde_json::from_value(json).unwrap();
+        let back: Outbox = serde_json::from_value(json.clone()).unwrap();
         assert_eq!(back.len(), outbox.len());
+        let mut busy = Outbox::default();
+        for n in 0..(Outbox::PER_APP + 10) {
+            let mut m = message(&format!("user{n}@y.z"), n);
+            m.app_id = "busy".into();
+            busy.push(m);
+        }
+        busy.push(message("x@y.z", 0));
+        assert_eq!(busy.len(), Outbox::PER_APP + 1, "bounded per app");
+        assert_eq!(busy.iter().next().unwrap().identifier, "user10@y.z");
+        assert_eq!(busy.for_identifier("user9@y.z").count(), 0);
+        busy.retain(|m| m.app_id != "busy");
+        assert_eq!(busy.len(), 1);
     }
 }

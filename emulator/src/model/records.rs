@@ -165,8 +165,16 @@ pub struct MagicLinkRecord {
 pub struct OtpRecord {
     /// Id returned to the client.
     pub id: String,
-    /// The code.
-    pub code: String,
+    /// HMAC-SHA256 (hex) of the code under the app's passcode key ([`AppRecord::passcode_key`]
+    /// (crate::model::app::AppRecord::passcode_key), never stored): a plain digest of six digits is
+    /// reversed by trying the million codes. Empty for a record written before passcodes were
+    /// digested (it never matches).
+    #[serde(default)]
+    pub code_digest: String,
+    /// Id of the passcode key the digest was made with: a passcode issued by an earlier run of the
+    /// emulator (another key) is answered as expired.
+    #[serde(default)]
+    pub key_id: String,
     /// User it logs in.
     pub user_id: String,
     /// Identifier it was sent to.
@@ -245,7 +253,8 @@ pub struct SocialFlow {
     pub login_hint: Option<String>,
     /// Started at.
     pub created_at: i64,
-    /// Code the fake provider issued, once it "consented".
+    /// SHA-256 digest (hex) of the code the fake provider issued, once it "consented" (the code
+    /// itself is not kept).
     pub provider_code: Option<String>,
     /// E-mail the fake provider reported.
     pub provider_email: Option<String>,

@@ -54,7 +54,8 @@ mod tests {
     fn debug_output_hides_secrets() {
         let otp = OtpRecord {
             id: "otp_1".into(),
-            code: "987654".into(),
+            code_digest: "987654".into(),
+            key_id: String::new(),
             user_id: "u".into(),
             identifier: "a@b.co".into(),
             expires_at: 0,

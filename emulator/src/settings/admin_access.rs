@@ -1,6 +1,7 @@
 //! Who may use the admin API (and the UI): a configured token, or a loopback bind without one.
 
 use crate::base::digest::secret_eq;
+use crate::settings::cors::{is_loopback_origin, normalize_origin};
 
 /// Header carrying the admin token (when the emulator is configured with one).
 pub const ADMIN_TOKEN_HEADER: &str = "x-emulator-admin-token";
@@ -43,6 +44,30 @@ pub fn admin_allowed(access: &AdminAccess, presented: Option<&str>) -> Result<()
     }
 }
 
+/// Whether a browser request to the admin API or the UI comes from a page that may drive it, by its
+/// `Origin` header (`origin`) and the `Host` it was sent to (`host`, already allowed by
+/// [`crate::settings::hosts::HostSettings::allows`]):
+///
+/// - no `Origin` (command-line tools, SDK tests, a browser's top-level navigation): yes;
+/// - the emulator's own origin (`http(s)://` + the request's `Host`) or any loopback origin: yes;
+/// - any other origin, `null` (sandboxed frames, `file:` pages, some redirects) included: no.
+pub fn admin_origin_allowed(origin: Option<&str>, host: Option<&str>) -> bool {
+    let Some(origin) = origin else {
+        return true;
+    };
+    let Some(origin) = normalize_origin(origin) else {
+        return false;
+    };
+    if is_loopback_origin(&origin) {
+        return true;
+    }
+    host.is_some_and(|host| {
+        ["http", "https"].iter().any(|scheme| {
+            normalize_origin(&format!("{scheme}://{host}")).as_deref() == Some(origin.as_str())
+        })
+    })
+}
+
 /// Why an admin request was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AdminRefusal {
@@ -50,4 +75,45 @@ pub enum AdminRefusal {
     BadToken,
     /// No token is configured and the emulator listens beyond loopback (403).
     NotLoopback,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn admin_origins() {
+        let host = Some("127.0.0.1:8787");
+        for ok in [
+            None,
+            Some("http://127.0.0.1:8787"),
+            Some("http://localhost:3000"),
+            Some("http://[::1]:1"),
+        ] {
+            assert!(admin_origin_allowed(ok, host), "{ok:?}");
+        }
+        for bad in [
+            "https://evil.example",
+            "null",
+            "http://evil.example:8787",
+            "file://",
+            "",
+        ] {
+            assert!(!admin_origin_allowed(Some(bad), host), "{bad}");
+        }
+        // A configured name: the page served from it is the emulator's own origin.
+        let named = Some("emulator.internal:8787");
+        assert!(admin_origin_allowed(
+            Some("http://emulator.internal:8787"),
+            named
+        ));
+        assert!(!admin_origin_allowed(
+            Some("http://emulator.internal:9999"),
+            named
+        ));
+        assert!(!admin_origin_allowed(
+            Some("http://emulator.internal:8787"),
+            None
+        ));
+    }
 }

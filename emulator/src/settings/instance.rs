@@ -10,6 +10,7 @@ use crate::base::enums::TokenIssuer;
 
 use super::admin_access::AdminAccess;
 use super::app::AppConfig;
+use super::hosts::HostSettings;
 use super::seed::SeedConfig;
 
 /// Configuration of a whole emulator instance.
@@ -33,6 +34,11 @@ pub struct EmulatorConfig {
     /// Whether any `http(s)://localhost:*`, `127.0.0.1:*` or `[::1]:*` origin may call the API (default on).
     #[serde(default = "super::app::yes")]
     pub cors_allow_loopback: bool,
+    /// Host names (or IP addresses) the emulator answers besides loopback ones and its listen
+    /// address: every request whose `Host` is none of them gets 403 `host_not_allowed` (DNS
+    /// rebinding). Name here what clients reach a non-loopback emulator by (e.g. a container name).
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
     /// Token the admin API (`/_emulator`) requires in the `x-emulator-admin-token` header. Without one,
     /// the admin API is open on a loopback listen address and refused (403) on any other.
     #[serde(default)]
@@ -61,6 +67,7 @@ impl Default for EmulatorConfig {
             apps: Vec::new(),
             cors_origins: Vec::new(),
             cors_allow_loopback: true,
+            allowed_hosts: Vec::new(),
             seed: SeedConfig::default(),
             admin_token: None,
             token_issuer: TokenIssuer::default(),
@@ -102,7 +109,10 @@ impl EmulatorConfig {
                 "admin_token must have at least 16 characters"
             );
         }
+        let hosts =
+            HostSettings::new(&self.allowed_hosts, self.listen.ip()).map_err(anyhow::Error::msg)?;
         Ok(ServerOptions {
+            hosts,
             cors: super::cors::CorsSettings {
                 allow_loopback: self.cors_allow_loopback,
                 extra_origins,
@@ -138,6 +148,8 @@ fn default_listen() -> SocketAddr {
 /// Instance-wide settings the handlers read (derived from [`EmulatorConfig`]).
 #[derive(Debug, Clone)]
 pub struct ServerOptions {
+    /// The `Host`s answered (DNS rebinding defence).
+    pub hosts: HostSettings,
     /// Cross-origin callers of the `/v1` API.
     pub cors: super::cors::CorsSettings,
     /// Who may use the admin API.
@@ -153,6 +165,7 @@ pub struct ServerOptions {
 impl Default for ServerOptions {
     fn default() -> Self {
         Self {
+            hosts: HostSettings::default(),
             cors: super::cors::CorsSettings {
                 allow_loopback: true,
                 extra_origins: Vec::new(),

@@ -7,6 +7,7 @@
 pub mod admin_access;
 pub mod app;
 pub mod cors;
+pub mod hosts;
 pub mod instance;
 pub mod seed;
 pub mod urls;
@@ -16,6 +17,7 @@ pub use app::{
     AllowedIdentifier, AppConfig, MetadataFieldConfig, DEFAULT_API_KEY, DEFAULT_APP_ID,
     DEFAULT_AUTH_ORIGIN,
 };
+pub use hosts::HostSettings;
 pub use instance::{EmulatorConfig, ServerOptions};
 pub use seed::{NewUser, SeedConfig, SeedUser};
 pub use urls::Urls;

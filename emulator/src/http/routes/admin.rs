@@ -124,17 +124,14 @@ pub async fn list_faults(State(ctx): State<Arc<Context>>) -> Json<Value> {
     Json(json!({ "faults": ctx.faults.list() }))
 }
 
-/// `POST /_emulator/faults` with a [`FaultRule`] -> 201.
+/// `POST /_emulator/faults` with a [`FaultRule`] -> 201; 400 for a rule that cannot be armed
+/// ([`FaultRule::check`]: no count, too long a delay, a status a client cannot receive).
 pub async fn add_fault(
     State(ctx): State<Arc<Context>>,
     ApiJson(rule): ApiJson<FaultRule>,
 ) -> ApiResult<StatusCode> {
-    if rule.count == 0 {
-        return Err(ApiError::bad_request("count must be at least 1"));
-    }
-    if rule.delay_ms.is_some_and(|ms| ms > 600_000) {
-        return Err(ApiError::bad_request("delay_ms must be at most 600000"));
-    }
+    rule.check()
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
     ctx.faults.add(rule);
     Ok(StatusCode::CREATED)
 }

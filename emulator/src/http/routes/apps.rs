@@ -119,18 +119,38 @@ pub async fn get_jwks(
     Ok(Json(json!({ "keys": keys })))
 }
 
-/// `GET /apps/{app_id}/.well-known/openid-configuration`.
+/// `GET /apps/{app_id}/.well-known/openid-configuration`: OpenID Connect Discovery 1.0 metadata.
+///
+/// Every member Discovery requires, and the optional ones that are true of the emulator: the
+/// issuer is the tokens' `iss`; the endpoints are the emulator's own (`authorization_endpoint` is
+/// the social login's `social/authorize`, the code flow with PKCE S256 and a `query` response; its
+/// code is exchanged at `token_endpoint`, Passage's `GET social/token` with the code and the PKCE
+/// verifier, not an RFC 6749 form post); tokens are RS256 with public subjects (the user id);
+/// `request_uri`, `request` and `claims` parameters are not supported. No `userinfo_endpoint`:
+/// `currentuser` answers Passage's user object, not OpenID claims.
 pub async fn get_openid_configuration(
     State(ctx): State<Arc<Context>>,
     ApiPath(app_id): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
     let state = ctx.lock();
     state.app(&app_id)?;
-    let issuer = ctx.urls.issuer(&app_id);
+    let app_url = format!("{}/apps/{app_id}", ctx.urls.base_url());
     Ok(Json(json!({
-        "issuer": issuer,
-        "authorization_endpoint": format!("{issuer}/social/authorize"),
-        "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
+        "issuer": ctx.urls.issuer(&app_id),
+        "authorization_endpoint": format!("{app_url}/social/authorize"),
+        "token_endpoint": format!("{app_url}/social/token"),
+        "jwks_uri": format!("{app_url}/.well-known/jwks.json"),
+        "scopes_supported": ["openid"],
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "code_challenge_methods_supported": ["S256"],
+        "claims_supported": ["iss", "sub", "aud", "exp", "iat", "nbf", "jti"],
+        "claims_parameter_supported": false,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
     })))
 }
 

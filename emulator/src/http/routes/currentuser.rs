@@ -11,9 +11,9 @@ use serde_json::{json, Map, Value};
 
 use crate::base::api_error::{ApiError, ApiResult};
 use crate::base::enums::SocialProvider;
-use crate::base::identifiers::{is_email, is_phone, normalize_identifier};
+use crate::base::identifiers::{parse_identifier, IdentifierError, IdentifierKind};
 use crate::context::Context;
-use crate::domain::accounts::update_metadata as change_metadata;
+use crate::domain::accounts::{invalid_identifier, update_metadata as change_metadata};
 use crate::domain::devices::{delete_device as remove_device, friendly_name, rename_device};
 use crate::domain::passwordless::start_identifier_change;
 use crate::domain::sessions::bearer_user;
@@ -182,10 +182,12 @@ pub async fn update_email(
     headers: HeaderMap,
     ApiJson(body): ApiJson<UpdateEmailRequest>,
 ) -> ApiResult<Json<Value>> {
-    let email = normalize_identifier(&body.new_email);
-    if !is_email(&email) {
-        return Err(ApiError::bad_request("new_email is not an e-mail address"));
-    }
+    let email = match parse_identifier(&body.new_email).map_err(invalid_identifier)? {
+        (IdentifierKind::Email, email) => email,
+        (IdentifierKind::Phone, _) => {
+            return Err(ApiError::bad_request("new_email is not an e-mail address"))
+        }
+    };
     identifier_change(
         &ctx,
         &app_id,
@@ -205,17 +207,14 @@ pub async fn update_phone(
     headers: HeaderMap,
     ApiJson(body): ApiJson<UpdatePhoneRequest>,
 ) -> ApiResult<Json<Value>> {
-    let phone = body
-        .new_phone
-        .as_deref()
-        .unwrap_or_default()
-        .trim()
-        .to_owned();
-    if !is_phone(&phone) {
-        return Err(ApiError::bad_request(
-            "new_phone must be an E.164 phone number",
-        ));
-    }
+    let not_phone = || ApiError::bad_request("new_phone must be an E.164 phone number");
+    let phone = match parse_identifier(body.new_phone.as_deref().unwrap_or_default()) {
+        Ok((IdentifierKind::Phone, phone)) => phone,
+        Ok((IdentifierKind::Email, _)) | Err(IdentifierError::NotEmailOrPhone) => {
+            return Err(not_phone())
+        }
+        Err(e) => return Err(invalid_identifier(e)),
+    };
     identifier_change(
         &ctx,
         &app_id,

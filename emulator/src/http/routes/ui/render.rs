@@ -18,6 +18,23 @@ const SCRIPT: &str = include_str!("ui.js");
 const SHOWN_REQUESTS: usize = 200;
 /// Newest outbox messages shown.
 const SHOWN_MESSAGES: usize = 100;
+/// Users shown per app (the first by id); the rest are counted.
+const SHOWN_USERS: usize = 200;
+/// Devices and active sessions listed per user; the rest are counted.
+const SHOWN_PER_USER: usize = 20;
+/// Longest value shown as it is; longer ones are cut (with `…`), so that no value can blow the page up.
+const SHOWN_CHARS: usize = 120;
+
+/// Largest settings JSON offered for editing in the page.
+const MAX_EDITABLE_SETTINGS: usize = 64 * 1024;
+
+/// `text`, cut to [`SHOWN_CHARS`] characters (with `…` when cut).
+fn clip(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(SHOWN_CHARS) {
+        None => text.into(),
+        Some((end, _)) => format!("{}…", &text[..end]).into(),
+    }
+}
 
 /// Escapes text for HTML content and quoted attribute values.
 fn esc(text: &str) -> String {
@@ -170,7 +187,7 @@ pub(super) fn page(ctx: &Context, refresh_ms: u64, view: View) -> String {
     <select name="method" aria-label="method"><option value="">any method</option><option>GET</option><option>POST</option><option>PATCH</option><option>DELETE</option></select>
     <select name="kind" aria-label="kind">{kinds}</select>
     <input name="count" type="number" min="1" value="1" aria-label="count" size="4">
-    <input name="status" type="number" min="100" max="599" placeholder="status" aria-label="status (truncated or non-JSON body)">
+    <input name="status" type="number" min="200" max="599" placeholder="status" aria-label="status (truncated or non-JSON body)">
     <input name="retry_after" type="number" min="0" placeholder="Retry-After s" aria-label="Retry-After seconds">
     <input name="delay_ms" type="number" min="0" max="600000" placeholder="delay ms" aria-label="delay in milliseconds">
     <button type="submit">Arm fault</button>
@@ -246,7 +263,7 @@ fn apps(ctx: &Context, state: &EmulatorState) -> String {
 <dt>signing key</dt><dd><code>{kid}</code> ({keys} key(s) published)</dd>
 <dt>users</dt><dd>{users}</dd>
 </dl><details data-key="settings-{id}"><summary>All settings</summary><table class="settings">"#,
-            name = esc(&c.name),
+            name = esc(&clip(&c.name)),
             id = esc(&c.id),
             origin = esc(&c.auth_origin),
             rp_id = esc(&c.effective_rp_id()),
@@ -271,11 +288,17 @@ fn apps(ctx: &Context, state: &EmulatorState) -> String {
                     out,
                     "<tr><th>{}</th><td><code>{}</code></td></tr>",
                     esc(key),
-                    esc(&shown)
+                    esc(&clip(&shown))
                 );
             }
         }
         let editable = serde_json::to_string_pretty(&Value::Object(editable)).unwrap_or_default();
+        if editable.len() > MAX_EDITABLE_SETTINGS {
+            out.push_str(
+                r#"</table></details><p class="muted">The settings are too large to edit here; use <code>PATCH /_emulator/apps/{app_id}</code>.</p></article>"#,
+            );
+            continue;
+        }
         let _ = write!(
             out,
             r#"</table></details><details data-key="edit-{id}"><summary>Edit settings</summary>
@@ -307,10 +330,17 @@ fn users(ctx: &Context, state: &EmulatorState) -> String {
             "<table><thead><tr><th>user</th><th>status</th><th>logins</th>\
              <th>passkeys</th><th>sessions</th><th></th></tr></thead><tbody>",
         );
-        for user in app.users.values() {
+        for user in app.users.values().take(SHOWN_USERS) {
             user_row(&mut out, app, user, now);
         }
         out.push_str("</tbody></table>");
+        if app.users.len() > SHOWN_USERS {
+            let _ = write!(
+                out,
+                r#"<p class="muted">{} more user(s) not shown (the admin API lists them all).</p>"#,
+                app.users.len() - SHOWN_USERS
+            );
+        }
     }
     out
 }
@@ -327,7 +357,7 @@ fn user_row(out: &mut String, app: &AppRecord, user: &crate::model::records::Use
             let _ = write!(
                 identity,
                 r#"<div>{}{}</div>"#,
-                esc(value),
+                esc(&clip(value)),
                 if verified {
                     r#" <span class="badge ok" title="verified">verified</span>"#
                 } else {
@@ -351,11 +381,18 @@ fn user_row(out: &mut String, app: &AppRecord, user: &crate::model::records::Use
     })
     .collect();
     let mut devices = String::new();
-    for d in app.devices.values().filter(|d| d.user_id == user.id) {
+    let theirs = app.devices.values().filter(|d| d.user_id == user.id);
+    let (mut device_count, mut shown_devices) = (0, 0);
+    for d in theirs {
+        device_count += 1;
+        if shown_devices == SHOWN_PER_USER {
+            continue;
+        }
+        shown_devices += 1;
         let _ = write!(
             devices,
             r#"<li><strong>{}</strong> <span class="muted">{} · added {} · used {} time(s){}</span></li>"#,
-            esc(&d.friendly_name),
+            esc(&clip(&d.friendly_name)),
             d.kind.as_str(),
             time(d.created_at),
             d.usage_count,
@@ -366,6 +403,13 @@ fn user_row(out: &mut String, app: &AppRecord, user: &crate::model::records::Use
             }
         );
     }
+    if device_count > shown_devices {
+        let _ = write!(
+            devices,
+            r#"<li class="muted">{} more</li>"#,
+            device_count - shown_devices
+        );
+    }
     let mut sessions = String::new();
     let (mut active, mut ended) = (0, 0);
     for f in app.families.values().filter(|f| f.user_id == user.id) {
@@ -374,6 +418,9 @@ fn user_row(out: &mut String, app: &AppRecord, user: &crate::model::records::Use
             continue;
         }
         active += 1;
+        if active > SHOWN_PER_USER {
+            continue;
+        }
         let _ = write!(
             sessions,
             r#"<li>since {} <span class="muted">until {}</span></li>"#,
@@ -431,7 +478,7 @@ fn outbox(state: &EmulatorState) -> String {
             format!(
                 r#"passcode <strong class="otp" data-otp-id="{}">{}</strong>"#,
                 esc(m.otp_id.as_deref().unwrap_or_default()),
-                esc(code)
+                esc(&clip(code))
             )
         } else if let Some(url) = &m.magic_link_url {
             // Links come from the app's configured auth origin; only web links are made clickable.
@@ -440,10 +487,10 @@ fn outbox(state: &EmulatorState) -> String {
                     r#"magic link <a class="magic-link" data-magic-link-id="{}" href="{}" target="_blank" rel="noopener">open {}</a>"#,
                     esc(m.magic_link_id.as_deref().unwrap_or_default()),
                     esc(url),
-                    esc(url.split('?').next().unwrap_or_default())
+                    esc(&clip(url.split('?').next().unwrap_or_default()))
                 )
             } else {
-                format!("magic link <code>{}</code>", esc(url))
+                format!("magic link <code>{}</code>", esc(&clip(url)))
             }
         } else {
             String::new()
@@ -452,8 +499,8 @@ fn outbox(state: &EmulatorState) -> String {
             out,
             "<tr><td><time>{}</time></td><td>{}</td><td>{}</td><td>{body}</td></tr>",
             esc(&m.created_at),
-            esc(&m.app_id),
-            esc(&m.identifier)
+            esc(&clip(&m.app_id)),
+            esc(&clip(&m.identifier))
         );
     }
     out.push_str("</tbody></table>");
@@ -483,8 +530,8 @@ fn faults(ctx: &Context) -> String {
         let _ = write!(
             out,
             "<tr><td><code>{}</code></td><td>{}</td><td>{}{}</td><td>{}</td></tr>",
-            esc(&r.path_prefix),
-            esc(r.method.as_deref().unwrap_or("any")),
+            esc(&clip(&r.path_prefix)),
+            esc(&clip(r.method.as_deref().unwrap_or("any"))),
             esc(&kind_label(r.kind)),
             esc(&detail),
             r.count
@@ -519,8 +566,8 @@ fn requests(ctx: &Context) -> String {
             out,
             r#"<tr><td class="muted">{}</td><td>{}</td><td><code>{}</code></td><td><span class="badge {class}">{status}</span></td></tr>"#,
             n + 1,
-            esc(&r.method),
-            esc(&r.path)
+            esc(&clip(&r.method)),
+            esc(&clip(&r.path))
         );
     }
     out.push_str("</tbody></table>");
@@ -562,6 +609,50 @@ mod tests {
             assert!(page.contains(&format!(r#"id="live-{name}""#)), "{name}");
             assert!(live[name].is_string(), "{name}");
         }
+    }
+
+    #[test]
+    fn the_page_stays_bounded_whatever_the_state_holds() {
+        let mut state = EmulatorState::default();
+        let config = crate::settings::app::AppConfig {
+            name: "n".repeat(1 << 20),
+            ..crate::settings::app::AppConfig::default()
+        };
+        let app_id = config.id.clone();
+        let key = crate::jwt::SigningKey::default_key().expect("key");
+        let mut app = AppRecord::new(config, key);
+        let many = SHOWN_USERS + 50;
+        for n in 0..many {
+            let mut user = crate::domain::accounts::new_user(
+                crate::base::identifiers::IdentifierKind::Email,
+                &format!("{}{n:04}@example.com", "u".repeat(60)),
+                UserStatus::Active,
+                0,
+            );
+            user.id = format!("usr_{n:04}");
+            app.users.insert(user.id.clone(), user);
+        }
+        state.apps.insert(app_id, app);
+        for n in 0..(SHOWN_MESSAGES * 3) {
+            state.outbox.push(crate::model::outbox::OutboxMessage {
+                app_id: "a".into(),
+                identifier: format!("{n}@example.com"),
+                kind: crate::base::enums::OutboxKind::Otp,
+                otp: Some("123456".into()),
+                otp_id: Some(format!("otp_{n}")),
+                magic_link_url: None,
+                magic_link_secret: None,
+                magic_link_id: None,
+                created_at: String::new(),
+            });
+        }
+        let ctx = Context::new(state, "http://127.0.0.1:1".into(), None);
+        let page = page(&ctx, 1000, View::Full);
+        assert!(page.len() < 1 << 20, "the page is {} bytes", page.len());
+        assert_eq!(page.matches("<tr data-user=").count(), SHOWN_USERS);
+        assert!(page.contains("50 more user(s) not shown"));
+        assert_eq!(page.matches(r#"class="otp""#).count(), SHOWN_MESSAGES);
+        assert!(!page.contains(&"n".repeat(SHOWN_CHARS + 1)));
     }
 
     #[test]
