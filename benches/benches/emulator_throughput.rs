@@ -29,7 +29,8 @@ use p256::ecdsa::signature::{Signer as _, Verifier as _};
 use passage_auth_client::{ClientBuilder, RetryPolicy};
 use passage_benches::load::{otp_login, passkey_login, process_cpu, refresh, Conn, Target};
 use passage_benches::{
-    arg, median, passkey_register, report, sign_rate, thread_cpu, Figure, Goal, TestKey,
+    arg, median, passkey_register, report, sign_cpu_us, sign_rate, thread_cpu, Figure, Goal,
+    TestKey,
 };
 use passage_e2e::authenticator::SoftAuthenticator;
 
@@ -276,7 +277,7 @@ fn main() {
     };
     let signer = TestKey::generate().signer().clone();
 
-    let (mut signs, mut verifies) = (Vec::new(), Vec::new());
+    let (mut signs, mut verifies, mut sign_cpu) = (Vec::new(), Vec::new(), Vec::new());
     let (mut otp, mut refreshes, mut passkey) = (Vec::new(), Vec::new(), Vec::new());
     let mut otp_users = Some(otp_users);
     let mut refresh_users = Some(refresh_users);
@@ -294,7 +295,10 @@ fn main() {
         }
         for step in steps {
             match step {
-                Step::Sign => signs.push(sign_rate(&signer, 2, window)),
+                Step::Sign => {
+                    signs.push(sign_rate(&signer, 2, window));
+                    sign_cpu.push(sign_cpu_us(&signer, 200));
+                }
                 Step::Verify => verifies.push(p256_verify_rate(2, window)),
                 Step::Otp => {
                     clear_outbox(&rt);
@@ -350,11 +354,12 @@ fn main() {
         }
         let (o, r, p) = (otp[round], refreshes[round], passkey[round]);
         println!(
-            "round {round} ({}): sign rate (2 threads) {:.0}/s, P-256 verify rate {:.0}/s; \
+            "round {round} ({}): sign rate (2 threads) {:.0}/s ({:.0} µs of CPU each), P-256 verify rate {:.0}/s; \
              flows/s (emulator / load generator CPU µs per flow): OTP login {:.0} ({:.0} / {:.0}), \
              refresh {:.0} ({:.0} / {:.0}), passkey login {:.0} ({:.0} / {:.0}, authenticator {:.0})",
             if round % 2 == 0 { "bounds first" } else { "flows first" },
             signs[round],
+            sign_cpu[round],
             verifies[round],
             o.flows_per_s,
             o.emulator_us,
@@ -388,9 +393,10 @@ fn main() {
     let sign = median(&signs);
     let cpu = |flows: &[Window]| {
         format!(
-            "CPU per flow: emulator {:.0} µs, load generator {:.0} µs",
+            "CPU per flow: emulator {:.0} µs, load generator {:.0} µs; one signature {:.0} µs",
             med(flows, |w| w.emulator_us),
-            med(flows, |w| w.generator_us)
+            med(flows, |w| w.generator_us),
+            median(&sign_cpu)
         )
     };
     let otp_ratio = ratio(&otp, &signs);

@@ -322,6 +322,25 @@ pub fn sign_rate(signer: &passage_emulator::jwt::Signer, threads: usize, window:
     total as f64 / start.elapsed().as_secs_f64()
 }
 
+/// CPU µs of one RS256 signature by `signer` on this thread (its CPU time over `n` signatures):
+/// the per-flow crypto cost the emulator's CPU per flow is compared with.
+pub fn sign_cpu_us(signer: &passage_emulator::jwt::Signer, n: usize) -> f64 {
+    let claims = passage_emulator::jwt::Claims {
+        iss: "http://127.0.0.1:1/v1/apps/bench-app".into(),
+        sub: "usr_bench".into(),
+        aud: vec!["https://app.passage.test".into(), "bench-app".into()],
+        iat: 1_700_000_000,
+        nbf: 1_699_999_995,
+        exp: 1_700_000_300,
+        jti: "0123456789abcdef0123456789abcdef".into(),
+    };
+    let start = thread_cpu::now();
+    for _ in 0..n {
+        std::hint::black_box(signer.sign(&claims).expect("signs"));
+    }
+    (thread_cpu::now() - start).as_secs_f64() * 1e6 / n as f64
+}
+
 /// The median of `values`.
 pub fn median(values: &[f64]) -> f64 {
     let mut v = values.to_vec();
