@@ -29,6 +29,9 @@ pub struct Args {
     /// Seconds per measurement window of the emulator throughput and persistence benches.
     #[arg(long, default_value_t = 3)]
     window_secs: u64,
+    /// Rounds of the cold-build comparison (`benches/cold-build/run.sh`; `--only cold_build`).
+    #[arg(long, default_value_t = 3)]
+    cold_build_rounds: u32,
     /// Runs of `cargo xtask regenerate` to time, each way (the median is reported).
     #[arg(long, default_value_t = 10)]
     regenerate_runs: usize,
@@ -45,12 +48,14 @@ pub struct Args {
     dry_run: bool,
 }
 
-/// A bench binary of `passage-benches`, its arguments and the goals it must report.
+/// A bench binary of `passage-benches` (or a script), its arguments and the goals it must report.
 struct Bench {
     name: &'static str,
     args: Vec<String>,
     /// Keys of the figures with a goal that this bench must print.
     goals: &'static [&'static str],
+    /// Run as `bash <script> <args>` instead of `cargo bench --bench <name>`.
+    script: Option<&'static str>,
 }
 
 /// Keys of the figures with a goal that the regenerate timing reports.
@@ -327,31 +332,43 @@ fn benches(args: &Args, emulator_bin: Option<&Path>) -> Vec<Bench> {
             name: "jwt_verify",
             args: criterion.to_vec(),
             goals: &["jwt_verify.verifier", "jwt_verify.jwks_requests"],
+            script: None,
         },
         Bench {
             name: "client_cpu",
             args: Vec::new(),
             goals: &["client.cpu.get_app", "client.cpu.get_jwks"],
+            script: None,
         },
         Bench {
             name: "emulator_throughput",
             args: throughput,
             goals: &["emulator.otp", "emulator.passkey"],
+            script: None,
         },
         Bench {
             name: "persistence",
             args: window,
             goals: &["persistence.state_file", "persistence.flat"],
+            script: None,
         },
         Bench {
             name: "client_overhead",
             args: criterion.to_vec(),
             goals: &[],
+            script: None,
         },
         Bench {
             name: "soak",
             args: vec!["--soak-secs".into(), args.soak_secs.to_string()],
             goals: &["soak.rss"],
+            script: None,
+        },
+        Bench {
+            name: "cold_build",
+            args: vec![args.cold_build_rounds.to_string()],
+            goals: &["cold_build.wall", "cold_build.cpu"],
+            script: Some("benches/cold-build/run.sh"),
         },
     ]
 }
@@ -372,18 +389,16 @@ pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
         .iter()
         .filter(|b| selected(&args, b.name))
     {
-        if !root
-            .join("benches/benches")
-            .join(format!("{}.rs", bench.name))
-            .exists()
-        {
+        let source = match bench.script {
+            Some(script) => root.join(script),
+            None => root
+                .join("benches/benches")
+                .join(format!("{}.rs", bench.name)),
+        };
+        if !source.exists() {
             continue;
         }
-        eprintln!(
-            "== cargo bench --bench {} -- {}",
-            bench.name,
-            bench.args.join(" ")
-        );
+        eprintln!("== {} {}", bench.name, bench.args.join(" "));
         let start = Start::now(root);
         let figures = run_bench(root, bench)?
             .into_iter()
@@ -461,16 +476,27 @@ fn build_emulator(root: &Path) -> anyhow::Result<PathBuf> {
 
 fn run_bench(root: &Path, bench: &Bench) -> anyhow::Result<Vec<Figure>> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut child = Command::new(cargo)
+    let mut command = match bench.script {
+        Some(script) => {
+            let mut command = Command::new("bash");
+            command.arg(script);
+            command
+        }
+        None => {
+            let mut command = Command::new(cargo);
+            command.args([
+                "bench",
+                "-p",
+                "passage-benches",
+                "--bench",
+                bench.name,
+                "--",
+            ]);
+            command
+        }
+    };
+    let mut child = command
         .current_dir(root)
-        .args([
-            "bench",
-            "-p",
-            "passage-benches",
-            "--bench",
-            bench.name,
-            "--",
-        ])
         .args(&bench.args)
         .stdout(Stdio::piped())
         .spawn()
