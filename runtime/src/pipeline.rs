@@ -74,16 +74,16 @@ pub async fn send<B: DeserializeOwned>(
         let started = Instant::now();
         let copy = copy_if_retryable(policy, &request);
         let result = http.execute(request).await;
-        match (
-            copy,
-            wait_before_next(policy, &result, idempotent, 1, started),
-        ) {
-            (Some(copy), Some(wait)) => {
-                Box::pin(retry(http, policy, copy, idempotent, started, result, wait))
-                    .await
-                    .result
+        let wait = wait_before_next(policy, &result, idempotent, 1, started);
+        match next_attempt(copy, wait, &result) {
+            Some((pending, wait)) => {
+                Box::pin(retry(
+                    http, policy, pending, idempotent, started, result, wait,
+                ))
+                .await
+                .result
             }
-            _ => result,
+            None => result,
         }
     };
     let mut response = response.map_err(reqwest::Error::without_url)?;
@@ -117,24 +117,58 @@ struct Sent {
     elapsed: std::time::Duration,
 }
 
-/// A copy of `request` to send again, `None` when its body is a stream. Leaner than
-/// `Request::try_clone`, which also copies the extensions (a map allocated for every request
-/// because the timeout is kept there): the generated code sets none but the timeout.
-fn copy_for_retry(request: &reqwest::Request) -> Option<reqwest::Request> {
-    let body = match request.body() {
-        None => None,
-        Some(body) => Some(reqwest::Body::from(bytes::Bytes::copy_from_slice(
-            body.as_bytes()?,
-        ))),
-    };
-    let mut copy = reqwest::Request::new(request.method().clone(), request.url().clone());
-    if let Some(timeout) = request.timeout() {
-        *copy.timeout_mut() = Some(*timeout);
+/// What another attempt of a request needs besides its URL: the method,
+/// headers, body, timeout and version (`None` when the body is a stream).
+/// The URL is taken back from the attempt's outcome (an answer and a reqwest
+/// error both carry it), so a call that succeeds never copies it; leaner too
+/// than `Request::try_clone`, which also copies the extensions.
+struct RetryCopy {
+    method: reqwest::Method,
+    headers: reqwest::header::HeaderMap,
+    body: Option<bytes::Bytes>,
+    timeout: Option<Duration>,
+    version: reqwest::Version,
+}
+
+impl RetryCopy {
+    fn of(request: &reqwest::Request) -> Option<Self> {
+        let body = match request.body() {
+            None => None,
+            Some(body) => Some(bytes::Bytes::copy_from_slice(body.as_bytes()?)),
+        };
+        Some(RetryCopy {
+            method: request.method().clone(),
+            headers: request.headers().clone(),
+            body,
+            timeout: request.timeout().copied(),
+            version: request.version(),
+        })
     }
-    *copy.headers_mut() = request.headers().clone();
-    *copy.version_mut() = request.version();
-    *copy.body_mut() = body;
-    Some(copy)
+
+    /// The request again, to `url`.
+    fn into_request(self, url: reqwest::Url) -> reqwest::Request {
+        let mut request = reqwest::Request::new(self.method, url);
+        *request.timeout_mut() = self.timeout;
+        *request.headers_mut() = self.headers;
+        *request.version_mut() = self.version;
+        *request.body_mut() = self.body.map(reqwest::Body::from);
+        request
+    }
+}
+
+/// The request of the next attempt and the wait before it, when `copy` and
+/// `wait` allow one and the outcome still names the URL it was sent to.
+fn next_attempt(
+    copy: Option<RetryCopy>,
+    wait: Option<Duration>,
+    result: &reqwest::Result<reqwest::Response>,
+) -> Option<(reqwest::Request, Duration)> {
+    let (copy, wait) = (copy?, wait?);
+    let url = match result {
+        Ok(response) => response.url().clone(),
+        Err(error) => error.url()?.clone(),
+    };
+    Some((copy.into_request(url), wait))
 }
 
 /// Marks the headers that may carry a secret (`Set-Cookie`, and `Location`,
@@ -270,9 +304,9 @@ fn add_credential(
 }
 
 /// A copy of `request` for a second attempt, when the policy allows one.
-fn copy_if_retryable(policy: &RetryPolicy, request: &reqwest::Request) -> Option<reqwest::Request> {
+fn copy_if_retryable(policy: &RetryPolicy, request: &reqwest::Request) -> Option<RetryCopy> {
     if policy.attempts() > 1 {
-        copy_for_retry(request)
+        RetryCopy::of(request)
     } else {
         None
     }
@@ -319,14 +353,12 @@ async fn send_traced(
         let started = Instant::now();
         let copy = copy_if_retryable(policy, &request);
         let result = http.execute(request).await;
-        match (
-            copy,
-            wait_before_next(policy, &result, idempotent, 1, started),
-        ) {
-            (Some(copy), Some(wait)) => {
-                retry(http, policy, copy, idempotent, started, result, wait).await
+        let wait = wait_before_next(policy, &result, idempotent, 1, started);
+        match next_attempt(copy, wait, &result) {
+            Some((pending, wait)) => {
+                retry(http, policy, pending, idempotent, started, result, wait).await
             }
-            _ => Sent {
+            None => Sent {
                 result,
                 attempts: 1,
                 elapsed: started.elapsed(),
@@ -378,18 +410,18 @@ async fn retry(
         tokio::time::sleep(wait).await;
         attempt += 1;
         let copy = if attempt < policy.attempts() {
-            copy_for_retry(&pending)
+            RetryCopy::of(&pending)
         } else {
             None
         };
         result = http.execute(pending).await;
         let next = wait_before_next(policy, &result, idempotent, attempt, started);
-        match (copy, next) {
-            (Some(copy), Some(next)) => {
-                pending = copy;
-                wait = next;
+        match next_attempt(copy, next, &result) {
+            Some((next_request, next_wait)) => {
+                pending = next_request;
+                wait = next_wait;
             }
-            _ => {
+            None => {
                 return Sent {
                     result,
                     attempts: attempt,
@@ -405,7 +437,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_retry_copy_is_the_same_request() {
+    fn a_retry_copy_is_the_same_request_to_the_url_of_the_outcome() {
         let mut request = reqwest::Client::new()
             .post("http://127.0.0.1:1/v1/apps/a/tokens?x=1")
             .header("x-one", "1")
@@ -415,7 +447,18 @@ mod tests {
             .build()
             .unwrap();
         *request.version_mut() = reqwest::Version::HTTP_11;
-        let copy = copy_for_retry(&request).expect("a body of bytes can be copied");
+        let copy = RetryCopy::of(&request).expect("a body of bytes can be copied");
+        // An answer names the URL it came from.
+        use reqwest::ResponseBuilderExt;
+        let answer = http::Response::builder()
+            .status(503)
+            .url(request.url().clone())
+            .body("")
+            .unwrap();
+        let answer = reqwest::Response::from(answer);
+        let (copy, wait) =
+            next_attempt(Some(copy), Some(Duration::from_secs(1)), &Ok(answer)).expect("a retry");
+        assert_eq!(wait, Duration::from_secs(1));
         assert_eq!(copy.method(), request.method());
         assert_eq!(copy.url(), request.url());
         assert_eq!(copy.headers(), request.headers());
@@ -429,7 +472,10 @@ mod tests {
             .get("http://127.0.0.1:1/v1/apps/a")
             .build()
             .unwrap();
-        let copy = copy_for_retry(&bodiless).unwrap();
-        assert!(copy.body().is_none() && copy.timeout().is_none());
+        let copy = RetryCopy::of(&bodiless).unwrap();
+        assert!(copy.body.is_none() && copy.timeout.is_none());
+        // No copy, or no wait: no next attempt.
+        let answer = reqwest::Response::from(http::Response::new(""));
+        assert!(next_attempt(None, Some(Duration::ZERO), &Ok(answer)).is_none());
     }
 }
