@@ -125,9 +125,9 @@ fn regenerate(root: &Path, force: bool) -> anyhow::Result<ExitCode> {
     let project = files::Project::load(root)?;
     let mut failed = false;
     let mut versions = Vec::new();
-    for entry in project.crates() {
-        let spec = project.load_spec(entry)?;
-        let generated = match project.generate(entry, &spec)? {
+    for (entry, outcome) in project.crates().iter().zip(generate_all(&project)) {
+        let (spec, generated) = outcome?;
+        let generated = match generated {
             Ok(generated) => generated,
             Err(report) => {
                 eprintln!("{report}");
@@ -173,13 +173,45 @@ fn regenerate(root: &Path, force: bool) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// What loading and generating a configured crate gave: its spec and its crate, or the lint
+/// report that stopped it.
+type Generation = anyhow::Result<(
+    passage_codegen::LoadedSpec,
+    Result<passage_codegen::GeneratedCrate, passage_codegen::LintReport>,
+)>;
+
+/// Loads and generates every configured crate, each on its own thread (the crates are
+/// independent; the machine's cores share the work), in the order of `spec/crates.toml`.
+fn generate_all(project: &files::Project) -> Vec<Generation> {
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = project
+            .crates()
+            .iter()
+            .map(|entry| {
+                scope.spawn(move || -> Generation {
+                    let spec = project.load_spec(entry)?;
+                    let generated = project.generate(entry, &spec)?;
+                    Ok((spec, generated))
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
+}
+
 fn check(root: &Path, max_diff_lines: usize) -> anyhow::Result<ExitCode> {
     let project = files::Project::load(root)?;
     let mut ok = true;
     let mut versions = Vec::new();
-    for entry in project.crates() {
-        let spec = project.load_spec(entry)?;
-        let generated = match project.generate(entry, &spec)? {
+    for (entry, outcome) in project.crates().iter().zip(generate_all(&project)) {
+        let (spec, generated) = outcome?;
+        let generated = match generated {
             Ok(generated) => generated,
             Err(report) => {
                 eprintln!("{report}");
