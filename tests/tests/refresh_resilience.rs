@@ -392,8 +392,7 @@ async fn a_refresh_held_past_the_callers_timeout_still_lands_in_the_store() {
     let mut saved = f.store_saves.subscribe();
     // The caller gives up once the server has rotated and holds the answer: it cannot have got
     // the answer by then, whatever the scheduling.
-    let caller = f.session.auth_token();
-    tokio::pin!(caller);
+    let mut caller = Box::pin(f.session.auth_token());
     tokio::select! {
         answer = &mut caller => panic!("the caller got an answer the emulator holds: {answer:?}"),
         () = f.env.emulator.answers_held(1) => {}
