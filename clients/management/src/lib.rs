@@ -77,3 +77,8 @@ pub type Error = passage_management_api::Error;
 
 /// The result type of this crate's APIs.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The crate README's examples (its page on the registry), compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct CrateReadme;
