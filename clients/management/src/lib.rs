@@ -47,8 +47,14 @@
 //! |---|---|---|
 //! | `native-tls` | yes | HTTPS through the platform's TLS library (OpenSSL on Linux) |
 //! | `rustls` | no | HTTPS through rustls (aws-lc-rs) |
-//! | `verify` | yes | [`UsersExt::user_for_token`], with `passage-auth-client`'s `TokenVerifier` |
-
+#![cfg_attr(
+    feature = "verify",
+    doc = " | `verify` | yes | [`UsersExt::user_for_token`], with `passage-auth-client`'s `TokenVerifier` |"
+)]
+#![cfg_attr(
+    not(feature = "verify"),
+    doc = " | `verify` | yes | `UsersExt::user_for_token`, with `passage-auth-client`'s `TokenVerifier` |"
+)]
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
