@@ -2,22 +2,21 @@
 //! `auth.passage.id`, the Management API as `api.passage.id`, nothing else; the same state, faults
 //! and request log as on the emulator's listener.
 
+use passage_conformance::CheckedEmulator;
 use passage_emulator::settings::InterceptConfig;
-use passage_emulator::{
-    Emulator, EmulatorConfig, EmulatorHandle, FaultKind, FaultRule, DEFAULT_API_KEY,
-};
+use passage_emulator::{EmulatorConfig, FaultKind, FaultRule, DEFAULT_API_KEY};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 struct Intercepted {
     _dir: tempfile::TempDir,
-    emulator: EmulatorHandle,
+    emulator: CheckedEmulator,
     client: reqwest::Client,
 }
 
 async fn start() -> Intercepted {
     let dir = tempfile::tempdir().unwrap();
-    let emulator = Emulator::start(EmulatorConfig {
+    let emulator = CheckedEmulator::start(EmulatorConfig {
         intercept: Some(InterceptConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
             state_dir: dir.path().join("state"),

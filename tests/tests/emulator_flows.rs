@@ -548,7 +548,7 @@ async fn auth_token_claims_and_signature_match_the_jwks() {
 
     // The client's own verifier checks the RS256 signature against the served JWKS.
     let verifier = passage_auth_client::TokenVerifier::new(
-        env.direct_client(),
+        env.client.clone(),
         env.app_id.clone(),
         passage_auth_client::VerifierConfig::default(),
     );
@@ -624,7 +624,7 @@ async fn key_rotation_publishes_both_keys_for_the_grace_period() {
 #[tokio::test]
 async fn injected_faults_then_success() {
     let env = TestEnv::start().await;
-    let client = env.direct_client();
+    let client = env.client.clone();
     let app_path = env.api_path("");
     let (status, _) = env
         .admin_post(
@@ -759,8 +759,7 @@ async fn dropped_connection_after_processing_still_rotates_the_refresh_token() {
     let auth = env.register_by_otp("drop@example.com").await;
     let token = auth.refresh_token.unwrap();
     let tokens_path = env.api_path("/tokens");
-    // Directly, not through the recording proxy, so dropped connections reach the client as such.
-    let client = env.direct_client();
+    let client = env.client.clone();
     env.emulator.inject_fault(FaultRule {
         path_prefix: tokens_path.clone(),
         method: Some("POST".into()),
@@ -1785,8 +1784,8 @@ async fn concurrent_metadata_updates_lose_nothing() {
 }
 
 /// Answers that used to slip past the conformance check (statuses the spec did not declare for their
-/// operation, and the 429 fault's `rate_limited` code) are now declared and checked, through the
-/// proxy's schema check and the emulator's request log.
+/// operation, and the 429 fault's `rate_limited` code) are now declared and checked, raw requests
+/// included (the emulator records every answer, whoever asked).
 #[tokio::test]
 async fn every_status_the_emulator_answers_is_declared() {
     let env = TestEnv::with_config(config_with(AppConfig {
@@ -1795,7 +1794,7 @@ async fn every_status_the_emulator_answers_is_declared() {
     }))
     .await;
     let app = env.app_id.clone();
-    let base = format!("{}/v1/apps/{app}", env.proxy.origin());
+    let base = format!("{}/apps/{app}", env.emulator.base_url());
     let admin = env.emulator.admin();
     let user = env
         .management
@@ -1838,7 +1837,7 @@ async fn every_status_the_emulator_answers_is_declared() {
     assert_eq!(expect(resp, 400).await, "invalid_request");
     // Social operations of an unknown app: 404 app_not_found.
     let (_, challenge) = pkce_pair();
-    let unknown = format!("{}/v1/apps/no-such-app", env.proxy.origin());
+    let unknown = format!("{}/apps/no-such-app", env.emulator.base_url());
     let resp = env
         .http
         .get(format!("{unknown}/social/authorize"))

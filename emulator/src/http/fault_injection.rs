@@ -1,4 +1,4 @@
-//! Fault injection and the request log: the middleware every request to the Auth API (`/v1`) and the
+//! Fault injection, the request log and the exchange recorder: the middleware every request to the Auth API (`/v1`) and the
 //! Management API (`/management/v1`) goes through, on the emulator's listener and through the
 //! intercepting proxy alike, and what each kind of armed fault does to a request.
 
@@ -12,6 +12,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::context::Context;
+use crate::model::exchanges::Exchange;
 use crate::model::faults::{FaultKind, FaultRule};
 use crate::model::request_log::LoggedRequest;
 
@@ -28,8 +29,8 @@ pub struct FaultScope {
 }
 
 /// Middleware of one API's router: applies armed faults to its requests and records them in the
-/// request log, by their path on the emulator's listener (`scope.prefix` and the path within the
-/// API).
+/// request log (and, when it is on, the exchange recorder), by their path on the emulator's listener
+/// (`scope.prefix` and the path within the API).
 pub async fn fault_middleware(
     State(scope): State<FaultScope>,
     req: Request,
@@ -51,7 +52,9 @@ pub async fn fault_middleware(
             status,
         });
     };
-    let outcome = match ctx.faults.take(&method, &path) {
+    let rule = ctx.faults.take(&method, &path);
+    let fault = rule.as_ref().map(|rule| rule.kind);
+    let outcome = match rule {
         None => FaultOutcome::Respond(next.run(req).await),
         Some(rule) => {
             tracing::info!(kind = ?rule.kind, %method, %path, "injecting fault");
@@ -61,10 +64,46 @@ pub async fn fault_middleware(
     match outcome {
         FaultOutcome::Respond(resp) => {
             log(Some(resp.status().as_u16()));
+            if !ctx.options.record_exchanges {
+                return resp;
+            }
+            let (parts, body) = resp.into_parts();
+            // Every answer of the emulator is a complete body in memory, so this never waits on
+            // the network; an unreadable body is recorded empty and answered as a 500.
+            let body = axum::body::to_bytes(body, usize::MAX).await;
+            let content_type = parts
+                .headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let (status, bytes) = match body {
+                Ok(bytes) => (parts.status, bytes),
+                Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, Default::default()),
+            };
+            ctx.exchanges.record(Exchange::new(
+                method.clone(),
+                path.clone(),
+                Some(status.as_u16()),
+                content_type,
+                bytes.to_vec(),
+                fault,
+            ));
+            let mut resp = Response::from_parts(parts, Body::from(bytes));
+            *resp.status_mut() = status;
             resp
         }
         FaultOutcome::Drop => {
             log(None);
+            if ctx.options.record_exchanges {
+                ctx.exchanges.record(Exchange::new(
+                    method.clone(),
+                    path.clone(),
+                    None,
+                    None,
+                    Vec::new(),
+                    fault,
+                ));
+            }
             drop_connection(drop_signal).await
         }
     }
