@@ -255,7 +255,9 @@ impl EmulatorHandle {
         self.ctx.exchanges.list()
     }
 
-    /// Removes and returns the recorded exchanges ([`exchanges`](Self::exchanges)).
+    /// Removes and returns the recorded exchanges ([`exchanges`](Self::exchanges)). A test harness
+    /// that checks them (`passage_conformance::CheckedEmulator`) takes them itself: under it, read
+    /// them with `CheckedEmulator::exchanges`, which keeps them.
     pub fn take_exchanges(&self) -> Vec<Exchange> {
         self.ctx.exchanges.take()
     }

@@ -1,6 +1,7 @@
-//! Fault injection, the request log and the exchange recorder: the middleware every request to the Auth API (`/v1`) and the
-//! Management API (`/management/v1`) goes through, on the emulator's listener and through the
-//! intercepting proxy alike, and what each kind of armed fault does to a request.
+//! Fault injection, the request log and the exchange recorder: the middleware every request to the
+//! Auth API (`/v1`) and the Management API (`/management/v1`) goes through, on the emulator's
+//! listener and through the intercepting proxy alike, and what each kind of armed fault does to a
+//! request.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,7 +12,9 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use crate::base::api_error::ApiError;
 use crate::context::Context;
+use crate::http::extract::unreadable_body;
 use crate::model::exchanges::Exchange;
 use crate::model::faults::{FaultKind, FaultRule};
 use crate::model::request_log::LoggedRequest;
@@ -52,6 +55,20 @@ pub async fn fault_middleware(
             status,
         });
     };
+    // With the recorder on, the request is kept whole: its body is read here (under the same
+    // limit as the handlers' extractors, with the same error) and handed on as read.
+    let (req, recorded_request) = if ctx.options.record_exchanges {
+        match buffer_request(req, ctx.options.max_body_bytes).await {
+            Ok((req, recorded)) => (req, Some(recorded)),
+            Err((error, recorded)) => {
+                let resp = error.into_response();
+                log(Some(resp.status().as_u16()));
+                return record_answer(&ctx, &method, &path, recorded, resp, None).await;
+            }
+        }
+    } else {
+        (req, None)
+    };
     let rule = ctx.faults.take(&method, &path);
     let fault = rule.as_ref().map(|rule| rule.kind);
     let outcome = match rule {
@@ -64,49 +81,105 @@ pub async fn fault_middleware(
     match outcome {
         FaultOutcome::Respond(resp) => {
             log(Some(resp.status().as_u16()));
-            if !ctx.options.record_exchanges {
-                return resp;
+            match recorded_request {
+                Some(recorded) => record_answer(&ctx, &method, &path, recorded, resp, fault).await,
+                None => resp,
             }
-            let (parts, body) = resp.into_parts();
-            // Every answer of the emulator is a complete body in memory, so this never waits on
-            // the network; an unreadable body is recorded empty and answered as a 500.
-            let body = axum::body::to_bytes(body, usize::MAX).await;
-            let content_type = parts
-                .headers
-                .get(header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
-            let (status, bytes) = match body {
-                Ok(bytes) => (parts.status, bytes),
-                Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, Default::default()),
-            };
-            ctx.exchanges.record(Exchange::new(
-                method.clone(),
-                path.clone(),
-                Some(status.as_u16()),
-                content_type,
-                bytes.to_vec(),
-                fault,
-            ));
-            let mut resp = Response::from_parts(parts, Body::from(bytes));
-            *resp.status_mut() = status;
-            resp
         }
         FaultOutcome::Drop => {
             log(None);
-            if ctx.options.record_exchanges {
-                ctx.exchanges.record(Exchange::new(
-                    method.clone(),
-                    path.clone(),
-                    None,
-                    None,
-                    Vec::new(),
-                    fault,
-                ));
+            if let Some(recorded) = recorded_request {
+                ctx.exchanges.record(
+                    Exchange::new(method, path, None, None, Vec::new(), fault).with_request(
+                        recorded.query,
+                        recorded.headers,
+                        recorded.body,
+                    ),
+                );
             }
             drop_connection(drop_signal).await
         }
     }
+}
+
+/// A request as the exchange recorder keeps it.
+struct RecordedRequest {
+    query: Option<String>,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+/// Reads the request's body (at most `limit` bytes) and returns the request with that body, and
+/// its copy; or the error its handler would have answered (413 over the limit), and the copy
+/// without the body.
+async fn buffer_request(
+    req: Request,
+    limit: usize,
+) -> Result<(Request, RecordedRequest), (ApiError, RecordedRequest)> {
+    let (parts, body) = req.into_parts();
+    let mut recorded = RecordedRequest {
+        query: parts.uri.query().map(str::to_owned),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(name, value)| {
+                (
+                    name.as_str().to_owned(),
+                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+        body: Vec::new(),
+    };
+    match axum::body::to_bytes(body, limit).await {
+        Ok(bytes) => {
+            recorded.body = bytes.to_vec();
+            Ok((Request::from_parts(parts, Body::from(bytes)), recorded))
+        }
+        Err(e) => {
+            let too_large = std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+            Err((unreadable_body(too_large), recorded))
+        }
+    }
+}
+
+/// Records `resp` (read whole: every answer of the emulator is a complete body in memory, so this
+/// never waits on the network) with its request, and returns it as it was. An unreadable answer
+/// body is recorded empty and answered as a 500.
+async fn record_answer(
+    ctx: &Context,
+    method: &str,
+    path: &str,
+    request: RecordedRequest,
+    resp: Response,
+    fault: Option<FaultKind>,
+) -> Response {
+    let (parts, body) = resp.into_parts();
+    let body = axum::body::to_bytes(body, usize::MAX).await;
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let (status, bytes) = match body {
+        Ok(bytes) => (parts.status, bytes),
+        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, Default::default()),
+    };
+    ctx.exchanges.record(
+        Exchange::new(
+            method,
+            path,
+            Some(status.as_u16()),
+            content_type,
+            bytes.to_vec(),
+            fault,
+        )
+        .with_request(request.query, request.headers, request.body),
+    );
+    let mut resp = Response::from_parts(parts, Body::from(bytes));
+    *resp.status_mut() = status;
+    resp
 }
 
 /// Adds `Retry-After: secs` when `secs` is set.

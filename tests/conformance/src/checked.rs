@@ -12,7 +12,7 @@ use std::ops::Deref;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use passage_emulator::model::ExchangeRecorder;
-use passage_emulator::{Emulator, EmulatorConfig, EmulatorHandle};
+use passage_emulator::{Emulator, EmulatorConfig, EmulatorHandle, Exchange};
 
 use crate::spec::{Conformance, Expectations, Mismatch, Verdict};
 
@@ -41,6 +41,8 @@ struct CheckState {
     /// them again).
     pending: Vec<Mismatch>,
     finished: bool,
+    /// Every exchange checked so far, oldest first (for [`CheckedEmulator::exchanges`]).
+    history: Vec<Exchange>,
 }
 
 /// A running emulator whose every API answer is checked against the specs.
@@ -103,7 +105,9 @@ impl CheckedEmulator {
         let mut state = self.lock();
         let mut found = Vec::new();
         for exchange in exchanges {
-            match specs.check(&exchange, &state.expectations) {
+            let verdict = specs.check(&exchange, &state.expectations);
+            state.history.push(exchange.clone());
+            match verdict {
                 Verdict::Conforms => state.tally.checked += 1,
                 Verdict::FaultAnswer(_) => state.tally.fault_answers += 1,
                 Verdict::ExpectedNoOperation => {
@@ -124,6 +128,14 @@ impl CheckedEmulator {
         }
         state.pending.extend(found.iter().cloned());
         found
+    }
+
+    /// Every request the emulator's APIs received since it started, with its answer, oldest first
+    /// (checked or not yet: reading them never takes them away from the check). For failure
+    /// reports that show a client's request and the emulator's answer.
+    pub fn exchanges(&self) -> Vec<Exchange> {
+        self.check();
+        self.lock().history.clone()
     }
 
     /// Panics, listing every mismatch, unless every answer recorded so far conforms to its spec.
