@@ -55,8 +55,10 @@ pub async fn fault_middleware(
             status,
         });
     };
-    // With the recorder on, the request is kept whole: its body is read here (under the same
-    // limit as the handlers' extractors, with the same error) and handed on as read.
+    // With the recorder on, the request is kept whole: its body is read here and handed on as
+    // read. A body announced over the limit is handed on unread (the handler answers as without
+    // the recorder, 413 where it reads the body); one that turns out over the limit, or breaks,
+    // while read here gets the answer the handlers' extractors give.
     let (req, recorded_request) = if ctx.options.record_exchanges {
         match buffer_request(req, ctx.options.max_body_bytes).await {
             Ok((req, recorded)) => (req, Some(recorded)),
@@ -110,8 +112,8 @@ struct RecordedRequest {
 }
 
 /// Reads the request's body (at most `limit` bytes) and returns the request with that body, and
-/// its copy; or the error its handler would have answered (413 over the limit), and the copy
-/// without the body.
+/// its copy (without the body when its `Content-Length` is over `limit`: then it is not read); or
+/// the error its handler would have answered (413 over the limit), and the copy without the body.
 async fn buffer_request(
     req: Request,
     limit: usize,
@@ -131,6 +133,14 @@ async fn buffer_request(
             .collect(),
         body: Vec::new(),
     };
+    let announced_too_large = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
+        .is_some_and(|len| len > limit);
+    if announced_too_large {
+        return Ok((Request::from_parts(parts, body), recorded));
+    }
     match axum::body::to_bytes(body, limit).await {
         Ok(bytes) => {
             recorded.body = bytes.to_vec();
