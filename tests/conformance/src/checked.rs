@@ -97,6 +97,13 @@ impl CheckedEmulator {
         }
     }
 
+    /// Allows injected faults to answer `status` where their operation does not declare it (a test
+    /// that simulates a gateway's 502 page, say). Answers of the server itself are never allowed an
+    /// undeclared status.
+    pub fn allow_undeclared_fault_status(&self, status: u16) {
+        self.lock().expectations.allow_fault_status(status);
+    }
+
     /// Checks every answer recorded since the last check; returns the mismatches (also kept for
     /// the final check).
     pub fn check(&self) -> Vec<Mismatch> {

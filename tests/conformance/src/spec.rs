@@ -5,7 +5,9 @@
 //! An answer conforms when its operation (found from the method and path) declares its status and
 //! its body matches the schema declared for that status, formats included. An answer to a path no
 //! operation has is a mismatch unless the test said it would send one
-//! ([`Expectations::no_operation`]). Answers an injected fault made malformed on purpose are left
+//! ([`Expectations::no_operation`]). An answer of an injected fault is recognised by the fault the
+//! recorder noted: a status its operation does not declare is a mismatch unless the test allowed
+//! it ([`Expectations::allow_fault_status`]); a body the fault made malformed on purpose is left
 //! out ([`Verdict::FaultAnswer`]); every other answer of a fault (its 429, 500 or 503, a delayed
 //! answer) is checked like any other.
 //!
@@ -73,6 +75,7 @@ pub enum Verdict {
 #[derive(Debug, Default, Clone)]
 pub struct Expectations {
     no_operation: Vec<(String, String)>,
+    fault_statuses: Vec<u16>,
 }
 
 impl Expectations {
@@ -87,6 +90,19 @@ impl Expectations {
         self.no_operation
             .iter()
             .any(|(m, p)| m.eq_ignore_ascii_case(method) && p == path)
+    }
+
+    /// Injected faults may answer `status` where their operation does not declare it (a test
+    /// that simulates a gateway's page or an overloaded proxy).
+    pub fn allow_fault_status(&mut self, status: u16) {
+        if !self.fault_statuses.contains(&status) {
+            self.fault_statuses.push(status);
+        }
+    }
+
+    /// Whether [`Self::allow_fault_status`] allowed `status`.
+    pub fn allows_fault_status(&self, status: u16) -> bool {
+        self.fault_statuses.contains(&status)
     }
 
     /// The announced `(method, path)` pairs.
@@ -277,8 +293,31 @@ impl SpecSchemas {
 
     /// Checks one exchange against this spec.
     pub fn check(&self, exchange: &Exchange, expectations: &Expectations) -> Verdict {
-        if let Some(kind) = exchange.fault.filter(|k| fault_answer_is_left_out(*k)) {
-            return Verdict::FaultAnswer(kind);
+        if let Some(kind) = exchange.fault {
+            // An injected fault's status is checked first: one its operation does not declare
+            // (a gateway's 502 page, a 429 on an operation without one) is the test's own doing
+            // and must be announced; then a malformed answer is left out.
+            if let (Some(status), Some(op)) =
+                (exchange.status, self.find(&exchange.method, &exchange.path))
+            {
+                if !op.responses.contains_key(&status.to_string()) {
+                    return if expectations.allows_fault_status(status) {
+                        Verdict::FaultAnswer(kind)
+                    } else {
+                        Verdict::Mismatches(vec![Mismatch {
+                            operation: op.id.clone(),
+                            status: Some(status),
+                            json_path: String::new(),
+                            message: format!(
+                                "an injected fault ({kind:?}) answered a status the operation                                  does not declare; a test that simulates such an answer says so                                  with `allow_undeclared_fault_status`"
+                            ),
+                        }])
+                    };
+                }
+            }
+            if fault_answer_is_left_out(kind) {
+                return Verdict::FaultAnswer(kind);
+            }
         }
         let Some(status) = exchange.status else {
             return Verdict::Mismatches(vec![Mismatch {
@@ -522,27 +561,29 @@ mod tests {
 
     #[test]
     fn formats_are_checked_in_answers() {
-        let user = |created_at: &str| {
+        let links = |created_at: &str| {
             format!(
-                r#"{{"user":{{"created_at":"{created_at}","email":"ada@example.com","email_verified":true,
-                "id":"usr_1","last_login_at":"2026-11-29T04:30:09Z","login_count":1,"phone":"",
-                "phone_verified":false,"social_connections":{{}},"status":"active",
-                "updated_at":"2026-11-29T04:30:09Z","user_metadata":null,"webauthn":false,
-                "webauthn_devices":[],"webauthn_types":[]}}}}"#
+                r#"{{"social_connections":{{"github":{{"provider_id":"1","provider_identifier":"ada@example.com",
+                "created_at":"{created_at}","last_login_at":"2026-11-29T04:30:09Z"}}}}}}"#
             )
         };
-        let path = "/v1/apps/a1/currentuser";
+        let path = "/v1/apps/a1/currentuser/social-connections";
         assert_eq!(
-            check(&answer("GET", path, 200, &user("2026-11-29T04:30:07Z"))),
+            check(&answer("GET", path, 200, &links("2026-11-29T04:30:07Z"))),
             Verdict::Conforms
         );
-        let problems = mismatches(check(&answer("GET", path, 200, &user("2026-11-29 04:30"))));
+        let problems = mismatches(check(&answer("GET", path, 200, &links("2026-11-29 04:30"))));
         assert!(
             problems
                 .iter()
-                .any(|p| p.json_path == "/user/created_at" && p.message.contains("format")),
+                .any(|p| p.json_path == "/social_connections/github/created_at"
+                    && p.message.contains("format")),
             "{problems:?}"
         );
+        // The Management API's translated schemas keep `date-time` and `email` where declared.
+        let defs = Value::Object(Conformance::shared().management().defs.clone()).to_string();
+        assert!(defs.contains(r#""format":"email""#), "email kept");
+        assert!(defs.contains(r#""format":"date-time""#), "date-time kept");
     }
 
     #[test]
@@ -634,6 +675,30 @@ mod tests {
         assert_eq!(check(&unavailable), Verdict::Conforms);
         let delayed_bad = with_fault(Some(200), r#"{"app":{}}"#, FaultKind::Delay);
         assert!(matches!(check(&delayed_bad), Verdict::Mismatches(_)));
+        // A fault's status the operation does not declare is a mismatch until the test allows it.
+        let gateway_page = with_fault(
+            Some(502),
+            "<html>Bad Gateway</html>",
+            FaultKind::NonJsonBody,
+        );
+        let problems = mismatches(check(&gateway_page));
+        assert!(
+            problems[0].operation == "get_app" && problems[0].message.contains("injected fault"),
+            "{problems:?}"
+        );
+        let mut allowed = Expectations::default();
+        allowed.allow_fault_status(502);
+        assert_eq!(
+            Conformance::shared().check(&gateway_page, &allowed),
+            Verdict::FaultAnswer(FaultKind::NonJsonBody)
+        );
+        // The same status from the server itself is never allowed by that.
+        let mut from_server = gateway_page.clone();
+        from_server.fault = None;
+        assert!(matches!(
+            Conformance::shared().check(&from_server, &allowed),
+            Verdict::Mismatches(_)
+        ));
         // A closed connection without a fault is a mismatch.
         let mut closed = dropped.clone();
         closed.fault = None;
