@@ -116,6 +116,15 @@ async fn both_apis_are_served_as_passages_hosts_over_one_state() {
             format!("/management/v1/apps/{app}/users"),
         ]
     );
+    // The exchange recorder keeps them the same way, so the conformance check sees each against
+    // its own API's spec, with the request as the client sent it.
+    let exchanges = fx.emulator.exchanges();
+    let recorded: Vec<&str> = exchanges.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(recorded, paths);
+    assert!(exchanges[1]
+        .request_header("host")
+        .is_some_and(|h| h.starts_with("api.passage.id")));
+    assert_eq!(fx.emulator.tally().checked, paths.len());
 }
 
 #[tokio::test]

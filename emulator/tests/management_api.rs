@@ -134,6 +134,13 @@ async fn every_operation_needs_the_apps_key_and_errors_are_json() {
         );
     }
     // Unknown routes and methods under the prefix answer JSON errors too.
+    for (method, path) in [
+        ("GET", "/management/v1/apps/one/no-such-thing"),
+        ("GET", "/management/v1/nothing/here"),
+        ("PUT", "/management/v1/apps/one/users"),
+    ] {
+        emulator.expect_no_operation(method, path);
+    }
     let (status, body) = one.call(Method::GET, "/no-such-thing", None).await;
     assert_eq!(
         (status, code(&body)),

@@ -82,7 +82,10 @@ async fn the_final_check_fails_on_a_path_no_operation_has_and_on_a_wrong_body() 
     let message = panic_message(move || drop(emulator)).expect("dropping it fails the test");
     assert!(message.contains("GET /v1/nowhere"), "{message}");
     assert!(message.contains("no operation"), "{message}");
-    assert!(message.contains("get_app answered 200: at `/app/id`"), "{message}");
+    assert!(
+        message.contains("get_app answered 200: at `/app/id`"),
+        "{message}"
+    );
     // The answers are named by operation, status and place, never by a value of the body.
     assert!(!message.contains("42"), "{message}");
 }
