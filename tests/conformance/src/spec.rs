@@ -309,7 +309,9 @@ impl SpecSchemas {
                             status: Some(status),
                             json_path: String::new(),
                             message: format!(
-                                "an injected fault ({kind:?}) answered a status the operation                                  does not declare; a test that simulates such an answer says so                                  with `allow_undeclared_fault_status`"
+                                "an injected fault ({kind:?}) answered a status the operation \
+                                 does not declare; a test that simulates such an answer says so \
+                                 with `allow_undeclared_fault_status`"
                             ),
                         }])
                     };
