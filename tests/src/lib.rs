@@ -1,7 +1,10 @@
 pub mod authenticator;
 pub mod browser;
 pub mod capture;
-pub mod conformance;
 pub mod harness;
 pub mod hostile;
 pub mod skip;
+pub mod recording_proxy;
+
+/// The spec-conformance check every test's emulator runs under (the `passage-conformance` crate).
+pub use passage_conformance as conformance;
