@@ -2,5 +2,8 @@ pub mod authenticator;
 pub mod browser;
 pub mod capture;
 pub mod conformance;
+pub mod flex_ceremony;
+pub mod flex_js;
+pub mod flex_steps;
 pub mod harness;
 pub mod hostile;

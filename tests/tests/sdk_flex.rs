@@ -1,0 +1,255 @@
+//! Passage's Rust SDK for Passkey Flex, `passage_flex` 1.0.2 from crates.io, unmodified, against the
+//! emulator: the SDK runs in a child process (`tests/sdk/rust`, built by its `setup.sh`) and calls
+//! `https://api.passage.id` as it always does, through the emulator's intercepting proxy. Between its
+//! calls the test plays the front end (the Auth API's transaction ceremonies with a software
+//! authenticator) and hands the SDK the nonces. Every value checked is one the test chose or read
+//! itself: from the authenticator, or from the emulator through our own Management client.
+//!
+//! `passage_flex` 1.0.2 has no "get app" call (only `auth` and `user`), so there is no such step.
+
+use std::time::Instant;
+
+use passage_e2e::authenticator::SoftAuthenticator;
+use passage_e2e::flex_ceremony;
+use passage_e2e::flex_steps::{FlexSdk, StepError};
+use passage_e2e::harness::TestEnv;
+use passage_emulator::settings::InterceptConfig;
+use passage_emulator::{EmulatorConfig, DEFAULT_API_KEY};
+use passage_management_client::UsersExt;
+use serde_json::{json, Value};
+
+const ORIGIN: &str = "https://app.passage.test";
+
+/// An emulator with its intercepting proxy (the CA in `state`), and the clients of `TestEnv`.
+async fn start(state: &tempfile::TempDir) -> TestEnv {
+    TestEnv::with_config(EmulatorConfig {
+        intercept: Some(InterceptConfig {
+            listen: "127.0.0.1:0".parse().expect("an address"),
+            state_dir: state.path().join("state"),
+        }),
+        ..EmulatorConfig::default()
+    })
+    .await
+}
+
+fn error(kind: &str) -> Result<Value, StepError> {
+    Err(StepError {
+        kind: kind.to_owned(),
+        message: String::new(),
+    })
+}
+
+/// The SDK error's kind only (its message is the SDK's wording).
+fn kind(result: Result<Value, StepError>) -> Result<Value, StepError> {
+    result.map_err(|e| StepError {
+        kind: e.kind,
+        message: String::new(),
+    })
+}
+
+#[tokio::test]
+async fn passage_flex_runs_the_flex_flow_through_the_proxy() {
+    let state = tempfile::tempdir().expect("a state directory");
+    let env = start(&state).await;
+    let app = env.app_id.clone();
+    let started = Instant::now();
+    let mut sdk = FlexSdk::start(&env.emulator, &app, DEFAULT_API_KEY).await;
+    let spawned = started.elapsed();
+    let mut authenticator = SoftAuthenticator::new(ORIGIN);
+    let external_id = "rust-flex-0001";
+    let display_name = "ada@rust-flex.example";
+    let mut timings = Vec::new();
+    macro_rules! timed {
+        ($name:expr, $e:expr) => {{
+            let t0 = Instant::now();
+            let out = $e;
+            timings.push(($name, t0.elapsed()));
+            out
+        }};
+    }
+
+    // Registration: the back end (the SDK) opens it, the front end runs the ceremony.
+    let transaction = timed!(
+        "create_register_transaction",
+        sdk.step(
+            &env.emulator,
+            json!({"step": "create_register_transaction", "external_id": external_id,
+                   "passkey_display_name": display_name}),
+        )
+        .await
+    );
+    let transaction = transaction.as_str().expect("a transaction id").to_owned();
+    assert!(
+        env.emulator.requests().iter().any(|r| r.method == "POST"
+            && r.path == format!("/management/v1/apps/{app}/transactions/register")
+            && r.status == Some(200)),
+        "the SDK's call reached the emulator's Management API\n{}",
+        sdk.diagnostics(Some(&env.emulator))
+    );
+    let (nonce, user) =
+        flex_ceremony::register(&env.client, &app, &mut authenticator, &transaction).await;
+    assert_eq!(
+        user["name"], display_name,
+        "the passkey carries the SDK's display name"
+    );
+
+    // Verifying: a nonce never issued is refused, the ceremony's verifies once, to the external id.
+    assert_eq!(
+        kind(
+            sdk.try_step(json!({"step": "verify_nonce", "nonce": "not-a-nonce-of-this-app"}))
+                .await
+        ),
+        error("InvalidNonce")
+    );
+    let verified = timed!(
+        "verify_nonce",
+        sdk.step(
+            &env.emulator,
+            json!({"step": "verify_nonce", "nonce": nonce.expose_secret()}),
+        )
+        .await
+    );
+    assert_eq!(verified, external_id);
+    assert_eq!(
+        kind(
+            sdk.try_step(json!({"step": "verify_nonce", "nonce": nonce.expose_secret()}))
+                .await
+        ),
+        error("InvalidNonce"),
+        "a nonce verifies once"
+    );
+
+    // The user by external id, as the emulator has them (read with our own client).
+    let ours = env
+        .management
+        .find_user_by_identifier(&app, external_id)
+        .await
+        .expect("find")
+        .expect("the Flex user");
+    let theirs = timed!(
+        "get_user",
+        sdk.step(
+            &env.emulator,
+            json!({"step": "get_user", "external_id": external_id}),
+        )
+        .await
+    );
+    assert_eq!(theirs["id"], ours.id.as_str());
+    assert_eq!(theirs["external_id"], external_id);
+    assert_eq!(theirs["status"], "active");
+    assert_eq!(theirs["webauthn"], true);
+    assert_eq!(
+        theirs["webauthn_devices"][0]["cred_id"],
+        authenticator.credential_ids()[0].as_str(),
+        "the device is the authenticator's credential"
+    );
+
+    // Authentication: the SDK opens it, the front end asserts with the passkey.
+    let transaction = timed!(
+        "create_authenticate_transaction",
+        sdk.step(
+            &env.emulator,
+            json!({"step": "create_authenticate_transaction", "external_id": external_id}),
+        )
+        .await
+    );
+    let transaction = transaction.as_str().expect("a transaction id").to_owned();
+    let nonce =
+        flex_ceremony::authenticate(&env.client, &app, &mut authenticator, &transaction).await;
+    assert_eq!(
+        sdk.step(
+            &env.emulator,
+            json!({"step": "verify_nonce", "nonce": nonce.expose_secret()}),
+        )
+        .await,
+        external_id
+    );
+
+    // Devices: listed as the emulator has them, then one revoked.
+    let devices = timed!(
+        "list_devices",
+        sdk.step(
+            &env.emulator,
+            json!({"step": "list_devices", "external_id": external_id}),
+        )
+        .await
+    );
+    let devices = devices.as_array().expect("a list").clone();
+    assert_eq!(devices.len(), 1, "{devices:?}");
+    let device_id = devices[0]["id"].as_str().expect("a device id").to_owned();
+    assert_eq!(device_id, ours.webauthn_devices[0].id);
+    assert_eq!(
+        devices[0]["cred_id"],
+        authenticator.credential_ids()[0].as_str()
+    );
+    assert_eq!(
+        devices[0]["usage_count"], 1,
+        "the authentication used the passkey"
+    );
+    assert_eq!(
+        kind(
+            sdk.try_step(json!({"step": "revoke_device", "external_id": external_id,
+                                "device_id": "no-such-device"}))
+                .await
+        ),
+        error("DeviceNotFound")
+    );
+    timed!(
+        "revoke_device",
+        sdk.step(
+            &env.emulator,
+            json!({"step": "revoke_device", "external_id": external_id, "device_id": device_id}),
+        )
+        .await
+    );
+    let left = env
+        .management
+        .list_user_devices()
+        .app_id(&app)
+        .user_id(&ours.id)
+        .send()
+        .await
+        .expect("list_user_devices")
+        .into_inner()
+        .devices;
+    assert!(left.is_empty(), "the device is gone: {left:?}");
+    assert_eq!(
+        kind(
+            sdk.try_step(json!({"step": "create_authenticate_transaction",
+                                "external_id": external_id}))
+                .await
+        ),
+        error("UserHasNoPasskeys")
+    );
+    assert_eq!(
+        kind(
+            sdk.try_step(json!({"step": "get_user", "external_id": "nobody-has-this-id"}))
+                .await
+        ),
+        error("UserNotFound")
+    );
+
+    for (step, took) in &timings {
+        eprintln!("passage_flex step {step}: {took:?}");
+    }
+    eprintln!(
+        "passage_flex suite: child started in {spawned:?}, whole flow {:?}",
+        started.elapsed()
+    );
+    env.assert_conformant();
+}
+
+#[tokio::test]
+async fn passage_flex_with_a_wrong_api_key_is_refused() {
+    let state = tempfile::tempdir().expect("a state directory");
+    let env = start(&state).await;
+    let mut sdk = FlexSdk::start(&env.emulator, &env.app_id, "not-this-apps-key").await;
+    assert_eq!(
+        kind(
+            sdk.try_step(json!({"step": "create_register_transaction", "external_id": "x",
+                                "passkey_display_name": "x"}))
+                .await
+        ),
+        error("InvalidAccessToken")
+    );
+}
