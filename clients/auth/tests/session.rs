@@ -231,9 +231,9 @@ async fn backoff_doubles_while_failures_repeat() {
     assert_eq!(server.state.token_posts.load(Ordering::SeqCst), 4);
 }
 
-#[tokio::test]
-async fn a_timed_out_refresh_keeps_the_old_tokens() {
-    let server = Server::start().await;
+/// A session on a client whose request timeout is 50 ms, retrying a refresh
+/// twice, with the given server reuse grace window.
+async fn timing_out_session(server: &Server, grace: Duration) -> (Session, StoredTokens) {
     // The only time limit of a refresh is the client's request timeout.
     let client = ClientBuilder::new()
         .base_url(passage_auth_client::ClientInfo::baseurl(&server.client()))
@@ -243,16 +243,25 @@ async fn a_timed_out_refresh_keeps_the_old_tokens() {
     let session = Session::builder(client, APP_ID)
         .clock(server.clock())
         .refresh_retry(quick_retries(2))
+        .server_reuse_grace(grace)
         .build();
     let auth = server.state.auth_result();
     session.sign_in(&auth).await.unwrap();
     server.clock().advance(Duration::from_secs(400));
-    // The server never answers: both attempts time out.
+    // The server never answers: both attempts of the policy time out.
     for _ in 0..2 {
         server
             .state
             .push_token_fault(Fault::Hold(Arc::new(Notify::new())));
     }
+    (session, StoredTokens::from_auth_result(&auth))
+}
+
+#[tokio::test]
+async fn a_timed_out_refresh_keeps_the_old_tokens() {
+    let server = Server::start().await;
+    // Without a reuse grace window only the retry policy applies.
+    let (session, first) = timing_out_session(&server, Duration::ZERO).await;
     let err = session.auth_token().await.unwrap_err();
     let SessionError::RefreshFailed(inner) = &err else {
         panic!("{err:?}");
@@ -263,9 +272,22 @@ async fn a_timed_out_refresh_keeps_the_old_tokens() {
     ));
     assert!(inner.is_transient());
     assert_eq!(server.state.token_posts.load(Ordering::SeqCst), 2);
-    assert!(stored(&session)
-        .await
-        .same_as(&StoredTokens::from_auth_result(&auth)));
+    assert!(stored(&session).await.same_as(&first));
+}
+
+#[tokio::test]
+async fn a_timed_out_refresh_is_presented_again_within_the_grace_window() {
+    let server = Server::start().await;
+    // The policy's two attempts time out; their outcome is unknown, so the
+    // same refresh token goes out a third time while the window is open.
+    let (session, first) = timing_out_session(&server, Duration::from_secs(30)).await;
+    let token = session.auth_token().await.unwrap();
+    assert_ne!(token.expose_secret(), first.auth_token.expose_secret());
+    assert_eq!(server.state.token_posts.load(Ordering::SeqCst), 3);
+    assert_eq!(
+        stored(&session).await.auth_token.expose_secret(),
+        token.expose_secret()
+    );
 }
 
 #[tokio::test]

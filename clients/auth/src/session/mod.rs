@@ -711,18 +711,19 @@ impl<S: TokenStore> Inner<S> {
     }
 }
 
-/// True when a failed refresh attempt may have been processed by the server
-/// (and the pair rotated): a timeout, a connection lost after the request was
-/// sent, an answer that arrived but cannot be used, or a 500, 502 or 504 (an
-/// error, or a gateway that gave up, after the server may have acted). A
-/// connection that was never made, a 429 or a 503 (refused before processing)
-/// are not.
+/// True when the answer to a failed refresh attempt was lost, so the server
+/// may have rotated the pair without the client learning it: a timeout, a
+/// connection lost after the request was sent, an answer that arrived but
+/// cannot be used, or a 502 or 504 (a gateway that gave up while the server
+/// may have acted). A connection that was never made, and any answer of the
+/// server itself (a 500, 503 or 429: it says what it did not do), are not;
+/// those follow the refresh retry policy alone.
 fn may_have_rotated(error: &Error) -> bool {
     match error {
         Error::Transport { connect, .. } => !connect,
         Error::Decode { .. } => true,
         _ => error.status().is_some_and(|s| {
-            matches!(s.as_u16(), 500 | 502 | 504) || !(s.is_client_error() || s.is_server_error())
+            matches!(s.as_u16(), 502 | 504) || !(s.is_client_error() || s.is_server_error())
         }),
     }
 }
