@@ -84,6 +84,17 @@ pub fn find_chromium() -> ChromiumLookup {
     );
 }
 
+/// A prerequisite of a suite that needs more than cargo (Chromium's NSS tools, npm packages, a
+/// program built by a `tests/sdk/*/setup.sh`) is missing, for the reason `why` (which says how to
+/// install it). With the environment variable `CI` set (`.ci/run` sets it) the suite must not
+/// skip: this panics. Elsewhere it prints that `suite` is skipped and the caller returns.
+pub fn skip_unless_ci(suite: &str, why: &str) {
+    if std::env::var_os("CI").is_some() {
+        panic!("{suite} cannot run (and CI is set, so it does not skip): {why}");
+    }
+    eprintln!("{suite} skipped (CI is not set): {why}");
+}
+
 /// The app page's server: `/` (and any other path, so magic links open it) is `index.html`,
 /// `/page.js` the page script, `/config.js` the emulator URL and app id.
 pub struct PageServer {
@@ -133,7 +144,8 @@ impl PageServer {
                 .into_response()
         };
         let config = format!("window.PASSAGE_PAGE = {config};");
-        let mut app = axum::Router::new().route("/config.js", get(move || async move { js(config) }));
+        let mut app =
+            axum::Router::new().route("/config.js", get(move || async move { js(config) }));
         for (path, source) in scripts {
             app = app.route(path, get(move || async move { js(source) }));
         }
@@ -178,19 +190,41 @@ pub struct TrustingHome {
 }
 
 impl TrustingHome {
-    /// A home whose NSS database trusts the PEM certificate at `ca_pem` as a web CA.
+    /// A home whose NSS database trusts the PEM certificate at `ca_pem` as a web CA, or why none
+    /// can be made: `certutil` is missing (the message says how to install it).
     ///
     /// # Panics
-    /// When `certutil` is missing (with how to install it) or fails.
-    pub fn trusting(ca_pem: &std::path::Path) -> Self {
+    /// When `certutil` runs and fails.
+    pub fn trusting(ca_pem: &std::path::Path) -> Result<Self, String> {
+        if let Err(e) = std::process::Command::new("certutil")
+            .arg("-H")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+        {
+            return Err(format!(
+                "cannot run certutil ({e}): it comes with Debian's libnss3-tools; run `bash .ci/setup` \
+                 (or `apt-get install -y libnss3-tools`)"
+            ));
+        }
         let dir = tempfile::tempdir().expect("a temporary home");
         let nssdb = dir.path().join(".pki/nssdb");
         std::fs::create_dir_all(&nssdb).expect("the NSS database directory");
         let db = format!("sql:{}", nssdb.display());
         let ca = ca_pem.to_str().expect("a UTF-8 CA path");
         certutil(&["-d", &db, "-N", "--empty-password"]);
-        certutil(&["-d", &db, "-A", "-t", "C,,", "-n", "passage-emulator-ca", "-i", ca]);
-        Self { dir }
+        certutil(&[
+            "-d",
+            &db,
+            "-A",
+            "-t",
+            "C,,",
+            "-n",
+            "passage-emulator-ca",
+            "-i",
+            ca,
+        ]);
+        Ok(Self { dir })
     }
 
     /// The home directory (Chromium's `HOME`).
@@ -199,17 +233,12 @@ impl TrustingHome {
     }
 }
 
-/// Runs NSS's `certutil` with `args`; panics with its output when it fails or is missing.
+/// Runs NSS's `certutil` with `args`; panics with its output when it fails.
 fn certutil(args: &[&str]) {
     let out = std::process::Command::new("certutil")
         .args(args)
         .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot run certutil ({e}): it comes with Debian's libnss3-tools; run `bash .ci/setup` \
-                 (or `apt-get install -y libnss3-tools`)"
-            )
-        });
+        .unwrap_or_else(|e| panic!("cannot run certutil {args:?}: {e}"));
     assert!(
         out.status.success(),
         "certutil {args:?} failed ({}): {}{}",
@@ -235,24 +264,28 @@ impl BrowserSession {
     /// Launches `executable` headless with a fresh profile and `options`.
     pub async fn launch_with(executable: PathBuf, options: LaunchOptions<'_>) -> Self {
         let profile = tempfile::tempdir().expect("profile dir");
-        let mut args = vec![
-            "--disable-gpu".to_owned(),
-            "--disable-quic".to_owned(),
-            "--no-first-run".to_owned(),
-            "--disable-background-networking".to_owned(),
-            "--disable-component-update".to_owned(),
-            "--disable-sync".to_owned(),
-        ];
-        if let Some(proxy) = options.proxy_server {
-            // Loopback pages bypass it (Chromium's default), so only other hosts go through it.
-            args.push(format!("--proxy-server={proxy}"));
-        }
+        // chromiumoxide adds the leading `--` (and `=value`) itself: switches are given bare. It
+        // also tells every tab to ignore certificate errors unless asked not to: certificates are
+        // checked, so that an HTTPS page is trusted only as `options.trust` says.
         let mut config = BrowserConfig::builder()
             .chrome_executable(executable)
+            .respect_https_errors()
             .disable_default_args()
             .no_sandbox()
             .user_data_dir(profile.path())
-            .args(args)
+            .args([
+                "disable-gpu",
+                "disable-quic",
+                "no-first-run",
+                "disable-background-networking",
+                "disable-component-update",
+                "disable-sync",
+            ]);
+        if let Some(proxy) = options.proxy_server {
+            // Loopback pages bypass it (Chromium's default), so only other hosts go through it.
+            config = config.arg(("proxy-server", proxy));
+        }
+        config = config
             .window_size(1280, 1000)
             .viewport(None)
             .launch_timeout(Duration::from_secs(60));

@@ -37,9 +37,9 @@ fn pinned_version(package: &str) -> String {
         .to_owned()
 }
 
-/// The installed version of `package` in `tests/sdk/node/node_modules`; panics, saying to run the
-/// set-up script, when it is missing or not the pinned one.
-fn installed(package: &str) -> String {
+/// The installed version of `package` in `tests/sdk/node/node_modules`, or why it is not usable:
+/// missing or not the pinned version (the message says to run the set-up script).
+fn installed(package: &str) -> Result<String, String> {
     let wanted = pinned_version(package);
     let manifest = node_dir()
         .join("node_modules")
@@ -50,10 +50,11 @@ fn installed(package: &str) -> String {
         .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
         .and_then(|json| json["version"].as_str().map(str::to_owned));
     match version {
-        Some(v) if v == wanted => v,
-        found => panic!(
-            "{package} {wanted} is not installed in tests/sdk/node (found {found:?}): run `bash tests/sdk/node/setup.sh`"
-        ),
+        Some(v) if v == wanted => Ok(v),
+        found => Err(format!(
+            "{package} {wanted} is not installed in tests/sdk/node (found {found:?}): run \
+             `bash tests/sdk/node/setup.sh` (or `bash .ci/setup`; needs node and npm)"
+        )),
     }
 }
 
@@ -65,13 +66,14 @@ pub struct FlexBundle {
     pub version: String,
 }
 
-/// Bundles the installed SDK with the installed esbuild.
+/// Bundles the installed SDK with the installed esbuild, or says why it cannot: the packages are
+/// missing or stale (run `tests/sdk/node/setup.sh`).
 ///
 /// # Panics
-/// When the packages are missing or stale (run `tests/sdk/node/setup.sh`) or esbuild fails.
-pub fn bundle() -> FlexBundle {
-    let version = installed(PACKAGE);
-    installed("esbuild");
+/// When esbuild runs and fails.
+pub fn bundle() -> Result<FlexBundle, String> {
+    let version = installed(PACKAGE)?;
+    installed("esbuild")?;
     let esbuild = node_dir().join("node_modules/.bin/esbuild");
     let mut child = Command::new(&esbuild)
         .current_dir(node_dir())
@@ -95,7 +97,9 @@ pub fn bundle() -> FlexBundle {
     {
         use std::io::Write as _;
         let mut stdin = child.stdin.take().expect("esbuild's stdin");
-        stdin.write_all(ENTRY.as_bytes()).expect("esbuild reads the entry");
+        stdin
+            .write_all(ENTRY.as_bytes())
+            .expect("esbuild reads the entry");
     }
     let out = child.wait_with_output().expect("esbuild runs");
     assert!(
@@ -109,5 +113,5 @@ pub fn bundle() -> FlexBundle {
         script.contains("PassageFlex"),
         "the bundle holds no PassageFlex"
     );
-    FlexBundle { script, version }
+    Ok(FlexBundle { script, version })
 }

@@ -22,29 +22,30 @@ fn crate_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("sdk/rust")
 }
 
-/// The step runner's executable; panics, saying to run the set-up script, when it is missing or
-/// older than its sources.
-pub fn executable() -> PathBuf {
+/// The step runner's executable, or why it cannot be used: not built, or older than its sources
+/// (the message says to run the set-up script).
+pub fn executable() -> Result<PathBuf, String> {
     let dir = crate_dir();
     let exe = dir.join("target/debug/passage-flex-steps");
+    let setup = "run `bash tests/sdk/rust/setup.sh` (or `bash .ci/setup`)";
     let built = std::fs::metadata(&exe)
         .and_then(|m| m.modified())
-        .unwrap_or_else(|e| {
-            panic!(
-                "the passage_flex step runner is not built ({}: {e}): run `bash tests/sdk/rust/setup.sh`",
+        .map_err(|e| {
+            format!(
+                "the passage_flex step runner is not built ({}: {e}): {setup}",
                 exe.display()
             )
-        });
-    for source in ["Cargo.toml", "Cargo.lock", "src/main.rs"] {
-        let changed = std::fs::metadata(dir.join(source))
-            .and_then(|m| m.modified())
-            .expect("the step runner's sources");
-        assert!(
-            changed <= built,
-            "tests/sdk/rust/{source} changed after the step runner was built: run `bash tests/sdk/rust/setup.sh`"
-        );
+        })?;
+    // Cargo rebuilds the program whenever its source is newer than the last build.
+    let changed = std::fs::metadata(dir.join("src/main.rs"))
+        .and_then(|m| m.modified())
+        .expect("the step runner's source");
+    if changed > built {
+        return Err(format!(
+            "tests/sdk/rust/src/main.rs changed after the step runner was built: {setup}"
+        ));
     }
-    exe
+    Ok(exe)
 }
 
 /// What a failed step answered: the `passage_flex::Error` variant and its message.
@@ -67,14 +68,20 @@ pub struct FlexSdk {
 }
 
 impl FlexSdk {
-    /// Starts the SDK for `app_id` with `api_key`, through `emulator`'s intercepting proxy (which
-    /// must be configured), and waits for its `ready` line.
-    pub async fn start(emulator: &EmulatorHandle, app_id: &str, api_key: &str) -> Self {
+    /// Starts the SDK (the step runner at `executable`, see [`executable`]) for `app_id` with
+    /// `api_key`, through `emulator`'s intercepting proxy (which must be configured), and waits for
+    /// its `ready` line.
+    pub async fn start(
+        executable: &Path,
+        emulator: &EmulatorHandle,
+        app_id: &str,
+        api_key: &str,
+    ) -> Self {
         let proxy = emulator
             .proxy_url()
             .expect("the emulator runs its intercepting proxy (EmulatorConfig::intercept)");
         let ca = emulator.ca_certificate_path().expect("the proxy's CA");
-        let mut command = tokio::process::Command::new(executable());
+        let mut command = tokio::process::Command::new(executable);
         for name in [
             "HTTP_PROXY",
             "http_proxy",
@@ -173,10 +180,7 @@ impl FlexSdk {
         } else {
             Err(StepError {
                 kind: answer["error"]["kind"].as_str().unwrap_or("").to_owned(),
-                message: answer["error"]["message"]
-                    .as_str()
-                    .unwrap_or("")
-                    .to_owned(),
+                message: answer["error"]["message"].as_str().unwrap_or("").to_owned(),
             })
         }
     }

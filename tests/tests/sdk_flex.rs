@@ -5,13 +5,19 @@
 //! authenticator) and hands the SDK the nonces. Every value checked is one the test chose or read
 //! itself: from the authenticator, or from the emulator through our own Management client.
 //!
-//! `passage_flex` 1.0.2 has no "get app" call (only `auth` and `user`), so there is no such step.
+//! `passage_flex` 1.0.2 has no "get app" call (its public API is `PassageFlex::{auth, user}`: three
+//! transaction and nonce calls, and get user, list devices, revoke device), so there is no such step.
+//!
+//! Without the built step runner (`bash tests/sdk/rust/setup.sh`) the suite reports itself skipped,
+//! or fails when `CI` is set.
 
+use std::path::PathBuf;
 use std::time::Instant;
 
 use passage_e2e::authenticator::SoftAuthenticator;
+use passage_e2e::browser::skip_unless_ci;
 use passage_e2e::flex_ceremony;
-use passage_e2e::flex_steps::{FlexSdk, StepError};
+use passage_e2e::flex_steps::{self, FlexSdk, StepError};
 use passage_e2e::harness::TestEnv;
 use passage_emulator::settings::InterceptConfig;
 use passage_emulator::{EmulatorConfig, DEFAULT_API_KEY};
@@ -32,6 +38,13 @@ async fn start(state: &tempfile::TempDir) -> TestEnv {
     .await
 }
 
+/// The built step runner, or `None` when the suite skips (see [`skip_unless_ci`]).
+fn runner() -> Option<PathBuf> {
+    flex_steps::executable()
+        .map_err(|why| skip_unless_ci("the passage_flex suite", &why))
+        .ok()
+}
+
 fn error(kind: &str) -> Result<Value, StepError> {
     Err(StepError {
         kind: kind.to_owned(),
@@ -49,11 +62,12 @@ fn kind(result: Result<Value, StepError>) -> Result<Value, StepError> {
 
 #[tokio::test]
 async fn passage_flex_runs_the_flex_flow_through_the_proxy() {
+    let Some(runner) = runner() else { return };
     let state = tempfile::tempdir().expect("a state directory");
     let env = start(&state).await;
     let app = env.app_id.clone();
     let started = Instant::now();
-    let mut sdk = FlexSdk::start(&env.emulator, &app, DEFAULT_API_KEY).await;
+    let mut sdk = FlexSdk::start(&runner, &env.emulator, &app, DEFAULT_API_KEY).await;
     let spawned = started.elapsed();
     let mut authenticator = SoftAuthenticator::new(ORIGIN);
     let external_id = "rust-flex-0001";
@@ -86,6 +100,24 @@ async fn passage_flex_runs_the_flex_flow_through_the_proxy() {
         "the SDK's call reached the emulator's Management API\n{}",
         sdk.diagnostics(Some(&env.emulator))
     );
+    let pending = env
+        .management
+        .find_user_by_identifier(&app, external_id)
+        .await
+        .expect("find")
+        .unwrap_or_else(|| {
+            panic!(
+                "the emulator holds a user with the external id\n{}",
+                sdk.diagnostics(Some(&env.emulator))
+            )
+        });
+    assert_eq!(
+        serde_json::to_value(&pending.status).unwrap(),
+        "pending",
+        "a new Flex user is pending until the ceremony"
+    );
+    assert!(pending.webauthn_devices.is_empty());
+    // The transaction id the SDK returned is one the emulator opened: its ceremony runs.
     let (nonce, user) =
         flex_ceremony::register(&env.client, &app, &mut authenticator, &transaction).await;
     assert_eq!(
@@ -135,9 +167,17 @@ async fn passage_flex_runs_the_flex_flow_through_the_proxy() {
         .await
     );
     assert_eq!(theirs["id"], ours.id.as_str());
-    assert_eq!(theirs["external_id"], external_id);
-    assert_eq!(theirs["status"], "active");
-    assert_eq!(theirs["webauthn"], true);
+    assert_eq!(theirs["external_id"], ours.external_id.as_str());
+    assert_eq!(
+        theirs["status"],
+        serde_json::to_value(&ours.status).unwrap()
+    );
+    assert_eq!(theirs["webauthn"], ours.webauthn);
+    assert_eq!(theirs["login_count"], ours.login_count);
+    assert_eq!(
+        theirs["webauthn_devices"][0]["id"],
+        ours.webauthn_devices[0].id.as_str()
+    );
     assert_eq!(
         theirs["webauthn_devices"][0]["cred_id"],
         authenticator.credential_ids()[0].as_str(),
@@ -166,6 +206,21 @@ async fn passage_flex_runs_the_flex_flow_through_the_proxy() {
     );
 
     // Devices: listed as the emulator has them, then one revoked.
+    let held = env
+        .management
+        .list_user_devices()
+        .app_id(&app)
+        .user_id(&ours.id)
+        .send()
+        .await
+        .expect("list_user_devices")
+        .into_inner()
+        .devices;
+    assert_eq!(
+        held[0].usage_count,
+        ours.webauthn_devices[0].usage_count + 1,
+        "the emulator counted the authentication's use of the passkey"
+    );
     let devices = timed!(
         "list_devices",
         sdk.step(
@@ -175,17 +230,15 @@ async fn passage_flex_runs_the_flex_flow_through_the_proxy() {
         .await
     );
     let devices = devices.as_array().expect("a list").clone();
-    assert_eq!(devices.len(), 1, "{devices:?}");
+    assert_eq!(devices.len(), held.len(), "{devices:?}");
     let device_id = devices[0]["id"].as_str().expect("a device id").to_owned();
-    assert_eq!(device_id, ours.webauthn_devices[0].id);
+    assert_eq!(device_id, held[0].id);
     assert_eq!(
         devices[0]["cred_id"],
         authenticator.credential_ids()[0].as_str()
     );
-    assert_eq!(
-        devices[0]["usage_count"], 1,
-        "the authentication used the passkey"
-    );
+    assert_eq!(devices[0]["usage_count"], held[0].usage_count);
+    assert_eq!(devices[0]["friendly_name"], held[0].friendly_name.as_str());
     assert_eq!(
         kind(
             sdk.try_step(json!({"step": "revoke_device", "external_id": external_id,
@@ -241,14 +294,17 @@ async fn passage_flex_runs_the_flex_flow_through_the_proxy() {
 
 #[tokio::test]
 async fn passage_flex_with_a_wrong_api_key_is_refused() {
+    let Some(runner) = runner() else { return };
     let state = tempfile::tempdir().expect("a state directory");
     let env = start(&state).await;
-    let mut sdk = FlexSdk::start(&env.emulator, &env.app_id, "not-this-apps-key").await;
+    let mut sdk = FlexSdk::start(&runner, &env.emulator, &env.app_id, "not-this-apps-key").await;
     assert_eq!(
         kind(
-            sdk.try_step(json!({"step": "create_register_transaction", "external_id": "x",
-                                "passkey_display_name": "x"}))
-                .await
+            sdk.try_step(
+                json!({"step": "create_register_transaction", "external_id": "x",
+                                "passkey_display_name": "x"})
+            )
+            .await
         ),
         error("InvalidAccessToken")
     );

@@ -76,7 +76,11 @@ async fn run(flex: &PassageFlex, step: Step) -> Result<Value, Error> {
                 .await?
         ),
         Step::CreateAuthenticateTransaction { external_id } => {
-            json!(flex.auth.create_authenticate_transaction(external_id).await?)
+            json!(
+                flex.auth
+                    .create_authenticate_transaction(external_id)
+                    .await?
+            )
         }
         Step::VerifyNonce { nonce } => json!(flex.auth.verify_nonce(nonce).await?),
         Step::GetUser { external_id } => json!(flex.user.get(external_id).await?),
