@@ -236,6 +236,23 @@ impl EmulatorHandle {
         self.ctx.faults.clear();
     }
 
+    /// Sends every answer a [`FaultKind::HoldAfterProcessing`] fault holds now.
+    ///
+    /// [`FaultKind::HoldAfterProcessing`]: crate::model::faults::FaultKind::HoldAfterProcessing
+    pub fn release_held_answers(&self) {
+        self.ctx.faults.release_held();
+    }
+
+    /// Waits until at least `count` answers are held by a
+    /// [`FaultKind::HoldAfterProcessing`] fault (their handlers have run).
+    ///
+    /// [`FaultKind::HoldAfterProcessing`]: crate::model::faults::FaultKind::HoldAfterProcessing
+    pub async fn answers_held(&self, count: usize) {
+        let mut held = self.ctx.faults.held_answers();
+        // The sender lives in the emulator's context, which this handle keeps alive.
+        let _ = held.wait_for(|n| *n >= count).await;
+    }
+
     /// Requests that reached the API so far.
     pub fn requests(&self) -> Vec<LoggedRequest> {
         self.ctx.request_log.list()

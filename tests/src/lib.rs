@@ -7,3 +7,4 @@ pub mod flex_js;
 pub mod flex_steps;
 pub mod harness;
 pub mod hostile;
+pub mod skip;

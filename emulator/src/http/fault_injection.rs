@@ -12,7 +12,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::context::Context;
-use crate::model::faults::{FaultKind, FaultRule};
+use crate::model::faults::{FaultKind, FaultRegistry, FaultRule, MAX_FAULT_DELAY_MS};
 use crate::model::request_log::LoggedRequest;
 
 /// Where the fault middleware sits: in front of one API, whose paths it logs and matches fault
@@ -55,7 +55,7 @@ pub async fn fault_middleware(
         None => FaultOutcome::Respond(next.run(req).await),
         Some(rule) => {
             tracing::info!(kind = ?rule.kind, %method, %path, "injecting fault");
-            apply(&rule, req, next).await
+            apply(&rule, &ctx.faults, req, next).await
         }
     };
     match outcome {
@@ -100,7 +100,12 @@ impl std::fmt::Debug for FaultOutcome {
 }
 
 /// Applies `rule` to a request; `next` runs the handler for the kinds that let it run.
-pub async fn apply(rule: &FaultRule, req: Request, next: Next) -> FaultOutcome {
+pub async fn apply(
+    rule: &FaultRule,
+    faults: &FaultRegistry,
+    req: Request,
+    next: Next,
+) -> FaultOutcome {
     let resp = match rule.kind {
         FaultKind::Status500 => error_response(StatusCode::INTERNAL_SERVER_ERROR),
         FaultKind::Status503 => with_retry_after(
@@ -118,6 +123,12 @@ pub async fn apply(rule: &FaultRule, req: Request, next: Next) -> FaultOutcome {
         FaultKind::DelayAfterProcessing => {
             let resp = next.run(req).await;
             tokio::time::sleep(Duration::from_millis(rule.delay_ms.unwrap_or(1000))).await;
+            resp
+        }
+        FaultKind::HoldAfterProcessing => {
+            let resp = next.run(req).await;
+            let limit = rule.delay_ms.unwrap_or(MAX_FAULT_DELAY_MS);
+            faults.hold(Duration::from_millis(limit)).await;
             resp
         }
         FaultKind::TruncatedBody => raw_response(

@@ -8,7 +8,14 @@
 //! - **Single-flight, across processes too**: concurrent callers that find
 //!   the token stale wait for one refresh and all receive its result. The
 //!   refresh holds the store's [`lock`](TokenStore::lock) (for a
-//!   [`FileStore`], an advisory file lock) and first re-reads the store: a
+#![cfg_attr(
+    feature = "file-store",
+    doc = "   [`FileStore`], an advisory file lock) and first re-reads the store: a"
+)]
+#![cfg_attr(
+    not(feature = "file-store"),
+    doc = "   `FileStore`, an advisory file lock) and first re-reads the store: a"
+)]
 //!   pair that another session or process rotated meanwhile is used instead
 //!   of presenting the spent refresh token.
 //! - **Never cancelled**: a refresh runs in its own task to the end, whatever
