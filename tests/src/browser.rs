@@ -84,17 +84,6 @@ pub fn find_chromium() -> ChromiumLookup {
     ChromiumLookup::Skip
 }
 
-/// A prerequisite of a suite that needs more than cargo (Chromium's NSS tools, npm packages, a
-/// program built by a `tests/sdk/*/setup.sh`) is missing, for the reason `why` (which says how to
-/// install it). With the environment variable `CI` set (`.ci/run` sets it) the suite must not
-/// skip: this panics. Elsewhere it prints that `suite` is skipped and the caller returns.
-pub fn skip_unless_ci(suite: &str, why: &str) {
-    if std::env::var_os("CI").is_some() {
-        panic!("{suite} cannot run (and CI is set, so it does not skip): {why}");
-    }
-    eprintln!("{suite} skipped (CI is not set): {why}");
-}
-
 /// The app page's server: `/` (and any other path, so magic links open it) is `index.html`,
 /// `/page.js` the page script, `/config.js` the emulator URL and app id.
 pub struct PageServer {

@@ -12,10 +12,14 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 
-use passage_emulator::EmulatorHandle;
+use axum::body::Bytes;
+use passage_auth_client::redact::{redact_text, RedactedBody};
+use passage_emulator::{EmulatorHandle, Exchange};
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout};
+
+use crate::conformance::CheckedEmulator;
 
 /// `tests/sdk/rust`.
 fn crate_dir() -> PathBuf {
@@ -185,37 +189,82 @@ impl FlexSdk {
         }
     }
 
-    /// Sends `step`, which must succeed; panics with the diagnostics (and `emulator`'s request log)
-    /// otherwise.
-    pub async fn step(&mut self, emulator: &EmulatorHandle, step: Value) -> Value {
+    /// Sends `step`, which must succeed, and returns its value; otherwise panics with the
+    /// diagnostics, which show each request the emulator received during the step and its answer.
+    pub async fn step(&mut self, emulator: &CheckedEmulator, step: Value) -> Value {
+        let mark = emulator.exchanges().len();
         match self.try_step(step).await {
             Ok(value) => value,
             Err(e) => panic!(
                 "the SDK failed: {} {}\n{}",
                 e.kind,
                 e.message,
-                self.diagnostics(Some(emulator))
+                self.diagnostics(Some((emulator, mark)))
             ),
         }
     }
 
-    /// The steps sent and answered so far, the child's stderr and, with `emulator`, the requests
-    /// it served (method, path, status) most recent last.
-    pub fn diagnostics(&self, emulator: Option<&EmulatorHandle>) -> String {
+    /// Sends `step`, which must fail with the `passage_flex::Error` variant `kind`; otherwise
+    /// panics with the diagnostics (as [`Self::step`]).
+    pub async fn step_fails(&mut self, emulator: &CheckedEmulator, step: Value, kind: &str) {
+        let mark = emulator.exchanges().len();
+        let answer = self.try_step(step).await;
+        if !matches!(&answer, Err(e) if e.kind == kind) {
+            panic!(
+                "the SDK should have failed with {kind}, it answered {answer:?}\n{}",
+                self.diagnostics(Some((emulator, mark)))
+            );
+        }
+    }
+
+    /// The steps sent and answered so far, the child's stderr and, with `(emulator, mark)`, every
+    /// request the emulator received after its first `mark` exchanges (the SDK's requests of the
+    /// failing step) with its answer, secrets redacted.
+    pub fn diagnostics(&self, exchanges: Option<(&CheckedEmulator, usize)>) -> String {
         let mut out = String::from("passage_flex steps (-> sent, <- answered):\n");
         for line in &self.transcript {
             out.push_str(line);
             out.push('\n');
         }
-        if let Some(emulator) = emulator {
-            out.push_str("emulator request log (latest 20):\n");
-            let requests = emulator.requests();
-            for r in requests.iter().skip(requests.len().saturating_sub(20)) {
-                out.push_str(&format!("  {} {} -> {:?}\n", r.method, r.path, r.status));
+        if let Some((emulator, mark)) = exchanges {
+            out.push_str("the step's requests as the emulator received them, and its answers:\n");
+            for exchange in emulator.exchanges().iter().skip(mark) {
+                out.push_str(&show_exchange(exchange));
             }
         }
         let stderr = self.stderr.lock().unwrap_or_else(|p| p.into_inner());
         out.push_str(&format!("step runner stderr:\n{stderr}"));
         out
     }
+}
+
+/// One request and its answer for a failure report: the SDK's identifying headers (never the
+/// `Authorization` header, which holds the API key) and both bodies through the client runtime's
+/// redaction (the values of secret-looking keys such as `nonce`, and token-like text, removed).
+fn show_exchange(exchange: &Exchange) -> String {
+    let body = |bytes: &[u8]| {
+        if bytes.is_empty() {
+            "(empty)".to_owned()
+        } else {
+            RedactedBody::from_bytes(&Bytes::copy_from_slice(bytes))
+                .as_str()
+                .to_owned()
+        }
+    };
+    let header = |name: &str| exchange.request_header(name).unwrap_or("(none)").to_owned();
+    format!(
+        "  {} {}{} (Passage-Version: {}, User-Agent: {})\n    request: {}\n    answer:  {:?} {}\n",
+        exchange.method,
+        exchange.path,
+        exchange
+            .query
+            .as_deref()
+            .map(|q| format!("?{}", redact_text(q)))
+            .unwrap_or_default(),
+        header("passage-version"),
+        header("user-agent"),
+        body(&exchange.request_body),
+        exchange.status,
+        body(&exchange.body),
+    )
 }

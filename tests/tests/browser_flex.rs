@@ -14,19 +14,20 @@
 //!
 //! Needs Chromium (see `passage_e2e::browser::find_chromium`), NSS's `certutil` (Debian's
 //! `libnss3-tools`), the npm packages of `tests/sdk/node` and the step runner of `tests/sdk/rust`
-//! (`bash .ci/setup` installs all of them); without the last three the case reports itself
-//! skipped, or fails when `CI` is set.
+//! (`bash .ci/setup` installs all of them); without them it fails, or with `PASSAGE_SKIP_BROWSER=1`
+//! outside CI reports itself skipped (`passage_e2e::skip`).
 
 use std::time::Instant;
 
 use chromiumoxide::cdp::browser_protocol::web_authn::AuthenticatorTransport;
 use passage_e2e::browser::{
-    find_chromium, skip_unless_ci, std_to_base64url, BrowserSession, ChromiumLookup, LaunchOptions,
-    PageServer, TrustingHome,
+    find_chromium, std_to_base64url, BrowserSession, ChromiumLookup, LaunchOptions, PageServer,
+    TrustingHome,
 };
 use passage_e2e::flex_js;
 use passage_e2e::flex_steps::{self, FlexSdk};
 use passage_e2e::harness::TestEnv;
+use passage_e2e::skip::missing_requirement;
 use passage_emulator::settings::InterceptConfig;
 use passage_emulator::{AppConfig, EmulatorConfig, DEFAULT_API_KEY};
 use passage_management_client::UsersExt;
@@ -37,6 +38,17 @@ const FLEX_PAGE_JS: &str = include_str!("../browser/flex-page.js");
 
 /// The suite's name in a skip or failure message.
 const SUITE: &str = "the Passkey Flex browser case";
+
+/// Something this case needs beyond Chromium is missing (`why`): the real-browser suite's rule
+/// ([`missing_requirement`] with `PASSAGE_SKIP_BROWSER`).
+fn missing(why: &str) {
+    missing_requirement(
+        SUITE,
+        "PASSAGE_SKIP_BROWSER",
+        why,
+        "`bash .ci/setup` installs everything it needs.",
+    );
+}
 
 fn js(value: &str) -> String {
     serde_json::to_string(value).expect("a string")
@@ -62,11 +74,11 @@ async fn passage_flex_js_registers_and_authenticates_through_passage_flex() {
     };
     let bundle = match flex_js::bundle() {
         Ok(bundle) => bundle,
-        Err(why) => return skip_unless_ci(SUITE, &why),
+        Err(why) => return missing(&why),
     };
     let runner = match flex_steps::executable() {
         Ok(runner) => runner,
-        Err(why) => return skip_unless_ci(SUITE, &why),
+        Err(why) => return missing(&why),
     };
     let started = Instant::now();
     let state = tempfile::tempdir().expect("a state directory");
@@ -92,7 +104,7 @@ async fn passage_flex_js_registers_and_authenticates_through_passage_flex() {
     let ca = env.emulator.ca_certificate_path().expect("the proxy's CA");
     let home = match TrustingHome::trusting(ca) {
         Ok(home) => home,
-        Err(why) => return skip_unless_ci(SUITE, &why),
+        Err(why) => return missing(&why),
     };
     let bundle_bytes = bundle.script.len();
     pages.serve_page(

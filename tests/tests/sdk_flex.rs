@@ -8,21 +8,21 @@
 //! `passage_flex` 1.0.2 has no "get app" call (its public API is `PassageFlex::{auth, user}`: three
 //! transaction and nonce calls, and get user, list devices, revoke device), so there is no such step.
 //!
-//! Without the built step runner (`bash tests/sdk/rust/setup.sh`) the suite reports itself skipped,
-//! or fails when `CI` is set.
+//! Without the built step runner (`bash tests/sdk/rust/setup.sh`) the suite fails, or with
+//! `PASSAGE_SKIP_SDK=1` outside CI reports itself skipped (`passage_e2e::skip`).
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use passage_e2e::authenticator::SoftAuthenticator;
-use passage_e2e::browser::skip_unless_ci;
 use passage_e2e::flex_ceremony;
-use passage_e2e::flex_steps::{self, FlexSdk, StepError};
+use passage_e2e::flex_steps::{self, FlexSdk};
 use passage_e2e::harness::TestEnv;
+use passage_e2e::skip::missing_requirement;
 use passage_emulator::settings::InterceptConfig;
 use passage_emulator::{EmulatorConfig, DEFAULT_API_KEY};
 use passage_management_client::UsersExt;
-use serde_json::{json, Value};
+use serde_json::json;
 
 const ORIGIN: &str = "https://app.passage.test";
 
@@ -38,26 +38,19 @@ async fn start(state: &tempfile::TempDir) -> TestEnv {
     .await
 }
 
-/// The built step runner, or `None` when the suite skips (see [`skip_unless_ci`]).
+/// The built step runner, or `None` when the suite skips ([`missing_requirement`]: only outside
+/// CI, with `PASSAGE_SKIP_SDK=1`).
 fn runner() -> Option<PathBuf> {
     flex_steps::executable()
-        .map_err(|why| skip_unless_ci("the passage_flex suite", &why))
+        .map_err(|why| {
+            missing_requirement(
+                "the passage_flex suite",
+                "PASSAGE_SKIP_SDK",
+                &why,
+                "`bash .ci/setup` builds it.",
+            )
+        })
         .ok()
-}
-
-fn error(kind: &str) -> Result<Value, StepError> {
-    Err(StepError {
-        kind: kind.to_owned(),
-        message: String::new(),
-    })
-}
-
-/// The SDK error's kind only (its message is the SDK's wording).
-fn kind(result: Result<Value, StepError>) -> Result<Value, StepError> {
-    result.map_err(|e| StepError {
-        kind: e.kind,
-        message: String::new(),
-    })
 }
 
 #[tokio::test]
@@ -98,7 +91,7 @@ async fn passage_flex_runs_the_flex_flow_through_the_proxy() {
             && r.path == format!("/management/v1/apps/{app}/transactions/register")
             && r.status == Some(200)),
         "the SDK's call reached the emulator's Management API\n{}",
-        sdk.diagnostics(Some(&env.emulator))
+        sdk.diagnostics(Some((&env.emulator, 0)))
     );
     let pending = env
         .management
@@ -108,7 +101,7 @@ async fn passage_flex_runs_the_flex_flow_through_the_proxy() {
         .unwrap_or_else(|| {
             panic!(
                 "the emulator holds a user with the external id\n{}",
-                sdk.diagnostics(Some(&env.emulator))
+                sdk.diagnostics(Some((&env.emulator, 0)))
             )
         });
     assert_eq!(
@@ -126,13 +119,12 @@ async fn passage_flex_runs_the_flex_flow_through_the_proxy() {
     );
 
     // Verifying: a nonce never issued is refused, the ceremony's verifies once, to the external id.
-    assert_eq!(
-        kind(
-            sdk.try_step(json!({"step": "verify_nonce", "nonce": "not-a-nonce-of-this-app"}))
-                .await
-        ),
-        error("InvalidNonce")
-    );
+    sdk.step_fails(
+        &env.emulator,
+        json!({"step": "verify_nonce", "nonce": "not-a-nonce-of-this-app"}),
+        "InvalidNonce",
+    )
+    .await;
     let verified = timed!(
         "verify_nonce",
         sdk.step(
@@ -142,14 +134,13 @@ async fn passage_flex_runs_the_flex_flow_through_the_proxy() {
         .await
     );
     assert_eq!(verified, external_id);
-    assert_eq!(
-        kind(
-            sdk.try_step(json!({"step": "verify_nonce", "nonce": nonce.expose_secret()}))
-                .await
-        ),
-        error("InvalidNonce"),
-        "a nonce verifies once"
-    );
+    // a nonce verifies once
+    sdk.step_fails(
+        &env.emulator,
+        json!({"step": "verify_nonce", "nonce": nonce.expose_secret()}),
+        "InvalidNonce",
+    )
+    .await;
 
     // The user by external id, as the emulator has them (read with our own client).
     let ours = env
@@ -239,14 +230,13 @@ async fn passage_flex_runs_the_flex_flow_through_the_proxy() {
     );
     assert_eq!(devices[0]["usage_count"], held[0].usage_count);
     assert_eq!(devices[0]["friendly_name"], held[0].friendly_name.as_str());
-    assert_eq!(
-        kind(
-            sdk.try_step(json!({"step": "revoke_device", "external_id": external_id,
-                                "device_id": "no-such-device"}))
-                .await
-        ),
-        error("DeviceNotFound")
-    );
+    sdk.step_fails(
+        &env.emulator,
+        json!({"step": "revoke_device", "external_id": external_id,
+                                "device_id": "no-such-device"}),
+        "DeviceNotFound",
+    )
+    .await;
     timed!(
         "revoke_device",
         sdk.step(
@@ -266,21 +256,19 @@ async fn passage_flex_runs_the_flex_flow_through_the_proxy() {
         .into_inner()
         .devices;
     assert!(left.is_empty(), "the device is gone: {left:?}");
-    assert_eq!(
-        kind(
-            sdk.try_step(json!({"step": "create_authenticate_transaction",
-                                "external_id": external_id}))
-                .await
-        ),
-        error("UserHasNoPasskeys")
-    );
-    assert_eq!(
-        kind(
-            sdk.try_step(json!({"step": "get_user", "external_id": "nobody-has-this-id"}))
-                .await
-        ),
-        error("UserNotFound")
-    );
+    sdk.step_fails(
+        &env.emulator,
+        json!({"step": "create_authenticate_transaction",
+                                "external_id": external_id}),
+        "UserHasNoPasskeys",
+    )
+    .await;
+    sdk.step_fails(
+        &env.emulator,
+        json!({"step": "get_user", "external_id": "nobody-has-this-id"}),
+        "UserNotFound",
+    )
+    .await;
 
     for (step, took) in &timings {
         eprintln!("passage_flex step {step}: {took:?}");
@@ -298,14 +286,18 @@ async fn passage_flex_with_a_wrong_api_key_is_refused() {
     let state = tempfile::tempdir().expect("a state directory");
     let env = start(&state).await;
     let mut sdk = FlexSdk::start(&runner, &env.emulator, &env.app_id, "not-this-apps-key").await;
-    assert_eq!(
-        kind(
-            sdk.try_step(
-                json!({"step": "create_register_transaction", "external_id": "x",
-                                "passkey_display_name": "x"})
-            )
-            .await
-        ),
-        error("InvalidAccessToken")
-    );
+    sdk.step_fails(
+        &env.emulator,
+        json!({"step": "create_register_transaction", "external_id": "x",
+               "passkey_display_name": "x"}),
+        "InvalidAccessToken",
+    )
+    .await;
+    // Nothing was created: the emulator holds no user with that external id.
+    assert!(env
+        .management
+        .find_user_by_identifier(&env.app_id, "x")
+        .await
+        .expect("find")
+        .is_none());
 }
