@@ -112,11 +112,19 @@ impl PageServer {
     /// Starts serving the page, configured for the API at `api_base` (`http://127.0.0.1:PORT/v1`) and
     /// `app_id`.
     pub fn serve(&mut self, api_base: &str, app_id: &str) {
+        let config = serde_json::json!({ "api": api_base, "appId": app_id });
+        self.serve_page(INDEX_HTML, &config, vec![("/page.js", PAGE_JS.to_owned())]);
+    }
+
+    /// Starts serving `index_html` at `/` (and at any path no script has), `window.PASSAGE_PAGE =
+    /// <config>` as `/config.js`, and each `(path, source)` of `scripts` as JavaScript.
+    pub fn serve_page(
+        &mut self,
+        index_html: &'static str,
+        config: &Value,
+        scripts: Vec<(&'static str, String)>,
+    ) {
         let listener = self.listener.take().expect("serve is called once");
-        let config = format!(
-            "window.PASSAGE_PAGE = {};",
-            serde_json::json!({ "api": api_base, "appId": app_id })
-        );
         let js = |body: String| {
             (
                 [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
@@ -124,13 +132,13 @@ impl PageServer {
             )
                 .into_response()
         };
-        let app = axum::Router::new()
-            .route("/config.js", get(move || async move { js(config) }))
-            .route(
-                "/page.js",
-                get(move || async move { js(PAGE_JS.to_owned()) }),
-            )
-            .fallback(|| async { axum::response::Html(INDEX_HTML) });
+        let config = format!("window.PASSAGE_PAGE = {config};");
+        let mut app =
+            axum::Router::new().route("/config.js", get(move || async move { js(config) }));
+        for (path, source) in scripts {
+            app = app.route(path, get(move || async move { js(source) }));
+        }
+        let app = app.fallback(move || async move { axum::response::Html(index_html) });
         tokio::spawn(async move {
             axum::serve(listener, app).await.expect("page server runs");
         });
@@ -153,6 +161,82 @@ pub async fn serve_another_site() -> String {
     origin
 }
 
+/// How [`BrowserSession::launch_with`] starts Chromium.
+#[derive(Default)]
+pub struct LaunchOptions<'a> {
+    /// `--proxy-server`: every non-loopback request goes through this proxy (e.g. the emulator's
+    /// intercepting proxy, `http://127.0.0.1:PORT`).
+    pub proxy_server: Option<&'a str>,
+    /// A home directory whose NSS database Chromium trusts, e.g. one trusting the emulator's CA.
+    pub trust: Option<&'a TrustingHome>,
+}
+
+/// A temporary home directory whose NSS database (`.pki/nssdb`, where Chromium on Linux looks for
+/// the certificates it trusts) trusts one CA, made with NSS's `certutil` (Debian's `libnss3-tools`).
+/// Nothing outside the directory is touched; it is removed when dropped.
+pub struct TrustingHome {
+    dir: tempfile::TempDir,
+}
+
+impl TrustingHome {
+    /// A home whose NSS database trusts the PEM certificate at `ca_pem` as a web CA, or why none
+    /// can be made: `certutil` is missing (the message says how to install it).
+    ///
+    /// # Panics
+    /// When `certutil` runs and fails.
+    pub fn trusting(ca_pem: &std::path::Path) -> Result<Self, String> {
+        if let Err(e) = std::process::Command::new("certutil")
+            .arg("-H")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+        {
+            return Err(format!(
+                "cannot run certutil ({e}): it comes with Debian's libnss3-tools; run `bash .ci/setup` \
+                 (or `apt-get install -y libnss3-tools`)"
+            ));
+        }
+        let dir = tempfile::tempdir().expect("a temporary home");
+        let nssdb = dir.path().join(".pki/nssdb");
+        std::fs::create_dir_all(&nssdb).expect("the NSS database directory");
+        let db = format!("sql:{}", nssdb.display());
+        let ca = ca_pem.to_str().expect("a UTF-8 CA path");
+        certutil(&["-d", &db, "-N", "--empty-password"]);
+        certutil(&[
+            "-d",
+            &db,
+            "-A",
+            "-t",
+            "C,,",
+            "-n",
+            "passage-emulator-ca",
+            "-i",
+            ca,
+        ]);
+        Ok(Self { dir })
+    }
+
+    /// The home directory (Chromium's `HOME`).
+    pub fn home(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+}
+
+/// Runs NSS's `certutil` with `args`; panics with its output when it fails.
+fn certutil(args: &[&str]) {
+    let out = std::process::Command::new("certutil")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run certutil {args:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "certutil {args:?} failed ({}): {}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// One headless Chromium for the whole test binary.
 pub struct BrowserSession {
     browser: Browser,
@@ -163,25 +247,42 @@ pub struct BrowserSession {
 impl BrowserSession {
     /// Launches `executable` headless with a fresh profile.
     pub async fn launch(executable: PathBuf) -> Self {
+        Self::launch_with(executable, LaunchOptions::default()).await
+    }
+
+    /// Launches `executable` headless with a fresh profile and `options`.
+    pub async fn launch_with(executable: PathBuf, options: LaunchOptions<'_>) -> Self {
         let profile = tempfile::tempdir().expect("profile dir");
-        let config = BrowserConfig::builder()
+        // chromiumoxide adds the leading `--` (and `=value`) itself: switches are given bare. It
+        // also tells every tab to ignore certificate errors unless asked not to: certificates are
+        // checked, so that an HTTPS page is trusted only as `options.trust` says.
+        let mut config = BrowserConfig::builder()
             .chrome_executable(executable)
+            .respect_https_errors()
             .disable_default_args()
             .no_sandbox()
             .user_data_dir(profile.path())
             .args([
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ])
+                "disable-gpu",
+                "disable-quic",
+                "no-first-run",
+                "disable-background-networking",
+                "disable-component-update",
+                "disable-sync",
+            ]);
+        if let Some(proxy) = options.proxy_server {
+            // Loopback pages bypass it (Chromium's default), so only other hosts go through it.
+            config = config.arg(("proxy-server", proxy));
+        }
+        config = config
             .window_size(1280, 1000)
             .viewport(None)
-            .launch_timeout(Duration::from_secs(60))
-            .build()
-            .expect("browser config");
+            .launch_timeout(Duration::from_secs(60));
+        if let Some(home) = options.trust {
+            // Chromium on Linux reads the certificates it trusts from $HOME/.pki/nssdb.
+            config = config.env("HOME", home.home().to_string_lossy());
+        }
+        let config = config.build().expect("browser config");
         let (browser, mut handler) = Browser::launch(config).await.expect("Chromium starts");
         let handler = tokio::spawn(async move {
             while let Some(event) = handler.next().await {

@@ -1,10 +1,13 @@
 pub mod authenticator;
 pub mod browser;
 pub mod capture;
+pub mod flex_ceremony;
+pub mod flex_js;
+pub mod flex_steps;
 pub mod harness;
 pub mod hostile;
-pub mod skip;
 pub mod recording_proxy;
+pub mod skip;
 
 /// The spec-conformance check every test's emulator runs under (the `passage-conformance` crate).
 pub use passage_conformance as conformance;

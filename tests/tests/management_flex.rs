@@ -8,16 +8,13 @@ use std::collections::BTreeSet;
 use passage_auth_client::{types, SecretValue};
 use passage_e2e::authenticator::SoftAuthenticator;
 use passage_e2e::conformance::{Conformance, MANAGEMENT_PREFIX};
+use passage_e2e::flex_ceremony;
 use passage_e2e::harness::TestEnv;
 use passage_management_client::types as management;
 use passage_management_client::{Error as ManagementError, UsersExt};
 use serde_json::Value;
 
 const ORIGIN: &str = "https://app.passage.test";
-
-fn typed<T: serde::de::DeserializeOwned>(value: Value) -> T {
-    serde_json::from_value(value).expect("credential JSON fits the generated type")
-}
 
 fn failure(e: ManagementError) -> (Option<u16>, String) {
     (
@@ -65,42 +62,13 @@ async fn verify(env: &TestEnv, nonce: &SecretValue) -> Result<String, Management
         .map(|r| r.into_inner().external_id)
 }
 
-/// The front end: registers a passkey in `authenticator` for the transaction; returns the nonce
-/// and the WebAuthn options' `user` (the name the passkey is stored under).
+/// The front end: registers a passkey in `authenticator` for the transaction (nonce, WebAuthn `user`).
 async fn register(
     env: &TestEnv,
     authenticator: &mut SoftAuthenticator,
     transaction_id: &str,
 ) -> (SecretValue, Value) {
-    let start = env
-        .client
-        .register_webauthn_start_with_transaction()
-        .app_id(&env.app_id)
-        .body(
-            types::RegisterWebAuthnStartWithTransactionRequest::builder()
-                .transaction_id(transaction_id.to_owned()),
-        )
-        .send()
-        .await
-        .expect("register/transactions/webauthn/start")
-        .into_inner();
-    let options = serde_json::to_value(&start.handshake.challenge).unwrap();
-    let user = options["publicKey"]["user"].clone();
-    let credential = authenticator.register(&options).await.expect("registers");
-    let finished = env
-        .client
-        .register_webauthn_finish_with_transaction()
-        .app_id(&env.app_id)
-        .body(
-            types::RegisterWebAuthnFinishWithTransactionRequest::builder()
-                .handshake_id(start.handshake.id)
-                .handshake_response(typed::<types::CredentialCreationResponse>(credential))
-                .transaction_id(transaction_id.to_owned()),
-        )
-        .send()
-        .await
-        .expect("register/transactions/webauthn/finish");
-    (finished.into_inner().nonce, user)
+    flex_ceremony::register(&env.client, &env.app_id, authenticator, transaction_id).await
 }
 
 /// The front end: authenticates with `authenticator` for the transaction; returns the nonce.
@@ -109,34 +77,7 @@ async fn authenticate(
     authenticator: &mut SoftAuthenticator,
     transaction_id: &str,
 ) -> SecretValue {
-    let start = env
-        .client
-        .authenticate_webauthn_start_with_transaction()
-        .app_id(&env.app_id)
-        .body(
-            types::AuthenticateWebAuthnStartWithTransactionRequest::builder()
-                .transaction_id(Some(transaction_id.to_owned())),
-        )
-        .send()
-        .await
-        .expect("authenticate/transactions/webauthn/start")
-        .into_inner();
-    let options = serde_json::to_value(&start.handshake.challenge).unwrap();
-    let assertion = authenticator.login(&options).await.expect("asserts");
-    env.client
-        .authenticate_webauthn_finish_with_transaction()
-        .app_id(&env.app_id)
-        .body(
-            types::AuthenticateWebAuthnFinishWithTransactionRequest::builder()
-                .handshake_id(start.handshake.id)
-                .handshake_response(typed::<types::CredentialAssertionResponse>(assertion))
-                .transaction_id(Some(transaction_id.to_owned())),
-        )
-        .send()
-        .await
-        .expect("authenticate/transactions/webauthn/finish")
-        .into_inner()
-        .nonce
+    flex_ceremony::authenticate(&env.client, &env.app_id, authenticator, transaction_id).await
 }
 
 #[tokio::test]
