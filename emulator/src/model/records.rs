@@ -188,8 +188,8 @@ pub struct MagicLinkRecord {
 pub struct OtpRecord {
     /// Id returned to the client.
     pub id: String,
-    /// HMAC-SHA256 (hex) of the code under the app's passcode key ([`AppRecord::passcode_key`]
-    /// (crate::model::app::AppRecord::passcode_key), never stored): a plain digest of six digits is
+    /// HMAC-SHA256 (hex) of the code under the app's passcode key
+    /// ([`AppRecord::passcode_key`](crate::model::app::AppRecord::passcode_key), never stored): a plain digest of six digits is
     /// reversed by trying the million codes. Empty for a record written before passcodes were
     /// digested (it never matches).
     #[serde(default)]
