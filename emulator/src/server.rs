@@ -241,6 +241,16 @@ impl EmulatorHandle {
         self.ctx.request_log.list()
     }
 
+    /// Switches on (or off) the capture of each logged request's exchange: from now on every
+    /// [`LoggedRequest`] of [`Self::requests`] carries a [`crate::LoggedExchange`] (query, the
+    /// client's `Passage-Version`, `User-Agent`, `Content-Type` and redacted `Authorization`,
+    /// request and answer bodies), with every secret redacted, for failure reports of tests that
+    /// drive a client the test cannot instrument (Passage's SDKs). Off by default: it keeps
+    /// every body in memory.
+    pub fn capture_exchanges(&self, on: bool) {
+        self.ctx.request_log.capture_exchanges(on);
+    }
+
     /// Stops accepting connections, lets requests in flight finish (up to 30 s) and waits for that;
     /// the intercepting proxy closes its tunnels at once.
     pub async fn shutdown(mut self) {

@@ -4,3 +4,4 @@ pub mod capture;
 pub mod conformance;
 pub mod harness;
 pub mod hostile;
+pub mod sdk_process;
