@@ -7,8 +7,12 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "every feature of each client crate builds on its own (cargo hack --each-feature)"
-cargo hack --each-feature check -p passage-auth-client -p passage-management-client --locked
+# Each feature alone (and the defaults, and none): a test target, doc link or example that only
+# works because another feature is on fails here, not in a user's build.
+step "each feature of each client crate on its own: tests and docs (cargo hack --each-feature)"
+cargo hack --each-feature test -p passage-auth-client -p passage-management-client --locked
+RUSTDOCFLAGS="-D warnings" cargo hack --each-feature doc --no-deps \
+    -p passage-auth-client -p passage-management-client --locked
 
 step "a default build of passage-auth-client pulls in neither axum nor tokio's fs or signal"
 default_tree=$(cargo tree -p passage-auth-client -e normal -f '{p} {f}' --locked)

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use passage_auth_client::{types, Client, ClientBuilder, RetryPolicy, SecretValue};
-use passage_benches::{arg, otp_sign_in, report, Figure};
+use passage_benches::{arg, otp_sign_in, report, Figure, Goal};
 use passage_emulator::{Emulator, EmulatorConfig};
 
 const CLIENTS: usize = 64;
@@ -158,7 +158,8 @@ fn main() {
             start_rss as f64 / 1024.0,
             end_rss as f64 / 1024.0
         ),
-        bound: "flat (end <= 1.1x start)".into(),
-        met: Some(growth <= 1.1),
+        value: Some(growth),
+        bound: "flat: end / start".into(),
+        goal: Goal::at_most(1.1),
     });
 }

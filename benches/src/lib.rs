@@ -14,6 +14,10 @@ use bytes::Bytes;
 use passage_auth_client::{types, Client, Clock, SecretValue};
 use passage_emulator::EmulatorHandle;
 
+pub mod client_calls;
+pub mod load;
+pub mod thread_cpu;
+
 /// A server on 127.0.0.1 that answers every request with `body` as JSON.
 /// Returns its origin (`http://127.0.0.1:PORT`); it runs until the runtime stops.
 pub async fn fixed_json_server(body: Bytes) -> String {
@@ -318,6 +322,25 @@ pub fn sign_rate(signer: &passage_emulator::jwt::Signer, threads: usize, window:
     total as f64 / start.elapsed().as_secs_f64()
 }
 
+/// CPU µs of one RS256 signature by `signer` on this thread (its CPU time over `n` signatures):
+/// the per-flow crypto cost the emulator's CPU per flow is compared with.
+pub fn sign_cpu_us(signer: &passage_emulator::jwt::Signer, n: usize) -> f64 {
+    let claims = passage_emulator::jwt::Claims {
+        iss: "http://127.0.0.1:1/v1/apps/bench-app".into(),
+        sub: "usr_bench".into(),
+        aud: vec!["https://app.passage.test".into(), "bench-app".into()],
+        iat: 1_700_000_000,
+        nbf: 1_699_999_995,
+        exp: 1_700_000_300,
+        jti: "0123456789abcdef0123456789abcdef".into(),
+    };
+    let start = thread_cpu::now();
+    for _ in 0..n {
+        std::hint::black_box(signer.sign(&claims).expect("signs"));
+    }
+    (thread_cpu::now() - start).as_secs_f64() * 1e6 / n as f64
+}
+
 /// The median of `values`.
 pub fn median(values: &[f64]) -> f64 {
     let mut v = values.to_vec();
@@ -398,23 +421,74 @@ pub fn interleaved_ratio(
     }
 }
 
+/// How a figure's value is compared with its goal's limit.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub enum Cmp {
+    /// The value must be at most the limit.
+    #[serde(rename = "<=")]
+    AtMost,
+    /// The value must be at least the limit.
+    #[serde(rename = ">=")]
+    AtLeast,
+}
+
+/// The goal of a figure: `cargo xtask bench` checks the figure's value against it and fails when
+/// it does not hold.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Goal {
+    /// How the value is compared.
+    pub op: Cmp,
+    /// The limit.
+    pub limit: f64,
+    /// The unit shown after the limit (`x` for a ratio).
+    pub unit: &'static str,
+}
+
+impl Goal {
+    /// The value must be at most `limit` times its bound.
+    pub fn at_most(limit: f64) -> Option<Self> {
+        Some(Goal {
+            op: Cmp::AtMost,
+            limit,
+            unit: "x",
+        })
+    }
+
+    /// The value must be at least `limit` times its bound.
+    pub fn at_least(limit: f64) -> Option<Self> {
+        Some(Goal {
+            op: Cmp::AtLeast,
+            limit,
+            unit: "x",
+        })
+    }
+
+    /// A limit with another unit.
+    pub fn unit(mut self, unit: &'static str) -> Self {
+        self.unit = unit;
+        self
+    }
+}
+
 /// One figure of a bench run, printed as a `BENCH-RESULT {json}` line that `cargo xtask bench`
-/// collects into BENCHMARKS.md.
+/// collects into BENCHMARKS.md and checks against its goal.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Figure<'a> {
     /// Stable key of the figure (e.g. `jwt_verify.ratio`).
     pub key: &'a str,
     /// What was measured, in words.
     pub what: &'a str,
-    /// The measured value, already formatted with its unit.
+    /// The measured value, formatted with its unit and whatever explains it.
     pub measured: String,
-    /// The bound or peer it is compared with, formatted.
+    /// The number the goal is checked on (a ratio, a count).
+    pub value: Option<f64>,
+    /// What the value is measured against (its bound or peer), in words.
     pub bound: String,
-    /// Whether the goal is met (`None` when the figure has no goal).
-    pub met: Option<bool>,
+    /// The goal (`None` for a figure reported beside the others without one).
+    pub goal: Option<Goal>,
 }
 
-/// Prints `figure` as a `BENCH-RESULT` line (and in words).
+/// Prints `figure` as a `BENCH-RESULT` line.
 pub fn report(figure: &Figure<'_>) {
     println!(
         "BENCH-RESULT {}",

@@ -1,9 +1,14 @@
 //! Spec mutations for testing the generator's invariant: for any input, lint
 //! and generation either report located findings or produce code that
 //! compiles. The property test (`codegen/tests/mutation.rs`) and
-//! `cargo xtask mutate` apply random [`Mutation`]s to the real spec and judge
-//! every mutant with [`judge`]; [`compile_check`] runs `cargo check` on the
-//! code of the mutants that generate.
+//! `cargo xtask mutate` apply random [`Mutation`]s to each real spec and judge
+//! every mutant with [`Target::judge`]; [`compile_check`] runs `cargo check`
+//! on the code of the mutants that generate.
+//!
+//! A mutation that leaves the document as it was is *not applied*
+//! ([`apply`] returns `None`), and a mutant whose crate is the original's
+//! (apart from the spec's checksum in the headers) is a [`Violation`]: a
+//! mutant counts only when it ends in findings or in new code.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -11,7 +16,7 @@ use std::path::Path;
 
 use serde_json::{json, Map, Value};
 
-use crate::generate::{generate, GenerateError, GeneratedCrate};
+use crate::generate::{generate_with, GenerateError, GeneratedCrate, Options};
 use crate::isolate::catch;
 use crate::lint::{rules, LintReport};
 use crate::spec::{all_schemas, escape, operation_of, operations, LoadError, LoadedSpec};
@@ -46,6 +51,37 @@ pub const OPERATORS: [&str; 16] = [
     "odd-keyword",
     "odd-body",
     "odd-responses",
+];
+
+/// The operators grouped by what they change (each operator in one family).
+/// The mutation test compiles, for each spec, a mutant of every family that
+/// generates new code.
+pub const FAMILIES: [(&str, &[&str]); 5] = [
+    (
+        "fields",
+        &["delete-field", "rename-field", "duplicate-field"],
+    ),
+    (
+        "types",
+        &[
+            "retype",
+            "odd-format",
+            "move-required",
+            "move-nullable",
+            "odd-keyword",
+        ],
+    ),
+    ("references", &["break-ref", "loop-ref"]),
+    ("names", &["odd-enum", "odd-schema-name"]),
+    (
+        "operations",
+        &[
+            "odd-operation",
+            "odd-parameter",
+            "odd-body",
+            "odd-responses",
+        ],
+    ),
 ];
 
 fn pick<T: Clone>(items: &[T], n: u64) -> Option<T> {
@@ -157,17 +193,51 @@ fn rename_key(map: &mut Map<String, Value>, from: &str, to: String) {
     }
 }
 
-/// Applies one mutation; returns what it did (for reports), or `None` when
-/// the operator found nothing to change.
-pub fn apply(doc: &mut Value, m: &Mutation) -> Option<String> {
-    let operator = OPERATORS[m.operator as usize % OPERATORS.len()];
-    let (t, c) = (m.target, m.choice);
+/// One mutation as it was applied: its operator and what it changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Applied {
+    /// The operator, one of [`OPERATORS`].
+    pub operator: &'static str,
+    /// What it changed, with the JSON pointer of the node.
+    pub what: String,
+}
+
+impl fmt::Display for Applied {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.operator, self.what)
+    }
+}
+
+impl Mutation {
+    /// The name of the mutation's operator (its number modulo [`OPERATORS`]).
+    pub fn operator_name(&self) -> &'static str {
+        OPERATORS[self.operator as usize % OPERATORS.len()]
+    }
+}
+
+/// Applies one mutation; returns what it did, or `None` when it did not
+/// apply: the operator found nothing to change, or its change left the
+/// document as it was (then `doc` is left untouched).
+pub fn apply(doc: &mut Value, m: &Mutation) -> Option<Applied> {
+    let operator = m.operator_name();
+    let before = doc.clone();
+    match change(doc, operator, m.target, m.choice) {
+        Some(what) if *doc != before => Some(Applied { operator, what }),
+        _ => {
+            *doc = before;
+            None
+        }
+    }
+}
+
+/// The change of `operator` on `doc` for target `t` and choice `c`.
+fn change(doc: &mut Value, operator: &str, t: u64, c: u64) -> Option<String> {
     let mut all = Vec::new();
     objects(doc, String::new(), &mut all);
     let schemas = schema_pointers(doc);
     let names = schema_names(doc);
     let ops: Vec<String> = operations(doc).into_iter().map(|o| o.pointer).collect();
-    let done = |what: String| Some(format!("{operator}: {what}"));
+    let done = Some;
     match operator {
         "delete-field" => {
             let at = pick(&all, t)?;
@@ -301,7 +371,7 @@ pub fn apply(doc: &mut Value, m: &Mutation) -> Option<String> {
             let schemas = doc.pointer_mut("/components/schemas")?.as_object_mut()?;
             rename_key(schemas, &from, to.clone());
             // Half the time the references follow the rename.
-            if c % 2 == 0 {
+            if c.is_multiple_of(2) {
                 let text = serde_json::to_string(doc).ok()?;
                 let from_ref = format!("\"#/components/schemas/{from}\"");
                 let to_ref = serde_json::to_string(&format!("#/components/schemas/{to}")).ok()?;
@@ -547,16 +617,33 @@ pub fn apply(doc: &mut Value, m: &Mutation) -> Option<String> {
     }
 }
 
-/// The mutant of `base` after `mutations`, as YAML text, with what each
-/// mutation did.
-pub fn mutant(base: &Value, mutations: &[Mutation]) -> (String, Vec<String>) {
+/// A mutant of a spec: its YAML text and the mutations that changed it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mutant {
+    /// The mutated spec, as YAML.
+    pub text: String,
+    /// The mutations that applied, in order.
+    pub applied: Vec<Applied>,
+    /// The operators of the mutations that did not apply (see [`apply`]).
+    pub not_applied: Vec<&'static str>,
+}
+
+/// The mutant of `base` after `mutations`.
+pub fn mutant(base: &Value, mutations: &[Mutation]) -> Mutant {
     let mut doc = base.clone();
-    let applied = mutations
-        .iter()
-        .filter_map(|m| apply(&mut doc, m))
-        .collect();
+    let (mut applied, mut not_applied) = (Vec::new(), Vec::new());
+    for m in mutations {
+        match apply(&mut doc, m) {
+            Some(done) => applied.push(done),
+            None => not_applied.push(m.operator_name()),
+        }
+    }
     let text = serde_yaml::to_string(&doc).unwrap_or_default();
-    (text, applied)
+    Mutant {
+        text,
+        applied,
+        not_applied,
+    }
 }
 
 /// How a mutant fared, when the invariant held.
@@ -566,11 +653,18 @@ pub enum Outcome {
     Unloadable,
     /// Lint or the generator reported located findings, with their rule ids.
     Rejected(BTreeSet<&'static str>),
-    /// A crate was generated (valid Rust with each item defined once).
+    /// The mutant no longer fits the crate's configured options (say, its
+    /// error body lost the code property the options name): the generator
+    /// refuses it with a typed error that names the option and the schema,
+    /// not a line of the spec.
+    Refused(String),
+    /// A crate was generated (valid Rust with each item defined once) that
+    /// differs from the original spec's.
     Generated(Box<GeneratedCrate>),
 }
 
-/// A broken invariant: a panic, an unlocated finding or an error that is not a finding.
+/// A broken invariant: a panic, an unlocated finding, an error that is not a
+/// finding, or a mutant that generates the original crate.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Violation(pub String);
 
@@ -580,32 +674,108 @@ impl fmt::Display for Violation {
     }
 }
 
-/// Loads, lints and generates `text` (named `file`) and checks the invariant:
-/// nothing panics, and every failure is a finding that names file, line,
-/// column, the operation or component, and a JSON pointer.
-pub fn judge(file: &str, text: &str) -> Result<Outcome, Violation> {
-    let run = || -> Result<Outcome, Violation> {
-        let spec = match LoadedSpec::from_str(file, text.to_string()) {
-            Ok(spec) => spec,
-            Err(LoadError::Syntax {
-                line, column, path, ..
-            }) if line >= 1 && column >= 1 && path == Path::new(file) => {
-                return Ok(Outcome::Unloadable)
-            }
-            Err(other) => return Err(Violation(format!("unlocated load error: {other}"))),
-        };
-        match generate(&spec) {
-            Ok(generated) => Ok(Outcome::Generated(Box::new(generated))),
-            Err(GenerateError::Lint { report, .. }) => check_report(&spec, &report),
-            Err(other) => Err(Violation(format!(
-                "an error that is not a finding: {other}"
-            ))),
-        }
-    };
-    match catch(run) {
-        Ok(result) => result,
-        Err(panic) => Err(Violation(format!("panicked: {panic}"))),
+/// A spec under mutation: its document, the generator's options for its
+/// crate (as `spec/crates.toml` configures it) and the crate it generates.
+#[derive(Clone, Debug)]
+pub struct Target {
+    options: Options,
+    base: Value,
+    original: GeneratedCrate,
+}
+
+impl Target {
+    /// The target for `spec`, generated with `options`; fails (with the
+    /// reason) when the spec does not generate.
+    ///
+    /// The original crate a mutant is compared with is generated from the
+    /// spec written out the way mutants are ([`mutant`] with no mutation:
+    /// the same YAML writer, keys in the same order, which changes the order
+    /// of the generated operations), so that only a mutation makes a difference.
+    pub fn new(spec: &LoadedSpec, options: Options) -> Result<Self, String> {
+        generate_with(spec, &options).map_err(|e| e.to_string())?;
+        let base = spec.json().clone();
+        let written =
+            LoadedSpec::from_str(options.spec_display_name.clone(), mutant(&base, &[]).text)
+                .map_err(|e| format!("the spec written out as YAML does not load: {e}"))?;
+        let original = generate_with(&written, &options)
+            .map_err(|e| format!("the spec written out as YAML does not generate: {e}"))?;
+        Ok(Self {
+            options,
+            base,
+            original,
+        })
     }
+
+    /// The spec's name (as the options give it).
+    pub fn name(&self) -> &str {
+        &self.options.spec_display_name
+    }
+
+    /// The spec, as a JSON document.
+    pub fn document(&self) -> &Value {
+        &self.base
+    }
+
+    /// The crate the spec generates (written out as mutants are).
+    pub fn original(&self) -> &GeneratedCrate {
+        &self.original
+    }
+
+    /// The mutant of the spec after `mutations`.
+    pub fn mutant(&self, mutations: &[Mutation]) -> Mutant {
+        mutant(&self.base, mutations)
+    }
+
+    /// Loads, lints and generates `text` (a mutant, named like the spec) and
+    /// checks the invariant: nothing panics, every failure is a finding that
+    /// names file, line, column, the operation or component and a JSON
+    /// pointer, and generated code differs from the original crate.
+    pub fn judge(&self, text: &str) -> Result<Outcome, Violation> {
+        let file = self.name();
+        let run = || -> Result<Outcome, Violation> {
+            let spec = match LoadedSpec::from_str(file, text.to_string()) {
+                Ok(spec) => spec,
+                Err(LoadError::Syntax {
+                    line, column, path, ..
+                }) if line >= 1 && column >= 1 && path == Path::new(file) => {
+                    return Ok(Outcome::Unloadable)
+                }
+                Err(other) => return Err(Violation(format!("unlocated load error: {other}"))),
+            };
+            match generate_with(&spec, &self.options) {
+                Ok(generated) if same_crate(&generated, &self.original) => Err(Violation(
+                    "the mutant generates the original crate: the mutation changed nothing the generator reads".into(),
+                )),
+                Ok(generated) => Ok(Outcome::Generated(Box::new(generated))),
+                Err(GenerateError::Lint { report, .. }) => check_report(&spec, &report),
+                Err(refused @ GenerateError::Options { .. }) => {
+                    Ok(Outcome::Refused(refused.to_string()))
+                }
+                Err(other) => Err(Violation(format!(
+                    "an error that is not a finding: {other}"
+                ))),
+            }
+        };
+        match catch(run) {
+            Ok(result) => result,
+            Err(panic) => Err(Violation(format!("panicked: {panic}"))),
+        }
+    }
+}
+
+/// True when two crates are the same apart from the `sha256` lines of their
+/// headers (the checksum of the spec's bytes, which any reformatting changes).
+pub fn same_crate(a: &GeneratedCrate, b: &GeneratedCrate) -> bool {
+    let body = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| !(l.starts_with("// sha256: ") || l.starts_with("# sha256: ")))
+            .map(str::to_string)
+            .collect()
+    };
+    a.files()
+        .iter()
+        .zip(b.files())
+        .all(|((_, x), (_, y))| body(x) == body(y))
 }
 
 fn check_report(spec: &LoadedSpec, report: &LintReport) -> Result<Outcome, Violation> {
@@ -669,31 +839,71 @@ pub fn compile_check(
 mod tests {
     use super::*;
 
-    #[test]
-    fn every_operator_changes_the_real_spec() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../spec/passage-auth.yaml");
+    fn real_spec(name: &str) -> Value {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../spec")
+            .join(name);
         let text = std::fs::read_to_string(path).unwrap();
-        let base = LoadedSpec::from_str("spec.yaml", text)
+        LoadedSpec::from_str("spec.yaml", text)
             .unwrap()
             .json()
-            .clone();
-        for (i, name) in OPERATORS.iter().enumerate() {
-            let changed = (0..20u64).any(|n| {
-                let mut doc = base.clone();
-                let m = Mutation {
-                    operator: i as u8,
-                    target: n,
-                    choice: n * 7 + 1,
-                };
-                apply(&mut doc, &m).is_some() && doc != base
-            });
-            assert!(changed, "{name} never changes the spec");
+            .clone()
+    }
+
+    #[test]
+    fn every_operator_changes_each_real_spec() {
+        for spec in ["passage-auth.yaml", "passage-management.yaml"] {
+            let base = real_spec(spec);
+            for (i, name) in OPERATORS.iter().enumerate() {
+                let changed = (0..20u64).any(|n| {
+                    let mut doc = base.clone();
+                    let m = Mutation {
+                        operator: i as u8,
+                        target: n,
+                        choice: n * 7 + 1,
+                    };
+                    apply(&mut doc, &m).is_some_and(|a| a.operator == *name) && doc != base
+                });
+                assert!(changed, "{name} never changes {spec}");
+            }
         }
+    }
+
+    #[test]
+    fn a_change_that_leaves_the_document_as_it_was_is_not_applied() {
+        let base = json!({"components": {"schemas": {"A": {"type": "string"}}}});
+        // move-nullable, choice 1: remove `nullable` (A has none).
+        let m = Mutation {
+            operator: 10,
+            target: 0,
+            choice: 1,
+        };
+        let mut doc = base.clone();
+        assert_eq!(apply(&mut doc, &m), None);
+        assert_eq!(doc, base);
+        let done = mutant(&base, &[m]);
+        assert!(done.applied.is_empty());
+        assert_eq!(done.not_applied, ["move-nullable"]);
+        // Choice 0 sets it: applied.
+        let m = Mutation { choice: 0, ..m };
+        let applied = apply(&mut doc, &m).unwrap();
+        assert_eq!(applied.operator, "move-nullable");
+        assert_eq!(
+            applied.to_string(),
+            "move-nullable: /components/schemas/A/nullable = true"
+        );
+    }
+
+    fn test_target() -> Target {
+        let valid = crate::lint::testing::VALID;
+        let spec = LoadedSpec::from_str("spec/test.yaml", valid.to_string()).unwrap();
+        Target::new(&spec, Options::for_spec("spec/test.yaml")).unwrap()
     }
 
     #[test]
     fn the_four_rows_of_issue_14_end_in_located_findings() {
         let valid = crate::lint::testing::VALID;
+        let target = test_target();
         for (from, to, rule) in [
             (
                 "        id:\n          type: string",
@@ -712,14 +922,44 @@ mod tests {
             ),
         ] {
             let text = valid.replacen(from, to, 1);
-            match judge("spec/test.yaml", &text) {
+            match target.judge(&text) {
                 Ok(Outcome::Rejected(rules)) => assert!(rules.contains(rule), "{rules:?}"),
                 other => panic!("{to}: {other:?}"),
             }
         }
-        assert!(matches!(
-            judge("spec/test.yaml", valid),
-            Ok(Outcome::Generated(_))
-        ));
+    }
+
+    #[test]
+    fn a_mutant_counts_only_when_its_code_is_new() {
+        let valid = crate::lint::testing::VALID;
+        let target = test_target();
+        // The spec written out as mutants are, with no mutation, is no mutant.
+        let unchanged = target.mutant(&[]);
+        assert!(unchanged.applied.is_empty());
+        let violation = target.judge(&unchanged.text).unwrap_err();
+        assert!(
+            violation.0.contains("generates the original crate"),
+            "{violation}"
+        );
+        // A new enum value is new code.
+        let text = valid.replacen(
+            "enum: [active, inactive]",
+            "enum: [active, inactive, gone]",
+            1,
+        );
+        assert_ne!(text, valid);
+        assert!(matches!(target.judge(&text), Ok(Outcome::Generated(_))));
+    }
+
+    #[test]
+    fn crates_that_differ_only_in_the_checksum_are_the_same() {
+        let a = test_target().original().clone();
+        let mut b = a.clone();
+        b.code = b.code.replacen("// sha256: ", "// sha256: 00", 1);
+        b.manifest = b.manifest.replacen("# sha256: ", "# sha256: 00", 1);
+        assert_ne!(a, b);
+        assert!(same_crate(&a, &b));
+        b.root.push_str("\n// more\n");
+        assert!(!same_crate(&a, &b));
     }
 }

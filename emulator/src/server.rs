@@ -236,19 +236,26 @@ impl EmulatorHandle {
         self.ctx.faults.clear();
     }
 
+    /// Sends every answer a [`FaultKind::HoldAfterProcessing`] fault holds now.
+    ///
+    /// [`FaultKind::HoldAfterProcessing`]: crate::model::faults::FaultKind::HoldAfterProcessing
+    pub fn release_held_answers(&self) {
+        self.ctx.faults.release_held();
+    }
+
+    /// Waits until at least `count` answers are held by a
+    /// [`FaultKind::HoldAfterProcessing`] fault (their handlers have run).
+    ///
+    /// [`FaultKind::HoldAfterProcessing`]: crate::model::faults::FaultKind::HoldAfterProcessing
+    pub async fn answers_held(&self, count: usize) {
+        let mut held = self.ctx.faults.held_answers();
+        // The sender lives in the emulator's context, which this handle keeps alive.
+        let _ = held.wait_for(|n| *n >= count).await;
+    }
+
     /// Requests that reached the API so far.
     pub fn requests(&self) -> Vec<LoggedRequest> {
         self.ctx.request_log.list()
-    }
-
-    /// Switches on (or off) the capture of each logged request's exchange: from now on every
-    /// [`LoggedRequest`] of [`Self::requests`] carries a [`crate::LoggedExchange`] (query, the
-    /// client's `Passage-Version`, `User-Agent`, `Content-Type` and redacted `Authorization`,
-    /// request and answer bodies), with every secret redacted, for failure reports of tests that
-    /// drive a client the test cannot instrument (Passage's SDKs). Off by default: it keeps
-    /// every body in memory.
-    pub fn capture_exchanges(&self, on: bool) {
-        self.ctx.request_log.capture_exchanges(on);
     }
 
     /// Stops accepting connections, lets requests in flight finish (up to 30 s) and waits for that;

@@ -1,4 +1,4 @@
-//! Runnable examples of `passage-auth-client`.
+//! Runnable examples of `passage-auth-client` and `passage-management-client`.
 //!
 //! Each example is a thin `main` in `examples/examples/` around a `run` function of one module
 //! here, so the examples are also run as tests (`examples/tests/run_examples.rs`).
@@ -14,6 +14,7 @@
 //! cargo run -p passage-examples --example passkey_login
 //! cargo run -p passage-examples --example long_lived_session
 //! cargo run -p passage-examples --example axum_service
+//! cargo run -p passage-examples --example manage_users
 //! ```
 
 #![warn(missing_docs)]
@@ -21,6 +22,7 @@
 pub mod axum_service;
 pub mod long_lived_session;
 pub mod magic_link_login;
+pub mod manage_users;
 pub mod otp;
 pub mod otp_login;
 pub mod passkey_login;
@@ -28,7 +30,7 @@ pub mod steps;
 pub mod target;
 
 pub use steps::Steps;
-pub use target::{Target, DEFAULT_REMOTE_BASE_URL};
+pub use target::{Target, DEFAULT_REMOTE_BASE_URL, DEFAULT_REMOTE_MANAGEMENT_BASE_URL};
 
 /// Runs an example's `run` on a fresh multi-threaded runtime, printing its error (if any) and
 /// turning it into the exit code. Used by the thin `main`s in `examples/examples/`.

@@ -14,6 +14,10 @@ use crate::steps::{emit, emit_inline};
 /// Base URL used with `PASSAGE_APP_ID` when `PASSAGE_BASE_URL` is not set.
 pub const DEFAULT_REMOTE_BASE_URL: &str = "https://auth.passage.id/v1";
 
+/// Management API base URL used with `PASSAGE_APP_ID` when `PASSAGE_MANAGEMENT_BASE_URL` is not
+/// set.
+pub const DEFAULT_REMOTE_MANAGEMENT_BASE_URL: &str = "https://api.passage.id/v1";
+
 /// The API an example talks to.
 #[derive(Debug)]
 pub struct Target {
@@ -96,6 +100,35 @@ impl Target {
     pub fn client(&self) -> anyhow::Result<Client> {
         Ok(ClientBuilder::new()
             .base_url(self.base_url.as_str())
+            .build()?)
+    }
+
+    /// A Management API client for the target's back end: the emulator's Management API with its
+    /// default API key, or `PASSAGE_MANAGEMENT_BASE_URL` (default
+    /// [`DEFAULT_REMOTE_MANAGEMENT_BASE_URL`]) with the key in `PASSAGE_API_KEY`.
+    pub fn management_client(&self) -> anyhow::Result<passage_management_client::Client> {
+        let (base_url, api_key) = match self.emulator() {
+            Some(emulator) => (
+                emulator.management_base_url(),
+                passage_emulator::DEFAULT_API_KEY.to_owned(),
+            ),
+            None => {
+                let base_url = std::env::var("PASSAGE_MANAGEMENT_BASE_URL")
+                    .ok()
+                    .filter(|u| !u.trim().is_empty())
+                    .unwrap_or_else(|| DEFAULT_REMOTE_MANAGEMENT_BASE_URL.to_owned());
+                let api_key = std::env::var("PASSAGE_API_KEY")
+                    .ok()
+                    .filter(|k| !k.trim().is_empty())
+                    .context(
+                        "PASSAGE_API_KEY (the app's API key) is needed for the Management API",
+                    )?;
+                (base_url, api_key)
+            }
+        };
+        Ok(passage_management_client::ClientBuilder::new()
+            .base_url(base_url)
+            .api_key(api_key)
             .build()?)
     }
 

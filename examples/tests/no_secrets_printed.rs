@@ -7,7 +7,9 @@
 //! base64url string that the token-shape check below would flag.
 
 use passage_examples::steps::transcript;
-use passage_examples::{axum_service, long_lived_session, magic_link_login, otp_login, Target};
+use passage_examples::{
+    axum_service, long_lived_session, magic_link_login, manage_users, otp_login, Target,
+};
 
 /// Auth tokens (JWTs) and refresh tokens (43 base64url characters) are base64url runs at least
 /// this long; nothing the examples print on purpose is.
@@ -28,6 +30,7 @@ async fn the_examples_print_no_secret() {
         .await
         .expect("long_lived_session runs");
     axum_service::run(&target).await.expect("axum_service runs");
+    let managed = manage_users::run(&target).await.expect("manage_users runs");
     assert_eq!(
         session.refreshes_for_concurrent_callers,
         Some(1),
@@ -47,6 +50,7 @@ async fn the_examples_print_no_secret() {
         link.identifier.as_str(),
         "hopper@example.com",
         "alan@example.com",
+        managed.identifier.as_str(),
     ];
     let (mut passcodes, mut links) = (Vec::new(), Vec::new());
     for identifier in identifiers {
@@ -58,10 +62,21 @@ async fn the_examples_print_no_secret() {
     }
     assert_eq!(
         passcodes.len(),
-        3,
-        "otp_login, long_lived_session and axum_service were each sent one passcode"
+        4,
+        "otp_login, long_lived_session, axum_service and manage_users were each sent one passcode"
     );
     assert_eq!(links.len(), 2, "one magic link (secret and URL) was sent");
+    // manage_users' back end made a link of its own (not sent): its secret and URL count too.
+    links.extend(
+        managed
+            .magic_link
+            .iter()
+            .map(|secret| secret.expose_secret().to_owned()),
+    );
+    assert!(
+        !printed.contains(passage_emulator::DEFAULT_API_KEY),
+        "the Management API key was printed"
+    );
 
     // A passcode is a run of digits: compare whole digit runs, so that a passcode appearing by
     // chance inside a longer number (a timestamp) is not mistaken for it.

@@ -1,8 +1,10 @@
 //! Runs every example against an in-process emulator and checks what it did.
 
 use passage_examples::{
-    axum_service, long_lived_session, magic_link_login, otp_login, passkey_login, Target,
+    axum_service, long_lived_session, magic_link_login, manage_users, otp_login, passkey_login,
+    Target,
 };
+use passage_management_client::open_enums::UserStatus;
 
 async fn emulator() -> Target {
     Target::emulated().await.expect("emulator starts")
@@ -94,4 +96,44 @@ async fn axum_service_protects_its_route_and_stops() {
         Some(1),
         "the verifier caches the keys"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manage_users_creates_signs_in_manages_and_deletes_a_user() {
+    let target = emulator().await;
+    let outcome = manage_users::run(&target).await.expect("example runs");
+    assert_eq!(outcome.identifier, "katherine@example.com");
+    // A user made by the back end waits for their first sign-in (Passage's `pending`).
+    assert_eq!(outcome.status_after_create, UserStatus::Pending);
+    assert_eq!(outcome.token_user_id, outcome.created_id);
+    assert_eq!(outcome.status_after_sign_in, UserStatus::Active);
+    // A fresh emulator: the example's user is the only active one.
+    assert_eq!(outcome.active_users_listed, 1);
+    assert!(outcome.magic_link_signed_in);
+    assert_eq!(
+        outcome.refresh_after_revoke.as_deref(),
+        Some("invalid_refresh_token")
+    );
+    assert_eq!(
+        outcome.currentuser_after_deactivate.as_deref(),
+        Some("user_not_active")
+    );
+    assert!(outcome.gone_after_delete);
+    let management = |method: &str, suffix: &str| {
+        target
+            .emulator()
+            .expect("emulated")
+            .requests()
+            .iter()
+            .filter(|r| {
+                r.method == method
+                    && r.path.starts_with("/management/v1/")
+                    && r.path.ends_with(suffix)
+            })
+            .count()
+    };
+    assert_eq!(management("POST", "/users"), 1);
+    assert_eq!(management("DELETE", "/tokens"), 1);
+    assert_eq!(management("PATCH", "/deactivate"), 1);
+    assert_eq!(management("POST", "/magic-links"), 1);
 }

@@ -44,6 +44,13 @@ impl<T: fmt::Display + ?Sized> fmt::Display for PathSegment<'_, T> {
         struct Encoding<'a, 'b>(&'a mut fmt::Formatter<'b>);
         impl fmt::Write for Encoding<'_, '_> {
             fn write_str(&mut self, s: &str) -> fmt::Result {
+                // Most values (ids) are made of unreserved characters, none of which
+                // PATH_SEGMENT escapes: one scan, then written as they are.
+                let unreserved =
+                    |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~');
+                if s.bytes().all(unreserved) {
+                    return self.0.write_str(s);
+                }
                 utf8_percent_encode(s, PATH_SEGMENT).try_for_each(|part| self.0.write_str(part))
             }
         }

@@ -11,7 +11,7 @@
 //! `ApiErrorCode`), which the generated crate names through [`ApiErrorBody`]:
 //! a crate's own `Error` is `passage_runtime::Error<ApiErrorCode>`.
 
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -204,7 +204,8 @@ thread_local! {
     /// The secrets of the request sent by the call being polled on this thread
     /// (`None` outside a call): each [`FinishCall`] lends its own slot to the
     /// thread while it polls its call, and the pipeline writes into it.
-    static CALL_SECRETS: RefCell<Option<RequestSecrets>> = const { RefCell::new(None) };
+    // A `Cell`: lending and giving back are plain swaps, with no borrow flag to check.
+    static CALL_SECRETS: Cell<Option<RequestSecrets>> = const { Cell::new(None) };
 }
 
 /// Runs one generated call and converts its error into [`Error`], scrubbing
@@ -282,9 +283,10 @@ impl Drop for LentSlot<'_> {
 
 /// Records the current call's request secrets (a no-op outside a call).
 pub(crate) fn record_call_secrets(secrets: RequestSecrets) {
-    CALL_SECRETS.with_borrow_mut(|slot| {
-        if let Some(slot) = slot {
-            *slot = secrets;
+    CALL_SECRETS.with(|slot| {
+        // Written only into a lent slot (the previous value is dropped).
+        if slot.take().is_some() {
+            slot.set(Some(secrets));
         }
     });
 }
@@ -457,7 +459,12 @@ mod tests {
         let mut secrets = RequestSecrets::default();
         secrets.add("stray-secret-0123456789");
         record_call_secrets(secrets);
-        assert!(CALL_SECRETS.with_borrow(Option::is_none));
+        assert!(CALL_SECRETS.with(|slot| {
+            let lent = slot.take();
+            let none = lent.is_none();
+            slot.set(lent);
+            none
+        }));
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! It knows no spec: the operation's row ([`OperationSpec`]) and the error
 //! body type come from the generated crate.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, HeaderValue, LOCATION, SET_COOKIE};
 use serde::de::DeserializeOwned;
@@ -26,7 +26,8 @@ use crate::retry::{classify_error, classify_status, RetryPolicy, Verdict};
 
 /// Refuses a call whose credential cannot be sent (instead of sending it
 /// without one). Free when the client holds no invalid credential.
-// The error is the one progenitor's `pre` hook returns (a large enum, built only on refusal).
+// The error is the one every generated `send()` body propagates with `?` (a large enum, built
+// only on refusal).
 #[allow(clippy::result_large_err)]
 pub fn check_credentials<E>(
     state: &ClientState,
@@ -62,37 +63,39 @@ pub async fn send<B: DeserializeOwned>(
     let idempotent = op.is_some_and(|o| o.idempotent);
     let policy = state.retry_policy();
     // A span costs on every poll even when nothing records it (and with
-    // tracing's `log` feature it logs every poll): one only when DEBUG is on.
+    // tracing's `log` feature it logs every poll): one only when DEBUG is on,
+    // in a boxed future of its own, so that it does not grow every call's state.
     let response = if tracing::enabled!(tracing::Level::DEBUG) {
-        let span = tracing::debug_span!(
-            "passage.call",
-            operation = op.map_or("", |o| o.operation_id),
-            method = request.method().as_str(),
-            path = op.map_or("", |o| o.path),
-            status = tracing::field::Empty,
-            attempts = tracing::field::Empty,
-            elapsed_ms = tracing::field::Empty,
-        );
-        let sent = execute_with_retries(http, policy, request, idempotent)
-            .instrument(span.clone())
-            .await;
-        span.record("attempts", sent.attempts);
-        span.record("elapsed_ms", sent.elapsed.as_millis() as u64);
-        if let Ok(response) = &sent.result {
-            span.record("status", response.status().as_u16());
-        }
-        sent.result
+        Box::pin(send_traced(http, policy, op, request, idempotent)).await
     } else {
-        execute_with_retries(http, policy, request, idempotent)
-            .await
-            .result
+        // The first attempt runs here, with no future around it (every call
+        // pays for the moves of each layer of futures); the retries, rare, in
+        // a boxed future of their own.
+        let started = Instant::now();
+        let copy = copy_if_retryable(policy, &request);
+        let result = http.execute(request).await;
+        let wait = wait_before_next(policy, &result, idempotent, 1, started);
+        match next_attempt(copy, wait, &result) {
+            Some((pending, wait)) => {
+                Box::pin(retry(
+                    http, policy, pending, idempotent, started, result, wait,
+                ))
+                .await
+                .result
+            }
+            None => result,
+        }
     };
-    let response = response.map_err(reqwest::Error::without_url)?;
-    let response = capture_error_body::<B>(response, secrets.as_ref())
-        .await
-        // reqwest's errors print the URL, which may carry a secret query
-        // (`DELETE /tokens?refresh_token=`): drop it.
-        .map_err(reqwest::Error::without_url)?;
+    let mut response = response.map_err(reqwest::Error::without_url)?;
+    mark_sensitive_headers(response.headers_mut());
+    let status = response.status();
+    if status.is_client_error() || status.is_server_error() {
+        response = capture_error_body::<B>(response, secrets.as_ref())
+            .await
+            // reqwest's errors print the URL, which may carry a secret query
+            // (`DELETE /tokens?refresh_token=`): drop it.
+            .map_err(reqwest::Error::without_url)?;
+    }
     Ok(match op {
         // The response remembers the request URL (and prints it in
         // Debug): for an operation with a secret query, drop the URL.
@@ -114,24 +117,58 @@ struct Sent {
     elapsed: std::time::Duration,
 }
 
-/// A copy of `request` to send again, `None` when its body is a stream. Leaner than
-/// `Request::try_clone`, which also copies the extensions (a map allocated for every request
-/// because the timeout is kept there): the generated code sets none but the timeout.
-fn copy_for_retry(request: &reqwest::Request) -> Option<reqwest::Request> {
-    let body = match request.body() {
-        None => None,
-        Some(body) => Some(reqwest::Body::from(bytes::Bytes::copy_from_slice(
-            body.as_bytes()?,
-        ))),
-    };
-    let mut copy = reqwest::Request::new(request.method().clone(), request.url().clone());
-    if let Some(timeout) = request.timeout() {
-        *copy.timeout_mut() = Some(*timeout);
+/// What another attempt of a request needs besides its URL: the method,
+/// headers, body, timeout and version (`None` when the body is a stream).
+/// The URL is taken back from the attempt's outcome (an answer and a reqwest
+/// error both carry it), so a call that succeeds never copies it; leaner too
+/// than `Request::try_clone`, which also copies the extensions.
+struct RetryCopy {
+    method: reqwest::Method,
+    headers: reqwest::header::HeaderMap,
+    body: Option<bytes::Bytes>,
+    timeout: Option<Duration>,
+    version: reqwest::Version,
+}
+
+impl RetryCopy {
+    fn of(request: &reqwest::Request) -> Option<Self> {
+        let body = match request.body() {
+            None => None,
+            Some(body) => Some(bytes::Bytes::copy_from_slice(body.as_bytes()?)),
+        };
+        Some(RetryCopy {
+            method: request.method().clone(),
+            headers: request.headers().clone(),
+            body,
+            timeout: request.timeout().copied(),
+            version: request.version(),
+        })
     }
-    *copy.headers_mut() = request.headers().clone();
-    *copy.version_mut() = request.version();
-    *copy.body_mut() = body;
-    Some(copy)
+
+    /// The request again, to `url`.
+    fn into_request(self, url: reqwest::Url) -> reqwest::Request {
+        let mut request = reqwest::Request::new(self.method, url);
+        *request.timeout_mut() = self.timeout;
+        *request.headers_mut() = self.headers;
+        *request.version_mut() = self.version;
+        *request.body_mut() = self.body.map(reqwest::Body::from);
+        request
+    }
+}
+
+/// The request of the next attempt and the wait before it, when `copy` and
+/// `wait` allow one and the outcome still names the URL it was sent to.
+fn next_attempt(
+    copy: Option<RetryCopy>,
+    wait: Option<Duration>,
+    result: &reqwest::Result<reqwest::Response>,
+) -> Option<(reqwest::Request, Duration)> {
+    let (copy, wait) = (copy?, wait?);
+    let url = match result {
+        Ok(response) => response.url().clone(),
+        Err(error) => error.url()?.clone(),
+    };
+    Some((copy.into_request(url), wait))
 }
 
 /// Marks the headers that may carry a secret (`Set-Cookie`, and `Location`,
@@ -210,8 +247,8 @@ fn collect_json(value: &serde_json::Value, path: &[&str], into: &mut RequestSecr
     }
 }
 
-/// Marks secret-bearing headers sensitive; then, for a 4xx/5xx answer,
-/// keeps a redacted view of the body (the request's secrets scrubbed) in the
+/// For a 4xx/5xx answer (its secret-bearing headers already marked
+/// sensitive), keeps a redacted view of the body (the request's secrets scrubbed) in the
 /// answer's extensions, for the error to show. When the body is not the API's
 /// error body `B` (an HTML page from a proxy, say), the answer is also marked
 /// [`NonApiBody`], so that the caller gets a typed error that keeps the HTTP
@@ -220,11 +257,7 @@ async fn capture_error_body<B: DeserializeOwned>(
     mut response: reqwest::Response,
     secrets: Option<&RequestSecrets>,
 ) -> reqwest::Result<reqwest::Response> {
-    mark_sensitive_headers(response.headers_mut());
     let status = response.status();
-    if !(status.is_client_error() || status.is_server_error()) {
-        return Ok(response);
-    }
     let version = response.version();
     let headers = std::mem::take(response.headers_mut());
     let body = response.bytes().await?;
@@ -270,37 +303,94 @@ fn add_credential(
     secrets
 }
 
-/// Sends `request`, retrying as the policy and the operation's idempotency allow.
-async fn execute_with_retries(
+/// A copy of `request` for a second attempt, when the policy allows one.
+fn copy_if_retryable(policy: &RetryPolicy, request: &reqwest::Request) -> Option<RetryCopy> {
+    if policy.attempts() > 1 {
+        RetryCopy::of(request)
+    } else {
+        None
+    }
+}
+
+/// The wait before attempt `attempt + 1`, when `result` (of attempt `attempt`,
+/// the first of which started at `started`) calls for one and the policy
+/// allows it.
+fn wait_before_next(
+    policy: &RetryPolicy,
+    result: &reqwest::Result<reqwest::Response>,
+    idempotent: bool,
+    attempt: u32,
+    started: Instant,
+) -> Option<Duration> {
+    let verdict = match result {
+        Ok(response) => classify_status(response.status(), response.headers(), idempotent),
+        Err(error) => classify_error(error, idempotent),
+    };
+    match verdict {
+        Verdict::Retry(after) => policy.wait_before_retry(attempt, after, started.elapsed()),
+        Verdict::Done => None,
+    }
+}
+
+/// Sends `request` with its retries and a `passage.call` span (DEBUG on).
+async fn send_traced(
     http: &reqwest::Client,
     policy: &RetryPolicy,
+    op: Option<&'static OperationSpec>,
     request: reqwest::Request,
     idempotent: bool,
-) -> Sent {
-    let started = Instant::now();
-    let mut attempt = 1u32;
-    let mut pending = request;
-    loop {
-        let copy = (attempt < policy.attempts())
-            .then(|| copy_for_retry(&pending))
-            .flatten();
-        let result = http.execute(pending).await;
-
-        let verdict = match &result {
-            Ok(response) => classify_status(response.status(), response.headers(), idempotent),
-            Err(error) => classify_error(error, idempotent),
-        };
-        let wait = match verdict {
-            Verdict::Retry(after) => policy.wait_before_retry(attempt, after, started.elapsed()),
-            Verdict::Done => None,
-        };
-        let (Some(copy), Some(wait)) = (copy, wait) else {
-            return Sent {
+) -> reqwest::Result<reqwest::Response> {
+    let span = tracing::debug_span!(
+        "passage.call",
+        operation = op.map_or("", |o| o.operation_id),
+        method = request.method().as_str(),
+        path = op.map_or("", |o| o.path),
+        status = tracing::field::Empty,
+        attempts = tracing::field::Empty,
+        elapsed_ms = tracing::field::Empty,
+    );
+    let sent = async {
+        let started = Instant::now();
+        let copy = copy_if_retryable(policy, &request);
+        let result = http.execute(request).await;
+        let wait = wait_before_next(policy, &result, idempotent, 1, started);
+        match next_attempt(copy, wait, &result) {
+            Some((pending, wait)) => {
+                retry(http, policy, pending, idempotent, started, result, wait).await
+            }
+            None => Sent {
                 result,
-                attempts: attempt,
+                attempts: 1,
                 elapsed: started.elapsed(),
-            };
-        };
+            },
+        }
+    }
+    .instrument(span.clone())
+    .await;
+    span.record("attempts", sent.attempts);
+    span.record("elapsed_ms", sent.elapsed.as_millis() as u64);
+    if let Ok(response) = &sent.result {
+        span.record("status", response.status().as_u16());
+    }
+    sent.result
+}
+
+/// The attempts after the first, whose outcome `first` calls for a retry
+/// after `wait`: each waits, sends `pending`, and retries again as the policy
+/// and the operation's idempotency allow.
+async fn retry(
+    http: &reqwest::Client,
+    policy: &RetryPolicy,
+    mut pending: reqwest::Request,
+    idempotent: bool,
+    started: Instant,
+    first: reqwest::Result<reqwest::Response>,
+    first_wait: Duration,
+) -> Sent {
+    let mut attempt = 1u32;
+    let mut result = first;
+    let mut wait = first_wait;
+    loop {
         match &result {
             Ok(response) => tracing::debug!(
                 attempt,
@@ -317,20 +407,37 @@ async fn execute_with_retries(
             ),
         }
         drop(result);
-        // Boxed: a timer is large, and only a retry needs one.
-        Box::pin(tokio::time::sleep(wait)).await;
-        pending = copy;
+        tokio::time::sleep(wait).await;
         attempt += 1;
+        let copy = if attempt < policy.attempts() {
+            RetryCopy::of(&pending)
+        } else {
+            None
+        };
+        result = http.execute(pending).await;
+        let next = wait_before_next(policy, &result, idempotent, attempt, started);
+        match next_attempt(copy, next, &result) {
+            Some((next_request, next_wait)) => {
+                pending = next_request;
+                wait = next_wait;
+            }
+            None => {
+                return Sent {
+                    result,
+                    attempts: attempt,
+                    elapsed: started.elapsed(),
+                }
+            }
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[test]
-    fn a_retry_copy_is_the_same_request() {
+    fn a_retry_copy_is_the_same_request_to_the_url_of_the_outcome() {
         let mut request = reqwest::Client::new()
             .post("http://127.0.0.1:1/v1/apps/a/tokens?x=1")
             .header("x-one", "1")
@@ -340,7 +447,18 @@ mod tests {
             .build()
             .unwrap();
         *request.version_mut() = reqwest::Version::HTTP_11;
-        let copy = copy_for_retry(&request).expect("a body of bytes can be copied");
+        let copy = RetryCopy::of(&request).expect("a body of bytes can be copied");
+        // An answer names the URL it came from.
+        use reqwest::ResponseBuilderExt;
+        let answer = http::Response::builder()
+            .status(503)
+            .url(request.url().clone())
+            .body("")
+            .unwrap();
+        let answer = reqwest::Response::from(answer);
+        let (copy, wait) =
+            next_attempt(Some(copy), Some(Duration::from_secs(1)), &Ok(answer)).expect("a retry");
+        assert_eq!(wait, Duration::from_secs(1));
         assert_eq!(copy.method(), request.method());
         assert_eq!(copy.url(), request.url());
         assert_eq!(copy.headers(), request.headers());
@@ -354,7 +472,10 @@ mod tests {
             .get("http://127.0.0.1:1/v1/apps/a")
             .build()
             .unwrap();
-        let copy = copy_for_retry(&bodiless).unwrap();
-        assert!(copy.body().is_none() && copy.timeout().is_none());
+        let copy = RetryCopy::of(&bodiless).unwrap();
+        assert!(copy.body.is_none() && copy.timeout.is_none());
+        // No copy, or no wait: no next attempt.
+        let answer = reqwest::Response::from(http::Response::new(""));
+        assert!(next_attempt(None, Some(Duration::ZERO), &Ok(answer)).is_none());
     }
 }

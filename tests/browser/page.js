@@ -22,7 +22,7 @@
   const SECRET_KEY = /^(auth_token|refresh_token|id_token|otp|magic_link|nonce)$|secret|authorization|challenge|signature|attestation/i;
 
   const calls = [];
-  const session = { authToken: null, refreshToken: null };
+  const session = { authToken: null, refreshToken: null, spentRefreshToken: null };
 
   function redact(value) {
     if (Array.isArray(value)) return value.map(redact);
@@ -170,6 +170,7 @@
     signOut() {
       session.authToken = null;
       session.refreshToken = null;
+      session.spentRefreshToken = null;
     },
 
     async registerPasskey(identifier) {
@@ -233,9 +234,23 @@
       const body = { user_metadata: values };
       return (await api("PATCH", "/currentuser/user-metadata", { body, token: bearer() })).user;
     },
+    // Rotates the pair; says whether both tokens changed (the tokens themselves never leave the
+    // page) and keeps the spent refresh token for `presentSpentRefreshToken`.
     async refresh() {
       if (!session.refreshToken) throw new Error("no refresh token");
-      return store((await api("POST", "/tokens", { body: { refresh_token: session.refreshToken } })).auth_result);
+      const before = { auth: session.authToken, refresh: session.refreshToken };
+      const out = store((await api("POST", "/tokens", { body: { refresh_token: before.refresh } })).auth_result);
+      session.spentRefreshToken = before.refresh;
+      return {
+        ...out,
+        auth_token_changed: session.authToken !== before.auth,
+        refresh_token_changed: session.refreshToken !== before.refresh,
+      };
+    },
+    // Presents the refresh token the last `refresh` spent (a reuse, as a stolen copy would be).
+    async presentSpentRefreshToken() {
+      if (!session.spentRefreshToken) throw new Error("no spent refresh token");
+      return store((await api("POST", "/tokens", { body: { refresh_token: session.spentRefreshToken } })).auth_result);
     },
 
     async loginOtpStart(identifier) {

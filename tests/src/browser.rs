@@ -3,9 +3,9 @@
 //! `localhost` auth origin on its own port, so every API call is cross-origin as in production.
 //!
 //! Chromium is `PASSAGE_CHROMIUM` when that is set, else `/usr/bin/chromium`, else `chromium`,
-//! `chromium-browser` or Google Chrome on `PATH`. When none is found the suite fails with a message saying how to
-//! install it, unless `PASSAGE_SKIP_BROWSER=1` is set (for developers without a browser; CI never
-//! sets it).
+//! `chromium-browser` or Google Chrome on `PATH`. When none is found the suite follows the rule of
+//! [`crate::skip`]: it fails in CI; elsewhere it fails with install instructions unless
+//! `PASSAGE_SKIP_BROWSER=1` is set, and then it reports itself as skipped.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -43,11 +43,12 @@ const PAGE_JS: &str = include_str!("../browser/page.js");
 pub enum ChromiumLookup {
     /// The executable to launch.
     Found(PathBuf),
-    /// No Chromium, and `PASSAGE_SKIP_BROWSER=1` is set: the caller returns early.
+    /// No Chromium, outside CI, and `PASSAGE_SKIP_BROWSER=1` is set: reported as skipped; the
+    /// caller returns early.
     Skip,
 }
 
-/// Finds Chromium; panics with install instructions when it is missing and skipping was not asked for.
+/// Finds Chromium; when it is missing, applies [`crate::skip::missing_requirement`].
 pub fn find_chromium() -> ChromiumLookup {
     let mut candidates: Vec<PathBuf> = Vec::new();
     if let Some(p) = std::env::var_os("PASSAGE_CHROMIUM") {
@@ -73,15 +74,14 @@ pub fn find_chromium() -> ChromiumLookup {
     if let Some(found) = candidates.into_iter().find(|p| p.is_file()) {
         return ChromiumLookup::Found(found);
     }
-    if std::env::var("PASSAGE_SKIP_BROWSER").as_deref() == Ok("1") {
-        eprintln!("browser suite skipped: no Chromium found and PASSAGE_SKIP_BROWSER=1");
-        return ChromiumLookup::Skip;
-    }
-    panic!(
-        "the browser suite needs Chromium and none was found (PASSAGE_CHROMIUM, /usr/bin/chromium, \
-         chromium on PATH). Install it (Debian/Ubuntu: `apt-get install -y chromium`), point \
-         PASSAGE_CHROMIUM at it, or set PASSAGE_SKIP_BROWSER=1 to skip this suite locally."
+    crate::skip::missing_requirement(
+        "the real-browser suite",
+        "PASSAGE_SKIP_BROWSER",
+        "no Chromium was found (PASSAGE_CHROMIUM, /usr/bin/chromium, chromium on PATH)",
+        "Install it (Debian/Ubuntu: `bash .ci/setup`, or `apt-get install -y chromium`) or point \
+         PASSAGE_CHROMIUM at it.",
     );
+    ChromiumLookup::Skip
 }
 
 /// The app page's server: `/` (and any other path, so magic links open it) is `index.html`,

@@ -5,3 +5,4 @@ pub mod conformance;
 pub mod harness;
 pub mod hostile;
 pub mod sdk_process;
+pub mod skip;

@@ -531,8 +531,10 @@ async fn magic_link_login(s: &mut Suite) {
 async fn token_refresh(s: &mut Suite) {
     let out = s.app.flow("refresh the session", "t.refresh()").await;
     s.app.check(
-        out["has_refresh_token"] == json!(true),
-        "the refresh rotates the refresh token",
+        out["has_refresh_token"] == json!(true)
+            && out["refresh_token_changed"] == json!(true)
+            && out["auth_token_changed"] == json!(true),
+        "the refresh rotates the pair: a new auth token and a new refresh token",
     );
     let user = s
         .current_user("current user with the refreshed token")
@@ -541,6 +543,31 @@ async fn token_refresh(s: &mut Suite) {
         user["id"] == json!(s.user_id),
         "the refreshed token identifies the user",
     );
+    // The app has no reuse grace window: the spent token is refused, and its reuse revokes the
+    // whole family, so the pair the rotation gave is refused too.
+    let reuse = s
+        .app
+        .try_flow(
+            "present the spent refresh token",
+            "t.presentSpentRefreshToken()",
+        )
+        .await;
+    s.app.check(
+        !reuse.ok() && reuse.status() == Some(401) && reuse.code() == Some("invalid_refresh_token"),
+        "the spent refresh token is refused (401 invalid_refresh_token)",
+    );
+    let after_reuse = s
+        .app
+        .try_flow("refresh after the reuse", "t.refresh()")
+        .await;
+    s.app.check(
+        !after_reuse.ok()
+            && after_reuse.status() == Some(401)
+            && after_reuse.code() == Some("invalid_refresh_token"),
+        "a reuse revokes the family: the rotated refresh token is refused too",
+    );
+    // Signed in again for the cases that follow.
+    otp_login(s).await;
 }
 
 async fn ui_renders_and_shows_a_passcode(s: &mut Suite) {

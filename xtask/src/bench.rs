@@ -1,12 +1,16 @@
 //! `cargo xtask bench`: runs the benches of `passage-benches`, collects the figures they print
-//! (`BENCH-RESULT {json}` lines: what, measured, bound or peer, met), times
-//! `cargo xtask regenerate` end to end, and rewrites the generated part of BENCHMARKS.md (between
+//! (`BENCH-RESULT {json}` lines: a key, what, the measured value, its bound or peer, and its goal
+//! when it has one), times `cargo xtask regenerate` (the whole pipeline with `--force`, and the
+//! cache hit apart), checks every goal, and rewrites the generated part of BENCHMARKS.md (between
 //! its `xtask-bench` markers) with one table of every figure beside its bound, each row stamped
-//! with its run (time, commit, load), and a description of the machine. With `--only`, the
-//! named benches' rows are replaced and the others kept.
+//! with its run (UTC time, commit, load at its start and end), and a description of the machine.
+//! With `--only`, the named benches' rows are replaced and the others kept.
+//!
+//! The command fails (exit 1) when a goal of this run is unmet, or when a bench that has goals did
+//! not print one of them; `--goal KEY<=LIMIT` (or `>=`) replaces a goal, to see the gate fail.
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::Instant;
 
@@ -22,32 +26,168 @@ pub struct Args {
     /// Length of the soak, in seconds (the issue's figure is a 10-minute soak: 600).
     #[arg(long, default_value_t = 60)]
     soak_secs: u64,
-    /// Seconds per measurement window of the emulator throughput bench.
+    /// Seconds per measurement window of the emulator throughput and persistence benches.
     #[arg(long, default_value_t = 3)]
     window_secs: u64,
-    /// Runs of `cargo xtask regenerate` to time (the median is reported).
+    /// Rounds of the cold-build comparison (`benches/cold-build/run.sh`; `--only cold_build`).
+    #[arg(long, default_value_t = 3)]
+    cold_build_rounds: u32,
+    /// Runs of `cargo xtask regenerate` to time, each way (the median is reported).
     #[arg(long, default_value_t = 10)]
     regenerate_runs: usize,
-    /// Only these benches (default: all). Their rows of the table are replaced; every other
-    /// row keeps the figure and the run stamp it has.
+    /// Only these benches (default: all; `regenerate` names the regenerate timing). Their rows
+    /// of the table are replaced; every other row keeps the figure and the run stamp it has.
     #[arg(long)]
     only: Vec<String>,
+    /// Replace the goal of a figure, as `KEY<=LIMIT` or `KEY>=LIMIT` (repeatable): e.g.
+    /// `--goal 'regenerate.pipeline<=0.01'` shows the command failing on an unmet goal.
+    #[arg(long = "goal", value_name = "KEY<=LIMIT", value_parser = parse_goal_override)]
+    goals: Vec<(String, Goal)>,
     /// Print the table without rewriting BENCHMARKS.md.
     #[arg(long)]
     dry_run: bool,
 }
 
+/// A bench binary of `passage-benches` (or a script), its arguments and the goals it must report.
 struct Bench {
     name: &'static str,
     args: Vec<String>,
+    /// Keys of the figures with a goal that this bench must print.
+    goals: &'static [&'static str],
+    /// Run as `bash <script> <args>` instead of `cargo bench --bench <name>`.
+    script: Option<&'static str>,
+}
+
+/// Keys of the figures with a goal that the regenerate timing reports.
+const REGENERATE_GOALS: &[&str] = &["regenerate.pipeline"];
+
+/// How a measured value is compared with its limit.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Deserialize)]
+enum Cmp {
+    /// The value must be at most the limit.
+    #[serde(rename = "<=")]
+    AtMost,
+    /// The value must be at least the limit.
+    #[serde(rename = ">=")]
+    AtLeast,
+}
+
+/// A goal: the measured value compared with a limit.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub struct Goal {
+    op: Cmp,
+    limit: f64,
+    /// The unit shown after the limit (`x` for a ratio, ` s`, ...).
+    #[serde(default)]
+    unit: String,
+}
+
+impl Goal {
+    fn holds(&self, value: f64) -> bool {
+        match self.op {
+            Cmp::AtMost => value <= self.limit,
+            Cmp::AtLeast => value >= self.limit,
+        }
+    }
+}
+
+impl std::fmt::Display for Goal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let op = match self.op {
+            Cmp::AtMost => "<=",
+            Cmp::AtLeast => ">=",
+        };
+        write!(f, "{op} {}{}", self.limit, self.unit)
+    }
+}
+
+/// `KEY<=LIMIT` or `KEY>=LIMIT`.
+fn parse_goal_override(text: &str) -> Result<(String, Goal), String> {
+    let (key, op, limit) = if let Some((k, l)) = text.split_once("<=") {
+        (k, Cmp::AtMost, l)
+    } else if let Some((k, l)) = text.split_once(">=") {
+        (k, Cmp::AtLeast, l)
+    } else {
+        return Err(format!("{text:?} is not KEY<=LIMIT or KEY>=LIMIT"));
+    };
+    let limit: f64 = limit
+        .trim()
+        .parse()
+        .map_err(|_| format!("{limit:?} is not a number"))?;
+    Ok((
+        key.trim().to_owned(),
+        Goal {
+            op,
+            limit,
+            unit: String::new(),
+        },
+    ))
 }
 
 /// One collected figure.
+#[derive(Debug, Clone, serde::Deserialize)]
 struct Figure {
+    /// Stable key (e.g. `client.cpu.get_app`).
+    key: String,
     what: String,
     measured: String,
+    /// The value the goal is checked on (a ratio, seconds).
+    #[serde(default)]
+    value: Option<f64>,
+    /// The bound or peer, in words (what the value is measured against).
+    #[serde(default)]
     bound: String,
-    met: Option<bool>,
+    #[serde(default)]
+    goal: Option<Goal>,
+}
+
+impl Figure {
+    /// `Some(met)` for a figure with a goal; a goal without a value is unmet.
+    fn met(&self) -> Option<bool> {
+        let goal = self.goal.as_ref()?;
+        Some(self.value.is_some_and(|v| goal.holds(v)))
+    }
+
+    fn with_override(mut self, overrides: &[(String, Goal)]) -> Self {
+        if let Some((_, goal)) = overrides.iter().rev().find(|(k, _)| *k == self.key) {
+            let unit = self
+                .goal
+                .as_ref()
+                .map(|g| g.unit.clone())
+                .unwrap_or_default();
+            self.goal = Some(Goal {
+                unit,
+                ..goal.clone()
+            });
+        }
+        self
+    }
+}
+
+/// The failures of a run: every figure whose goal is unmet, and every expected goal that no
+/// figure reported. Empty when the run passes.
+fn failures(figures: &[Figure], expected: &[&str]) -> Vec<String> {
+    let mut failed: Vec<String> = figures
+        .iter()
+        .filter(|f| f.met() == Some(false))
+        .map(|f| {
+            format!(
+                "{}: {} is not {} ({})",
+                f.key,
+                f.value.map_or("no value".into(), |v| format!("{v:.3}")),
+                f.goal.as_ref().expect("a figure with a goal"),
+                f.what
+            )
+        })
+        .collect();
+    for key in expected {
+        if !figures.iter().any(|f| f.key == *key && f.goal.is_some()) {
+            failed.push(format!(
+                "{key}: not reported (its bench printed no figure with a goal)"
+            ));
+        }
+    }
+    failed
 }
 
 /// One row of the table: a figure as rendered, with the run it comes from.
@@ -62,15 +202,20 @@ struct Row {
 
 impl Row {
     fn of(figure: Figure, run: &str) -> Self {
-        let met = match figure.met {
+        let met = match figure.met() {
             Some(true) => "yes",
             Some(false) => "**no**",
             None => "",
         };
+        let bound = match (&figure.goal, figure.bound.is_empty()) {
+            (Some(goal), true) => format!("goal {goal}"),
+            (Some(goal), false) => format!("{}; goal {goal}", figure.bound),
+            (None, _) => figure.bound,
+        };
         Row {
             what: figure.what,
             measured: figure.measured,
-            bound: figure.bound,
+            bound,
             met: met.into(),
             run: run.into(),
         }
@@ -81,26 +226,49 @@ impl Row {
 const COLUMNS: &str =
     "| What | Measured | Bound / peer | Met? | Run (UTC, commit, load) |\n|---|---|---|---|---|\n";
 
-/// When, on what and under which load this run measures.
-fn run_stamp(root: &Path) -> String {
-    let commit = command_output_in(root, "git", &["rev-parse", "--short", "HEAD"]);
-    let dirty = !command_output_in(
-        root,
-        "git",
-        &["status", "--porcelain", "--untracked-files=no"],
-    )
-    .is_empty();
-    let date = command_output("date", &["-u", "+%Y-%m-%d %H:%M"]);
-    let load = std::fs::read_to_string("/proc/loadavg")
+/// The 1-minute load average.
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
         .unwrap_or_default()
         .split_whitespace()
         .next()
         .unwrap_or("?")
-        .to_owned();
-    format!(
-        "{date}, `{commit}`{}, load {load}",
-        if dirty { " + changes" } else { "" }
-    )
+        .to_owned()
+}
+
+/// When and on what a run starts; [`Start::stamp`] adds the load at its end.
+struct Start {
+    date: String,
+    commit: String,
+    load: String,
+}
+
+impl Start {
+    fn now(root: &Path) -> Self {
+        let commit = command_output_in(root, "git", &["rev-parse", "--short", "HEAD"]);
+        let dirty = !command_output_in(
+            root,
+            "git",
+            &["status", "--porcelain", "--untracked-files=no"],
+        )
+        .is_empty();
+        Start {
+            date: command_output("date", &["-u", "+%Y-%m-%d %H:%M"]),
+            commit: format!("`{commit}`{}", if dirty { " + changes" } else { "" }),
+            load: load(),
+        }
+    }
+
+    /// The run's name: UTC start, commit, load average at its start and at its end.
+    fn stamp(&self) -> String {
+        format!(
+            "{}, {}, load {}→{}",
+            self.date,
+            self.commit,
+            self.load,
+            load()
+        )
+    }
 }
 
 /// The rows of the table in `text`'s generated section.
@@ -133,10 +301,10 @@ fn existing_rows(text: &str) -> Vec<Row> {
     rows
 }
 
-/// `kept` with the rows of `fresh` in place of those that measure the same thing; the fresh
-/// rows that are new come last.
-fn merge(kept: Vec<Row>, fresh: Vec<Figure>, run: &str) -> Vec<Row> {
-    let mut fresh: Vec<Option<Row>> = fresh.into_iter().map(|f| Some(Row::of(f, run))).collect();
+/// `kept` with the `fresh` rows in place of those that measure the same thing; the fresh rows
+/// that are new come last.
+fn merge(kept: Vec<Row>, fresh: Vec<Row>) -> Vec<Row> {
+    let mut fresh: Vec<Option<Row>> = fresh.into_iter().map(Some).collect();
     let mut rows: Vec<Row> = kept
         .into_iter()
         .map(|old| {
@@ -151,53 +319,104 @@ fn merge(kept: Vec<Row>, fresh: Vec<Figure>, run: &str) -> Vec<Row> {
     rows
 }
 
-pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
-    // The run is named by when, on what and under which load it starts.
-    let stamp = run_stamp(root);
+/// The benches `cargo xtask bench` runs, in order.
+fn benches(args: &Args, emulator_bin: Option<&Path>) -> Vec<Bench> {
     let criterion = ["--warm-up-time", "1", "--measurement-time", "3"].map(String::from);
-    let benches = [
+    let window = vec!["--secs".into(), args.window_secs.to_string()];
+    let mut throughput = window.clone();
+    if let Some(bin) = emulator_bin {
+        throughput.extend(["--emulator-bin".into(), bin.display().to_string()]);
+    }
+    vec![
         Bench {
             name: "jwt_verify",
             args: criterion.to_vec(),
+            goals: &["jwt_verify.verifier", "jwt_verify.jwks_requests"],
+            script: None,
+        },
+        Bench {
+            name: "client_cpu",
+            args: Vec::new(),
+            goals: &["client.cpu.get_app", "client.cpu.get_jwks"],
+            script: None,
         },
         Bench {
             name: "emulator_throughput",
-            args: vec!["--secs".into(), args.window_secs.to_string()],
+            args: throughput,
+            goals: &["emulator.otp", "emulator.passkey"],
+            script: None,
         },
         Bench {
             name: "persistence",
-            args: vec!["--secs".into(), args.window_secs.to_string()],
+            args: window,
+            goals: &["persistence.state_file", "persistence.flat"],
+            script: None,
         },
         Bench {
             name: "client_overhead",
             args: criterion.to_vec(),
+            goals: &[],
+            script: None,
         },
         Bench {
             name: "soak",
             args: vec!["--soak-secs".into(), args.soak_secs.to_string()],
+            goals: &["soak.rss"],
+            script: None,
         },
-    ];
-    let mut figures = Vec::new();
-    for bench in benches
+        Bench {
+            name: "cold_build",
+            args: vec![args.cold_build_rounds.to_string()],
+            goals: &["cold_build.wall", "cold_build.cpu"],
+            script: Some("benches/cold-build/run.sh"),
+        },
+    ]
+}
+
+fn selected(args: &Args, name: &str) -> bool {
+    args.only.is_empty() || args.only.iter().any(|o| o == name)
+}
+
+pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
+    let emulator_bin = if selected(&args, "emulator_throughput") {
+        Some(build_emulator(root)?)
+    } else {
+        None
+    };
+    let mut rows = Vec::new();
+    let mut failed = Vec::new();
+    for bench in benches(&args, emulator_bin.as_deref())
         .iter()
-        .filter(|b| args.only.is_empty() || args.only.iter().any(|o| o == b.name))
+        .filter(|b| selected(&args, b.name))
     {
-        if !root
-            .join("benches/benches")
-            .join(format!("{}.rs", bench.name))
-            .exists()
-        {
+        let source = match bench.script {
+            Some(script) => root.join(script),
+            None => root
+                .join("benches/benches")
+                .join(format!("{}.rs", bench.name)),
+        };
+        if !source.exists() {
             continue;
         }
-        eprintln!(
-            "== cargo bench --bench {} -- {}",
-            bench.name,
-            bench.args.join(" ")
-        );
-        figures.extend(run_bench(root, bench)?);
+        eprintln!("== {} {}", bench.name, bench.args.join(" "));
+        let start = Start::now(root);
+        let figures = run_bench(root, bench)?
+            .into_iter()
+            .map(|f| f.with_override(&args.goals))
+            .collect::<Vec<_>>();
+        failed.extend(failures(&figures, bench.goals));
+        let stamp = start.stamp();
+        rows.extend(figures.into_iter().map(|f| Row::of(f, &stamp)));
     }
-    if args.only.is_empty() || args.only.iter().any(|o| o == "regenerate") {
-        figures.push(time_regenerate(root, args.regenerate_runs)?);
+    if selected(&args, "regenerate") {
+        let start = Start::now(root);
+        let figures = time_regenerate(root, args.regenerate_runs)?
+            .into_iter()
+            .map(|f| f.with_override(&args.goals))
+            .collect::<Vec<_>>();
+        failed.extend(failures(&figures, REGENERATE_GOALS));
+        let stamp = start.stamp();
+        rows.extend(figures.into_iter().map(|f| Row::of(f, &stamp)));
     }
     let path = root.join("BENCHMARKS.md");
     let text = std::fs::read_to_string(&path).unwrap_or_default();
@@ -206,28 +425,78 @@ pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
     } else {
         existing_rows(&text)
     };
-    let section = render(&merge(kept, figures, &stamp));
+    let section = render(&merge(kept, rows));
     println!("{section}");
     if !args.dry_run {
         std::fs::write(&path, splice(&text, &section))
             .with_context(|| format!("cannot write {}", path.display()))?;
         eprintln!("rewrote the generated tables of BENCHMARKS.md");
     }
-    Ok(ExitCode::SUCCESS)
+    if failed.is_empty() {
+        eprintln!("every goal of this run is met");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("{} goal(s) unmet:", failed.len());
+        for f in &failed {
+            eprintln!("  {f}");
+        }
+        Ok(ExitCode::from(1))
+    }
+}
+
+/// Builds the emulator's release binary and returns its path.
+fn build_emulator(root: &Path) -> anyhow::Result<PathBuf> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let output = Command::new(cargo)
+        .current_dir(root)
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "passage-emulator",
+            "--bin",
+            "passage-emulator",
+            "--message-format=json-render-diagnostics",
+        ])
+        .stderr(Stdio::inherit())
+        .output()
+        .context("cannot build the emulator")?;
+    anyhow::ensure!(
+        output.status.success(),
+        "building the emulator failed: {}",
+        output.status
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["reason"] == "compiler-artifact")
+        .find_map(|v| v["executable"].as_str().map(PathBuf::from))
+        .context("cargo named no emulator executable")
 }
 
 fn run_bench(root: &Path, bench: &Bench) -> anyhow::Result<Vec<Figure>> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut child = Command::new(cargo)
+    let mut command = match bench.script {
+        Some(script) => {
+            let mut command = Command::new("bash");
+            command.arg(script);
+            command
+        }
+        None => {
+            let mut command = Command::new(cargo);
+            command.args([
+                "bench",
+                "-p",
+                "passage-benches",
+                "--bench",
+                bench.name,
+                "--",
+            ]);
+            command
+        }
+    };
+    let mut child = command
         .current_dir(root)
-        .args([
-            "bench",
-            "-p",
-            "passage-benches",
-            "--bench",
-            bench.name,
-            "--",
-        ])
         .args(&bench.args)
         .stdout(Stdio::piped())
         .spawn()
@@ -251,49 +520,80 @@ fn run_bench(root: &Path, bench: &Bench) -> anyhow::Result<Vec<Figure>> {
 }
 
 fn parse_figure(json: &str) -> anyhow::Result<Figure> {
-    let v: serde_json::Value = serde_json::from_str(json).context("a BENCH-RESULT line")?;
-    let text = |k: &str| v[k].as_str().unwrap_or_default().to_owned();
-    Ok(Figure {
-        what: text("what"),
-        measured: text("measured"),
-        bound: text("bound"),
-        met: v["met"].as_bool(),
-    })
+    serde_json::from_str(json).with_context(|| format!("a BENCH-RESULT line: {json}"))
 }
 
-/// `cargo xtask regenerate` end to end (cargo start-up included), warm: one untimed run, then
-/// `runs` timed runs; the median.
-fn time_regenerate(root: &Path, runs: usize) -> anyhow::Result<Figure> {
+/// `cargo xtask regenerate` end to end (cargo start-up included), warm: the whole pipeline
+/// (`--force`: load, lint, generate, format, compare) and the cache hit (the stamp says nothing
+/// changed), each one untimed run and then `runs` timed runs, interleaved; the medians.
+fn time_regenerate(root: &Path, runs: usize) -> anyhow::Result<Vec<Figure>> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let once = || -> anyhow::Result<f64> {
+    let once = |force: bool| -> anyhow::Result<f64> {
+        let mut command = Command::new(&cargo);
+        command.current_dir(root).args(["xtask", "regenerate"]);
+        if force {
+            command.arg("--force");
+        }
         let start = Instant::now();
-        let status = Command::new(&cargo)
-            .current_dir(root)
-            .args(["xtask", "regenerate"])
-            .stdout(Stdio::null())
-            .status()?;
+        let status = command.stdout(Stdio::null()).status()?;
         anyhow::ensure!(status.success(), "cargo xtask regenerate failed: {status}");
         Ok(start.elapsed().as_secs_f64())
     };
-    once()?;
-    let mut times = (0..runs.max(1))
-        .map(|_| once())
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    times.sort_by(f64::total_cmp);
-    let median = times[times.len() / 2];
-    Ok(Figure {
-        what: format!(
-            "`cargo xtask regenerate`, warm, end to end (median of {})",
-            times.len()
-        ),
-        measured: format!(
-            "{median:.2} s (min {:.2} s, max {:.2} s)",
-            times[0],
-            times[times.len() - 1]
-        ),
-        bound: "<= 0.5 s".into(),
-        met: Some(median <= 0.5),
-    })
+    once(true)?;
+    once(false)?;
+    let (mut pipeline, mut hit) = (Vec::new(), Vec::new());
+    for i in 0..runs.max(1) {
+        // Alternate which goes first.
+        if i % 2 == 0 {
+            pipeline.push(once(true)?);
+            hit.push(once(false)?);
+        } else {
+            hit.push(once(false)?);
+            pipeline.push(once(true)?);
+        }
+    }
+    let summary = |times: &mut Vec<f64>| {
+        times.sort_by(f64::total_cmp);
+        let median = times[times.len() / 2];
+        (
+            median,
+            format!(
+                "{median:.2} s (min {:.2} s, max {:.2} s)",
+                times[0],
+                times[times.len() - 1]
+            ),
+        )
+    };
+    let (pipeline_median, pipeline_text) = summary(&mut pipeline);
+    let (_, hit_text) = summary(&mut hit);
+    Ok(vec![
+        Figure {
+            key: "regenerate.pipeline".into(),
+            what: format!(
+                "`cargo xtask regenerate --force`, warm: the whole pipeline (load, lint, generate, format, compare) of every configured crate, cargo's start-up included (median of {})",
+                pipeline.len()
+            ),
+            measured: pipeline_text,
+            value: Some(pipeline_median),
+            bound: String::new(),
+            goal: Some(Goal {
+                op: Cmp::AtMost,
+                limit: 0.5,
+                unit: " s".into(),
+            }),
+        },
+        Figure {
+            key: "regenerate.cache_hit".into(),
+            what: format!(
+                "`cargo xtask regenerate`, warm, nothing changed (the stamp's cache hit; median of {})",
+                hit.len()
+            ),
+            measured: hit_text,
+            value: None,
+            bound: "the pipeline above".into(),
+            goal: None,
+        },
+    ])
 }
 
 fn command_output(program: &str, args: &[&str]) -> String {
@@ -341,7 +641,7 @@ fn render(rows: &[Row]) -> String {
     let mut out = String::new();
     out.push_str(BEGIN);
     out.push_str(
-        "\n\n## Current figures\n\nMeasured by `cargo xtask bench`; each row names the run it comes from (`--only` refreshes some rows and keeps the others). Each ratio is taken within one run.\n\n",
+        "\n\n## Current figures\n\nMeasured by `cargo xtask bench`, which fails when a goal of its run is unmet; each row names the run it comes from (UTC start, commit, load average at the bench's start and end; `--only` refreshes some rows and keeps the others). Each ratio is taken within one run.\n\n",
     );
     out.push_str(COLUMNS);
     for r in rows {
@@ -378,28 +678,42 @@ fn splice(text: &str, section: &str) -> String {
 mod tests {
     use super::*;
 
-    fn figure(what: &str, measured: &str) -> Figure {
+    fn figure(key: &str, measured: &str, value: f64, goal: &str) -> Figure {
+        let (_, goal) = parse_goal_override(&format!("{key}{goal}")).unwrap();
         Figure {
-            what: what.into(),
+            key: key.into(),
+            what: key.into(),
             measured: measured.into(),
-            bound: ">= 1x".into(),
-            met: Some(true),
+            value: Some(value),
+            bound: String::new(),
+            goal: Some(goal),
         }
     }
 
     #[test]
     fn a_partial_run_replaces_its_rows_and_keeps_the_others() {
+        let rows = |figures: Vec<Figure>, run: &str| -> Vec<Row> {
+            figures.into_iter().map(|f| Row::of(f, run)).collect()
+        };
         let first = render(&merge(
             Vec::new(),
-            vec![figure("a", "1"), figure("b", "2")],
-            "run 1",
+            rows(
+                vec![figure("a", "1", 1.0, ">=1"), figure("b", "2", 2.0, ">=1")],
+                "run 1",
+            ),
         ));
         let text = splice("# Benchmarks\n", &first);
         let kept = existing_rows(&text);
         assert_eq!(kept.len(), 2);
         assert_eq!(kept[1].run, "run 1");
-        let rows = merge(kept, vec![figure("b", "3"), figure("c", "4")], "run 2");
-        let got: Vec<(&str, &str, &str)> = rows
+        let merged = merge(
+            kept,
+            rows(
+                vec![figure("b", "3", 3.0, ">=1"), figure("c", "4", 4.0, ">=1")],
+                "run 2",
+            ),
+        );
+        let got: Vec<(&str, &str, &str)> = merged
             .iter()
             .map(|r| (r.what.as_str(), r.measured.as_str(), r.run.as_str()))
             .collect();
@@ -422,5 +736,56 @@ mod tests {
         assert!(second.contains("\nB\n") && !second.contains("\nA\n"));
         assert!(second.contains("prose"));
         assert_eq!(second.matches(BEGIN).count(), 1);
+    }
+
+    #[test]
+    fn a_met_goal_passes_and_the_same_goal_made_stricter_fails() {
+        let json = r#"{"key":"client.cpu.get_app","what":"CPU ratio","measured":"1.020x","value":1.02,"bound":"raw reqwest","goal":{"op":"<=","limit":1.03,"unit":"x"}}"#;
+        let measured = parse_figure(json).unwrap();
+        assert_eq!(measured.met(), Some(true));
+        assert!(failures(std::slice::from_ref(&measured), &["client.cpu.get_app"]).is_empty());
+        let stricter = parse_goal_override("client.cpu.get_app<=1.01").unwrap();
+        let gated = measured.with_override(&[stricter]);
+        assert_eq!(gated.met(), Some(false));
+        let failed = failures(std::slice::from_ref(&gated), &["client.cpu.get_app"]);
+        assert_eq!(failed.len(), 1, "{failed:?}");
+        assert!(
+            failed[0].starts_with("client.cpu.get_app: 1.020 is not <= 1.01x"),
+            "{failed:?}"
+        );
+        assert_eq!(Row::of(gated, "run").met, "**no**");
+    }
+
+    #[test]
+    fn a_lower_bound_is_checked_from_below() {
+        assert_eq!(figure("t", "0.61x", 0.61, ">=0.6").met(), Some(true));
+        assert_eq!(figure("t", "0.59x", 0.59, ">=0.6").met(), Some(false));
+    }
+
+    #[test]
+    fn a_goal_that_is_not_reported_fails_and_a_figure_without_one_does_not() {
+        let peer = Figure {
+            goal: None,
+            ..figure("peer", "0.8x", 0.8, ">=1")
+        };
+        assert_eq!(peer.met(), None);
+        assert!(failures(std::slice::from_ref(&peer), &[]).is_empty());
+        let failed = failures(&[peer], &["emulator.otp"]);
+        assert_eq!(failed.len(), 1);
+        assert!(failed[0].starts_with("emulator.otp: not reported"));
+        let no_value = Figure {
+            value: None,
+            ..figure("v", "?", 0.0, "<=1")
+        };
+        assert_eq!(no_value.met(), Some(false));
+    }
+
+    #[test]
+    fn a_goal_override_needs_a_comparison_and_a_number() {
+        assert!(parse_goal_override("a=1").is_err());
+        assert!(parse_goal_override("a<=x").is_err());
+        let (key, goal) = parse_goal_override("emulator.otp>=0.7").unwrap();
+        assert_eq!(key, "emulator.otp");
+        assert!(goal.holds(0.7) && !goal.holds(0.69));
     }
 }

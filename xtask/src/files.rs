@@ -8,6 +8,16 @@ use passage_codegen::{GenerateError, GeneratedCrate, LintReport, LoadedSpec};
 
 use crate::crates::{self, Entry, GENERATED_DIR};
 
+/// The target directory of builds the xtask starts (the mutants' and the
+/// semver check's scratch workspaces): `$CARGO_TARGET_DIR`, else `target/`
+/// under the root. Each tool uses a folder of its own inside it, kept between
+/// runs so that the dependencies build once.
+pub fn cargo_target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
+}
+
 /// One workspace checkout and the crates it generates.
 pub struct Project {
     root: PathBuf,

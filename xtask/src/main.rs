@@ -10,10 +10,12 @@
 //! - `spec-diff`: the review report of a spec change (breaking or not, version
 //!   discipline, effect on the generated Rust API).
 //! - `bench`: run the benches and rewrite BENCHMARKS.md's tables.
-//! - `semver-check`: spec-diff's verdict and cargo-semver-checks' agree on a
-//!   compatible and a breaking spec change (CI runs it).
-//! - `mutate`: the long run of the spec-mutation test: random mutants of the
-//!   spec must each end in located findings or in code that compiles.
+//! - `semver-check`: spec-diff's verdict and cargo-semver-checks' on every
+//!   spec-diff fixture and on a compatible and a breaking change of each
+//!   spec, against the table of what each must say (`--subset`: CI's sample).
+//! - `mutate`: the long run of the spec-mutation test on every configured
+//!   spec: random mutants must each end in located findings or in new code
+//!   that compiles.
 //! - `architecture`: the rules of `ARCHITECTURE.md` (no import circle, layers,
 //!   forbidden crate dependencies); `--graph DIR` measures any crate's module graph.
 //!
@@ -33,6 +35,7 @@ use clap::{Parser, Subcommand};
 mod bench;
 mod crates;
 mod files;
+mod mutate;
 mod semver_check;
 mod spec_diff;
 mod stamp;
@@ -68,26 +71,10 @@ enum Command {
     SpecDiff(spec_diff::Args),
     /// Run the benches and rewrite BENCHMARKS.md's tables (each figure beside its bound).
     Bench(bench::Args),
-    /// Run random spec mutants through lint and generation; fail on a panic, an unlocated finding or code that does not compile.
-    Mutate {
-        /// How many mutants to try.
-        #[arg(long, default_value_t = 500)]
-        count: u64,
-        /// Seed of the run (the same seed tries the same mutants).
-        #[arg(long, default_value_t = 14)]
-        seed: u64,
-        /// Mutations applied to each mutant (1 to this many).
-        #[arg(long, default_value_t = 3)]
-        max_mutations: u64,
-        /// How many distinct generated mutants to compile with `cargo check`.
-        #[arg(long, default_value_t = 5)]
-        compile: usize,
-        /// The spec to mutate (a configured one; default: the first of spec/crates.toml).
-        #[arg(long)]
-        spec: Option<String>,
-    },
-    /// Check that spec-diff and cargo-semver-checks agree on a compatible and a breaking spec change.
-    SemverCheck,
+    /// Run random spec mutants through lint and generation; fail on a panic, an unlocated finding, a mutant that generates the original code, an operator that never applies, or code that does not compile.
+    Mutate(mutate::Args),
+    /// Check spec-diff's verdict and cargo-semver-checks' on every spec-diff fixture and on a compatible and a breaking change of each spec, against the expected table.
+    SemverCheck(semver_check::Args),
     /// Check the architecture rules: no import circle, layers, forbidden crate dependencies.
     Architecture {
         /// Also measure the module graph of this crate directory (any crate; repeatable).
@@ -108,14 +95,8 @@ fn main() -> ExitCode {
         Command::Lint => lint(&root),
         Command::SpecDiff(args) => spec_diff::run(&root, args),
         Command::Bench(args) => bench::run(&root, args),
-        Command::Mutate {
-            count,
-            seed,
-            max_mutations,
-            compile,
-            spec,
-        } => mutate(&root, count, seed, max_mutations, compile, spec),
-        Command::SemverCheck => semver_check::run(&root),
+        Command::Mutate(args) => mutate::run(&root, args),
+        Command::SemverCheck(args) => semver_check::run(&root, args),
         Command::Architecture { graphs, edges } => architecture(&root, &graphs, edges),
     };
     match result {
@@ -144,9 +125,9 @@ fn regenerate(root: &Path, force: bool) -> anyhow::Result<ExitCode> {
     let project = files::Project::load(root)?;
     let mut failed = false;
     let mut versions = Vec::new();
-    for entry in project.crates() {
-        let spec = project.load_spec(entry)?;
-        let generated = match project.generate(entry, &spec)? {
+    for (entry, outcome) in project.crates().iter().zip(generate_all(&project)) {
+        let (spec, generated) = outcome?;
+        let generated = match generated {
             Ok(generated) => generated,
             Err(report) => {
                 eprintln!("{report}");
@@ -192,13 +173,45 @@ fn regenerate(root: &Path, force: bool) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// What loading and generating a configured crate gave: its spec and its crate, or the lint
+/// report that stopped it.
+type Generation = anyhow::Result<(
+    passage_codegen::LoadedSpec,
+    Result<passage_codegen::GeneratedCrate, passage_codegen::LintReport>,
+)>;
+
+/// Loads and generates every configured crate, each on its own thread (the crates are
+/// independent; the machine's cores share the work), in the order of `spec/crates.toml`.
+fn generate_all(project: &files::Project) -> Vec<Generation> {
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = project
+            .crates()
+            .iter()
+            .map(|entry| {
+                scope.spawn(move || -> Generation {
+                    let spec = project.load_spec(entry)?;
+                    let generated = project.generate(entry, &spec)?;
+                    Ok((spec, generated))
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
+}
+
 fn check(root: &Path, max_diff_lines: usize) -> anyhow::Result<ExitCode> {
     let project = files::Project::load(root)?;
     let mut ok = true;
     let mut versions = Vec::new();
-    for entry in project.crates() {
-        let spec = project.load_spec(entry)?;
-        let generated = match project.generate(entry, &spec)? {
+    for (entry, outcome) in project.crates().iter().zip(generate_all(&project)) {
+        let (spec, generated) = outcome?;
+        let generated = match generated {
             Ok(generated) => generated,
             Err(report) => {
                 eprintln!("{report}");
@@ -312,131 +325,6 @@ fn architecture(root: &Path, graphs: &[String], edges: bool) -> anyhow::Result<E
         violations.len()
     );
     Ok(if failed || !violations.is_empty() {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
-}
-
-/// splitmix64: a small, well-mixed generator, so a seed names a run.
-fn splitmix(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-fn mutate(
-    root: &Path,
-    count: u64,
-    seed: u64,
-    max_mutations: u64,
-    compile: usize,
-    spec: Option<String>,
-) -> anyhow::Result<ExitCode> {
-    use passage_codegen::mutate::{self, Mutation, Outcome};
-    use std::collections::BTreeMap;
-
-    let project = files::Project::load(root)?;
-    let entry = match &spec {
-        Some(spec) => project.crate_of_spec(spec)?,
-        None => &project.crates()[0],
-    };
-    let spec_name = entry.spec.clone();
-    let spec = project.load_spec(entry)?;
-    let original = passage_codegen::generate(&spec).ok();
-    let base = spec.json().clone();
-    let started = std::time::Instant::now();
-    let mut state = seed;
-    let (mut unloadable, mut generated, mut violations) = (0u64, Vec::new(), 0u64);
-    let mut rejected = 0u64;
-    let mut by_rule: BTreeMap<&'static str, u64> = BTreeMap::new();
-    for i in 0..count {
-        let n = 1 + splitmix(&mut state) % max_mutations.max(1);
-        let mutations: Vec<Mutation> = (0..n)
-            .map(|_| Mutation {
-                operator: (splitmix(&mut state) % 256) as u8,
-                target: splitmix(&mut state),
-                choice: splitmix(&mut state),
-            })
-            .collect();
-        let (text, applied) = mutate::mutant(&base, &mutations);
-        match mutate::judge(&spec_name, &text) {
-            Ok(Outcome::Unloadable) => unloadable += 1,
-            Ok(Outcome::Rejected(rules)) => {
-                rejected += 1;
-                if rules.contains("generator") {
-                    // Lint let through something the generator fails on: a rule is missing.
-                    eprintln!("mutant {i} reached the generator's fallback:");
-                    for what in &applied {
-                        eprintln!("    {what}");
-                    }
-                    if let Ok(mutant) =
-                        passage_codegen::LoadedSpec::from_str(spec_name.clone(), text.clone())
-                    {
-                        if let Err(e) = passage_codegen::generate(&mutant) {
-                            eprintln!("  {e}");
-                        }
-                    }
-                }
-                for rule in rules {
-                    *by_rule.entry(rule).or_default() += 1;
-                }
-            }
-            Ok(Outcome::Generated(code)) => {
-                let code = *code;
-                let new = original.as_ref().is_none_or(|o| o.code != code.code);
-                if new
-                    && !generated
-                        .iter()
-                        .any(|(c, _): &(passage_codegen::GeneratedCrate, _)| c.code == code.code)
-                {
-                    generated.push((code, applied));
-                }
-            }
-            Err(violation) => {
-                violations += 1;
-                eprintln!("mutant {i} breaks the invariant: {violation}");
-                for what in &applied {
-                    eprintln!("    {what}");
-                }
-            }
-        }
-    }
-    let rules: Vec<String> = by_rule.iter().map(|(r, n)| format!("{r} {n}")).collect();
-    println!(
-        "{count} mutants in {:.1}s: {unloadable} rejected by the loader, {rejected} by findings ({}), {} generated distinct new code, {violations} broke the invariant",
-        started.elapsed().as_secs_f64(),
-        rules.join(", "),
-        generated.len(),
-    );
-    let mut failed = violations > 0;
-    let sample: Vec<passage_codegen::GeneratedCrate> = generated
-        .iter()
-        .take(compile)
-        .map(|(c, _)| c.clone())
-        .collect();
-    if !sample.is_empty() {
-        let scratch = tempfile::tempdir()?;
-        let target = root.join("target/mutants");
-        let started = std::time::Instant::now();
-        match mutate::compile_check(&sample, root, scratch.path(), &target) {
-            Ok(()) => println!(
-                "cargo check of {} generated mutants: ok ({:.1}s)",
-                sample.len(),
-                started.elapsed().as_secs_f64()
-            ),
-            Err(e) => {
-                failed = true;
-                eprintln!("{e}");
-                for (_, applied) in generated.iter().take(compile) {
-                    eprintln!("  one of: {}", applied.join("; "));
-                }
-            }
-        }
-    }
-    Ok(if failed {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

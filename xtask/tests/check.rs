@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{copy_of_workspace, workspace, xtask, AUTH_CODE};
+use common::{configured_crates, copy_of_workspace, workspace, xtask, AUTH_CODE};
 
 #[test]
 fn check_passes_on_the_checked_in_tree() {
@@ -37,6 +37,32 @@ fn check_fails_after_a_hand_edit_and_regenerate_repairs_it() {
     assert!(text.contains("+0 -2 lines"), "{text}");
     assert_eq!(std::fs::read_to_string(&generated).unwrap(), code);
     assert_eq!(xtask(dir.path(), &["check"]).0, 0);
+}
+
+/// `check` covers every configured crate: a hand edit of any one's code
+/// fails it, naming that file and its spec.
+#[test]
+fn a_hand_edit_of_every_configured_crate_fails_check() {
+    for (spec, dir) in configured_crates() {
+        let copy = copy_of_workspace();
+        let file = format!("{dir}/src/api.rs");
+        let path = copy.path().join(&file);
+        let code = std::fs::read_to_string(&path).unwrap();
+        let edited = code.replacen("pub mod types {", "pub mod types {\n    // hand edit\n", 1);
+        assert_ne!(code, edited, "{file}");
+        std::fs::write(&path, edited).unwrap();
+        let (status, out) = xtask(copy.path(), &["check"]);
+        assert_eq!(status, 1, "{file}: {out}");
+        assert!(
+            out.contains(&format!("{file} does not match what {spec} generates")),
+            "{out}"
+        );
+        assert!(out.contains("-    // hand edit"), "{out}");
+        let (status, out) = xtask(copy.path(), &["regenerate"]);
+        assert_eq!(status, 0, "{out}");
+        assert!(out.contains(&format!("{dir}: regenerated")), "{out}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), code);
+    }
 }
 
 #[test]

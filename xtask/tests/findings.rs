@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{copy_of_workspace, xtask, AUTH_CODE};
+use common::{configured_crates, copy_of_workspace, xtask, AUTH_CODE};
 
 /// Replaces `from` (which must occur) in the copy's spec; returns the 1-based line of `to`.
 fn break_spec(root: &Path, from: &str, to: &str) -> usize {
@@ -190,4 +190,72 @@ fn the_rows_that_were_already_good_stay_located() {
         }
         assert!(line.contains("(at "), "{line}");
     }
+}
+
+/// `lint`, `regenerate` and `check` cover every configured spec: a finding in
+/// any one fails them with the finding located in that spec, while the other
+/// specs still lint clean.
+#[test]
+fn a_finding_in_any_configured_spec_fails_every_command() {
+    let crates = configured_crates();
+    for (spec, dir) in &crates {
+        let copy = copy_of_workspace();
+        let path = copy.path().join(spec);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let id_line = text
+            .lines()
+            .find(|l| l.trim_start().starts_with("operationId: "))
+            .unwrap()
+            .to_string();
+        let id = id_line.trim_start().trim_start_matches("operationId: ");
+        let camel = heck_like_camel(id);
+        assert_ne!(camel, id, "{spec}: {id}");
+        let broken = text.replacen(&id_line, &id_line.replace(id, &camel), 1);
+        let line = broken[..broken.find(&camel).unwrap()].lines().count();
+        std::fs::write(&path, broken).unwrap();
+        let code = copy.path().join(dir).join("src/api.rs");
+        let before = std::fs::read_to_string(&code).unwrap();
+        for command in ["lint", "regenerate", "check"] {
+            let (status, out) = xtask(copy.path(), &[command]);
+            assert_eq!(status, 1, "{spec} {command}: {out}");
+            assert!(
+                out.contains(&format!("{spec}:{line}:")),
+                "{spec} {command}: the finding names {spec}:{line}: {out}"
+            );
+            assert!(
+                out.contains(&format!("[operation-id] operation `{camel}`")),
+                "{out}"
+            );
+            if command == "lint" {
+                for (other, _) in crates.iter().filter(|(s, _)| s != spec) {
+                    assert!(
+                        out.contains(&format!("{other}: lint clean (0 findings)")),
+                        "{out}"
+                    );
+                }
+            }
+        }
+        assert_eq!(
+            std::fs::read_to_string(&code).unwrap(),
+            before,
+            "nothing is written"
+        );
+    }
+}
+
+/// `get_app` -> `getApp`.
+fn heck_like_camel(snake: &str) -> String {
+    let mut out = String::new();
+    let mut upper = false;
+    for c in snake.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }

@@ -65,10 +65,31 @@
 //! - [`MagicLinkExt::wait_for_magic_link`]: polls `magic-link/status` with a
 //!   [`PollPolicy`] until the link is activated, with a deadline
 //!   ([`WaitError::ExceededMaxWait`]) and cancellation.
-//! - [`Session`]: the user's tokens in a [`TokenStore`] ([`MemoryStore`],
-//!   [`FileStore`]), refreshed before they expire, one refresh for any number of
+#![cfg_attr(
+    feature = "session",
+    doc = " - [`Session`]: the user's tokens in a [`TokenStore`] ([`MemoryStore`],"
+)]
+#![cfg_attr(
+    not(feature = "session"),
+    doc = " - `Session`: the user's tokens in a `TokenStore` (`MemoryStore`,"
+)]
+#![cfg_attr(
+    feature = "file-store",
+    doc = "   [`FileStore`]), refreshed before they expire, one refresh for any number of"
+)]
+#![cfg_attr(
+    not(feature = "file-store"),
+    doc = "   `FileStore`), refreshed before they expire, one refresh for any number of"
+)]
 //!   concurrent callers, never losing a valid pair on a failed refresh.
-//! - [`TokenVerifier`]: verifies Passage auth tokens (RS256, `kid`, `iss`,
+#![cfg_attr(
+    feature = "verify",
+    doc = " - [`TokenVerifier`]: verifies Passage auth tokens (RS256, `kid`, `iss`,"
+)]
+#![cfg_attr(
+    not(feature = "verify"),
+    doc = " - `TokenVerifier`: verifies Passage auth tokens (RS256, `kid`, `iss`,"
+)]
 //!   `aud`, `exp`, `nbf`) against a cached JWKS, for services that receive them.
 //! - [`Error`]: the one error type of every call (the generated `send()`s
 //!   return it): status, open error code, `Retry-After` and a redacted
@@ -84,7 +105,7 @@
 //!   query or a whole body, and the values of the secrets a request carried
 //!   are scrubbed from whatever its error prints ([`redact`]).
 //! - Which operations need the user's bearer token or the API key is read from
-//!   the spec ([`operations::OPERATIONS`]), and the [`hooks`] add the
+//!   the spec ([`operations::OPERATIONS`]), and the call pipeline ([`passage_runtime::pipeline`]) adds the
 //!   credential only there.
 //! - Redirecting operations (`social/authorize`, the OAuth2 callbacks) answer
 //!   `302`; the client never follows redirects, and [`RedirectExt`] turns the
@@ -97,11 +118,46 @@
 //! |---|---|---|
 //! | `native-tls` | yes | HTTPS through the platform's TLS library (OpenSSL on Linux) |
 //! | `rustls` | no | HTTPS through rustls (aws-lc-rs); no system library needed |
-//! | `session` | yes | [`Session`] and [`MemoryStore`]: a user's tokens kept fresh |
-//! | `file-store` | no | [`FileStore`]: a session kept in a file across restarts |
-//! | `verify` | no | [`TokenVerifier`]: Passage auth tokens checked against the app's JWKS |
-//! | `tower` | no | [`server::PassageAuthLayer`]: token verification for any tower HTTP service |
-//! | `axum` | no | [`server::PassageUser`] as an axum extractor (and `Option<PassageUser>`) |
+#![cfg_attr(
+    feature = "session",
+    doc = " | `session` | yes | [`Session`] and [`MemoryStore`]: a user's tokens kept fresh |"
+)]
+#![cfg_attr(
+    not(feature = "session"),
+    doc = " | `session` | yes | `Session` and `MemoryStore`: a user's tokens kept fresh |"
+)]
+#![cfg_attr(
+    feature = "file-store",
+    doc = " | `file-store` | no | [`FileStore`]: a session kept in a file across restarts |"
+)]
+#![cfg_attr(
+    not(feature = "file-store"),
+    doc = " | `file-store` | no | `FileStore`: a session kept in a file across restarts |"
+)]
+#![cfg_attr(
+    feature = "verify",
+    doc = " | `verify` | no | [`TokenVerifier`]: Passage auth tokens checked against the app's JWKS |"
+)]
+#![cfg_attr(
+    not(feature = "verify"),
+    doc = " | `verify` | no | `TokenVerifier`: Passage auth tokens checked against the app's JWKS |"
+)]
+#![cfg_attr(
+    feature = "tower",
+    doc = " | `tower` | no | [`server::PassageAuthLayer`]: token verification for any tower HTTP service |"
+)]
+#![cfg_attr(
+    not(feature = "tower"),
+    doc = " | `tower` | no | `server::PassageAuthLayer`: token verification for any tower HTTP service |"
+)]
+#![cfg_attr(
+    feature = "axum",
+    doc = " | `axum` | no | [`server::PassageUser`] as an axum extractor (and `Option<PassageUser>`) |"
+)]
+#![cfg_attr(
+    not(feature = "axum"),
+    doc = " | `axum` | no | `server::PassageUser` as an axum extractor (and `Option<PassageUser>`) |"
+)]
 //!
 //! With neither TLS feature the client speaks plain HTTP only (enough for the emulator).
 

@@ -168,3 +168,22 @@ fn the_default_timeout_budget_and_grace_window_fit_together() {
         "a timed-out refresh must be presented again inside the grace window"
     );
 }
+
+#[tokio::test]
+async fn a_required_parameter_never_set_is_an_invalid_request_naming_it_and_nothing_is_sent() {
+    let rec = Recorder::start().await;
+    let client = ClientBuilder::new()
+        .base_url(rec.base_url.clone())
+        .build()
+        .unwrap();
+    let err = client.get_app().send().await.unwrap_err();
+    let Error::InvalidRequest(message) = &err else {
+        panic!("expected Error::InvalidRequest, got {err:?}");
+    };
+    assert_eq!(message, "app_id was not initialized");
+    assert!(rec.take().is_empty(), "nothing is sent");
+    // Once set, the same call is sent (the recorder answers 599).
+    let err = client.get_app().app_id(APP_ID).send().await.unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(599), "{err:?}");
+    assert_eq!(rec.only_request().path, format!("/v1/apps/{APP_ID}"));
+}

@@ -12,8 +12,10 @@ use std::time::Duration;
 use passage_auth_client::CredentialsExt;
 use passage_auth_client::{
     ClientBuilder, FileStore, MagicLinkExt, MemoryStore, PollPolicy, RetryPolicy, Session,
-    SessionError, StoredTokens, TokenStore, TokenVerifier, VerifierConfig,
+    SessionError, StoredTokens, TokenStore,
 };
+#[cfg(feature = "verify")]
+use passage_auth_client::{TokenVerifier, VerifierConfig};
 use support::{Fault, Server, APP_ID};
 use tokio::sync::Notify;
 
@@ -231,9 +233,9 @@ async fn backoff_doubles_while_failures_repeat() {
     assert_eq!(server.state.token_posts.load(Ordering::SeqCst), 4);
 }
 
-#[tokio::test]
-async fn a_timed_out_refresh_keeps_the_old_tokens() {
-    let server = Server::start().await;
+/// A session on a client whose request timeout is 50 ms, retrying a refresh
+/// twice, with the given server reuse grace window.
+async fn timing_out_session(server: &Server, grace: Duration) -> (Session, StoredTokens) {
     // The only time limit of a refresh is the client's request timeout.
     let client = ClientBuilder::new()
         .base_url(passage_auth_client::ClientInfo::baseurl(&server.client()))
@@ -243,16 +245,25 @@ async fn a_timed_out_refresh_keeps_the_old_tokens() {
     let session = Session::builder(client, APP_ID)
         .clock(server.clock())
         .refresh_retry(quick_retries(2))
+        .server_reuse_grace(grace)
         .build();
     let auth = server.state.auth_result();
     session.sign_in(&auth).await.unwrap();
     server.clock().advance(Duration::from_secs(400));
-    // The server never answers: both attempts time out.
+    // The server never answers: both attempts of the policy time out.
     for _ in 0..2 {
         server
             .state
             .push_token_fault(Fault::Hold(Arc::new(Notify::new())));
     }
+    (session, StoredTokens::from_auth_result(&auth))
+}
+
+#[tokio::test]
+async fn a_timed_out_refresh_keeps_the_old_tokens() {
+    let server = Server::start().await;
+    // Without a reuse grace window only the retry policy applies.
+    let (session, first) = timing_out_session(&server, Duration::ZERO).await;
     let err = session.auth_token().await.unwrap_err();
     let SessionError::RefreshFailed(inner) = &err else {
         panic!("{err:?}");
@@ -263,9 +274,22 @@ async fn a_timed_out_refresh_keeps_the_old_tokens() {
     ));
     assert!(inner.is_transient());
     assert_eq!(server.state.token_posts.load(Ordering::SeqCst), 2);
-    assert!(stored(&session)
-        .await
-        .same_as(&StoredTokens::from_auth_result(&auth)));
+    assert!(stored(&session).await.same_as(&first));
+}
+
+#[tokio::test]
+async fn a_timed_out_refresh_is_presented_again_within_the_grace_window() {
+    let server = Server::start().await;
+    // The policy's two attempts time out; their outcome is unknown, so the
+    // same refresh token goes out a third time while the window is open.
+    let (session, first) = timing_out_session(&server, Duration::from_secs(30)).await;
+    let token = session.auth_token().await.unwrap();
+    assert_ne!(token.expose_secret(), first.auth_token.expose_secret());
+    assert_eq!(server.state.token_posts.load(Ordering::SeqCst), 3);
+    assert_eq!(
+        stored(&session).await.auth_token.expose_secret(),
+        token.expose_secret()
+    );
 }
 
 #[tokio::test]
@@ -846,19 +870,24 @@ async fn no_token_shows_in_debug_display_or_logs() {
     let fresh = session.auth_token().await.unwrap();
 
     // Verification of a real signed token and of a bad one.
-    let verifier = TokenVerifier::new(server.client(), APP_ID, VerifierConfig::default())
-        .with_clock(server.clock());
-    let now = support::unix(passage_auth_client::Clock::now(&*server.clock()));
-    let signed = support::key_a().sign(
-        Some(support::key_a().kid),
-        &serde_json::json!({"sub": "user_1", "iss": verifier.issuer(), "aud": [APP_ID], "exp": now + 60, "iat": now}),
-    );
-    let claims = verifier.verify(&signed).await.unwrap();
-    show("claims", format!("{claims:?}"));
-    show("verifier", format!("{verifier:?}"));
-    let tampered = format!("{}x", &signed[..signed.len() - 1]);
-    let err = verifier.verify(&tampered).await.unwrap_err();
-    show("verify error", format!("{err} / {err:?}"));
+    let mut verified_tokens: Vec<String> = Vec::new();
+    #[cfg(feature = "verify")]
+    {
+        let verifier = TokenVerifier::new(server.client(), APP_ID, VerifierConfig::default())
+            .with_clock(server.clock());
+        let now = support::unix(passage_auth_client::Clock::now(&*server.clock()));
+        let signed = support::key_a().sign(
+            Some(support::key_a().kid),
+            &serde_json::json!({"sub": "user_1", "iss": verifier.issuer(), "aud": [APP_ID], "exp": now + 60, "iat": now}),
+        );
+        let claims = verifier.verify(&signed).await.unwrap();
+        show("claims", format!("{claims:?}"));
+        show("verifier", format!("{verifier:?}"));
+        let tampered = format!("{}x", &signed[..signed.len() - 1]);
+        let err = verifier.verify(&tampered).await.unwrap_err();
+        show("verify error", format!("{err} / {err:?}"));
+        verified_tokens.push(signed);
+    }
 
     session.revoke().await.unwrap();
     let err = session.auth_token().await.unwrap_err();
@@ -886,7 +915,7 @@ async fn no_token_shows_in_debug_display_or_logs() {
     );
     let mut secrets = server.state.minted.lock().unwrap().clone();
     secrets.push(fresh.expose_secret().to_string());
-    secrets.push(signed.clone());
+    secrets.extend(verified_tokens);
     secrets.push("rt_unknown_to_the_server_1234567890".into());
     assert!(secrets.len() >= 8);
     let everything = format!("{}\n{logs}", shown.join("\n"));

@@ -47,8 +47,14 @@
 //! |---|---|---|
 //! | `native-tls` | yes | HTTPS through the platform's TLS library (OpenSSL on Linux) |
 //! | `rustls` | no | HTTPS through rustls (aws-lc-rs) |
-//! | `verify` | yes | [`UsersExt::user_for_token`], with `passage-auth-client`'s `TokenVerifier` |
-
+#![cfg_attr(
+    feature = "verify",
+    doc = " | `verify` | yes | [`UsersExt::user_for_token`], with `passage-auth-client`'s `TokenVerifier` |"
+)]
+#![cfg_attr(
+    not(feature = "verify"),
+    doc = " | `verify` | yes | `UsersExt::user_for_token`, with `passage-auth-client`'s `TokenVerifier` |"
+)]
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -77,3 +83,8 @@ pub type Error = passage_management_api::Error;
 
 /// The result type of this crate's APIs.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The crate README's examples (its page on the registry), compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct CrateReadme;

@@ -1,7 +1,14 @@
 //! [`UsersExt`]: what a back end does with users beyond single calls: walk
 //! every user across pages ([`UsersExt::all_users`]), find the user an
 //! identifier names ([`UsersExt::find_user_by_identifier`]), and learn who a
-//! Passage auth token belongs to ([`UsersExt::user_for_token`]).
+#![cfg_attr(
+    feature = "verify",
+    doc = " Passage auth token belongs to ([`UsersExt::user_for_token`])."
+)]
+#![cfg_attr(
+    not(feature = "verify"),
+    doc = " Passage auth token belongs to (`UsersExt::user_for_token`)."
+)]
 
 use std::future::Future;
 use std::num::NonZeroU32;

@@ -118,8 +118,8 @@ rules! {
         "Old clients expect a body to decode.";
     SuccessStatusAdded => "success-status-added", "A new success status (for example 200 became 201)", Breaking, Breaking,
         "The generated client accepts only the statuses it knows and treats others as unexpected.";
-    SuccessStatusRemoved => "success-status-removed", "A success status was removed", Compatible, Compatible,
-        "Old clients simply never see it.";
+    SuccessStatusRemoved => "success-status-removed", "A declared success status was removed", Breaking, Breaking,
+        "The status is part of the contract: callers may act on it (a 202 accepted versus a 200 done), and a client generated from the new spec fails on it when a server not yet updated still sends it. openapi-diff and oasdiff report it as breaking too.";
     SecurityAdded => "security-added", "An operation needs a credential it did not need before", Breaking, Breaking,
         "Old clients call it without that credential.";
     SecurityRelaxed => "security-relaxed", "An operation accepts more ways to authenticate (or none)", Compatible, Compatible,

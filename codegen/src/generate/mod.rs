@@ -125,7 +125,7 @@ fn convert(spec: &LoadedSpec, options: &Options) -> Result<GeneratedCrate, Gener
         })?;
 
     let replacement_types = types.tokens();
-    let operations = operation_table(doc);
+    let (operations, operation_ids) = operation_table(doc);
     // A part of the spec cut out to locate a failure may lack the error body:
     // it gets no wiring (the whole spec was checked to have it).
     let wiring_items = if runtime_wiring::has_error_body(doc, options) {
@@ -162,6 +162,9 @@ fn convert(spec: &LoadedSpec, options: &Options) -> Result<GeneratedCrate, Gener
             &path,
         )?,
         runtime: parse_path(&format!("::{RUNTIME_CRATE}"), &path)?,
+        error_body: parse_path(&format!("{module}::types::{body_type}"), &path)?,
+        operations: parse_path(&format!("{module}::operations"), &path)?,
+        operation_ids,
     };
     postprocess::apply(&mut file, &wiring);
     if let Some(message) = duplicate_item(&file) {

@@ -12,8 +12,9 @@ use crate::secrets;
 use crate::spec::operations;
 
 /// The table of every operation's method, path, auth and retry safety, read
-/// by the handwritten hooks so that no handwritten list repeats the spec.
-pub(super) fn operation_table(doc: &Value) -> TokenStream {
+/// by the pipeline so that no handwritten list repeats the spec, and the
+/// operation ids in the table's order (a row's index is its id's position).
+pub(super) fn operation_table(doc: &Value) -> (TokenStream, Vec<String>) {
     let mut rows: Vec<(String, TokenStream)> = Vec::new();
     for op in operations(doc) {
         let id = op
@@ -79,9 +80,10 @@ pub(super) fn operation_table(doc: &Value) -> TokenStream {
     let ids: Vec<&str> = rows.iter().map(|(id, _)| id.as_str()).collect();
     let indices = 0..count;
     let lookup = quote! { #(#ids => #indices,)* };
+    let sorted_ids: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
     let rows = rows.iter().map(|(_, t)| t);
     let runtime = format_ident!("{RUNTIME_CRATE}");
-    quote! {
+    let table = quote! {
         /// What the spec declares about each operation, sorted by operation id.
         pub mod operations {
             pub use ::#runtime::{Auth, OperationSpec};
@@ -99,7 +101,8 @@ pub(super) fn operation_table(doc: &Value) -> TokenStream {
                 Some(&OPERATIONS[index])
             }
         }
-    }
+    };
+    (table, sorted_ids)
 }
 
 /// The credential `operation` needs, as the runtime's `Auth`: from the first

@@ -33,6 +33,12 @@ pub(crate) struct Wiring {
     pub call_wrapper: syn::Path,
     /// The crate that stands in for `progenitor_client` (e.g. `::passage_runtime`).
     pub runtime: syn::Path,
+    /// The API's error body type (e.g. `crate::api::types::ApiError`).
+    pub error_body: syn::Path,
+    /// The module of the operation table (e.g. `crate::api::operations`).
+    pub operations: syn::Path,
+    /// The operation ids in the table's order.
+    pub operation_ids: Vec<String>,
 }
 
 /// progenitor's name for the error of a call, and the runtime's.
@@ -56,6 +62,7 @@ pub(crate) fn apply(file: &mut syn::File, wiring: &Wiring) {
                 if let Some((_, items)) = &mut module.content {
                     for item in items {
                         if let Item::Impl(block) = item {
+                            defer_unset_messages(block);
                             rewrite_send(block, wiring);
                         }
                     }
@@ -141,8 +148,17 @@ fn remove_use_name(tree: &mut syn::UseTree, name: &str) -> bool {
 }
 
 /// Makes `send` return the crate's error: its body runs as an async block
-/// whose result (progenitor's) the call wrapper converts.
+/// whose result (progenitor's) the call wrapper converts. `send` is a plain
+/// `fn` returning the wrapper's future (not an `async fn` awaiting it): one
+/// layer of future less, so a call's state is not copied once more into an
+/// enclosing future when it starts.
 fn rewrite_send(block: &mut syn::ItemImpl, wiring: &Wiring) {
+    // The builder's lifetimes (its `&'a Client`), which the returned future captures.
+    let lifetimes: Vec<syn::Lifetime> = block
+        .generics
+        .lifetimes()
+        .map(|l| l.lifetime.clone())
+        .collect();
     for item in &mut block.items {
         let ImplItem::Fn(f) = item else { continue };
         if f.sig.ident != "send" {
@@ -155,10 +171,222 @@ fn rewrite_send(block: &mut syn::ItemImpl, wiring: &Wiring) {
         let wrapper = &wiring.call_wrapper;
         drop_api_version_header(&mut f.block);
         EncodeInPlace.visit_block_mut(&mut f.block);
+        call_pipeline_directly(&mut f.block, wiring);
         let body = &f.block;
-        f.sig.output = parse_quote!(-> ::std::result::Result<#ok_type, #error_type>);
-        f.block = parse_quote!({ #wrapper(async move #body).await });
+        f.sig.asyncness = None;
+        f.sig.output = parse_quote!(
+            -> impl ::std::future::Future<
+                Output = ::std::result::Result<#ok_type, #error_type>,
+            > + use<#(#lifetimes),*>
+        );
+        f.block = parse_quote!({ #wrapper(async move #body) });
     }
+}
+
+/// The suffix of progenitor's message for a builder field never set.
+const NOT_INITIALIZED: &str = " was not initialized";
+
+/// progenitor's builders start every required field as
+/// `Err("x was not initialized".to_string())`: an allocation for each field
+/// of every call, set or not. This starts them as `Err(String::new())` (no
+/// allocation) and makes `send()` write the message only when the field is
+/// still unset (its error empty; a setter's errors never are).
+fn defer_unset_messages(block: &mut syn::ItemImpl) {
+    let mut messages = Vec::new();
+    for item in &mut block.items {
+        if let ImplItem::Fn(f) = item {
+            if f.sig.ident == "new" {
+                StartEmpty(&mut messages).visit_block_mut(&mut f.block);
+            }
+        }
+    }
+    if messages.is_empty() {
+        return;
+    }
+    for item in &mut block.items {
+        if let ImplItem::Fn(f) = item {
+            if f.sig.ident == "send" {
+                WriteUnsetMessage(&messages).visit_block_mut(&mut f.block);
+            }
+        }
+    }
+}
+
+/// Rewrites `field: Err("field was not initialized".to_string())` to
+/// `field: Err(String::new())`, collecting (field, message).
+struct StartEmpty<'a>(&'a mut Vec<(String, String)>);
+
+impl VisitMut for StartEmpty<'_> {
+    fn visit_field_value_mut(&mut self, field: &mut syn::FieldValue) {
+        let syn::Member::Named(name) = &field.member else {
+            return;
+        };
+        let syn::Expr::Call(call) = &field.expr else {
+            return;
+        };
+        let is_err = matches!(&*call.func, syn::Expr::Path(p) if p.path.is_ident("Err"));
+        let Some(syn::Expr::MethodCall(to_string)) = call.args.first() else {
+            return;
+        };
+        let syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(message),
+            ..
+        }) = &*to_string.receiver
+        else {
+            return;
+        };
+        if !is_err || to_string.method != "to_string" || !message.value().ends_with(NOT_INITIALIZED)
+        {
+            return;
+        }
+        self.0.push((name.to_string(), message.value()));
+        field.expr = parse_quote!(Err(::std::string::String::new()));
+    }
+}
+
+/// Rewrites `field(...).map_err(CallError::InvalidRequest)` (a chain starting
+/// at a field `StartEmpty` changed) so that an empty error becomes the
+/// field's message.
+struct WriteUnsetMessage<'a>(&'a [(String, String)]);
+
+impl VisitMut for WriteUnsetMessage<'_> {
+    fn visit_expr_method_call_mut(&mut self, call: &mut syn::ExprMethodCall) {
+        visit_mut::visit_expr_method_call_mut(self, call);
+        let to_invalid_request = call.method == "map_err"
+            && call.args.len() == 1
+            && matches!(&call.args[0], syn::Expr::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "InvalidRequest"));
+        if !to_invalid_request {
+            return;
+        }
+        let mut root = &*call.receiver;
+        while let syn::Expr::MethodCall(inner) = root {
+            root = &inner.receiver;
+        }
+        let syn::Expr::Path(root) = root else { return };
+        let Some((_, message)) = self.0.iter().find(|(name, _)| root.path.is_ident(name)) else {
+            return;
+        };
+        let variant = &call.args[0];
+        call.args[0] = parse_quote!(|e: ::std::string::String| #variant(if e.is_empty() {
+            #message.to_string()
+        } else {
+            e
+        }));
+    }
+}
+
+/// Replaces progenitor's hook calls in a `send()` body
+///
+/// ```text
+/// let info = OperationInfo { operation_id: "get_app" };
+/// client.pre(&mut request, &info).await?;
+/// let result = client.exec(request, &info).await;
+/// client.post(&result, &info).await?;
+/// ```
+///
+/// with the pipeline called directly with the operation's row of the table:
+///
+/// ```text
+/// let operation_row = &operations::OPERATIONS[14usize];
+/// pipeline::check_credentials(&client.inner, Some(operation_row))?;
+/// let result = pipeline::send::<ErrorBody>(&client.client, &client.inner, Some(operation_row), request).await;
+/// ```
+///
+/// The same pipeline the `ClientHooks` impl runs, without the two no-op
+/// awaits around it (the request and the answer would each be moved into the
+/// call's state once more) and without looking the operation up by name.
+/// A body of another shape is left as it is (it still reaches the pipeline
+/// through the hooks).
+fn call_pipeline_directly(block: &mut syn::Block, wiring: &Wiring) {
+    let Some(id) = block.stmts.iter().find_map(operation_info_id) else {
+        return;
+    };
+    let Some(index) = wiring.operation_ids.iter().position(|o| *o == id) else {
+        return;
+    };
+    let has = |name: &str| block.stmts.iter().any(|s| hook_call(s) == Some(name));
+    if !(has("pre") && has("exec") && has("post")) {
+        return;
+    }
+    let runtime = &wiring.runtime;
+    let operations = &wiring.operations;
+    let body = &wiring.error_body;
+    let mut stmts = Vec::with_capacity(block.stmts.len());
+    for stmt in block.stmts.drain(..) {
+        if operation_info_id(&stmt).is_some() {
+            stmts.push(parse_quote!(let operation_row = &#operations::OPERATIONS[#index];));
+            continue;
+        }
+        match hook_call(&stmt) {
+            Some("pre") => stmts.push(parse_quote!(
+                #runtime::pipeline::check_credentials(&client.inner, Some(operation_row))?;
+            )),
+            Some("exec") => stmts.push(parse_quote!(
+                let result = #runtime::pipeline::send::<#body>(
+                    &client.client,
+                    &client.inner,
+                    Some(operation_row),
+                    request,
+                )
+                .await;
+            )),
+            Some(_) => {}
+            None => stmts.push(stmt),
+        }
+    }
+    block.stmts = stmts;
+}
+
+/// The operation id of `let info = OperationInfo { operation_id: "..." };`.
+fn operation_info_id(stmt: &syn::Stmt) -> Option<String> {
+    let syn::Stmt::Local(local) = stmt else {
+        return None;
+    };
+    let syn::Expr::Struct(info) = &*local.init.as_ref()?.expr else {
+        return None;
+    };
+    if !info.path.is_ident("OperationInfo") {
+        return None;
+    }
+    info.fields
+        .iter()
+        .find_map(|field| match (&field.member, &field.expr) {
+            (
+                syn::Member::Named(name),
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(id),
+                    ..
+                }),
+            ) if name == "operation_id" => Some(id.value()),
+            _ => None,
+        })
+}
+
+/// `pre`, `exec` or `post` for a statement calling that hook on `client`
+/// (`client.pre(..).await?;`, `let result = client.exec(..).await;`).
+fn hook_call(stmt: &syn::Stmt) -> Option<&'static str> {
+    let expr = match stmt {
+        syn::Stmt::Expr(expr, Some(_)) => expr,
+        syn::Stmt::Local(local) => &*local.init.as_ref()?.expr,
+        _ => return None,
+    };
+    let expr = match expr {
+        syn::Expr::Try(t) => &*t.expr,
+        other => other,
+    };
+    let syn::Expr::Await(awaited) = expr else {
+        return None;
+    };
+    let syn::Expr::MethodCall(call) = &*awaited.base else {
+        return None;
+    };
+    let on_client = matches!(&*call.receiver, syn::Expr::Path(p) if p.path.is_ident("client"));
+    if !on_client {
+        return None;
+    }
+    ["pre", "exec", "post"]
+        .into_iter()
+        .find(|hook| call.method == hook)
 }
 
 /// Rewrites `encode_path(&x.to_string())` to `encode_path(&x)`: the runtime's
@@ -394,6 +622,9 @@ mod tests {
             error_type: parse_quote!(crate::api::Error),
             call_wrapper: parse_quote!(::rt::finish_call::<crate::api::types::ApiError, _, _>),
             runtime: parse_quote!(::rt),
+            error_body: parse_quote!(crate::api::types::ApiError),
+            operations: parse_quote!(crate::api::operations),
+            operation_ids: vec!["get_app".into(), "get_jwks".into()],
         }
     }
 
@@ -412,14 +643,92 @@ mod tests {
         apply(&mut file, &wiring());
         let text = file.to_token_stream().to_string();
         assert!(
-            text.contains("pub async fn send (self) -> :: std :: result :: Result < ResponseValue < types :: GetAppResponse > , crate :: api :: Error >"),
+            text.contains("pub fn send (self) -> impl :: std :: future :: Future < Output = :: std :: result :: Result < ResponseValue < types :: GetAppResponse > , crate :: api :: Error > , > + use < 'a >"),
             "{text}"
         );
         assert!(
-            text.contains(":: rt :: finish_call :: < crate :: api :: types :: ApiError , _ , _ > (async move { todo ! () }) . await"),
+            text.contains("{ :: rt :: finish_call :: < crate :: api :: types :: ApiError , _ , _ > (async move { todo ! () }) }"),
             "{text}"
         );
         assert!(!text.contains("Error < types :: ApiError >"), "{text}");
+    }
+
+    #[test]
+    fn the_hooks_become_direct_pipeline_calls_with_the_operation_row() {
+        let text = send_body(parse_quote!({
+            let mut request = client.client.get(url).build()?;
+            let info = OperationInfo {
+                operation_id: "get_jwks",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            todo!()
+        }));
+        assert!(
+            text.contains(
+                "let operation_row = & crate :: api :: operations :: OPERATIONS [1usize] ;"
+            ),
+            "{text}"
+        );
+        assert!(text.contains(":: rt :: pipeline :: check_credentials (& client . inner , Some (operation_row)) ? ;"), "{text}");
+        assert!(text.contains("let result = :: rt :: pipeline :: send :: < crate :: api :: types :: ApiError > (& client . client , & client . inner , Some (operation_row) , request ,) . await ;"), "{text}");
+        assert!(
+            !text.contains("client . pre") && !text.contains("client . post"),
+            "{text}"
+        );
+        assert!(!text.contains("OperationInfo"), "{text}");
+        assert!(text.contains("let response = result ? ;"), "{text}");
+    }
+
+    #[test]
+    fn an_unset_field_starts_empty_and_send_writes_its_message() {
+        let mut file: syn::File = parse_quote! {
+            pub mod builder {
+                impl<'a> GetApp<'a> {
+                    pub fn new(client: &'a super::Client) -> Self {
+                        Self {
+                            client: client,
+                            app_id: Err("app_id was not initialized".to_string()),
+                        }
+                    }
+                    pub async fn send(self) -> Result<ResponseValue<()>, Error<()>> {
+                        let Self { client, app_id } = self;
+                        let app_id = app_id.map_err(CallError::InvalidRequest)?;
+                        todo!()
+                    }
+                }
+            }
+        };
+        apply(&mut file, &wiring());
+        let text = file.to_token_stream().to_string();
+        assert!(
+            text.contains("app_id : Err (:: std :: string :: String :: new ())"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("\"app_id was not initialized\" . to_string ()) ,"),
+            "{text}"
+        );
+        assert!(
+            text.contains("app_id . map_err (| e : :: std :: string :: String | CallError :: InvalidRequest (if e . is_empty () { \"app_id was not initialized\" . to_string () } else { e }))"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_body_of_another_shape_keeps_its_hooks() {
+        let text = send_body(parse_quote!({
+            let info = OperationInfo {
+                operation_id: "not_in_the_table",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            todo!()
+        }));
+        assert!(text.contains("client . pre"), "{text}");
+        assert!(text.contains("client . exec"), "{text}");
     }
 
     fn send_body(body: syn::Block) -> String {

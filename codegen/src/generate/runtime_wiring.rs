@@ -64,30 +64,35 @@ pub(super) fn runtime_wiring(
 
         /// Every request goes through the runtime's call pipeline with this
         /// crate's operation table and error body.
+        /// The hooks return the pipeline's futures themselves (no `async`
+        /// layer around them, whose state would be one more copy per call).
         impl ::#runtime::ClientHooks<::#runtime::ClientState> for Client {
-            async fn pre<E>(
+            fn pre<E>(
                 &self,
                 _request: &mut ::reqwest::Request,
                 info: &::#runtime::OperationInfo,
-            ) -> ::std::result::Result<(), ::#runtime::CallError<E>> {
-                ::#runtime::pipeline::check_credentials(
+            ) -> impl ::std::future::Future<
+                Output = ::std::result::Result<(), ::#runtime::CallError<E>>,
+            > {
+                ::std::future::ready(::#runtime::pipeline::check_credentials(
                     &self.inner,
                     operations::operation(info.operation_id),
-                )
+                ))
             }
 
-            async fn exec(
+            fn exec(
                 &self,
                 request: ::reqwest::Request,
                 info: &::#runtime::OperationInfo,
-            ) -> ::reqwest::Result<::reqwest::Response> {
+            ) -> impl ::std::future::Future<
+                Output = ::reqwest::Result<::reqwest::Response>,
+            > {
                 ::#runtime::pipeline::send::<types::#body>(
                     &self.client,
                     &self.inner,
                     operations::operation(info.operation_id),
                     request,
                 )
-                .await
             }
         }
     })

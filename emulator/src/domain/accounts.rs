@@ -254,11 +254,16 @@ pub fn set_status<'a>(
 /// What deactivating a user does to their sessions: every refresh-token family is revoked (a
 /// refresh then answers 401 `invalid_refresh_token`). Their auth tokens are refused by the
 /// signed-in user's operations while the user is inactive ([`crate::domain::sessions::bearer_user`],
-/// 403 `user_not_active`). Passage's documentation only says a deactivated user "will not be able
-/// to login"; it is silent on existing sessions, so the emulator does not let them outlive the
-/// deactivation (see the emulator README).
+/// 403 `user_not_active`). Their open Flex transactions are closed (a ceremony on one then answers
+/// 404 `transaction_not_found`) and the nonces they have not redeemed are forgotten (401
+/// `invalid_nonce`), so that a login begun before the deactivation cannot finish after it.
+/// Passage's documentation only says a deactivated user "will not be able to login"; it is silent
+/// on existing sessions, so the emulator does not let them outlive the deactivation (see the
+/// emulator README).
 pub fn deactivate_sessions(app: &mut AppRecord, user_id: &str) {
     app.revoke_families_of(user_id);
+    app.transactions.retain(|_, t| t.user_id != user_id);
+    app.nonces.retain(|_, n| n.user_id != user_id);
 }
 
 /// A new pending user known only by a Flex `external_id` (the app's own id for them).

@@ -235,4 +235,32 @@ mod tests {
             "invalid_nonce"
         );
     }
+
+    #[test]
+    fn deactivation_closes_open_transactions_and_forgets_unredeemed_nonces() {
+        let mut app = app();
+        let open = open_register_transaction(&mut app, "ext-1", "Ada", 10).unwrap();
+        let done = open_register_transaction(&mut app, "ext-1", "Ada", 10).unwrap();
+        let user_id = app.find_user_by_external_id("ext-1").unwrap().id.clone();
+        let nonce = issue_nonce(&mut app, Some(done), &user_id, 11);
+        // Another user's transaction stays open.
+        let other = open_register_transaction(&mut app, "ext-2", "Bob", 10).unwrap();
+
+        crate::domain::accounts::set_status(&mut app, &user_id, UserStatus::Inactive, 12).unwrap();
+
+        let err = open_transaction(&app, &open, TransactionKind::Register).unwrap_err();
+        assert_eq!(
+            (err.status.as_u16(), err.code),
+            (404, "transaction_not_found")
+        );
+        let err = verify_nonce(&mut app, &nonce, 13).unwrap_err();
+        assert_eq!((err.status.as_u16(), err.code), (401, "invalid_nonce"));
+        assert!(open_transaction(&app, &other, TransactionKind::Register).is_ok());
+        // And no new one is opened while the user is inactive.
+        let err = open_register_transaction(&mut app, "ext-1", "Ada", 14).unwrap_err();
+        assert_eq!(
+            (err.status.as_u16(), err.code),
+            (403, "cannot_create_transaction")
+        );
+    }
 }

@@ -12,8 +12,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::context::Context;
-use crate::model::faults::{FaultKind, FaultRule};
-use crate::model::request_log::{LoggedExchange, LoggedRequest};
+use crate::model::faults::{FaultKind, FaultRegistry, FaultRule, MAX_FAULT_DELAY_MS};
+use crate::model::request_log::LoggedRequest;
 
 /// Where the fault middleware sits: in front of one API, whose paths it logs and matches fault
 /// rules against under that API's prefix on the emulator's listener (so that a request through the
@@ -39,15 +39,7 @@ pub async fn fault_middleware(
     let path = format!("{}{}", scope.prefix, req.uri().path());
     let method = req.method().as_str().to_owned();
     let drop_signal = req.extensions().get::<DropSignal>().cloned();
-    // With exchange capture on, the request's query, chosen headers and body are kept (the body
-    // read whole and handed on unchanged, so the handler applies its own limit as without capture).
-    let (req, sent) = if ctx.request_log.captures_exchanges() {
-        let (req, sent) = SentRequest::take(req).await;
-        (req, Some(sent))
-    } else {
-        (req, None)
-    };
-    let log = |status: Option<u16>, exchange: Option<LoggedExchange>| {
+    let log = |status: Option<u16>| {
         // The path never has the query string, where a revoked refresh token would travel.
         match status {
             Some(status) => tracing::info!(%method, %path, status, "request"),
@@ -57,75 +49,24 @@ pub async fn fault_middleware(
             method: method.clone(),
             path: path.clone(),
             status,
-            exchange,
         });
     };
     let outcome = match ctx.faults.take(&method, &path) {
         None => FaultOutcome::Respond(next.run(req).await),
         Some(rule) => {
             tracing::info!(kind = ?rule.kind, %method, %path, "injecting fault");
-            apply(&rule, req, next).await
+            apply(&rule, &ctx.faults, req, next).await
         }
     };
     match outcome {
         FaultOutcome::Respond(resp) => {
-            let status = resp.status().as_u16();
-            match sent {
-                Some(sent) => {
-                    let (parts, body) = resp.into_parts();
-                    let answer = axum::body::to_bytes(body, usize::MAX)
-                        .await
-                        .unwrap_or_default();
-                    log(Some(status), Some(sent.exchange(&answer)));
-                    Response::from_parts(parts, Body::from(answer))
-                }
-                None => {
-                    log(Some(status), None);
-                    resp
-                }
-            }
+            log(Some(resp.status().as_u16()));
+            resp
         }
         FaultOutcome::Drop => {
-            log(None, sent.map(|sent| sent.exchange(&[])));
+            log(None);
             drop_connection(drop_signal).await
         }
-    }
-}
-
-/// What a request carried, kept for its [`LoggedExchange`] (not yet redacted: it never leaves this
-/// module before [`SentRequest::exchange`] redacts it).
-struct SentRequest {
-    query: Option<String>,
-    headers: axum::http::HeaderMap,
-    body: axum::body::Bytes,
-}
-
-impl SentRequest {
-    /// Reads `req`'s body whole; returns the request with the same body and what was sent.
-    async fn take(req: Request) -> (Request, Self) {
-        let (parts, body) = req.into_parts();
-        // A body that cannot be read (the client went away) is kept as empty.
-        let body = axum::body::to_bytes(body, usize::MAX)
-            .await
-            .unwrap_or_default();
-        let sent = Self {
-            query: parts.uri.query().map(str::to_owned),
-            headers: parts.headers.clone(),
-            body: body.clone(),
-        };
-        (Request::from_parts(parts, Body::from(body)), sent)
-    }
-
-    /// The redacted exchange of this request answered with `answer`.
-    fn exchange(self, answer: &[u8]) -> LoggedExchange {
-        LoggedExchange::redacted(
-            self.query.as_deref(),
-            self.headers
-                .iter()
-                .map(|(name, value)| (name.as_str(), value.as_bytes())),
-            &self.body,
-            answer,
-        )
     }
 }
 
@@ -159,7 +100,12 @@ impl std::fmt::Debug for FaultOutcome {
 }
 
 /// Applies `rule` to a request; `next` runs the handler for the kinds that let it run.
-pub async fn apply(rule: &FaultRule, req: Request, next: Next) -> FaultOutcome {
+pub async fn apply(
+    rule: &FaultRule,
+    faults: &FaultRegistry,
+    req: Request,
+    next: Next,
+) -> FaultOutcome {
     let resp = match rule.kind {
         FaultKind::Status500 => error_response(StatusCode::INTERNAL_SERVER_ERROR),
         FaultKind::Status503 => with_retry_after(
@@ -177,6 +123,12 @@ pub async fn apply(rule: &FaultRule, req: Request, next: Next) -> FaultOutcome {
         FaultKind::DelayAfterProcessing => {
             let resp = next.run(req).await;
             tokio::time::sleep(Duration::from_millis(rule.delay_ms.unwrap_or(1000))).await;
+            resp
+        }
+        FaultKind::HoldAfterProcessing => {
+            let resp = next.run(req).await;
+            let limit = rule.delay_ms.unwrap_or(MAX_FAULT_DELAY_MS);
+            faults.hold(Duration::from_millis(limit)).await;
             resp
         }
         FaultKind::TruncatedBody => raw_response(

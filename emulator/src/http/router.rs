@@ -328,6 +328,7 @@ fn admin_routes(ctx: Arc<Context>) -> Router<Arc<Context>> {
                 .post(admin::add_fault)
                 .delete(admin::clear_faults),
         )
+        .route("/faults/release", post(admin::release_held_answers))
         .route(
             "/requests",
             get(admin::list_requests).delete(admin::clear_requests),

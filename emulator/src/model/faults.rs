@@ -27,6 +27,11 @@ pub enum FaultKind {
     DropAfterProcessing,
     /// Run the handler (its state changes happen), then hold its answer for `delay_ms` (default 1000).
     DelayAfterProcessing,
+    /// Run the handler (its state changes happen), then hold its answer until the held answers
+    /// are released ([`FaultRegistry::release_held`]: `POST /_emulator/faults/release`), or for
+    /// `delay_ms` when that is set (at most [`MAX_FAULT_DELAY_MS`], also the limit without it).
+    /// A test waits for the answer to be held ([`FaultRegistry::held_answers`]) instead of for time.
+    HoldAfterProcessing,
 }
 
 /// An armed fault.
@@ -45,7 +50,8 @@ pub struct FaultRule {
     /// Seconds for `Retry-After` (kind `status429`, default 1).
     #[serde(default)]
     pub retry_after: Option<u64>,
-    /// Milliseconds (kinds `delay` and `delay_after_processing`, default 1000).
+    /// Milliseconds (kinds `delay` and `delay_after_processing`, default 1000; the longest hold of
+    /// `hold_after_processing`).
     #[serde(default)]
     pub delay_ms: Option<u64>,
     /// Status for `truncated_body` / `non_json_body` (default 200).
@@ -105,13 +111,48 @@ impl FaultRule {
     }
 }
 
-/// The armed faults.
-#[derive(Debug, Default)]
+/// The armed faults, and the answers held by `hold_after_processing`.
+#[derive(Debug)]
 pub struct FaultRegistry {
     rules: Mutex<Vec<FaultRule>>,
+    /// How many answers are held now.
+    held: tokio::sync::watch::Sender<usize>,
+    /// Bumped by every release: the answers held before it go out.
+    releases: tokio::sync::watch::Sender<u64>,
+}
+
+impl Default for FaultRegistry {
+    fn default() -> Self {
+        Self {
+            rules: Mutex::default(),
+            held: tokio::sync::watch::Sender::new(0),
+            releases: tokio::sync::watch::Sender::new(0),
+        }
+    }
 }
 
 impl FaultRegistry {
+    /// Holds an answer until the next [`release_held`](Self::release_held) or for `limit`,
+    /// whichever comes first; counted in [`held_answers`](Self::held_answers) meanwhile.
+    pub async fn hold(&self, limit: std::time::Duration) {
+        let mut releases = self.releases.subscribe();
+        releases.mark_unchanged();
+        self.held.send_modify(|n| *n += 1);
+        // Counted out however the hold ends (released, timed out, or the connection dropped).
+        let _count = HeldCount(&self.held);
+        let _ = tokio::time::timeout(limit, releases.changed()).await;
+    }
+
+    /// Sends every answer held now.
+    pub fn release_held(&self) {
+        self.releases.send_modify(|generation| *generation += 1);
+    }
+
+    /// The number of answers held now, to wait on (e.g. `wait_for(|n| *n >= 1)`).
+    pub fn held_answers(&self) -> tokio::sync::watch::Receiver<usize> {
+        self.held.subscribe()
+    }
+
     /// Arms a fault.
     pub fn add(&self, rule: FaultRule) {
         if rule.count > 0 {
@@ -148,6 +189,15 @@ impl FaultRegistry {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<FaultRule>> {
         self.rules.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Takes one held answer off the count when dropped.
+struct HeldCount<'a>(&'a tokio::sync::watch::Sender<usize>);
+
+impl Drop for HeldCount<'_> {
+    fn drop(&mut self) {
+        self.0.send_modify(|n| *n = n.saturating_sub(1));
     }
 }
 
@@ -211,5 +261,30 @@ mod tests {
         .unwrap();
         assert_eq!(rule.kind, FaultKind::DelayAfterProcessing);
         assert_eq!(rule.delay_ms, Some(1500));
+    }
+
+    #[tokio::test]
+    async fn a_held_answer_is_counted_until_released() {
+        let reg = std::sync::Arc::new(FaultRegistry::default());
+        let mut held = reg.held_answers();
+        let holder = {
+            let reg = reg.clone();
+            tokio::spawn(async move { reg.hold(std::time::Duration::from_secs(600)).await })
+        };
+        held.wait_for(|n| *n == 1).await.unwrap();
+        assert!(!holder.is_finished());
+        reg.release_held();
+        holder.await.unwrap();
+        assert_eq!(*held.borrow(), 0, "counted out once released");
+        // A release before a hold starts does not release it.
+        reg.release_held();
+        let early = {
+            let reg = reg.clone();
+            tokio::spawn(async move { reg.hold(std::time::Duration::from_secs(600)).await })
+        };
+        held.wait_for(|n| *n == 1).await.unwrap();
+        assert!(!early.is_finished());
+        reg.release_held();
+        early.await.unwrap();
     }
 }

@@ -20,6 +20,6 @@ pub mod tracking;
 pub use app::{AppHeader, AppRecord};
 pub use faults::{FaultKind, FaultRule};
 pub use outbox::{Outbox, OutboxMessage};
-pub use request_log::{LoggedExchange, LoggedRequest};
+pub use request_log::LoggedRequest;
 pub use state::EmulatorState;
 pub use tracking::{Change, Changes, Table, Tracked};

@@ -10304,7 +10304,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
             }
         }
         pub fn app_id<V>(mut self, value: V) -> Self
@@ -10320,74 +10320,81 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/apps/{app_id}`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<
-            ResponseValue<types::GetAppResponse>,
-            crate::api::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ResponseValue<types::GetAppResponse>,
+                crate::api::Error,
+            >,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self { client, app_id } = self;
-                    let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                    let url = format!(
-                        "{}/apps/{}", client.baseurl, encode_path(& app_id),
-                    );
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .get(url)
-                        .header(
-                            ::reqwest::header::ACCEPT,
-                            ::reqwest::header::HeaderValue::from_static(
-                                "application/json",
+                let Self { client, app_id } = self;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let url = format!("{}/apps/{}", client.baseurl, encode_path(& app_id),);
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .get(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[14usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    200u16 => ResponseValue::from_response(response).await,
+                    404u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
                             ),
                         )
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "get_app",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
-                        404u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                })
-                .await
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
     /**Builder for [`Client::get_jwks`]
@@ -10402,7 +10409,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
             }
         }
         pub fn app_id<V>(mut self, value: V) -> Self
@@ -10418,75 +10425,84 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/apps/{app_id}/.well-known/jwks.json`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<
-            ResponseValue<types::JwkResponse>,
-            crate::api::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ResponseValue<types::JwkResponse>,
+                crate::api::Error,
+            >,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self { client, app_id } = self;
-                    let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                    let url = format!(
-                        "{}/apps/{}/.well-known/jwks.json", client.baseurl, encode_path(&
-                        app_id),
-                    );
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .get(url)
-                        .header(
-                            ::reqwest::header::ACCEPT,
-                            ::reqwest::header::HeaderValue::from_static(
-                                "application/json",
+                let Self { client, app_id } = self;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let url = format!(
+                    "{}/apps/{}/.well-known/jwks.json", client.baseurl, encode_path(&
+                    app_id),
+                );
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .get(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[20usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    200u16 => ResponseValue::from_response(response).await,
+                    404u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
                             ),
                         )
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "get_jwks",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
-                        404u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                })
-                .await
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
     /**Builder for [`Client::get_open_id_configuration`]
@@ -10501,7 +10517,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
             }
         }
         pub fn app_id<V>(mut self, value: V) -> Self
@@ -10517,75 +10533,84 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/apps/{app_id}/.well-known/openid-configuration`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<
-            ResponseValue<types::OpenIdConfiguration>,
-            crate::api::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ResponseValue<types::OpenIdConfiguration>,
+                crate::api::Error,
+            >,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self { client, app_id } = self;
-                    let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                    let url = format!(
-                        "{}/apps/{}/.well-known/openid-configuration", client.baseurl,
-                        encode_path(& app_id),
-                    );
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .get(url)
-                        .header(
-                            ::reqwest::header::ACCEPT,
-                            ::reqwest::header::HeaderValue::from_static(
-                                "application/json",
+                let Self { client, app_id } = self;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let url = format!(
+                    "{}/apps/{}/.well-known/openid-configuration", client.baseurl,
+                    encode_path(& app_id),
+                );
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .get(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[21usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    200u16 => ResponseValue::from_response(response).await,
+                    404u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
                             ),
                         )
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "get_open_id_configuration",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
-                        404u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                })
-                .await
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
     /**Builder for [`Client::get_currentuser`]
@@ -10600,7 +10625,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
             }
         }
         pub fn app_id<V>(mut self, value: V) -> Self
@@ -10616,88 +10641,97 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/apps/{app_id}/currentuser`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<
-            ResponseValue<types::CurrentUserResponse>,
-            crate::api::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ResponseValue<types::CurrentUserResponse>,
+                crate::api::Error,
+            >,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self { client, app_id } = self;
-                    let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                    let url = format!(
-                        "{}/apps/{}/currentuser", client.baseurl, encode_path(& app_id),
-                    );
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .get(url)
-                        .header(
-                            ::reqwest::header::ACCEPT,
-                            ::reqwest::header::HeaderValue::from_static(
-                                "application/json",
+                let Self { client, app_id } = self;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let url = format!(
+                    "{}/apps/{}/currentuser", client.baseurl, encode_path(& app_id),
+                );
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .get(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[16usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    200u16 => ResponseValue::from_response(response).await,
+                    401u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
                             ),
                         )
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "get_currentuser",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
-                        401u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        403u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                })
-                .await
+                    403u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    404u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
     /**Builder for [`Client::get_currentuser_devices`]
@@ -10712,7 +10746,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
             }
         }
         pub fn app_id<V>(mut self, value: V) -> Self
@@ -10728,89 +10762,98 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/apps/{app_id}/currentuser/devices`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<
-            ResponseValue<types::CurrentUserDevices>,
-            crate::api::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ResponseValue<types::CurrentUserDevices>,
+                crate::api::Error,
+            >,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self { client, app_id } = self;
-                    let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                    let url = format!(
-                        "{}/apps/{}/currentuser/devices", client.baseurl, encode_path(&
-                        app_id),
-                    );
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .get(url)
-                        .header(
-                            ::reqwest::header::ACCEPT,
-                            ::reqwest::header::HeaderValue::from_static(
-                                "application/json",
+                let Self { client, app_id } = self;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let url = format!(
+                    "{}/apps/{}/currentuser/devices", client.baseurl, encode_path(&
+                    app_id),
+                );
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .get(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[17usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    200u16 => ResponseValue::from_response(response).await,
+                    401u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
                             ),
                         )
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "get_currentuser_devices",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
-                        401u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        403u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                })
-                .await
+                    403u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    404u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
     /**Builder for [`Client::post_currentuser_add_device_finish`]
@@ -10826,7 +10869,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -10869,110 +10912,119 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/apps/{app_id}/currentuser/devices/finish`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<
-            ResponseValue<types::CurrentUserDevice>,
-            crate::api::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ResponseValue<types::CurrentUserDevice>,
+                crate::api::Error,
+            >,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self { client, app_id, body } = self;
-                    let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                    let body = body
-                        .and_then(|v| {
-                            types::AddDeviceFinishRequest::try_from(v)
-                                .map_err(|e| e.to_string())
-                        })
-                        .map_err(CallError::InvalidRequest)?;
-                    let url = format!(
-                        "{}/apps/{}/currentuser/devices/finish", client.baseurl,
-                        encode_path(& app_id),
-                    );
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .post(url)
-                        .header(
-                            ::reqwest::header::ACCEPT,
-                            ::reqwest::header::HeaderValue::from_static(
-                                "application/json",
+                let Self { client, app_id, body } = self;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let body = body
+                    .and_then(|v| {
+                        types::AddDeviceFinishRequest::try_from(v)
+                            .map_err(|e| e.to_string())
+                    })
+                    .map_err(CallError::InvalidRequest)?;
+                let url = format!(
+                    "{}/apps/{}/currentuser/devices/finish", client.baseurl,
+                    encode_path(& app_id),
+                );
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .post(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .json(&body)
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[29usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    201u16 => ResponseValue::from_response(response).await,
+                    400u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
                             ),
                         )
-                        .json(&body)
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "post_currentuser_add_device_finish",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        201u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        403u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        413u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                })
-                .await
+                    401u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    403u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    404u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    413u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
     /**Builder for [`Client::post_currentuser_add_device_start`]
@@ -10988,7 +11040,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -11032,110 +11084,119 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/apps/{app_id}/currentuser/devices/start`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<
-            ResponseValue<types::AddDeviceStartResponse>,
-            crate::api::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ResponseValue<types::AddDeviceStartResponse>,
+                crate::api::Error,
+            >,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self { client, app_id, body } = self;
-                    let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                    let body = body
-                        .and_then(|v| {
-                            types::CurrentUserDevicesStartRequest::try_from(v)
-                                .map_err(|e| e.to_string())
-                        })
-                        .map_err(CallError::InvalidRequest)?;
-                    let url = format!(
-                        "{}/apps/{}/currentuser/devices/start", client.baseurl,
-                        encode_path(& app_id),
-                    );
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .post(url)
-                        .header(
-                            ::reqwest::header::ACCEPT,
-                            ::reqwest::header::HeaderValue::from_static(
-                                "application/json",
+                let Self { client, app_id, body } = self;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let body = body
+                    .and_then(|v| {
+                        types::CurrentUserDevicesStartRequest::try_from(v)
+                            .map_err(|e| e.to_string())
+                    })
+                    .map_err(CallError::InvalidRequest)?;
+                let url = format!(
+                    "{}/apps/{}/currentuser/devices/start", client.baseurl, encode_path(&
+                    app_id),
+                );
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .post(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .json(&body)
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[30usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    200u16 => ResponseValue::from_response(response).await,
+                    400u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
                             ),
                         )
-                        .json(&body)
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "post_currentuser_add_device_start",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        403u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        413u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                })
-                .await
+                    401u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    403u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    404u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    413u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
     /**Builder for [`Client::delete_currentuser_device`]
@@ -11151,8 +11212,8 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
-                device_id: Err("device_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
+                device_id: Err(::std::string::String::new()),
             }
         }
         pub fn app_id<V>(mut self, value: V) -> Self
@@ -11180,87 +11241,103 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/apps/{app_id}/currentuser/devices/{device_id}`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<ResponseValue<()>, crate::api::Error> {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<ResponseValue<()>, crate::api::Error>,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self { client, app_id, device_id } = self;
-                    let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                    let device_id = device_id.map_err(CallError::InvalidRequest)?;
-                    let url = format!(
-                        "{}/apps/{}/currentuser/devices/{}", client.baseurl,
-                        encode_path(& app_id), encode_path(& device_id),
-                    );
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .delete(url)
-                        .header(
-                            ::reqwest::header::ACCEPT,
-                            ::reqwest::header::HeaderValue::from_static(
-                                "application/json",
+                let Self { client, app_id, device_id } = self;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let device_id = device_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "device_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let url = format!(
+                    "{}/apps/{}/currentuser/devices/{}", client.baseurl, encode_path(&
+                    app_id), encode_path(& device_id),
+                );
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .delete(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[10usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    200u16 => Ok(ResponseValue::empty(response)),
+                    401u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
                             ),
                         )
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "delete_currentuser_device",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        200u16 => Ok(ResponseValue::empty(response)),
-                        401u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        403u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                })
-                .await
+                    403u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    404u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
     /**Builder for [`Client::update_currentuser_device`]
@@ -11277,8 +11354,8 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
-                device_id: Err("device_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
+                device_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -11331,111 +11408,127 @@ pub mod builder {
             self
         }
         ///Sends a `PATCH` request to `/apps/{app_id}/currentuser/devices/{device_id}`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<
-            ResponseValue<types::CurrentUserDevice>,
-            crate::api::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ResponseValue<types::CurrentUserDevice>,
+                crate::api::Error,
+            >,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self { client, app_id, device_id, body } = self;
-                    let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                    let device_id = device_id.map_err(CallError::InvalidRequest)?;
-                    let body = body
-                        .and_then(|v| {
-                            types::UpdateDeviceRequest::try_from(v)
-                                .map_err(|e| e.to_string())
-                        })
-                        .map_err(CallError::InvalidRequest)?;
-                    let url = format!(
-                        "{}/apps/{}/currentuser/devices/{}", client.baseurl,
-                        encode_path(& app_id), encode_path(& device_id),
-                    );
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .patch(url)
-                        .header(
-                            ::reqwest::header::ACCEPT,
-                            ::reqwest::header::HeaderValue::from_static(
-                                "application/json",
+                let Self { client, app_id, device_id, body } = self;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let device_id = device_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "device_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let body = body
+                    .and_then(|v| {
+                        types::UpdateDeviceRequest::try_from(v)
+                            .map_err(|e| e.to_string())
+                    })
+                    .map_err(CallError::InvalidRequest)?;
+                let url = format!(
+                    "{}/apps/{}/currentuser/devices/{}", client.baseurl, encode_path(&
+                    app_id), encode_path(& device_id),
+                );
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .patch(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .json(&body)
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[39usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    200u16 => ResponseValue::from_response(response).await,
+                    400u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
                             ),
                         )
-                        .json(&body)
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "update_currentuser_device",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        403u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        413u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                })
-                .await
+                    401u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    403u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    404u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    413u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
     /**Builder for [`Client::update_email_currentuser`]
@@ -11451,7 +11544,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -11494,110 +11587,119 @@ pub mod builder {
             self
         }
         ///Sends a `PATCH` request to `/apps/{app_id}/currentuser/email`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<
-            ResponseValue<types::MagicLinkResponse>,
-            crate::api::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ResponseValue<types::MagicLinkResponse>,
+                crate::api::Error,
+            >,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self { client, app_id, body } = self;
-                    let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                    let body = body
-                        .and_then(|v| {
-                            types::UpdateUserEmailRequest::try_from(v)
-                                .map_err(|e| e.to_string())
-                        })
-                        .map_err(CallError::InvalidRequest)?;
-                    let url = format!(
-                        "{}/apps/{}/currentuser/email", client.baseurl, encode_path(&
-                        app_id),
-                    );
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .patch(url)
-                        .header(
-                            ::reqwest::header::ACCEPT,
-                            ::reqwest::header::HeaderValue::from_static(
-                                "application/json",
+                let Self { client, app_id, body } = self;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let body = body
+                    .and_then(|v| {
+                        types::UpdateUserEmailRequest::try_from(v)
+                            .map_err(|e| e.to_string())
+                    })
+                    .map_err(CallError::InvalidRequest)?;
+                let url = format!(
+                    "{}/apps/{}/currentuser/email", client.baseurl, encode_path(&
+                    app_id),
+                );
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .patch(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .json(&body)
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[41usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    200u16 => ResponseValue::from_response(response).await,
+                    400u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
                             ),
                         )
-                        .json(&body)
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "update_email_currentuser",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        403u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        413u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                })
-                .await
+                    401u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    403u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    404u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    413u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
     /**Builder for [`Client::update_phone_currentuser`]
@@ -11613,7 +11715,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -11656,110 +11758,119 @@ pub mod builder {
             self
         }
         ///Sends a `PATCH` request to `/apps/{app_id}/currentuser/phone`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<
-            ResponseValue<types::MagicLinkResponse>,
-            crate::api::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ResponseValue<types::MagicLinkResponse>,
+                crate::api::Error,
+            >,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self { client, app_id, body } = self;
-                    let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                    let body = body
-                        .and_then(|v| {
-                            types::UpdateUserPhoneRequest::try_from(v)
-                                .map_err(|e| e.to_string())
-                        })
-                        .map_err(CallError::InvalidRequest)?;
-                    let url = format!(
-                        "{}/apps/{}/currentuser/phone", client.baseurl, encode_path(&
-                        app_id),
-                    );
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .patch(url)
-                        .header(
-                            ::reqwest::header::ACCEPT,
-                            ::reqwest::header::HeaderValue::from_static(
-                                "application/json",
+                let Self { client, app_id, body } = self;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let body = body
+                    .and_then(|v| {
+                        types::UpdateUserPhoneRequest::try_from(v)
+                            .map_err(|e| e.to_string())
+                    })
+                    .map_err(CallError::InvalidRequest)?;
+                let url = format!(
+                    "{}/apps/{}/currentuser/phone", client.baseurl, encode_path(&
+                    app_id),
+                );
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .patch(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .json(&body)
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[42usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    200u16 => ResponseValue::from_response(response).await,
+                    400u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
                             ),
                         )
-                        .json(&body)
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "update_phone_currentuser",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        403u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        413u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                })
-                .await
+                    401u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    403u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    404u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    413u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
     /**Builder for [`Client::get_currentuser_metadata`]
@@ -11774,7 +11885,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
             }
         }
         pub fn app_id<V>(mut self, value: V) -> Self
@@ -11790,96 +11901,105 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/apps/{app_id}/currentuser/user-metadata`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<
-            ResponseValue<types::UserMetadataResponse>,
-            crate::api::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ResponseValue<types::UserMetadataResponse>,
+                crate::api::Error,
+            >,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self { client, app_id } = self;
-                    let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                    let url = format!(
-                        "{}/apps/{}/currentuser/user-metadata", client.baseurl,
-                        encode_path(& app_id),
-                    );
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .get(url)
-                        .header(
-                            ::reqwest::header::ACCEPT,
-                            ::reqwest::header::HeaderValue::from_static(
-                                "application/json",
+                let Self { client, app_id } = self;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let url = format!(
+                    "{}/apps/{}/currentuser/user-metadata", client.baseurl, encode_path(&
+                    app_id),
+                );
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .get(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[18usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    200u16 => ResponseValue::from_response(response).await,
+                    400u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
                             ),
                         )
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "get_currentuser_metadata",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        403u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                })
-                .await
+                    401u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    403u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    404u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
     /**Builder for [`Client::update_currentuser_metadata`]
@@ -11895,7 +12015,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -11938,110 +12058,119 @@ pub mod builder {
             self
         }
         ///Sends a `PATCH` request to `/apps/{app_id}/currentuser/user-metadata`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<
-            ResponseValue<types::CurrentUserResponse>,
-            crate::api::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ResponseValue<types::CurrentUserResponse>,
+                crate::api::Error,
+            >,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self { client, app_id, body } = self;
-                    let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                    let body = body
-                        .and_then(|v| {
-                            types::UpdateMetadataRequest::try_from(v)
-                                .map_err(|e| e.to_string())
-                        })
-                        .map_err(CallError::InvalidRequest)?;
-                    let url = format!(
-                        "{}/apps/{}/currentuser/user-metadata", client.baseurl,
-                        encode_path(& app_id),
-                    );
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .patch(url)
-                        .header(
-                            ::reqwest::header::ACCEPT,
-                            ::reqwest::header::HeaderValue::from_static(
-                                "application/json",
+                let Self { client, app_id, body } = self;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let body = body
+                    .and_then(|v| {
+                        types::UpdateMetadataRequest::try_from(v)
+                            .map_err(|e| e.to_string())
+                    })
+                    .map_err(CallError::InvalidRequest)?;
+                let url = format!(
+                    "{}/apps/{}/currentuser/user-metadata", client.baseurl, encode_path(&
+                    app_id),
+                );
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .patch(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .json(&body)
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[40usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    200u16 => ResponseValue::from_response(response).await,
+                    400u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
                             ),
                         )
-                        .json(&body)
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "update_currentuser_metadata",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        403u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        413u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                })
-                .await
+                    401u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    403u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    404u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    413u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
     /**Builder for [`Client::get_currentuser_social_connections`]
@@ -12056,7 +12185,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
             }
         }
         pub fn app_id<V>(mut self, value: V) -> Self
@@ -12072,89 +12201,98 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/apps/{app_id}/currentuser/social-connections`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<
-            ResponseValue<types::SocialConnectionsResponse>,
-            crate::api::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ResponseValue<types::SocialConnectionsResponse>,
+                crate::api::Error,
+            >,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self { client, app_id } = self;
-                    let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                    let url = format!(
-                        "{}/apps/{}/currentuser/social-connections", client.baseurl,
-                        encode_path(& app_id),
-                    );
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .get(url)
-                        .header(
-                            ::reqwest::header::ACCEPT,
-                            ::reqwest::header::HeaderValue::from_static(
-                                "application/json",
+                let Self { client, app_id } = self;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let url = format!(
+                    "{}/apps/{}/currentuser/social-connections", client.baseurl,
+                    encode_path(& app_id),
+                );
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .get(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[19usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    200u16 => ResponseValue::from_response(response).await,
+                    401u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
                             ),
                         )
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "get_currentuser_social_connections",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
-                        401u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        403u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                })
-                .await
+                    403u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    404u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
     /**Builder for [`Client::delete_currentuser_social_connection`]
@@ -12173,10 +12311,8 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
-                social_connection_type: Err(
-                    "social_connection_type was not initialized".to_string(),
-                ),
+                app_id: Err(::std::string::String::new()),
+                social_connection_type: Err(::std::string::String::new()),
             }
         }
         pub fn app_id<V>(mut self, value: V) -> Self
@@ -12204,95 +12340,110 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/apps/{app_id}/currentuser/social-connections/{social_connection_type}`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<ResponseValue<()>, crate::api::Error> {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<ResponseValue<()>, crate::api::Error>,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self { client, app_id, social_connection_type } = self;
-                    let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                    let social_connection_type = social_connection_type
-                        .map_err(CallError::InvalidRequest)?;
-                    let url = format!(
-                        "{}/apps/{}/currentuser/social-connections/{}", client.baseurl,
-                        encode_path(& app_id), encode_path(& social_connection_type),
-                    );
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .delete(url)
-                        .header(
-                            ::reqwest::header::ACCEPT,
-                            ::reqwest::header::HeaderValue::from_static(
-                                "application/json",
+                let Self { client, app_id, social_connection_type } = self;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let social_connection_type = social_connection_type
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "social_connection_type was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let url = format!(
+                    "{}/apps/{}/currentuser/social-connections/{}", client.baseurl,
+                    encode_path(& app_id), encode_path(& social_connection_type),
+                );
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .delete(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[11usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    200u16 => Ok(ResponseValue::empty(response)),
+                    400u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
                             ),
                         )
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "delete_currentuser_social_connection",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        200u16 => Ok(ResponseValue::empty(response)),
-                        400u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        403u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                })
-                .await
+                    401u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    403u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    404u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
     /**Builder for [`Client::login_magic_link`]
@@ -12308,7 +12459,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -12351,103 +12502,111 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/apps/{app_id}/login/magic-link`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<
-            ResponseValue<types::LoginMagicLinkResponse>,
-            crate::api::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ResponseValue<types::LoginMagicLinkResponse>,
+                crate::api::Error,
+            >,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self { client, app_id, body } = self;
-                    let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                    let body = body
-                        .and_then(|v| {
-                            types::LoginMagicLinkRequest::try_from(v)
-                                .map_err(|e| e.to_string())
-                        })
-                        .map_err(CallError::InvalidRequest)?;
-                    let url = format!(
-                        "{}/apps/{}/login/magic-link", client.baseurl, encode_path(&
-                        app_id),
-                    );
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .post(url)
-                        .header(
-                            ::reqwest::header::ACCEPT,
-                            ::reqwest::header::HeaderValue::from_static(
-                                "application/json",
+                let Self { client, app_id, body } = self;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let body = body
+                    .and_then(|v| {
+                        types::LoginMagicLinkRequest::try_from(v)
+                            .map_err(|e| e.to_string())
+                    })
+                    .map_err(CallError::InvalidRequest)?;
+                let url = format!(
+                    "{}/apps/{}/login/magic-link", client.baseurl, encode_path(& app_id),
+                );
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .post(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .json(&body)
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[22usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    200u16 => ResponseValue::from_response(response).await,
+                    400u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
                             ),
                         )
-                        .json(&body)
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "login_magic_link",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        403u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        413u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                })
-                .await
+                    403u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    404u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    413u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
     /**Builder for [`Client::login_one_time_passcode`]
@@ -12463,7 +12622,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -12507,109 +12666,118 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/apps/{app_id}/login/otp`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<
-            ResponseValue<types::OneTimePasscodeResponse>,
-            crate::api::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ResponseValue<types::OneTimePasscodeResponse>,
+                crate::api::Error,
+            >,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self { client, app_id, body } = self;
-                    let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                    let body = body
-                        .and_then(|v| {
-                            types::LoginOneTimePasscodeRequest::try_from(v)
-                                .map_err(|e| e.to_string())
-                        })
-                        .map_err(CallError::InvalidRequest)?;
-                    let url = format!(
-                        "{}/apps/{}/login/otp", client.baseurl, encode_path(& app_id),
-                    );
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .post(url)
-                        .header(
-                            ::reqwest::header::ACCEPT,
-                            ::reqwest::header::HeaderValue::from_static(
-                                "application/json",
+                let Self { client, app_id, body } = self;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let body = body
+                    .and_then(|v| {
+                        types::LoginOneTimePasscodeRequest::try_from(v)
+                            .map_err(|e| e.to_string())
+                    })
+                    .map_err(CallError::InvalidRequest)?;
+                let url = format!(
+                    "{}/apps/{}/login/otp", client.baseurl, encode_path(& app_id),
+                );
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .post(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .json(&body)
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[23usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    201u16 => ResponseValue::from_response(response).await,
+                    400u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
                             ),
                         )
-                        .json(&body)
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "login_one_time_passcode",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        201u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        403u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        413u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                })
-                .await
+                    401u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    403u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    404u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    413u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
     /**Builder for [`Client::login_webauthn_start`]
@@ -12625,7 +12793,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -12669,117 +12837,126 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/apps/{app_id}/login/webauthn/start`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<
-            ResponseValue<types::LoginWebAuthnStartResponse>,
-            crate::api::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ResponseValue<types::LoginWebAuthnStartResponse>,
+                crate::api::Error,
+            >,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self { client, app_id, body } = self;
-                    let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                    let body = body
-                        .and_then(|v| {
-                            types::LoginWebAuthnStartRequest::try_from(v)
-                                .map_err(|e| e.to_string())
-                        })
-                        .map_err(CallError::InvalidRequest)?;
-                    let url = format!(
-                        "{}/apps/{}/login/webauthn/start", client.baseurl, encode_path(&
-                        app_id),
-                    );
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .post(url)
-                        .header(
-                            ::reqwest::header::ACCEPT,
-                            ::reqwest::header::HeaderValue::from_static(
-                                "application/json",
+                let Self { client, app_id, body } = self;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let body = body
+                    .and_then(|v| {
+                        types::LoginWebAuthnStartRequest::try_from(v)
+                            .map_err(|e| e.to_string())
+                    })
+                    .map_err(CallError::InvalidRequest)?;
+                let url = format!(
+                    "{}/apps/{}/login/webauthn/start", client.baseurl, encode_path(&
+                    app_id),
+                );
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .post(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .json(&body)
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[25usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    200u16 => ResponseValue::from_response(response).await,
+                    400u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
                             ),
                         )
-                        .json(&body)
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "login_webauthn_start",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        403u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        409u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        413u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                })
-                .await
+                    401u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    403u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    404u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    409u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    413u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
     /**Builder for [`Client::login_webauthn_finish`]
@@ -12795,7 +12972,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -12839,110 +13016,119 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/apps/{app_id}/login/webauthn/finish`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<
-            ResponseValue<types::AuthResponse>,
-            crate::api::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ResponseValue<types::AuthResponse>,
+                crate::api::Error,
+            >,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self { client, app_id, body } = self;
-                    let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                    let body = body
-                        .and_then(|v| {
-                            types::LoginWebAuthnFinishRequest::try_from(v)
-                                .map_err(|e| e.to_string())
-                        })
-                        .map_err(CallError::InvalidRequest)?;
-                    let url = format!(
-                        "{}/apps/{}/login/webauthn/finish", client.baseurl, encode_path(&
-                        app_id),
-                    );
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .post(url)
-                        .header(
-                            ::reqwest::header::ACCEPT,
-                            ::reqwest::header::HeaderValue::from_static(
-                                "application/json",
+                let Self { client, app_id, body } = self;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let body = body
+                    .and_then(|v| {
+                        types::LoginWebAuthnFinishRequest::try_from(v)
+                            .map_err(|e| e.to_string())
+                    })
+                    .map_err(CallError::InvalidRequest)?;
+                let url = format!(
+                    "{}/apps/{}/login/webauthn/finish", client.baseurl, encode_path(&
+                    app_id),
+                );
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .post(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .json(&body)
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[24usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    200u16 => ResponseValue::from_response(response).await,
+                    400u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
                             ),
                         )
-                        .json(&body)
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "login_webauthn_finish",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        403u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        413u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                })
-                .await
+                    401u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    403u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    404u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    413u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
     /**Builder for [`Client::activate_magic_link`]
@@ -12958,7 +13144,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -13001,110 +13187,119 @@ pub mod builder {
             self
         }
         ///Sends a `PATCH` request to `/apps/{app_id}/magic-link/activate`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<
-            ResponseValue<types::AuthResponse>,
-            crate::api::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ResponseValue<types::AuthResponse>,
+                crate::api::Error,
+            >,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self { client, app_id, body } = self;
-                    let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                    let body = body
-                        .and_then(|v| {
-                            types::ActivateMagicLinkRequest::try_from(v)
-                                .map_err(|e| e.to_string())
-                        })
-                        .map_err(CallError::InvalidRequest)?;
-                    let url = format!(
-                        "{}/apps/{}/magic-link/activate", client.baseurl, encode_path(&
-                        app_id),
-                    );
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .patch(url)
-                        .header(
-                            ::reqwest::header::ACCEPT,
-                            ::reqwest::header::HeaderValue::from_static(
-                                "application/json",
+                let Self { client, app_id, body } = self;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let body = body
+                    .and_then(|v| {
+                        types::ActivateMagicLinkRequest::try_from(v)
+                            .map_err(|e| e.to_string())
+                    })
+                    .map_err(CallError::InvalidRequest)?;
+                let url = format!(
+                    "{}/apps/{}/magic-link/activate", client.baseurl, encode_path(&
+                    app_id),
+                );
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .patch(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .json(&body)
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[0usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    200u16 => ResponseValue::from_response(response).await,
+                    400u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
                             ),
                         )
-                        .json(&body)
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "activate_magic_link",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        403u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        413u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                })
-                .await
+                    401u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    403u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    404u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    413u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
     /**Builder for [`Client::magic_link_status`]
@@ -13120,7 +13315,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -13164,103 +13359,112 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/apps/{app_id}/magic-link/status`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<
-            ResponseValue<types::AuthResponse>,
-            crate::api::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ResponseValue<types::AuthResponse>,
+                crate::api::Error,
+            >,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self { client, app_id, body } = self;
-                    let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                    let body = body
-                        .and_then(|v| {
-                            types::GetMagicLinkStatusRequest::try_from(v)
-                                .map_err(|e| e.to_string())
-                        })
-                        .map_err(CallError::InvalidRequest)?;
-                    let url = format!(
-                        "{}/apps/{}/magic-link/status", client.baseurl, encode_path(&
-                        app_id),
-                    );
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .post(url)
-                        .header(
-                            ::reqwest::header::ACCEPT,
-                            ::reqwest::header::HeaderValue::from_static(
-                                "application/json",
+                let Self { client, app_id, body } = self;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let body = body
+                    .and_then(|v| {
+                        types::GetMagicLinkStatusRequest::try_from(v)
+                            .map_err(|e| e.to_string())
+                    })
+                    .map_err(CallError::InvalidRequest)?;
+                let url = format!(
+                    "{}/apps/{}/magic-link/status", client.baseurl, encode_path(&
+                    app_id),
+                );
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .post(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .json(&body)
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[26usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    200u16 => ResponseValue::from_response(response).await,
+                    400u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
                             ),
                         )
-                        .json(&body)
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "magic_link_status",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        413u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                })
-                .await
+                    401u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    404u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    413u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
     /**Builder for [`Client::activate_one_time_passcode`]
@@ -13276,7 +13480,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -13320,109 +13524,118 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/apps/{app_id}/otp/activate`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<
-            ResponseValue<types::AuthResponse>,
-            crate::api::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ResponseValue<types::AuthResponse>,
+                crate::api::Error,
+            >,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self { client, app_id, body } = self;
-                    let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                    let body = body
-                        .and_then(|v| {
-                            types::ActivateOneTimePasscodeRequest::try_from(v)
-                                .map_err(|e| e.to_string())
-                        })
-                        .map_err(CallError::InvalidRequest)?;
-                    let url = format!(
-                        "{}/apps/{}/otp/activate", client.baseurl, encode_path(& app_id),
-                    );
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .post(url)
-                        .header(
-                            ::reqwest::header::ACCEPT,
-                            ::reqwest::header::HeaderValue::from_static(
-                                "application/json",
+                let Self { client, app_id, body } = self;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let body = body
+                    .and_then(|v| {
+                        types::ActivateOneTimePasscodeRequest::try_from(v)
+                            .map_err(|e| e.to_string())
+                    })
+                    .map_err(CallError::InvalidRequest)?;
+                let url = format!(
+                    "{}/apps/{}/otp/activate", client.baseurl, encode_path(& app_id),
+                );
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .post(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .json(&body)
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[1usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    200u16 => ResponseValue::from_response(response).await,
+                    400u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
                             ),
                         )
-                        .json(&body)
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "activate_one_time_passcode",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        403u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        413u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                })
-                .await
+                    401u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    403u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    404u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    413u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
     /**Builder for [`Client::register_magic_link`]
@@ -13438,7 +13651,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -13481,103 +13694,112 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/apps/{app_id}/register/magic-link`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<
-            ResponseValue<types::RegisterMagicLinkResponse>,
-            crate::api::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ResponseValue<types::RegisterMagicLinkResponse>,
+                crate::api::Error,
+            >,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self { client, app_id, body } = self;
-                    let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                    let body = body
-                        .and_then(|v| {
-                            types::RegisterMagicLinkRequest::try_from(v)
-                                .map_err(|e| e.to_string())
-                        })
-                        .map_err(CallError::InvalidRequest)?;
-                    let url = format!(
-                        "{}/apps/{}/register/magic-link", client.baseurl, encode_path(&
-                        app_id),
-                    );
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .post(url)
-                        .header(
-                            ::reqwest::header::ACCEPT,
-                            ::reqwest::header::HeaderValue::from_static(
-                                "application/json",
+                let Self { client, app_id, body } = self;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let body = body
+                    .and_then(|v| {
+                        types::RegisterMagicLinkRequest::try_from(v)
+                            .map_err(|e| e.to_string())
+                    })
+                    .map_err(CallError::InvalidRequest)?;
+                let url = format!(
+                    "{}/apps/{}/register/magic-link", client.baseurl, encode_path(&
+                    app_id),
+                );
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .post(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .json(&body)
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[32usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    201u16 => ResponseValue::from_response(response).await,
+                    400u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
                             ),
                         )
-                        .json(&body)
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "register_magic_link",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        201u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        403u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        413u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                })
-                .await
+                    403u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    404u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    413u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
     /**Builder for [`Client::register_one_time_passcode`]
@@ -13593,7 +13815,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -13637,102 +13859,111 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/apps/{app_id}/register/otp`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<
-            ResponseValue<types::OneTimePasscodeResponse>,
-            crate::api::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ResponseValue<types::OneTimePasscodeResponse>,
+                crate::api::Error,
+            >,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self { client, app_id, body } = self;
-                    let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                    let body = body
-                        .and_then(|v| {
-                            types::RegisterOneTimePasscodeRequest::try_from(v)
-                                .map_err(|e| e.to_string())
-                        })
-                        .map_err(CallError::InvalidRequest)?;
-                    let url = format!(
-                        "{}/apps/{}/register/otp", client.baseurl, encode_path(& app_id),
-                    );
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .post(url)
-                        .header(
-                            ::reqwest::header::ACCEPT,
-                            ::reqwest::header::HeaderValue::from_static(
-                                "application/json",
+                let Self { client, app_id, body } = self;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let body = body
+                    .and_then(|v| {
+                        types::RegisterOneTimePasscodeRequest::try_from(v)
+                            .map_err(|e| e.to_string())
+                    })
+                    .map_err(CallError::InvalidRequest)?;
+                let url = format!(
+                    "{}/apps/{}/register/otp", client.baseurl, encode_path(& app_id),
+                );
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .post(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .json(&body)
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[33usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    201u16 => ResponseValue::from_response(response).await,
+                    400u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
                             ),
                         )
-                        .json(&body)
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "register_one_time_passcode",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        201u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        403u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        413u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                })
-                .await
+                    403u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    404u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    413u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
     /**Builder for [`Client::register_webauthn_start`]
@@ -13748,7 +13979,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -13792,110 +14023,119 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/apps/{app_id}/register/webauthn/start`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<
-            ResponseValue<types::RegisterWebAuthnStartResponse>,
-            crate::api::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ResponseValue<types::RegisterWebAuthnStartResponse>,
+                crate::api::Error,
+            >,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self { client, app_id, body } = self;
-                    let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                    let body = body
-                        .and_then(|v| {
-                            types::RegisterWebAuthnStartRequest::try_from(v)
-                                .map_err(|e| e.to_string())
-                        })
-                        .map_err(CallError::InvalidRequest)?;
-                    let url = format!(
-                        "{}/apps/{}/register/webauthn/start", client.baseurl,
-                        encode_path(& app_id),
-                    );
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .post(url)
-                        .header(
-                            ::reqwest::header::ACCEPT,
-                            ::reqwest::header::HeaderValue::from_static(
-                                "application/json",
+                let Self { client, app_id, body } = self;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let body = body
+                    .and_then(|v| {
+                        types::RegisterWebAuthnStartRequest::try_from(v)
+                            .map_err(|e| e.to_string())
+                    })
+                    .map_err(CallError::InvalidRequest)?;
+                let url = format!(
+                    "{}/apps/{}/register/webauthn/start", client.baseurl, encode_path(&
+                    app_id),
+                );
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .post(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .json(&body)
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[36usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    200u16 => ResponseValue::from_response(response).await,
+                    400u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
                             ),
                         )
-                        .json(&body)
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "register_webauthn_start",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        403u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        413u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                })
-                .await
+                    401u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    403u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    404u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    413u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
     /**Builder for [`Client::register_webauthn_finish`]
@@ -13911,7 +14151,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -13955,110 +14195,119 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/apps/{app_id}/register/webauthn/finish`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<
-            ResponseValue<types::AuthResponse>,
-            crate::api::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ResponseValue<types::AuthResponse>,
+                crate::api::Error,
+            >,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self { client, app_id, body } = self;
-                    let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                    let body = body
-                        .and_then(|v| {
-                            types::RegisterWebAuthnFinishRequest::try_from(v)
-                                .map_err(|e| e.to_string())
-                        })
-                        .map_err(CallError::InvalidRequest)?;
-                    let url = format!(
-                        "{}/apps/{}/register/webauthn/finish", client.baseurl,
-                        encode_path(& app_id),
-                    );
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .post(url)
-                        .header(
-                            ::reqwest::header::ACCEPT,
-                            ::reqwest::header::HeaderValue::from_static(
-                                "application/json",
+                let Self { client, app_id, body } = self;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let body = body
+                    .and_then(|v| {
+                        types::RegisterWebAuthnFinishRequest::try_from(v)
+                            .map_err(|e| e.to_string())
+                    })
+                    .map_err(CallError::InvalidRequest)?;
+                let url = format!(
+                    "{}/apps/{}/register/webauthn/finish", client.baseurl, encode_path(&
+                    app_id),
+                );
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .post(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .json(&body)
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[34usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    201u16 => ResponseValue::from_response(response).await,
+                    400u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
                             ),
                         )
-                        .json(&body)
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "register_webauthn_finish",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        201u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        403u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        413u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                })
-                .await
+                    401u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    403u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    404u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    413u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
     /**Builder for [`Client::refresh_auth_token`]
@@ -14074,7 +14323,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -14117,109 +14366,118 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/apps/{app_id}/tokens`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<
-            ResponseValue<types::AuthResponse>,
-            crate::api::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ResponseValue<types::AuthResponse>,
+                crate::api::Error,
+            >,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self { client, app_id, body } = self;
-                    let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                    let body = body
-                        .and_then(|v| {
-                            types::RefreshAuthTokenRequest::try_from(v)
-                                .map_err(|e| e.to_string())
-                        })
-                        .map_err(CallError::InvalidRequest)?;
-                    let url = format!(
-                        "{}/apps/{}/tokens", client.baseurl, encode_path(& app_id),
-                    );
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .post(url)
-                        .header(
-                            ::reqwest::header::ACCEPT,
-                            ::reqwest::header::HeaderValue::from_static(
-                                "application/json",
+                let Self { client, app_id, body } = self;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let body = body
+                    .and_then(|v| {
+                        types::RefreshAuthTokenRequest::try_from(v)
+                            .map_err(|e| e.to_string())
+                    })
+                    .map_err(CallError::InvalidRequest)?;
+                let url = format!(
+                    "{}/apps/{}/tokens", client.baseurl, encode_path(& app_id),
+                );
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .post(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .json(&body)
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[31usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    201u16 => ResponseValue::from_response(response).await,
+                    400u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
                             ),
                         )
-                        .json(&body)
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "refresh_auth_token",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        201u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        403u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        413u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                })
-                .await
+                    401u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    403u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    404u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    413u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
     /**Builder for [`Client::revoke_refresh_token`]
@@ -14235,8 +14493,8 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
-                refresh_token: Err("refresh_token was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
+                refresh_token: Err(::std::string::String::new()),
             }
         }
         pub fn app_id<V>(mut self, value: V) -> Self
@@ -14264,86 +14522,101 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/apps/{app_id}/tokens`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<ResponseValue<()>, crate::api::Error> {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<ResponseValue<()>, crate::api::Error>,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self { client, app_id, refresh_token } = self;
-                    let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                    let refresh_token = refresh_token
-                        .map_err(CallError::InvalidRequest)?;
-                    let url = format!(
-                        "{}/apps/{}/tokens", client.baseurl, encode_path(& app_id),
-                    );
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .delete(url)
-                        .header(
-                            ::reqwest::header::ACCEPT,
-                            ::reqwest::header::HeaderValue::from_static(
-                                "application/json",
+                let Self { client, app_id, refresh_token } = self;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let refresh_token = refresh_token
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "refresh_token was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let url = format!(
+                    "{}/apps/{}/tokens", client.baseurl, encode_path(& app_id),
+                );
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .delete(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .query(
+                        &::passage_runtime::QueryParam::new(
+                            "refresh_token",
+                            &refresh_token,
+                        ),
+                    )
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[38usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    200u16 => Ok(ResponseValue::empty(response)),
+                    400u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
                             ),
                         )
-                        .query(
-                            &::passage_runtime::QueryParam::new(
-                                "refresh_token",
-                                &refresh_token,
-                            ),
-                        )
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "revoke_refresh_token",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        200u16 => Ok(ResponseValue::empty(response)),
-                        400u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                })
-                .await
+                    404u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
     /**Builder for [`Client::check_user_identifier`]
@@ -14359,8 +14632,8 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
-                identifier: Err("identifier was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
+                identifier: Err(::std::string::String::new()),
             }
         }
         pub fn app_id<V>(mut self, value: V) -> Self
@@ -14388,88 +14661,101 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/apps/{app_id}/users`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<
-            ResponseValue<types::UserResponse>,
-            crate::api::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ResponseValue<types::UserResponse>,
+                crate::api::Error,
+            >,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self { client, app_id, identifier } = self;
-                    let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                    let identifier = identifier.map_err(CallError::InvalidRequest)?;
-                    let url = format!(
-                        "{}/apps/{}/users", client.baseurl, encode_path(& app_id),
-                    );
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .get(url)
-                        .header(
-                            ::reqwest::header::ACCEPT,
-                            ::reqwest::header::HeaderValue::from_static(
-                                "application/json",
+                let Self { client, app_id, identifier } = self;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let identifier = identifier
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "identifier was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let url = format!(
+                    "{}/apps/{}/users", client.baseurl, encode_path(& app_id),
+                );
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .get(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .query(
+                        &::passage_runtime::QueryParam::new("identifier", &identifier),
+                    )
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[6usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    200u16 => ResponseValue::from_response(response).await,
+                    400u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
                             ),
                         )
-                        .query(
-                            &::passage_runtime::QueryParam::new(
-                                "identifier",
-                                &identifier,
-                            ),
-                        )
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "check_user_identifier",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                })
-                .await
+                    404u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
     /**Builder for [`Client::create_user`]
@@ -14485,7 +14771,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -14526,102 +14812,110 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/apps/{app_id}/users`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<
-            ResponseValue<types::CreateUserResponse>,
-            crate::api::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ResponseValue<types::CreateUserResponse>,
+                crate::api::Error,
+            >,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self { client, app_id, body } = self;
-                    let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                    let body = body
-                        .and_then(|v| {
-                            types::CreateUserParams::try_from(v)
-                                .map_err(|e| e.to_string())
-                        })
-                        .map_err(CallError::InvalidRequest)?;
-                    let url = format!(
-                        "{}/apps/{}/users", client.baseurl, encode_path(& app_id),
-                    );
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .post(url)
-                        .header(
-                            ::reqwest::header::ACCEPT,
-                            ::reqwest::header::HeaderValue::from_static(
-                                "application/json",
+                let Self { client, app_id, body } = self;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let body = body
+                    .and_then(|v| {
+                        types::CreateUserParams::try_from(v).map_err(|e| e.to_string())
+                    })
+                    .map_err(CallError::InvalidRequest)?;
+                let url = format!(
+                    "{}/apps/{}/users", client.baseurl, encode_path(& app_id),
+                );
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .post(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .json(&body)
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[8usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    201u16 => ResponseValue::from_response(response).await,
+                    400u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
                             ),
                         )
-                        .json(&body)
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "create_user",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        201u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        403u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        413u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                })
-                .await
+                    403u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    404u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    413u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
     /**Builder for [`Client::get_authorize`]
@@ -14645,14 +14939,12 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
-                code_challenge: Err("code_challenge was not initialized".to_string()),
-                code_challenge_method: Err(
-                    "code_challenge_method was not initialized".to_string(),
-                ),
-                connection_type: Err("connection_type was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
+                code_challenge: Err(::std::string::String::new()),
+                code_challenge_method: Err(::std::string::String::new()),
+                connection_type: Err(::std::string::String::new()),
                 login_hint: Ok(None),
-                redirect_uri: Err("redirect_uri was not initialized".to_string()),
+                redirect_uri: Err(::std::string::String::new()),
                 state: Ok(None),
             }
         }
@@ -14743,122 +15035,154 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/apps/{app_id}/social/authorize`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<ResponseValue<ByteStream>, crate::api::Error> {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<ResponseValue<ByteStream>, crate::api::Error>,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self {
-                        client,
-                        app_id,
-                        code_challenge,
-                        code_challenge_method,
-                        connection_type,
-                        login_hint,
-                        redirect_uri,
-                        state,
-                    } = self;
-                    let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                    let code_challenge = code_challenge
-                        .map_err(CallError::InvalidRequest)?;
-                    let code_challenge_method = code_challenge_method
-                        .map_err(CallError::InvalidRequest)?;
-                    let connection_type = connection_type
-                        .map_err(CallError::InvalidRequest)?;
-                    let login_hint = login_hint.map_err(CallError::InvalidRequest)?;
-                    let redirect_uri = redirect_uri.map_err(CallError::InvalidRequest)?;
-                    let state = state.map_err(CallError::InvalidRequest)?;
-                    let url = format!(
-                        "{}/apps/{}/social/authorize", client.baseurl, encode_path(&
-                        app_id),
-                    );
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .get(url)
-                        .query(
-                            &::passage_runtime::QueryParam::new(
-                                "code_challenge",
-                                &code_challenge,
+                let Self {
+                    client,
+                    app_id,
+                    code_challenge,
+                    code_challenge_method,
+                    connection_type,
+                    login_hint,
+                    redirect_uri,
+                    state,
+                } = self;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let code_challenge = code_challenge
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "code_challenge was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let code_challenge_method = code_challenge_method
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "code_challenge_method was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let connection_type = connection_type
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "connection_type was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let login_hint = login_hint.map_err(CallError::InvalidRequest)?;
+                let redirect_uri = redirect_uri
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "redirect_uri was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let state = state.map_err(CallError::InvalidRequest)?;
+                let url = format!(
+                    "{}/apps/{}/social/authorize", client.baseurl, encode_path(& app_id),
+                );
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .get(url)
+                    .query(
+                        &::passage_runtime::QueryParam::new(
+                            "code_challenge",
+                            &code_challenge,
+                        ),
+                    )
+                    .query(
+                        &::passage_runtime::QueryParam::new(
+                            "code_challenge_method",
+                            &code_challenge_method,
+                        ),
+                    )
+                    .query(
+                        &::passage_runtime::QueryParam::new(
+                            "connection_type",
+                            &connection_type,
+                        ),
+                    )
+                    .query(
+                        &::passage_runtime::QueryParam::new("login_hint", &login_hint),
+                    )
+                    .query(
+                        &::passage_runtime::QueryParam::new(
+                            "redirect_uri",
+                            &redirect_uri,
+                        ),
+                    )
+                    .query(&::passage_runtime::QueryParam::new("state", &state))
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[15usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    200..=299 => Ok(ResponseValue::stream(response)),
+                    400u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
                             ),
                         )
-                        .query(
-                            &::passage_runtime::QueryParam::new(
-                                "code_challenge_method",
-                                &code_challenge_method,
-                            ),
-                        )
-                        .query(
-                            &::passage_runtime::QueryParam::new(
-                                "connection_type",
-                                &connection_type,
-                            ),
-                        )
-                        .query(
-                            &::passage_runtime::QueryParam::new(
-                                "login_hint",
-                                &login_hint,
-                            ),
-                        )
-                        .query(
-                            &::passage_runtime::QueryParam::new(
-                                "redirect_uri",
-                                &redirect_uri,
-                            ),
-                        )
-                        .query(&::passage_runtime::QueryParam::new("state", &state))
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "get_authorize",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        200..=299 => Ok(ResponseValue::stream(response)),
-                        400u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                })
-                .await
+                    404u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
     /**Builder for [`Client::oauth2_callback`]
@@ -14877,8 +15201,8 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
-                code: Err("code was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
+                code: Err(::std::string::String::new()),
                 error: Ok(None),
                 error_description: Ok(None),
                 state: Ok(None),
@@ -14948,87 +15272,105 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/apps/{app_id}/social/oauth2_callback`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<ResponseValue<ByteStream>, crate::api::Error> {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<ResponseValue<ByteStream>, crate::api::Error>,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self { client, app_id, code, error, error_description, state } = self;
-                    let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                    let code = code.map_err(CallError::InvalidRequest)?;
-                    let error = error.map_err(CallError::InvalidRequest)?;
-                    let error_description = error_description
-                        .map_err(CallError::InvalidRequest)?;
-                    let state = state.map_err(CallError::InvalidRequest)?;
-                    let url = format!(
-                        "{}/apps/{}/social/oauth2_callback", client.baseurl,
-                        encode_path(& app_id),
-                    );
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .get(url)
-                        .query(&::passage_runtime::QueryParam::new("code", &code))
-                        .query(&::passage_runtime::QueryParam::new("error", &error))
-                        .query(
-                            &::passage_runtime::QueryParam::new(
-                                "error_description",
-                                &error_description,
+                let Self { client, app_id, code, error, error_description, state } = self;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let code = code
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "code was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let error = error.map_err(CallError::InvalidRequest)?;
+                let error_description = error_description
+                    .map_err(CallError::InvalidRequest)?;
+                let state = state.map_err(CallError::InvalidRequest)?;
+                let url = format!(
+                    "{}/apps/{}/social/oauth2_callback", client.baseurl, encode_path(&
+                    app_id),
+                );
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .get(url)
+                    .query(&::passage_runtime::QueryParam::new("code", &code))
+                    .query(&::passage_runtime::QueryParam::new("error", &error))
+                    .query(
+                        &::passage_runtime::QueryParam::new(
+                            "error_description",
+                            &error_description,
+                        ),
+                    )
+                    .query(&::passage_runtime::QueryParam::new("state", &state))
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[27usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    200..=299 => Ok(ResponseValue::stream(response)),
+                    400u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
                             ),
                         )
-                        .query(&::passage_runtime::QueryParam::new("state", &state))
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "oauth2_callback",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        200..=299 => Ok(ResponseValue::stream(response)),
-                        400u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                })
-                .await
+                    404u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
     /**Builder for [`Client::apple_oauth2_callback`]
@@ -15044,7 +15386,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -15087,87 +15429,98 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/apps/{app_id}/social/oauth2_callback`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<ResponseValue<ByteStream>, crate::api::Error> {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<ResponseValue<ByteStream>, crate::api::Error>,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self { client, app_id, body } = self;
-                    let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                    let body = body
-                        .and_then(|v| {
-                            types::AppleOAuth2CallbackForm::try_from(v)
-                                .map_err(|e| e.to_string())
-                        })
-                        .map_err(CallError::InvalidRequest)?;
-                    let url = format!(
-                        "{}/apps/{}/social/oauth2_callback", client.baseurl,
-                        encode_path(& app_id),
-                    );
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .post(url)
-                        .form_urlencoded(&body)?
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "apple_oauth2_callback",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        200..=299 => Ok(ResponseValue::stream(response)),
-                        400u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        413u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
+                let Self { client, app_id, body } = self;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let body = body
+                    .and_then(|v| {
+                        types::AppleOAuth2CallbackForm::try_from(v)
+                            .map_err(|e| e.to_string())
+                    })
+                    .map_err(CallError::InvalidRequest)?;
+                let url = format!(
+                    "{}/apps/{}/social/oauth2_callback", client.baseurl, encode_path(&
+                    app_id),
+                );
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .post(url)
+                    .form_urlencoded(&body)?
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[2usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    200..=299 => Ok(ResponseValue::stream(response)),
+                    400u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
                     }
-                })
-                .await
+                    404u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    413u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
     /**Builder for [`Client::exchange_social_token`]
@@ -15184,9 +15537,9 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
-                code: Err("code was not initialized".to_string()),
-                verifier: Err("verifier was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
+                code: Err(::std::string::String::new()),
+                verifier: Err(::std::string::String::new()),
             }
         }
         pub fn app_id<V>(mut self, value: V) -> Self
@@ -15226,94 +15579,115 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/apps/{app_id}/social/token`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<
-            ResponseValue<types::AuthResponse>,
-            crate::api::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ResponseValue<types::AuthResponse>,
+                crate::api::Error,
+            >,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self { client, app_id, code, verifier } = self;
-                    let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                    let code = code.map_err(CallError::InvalidRequest)?;
-                    let verifier = verifier.map_err(CallError::InvalidRequest)?;
-                    let url = format!(
-                        "{}/apps/{}/social/token", client.baseurl, encode_path(& app_id),
-                    );
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .get(url)
-                        .header(
-                            ::reqwest::header::ACCEPT,
-                            ::reqwest::header::HeaderValue::from_static(
-                                "application/json",
+                let Self { client, app_id, code, verifier } = self;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let code = code
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "code was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let verifier = verifier
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "verifier was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let url = format!(
+                    "{}/apps/{}/social/token", client.baseurl, encode_path(& app_id),
+                );
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .get(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .query(&::passage_runtime::QueryParam::new("code", &code))
+                    .query(&::passage_runtime::QueryParam::new("verifier", &verifier))
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[13usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    201u16 => ResponseValue::from_response(response).await,
+                    400u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
                             ),
                         )
-                        .query(&::passage_runtime::QueryParam::new("code", &code))
-                        .query(
-                            &::passage_runtime::QueryParam::new("verifier", &verifier),
-                        )
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "exchange_social_token",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        201u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        403u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                })
-                .await
+                    403u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    404u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
     /**Builder for [`Client::currentuser_social_link_account`]
@@ -15330,9 +15704,9 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
-                code: Err("code was not initialized".to_string()),
-                verifier: Err("verifier was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
+                code: Err(::std::string::String::new()),
+                verifier: Err(::std::string::String::new()),
             }
         }
         pub fn app_id<V>(mut self, value: V) -> Self
@@ -15372,99 +15746,120 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/apps/{app_id}/currentuser/social/link_account`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<ResponseValue<()>, crate::api::Error> {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<ResponseValue<()>, crate::api::Error>,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self { client, app_id, code, verifier } = self;
-                    let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                    let code = code.map_err(CallError::InvalidRequest)?;
-                    let verifier = verifier.map_err(CallError::InvalidRequest)?;
-                    let url = format!(
-                        "{}/apps/{}/currentuser/social/link_account", client.baseurl,
-                        encode_path(& app_id),
-                    );
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .get(url)
-                        .header(
-                            ::reqwest::header::ACCEPT,
-                            ::reqwest::header::HeaderValue::from_static(
-                                "application/json",
+                let Self { client, app_id, code, verifier } = self;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let code = code
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "code was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let verifier = verifier
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "verifier was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let url = format!(
+                    "{}/apps/{}/currentuser/social/link_account", client.baseurl,
+                    encode_path(& app_id),
+                );
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .get(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .query(&::passage_runtime::QueryParam::new("code", &code))
+                    .query(&::passage_runtime::QueryParam::new("verifier", &verifier))
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[9usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    201u16 => Ok(ResponseValue::empty(response)),
+                    400u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
                             ),
                         )
-                        .query(&::passage_runtime::QueryParam::new("code", &code))
-                        .query(
-                            &::passage_runtime::QueryParam::new("verifier", &verifier),
-                        )
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "currentuser_social_link_account",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        201u16 => Ok(ResponseValue::empty(response)),
-                        400u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        403u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                })
-                .await
+                    401u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    403u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    404u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
     /**Builder for [`Client::authenticate_webauthn_start_with_transaction`]
@@ -15483,7 +15878,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -15529,112 +15924,121 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/apps/{app_id}/authenticate/transactions/webauthn/start`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<
-            ResponseValue<types::AuthenticateWebAuthnStartWithTransactionResponse>,
-            crate::api::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ResponseValue<types::AuthenticateWebAuthnStartWithTransactionResponse>,
+                crate::api::Error,
+            >,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self { client, app_id, body } = self;
-                    let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                    let body = body
-                        .and_then(|v| {
-                            types::AuthenticateWebAuthnStartWithTransactionRequest::try_from(
-                                    v,
-                                )
-                                .map_err(|e| e.to_string())
-                        })
-                        .map_err(CallError::InvalidRequest)?;
-                    let url = format!(
-                        "{}/apps/{}/authenticate/transactions/webauthn/start", client
-                        .baseurl, encode_path(& app_id),
-                    );
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .post(url)
-                        .header(
-                            ::reqwest::header::ACCEPT,
-                            ::reqwest::header::HeaderValue::from_static(
-                                "application/json",
+                let Self { client, app_id, body } = self;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let body = body
+                    .and_then(|v| {
+                        types::AuthenticateWebAuthnStartWithTransactionRequest::try_from(
+                                v,
+                            )
+                            .map_err(|e| e.to_string())
+                    })
+                    .map_err(CallError::InvalidRequest)?;
+                let url = format!(
+                    "{}/apps/{}/authenticate/transactions/webauthn/start", client
+                    .baseurl, encode_path(& app_id),
+                );
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .post(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .json(&body)
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[5usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    200u16 => ResponseValue::from_response(response).await,
+                    400u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
                             ),
                         )
-                        .json(&body)
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "authenticate_webauthn_start_with_transaction",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        409u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        413u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                })
-                .await
+                    401u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    404u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    409u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    413u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
     /**Builder for [`Client::authenticate_webauthn_finish_with_transaction`]
@@ -15653,7 +16057,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -15699,109 +16103,121 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/apps/{app_id}/authenticate/transactions/webauthn/finish`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<ResponseValue<types::Nonce>, crate::api::Error> {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ResponseValue<types::Nonce>,
+                crate::api::Error,
+            >,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self { client, app_id, body } = self;
-                    let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                    let body = body
-                        .and_then(|v| {
-                            types::AuthenticateWebAuthnFinishWithTransactionRequest::try_from(
-                                    v,
-                                )
-                                .map_err(|e| e.to_string())
-                        })
-                        .map_err(CallError::InvalidRequest)?;
-                    let url = format!(
-                        "{}/apps/{}/authenticate/transactions/webauthn/finish", client
-                        .baseurl, encode_path(& app_id),
-                    );
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .post(url)
-                        .header(
-                            ::reqwest::header::ACCEPT,
-                            ::reqwest::header::HeaderValue::from_static(
-                                "application/json",
+                let Self { client, app_id, body } = self;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let body = body
+                    .and_then(|v| {
+                        types::AuthenticateWebAuthnFinishWithTransactionRequest::try_from(
+                                v,
+                            )
+                            .map_err(|e| e.to_string())
+                    })
+                    .map_err(CallError::InvalidRequest)?;
+                let url = format!(
+                    "{}/apps/{}/authenticate/transactions/webauthn/finish", client
+                    .baseurl, encode_path(& app_id),
+                );
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .post(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .json(&body)
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[4usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    200u16 => ResponseValue::from_response(response).await,
+                    400u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
                             ),
                         )
-                        .json(&body)
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "authenticate_webauthn_finish_with_transaction",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        409u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        413u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                })
-                .await
+                    401u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    404u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    409u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    413u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
     /**Builder for [`Client::register_webauthn_start_with_transaction`]
@@ -15820,7 +16236,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -15864,105 +16280,112 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/apps/{app_id}/register/transactions/webauthn/start`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<
-            ResponseValue<types::RegisterWebAuthnStartWithTransactionResponse>,
-            crate::api::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ResponseValue<types::RegisterWebAuthnStartWithTransactionResponse>,
+                crate::api::Error,
+            >,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self { client, app_id, body } = self;
-                    let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                    let body = body
-                        .and_then(|v| {
-                            types::RegisterWebAuthnStartWithTransactionRequest::try_from(
-                                    v,
-                                )
-                                .map_err(|e| e.to_string())
-                        })
-                        .map_err(CallError::InvalidRequest)?;
-                    let url = format!(
-                        "{}/apps/{}/register/transactions/webauthn/start", client
-                        .baseurl, encode_path(& app_id),
-                    );
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .post(url)
-                        .header(
-                            ::reqwest::header::ACCEPT,
-                            ::reqwest::header::HeaderValue::from_static(
-                                "application/json",
+                let Self { client, app_id, body } = self;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let body = body
+                    .and_then(|v| {
+                        types::RegisterWebAuthnStartWithTransactionRequest::try_from(v)
+                            .map_err(|e| e.to_string())
+                    })
+                    .map_err(CallError::InvalidRequest)?;
+                let url = format!(
+                    "{}/apps/{}/register/transactions/webauthn/start", client.baseurl,
+                    encode_path(& app_id),
+                );
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .post(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .json(&body)
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[37usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    200u16 => ResponseValue::from_response(response).await,
+                    400u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
                             ),
                         )
-                        .json(&body)
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "register_webauthn_start_with_transaction",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        413u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                })
-                .await
+                    401u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    404u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    413u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
     /**Builder for [`Client::register_webauthn_finish_with_transaction`]
@@ -15981,7 +16404,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -16027,102 +16450,112 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/apps/{app_id}/register/transactions/webauthn/finish`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<ResponseValue<types::Nonce>, crate::api::Error> {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ResponseValue<types::Nonce>,
+                crate::api::Error,
+            >,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self { client, app_id, body } = self;
-                    let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                    let body = body
-                        .and_then(|v| {
-                            types::RegisterWebAuthnFinishWithTransactionRequest::try_from(
-                                    v,
-                                )
-                                .map_err(|e| e.to_string())
-                        })
-                        .map_err(CallError::InvalidRequest)?;
-                    let url = format!(
-                        "{}/apps/{}/register/transactions/webauthn/finish", client
-                        .baseurl, encode_path(& app_id),
-                    );
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .post(url)
-                        .header(
-                            ::reqwest::header::ACCEPT,
-                            ::reqwest::header::HeaderValue::from_static(
-                                "application/json",
+                let Self { client, app_id, body } = self;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let body = body
+                    .and_then(|v| {
+                        types::RegisterWebAuthnFinishWithTransactionRequest::try_from(v)
+                            .map_err(|e| e.to_string())
+                    })
+                    .map_err(CallError::InvalidRequest)?;
+                let url = format!(
+                    "{}/apps/{}/register/transactions/webauthn/finish", client.baseurl,
+                    encode_path(& app_id),
+                );
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .post(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .json(&body)
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[35usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    201u16 => ResponseValue::from_response(response).await,
+                    400u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
                             ),
                         )
-                        .json(&body)
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "register_webauthn_finish_with_transaction",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        201u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        413u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                })
-                .await
+                    401u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    404u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    413u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
     /**Builder for [`Client::exchange_social_id_token`]
@@ -16138,7 +16571,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -16179,102 +16612,110 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/apps/{app_id}/social/id_token`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<
-            ResponseValue<types::AuthResponse>,
-            crate::api::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ResponseValue<types::AuthResponse>,
+                crate::api::Error,
+            >,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self { client, app_id, body } = self;
-                    let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                    let body = body
-                        .and_then(|v| {
-                            types::IdTokenRequest::try_from(v).map_err(|e| e.to_string())
-                        })
-                        .map_err(CallError::InvalidRequest)?;
-                    let url = format!(
-                        "{}/apps/{}/social/id_token", client.baseurl, encode_path(&
-                        app_id),
-                    );
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .post(url)
-                        .header(
-                            ::reqwest::header::ACCEPT,
-                            ::reqwest::header::HeaderValue::from_static(
-                                "application/json",
+                let Self { client, app_id, body } = self;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let body = body
+                    .and_then(|v| {
+                        types::IdTokenRequest::try_from(v).map_err(|e| e.to_string())
+                    })
+                    .map_err(CallError::InvalidRequest)?;
+                let url = format!(
+                    "{}/apps/{}/social/id_token", client.baseurl, encode_path(& app_id),
+                );
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .post(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .json(&body)
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[12usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    201u16 => ResponseValue::from_response(response).await,
+                    400u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
                             ),
                         )
-                        .json(&body)
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "exchange_social_id_token",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        201u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        403u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        413u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                })
-                .await
+                    403u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    404u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    413u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
     /**Builder for [`Client::oauth2_callback_default_dev`]
@@ -16292,7 +16733,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                code: Err("code was not initialized".to_string()),
+                code: Err(::std::string::String::new()),
                 error: Ok(None),
                 error_description: Ok(None),
                 state: Ok(None),
@@ -16350,76 +16791,87 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/social/oauth2_callback`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<ResponseValue<ByteStream>, crate::api::Error> {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<ResponseValue<ByteStream>, crate::api::Error>,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self { client, code, error, error_description, state } = self;
-                    let code = code.map_err(CallError::InvalidRequest)?;
-                    let error = error.map_err(CallError::InvalidRequest)?;
-                    let error_description = error_description
-                        .map_err(CallError::InvalidRequest)?;
-                    let state = state.map_err(CallError::InvalidRequest)?;
-                    let url = format!("{}/social/oauth2_callback", client.baseurl,);
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .get(url)
-                        .query(&::passage_runtime::QueryParam::new("code", &code))
-                        .query(&::passage_runtime::QueryParam::new("error", &error))
-                        .query(
-                            &::passage_runtime::QueryParam::new(
-                                "error_description",
-                                &error_description,
+                let Self { client, code, error, error_description, state } = self;
+                let code = code
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "code was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let error = error.map_err(CallError::InvalidRequest)?;
+                let error_description = error_description
+                    .map_err(CallError::InvalidRequest)?;
+                let state = state.map_err(CallError::InvalidRequest)?;
+                let url = format!("{}/social/oauth2_callback", client.baseurl,);
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .get(url)
+                    .query(&::passage_runtime::QueryParam::new("code", &code))
+                    .query(&::passage_runtime::QueryParam::new("error", &error))
+                    .query(
+                        &::passage_runtime::QueryParam::new(
+                            "error_description",
+                            &error_description,
+                        ),
+                    )
+                    .query(&::passage_runtime::QueryParam::new("state", &state))
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[28usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    200..=299 => Ok(ResponseValue::stream(response)),
+                    400u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
                             ),
                         )
-                        .query(&::passage_runtime::QueryParam::new("state", &state))
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "oauth2_callback_default_dev",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        200..=299 => Ok(ResponseValue::stream(response)),
-                        400u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                })
-                .await
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
     /**Builder for [`Client::apple_oauth2_callback_default_dev`]
@@ -16464,76 +16916,80 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/social/oauth2_callback`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<ResponseValue<ByteStream>, crate::api::Error> {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<ResponseValue<ByteStream>, crate::api::Error>,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self { client, body } = self;
-                    let body = body
-                        .and_then(|v| {
-                            types::AppleOAuth2CallbackForm::try_from(v)
-                                .map_err(|e| e.to_string())
-                        })
-                        .map_err(CallError::InvalidRequest)?;
-                    let url = format!("{}/social/oauth2_callback", client.baseurl,);
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .post(url)
-                        .form_urlencoded(&body)?
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "apple_oauth2_callback_default_dev",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        200..=299 => Ok(ResponseValue::stream(response)),
-                        400u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        413u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
+                let Self { client, body } = self;
+                let body = body
+                    .and_then(|v| {
+                        types::AppleOAuth2CallbackForm::try_from(v)
+                            .map_err(|e| e.to_string())
+                    })
+                    .map_err(CallError::InvalidRequest)?;
+                let url = format!("{}/social/oauth2_callback", client.baseurl,);
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .post(url)
+                    .form_urlencoded(&body)?
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[3usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    200..=299 => Ok(ResponseValue::stream(response)),
+                    400u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
                     }
-                })
-                .await
+                    413u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
     /**Builder for [`Client::create_passkey_readiness`]
@@ -16624,115 +17080,113 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/analytics/passkey-readiness`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<ResponseValue<()>, crate::api::Error> {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<ResponseValue<()>, crate::api::Error>,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self {
-                        client,
-                        app_identifier,
-                        device_os,
-                        device_os_version,
-                        body,
-                    } = self;
-                    let app_identifier = app_identifier
-                        .map_err(CallError::InvalidRequest)?;
-                    let device_os = device_os.map_err(CallError::InvalidRequest)?;
-                    let device_os_version = device_os_version
-                        .map_err(CallError::InvalidRequest)?;
-                    let body = body
-                        .and_then(|v| {
-                            types::CreatePasskeyReadinessRequest::try_from(v)
-                                .map_err(|e| e.to_string())
-                        })
-                        .map_err(CallError::InvalidRequest)?;
-                    let url = format!("{}/analytics/passkey-readiness", client.baseurl,);
-                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
-                        4usize,
-                    );
-                    if let Some(value) = app_identifier {
-                        header_map
-                            .append("App-Identifier", value.to_string().try_into()?);
-                    }
-                    if let Some(value) = device_os {
-                        header_map.append("Device-OS", value.to_string().try_into()?);
-                    }
-                    if let Some(value) = device_os_version {
-                        header_map
-                            .append("Device-OS-Version", value.to_string().try_into()?);
-                    }
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .post(url)
-                        .header(
-                            ::reqwest::header::ACCEPT,
-                            ::reqwest::header::HeaderValue::from_static(
-                                "application/json",
+                let Self {
+                    client,
+                    app_identifier,
+                    device_os,
+                    device_os_version,
+                    body,
+                } = self;
+                let app_identifier = app_identifier.map_err(CallError::InvalidRequest)?;
+                let device_os = device_os.map_err(CallError::InvalidRequest)?;
+                let device_os_version = device_os_version
+                    .map_err(CallError::InvalidRequest)?;
+                let body = body
+                    .and_then(|v| {
+                        types::CreatePasskeyReadinessRequest::try_from(v)
+                            .map_err(|e| e.to_string())
+                    })
+                    .map_err(CallError::InvalidRequest)?;
+                let url = format!("{}/analytics/passkey-readiness", client.baseurl,);
+                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(4usize);
+                if let Some(value) = app_identifier {
+                    header_map.append("App-Identifier", value.to_string().try_into()?);
+                }
+                if let Some(value) = device_os {
+                    header_map.append("Device-OS", value.to_string().try_into()?);
+                }
+                if let Some(value) = device_os_version {
+                    header_map
+                        .append("Device-OS-Version", value.to_string().try_into()?);
+                }
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .post(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .json(&body)
+                    .headers(header_map)
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[7usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    201u16 => Ok(ResponseValue::empty(response)),
+                    400u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
                             ),
                         )
-                        .json(&body)
-                        .headers(header_map)
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "create_passkey_readiness",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        201u16 => Ok(ResponseValue::empty(response)),
-                        400u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        413u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                })
-                .await
+                    401u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    413u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
 }
@@ -18547,25 +19001,30 @@ impl ::passage_runtime::GeneratedClient for Client {
 }
 /// Every request goes through the runtime's call pipeline with this
 /// crate's operation table and error body.
+/// The hooks return the pipeline's futures themselves (no `async`
+/// layer around them, whose state would be one more copy per call).
 impl ::passage_runtime::ClientHooks<::passage_runtime::ClientState> for Client {
-    async fn pre<E>(
+    fn pre<E>(
         &self,
         _request: &mut ::reqwest::Request,
         info: &::passage_runtime::OperationInfo,
-    ) -> ::std::result::Result<(), ::passage_runtime::CallError<E>> {
-        ::passage_runtime::pipeline::check_credentials(
-            &self.inner,
-            operations::operation(info.operation_id),
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<(), ::passage_runtime::CallError<E>>,
+    > {
+        ::std::future::ready(
+            ::passage_runtime::pipeline::check_credentials(
+                &self.inner,
+                operations::operation(info.operation_id),
+            ),
         )
     }
-    async fn exec(
+    fn exec(
         &self,
         request: ::reqwest::Request,
         info: &::passage_runtime::OperationInfo,
-    ) -> ::reqwest::Result<::reqwest::Response> {
+    ) -> impl ::std::future::Future<Output = ::reqwest::Result<::reqwest::Response>> {
         ::passage_runtime::pipeline::send::<
             types::ApiError,
         >(&self.client, &self.inner, operations::operation(info.operation_id), request)
-            .await
     }
 }

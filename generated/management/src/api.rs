@@ -6018,7 +6018,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
             }
         }
         pub fn app_id<V>(mut self, value: V) -> Self
@@ -6034,81 +6034,88 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/apps/{app_id}`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<
-            ResponseValue<types::AppResponse>,
-            crate::api::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ResponseValue<types::AppResponse>,
+                crate::api::Error,
+            >,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self { client, app_id } = self;
-                    let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                    let url = format!(
-                        "{}/apps/{}", client.baseurl, encode_path(& app_id),
-                    );
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .get(url)
-                        .header(
-                            ::reqwest::header::ACCEPT,
-                            ::reqwest::header::HeaderValue::from_static(
-                                "application/json",
+                let Self { client, app_id } = self;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let url = format!("{}/apps/{}", client.baseurl, encode_path(& app_id),);
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .get(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[9usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    200u16 => ResponseValue::from_response(response).await,
+                    401u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
                             ),
                         )
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "get_app",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
-                        401u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                })
-                .await
+                    404u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
     /**Builder for [`Client::create_magic_link`]
@@ -6124,7 +6131,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -6167,109 +6174,118 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/apps/{app_id}/magic-links`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<
-            ResponseValue<types::MagicLinkResponse>,
-            crate::api::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ResponseValue<types::MagicLinkResponse>,
+                crate::api::Error,
+            >,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self { client, app_id, body } = self;
-                    let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                    let body = body
-                        .and_then(|v| {
-                            types::CreateMagicLinkRequest::try_from(v)
-                                .map_err(|e| e.to_string())
-                        })
-                        .map_err(CallError::InvalidRequest)?;
-                    let url = format!(
-                        "{}/apps/{}/magic-links", client.baseurl, encode_path(& app_id),
-                    );
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .post(url)
-                        .header(
-                            ::reqwest::header::ACCEPT,
-                            ::reqwest::header::HeaderValue::from_static(
-                                "application/json",
+                let Self { client, app_id, body } = self;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let body = body
+                    .and_then(|v| {
+                        types::CreateMagicLinkRequest::try_from(v)
+                            .map_err(|e| e.to_string())
+                    })
+                    .map_err(CallError::InvalidRequest)?;
+                let url = format!(
+                    "{}/apps/{}/magic-links", client.baseurl, encode_path(& app_id),
+                );
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .post(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .json(&body)
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[3usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    201u16 => ResponseValue::from_response(response).await,
+                    400u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
                             ),
                         )
-                        .json(&body)
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "create_magic_link",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        201u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        403u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        413u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                })
-                .await
+                    401u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    403u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    404u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    413u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
     /**Builder for [`Client::list_paginated_users`]
@@ -6295,7 +6311,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 created_at: Ok(None),
                 created_before: Ok(None),
                 id: Ok(None),
@@ -6464,158 +6480,151 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/apps/{app_id}/users`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<
-            ResponseValue<types::ListPaginatedUsersResponse>,
-            crate::api::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ResponseValue<types::ListPaginatedUsersResponse>,
+                crate::api::Error,
+            >,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self {
-                        client,
-                        app_id,
-                        created_at,
-                        created_before,
-                        id,
-                        identifier,
-                        last_login_at,
-                        limit,
-                        login_count,
-                        order_by,
-                        page,
-                        status,
-                        updated_at,
-                    } = self;
-                    let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                    let created_at = created_at.map_err(CallError::InvalidRequest)?;
-                    let created_before = created_before
-                        .map_err(CallError::InvalidRequest)?;
-                    let id = id.map_err(CallError::InvalidRequest)?;
-                    let identifier = identifier.map_err(CallError::InvalidRequest)?;
-                    let last_login_at = last_login_at
-                        .map_err(CallError::InvalidRequest)?;
-                    let limit = limit.map_err(CallError::InvalidRequest)?;
-                    let login_count = login_count.map_err(CallError::InvalidRequest)?;
-                    let order_by = order_by.map_err(CallError::InvalidRequest)?;
-                    let page = page.map_err(CallError::InvalidRequest)?;
-                    let status = status.map_err(CallError::InvalidRequest)?;
-                    let updated_at = updated_at.map_err(CallError::InvalidRequest)?;
-                    let url = format!(
-                        "{}/apps/{}/users", client.baseurl, encode_path(& app_id),
-                    );
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .get(url)
-                        .header(
-                            ::reqwest::header::ACCEPT,
-                            ::reqwest::header::HeaderValue::from_static(
-                                "application/json",
+                let Self {
+                    client,
+                    app_id,
+                    created_at,
+                    created_before,
+                    id,
+                    identifier,
+                    last_login_at,
+                    limit,
+                    login_count,
+                    order_by,
+                    page,
+                    status,
+                    updated_at,
+                } = self;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let created_at = created_at.map_err(CallError::InvalidRequest)?;
+                let created_before = created_before.map_err(CallError::InvalidRequest)?;
+                let id = id.map_err(CallError::InvalidRequest)?;
+                let identifier = identifier.map_err(CallError::InvalidRequest)?;
+                let last_login_at = last_login_at.map_err(CallError::InvalidRequest)?;
+                let limit = limit.map_err(CallError::InvalidRequest)?;
+                let login_count = login_count.map_err(CallError::InvalidRequest)?;
+                let order_by = order_by.map_err(CallError::InvalidRequest)?;
+                let page = page.map_err(CallError::InvalidRequest)?;
+                let status = status.map_err(CallError::InvalidRequest)?;
+                let updated_at = updated_at.map_err(CallError::InvalidRequest)?;
+                let url = format!(
+                    "{}/apps/{}/users", client.baseurl, encode_path(& app_id),
+                );
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .get(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .query(
+                        &::passage_runtime::QueryParam::new("created_at", &created_at),
+                    )
+                    .query(
+                        &::passage_runtime::QueryParam::new(
+                            "created_before",
+                            &created_before,
+                        ),
+                    )
+                    .query(&::passage_runtime::QueryParam::new("id", &id))
+                    .query(
+                        &::passage_runtime::QueryParam::new("identifier", &identifier),
+                    )
+                    .query(
+                        &::passage_runtime::QueryParam::new(
+                            "last_login_at",
+                            &last_login_at,
+                        ),
+                    )
+                    .query(&::passage_runtime::QueryParam::new("limit", &limit))
+                    .query(
+                        &::passage_runtime::QueryParam::new("login_count", &login_count),
+                    )
+                    .query(&::passage_runtime::QueryParam::new("order_by", &order_by))
+                    .query(&::passage_runtime::QueryParam::new("page", &page))
+                    .query(&::passage_runtime::QueryParam::new("status", &status))
+                    .query(
+                        &::passage_runtime::QueryParam::new("updated_at", &updated_at),
+                    )
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[11usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    200u16 => ResponseValue::from_response(response).await,
+                    400u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
                             ),
                         )
-                        .query(
-                            &::passage_runtime::QueryParam::new(
-                                "created_at",
-                                &created_at,
-                            ),
-                        )
-                        .query(
-                            &::passage_runtime::QueryParam::new(
-                                "created_before",
-                                &created_before,
-                            ),
-                        )
-                        .query(&::passage_runtime::QueryParam::new("id", &id))
-                        .query(
-                            &::passage_runtime::QueryParam::new(
-                                "identifier",
-                                &identifier,
-                            ),
-                        )
-                        .query(
-                            &::passage_runtime::QueryParam::new(
-                                "last_login_at",
-                                &last_login_at,
-                            ),
-                        )
-                        .query(&::passage_runtime::QueryParam::new("limit", &limit))
-                        .query(
-                            &::passage_runtime::QueryParam::new(
-                                "login_count",
-                                &login_count,
-                            ),
-                        )
-                        .query(
-                            &::passage_runtime::QueryParam::new("order_by", &order_by),
-                        )
-                        .query(&::passage_runtime::QueryParam::new("page", &page))
-                        .query(&::passage_runtime::QueryParam::new("status", &status))
-                        .query(
-                            &::passage_runtime::QueryParam::new(
-                                "updated_at",
-                                &updated_at,
-                            ),
-                        )
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "list_paginated_users",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                })
-                .await
+                    401u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    404u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
     /**Builder for [`Client::create_user`]
@@ -6631,7 +6640,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -6672,102 +6681,110 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/apps/{app_id}/users`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<
-            ResponseValue<types::UserResponse>,
-            crate::api::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ResponseValue<types::UserResponse>,
+                crate::api::Error,
+            >,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self { client, app_id, body } = self;
-                    let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                    let body = body
-                        .and_then(|v| {
-                            types::CreateUserRequest::try_from(v)
-                                .map_err(|e| e.to_string())
-                        })
-                        .map_err(CallError::InvalidRequest)?;
-                    let url = format!(
-                        "{}/apps/{}/users", client.baseurl, encode_path(& app_id),
-                    );
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .post(url)
-                        .header(
-                            ::reqwest::header::ACCEPT,
-                            ::reqwest::header::HeaderValue::from_static(
-                                "application/json",
+                let Self { client, app_id, body } = self;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let body = body
+                    .and_then(|v| {
+                        types::CreateUserRequest::try_from(v).map_err(|e| e.to_string())
+                    })
+                    .map_err(CallError::InvalidRequest)?;
+                let url = format!(
+                    "{}/apps/{}/users", client.baseurl, encode_path(& app_id),
+                );
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .post(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .json(&body)
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[5usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    201u16 => ResponseValue::from_response(response).await,
+                    400u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
                             ),
                         )
-                        .json(&body)
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "create_user",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        201u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        413u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                })
-                .await
+                    401u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    404u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    413u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
     /**Builder for [`Client::get_user`]
@@ -6783,8 +6800,8 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
-                user_id: Err("user_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
+                user_id: Err(::std::string::String::new()),
             }
         }
         pub fn app_id<V>(mut self, value: V) -> Self
@@ -6812,83 +6829,99 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/apps/{app_id}/users/{user_id}`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<
-            ResponseValue<types::UserResponse>,
-            crate::api::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ResponseValue<types::UserResponse>,
+                crate::api::Error,
+            >,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self { client, app_id, user_id } = self;
-                    let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                    let user_id = user_id.map_err(CallError::InvalidRequest)?;
-                    let url = format!(
-                        "{}/apps/{}/users/{}", client.baseurl, encode_path(& app_id),
-                        encode_path(& user_id),
-                    );
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .get(url)
-                        .header(
-                            ::reqwest::header::ACCEPT,
-                            ::reqwest::header::HeaderValue::from_static(
-                                "application/json",
+                let Self { client, app_id, user_id } = self;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let user_id = user_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "user_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let url = format!(
+                    "{}/apps/{}/users/{}", client.baseurl, encode_path(& app_id),
+                    encode_path(& user_id),
+                );
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .get(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[10usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    200u16 => ResponseValue::from_response(response).await,
+                    401u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
                             ),
                         )
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "get_user",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
-                        401u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                })
-                .await
+                    404u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
     /**Builder for [`Client::delete_user`]
@@ -6904,8 +6937,8 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
-                user_id: Err("user_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
+                user_id: Err(::std::string::String::new()),
             }
         }
         pub fn app_id<V>(mut self, value: V) -> Self
@@ -6933,80 +6966,96 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/apps/{app_id}/users/{user_id}`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<ResponseValue<()>, crate::api::Error> {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<ResponseValue<()>, crate::api::Error>,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self { client, app_id, user_id } = self;
-                    let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                    let user_id = user_id.map_err(CallError::InvalidRequest)?;
-                    let url = format!(
-                        "{}/apps/{}/users/{}", client.baseurl, encode_path(& app_id),
-                        encode_path(& user_id),
-                    );
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .delete(url)
-                        .header(
-                            ::reqwest::header::ACCEPT,
-                            ::reqwest::header::HeaderValue::from_static(
-                                "application/json",
+                let Self { client, app_id, user_id } = self;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let user_id = user_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "user_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let url = format!(
+                    "{}/apps/{}/users/{}", client.baseurl, encode_path(& app_id),
+                    encode_path(& user_id),
+                );
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .delete(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[7usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    200u16 => Ok(ResponseValue::empty(response)),
+                    401u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
                             ),
                         )
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "delete_user",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        200u16 => Ok(ResponseValue::empty(response)),
-                        401u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                })
-                .await
+                    404u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
     /**Builder for [`Client::update_user`]
@@ -7023,8 +7072,8 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
-                user_id: Err("user_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
+                user_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -7077,104 +7126,119 @@ pub mod builder {
             self
         }
         ///Sends a `PATCH` request to `/apps/{app_id}/users/{user_id}`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<
-            ResponseValue<types::UserResponse>,
-            crate::api::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ResponseValue<types::UserResponse>,
+                crate::api::Error,
+            >,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self { client, app_id, user_id, body } = self;
-                    let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                    let user_id = user_id.map_err(CallError::InvalidRequest)?;
-                    let body = body
-                        .and_then(|v| {
-                            types::UpdateUserRequest::try_from(v)
-                                .map_err(|e| e.to_string())
-                        })
-                        .map_err(CallError::InvalidRequest)?;
-                    let url = format!(
-                        "{}/apps/{}/users/{}", client.baseurl, encode_path(& app_id),
-                        encode_path(& user_id),
-                    );
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .patch(url)
-                        .header(
-                            ::reqwest::header::ACCEPT,
-                            ::reqwest::header::HeaderValue::from_static(
-                                "application/json",
+                let Self { client, app_id, user_id, body } = self;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let user_id = user_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "user_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let body = body
+                    .and_then(|v| {
+                        types::UpdateUserRequest::try_from(v).map_err(|e| e.to_string())
+                    })
+                    .map_err(CallError::InvalidRequest)?;
+                let url = format!(
+                    "{}/apps/{}/users/{}", client.baseurl, encode_path(& app_id),
+                    encode_path(& user_id),
+                );
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .patch(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .json(&body)
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[14usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    200u16 => ResponseValue::from_response(response).await,
+                    400u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
                             ),
                         )
-                        .json(&body)
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "update_user",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        413u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                })
-                .await
+                    401u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    404u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    413u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
     /**Builder for [`Client::activate_user`]
@@ -7190,8 +7254,8 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
-                user_id: Err("user_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
+                user_id: Err(::std::string::String::new()),
             }
         }
         pub fn app_id<V>(mut self, value: V) -> Self
@@ -7219,83 +7283,99 @@ pub mod builder {
             self
         }
         ///Sends a `PATCH` request to `/apps/{app_id}/users/{user_id}/activate`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<
-            ResponseValue<types::UserResponse>,
-            crate::api::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ResponseValue<types::UserResponse>,
+                crate::api::Error,
+            >,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self { client, app_id, user_id } = self;
-                    let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                    let user_id = user_id.map_err(CallError::InvalidRequest)?;
-                    let url = format!(
-                        "{}/apps/{}/users/{}/activate", client.baseurl, encode_path(&
-                        app_id), encode_path(& user_id),
-                    );
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .patch(url)
-                        .header(
-                            ::reqwest::header::ACCEPT,
-                            ::reqwest::header::HeaderValue::from_static(
-                                "application/json",
+                let Self { client, app_id, user_id } = self;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let user_id = user_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "user_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let url = format!(
+                    "{}/apps/{}/users/{}/activate", client.baseurl, encode_path(&
+                    app_id), encode_path(& user_id),
+                );
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .patch(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[0usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    200u16 => ResponseValue::from_response(response).await,
+                    401u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
                             ),
                         )
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "activate_user",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
-                        401u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                })
-                .await
+                    404u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
     /**Builder for [`Client::deactivate_user`]
@@ -7311,8 +7391,8 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
-                user_id: Err("user_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
+                user_id: Err(::std::string::String::new()),
             }
         }
         pub fn app_id<V>(mut self, value: V) -> Self
@@ -7340,83 +7420,99 @@ pub mod builder {
             self
         }
         ///Sends a `PATCH` request to `/apps/{app_id}/users/{user_id}/deactivate`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<
-            ResponseValue<types::UserResponse>,
-            crate::api::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ResponseValue<types::UserResponse>,
+                crate::api::Error,
+            >,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self { client, app_id, user_id } = self;
-                    let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                    let user_id = user_id.map_err(CallError::InvalidRequest)?;
-                    let url = format!(
-                        "{}/apps/{}/users/{}/deactivate", client.baseurl, encode_path(&
-                        app_id), encode_path(& user_id),
-                    );
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .patch(url)
-                        .header(
-                            ::reqwest::header::ACCEPT,
-                            ::reqwest::header::HeaderValue::from_static(
-                                "application/json",
+                let Self { client, app_id, user_id } = self;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let user_id = user_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "user_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let url = format!(
+                    "{}/apps/{}/users/{}/deactivate", client.baseurl, encode_path(&
+                    app_id), encode_path(& user_id),
+                );
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .patch(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[6usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    200u16 => ResponseValue::from_response(response).await,
+                    401u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
                             ),
                         )
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "deactivate_user",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
-                        401u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                })
-                .await
+                    404u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
     /**Builder for [`Client::list_user_devices`]
@@ -7432,8 +7528,8 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
-                user_id: Err("user_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
+                user_id: Err(::std::string::String::new()),
             }
         }
         pub fn app_id<V>(mut self, value: V) -> Self
@@ -7461,83 +7557,99 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/apps/{app_id}/users/{user_id}/devices`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<
-            ResponseValue<types::ListDevicesResponse>,
-            crate::api::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ResponseValue<types::ListDevicesResponse>,
+                crate::api::Error,
+            >,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self { client, app_id, user_id } = self;
-                    let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                    let user_id = user_id.map_err(CallError::InvalidRequest)?;
-                    let url = format!(
-                        "{}/apps/{}/users/{}/devices", client.baseurl, encode_path(&
-                        app_id), encode_path(& user_id),
-                    );
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .get(url)
-                        .header(
-                            ::reqwest::header::ACCEPT,
-                            ::reqwest::header::HeaderValue::from_static(
-                                "application/json",
+                let Self { client, app_id, user_id } = self;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let user_id = user_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "user_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let url = format!(
+                    "{}/apps/{}/users/{}/devices", client.baseurl, encode_path(& app_id),
+                    encode_path(& user_id),
+                );
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .get(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[12usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    200u16 => ResponseValue::from_response(response).await,
+                    401u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
                             ),
                         )
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "list_user_devices",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
-                        401u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                })
-                .await
+                    404u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
     /**Builder for [`Client::delete_user_device`]
@@ -7554,9 +7666,9 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
-                user_id: Err("user_id was not initialized".to_string()),
-                device_id: Err("device_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
+                user_id: Err(::std::string::String::new()),
+                device_id: Err(::std::string::String::new()),
             }
         }
         pub fn app_id<V>(mut self, value: V) -> Self
@@ -7596,81 +7708,104 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/apps/{app_id}/users/{user_id}/devices/{device_id}`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<ResponseValue<()>, crate::api::Error> {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<ResponseValue<()>, crate::api::Error>,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self { client, app_id, user_id, device_id } = self;
-                    let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                    let user_id = user_id.map_err(CallError::InvalidRequest)?;
-                    let device_id = device_id.map_err(CallError::InvalidRequest)?;
-                    let url = format!(
-                        "{}/apps/{}/users/{}/devices/{}", client.baseurl, encode_path(&
-                        app_id), encode_path(& user_id), encode_path(& device_id),
-                    );
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .delete(url)
-                        .header(
-                            ::reqwest::header::ACCEPT,
-                            ::reqwest::header::HeaderValue::from_static(
-                                "application/json",
+                let Self { client, app_id, user_id, device_id } = self;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let user_id = user_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "user_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let device_id = device_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "device_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let url = format!(
+                    "{}/apps/{}/users/{}/devices/{}", client.baseurl, encode_path(&
+                    app_id), encode_path(& user_id), encode_path(& device_id),
+                );
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .delete(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[8usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    200u16 => Ok(ResponseValue::empty(response)),
+                    401u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
                             ),
                         )
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "delete_user_device",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        200u16 => Ok(ResponseValue::empty(response)),
-                        401u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                })
-                .await
+                    404u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
     /**Builder for [`Client::revoke_user_refresh_tokens`]
@@ -7686,8 +7821,8 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
-                user_id: Err("user_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
+                user_id: Err(::std::string::String::new()),
             }
         }
         pub fn app_id<V>(mut self, value: V) -> Self
@@ -7715,87 +7850,103 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/apps/{app_id}/users/{user_id}/tokens`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<ResponseValue<()>, crate::api::Error> {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<ResponseValue<()>, crate::api::Error>,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self { client, app_id, user_id } = self;
-                    let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                    let user_id = user_id.map_err(CallError::InvalidRequest)?;
-                    let url = format!(
-                        "{}/apps/{}/users/{}/tokens", client.baseurl, encode_path(&
-                        app_id), encode_path(& user_id),
-                    );
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .delete(url)
-                        .header(
-                            ::reqwest::header::ACCEPT,
-                            ::reqwest::header::HeaderValue::from_static(
-                                "application/json",
+                let Self { client, app_id, user_id } = self;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let user_id = user_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "user_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let url = format!(
+                    "{}/apps/{}/users/{}/tokens", client.baseurl, encode_path(& app_id),
+                    encode_path(& user_id),
+                );
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .delete(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[13usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    200u16 => Ok(ResponseValue::empty(response)),
+                    401u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
                             ),
                         )
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "revoke_user_refresh_tokens",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        200u16 => Ok(ResponseValue::empty(response)),
-                        401u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        403u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                })
-                .await
+                    403u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    404u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
     /**Builder for [`Client::create_register_transaction`]
@@ -7811,7 +7962,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -7855,110 +8006,119 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/apps/{app_id}/transactions/register`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<
-            ResponseValue<types::CreateTransactionResponse>,
-            crate::api::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ResponseValue<types::CreateTransactionResponse>,
+                crate::api::Error,
+            >,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self { client, app_id, body } = self;
-                    let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                    let body = body
-                        .and_then(|v| {
-                            types::CreateRegisterTransactionRequest::try_from(v)
-                                .map_err(|e| e.to_string())
-                        })
-                        .map_err(CallError::InvalidRequest)?;
-                    let url = format!(
-                        "{}/apps/{}/transactions/register", client.baseurl, encode_path(&
-                        app_id),
-                    );
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .post(url)
-                        .header(
-                            ::reqwest::header::ACCEPT,
-                            ::reqwest::header::HeaderValue::from_static(
-                                "application/json",
+                let Self { client, app_id, body } = self;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let body = body
+                    .and_then(|v| {
+                        types::CreateRegisterTransactionRequest::try_from(v)
+                            .map_err(|e| e.to_string())
+                    })
+                    .map_err(CallError::InvalidRequest)?;
+                let url = format!(
+                    "{}/apps/{}/transactions/register", client.baseurl, encode_path(&
+                    app_id),
+                );
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .post(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .json(&body)
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[4usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    200u16 => ResponseValue::from_response(response).await,
+                    400u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
                             ),
                         )
-                        .json(&body)
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "create_register_transaction",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        403u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        413u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                })
-                .await
+                    401u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    403u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    404u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    413u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
     /**Builder for [`Client::create_authenticate_transaction`]
@@ -7974,7 +8134,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -8018,117 +8178,126 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/apps/{app_id}/transactions/authenticate`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<
-            ResponseValue<types::CreateTransactionResponse>,
-            crate::api::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ResponseValue<types::CreateTransactionResponse>,
+                crate::api::Error,
+            >,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self { client, app_id, body } = self;
-                    let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                    let body = body
-                        .and_then(|v| {
-                            types::CreateAuthenticateTransactionRequest::try_from(v)
-                                .map_err(|e| e.to_string())
-                        })
-                        .map_err(CallError::InvalidRequest)?;
-                    let url = format!(
-                        "{}/apps/{}/transactions/authenticate", client.baseurl,
-                        encode_path(& app_id),
-                    );
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .post(url)
-                        .header(
-                            ::reqwest::header::ACCEPT,
-                            ::reqwest::header::HeaderValue::from_static(
-                                "application/json",
+                let Self { client, app_id, body } = self;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let body = body
+                    .and_then(|v| {
+                        types::CreateAuthenticateTransactionRequest::try_from(v)
+                            .map_err(|e| e.to_string())
+                    })
+                    .map_err(CallError::InvalidRequest)?;
+                let url = format!(
+                    "{}/apps/{}/transactions/authenticate", client.baseurl, encode_path(&
+                    app_id),
+                );
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .post(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .json(&body)
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[2usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    200u16 => ResponseValue::from_response(response).await,
+                    400u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
                             ),
                         )
-                        .json(&body)
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "create_authenticate_transaction",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        403u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        409u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        413u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                })
-                .await
+                    401u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    403u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    404u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    409u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    413u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
     /**Builder for [`Client::authenticate_verify_nonce`]
@@ -8144,7 +8313,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                app_id: Err("app_id was not initialized".to_string()),
+                app_id: Err(::std::string::String::new()),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -8185,110 +8354,118 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/apps/{app_id}/authenticate/verify`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> ::std::result::Result<
-            ResponseValue<types::VerifyNonceResponse>,
-            crate::api::Error,
-        > {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ResponseValue<types::VerifyNonceResponse>,
+                crate::api::Error,
+            >,
+        > + use<'a> {
             ::passage_runtime::finish_call::<
                 crate::api::types::ApiError,
                 _,
                 _,
             >(async move {
-                    let Self { client, app_id, body } = self;
-                    let app_id = app_id.map_err(CallError::InvalidRequest)?;
-                    let body = body
-                        .and_then(|v| {
-                            types::VerifyNonceRequest::try_from(v)
-                                .map_err(|e| e.to_string())
-                        })
-                        .map_err(CallError::InvalidRequest)?;
-                    let url = format!(
-                        "{}/apps/{}/authenticate/verify", client.baseurl, encode_path(&
-                        app_id),
-                    );
-                    #[allow(unused_mut)]
-                    let mut request = client
-                        .client
-                        .post(url)
-                        .header(
-                            ::reqwest::header::ACCEPT,
-                            ::reqwest::header::HeaderValue::from_static(
-                                "application/json",
+                let Self { client, app_id, body } = self;
+                let app_id = app_id
+                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                        if e.is_empty() {
+                            "app_id was not initialized".to_string()
+                        } else {
+                            e
+                        },
+                    ))?;
+                let body = body
+                    .and_then(|v| {
+                        types::VerifyNonceRequest::try_from(v).map_err(|e| e.to_string())
+                    })
+                    .map_err(CallError::InvalidRequest)?;
+                let url = format!(
+                    "{}/apps/{}/authenticate/verify", client.baseurl, encode_path(&
+                    app_id),
+                );
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .post(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .json(&body)
+                    .build()?;
+                let operation_row = &crate::api::operations::OPERATIONS[1usize];
+                ::passage_runtime::pipeline::check_credentials(
+                    &client.inner,
+                    Some(operation_row),
+                )?;
+                let result = ::passage_runtime::pipeline::send::<
+                    crate::api::types::ApiError,
+                >(&client.client, &client.inner, Some(operation_row), request)
+                    .await;
+                let response = result?;
+                match response.status().as_u16() {
+                    200u16 => ResponseValue::from_response(response).await,
+                    400u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
                             ),
                         )
-                        .json(&body)
-                        .build()?;
-                    let info = OperationInfo {
-                        operation_id: "authenticate_verify_nonce",
-                    };
-                    client.pre(&mut request, &info).await?;
-                    let result = client.exec(request, &info).await;
-                    client.post(&result, &info).await?;
-                    let response = result?;
-                    match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
-                        400u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        401u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        403u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        404u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        413u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        429u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        500u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        503u16 => {
-                            Err(
-                                CallError::ErrorResponse(
-                                    ResponseValue::from_response(response).await?,
-                                ),
-                            )
-                        }
-                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                })
-                .await
+                    401u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    403u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    404u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    413u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    429u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    500u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    503u16 => {
+                        Err(
+                            CallError::ErrorResponse(
+                                ResponseValue::from_response(response).await?,
+                            ),
+                        )
+                    }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }
+            })
         }
     }
 }
@@ -10004,25 +10181,30 @@ impl ::passage_runtime::GeneratedClient for Client {
 }
 /// Every request goes through the runtime's call pipeline with this
 /// crate's operation table and error body.
+/// The hooks return the pipeline's futures themselves (no `async`
+/// layer around them, whose state would be one more copy per call).
 impl ::passage_runtime::ClientHooks<::passage_runtime::ClientState> for Client {
-    async fn pre<E>(
+    fn pre<E>(
         &self,
         _request: &mut ::reqwest::Request,
         info: &::passage_runtime::OperationInfo,
-    ) -> ::std::result::Result<(), ::passage_runtime::CallError<E>> {
-        ::passage_runtime::pipeline::check_credentials(
-            &self.inner,
-            operations::operation(info.operation_id),
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<(), ::passage_runtime::CallError<E>>,
+    > {
+        ::std::future::ready(
+            ::passage_runtime::pipeline::check_credentials(
+                &self.inner,
+                operations::operation(info.operation_id),
+            ),
         )
     }
-    async fn exec(
+    fn exec(
         &self,
         request: ::reqwest::Request,
         info: &::passage_runtime::OperationInfo,
-    ) -> ::reqwest::Result<::reqwest::Response> {
+    ) -> impl ::std::future::Future<Output = ::reqwest::Result<::reqwest::Response>> {
         ::passage_runtime::pipeline::send::<
             types::ApiError,
         >(&self.client, &self.inner, operations::operation(info.operation_id), request)
-            .await
     }
 }

@@ -41,6 +41,30 @@ pub fn copy_tree(from: &Path, to: &Path) {
 /// The generated code of the Auth API crate, relative to the root.
 pub const AUTH_CODE: &str = "generated/auth/src/api.rs";
 
+/// Every `[[crate]]` of the workspace's `spec/crates.toml`, as (spec, dir).
+pub fn configured_crates() -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(workspace().join("spec/crates.toml")).unwrap();
+    let config: toml::Table = toml::from_str(&text).unwrap();
+    let crates: Vec<(String, String)> = config["crate"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| {
+            (
+                entry["spec"].as_str().unwrap().to_string(),
+                entry["dir"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        crates
+            .iter()
+            .any(|(spec, _)| spec == "spec/passage-management.yaml"),
+        "the Management API is configured: {crates:?}"
+    );
+    crates
+}
+
 /// Runs the xtask on `root` (with `RUST_BACKTRACE=1`, so a panic would show);
 /// returns its exit code and everything it printed.
 pub fn xtask(root: &Path, args: &[&str]) -> (i32, String) {

@@ -8,7 +8,14 @@
 //! - **Single-flight, across processes too**: concurrent callers that find
 //!   the token stale wait for one refresh and all receive its result. The
 //!   refresh holds the store's [`lock`](TokenStore::lock) (for a
-//!   [`FileStore`], an advisory file lock) and first re-reads the store: a
+#![cfg_attr(
+    feature = "file-store",
+    doc = "   [`FileStore`], an advisory file lock) and first re-reads the store: a"
+)]
+#![cfg_attr(
+    not(feature = "file-store"),
+    doc = "   `FileStore`, an advisory file lock) and first re-reads the store: a"
+)]
 //!   pair that another session or process rotated meanwhile is used instead
 //!   of presenting the spent refresh token.
 //! - **Never cancelled**: a refresh runs in its own task to the end, whatever
@@ -711,18 +718,19 @@ impl<S: TokenStore> Inner<S> {
     }
 }
 
-/// True when a failed refresh attempt may have been processed by the server
-/// (and the pair rotated): a timeout, a connection lost after the request was
-/// sent, an answer that arrived but cannot be used, or a 500, 502 or 504 (an
-/// error, or a gateway that gave up, after the server may have acted). A
-/// connection that was never made, a 429 or a 503 (refused before processing)
-/// are not.
+/// True when the answer to a failed refresh attempt was lost, so the server
+/// may have rotated the pair without the client learning it: a timeout, a
+/// connection lost after the request was sent, an answer that arrived but
+/// cannot be used, or a 502 or 504 (a gateway that gave up while the server
+/// may have acted). A connection that was never made, and any answer of the
+/// server itself (a 500, 503 or 429: it says what it did not do), are not;
+/// those follow the refresh retry policy alone.
 fn may_have_rotated(error: &Error) -> bool {
     match error {
         Error::Transport { connect, .. } => !connect,
         Error::Decode { .. } => true,
         _ => error.status().is_some_and(|s| {
-            matches!(s.as_u16(), 500 | 502 | 504) || !(s.is_client_error() || s.is_server_error())
+            matches!(s.as_u16(), 502 | 504) || !(s.is_client_error() || s.is_server_error())
         }),
     }
 }

@@ -149,6 +149,13 @@ pub async fn clear_faults(State(ctx): State<Arc<Context>>) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
+/// `POST /_emulator/faults/release` (204): sends every answer a `hold_after_processing` fault
+/// holds now.
+pub async fn release_held_answers(State(ctx): State<Arc<Context>>) -> StatusCode {
+    ctx.faults.release_held();
+    StatusCode::NO_CONTENT
+}
+
 /// Query of `GET /_emulator/requests`.
 #[derive(Debug, Deserialize)]
 pub struct RequestsQuery {
