@@ -1,15 +1,17 @@
 //! The shared runtime context of the handlers: the state behind its lock, the clock, the armed
-//! faults, the request log, the instance settings, and the mutate-and-commit protocol that writes
-//! each mutation's changes to the state file before its request is answered.
+//! faults, the request log and the exchange recorder, the instance settings, and the
+//! mutate-and-commit protocol that writes each mutation's changes to the state file before its
+//! request is answered.
 //!
 //! Architecture invariant: imports only earlier layers (base to store); no axum.
 
 use std::path::PathBuf;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::base::api_error::ApiError;
 use crate::base::clock::Clock;
 use crate::domain::pruning::Pruner;
+use crate::model::exchanges::ExchangeRecorder;
 use crate::model::faults::FaultRegistry;
 use crate::model::request_log::RequestLog;
 use crate::model::state::EmulatorState;
@@ -26,6 +28,9 @@ pub struct Context {
     pub faults: FaultRegistry,
     /// Requests that reached the API (not admin calls).
     pub request_log: RequestLog,
+    /// The same requests with their whole answers, kept only when
+    /// [`ServerOptions::record_exchanges`] is on.
+    pub exchanges: Arc<ExchangeRecorder>,
     /// The emulator's URLs (root, API base, token issuers).
     pub urls: Urls,
     /// The state file (SQLite), when there is one.
@@ -56,6 +61,7 @@ impl Context {
             clock: Clock::new(),
             faults: FaultRegistry::default(),
             request_log: RequestLog::default(),
+            exchanges: Arc::new(ExchangeRecorder::default()),
             state_file,
             options,
             pruner: Pruner::default(),

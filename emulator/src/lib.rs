@@ -39,7 +39,7 @@ pub mod server;
 #[cfg(feature = "admin-client")]
 pub mod admin_client;
 
-pub use model::{FaultKind, FaultRule, LoggedRequest, OutboxMessage};
+pub use model::{Exchange, FaultKind, FaultRule, LoggedRequest, OutboxMessage};
 pub use server::{Emulator, EmulatorHandle};
 pub use settings::{
     AppConfig, EmulatorConfig, MetadataFieldConfig, DEFAULT_API_KEY, DEFAULT_APP_ID,

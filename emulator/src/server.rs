@@ -17,6 +17,7 @@ use crate::context::Context;
 use crate::domain::seeding::{adopt_loaded_state, new_state, seed_users};
 #[cfg(feature = "admin-client")]
 use crate::http::InProcess;
+use crate::model::exchanges::{Exchange, ExchangeRecorder};
 use crate::model::faults::FaultRule;
 use crate::model::outbox::OutboxMessage;
 use crate::model::request_log::LoggedRequest;
@@ -256,6 +257,32 @@ impl EmulatorHandle {
     /// Requests that reached the API so far.
     pub fn requests(&self) -> Vec<LoggedRequest> {
         self.ctx.request_log.list()
+    }
+
+    /// Whether this emulator records every API exchange ([`EmulatorConfig::record_exchanges`]).
+    pub fn records_exchanges(&self) -> bool {
+        self.ctx.options.record_exchanges
+    }
+
+    /// Every request that reached the Auth or Management API since the last
+    /// [`take_exchanges`](Self::take_exchanges), with its whole answer, oldest first; empty unless
+    /// [`EmulatorConfig::record_exchanges`] is on. Unlike [`requests`](Self::requests), neither
+    /// `POST /_emulator/reset` nor `DELETE /_emulator/requests` clears it.
+    pub fn exchanges(&self) -> Vec<Exchange> {
+        self.ctx.exchanges.list()
+    }
+
+    /// Removes and returns the recorded exchanges ([`exchanges`](Self::exchanges)). A test harness
+    /// that checks them (`passage_conformance::CheckedEmulator`) takes them itself: under it, read
+    /// them with `CheckedEmulator::exchanges`, which keeps them.
+    pub fn take_exchanges(&self) -> Vec<Exchange> {
+        self.ctx.exchanges.take()
+    }
+
+    /// The exchange recorder itself, which outlives the handle: the exchanges of requests that were
+    /// still in flight when [`shutdown`](Self::shutdown) began are in it once that returns.
+    pub fn exchange_recorder(&self) -> Arc<ExchangeRecorder> {
+        Arc::clone(&self.ctx.exchanges)
     }
 
     /// Stops accepting connections, lets requests in flight finish (up to 30 s) and waits for that;

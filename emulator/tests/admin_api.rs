@@ -3,19 +3,22 @@
 
 mod support;
 
+use passage_conformance::CheckedEmulator;
 use passage_emulator::admin_client::{AdminClient, AdminError, ApiKeySource};
 use passage_emulator::base::enums::OutboxKind;
 use passage_emulator::settings::{NewUser, SeedConfig, SeedUser};
 use passage_emulator::{
-    AppConfig, Emulator, EmulatorConfig, EmulatorHandle, FaultKind, FaultRule, MetadataFieldConfig,
+    AppConfig, EmulatorConfig, EmulatorHandle, FaultKind, FaultRule, MetadataFieldConfig,
     DEFAULT_API_KEY,
 };
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use support::{auth_api, Management};
 
-async fn start(config: EmulatorConfig) -> EmulatorHandle {
-    Emulator::start(config).await.expect("emulator starts")
+async fn start(config: EmulatorConfig) -> CheckedEmulator {
+    CheckedEmulator::start(config)
+        .await
+        .expect("emulator starts")
 }
 
 /// The two transports of the same emulator.
@@ -366,7 +369,7 @@ async fn seed_users_exist_at_start() {
         },
         ..EmulatorConfig::default()
     };
-    assert!(Emulator::start(bad).await.is_err());
+    assert!(CheckedEmulator::start(bad).await.is_err());
 }
 
 #[tokio::test]
@@ -406,7 +409,7 @@ async fn admin_token_is_required_when_configured() {
         admin_token: Some("short".into()),
         ..EmulatorConfig::default()
     };
-    assert!(Emulator::start(short).await.is_err());
+    assert!(CheckedEmulator::start(short).await.is_err());
 }
 
 #[tokio::test]

@@ -1,14 +1,17 @@
 //! CORS on the `/v1` API: preflights and ordinary answers, seen as a browser would see them.
 
-use passage_emulator::{AppConfig, Emulator, EmulatorConfig, DEFAULT_APP_ID};
+use passage_conformance::CheckedEmulator;
+use passage_emulator::{AppConfig, EmulatorConfig, DEFAULT_APP_ID};
 use reqwest::header::{
     ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
     ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS, ORIGIN,
 };
 use reqwest::{Method, StatusCode};
 
-async fn start(config: EmulatorConfig) -> (passage_emulator::EmulatorHandle, reqwest::Client) {
-    let emulator = Emulator::start(config).await.expect("emulator starts");
+async fn start(config: EmulatorConfig) -> (CheckedEmulator, reqwest::Client) {
+    let emulator = CheckedEmulator::start(config)
+        .await
+        .expect("emulator starts");
     (emulator, reqwest::Client::new())
 }
 
@@ -196,5 +199,5 @@ async fn bad_cors_origin_in_config_is_refused() {
         cors_origins: vec!["not an origin".into()],
         ..EmulatorConfig::default()
     };
-    assert!(Emulator::start(config).await.is_err());
+    assert!(CheckedEmulator::start(config).await.is_err());
 }

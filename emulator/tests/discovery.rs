@@ -9,7 +9,8 @@ use openidconnect::core::{
 mod support;
 
 use openidconnect::{HttpRequest, HttpResponse, IssuerUrl, JsonWebKey, ResponseTypes};
-use passage_emulator::{Emulator, EmulatorConfig};
+use passage_conformance::CheckedEmulator;
+use passage_emulator::EmulatorConfig;
 
 /// The HTTP client the OIDC library runs its requests through (reqwest, no redirects).
 async fn send(request: HttpRequest) -> Result<HttpResponse, reqwest::Error> {
@@ -32,7 +33,7 @@ async fn send(request: HttpRequest) -> Result<HttpResponse, reqwest::Error> {
 
 #[tokio::test]
 async fn an_oidc_client_discovers_the_emulator_and_verifies_its_tokens() {
-    let emulator = Emulator::start(EmulatorConfig::default())
+    let emulator = CheckedEmulator::start(EmulatorConfig::default())
         .await
         .expect("emulator starts");
     let app_id = emulator.default_app_id().to_owned();

@@ -3,8 +3,9 @@
 
 mod support;
 
+use passage_conformance::CheckedEmulator;
 use passage_emulator::base::enums::{LoginMethod, TokenIssuer};
-use passage_emulator::{AppConfig, Emulator, EmulatorConfig, EmulatorHandle, DEFAULT_APP_ID};
+use passage_emulator::{AppConfig, EmulatorConfig, EmulatorHandle, DEFAULT_APP_ID};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -25,8 +26,10 @@ async fn call(
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
-async fn start(config: EmulatorConfig) -> EmulatorHandle {
-    Emulator::start(config).await.expect("emulator starts")
+async fn start(config: EmulatorConfig) -> CheckedEmulator {
+    CheckedEmulator::start(config)
+        .await
+        .expect("emulator starts")
 }
 
 fn magic_link_only() -> EmulatorConfig {
@@ -76,7 +79,7 @@ async fn get_app_lists_only_the_configured_login_methods() {
         }],
         ..EmulatorConfig::default()
     };
-    assert!(Emulator::start(bad).await.is_err());
+    assert!(CheckedEmulator::start(bad).await.is_err());
     let toml: EmulatorConfig = EmulatorConfig::from_toml_str(
         "[[apps]]\nid = \"x\"\nlogin_methods = [\"otp\", \"passkeys\"]",
     )

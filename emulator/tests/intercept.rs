@@ -2,22 +2,21 @@
 //! `auth.passage.id`, the Management API as `api.passage.id`, nothing else; the same state, faults
 //! and request log as on the emulator's listener.
 
+use passage_conformance::CheckedEmulator;
 use passage_emulator::settings::InterceptConfig;
-use passage_emulator::{
-    Emulator, EmulatorConfig, EmulatorHandle, FaultKind, FaultRule, DEFAULT_API_KEY,
-};
+use passage_emulator::{EmulatorConfig, FaultKind, FaultRule, DEFAULT_API_KEY};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 struct Intercepted {
     _dir: tempfile::TempDir,
-    emulator: EmulatorHandle,
+    emulator: CheckedEmulator,
     client: reqwest::Client,
 }
 
 async fn start() -> Intercepted {
     let dir = tempfile::tempdir().unwrap();
-    let emulator = Emulator::start(EmulatorConfig {
+    let emulator = CheckedEmulator::start(EmulatorConfig {
         intercept: Some(InterceptConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
             state_dir: dir.path().join("state"),
@@ -117,6 +116,15 @@ async fn both_apis_are_served_as_passages_hosts_over_one_state() {
             format!("/management/v1/apps/{app}/users"),
         ]
     );
+    // The exchange recorder keeps them the same way, so the conformance check sees each against
+    // its own API's spec, with the request as the client sent it.
+    let exchanges = fx.emulator.exchanges();
+    let recorded: Vec<&str> = exchanges.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(recorded, paths);
+    assert!(exchanges[1]
+        .request_header("host")
+        .is_some_and(|h| h.starts_with("api.passage.id")));
+    assert_eq!(fx.emulator.tally().checked, paths.len());
 }
 
 #[tokio::test]

@@ -4,22 +4,24 @@
 
 mod support;
 
+use passage_conformance::CheckedEmulator;
 use passage_emulator::admin_client::FaultRule;
 use passage_emulator::base::enums::OutboxKind;
 use passage_emulator::{
-    AppConfig, Emulator, EmulatorConfig, EmulatorHandle, FaultKind, MetadataFieldConfig,
-    DEFAULT_API_KEY,
+    AppConfig, EmulatorConfig, EmulatorHandle, FaultKind, MetadataFieldConfig, DEFAULT_API_KEY,
 };
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use support::{auth_api, Management};
 
-async fn start(config: EmulatorConfig) -> EmulatorHandle {
-    Emulator::start(config).await.expect("emulator starts")
+async fn start(config: EmulatorConfig) -> CheckedEmulator {
+    CheckedEmulator::start(config)
+        .await
+        .expect("emulator starts")
 }
 
 /// Two apps, `one` (with a `nickname` metadata field) and `two`, each with its own key.
-async fn two_apps() -> EmulatorHandle {
+async fn two_apps() -> CheckedEmulator {
     let app = |id: &str| AppConfig {
         id: id.into(),
         api_keys: vec![format!("{id}-api-key")],
@@ -132,6 +134,13 @@ async fn every_operation_needs_the_apps_key_and_errors_are_json() {
         );
     }
     // Unknown routes and methods under the prefix answer JSON errors too.
+    for (method, path) in [
+        ("GET", "/management/v1/apps/one/no-such-thing"),
+        ("GET", "/management/v1/nothing/here"),
+        ("PUT", "/management/v1/apps/one/users"),
+    ] {
+        emulator.expect_no_operation(method, path);
+    }
     let (status, body) = one.call(Method::GET, "/no-such-thing", None).await;
     assert_eq!(
         (status, code(&body)),

@@ -1,12 +1,13 @@
 //! Serving for other people's CI: graceful shutdown, body limits, the command line.
 
-use passage_emulator::{Emulator, EmulatorConfig, FaultKind, FaultRule, DEFAULT_APP_ID};
+use passage_conformance::CheckedEmulator;
+use passage_emulator::{EmulatorConfig, FaultKind, FaultRule, DEFAULT_APP_ID};
 use reqwest::StatusCode;
 use serde_json::json;
 
 #[tokio::test]
 async fn shutdown_finishes_the_request_in_flight() {
-    let emulator = Emulator::start(EmulatorConfig::default())
+    let emulator = CheckedEmulator::start(EmulatorConfig::default())
         .await
         .expect("emulator starts");
     let path = format!("/v1/apps/{DEFAULT_APP_ID}");
@@ -42,7 +43,7 @@ async fn shutdown_finishes_the_request_in_flight() {
 
 #[tokio::test]
 async fn over_size_bodies_get_413() {
-    let emulator = Emulator::start(EmulatorConfig {
+    let emulator = CheckedEmulator::start(EmulatorConfig {
         max_body_bytes: 4096,
         ..EmulatorConfig::default()
     })
@@ -63,7 +64,7 @@ async fn over_size_bodies_get_413() {
         max_body_bytes: 10,
         ..EmulatorConfig::default()
     };
-    assert!(Emulator::start(too_small).await.is_err());
+    assert!(CheckedEmulator::start(too_small).await.is_err());
 }
 
 #[test]

@@ -6,13 +6,14 @@ use std::path::Path;
 
 mod support;
 
-use passage_emulator::{Emulator, EmulatorConfig, EmulatorHandle};
+use passage_conformance::CheckedEmulator;
+use passage_emulator::EmulatorConfig;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use support::Management;
 
-async fn start(path: &Path) -> (EmulatorHandle, Management) {
-    let emulator = Emulator::start(EmulatorConfig {
+async fn start(path: &Path) -> (CheckedEmulator, Management) {
+    let emulator = CheckedEmulator::start(EmulatorConfig {
         state_file: Some(path.to_owned()),
         ..EmulatorConfig::default()
     })

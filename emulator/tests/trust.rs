@@ -10,9 +10,10 @@ mod support;
 
 use std::net::SocketAddr;
 
+use passage_conformance::CheckedEmulator;
 use passage_emulator::admin_client::ApiKeySource;
 use passage_emulator::settings::NewUser;
-use passage_emulator::{Emulator, EmulatorConfig, EmulatorHandle};
+use passage_emulator::{EmulatorConfig, EmulatorHandle};
 use serde_json::{json, Value};
 use support::Management;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -20,8 +21,10 @@ use tokio::net::TcpStream;
 
 const APP: &str = "emulator-app";
 
-async fn start(config: EmulatorConfig) -> EmulatorHandle {
-    Emulator::start(config).await.expect("emulator starts")
+async fn start(config: EmulatorConfig) -> CheckedEmulator {
+    CheckedEmulator::start(config)
+        .await
+        .expect("emulator starts")
 }
 
 /// One HTTP/1.1 request (`method_and_target`: `GET /path`) with exactly these headers (and a `Host`
@@ -533,7 +536,7 @@ async fn identifiers_are_bounded_and_clean() {
     .await;
     assert_eq!(status, 201);
     // Seed users follow the same rules.
-    let seeded = Emulator::start(EmulatorConfig {
+    let seeded = CheckedEmulator::start(EmulatorConfig {
         seed: passage_emulator::settings::SeedConfig {
             users: vec![passage_emulator::settings::SeedUser {
                 app_id: None,

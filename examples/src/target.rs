@@ -60,11 +60,16 @@ impl Target {
         let emulator = Emulator::start(EmulatorConfig::default())
             .await
             .context("starting the emulator")?;
-        Ok(Self {
+        Ok(Self::with_emulator(Arc::new(emulator)))
+    }
+
+    /// A running emulator (shared, e.g. one a test harness checks), with its ready-made app.
+    pub fn with_emulator(emulator: Arc<EmulatorHandle>) -> Self {
+        Self {
             base_url: emulator.base_url(),
             app_id: emulator.default_app_id().to_owned(),
-            emulator: Some(Arc::new(emulator)),
-        })
+            emulator: Some(emulator),
+        }
     }
 
     /// A real deployment: `app_id` at `base_url` (e.g. `https://auth.passage.id/v1`).

@@ -6,6 +6,8 @@
 //! `passkey_login` is left out: it prints the credential id, which is public but is a long
 //! base64url string that the token-shape check below would flag.
 
+use passage_e2e::conformance::CheckedEmulator;
+use passage_emulator::EmulatorConfig;
 use passage_examples::steps::transcript;
 use passage_examples::{
     axum_service, long_lived_session, magic_link_login, manage_users, otp_login, Target,
@@ -21,7 +23,10 @@ fn is_base64url(c: char) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_examples_print_no_secret() {
-    let target = Target::emulated().await.expect("emulator starts");
+    let checked = CheckedEmulator::start(EmulatorConfig::default())
+        .await
+        .expect("emulator starts");
+    let target = Target::with_emulator(checked.shared());
     let otp = otp_login::run(&target).await.expect("otp_login runs");
     let link = magic_link_login::run(&target)
         .await

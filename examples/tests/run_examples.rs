@@ -1,18 +1,26 @@
 //! Runs every example against an in-process emulator and checks what it did.
 
+use passage_e2e::conformance::CheckedEmulator;
+use passage_emulator::EmulatorConfig;
 use passage_examples::{
     axum_service, long_lived_session, magic_link_login, manage_users, otp_login, passkey_login,
     Target,
 };
 use passage_management_client::open_enums::UserStatus;
 
-async fn emulator() -> Target {
-    Target::emulated().await.expect("emulator starts")
+/// An emulator whose every answer is checked against the specs (when the checker is dropped, at
+/// the end of the test), and the examples' target on it.
+async fn emulator() -> (CheckedEmulator, Target) {
+    let checked = CheckedEmulator::start(EmulatorConfig::default())
+        .await
+        .expect("emulator starts");
+    let target = Target::with_emulator(checked.shared());
+    (checked, target)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn otp_login_registers_signs_in_and_signs_out() {
-    let target = emulator().await;
+    let (_checked, target) = emulator().await;
     let outcome = otp_login::run(&target).await.expect("example runs");
     assert!(outcome.registered, "a fresh emulator has no account yet");
     assert_eq!(outcome.email, "ada@example.com");
@@ -28,7 +36,7 @@ async fn otp_login_registers_signs_in_and_signs_out() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn magic_link_login_waits_while_the_user_activates() {
-    let target = emulator().await;
+    let (_checked, target) = emulator().await;
     let outcome = magic_link_login::run(&target).await.expect("example runs");
     assert!(outcome.activated_here);
     assert!(
@@ -48,7 +56,7 @@ async fn magic_link_login_waits_while_the_user_activates() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn passkey_login_registers_and_signs_in_with_the_passkey() {
-    let target = emulator().await;
+    let (_checked, target) = emulator().await;
     let outcome = passkey_login::run(&target).await.expect("example runs");
     assert_eq!(outcome.login_user_id, outcome.user_id);
     assert_eq!(outcome.discoverable_user_id, outcome.user_id);
@@ -57,7 +65,7 @@ async fn passkey_login_registers_and_signs_in_with_the_passkey() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn long_lived_session_refreshes_once_per_expiry() {
-    let target = emulator().await;
+    let (_checked, target) = emulator().await;
     let outcome = long_lived_session::run(&target)
         .await
         .expect("example runs");
@@ -71,7 +79,7 @@ async fn long_lived_session_refreshes_once_per_expiry() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn axum_service_protects_its_route_and_stops() {
-    let target = emulator().await;
+    let (_checked, target) = emulator().await;
     let outcome = axum_service::run(&target).await.expect("example runs");
     assert_eq!(outcome.without_token.status, 401);
     assert_eq!(outcome.without_token.challenge.as_deref(), Some("Bearer"));
@@ -100,7 +108,7 @@ async fn axum_service_protects_its_route_and_stops() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn manage_users_creates_signs_in_manages_and_deletes_a_user() {
-    let target = emulator().await;
+    let (_checked, target) = emulator().await;
     let outcome = manage_users::run(&target).await.expect("example runs");
     assert_eq!(outcome.identifier, "katherine@example.com");
     // A user made by the back end waits for their first sign-in (Passage's `pending`).

@@ -2,31 +2,28 @@
 //! Auth API's, and the Management API's with the app's API key), plus small helpers for the admin
 //! API (outbox, clock, faults, request log).
 //!
-//! The clients talk to the emulator through a [`RecordingProxy`], so a test can end with
-//! [`TestEnv::assert_conformant`]: every answer it received is checked against its spec.
+//! The emulator is a [`CheckedEmulator`]: it records every API answer on the server side, whoever
+//! sent the request, and checks each against its spec when the test calls
+//! [`TestEnv::assert_conformant`] and, in any case, when the environment is dropped.
 
 use passage_auth_client::CredentialsExt;
 use passage_auth_client::{types, Client, ClientBuilder, RetryPolicy, SecretValue};
+use passage_conformance::CheckedEmulator;
 use passage_emulator::{
-    AppConfig, Emulator, EmulatorConfig, EmulatorHandle, MetadataFieldConfig, OutboxMessage,
-    DEFAULT_API_KEY,
+    AppConfig, EmulatorConfig, MetadataFieldConfig, OutboxMessage, DEFAULT_API_KEY,
 };
 use serde_json::Value;
 
-use crate::conformance::{Conformance, RecordingProxy};
-
 /// A running emulator and a client for it.
 pub struct TestEnv {
-    /// The emulator (stopped when dropped).
-    pub emulator: EmulatorHandle,
-    /// A client for the emulator's `/v1` API through the recording proxy, without retries (each
-    /// call is one request).
+    /// The emulator (checked against the specs and stopped when dropped; dereferences to the
+    /// `EmulatorHandle`).
+    pub emulator: CheckedEmulator,
+    /// A client for the emulator's `/v1` API, without retries (each call is one request).
     pub client: Client,
-    /// A Management API client through the recording proxy, with the app's configured API key
-    /// ([`DEFAULT_API_KEY`] unless the app names others), without retries.
+    /// A Management API client with the app's configured API key ([`DEFAULT_API_KEY`] unless the
+    /// app names others), without retries.
     pub management: passage_management_client::Client,
-    /// The recording proxy between the clients and the emulator.
-    pub proxy: RecordingProxy,
     /// The app the tests use.
     pub app_id: String,
     /// A plain HTTP client (no redirects followed) for admin calls and raw requests.
@@ -42,11 +39,11 @@ impl TestEnv {
     /// An emulator with `config`; the tests use its first app.
     pub async fn with_config(config: EmulatorConfig) -> Self {
         let config_apps = config.effective_apps();
-        let emulator = Emulator::start(config).await.expect("emulator starts");
-        let root = emulator.base_url().trim_end_matches("/v1").to_owned();
-        let proxy = RecordingProxy::start(&root).await;
+        let emulator = CheckedEmulator::start(config)
+            .await
+            .expect("emulator starts");
         let client = ClientBuilder::new()
-            .base_url(format!("{}/v1", proxy.origin()))
+            .base_url(emulator.base_url())
             .retry_policy(RetryPolicy::none())
             .build()
             .expect("client builds");
@@ -57,7 +54,7 @@ impl TestEnv {
         let app_id = emulator.default_app_id().to_owned();
         let api_key = config_api_key(&config_apps, &app_id);
         let management = passage_management_client::ClientBuilder::new()
-            .base_url(format!("{}/management/v1", proxy.origin()))
+            .base_url(emulator.management_base_url())
             .api_key(api_key)
             .retry_policy(passage_management_client::RetryPolicy::none())
             .build()
@@ -66,45 +63,25 @@ impl TestEnv {
             emulator,
             client,
             management,
-            proxy,
             app_id,
             http,
         }
     }
 
-    /// A client talking to the emulator directly (no proxy), without retries. Needed where the
-    /// base URL matters, e.g. verifying tokens whose issuer is the emulator's own URL.
-    pub fn direct_client(&self) -> Client {
-        ClientBuilder::new()
-            .base_url(self.emulator.base_url())
-            .retry_policy(RetryPolicy::none())
-            .build()
-            .expect("client builds")
-    }
-
-    /// Panics, listing every mismatch, unless all answers recorded by the proxy so far conform to
-    /// their spec (the Management API's for `/management/v1`, the Auth API's for `/v1`: schema of
-    /// the operation and status), and every status in the emulator's request log (all API traffic
-    /// of the test, including raw and direct calls) is declared for its operation.
+    /// Panics, listing every mismatch, unless every answer the emulator gave so far (to any client:
+    /// the generated ones, raw HTTP, browsers) conforms to its spec: the Management API's for
+    /// `/management/v1`, the Auth API's for `/v1`; the operation declares the status and the body
+    /// matches its schema. The same check runs again when the environment is dropped.
+    #[track_caller]
     pub fn assert_conformant(&self) {
-        let recorded = self.proxy.recorded();
-        assert!(!recorded.is_empty(), "nothing was recorded");
-        let spec = Conformance::load();
-        let mut mismatches = spec.check_all(&recorded);
-        mismatches.extend(spec.check_request_log(&self.emulator.requests()));
+        self.emulator.assert_conformant();
         assert!(
-            mismatches.is_empty(),
-            "{} non-conforming answers:\n{}",
-            mismatches.len(),
-            mismatches
-                .iter()
-                .map(|m| m.to_string())
-                .collect::<Vec<_>>()
-                .join("\n")
+            self.emulator.tally().checked > 0,
+            "no answer of the emulator was checked"
         );
     }
 
-    /// A client (direct, no proxy) with the default retry policy.
+    /// A client with the default retry policy.
     pub fn retrying_client(&self) -> Client {
         ClientBuilder::new()
             .base_url(self.emulator.base_url())
@@ -204,8 +181,7 @@ impl TestEnv {
         self.login_by_otp_with(&self.client, identifier).await
     }
 
-    /// [`Self::register_by_otp`] through `client` (e.g. a retrying client straight to the
-    /// emulator). Panics unless the passcode in the outbox is the one this registration sent.
+    /// [`Self::register_by_otp`] through `client` (e.g. a retrying client). Panics unless the passcode in the outbox is the one this registration sent.
     pub async fn register_by_otp_with(
         &self,
         client: &Client,

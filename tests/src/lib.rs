@@ -1,8 +1,11 @@
 pub mod authenticator;
 pub mod browser;
 pub mod capture;
-pub mod conformance;
 pub mod harness;
 pub mod hostile;
+pub mod recording_proxy;
 pub mod sdk_process;
 pub mod skip;
+
+/// The spec-conformance check every test's emulator runs under (the `passage-conformance` crate).
+pub use passage_conformance as conformance;

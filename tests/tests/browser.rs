@@ -14,22 +14,18 @@ use passage_e2e::browser::{
     find_chromium, serve_another_site, std_to_base64url, BrowserSession, ChromiumLookup,
     PageServer, Tab,
 };
-use passage_e2e::conformance::{RecordingProxy, SpecSchemas};
-use passage_emulator::{
-    AppConfig, Emulator, EmulatorConfig, EmulatorHandle, MetadataFieldConfig, OutboxMessage,
-};
+use passage_e2e::conformance::CheckedEmulator;
+use passage_e2e::recording_proxy::RecordingProxy;
+use passage_emulator::{AppConfig, EmulatorConfig, MetadataFieldConfig, OutboxMessage};
 use serde_json::{json, Value};
 
 const ADA: &str = "ada@example.com";
 
 struct Suite {
-    /// Between the page and the emulator: records every answer for the conformance check.
-    proxy: RecordingProxy,
-    /// The spec's schemas.
-    schemas: SpecSchemas,
     /// The emulator UI, opened by the first UI case.
     ui: Option<Tab>,
-    emulator: EmulatorHandle,
+    /// Records every answer it gives the page, checked against the spec.
+    emulator: CheckedEmulator,
     browser: BrowserSession,
     app: Tab,
     /// The first authenticator (the first passkey).
@@ -110,15 +106,11 @@ async fn browser_suite() {
         }],
         ..EmulatorConfig::default()
     };
-    let emulator = Emulator::start(config).await.expect("emulator starts");
-    // The page reaches the emulator through the recording proxy, so every answer the browser got is
-    // checked against the spec at the end (the proxy passes the CORS headers both ways).
-    let proxy = RecordingProxy::start(emulator.root_url()).await;
-    pages.serve(&format!("{}/v1", proxy.origin()), emulator.default_app_id());
-    // Compiling the spec's schemas takes a while: it runs while Chromium starts.
-    let schemas = tokio::task::spawn_blocking(SpecSchemas::load);
+    let emulator = CheckedEmulator::start(config)
+        .await
+        .expect("emulator starts");
+    pages.serve(&emulator.base_url(), emulator.default_app_id());
     let browser = BrowserSession::launch(executable).await;
-    let schemas = schemas.await.expect("the spec's schemas load");
     let launched = started.elapsed(); // emulator, page server and Chromium
     let page_origin = pages.origin();
     let app = browser.open(&format!("{page_origin}/")).await;
@@ -127,8 +119,6 @@ async fn browser_suite() {
         .await;
     let mut suite = Suite {
         ui: None,
-        proxy,
-        schemas,
         emulator,
         browser,
         app,
@@ -735,13 +725,10 @@ async fn ui_clock_and_faults(s: &mut Suite) {
     .await;
     ui.wait_for_text("the UI lists the armed fault", "503 unavailable")
         .await;
-    // Answers so far are checked now; the forged one that follows is not the emulator's own.
-    answers_conform_to_the_spec(s).await;
     let faulted = s
         .app
         .try_flow("current user under the fault", "t.currentUser()")
         .await;
-    s.proxy.clear();
     s.app.check(
         !faulted.ok() && faulted.status() == Some(503),
         &format!(
@@ -946,7 +933,7 @@ async fn ui_reset(s: &mut Suite) {
 
 async fn ui_with_an_admin_token(s: &mut Suite) {
     const TOKEN: &str = "browser-suite-admin-token";
-    let locked = Emulator::start(EmulatorConfig {
+    let locked = CheckedEmulator::start(EmulatorConfig {
         admin_token: Some(TOKEN.into()),
         ..EmulatorConfig::default()
     })
@@ -1059,27 +1046,19 @@ async fn another_site_cannot_drive_the_admin_api(s: &mut Suite) {
     tab.page().clone().close().await.expect("tab closes");
 }
 
-/// Every answer the browser received since the last check conforms to the spec (preflights, which the
-/// spec does not describe, are left out), then forgets them.
+/// Every answer the emulator gave since the last check (to the page, the UI's calls and the test's
+/// own) conforms to the spec. (The emulator checks again when the suite ends.)
 async fn answers_conform_to_the_spec(s: &mut Suite) {
-    let recorded: Vec<_> = s
-        .proxy
-        .recorded()
-        .into_iter()
-        .filter(|r| r.method != "OPTIONS")
-        .collect();
-    s.proxy.clear();
-    s.app.check(
-        !recorded.is_empty(),
-        "the proxy recorded the browser's calls",
-    );
-    let mismatches = s.schemas.check_all(&recorded);
+    let before = s.emulator.tally().checked;
+    let mismatches = s.emulator.check();
+    let checked = s.emulator.tally().checked - before;
+    s.app
+        .check(checked > 0, "the emulator recorded the browser's calls");
     s.app.check(
         mismatches.is_empty(),
         &format!(
-            "{} of {} answers do not conform to the spec:\n{}",
+            "{} of {checked} answers do not conform to the spec:\n{}",
             mismatches.len(),
-            recorded.len(),
             mismatches
                 .iter()
                 .map(|m| m.to_string())

@@ -228,6 +228,8 @@ async fn no_secret_in_logs_errors_or_debug_on_retry_and_fault_paths() {
         1,
     );
     page.status = Some(502);
+    // A gateway's page, which no operation declares: the test's own doing.
+    f.env.emulator.allow_undeclared_fault_status(502);
     f.env.emulator.inject_fault(page);
     let err = f.activate_link(&link_secret).await.unwrap_err();
     ledger.error("magic link proxy page", &err);
@@ -278,7 +280,10 @@ async fn no_secret_in_logs_errors_or_debug_on_retry_and_fault_paths() {
         .server_reuse_grace(Duration::ZERO)
         .build();
     session.sign_in(&third).await.unwrap();
-    f.fault("/tokens", "POST", FaultKind::NonJsonBody, 3);
+    // HTML with the refresh's own success status (201): only the body is wrong.
+    let mut html = rule(f.env.api_path("/tokens"), "POST", FaultKind::NonJsonBody, 3);
+    html.status = Some(201);
+    f.env.emulator.inject_fault(html);
     let kept = session.auth_token().await.expect("old token kept");
     assert_same_secret(
         kept.expose_secret(),

@@ -1,7 +1,7 @@
 //! Passkey Flex end to end: the back end opens a transaction through the Management API, the front
 //! end runs the Auth API's transaction ceremony with a software authenticator, and the nonce it gets
 //! verifies through the Management API to the transaction's `external_id`, once. Every answer is
-//! checked against its spec through the recording proxy.
+//! checked against its spec (the emulator records every answer).
 
 use std::collections::BTreeSet;
 
@@ -300,8 +300,8 @@ async fn a_known_external_id_adds_a_passkey_and_the_back_end_rules_apply() {
 }
 
 /// Every operation of the Management spec is served, each answer conforming: one pass over all of
-/// them (a Flex user supplies the passkey for the device operations), then the operations seen by
-/// the recording proxy are compared with the spec's.
+/// them (a Flex user supplies the passkey for the device operations), then the operations in the
+/// emulator's request log are compared with the spec's.
 #[tokio::test]
 async fn every_management_operation_is_served_and_conforms() {
     let env = TestEnv::start().await;
@@ -399,9 +399,9 @@ async fn every_management_operation_is_served_and_conforms() {
         .await
         .expect("delete_user");
 
-    let specs = Conformance::load();
+    let specs = Conformance::shared();
     let spec = specs.management();
-    let recorded = env.proxy.recorded();
+    let recorded = env.emulator.requests();
     let seen: BTreeSet<&str> = recorded
         .iter()
         .filter(|r| r.path.starts_with(MANAGEMENT_PREFIX))

@@ -1,6 +1,6 @@
 //! Both halves together: a front end on the Auth API (the generated Auth client) and its back end on
 //! the Management API (the generated Management client, with the app's API key), over one emulator.
-//! Every answer either client received is checked against its spec through the recording proxy.
+//! Every answer either client received is checked against its spec (the emulator records them all).
 
 use futures::TryStreamExt;
 use passage_auth_client::{types, Error as AuthError, SecretValue};
@@ -618,7 +618,7 @@ async fn a_missing_or_wrong_key_is_refused_and_get_app_is_open() {
         );
     }
     let anonymous = passage_management_client::ClientBuilder::new()
-        .base_url(format!("{}/management/v1", env.proxy.origin()))
+        .base_url(env.emulator.management_base_url())
         .build()
         .unwrap();
     let app = anonymous

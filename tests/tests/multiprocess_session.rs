@@ -128,7 +128,8 @@ async fn two_processes_share_one_token_file_through_100_rotations() {
     // The pair left in the file is the live one: its refresh token still rotates.
     let last = store.load().await.expect("load").expect("a pair is stored");
     let refreshed = env
-        .direct_client()
+        .client
+        .clone()
         .refresh_auth_token()
         .app_id(&env.app_id)
         .body(

@@ -159,7 +159,8 @@ impl Fixture {
     /// `POST /tokens` with `refresh_token`, outside the session, without retries.
     async fn raw_refresh(&self, refresh_token: &str) -> Result<StoredTokens, u16> {
         self.env
-            .direct_client()
+            .client
+            .clone()
             .refresh_auth_token()
             .app_id(&self.env.app_id)
             .body(

@@ -88,7 +88,7 @@ fn assert_invalid_token(answer: &Answer, what: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn emulator_tokens_reach_the_handler_as_header_or_cookie_and_across_a_key_rotation() {
     let env = TestEnv::start().await;
-    let verifier = TokenVerifier::new(env.direct_client(), &env.app_id, VerifierConfig::default());
+    let verifier = TokenVerifier::new(env.client.clone(), &env.app_id, VerifierConfig::default());
     let service = serve(verifier).await;
     let me = format!("{}/api/me", service.origin);
 
@@ -164,7 +164,7 @@ async fn expired_tampered_and_foreign_tokens_are_invalid_token() {
         SystemTime::UNIX_EPOCH + Duration::from_secs(exp + 3600),
     ));
     let expired_service = serve(
-        TokenVerifier::new(env.direct_client(), &env.app_id, VerifierConfig::default())
+        TokenVerifier::new(env.client.clone(), &env.app_id, VerifierConfig::default())
             .with_clock(late),
     )
     .await;
@@ -177,7 +177,7 @@ async fn expired_tampered_and_foreign_tokens_are_invalid_token() {
     assert_invalid_token(&answer, "expired");
 
     let service = serve(TokenVerifier::new(
-        env.direct_client(),
+        env.client.clone(),
         &env.app_id,
         VerifierConfig::default(),
     ))
@@ -194,7 +194,7 @@ async fn expired_tampered_and_foreign_tokens_are_invalid_token() {
 
     // A service expecting another issuer refuses this app's token.
     let other = serve(TokenVerifier::new(
-        env.direct_client(),
+        env.client.clone(),
         &env.app_id,
         VerifierConfig {
             issuer: Some(format!("{}/apps/another-app", env.emulator.base_url())),
@@ -219,7 +219,7 @@ async fn no_key_to_be_had_is_503_without_a_challenge() {
         .await;
     assert_eq!(status, 201);
     let service = serve(TokenVerifier::new(
-        env.direct_client(),
+        env.client.clone(),
         &env.app_id,
         VerifierConfig::default(),
     ))

@@ -100,17 +100,23 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 
 /// Reads the whole request body; over the configured limit (`max_body_bytes`) it is 413.
 async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
-    Bytes::from_request(req, state).await.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "invalid_request",
-                "the request body is too large",
-            )
-        } else {
-            ApiError::bad_request("could not read the request body")
-        }
-    })
+    Bytes::from_request(req, state)
+        .await
+        .map_err(|e| unreadable_body(e.status() == StatusCode::PAYLOAD_TOO_LARGE))
+}
+
+/// The error of a request body that could not be read: 413 when it is over the configured limit
+/// (`too_large`), 400 otherwise.
+pub fn unreadable_body(too_large: bool) -> ApiError {
+    if too_large {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "invalid_request",
+            "the request body is too large",
+        )
+    } else {
+        ApiError::bad_request("could not read the request body")
+    }
 }
 
 /// Path parameters (a string or a tuple of strings).

@@ -1,6 +1,7 @@
-//! Fault injection and the request log: the middleware every request to the Auth API (`/v1`) and the
-//! Management API (`/management/v1`) goes through, on the emulator's listener and through the
-//! intercepting proxy alike, and what each kind of armed fault does to a request.
+//! Fault injection, the request log and the exchange recorder: the middleware every request to the
+//! Auth API (`/v1`) and the Management API (`/management/v1`) goes through, on the emulator's
+//! listener and through the intercepting proxy alike, and what each kind of armed fault does to a
+//! request.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,7 +12,10 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use crate::base::api_error::ApiError;
 use crate::context::Context;
+use crate::http::extract::unreadable_body;
+use crate::model::exchanges::Exchange;
 use crate::model::faults::{FaultKind, FaultRegistry, FaultRule, MAX_FAULT_DELAY_MS};
 use crate::model::request_log::LoggedRequest;
 
@@ -28,8 +32,8 @@ pub struct FaultScope {
 }
 
 /// Middleware of one API's router: applies armed faults to its requests and records them in the
-/// request log, by their path on the emulator's listener (`scope.prefix` and the path within the
-/// API).
+/// request log (and, when it is on, the exchange recorder), by their path on the emulator's listener
+/// (`scope.prefix` and the path within the API).
 pub async fn fault_middleware(
     State(scope): State<FaultScope>,
     req: Request,
@@ -51,7 +55,25 @@ pub async fn fault_middleware(
             status,
         });
     };
-    let outcome = match ctx.faults.take(&method, &path) {
+    // With the recorder on, the request is kept whole: its body is read here and handed on as
+    // read. A body announced over the limit is handed on unread (the handler answers as without
+    // the recorder, 413 where it reads the body); one that turns out over the limit, or breaks,
+    // while read here gets the answer the handlers' extractors give.
+    let (req, recorded_request) = if ctx.options.record_exchanges {
+        match buffer_request(req, ctx.options.max_body_bytes).await {
+            Ok((req, recorded)) => (req, Some(recorded)),
+            Err((error, recorded)) => {
+                let resp = error.into_response();
+                log(Some(resp.status().as_u16()));
+                return record_answer(&ctx, &method, &path, recorded, resp, None).await;
+            }
+        }
+    } else {
+        (req, None)
+    };
+    let rule = ctx.faults.take(&method, &path);
+    let fault = rule.as_ref().map(|rule| rule.kind);
+    let outcome = match rule {
         None => FaultOutcome::Respond(next.run(req).await),
         Some(rule) => {
             tracing::info!(kind = ?rule.kind, %method, %path, "injecting fault");
@@ -61,13 +83,113 @@ pub async fn fault_middleware(
     match outcome {
         FaultOutcome::Respond(resp) => {
             log(Some(resp.status().as_u16()));
-            resp
+            match recorded_request {
+                Some(recorded) => record_answer(&ctx, &method, &path, recorded, resp, fault).await,
+                None => resp,
+            }
         }
         FaultOutcome::Drop => {
             log(None);
+            if let Some(recorded) = recorded_request {
+                ctx.exchanges.record(
+                    Exchange::new(method, path, None, None, Vec::new(), fault).with_request(
+                        recorded.query,
+                        recorded.headers,
+                        recorded.body,
+                    ),
+                );
+            }
             drop_connection(drop_signal).await
         }
     }
+}
+
+/// A request as the exchange recorder keeps it.
+struct RecordedRequest {
+    query: Option<String>,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+/// Reads the request's body (at most `limit` bytes) and returns the request with that body, and
+/// its copy (without the body when its `Content-Length` is over `limit`: then it is not read); or
+/// the error its handler would have answered (413 over the limit), and the copy without the body.
+async fn buffer_request(
+    req: Request,
+    limit: usize,
+) -> Result<(Request, RecordedRequest), (ApiError, RecordedRequest)> {
+    let (parts, body) = req.into_parts();
+    let mut recorded = RecordedRequest {
+        query: parts.uri.query().map(str::to_owned),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(name, value)| {
+                (
+                    name.as_str().to_owned(),
+                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+        body: Vec::new(),
+    };
+    let announced_too_large = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
+        .is_some_and(|len| len > limit);
+    if announced_too_large {
+        return Ok((Request::from_parts(parts, body), recorded));
+    }
+    match axum::body::to_bytes(body, limit).await {
+        Ok(bytes) => {
+            recorded.body = bytes.to_vec();
+            Ok((Request::from_parts(parts, Body::from(bytes)), recorded))
+        }
+        Err(e) => {
+            let too_large = std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+            Err((unreadable_body(too_large), recorded))
+        }
+    }
+}
+
+/// Records `resp` (read whole: every answer of the emulator is a complete body in memory, so this
+/// never waits on the network) with its request, and returns it as it was. An unreadable answer
+/// body is recorded empty and answered as a 500.
+async fn record_answer(
+    ctx: &Context,
+    method: &str,
+    path: &str,
+    request: RecordedRequest,
+    resp: Response,
+    fault: Option<FaultKind>,
+) -> Response {
+    let (parts, body) = resp.into_parts();
+    let body = axum::body::to_bytes(body, usize::MAX).await;
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let (status, bytes) = match body {
+        Ok(bytes) => (parts.status, bytes),
+        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, Default::default()),
+    };
+    ctx.exchanges.record(
+        Exchange::new(
+            method,
+            path,
+            Some(status.as_u16()),
+            content_type,
+            bytes.to_vec(),
+            fault,
+        )
+        .with_request(request.query, request.headers, request.body),
+    );
+    let mut resp = Response::from_parts(parts, Body::from(bytes));
+    *resp.status_mut() = status;
+    resp
 }
 
 /// Adds `Retry-After: secs` when `secs` is set.

@@ -63,6 +63,13 @@ pub struct EmulatorConfig {
     /// `api.passage.id`, for unmodified Passage SDKs.
     #[serde(default)]
     pub intercept: Option<InterceptConfig>,
+    /// Keep every API request with its whole answer ([`EmulatorHandle::exchanges`]), for test
+    /// harnesses that check answers against the spec (default off; not a configuration-file key:
+    /// the bodies hold tokens and passcodes, and the list grows until taken).
+    ///
+    /// [`EmulatorHandle::exchanges`]: crate::EmulatorHandle::exchanges
+    #[serde(skip)]
+    pub record_exchanges: bool,
 }
 
 impl Default for EmulatorConfig {
@@ -80,6 +87,7 @@ impl Default for EmulatorConfig {
             quirks: false,
             max_body_bytes: default_max_body_bytes(),
             intercept: None,
+            record_exchanges: false,
         }
     }
 }
@@ -131,6 +139,7 @@ impl EmulatorConfig {
             token_issuer: self.token_issuer,
             quirks: self.quirks,
             max_body_bytes: self.max_body_bytes,
+            record_exchanges: self.record_exchanges,
         })
     }
 
@@ -167,6 +176,8 @@ pub struct ServerOptions {
     pub quirks: bool,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Whether every API exchange is recorded (`Context::exchanges`).
+    pub record_exchanges: bool,
 }
 
 impl Default for ServerOptions {
@@ -181,6 +192,7 @@ impl Default for ServerOptions {
             token_issuer: TokenIssuer::default(),
             quirks: false,
             max_body_bytes: default_max_body_bytes(),
+            record_exchanges: false,
         }
     }
 }
