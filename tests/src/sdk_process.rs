@@ -2,8 +2,8 @@
 //! intercepting proxy; their results read back step by step.
 //!
 //! [`SdkEnv::start`] starts a [`TestEnv`] whose emulator also runs the intercepting HTTPS proxy
-//! (its CA in a temporary state directory) and captures every exchange (see
-//! `EmulatorHandle::capture_exchanges`). [`SdkEnv::command`] describes the SDK program to run,
+//! (its CA in a temporary state directory); its exchange recorder (on in every [`TestEnv`]) keeps
+//! each request and answer, which failure reports show redacted. [`SdkEnv::command`] describes the SDK program to run,
 //! [`SdkEnv::run`] runs it and waits for it to exit, and [`SdkRun`] holds what each step did.
 //!
 //! # The environment of the program
@@ -18,7 +18,7 @@
 //!
 //! 1. `{"begin": "<step>"}`: the program is about to run a step; it then reads one line from its
 //!    stdin and starts the step only after it. The runner writes that line once it has noted
-//!    where the emulator's request log stands, so every request logged until the next `begin`
+//!    how many exchanges the emulator recorded, so every request recorded until the next `begin`
 //!    (or the program's exit) belongs to this step.
 //! 2. `{"step": "<step>", "ok": true, "values": {...}}` when the SDK call(s) succeeded, with what
 //!    the test should check (never a secret), or `{"step": "<step>", "ok": false, "error": {...}}`
@@ -28,9 +28,9 @@
 //! Any other stdout line is kept as output. A program reaching the end of its stdin when it
 //! expects a line must exit with a failure. When a step is not as the test expects,
 //! the panic message shows the SDK's error or values and each request of the step as the emulator
-//! saw it: method, path, query, the SDK's `Passage-Version`, `User-Agent`, `Content-Type` and
-//! `Authorization` (redacted) headers, the request body, and the emulator's status and answer body,
-//! every secret redacted by the emulator.
+//! saw it: method, path, query, the SDK's `Passage-Version`, `User-Agent`, `Content-Type`,
+//! `Authorization` and `Cookie` headers, the request body, and the emulator's status and answer
+//! body, every secret redacted (`passage_emulator::base::redact`).
 //!
 //! ```no_run
 //! # async fn demo() {
@@ -58,7 +58,8 @@ use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 
 use passage_emulator::settings::InterceptConfig;
-use passage_emulator::{EmulatorConfig, LoggedRequest};
+use passage_emulator::base::redact::{redact_header, redact_json, redact_query};
+use passage_emulator::{EmulatorConfig, Exchange};
 use serde_json::{Map, Value};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
@@ -70,7 +71,7 @@ const INHERITED_VARIABLES: &[&str] = &["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR
 /// How many of the last lines of the program's stderr a failure report shows.
 const STDERR_LINES_SHOWN: usize = 40;
 
-/// A [`TestEnv`] whose emulator runs the intercepting proxy and captures every exchange.
+/// A [`TestEnv`] whose emulator runs the intercepting proxy.
 pub struct SdkEnv {
     /// The emulator and the project's own clients (for setting up users and tokens and for
     /// checking the SDK's effects independently of it).
@@ -97,7 +98,6 @@ impl SdkEnv {
             ..config
         };
         let env = TestEnv::with_config(config).await;
-        env.emulator.capture_exchanges(true);
         Self { env, state_dir }
     }
 
@@ -154,7 +154,8 @@ impl SdkEnv {
         });
 
         let mut lines = BufReader::new(stdout).lines();
-        // Each begun step: its name, where the request log stood, its result once reported.
+        // Each begun step: its name, how many exchanges were recorded before it, its result once
+        // reported.
         let mut begun: Vec<(String, usize, Option<StepResult>)> = Vec::new();
         let mut output = Vec::new();
         while let Some(line) = lines.next_line().await.expect("the program's stdout") {
@@ -164,7 +165,7 @@ impl SdkEnv {
                         begun.iter().all(|(other, ..)| *other != name),
                         "`{shown}` began step `{name}` twice: step names must be unique"
                     );
-                    begun.push((name, self.env.emulator.requests().len(), None));
+                    begun.push((name, self.env.emulator.exchanges().len(), None));
                     // The program may have exited meanwhile; its exit status tells.
                     let _ = stdin.write_all(b"go\n").await;
                     let _ = stdin.flush().await;
@@ -182,7 +183,7 @@ impl SdkEnv {
         let status = child.wait().await.expect("the program's exit status");
         let stderr = stderr_task.await.unwrap_or_default();
 
-        let log = self.env.emulator.requests();
+        let log = self.env.emulator.exchanges();
         let ends: Vec<usize> = begun
             .iter()
             .skip(1)
@@ -332,8 +333,9 @@ pub struct StepOutcome {
     /// Its values when the SDK succeeded, the SDK's error when it failed; `None` when the program
     /// began the step and never reported it (it crashed).
     pub result: Option<StepResult>,
-    /// The requests the emulator logged during the step, with their (redacted) exchanges.
-    pub exchanges: Vec<LoggedRequest>,
+    /// The requests the emulator received during the step, with its answers (unredacted: show
+    /// them through [`Self::report`] only).
+    pub exchanges: Vec<Exchange>,
 }
 
 impl StepOutcome {
@@ -361,27 +363,60 @@ impl StepOutcome {
     }
 }
 
-/// One request and its answer, as a failure report shows them.
-fn exchange_report(request: &LoggedRequest) -> String {
-    let status = request
+/// The request headers a failure report shows (those that tell which client sent a request and
+/// how); every other header is left out.
+const SHOWN_REQUEST_HEADERS: &[&str] = &[
+    "authorization",
+    "content-type",
+    "cookie",
+    "passage-flex-version",
+    "passage-version",
+    "user-agent",
+];
+
+/// One request and its answer, as a failure report shows them: every secret redacted.
+fn exchange_report(exchange: &Exchange) -> String {
+    let status = exchange
         .status
         .map_or("connection dropped".to_owned(), |s| s.to_string());
-    let mut text = match request.exchange.as_ref().and_then(|e| e.query.as_ref()) {
-        Some(query) => format!("  {} {}?{query} -> {status}\n", request.method, request.path),
-        None => format!("  {} {} -> {status}\n", request.method, request.path),
-    };
-    let Some(exchange) = &request.exchange else {
-        text.push_str("    (exchange not captured)\n");
-        return text;
+    let mut text = match &exchange.query {
+        Some(query) => format!(
+            "  {} {}?{} -> {status}\n",
+            exchange.method,
+            exchange.path,
+            redact_query(query)
+        ),
+        None => format!("  {} {} -> {status}\n", exchange.method, exchange.path),
     };
     for (name, value) in &exchange.request_headers {
-        let _ = writeln!(text, "    {name}: {value}");
+        if SHOWN_REQUEST_HEADERS.contains(&name.as_str()) {
+            let _ = writeln!(text, "    {name}: {}", redact_header(name, value));
+        }
     }
-    if !exchange.request_body.is_null() {
-        let _ = writeln!(text, "    request body: {}", exchange.request_body);
+    if !exchange.request_body.is_empty() {
+        let _ = writeln!(
+            text,
+            "    request body: {}",
+            shown_body(&exchange.request_body)
+        );
     }
-    let _ = writeln!(text, "    answer body: {}", exchange.response_body);
+    let _ = writeln!(text, "    answer body: {}", shown_body(&exchange.body));
     text
+}
+
+/// A body as a report shows it: empty, its JSON redacted, or only its length (text that is not
+/// JSON could hold a secret in a shape the redaction does not know).
+fn shown_body(bytes: &[u8]) -> String {
+    if bytes.is_empty() {
+        return "(empty)".to_owned();
+    }
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(mut json) => {
+            redact_json(&mut json);
+            json.to_string()
+        }
+        Err(_) => format!("[{} bytes, not JSON]", bytes.len()),
+    }
 }
 
 /// A finished program run: its steps, exit status and output.
@@ -497,14 +532,14 @@ impl SdkRun {
     }
 }
 
-/// `program` looked up in the directories of `PATH`, or a panic telling how to install it.
-pub fn find_on_path(program: &str, install_hint: &str) -> PathBuf {
+/// `program` looked up in the directories of `PATH`, or what is missing.
+pub fn on_path(program: &str) -> Result<PathBuf, String> {
     std::env::var_os("PATH")
         .iter()
         .flat_map(std::env::split_paths)
         .map(|dir| dir.join(program))
         .find(|candidate| candidate.is_file())
-        .unwrap_or_else(|| panic!("`{program}` is not on PATH: {install_hint}"))
+        .ok_or_else(|| format!("`{program}` is not on PATH"))
 }
 
 /// `tests/sdk/<suite>` of this repository.
@@ -512,12 +547,35 @@ pub fn suite_dir(suite: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("sdk").join(suite)
 }
 
-/// `path`, which a suite's `setup.sh` installs; panics telling to run it when it is missing.
-pub fn installed(path: PathBuf, suite: &str) -> PathBuf {
-    assert!(
-        path.exists(),
-        "{} is missing: run tests/sdk/{suite}/setup.sh (CI runs .ci/setup first)",
-        path.display()
+/// `path` when it exists (what a suite's `setup.sh` installs), or what is missing.
+pub fn installed(path: PathBuf) -> Result<PathBuf, String> {
+    if path.exists() {
+        Ok(path)
+    } else {
+        Err(format!("{} is missing", path.display()))
+    }
+}
+
+/// Every path of `needed`, or `None` when the suite is to be skipped because one is missing
+/// ([`crate::skip`]'s rule: it fails in CI, and elsewhere unless `skip_variable=1`).
+pub fn require<const N: usize>(
+    suite: &str,
+    skip_variable: &str,
+    setup: &str,
+    needed: [Result<PathBuf, String>; N],
+) -> Option<[PathBuf; N]> {
+    let missing: Vec<String> = needed
+        .iter()
+        .filter_map(|found| found.as_ref().err().cloned())
+        .collect();
+    if missing.is_empty() {
+        return Some(needed.map(|found| found.expect("checked")));
+    }
+    crate::skip::missing_requirement(
+        suite,
+        skip_variable,
+        &missing.join(", "),
+        &format!("Run {setup} (CI runs .ci/setup, which runs it)."),
     );
-    path
+    None
 }
