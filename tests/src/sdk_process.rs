@@ -57,8 +57,8 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 
-use passage_emulator::settings::InterceptConfig;
 use passage_emulator::base::redact::{redact_header, redact_json, redact_query};
+use passage_emulator::settings::InterceptConfig;
 use passage_emulator::{EmulatorConfig, Exchange};
 use serde_json::{Map, Value};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -345,7 +345,11 @@ impl StepOutcome {
         match &self.result {
             None => report.push_str("the program began it and never reported its outcome\n"),
             Some(Ok(values)) => {
-                let _ = writeln!(report, "the SDK succeeded with {}", Value::Object(values.clone()));
+                let _ = writeln!(
+                    report,
+                    "the SDK succeeded with {}",
+                    Value::Object(values.clone())
+                );
             }
             Some(Err(error)) => {
                 let _ = writeln!(report, "the SDK raised {error}");
@@ -526,7 +530,12 @@ impl SdkRun {
         let lines: Vec<&str> = self.stderr.lines().collect();
         let shown = &lines[lines.len().saturating_sub(STDERR_LINES_SHOWN)..];
         if !shown.is_empty() {
-            let _ = writeln!(text, "stderr (last {} lines):\n{}", shown.len(), shown.join("\n"));
+            let _ = writeln!(
+                text,
+                "stderr (last {} lines):\n{}",
+                shown.len(),
+                shown.join("\n")
+            );
         }
         text
     }
@@ -544,7 +553,9 @@ pub fn on_path(program: &str) -> Result<PathBuf, String> {
 
 /// `tests/sdk/<suite>` of this repository.
 pub fn suite_dir(suite: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("sdk").join(suite)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("sdk")
+        .join(suite)
 }
 
 /// `path` when it exists (what a suite's `setup.sh` installs), or what is missing.

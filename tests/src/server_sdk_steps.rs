@@ -131,7 +131,12 @@ impl Fixture {
             .as_str()
             .expect("create_user gives an id")
             .to_owned();
-        for step in ["create_user", "update_user", "deactivate_user", "activate_user"] {
+        for step in [
+            "create_user",
+            "update_user",
+            "deactivate_user",
+            "activate_user",
+        ] {
             check_user_as_answered(run, step);
         }
         let now = get_user(sdk, &created).await;

@@ -14,12 +14,15 @@ use passage_e2e::server_sdk_steps::Fixture;
 #[tokio::test(flavor = "multi_thread")]
 async fn passage_identity_runs_every_step_against_the_emulator() {
     let dir = suite_dir("python");
-    let Some([python]) = require(
-        "sdk_python",
-        "PASSAGE_SKIP_SDK_PYTHON",
-        "tests/sdk/python/setup.sh",
-        [installed(dir.join(".venv/requirements.installed")).map(|_| dir.join(".venv/bin/python"))],
-    ) else {
+    let Some([python]) =
+        require(
+            "sdk_python",
+            "PASSAGE_SKIP_SDK_PYTHON",
+            "tests/sdk/python/setup.sh",
+            [installed(dir.join(".venv/requirements.installed"))
+                .map(|_| dir.join(".venv/bin/python"))],
+        )
+    else {
         return;
     };
     let sdk = SdkEnv::start().await;

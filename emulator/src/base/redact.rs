@@ -63,8 +63,8 @@ pub fn redact_json(value: &mut serde_json::Value) {
         Value::Object(members) => {
             let is_error_body = members.contains_key("error");
             for (name, member) in members.iter_mut() {
-                let secret = SECRET_MEMBERS.contains(&name.as_str())
-                    && !(is_error_body && name == "code");
+                let secret =
+                    SECRET_MEMBERS.contains(&name.as_str()) && !(is_error_body && name == "code");
                 match member {
                     Value::String(text) if secret => *text = REDACTED.to_owned(),
                     other => redact_json(other),
@@ -119,7 +119,8 @@ pub fn redact_query(query: &str) -> String {
 /// A request header's value as it may be shown: the credential of `Authorization` (its scheme
 /// kept) and the value of every cookie are replaced; other values are redacted as text.
 pub fn redact_header(name: &str, value: &str) -> String {
-    if name.eq_ignore_ascii_case("authorization") || name.eq_ignore_ascii_case("proxy-authorization")
+    if name.eq_ignore_ascii_case("authorization")
+        || name.eq_ignore_ascii_case("proxy-authorization")
     {
         return match value.split_once(' ') {
             Some((scheme, _)) => format!("{scheme} {REDACTED}"),
@@ -190,7 +191,10 @@ mod tests {
             redact_query("code=abc&verifier=v&page=1&limit=1&identifier=ada%40example.com"),
             "code=[redacted]&verifier=[redacted]&page=1&limit=1&identifier=ada%40example.com"
         );
-        assert_eq!(redact_header("Authorization", "Bearer key-1"), "Bearer [redacted]");
+        assert_eq!(
+            redact_header("Authorization", "Bearer key-1"),
+            "Bearer [redacted]"
+        );
         assert_eq!(redact_header("authorization", "key-1"), REDACTED);
         assert_eq!(
             redact_header("Cookie", "psg_auth_token=abc; theme=dark"),
