@@ -184,10 +184,16 @@ impl Fixture {
             .expect_err("the deleted user is gone");
         assert_eq!(gone.status().map(|s| s.as_u16()), Some(404));
         let error = run.err("get_deleted_user");
+        let answered_code = run
+            .step("get_deleted_user")
+            .exchanges
+            .last()
+            .and_then(|e| serde_json::from_slice::<Value>(&e.body).ok())
+            .map(|body| body["code"].clone());
         run.check(
             "get_deleted_user",
-            error["status"] == json!(404),
-            "the SDK reports the 404",
+            error["status"] == json!(404) && Some(&error["code"]) == answered_code.as_ref(),
+            "the SDK reports the 404 with the code the emulator answered",
         );
 
         // Devices: listed as the emulator held them, then the one revoked is gone.
