@@ -11,7 +11,9 @@ use serde::de::DeserializeOwned;
 
 use crate::base::api_error::{field_error_text, json_error_text, ApiError};
 
-/// A JSON body; malformed JSON or missing fields give 400 `invalid_request`.
+/// A JSON body of the Auth or Management API: malformed JSON, missing fields and a body that is
+/// not a JSON object give 400 `invalid_request` (optional members that must not be `null` say so
+/// with [`not_null`]).
 #[derive(Debug, Clone)]
 pub struct ApiJson<T>(pub T);
 
@@ -24,11 +26,13 @@ where
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = read_body(req, state).await?;
+        check_api_body(&bytes)?;
         parse_json(&bytes).map(ApiJson)
     }
 }
 
-/// An optional JSON body: an empty body gives `T::default()`.
+/// An optional JSON body of the Auth or Management API: an empty body gives `T::default()`, any
+/// other is held to [`ApiJson`]'s rules.
 #[derive(Debug, Clone)]
 pub struct OptionalJson<T>(pub T);
 
@@ -44,8 +48,69 @@ where
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(OptionalJson(T::default()));
         }
+        check_api_body(&bytes)?;
         parse_json(&bytes).map(OptionalJson)
     }
+}
+
+/// A JSON body as serde reads it (`null` for an absent option included), for the admin API and
+/// the fake identity provider, which are not Passage's APIs; an empty body gives `T::default()`
+/// when `T` has one (see [`PlainOptionalJson`]).
+#[derive(Debug, Clone)]
+pub struct PlainJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for PlainJson<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = read_body(req, state).await?;
+        parse_json(&bytes).map(PlainJson)
+    }
+}
+
+/// An optional [`PlainJson`] body: an empty body gives `T::default()`.
+#[derive(Debug, Clone)]
+pub struct PlainOptionalJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for PlainOptionalJson<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Default,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = read_body(req, state).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(PlainOptionalJson(T::default()));
+        }
+        parse_json(&bytes).map(PlainOptionalJson)
+    }
+}
+
+/// The shape every request body of the two APIs has: a JSON object (the specs declare no other).
+fn check_api_body(bytes: &[u8]) -> Result<(), ApiError> {
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => Ok(()),
+        _ => Err(ApiError::bad_request(
+            "invalid JSON body: the body must be a JSON object",
+        )),
+    }
+}
+
+/// For `#[serde(default, deserialize_with = "not_null")]` on an optional member the specs do not
+/// declare nullable: absent is `None`, `null` is an error (400 `invalid_request`), like any other
+/// value of the wrong type.
+pub fn not_null<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
 }
 
 /// Query parameters; missing or malformed ones give 400 `invalid_request`.

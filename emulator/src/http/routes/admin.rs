@@ -12,7 +12,7 @@ use crate::base::api_error::{ApiError, ApiResult};
 use crate::base::identifiers::normalize_identifier;
 use crate::context::Context;
 use crate::domain::apps::{reset_all, reset_app};
-use crate::http::extract::{ApiJson, ApiQuery};
+use crate::http::extract::{ApiQuery, PlainJson};
 use crate::model::admin_api::{ClockReading, FaultRule};
 use crate::settings::urls::{AUTH_API_PREFIX, MANAGEMENT_API_PREFIX};
 
@@ -80,7 +80,7 @@ pub struct AdvanceRequest {
 /// `POST /_emulator/clock/advance {"seconds": N}` -> `{"now": ..., "offset_seconds": ...}`.
 pub async fn advance_clock(
     State(ctx): State<Arc<Context>>,
-    ApiJson(body): ApiJson<AdvanceRequest>,
+    PlainJson(body): PlainJson<AdvanceRequest>,
 ) -> ApiResult<Json<ClockReading>> {
     if !(0..=MAX_ADVANCE_SECONDS).contains(&body.seconds) {
         return Err(ApiError::bad_request(
@@ -135,7 +135,7 @@ pub async fn list_faults(State(ctx): State<Arc<Context>>) -> Json<Value> {
 /// ([`FaultRule::check`]: no count, too long a delay, a status a client cannot receive).
 pub async fn add_fault(
     State(ctx): State<Arc<Context>>,
-    ApiJson(rule): ApiJson<FaultRule>,
+    PlainJson(rule): PlainJson<FaultRule>,
 ) -> ApiResult<StatusCode> {
     rule.check()
         .map_err(|e| ApiError::bad_request(e.to_string()))?;

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use crate::base::api_error::ApiResult;
 use crate::context::Context;
 use crate::domain::api_keys::{create, list, revoke};
-use crate::http::extract::{ApiPath, OptionalJson};
+use crate::http::extract::{ApiPath, PlainOptionalJson};
 use crate::model::admin_api::{ApiKeyInfo, NewApiKey};
 
 /// `GET /_emulator/apps/{app_id}/api-keys` -> `{"api_keys": [...]}` (configured keys in full, made
@@ -29,7 +29,7 @@ pub async fn list_api_keys(
 pub async fn create_api_key(
     State(ctx): State<Arc<Context>>,
     ApiPath(app_id): ApiPath<String>,
-    OptionalJson(body): OptionalJson<NewApiKey>,
+    PlainOptionalJson(body): PlainOptionalJson<NewApiKey>,
 ) -> ApiResult<(StatusCode, Json<ApiKeyInfo>)> {
     let now = ctx.clock.now();
     let made = ctx

@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value};
 use crate::base::api_error::{ApiError, ApiResult};
 use crate::context::Context;
 use crate::domain::apps::{add_app, check_config, rotate_key as rotate, update_settings};
-use crate::http::extract::{ApiJson, ApiPath};
+use crate::http::extract::{ApiPath, PlainJson};
 use crate::http::views::app_summary;
 use crate::jwt::SigningKey;
 use crate::model::admin_api::{AppConfig, AppSummary, RotatedKey};
@@ -38,7 +38,7 @@ async fn new_key() -> ApiResult<SigningKey> {
 /// `POST /_emulator/apps` with an app configuration (same keys as a `[[apps]]` TOML table) -> 201.
 pub async fn create_app(
     State(ctx): State<Arc<Context>>,
-    ApiJson(config): ApiJson<AppConfig>,
+    PlainJson(config): PlainJson<AppConfig>,
 ) -> ApiResult<(StatusCode, Json<AppSummary>)> {
     check_config(&config)?;
     // Each app signs with its own key.
@@ -58,7 +58,7 @@ pub async fn create_app(
 pub async fn update_app(
     State(ctx): State<Arc<Context>>,
     ApiPath(app_id): ApiPath<String>,
-    ApiJson(patch): ApiJson<Map<String, Value>>,
+    PlainJson(patch): PlainJson<Map<String, Value>>,
 ) -> ApiResult<Json<AppSummary>> {
     let summary = ctx
         .mutate(|state| {

@@ -18,7 +18,7 @@ use crate::domain::devices::{delete_device as remove_device, friendly_name, rena
 use crate::domain::passwordless::start_identifier_change;
 use crate::domain::sessions::bearer_user;
 use crate::domain::social_login::unlink;
-use crate::http::extract::{authorization, ApiJson, ApiPath};
+use crate::http::extract::{authorization, not_null, ApiJson, ApiPath};
 use crate::http::views::{current_user_json, device_json, social_json};
 use crate::model::app::AppRecord;
 use crate::model::records::{LinkPurpose, UserRecord};
@@ -38,6 +38,13 @@ fn signed_in(
         authorization(headers),
         ctx.clock.now(),
     )
+}
+
+/// Checks the bearer token before anything else of the request (its body is read after it, so a
+/// request without a valid token is 401 whatever its body holds).
+fn authenticate(ctx: &Context, app_id: &str, headers: &HeaderMap) -> ApiResult<()> {
+    let state = ctx.lock();
+    signed_in(ctx, &state, app_id, headers).map(drop)
 }
 
 /// The app and the user the bearer token belongs to.
@@ -91,8 +98,10 @@ pub async fn update_device(
     State(ctx): State<Arc<Context>>,
     ApiPath((app_id, device_id)): ApiPath<(String, String)>,
     headers: HeaderMap,
-    ApiJson(body): ApiJson<UpdateDeviceRequest>,
+    body: Result<ApiJson<UpdateDeviceRequest>, ApiError>,
 ) -> ApiResult<Json<Value>> {
+    authenticate(&ctx, &app_id, &headers)?;
+    let ApiJson(body) = body?;
     let now = ctx.clock.now();
     let name = friendly_name(&body.friendly_name)?;
     let device = ctx
@@ -126,23 +135,23 @@ pub struct UpdateEmailRequest {
     #[serde(default)]
     #[allow(dead_code)]
     language: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     magic_link_path: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     redirect_url: Option<String>,
 }
 
 /// Body of the phone change.
 #[derive(Debug, Deserialize)]
 pub struct UpdatePhoneRequest {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     new_phone: Option<String>,
     #[serde(default)]
     #[allow(dead_code)]
     language: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     magic_link_path: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     redirect_url: Option<String>,
 }
 
@@ -180,8 +189,10 @@ pub async fn update_email(
     State(ctx): State<Arc<Context>>,
     ApiPath(app_id): ApiPath<String>,
     headers: HeaderMap,
-    ApiJson(body): ApiJson<UpdateEmailRequest>,
+    body: Result<ApiJson<UpdateEmailRequest>, ApiError>,
 ) -> ApiResult<Json<Value>> {
+    authenticate(&ctx, &app_id, &headers)?;
+    let ApiJson(body) = body?;
     let email = match parse_identifier(&body.new_email).map_err(invalid_identifier)? {
         (IdentifierKind::Email, email) => email,
         (IdentifierKind::Phone, _) => {
@@ -205,8 +216,10 @@ pub async fn update_phone(
     State(ctx): State<Arc<Context>>,
     ApiPath(app_id): ApiPath<String>,
     headers: HeaderMap,
-    ApiJson(body): ApiJson<UpdatePhoneRequest>,
+    body: Result<ApiJson<UpdatePhoneRequest>, ApiError>,
 ) -> ApiResult<Json<Value>> {
+    authenticate(&ctx, &app_id, &headers)?;
+    let ApiJson(body) = body?;
     let not_phone = || ApiError::bad_request("new_phone must be an E.164 phone number");
     let phone = match parse_identifier(body.new_phone.as_deref().unwrap_or_default()) {
         Ok((IdentifierKind::Phone, phone)) => phone,
@@ -241,7 +254,7 @@ pub async fn get_metadata(
 /// Body of the metadata update.
 #[derive(Debug, Deserialize)]
 pub struct UpdateMetadataRequest {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     user_metadata: Option<Map<String, Value>>,
 }
 
@@ -250,8 +263,10 @@ pub async fn update_metadata(
     State(ctx): State<Arc<Context>>,
     ApiPath(app_id): ApiPath<String>,
     headers: HeaderMap,
-    ApiJson(body): ApiJson<UpdateMetadataRequest>,
+    body: Result<ApiJson<UpdateMetadataRequest>, ApiError>,
 ) -> ApiResult<Json<Value>> {
+    authenticate(&ctx, &app_id, &headers)?;
+    let ApiJson(body) = body?;
     let now = ctx.clock.now();
     let update = body.user_metadata.unwrap_or_default();
     let user = ctx

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use crate::base::api_error::{ApiError, ApiResult};
 use crate::context::Context;
 use crate::domain::fake_provider::{consent, mint_id_token};
-use crate::http::extract::{ApiJson, ApiQuery};
+use crate::http::extract::{ApiQuery, PlainJson};
 use crate::http::redirect::redirect;
 
 /// Largest ID-token lifetime, either way (100 years), so emulator time never overflows.
@@ -74,7 +74,7 @@ pub struct IdTokenRequest {
 /// `POST /_emulator/fake-provider/id-token {"email", "app_id"?, "sub"?, "ttl_seconds"?}` -> `{"id_token"}`.
 pub async fn id_token(
     State(ctx): State<Arc<Context>>,
-    ApiJson(body): ApiJson<IdTokenRequest>,
+    PlainJson(body): PlainJson<IdTokenRequest>,
 ) -> ApiResult<Json<Value>> {
     let state = ctx.lock();
     let app_id = match body.app_id {

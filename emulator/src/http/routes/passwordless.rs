@@ -15,7 +15,7 @@ use crate::domain::passwordless::{
     activate_magic_link as activate_link, activate_otp as redeem_otp, magic_link_status as poll,
     send_login_magic_link, send_login_otp, send_registration_magic_link, send_registration_otp,
 };
-use crate::http::extract::{ApiJson, ApiPath};
+use crate::http::extract::{not_null, ApiJson, ApiPath};
 
 /// Body of the register/login send operations.
 #[derive(Debug, Deserialize)]
@@ -24,7 +24,7 @@ pub struct SendRequest {
     #[serde(default)]
     #[allow(dead_code)]
     language: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     magic_link_path: Option<String>,
 }
 

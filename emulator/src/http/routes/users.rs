@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value};
 use crate::base::api_error::ApiResult;
 use crate::context::Context;
 use crate::domain::accounts::{classify_identifier, sign_up};
-use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::http::extract::{not_null, ApiJson, ApiPath, ApiQuery};
 use crate::http::views::{apply_status_quirk, user_json};
 
 /// Query of `GET users`.
@@ -44,7 +44,7 @@ pub async fn check_identifier(
 #[derive(Debug, Deserialize)]
 pub struct CreateUserRequest {
     identifier: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     user_metadata: Option<Map<String, Value>>,
 }
 

@@ -10,7 +10,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::base::api_error::ApiResult;
+use crate::base::api_error::{ApiError, ApiResult};
 use crate::base::redact::redacted_debug;
 use crate::context::Context;
 use crate::domain::passkeys::{
@@ -21,7 +21,7 @@ use crate::domain::passkeys::{
 };
 use crate::domain::sessions::{bearer_user, log_in};
 use crate::domain::transactions::issue_nonce;
-use crate::http::extract::{authorization, ApiJson, ApiPath, OptionalJson};
+use crate::http::extract::{authorization, not_null, ApiJson, ApiPath, OptionalJson};
 use crate::http::views::{device_json, start_user_json};
 use crate::model::handshakes::CeremonyPurpose;
 use crate::model::state::EmulatorState;
@@ -73,7 +73,7 @@ async fn finish_login(
 #[derive(Debug, Deserialize)]
 pub struct RegisterStartRequest {
     identifier: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     authenticator_attachment: Option<String>,
 }
 
@@ -135,7 +135,7 @@ pub async fn register_finish(
 /// Body of `login/webauthn/start`.
 #[derive(Debug, Default, Deserialize)]
 pub struct LoginStartRequest {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     identifier: Option<String>,
 }
 
@@ -204,8 +204,22 @@ pub async fn login_finish(
 /// Body of `currentuser/devices/start`.
 #[derive(Debug, Default, Deserialize)]
 pub struct AddDeviceStartRequest {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     authenticator_attachment: Option<String>,
+}
+
+/// Checks the bearer token of a current-user operation before its body is read (401 whatever the
+/// body holds).
+fn authenticate(ctx: &Context, app_id: &str, headers: &HeaderMap) -> ApiResult<()> {
+    let state = ctx.lock();
+    bearer_user(
+        &ctx.urls,
+        &state,
+        app_id,
+        authorization(headers),
+        ctx.clock.now(),
+    )
+    .map(drop)
 }
 
 /// `POST /apps/{app_id}/currentuser/devices/start` (200).
@@ -213,8 +227,10 @@ pub async fn add_device_start(
     State(ctx): State<Arc<Context>>,
     ApiPath(app_id): ApiPath<String>,
     headers: HeaderMap,
-    OptionalJson(body): OptionalJson<AddDeviceStartRequest>,
+    body: Result<OptionalJson<AddDeviceStartRequest>, ApiError>,
 ) -> ApiResult<Json<Value>> {
+    authenticate(&ctx, &app_id, &headers)?;
+    let OptionalJson(body) = body?;
     let now = ctx.clock.now();
     let pref = parse_attachment(body.authenticator_attachment.as_deref())?;
     let quirks = ctx.options.quirks;
@@ -240,8 +256,10 @@ pub async fn add_device_finish(
     State(ctx): State<Arc<Context>>,
     ApiPath(app_id): ApiPath<String>,
     headers: HeaderMap,
-    ApiJson(body): ApiJson<RegisterFinishRequest>,
+    body: Result<ApiJson<RegisterFinishRequest>, ApiError>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
+    authenticate(&ctx, &app_id, &headers)?;
+    let ApiJson(body) = body?;
     let now = ctx.clock.now();
     let out = ctx
         .mutate(|state| {
@@ -322,7 +340,7 @@ pub async fn transaction_login_finish(
 #[derive(Debug, Deserialize)]
 pub struct TransactionRegisterStartRequest {
     transaction_id: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     authenticator_attachment: Option<String>,
 }
 

@@ -13,28 +13,28 @@ use crate::base::api_error::{ApiError, ApiResult};
 use crate::base::enums::{MagicLinkChannel, MagicLinkType, MessageLanguage};
 use crate::context::Context;
 use crate::domain::passwordless::{create_backend_magic_link, LinkOrder, LinkRecipient};
-use crate::http::extract::{ApiJson, ApiPath};
+use crate::http::extract::{not_null, ApiJson, ApiPath};
 
 /// Body of `create_magic_link` (unknown members are ignored).
 #[derive(Debug, Default, Deserialize)]
 pub struct MagicLinkRequest {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     email: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     phone: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     user_id: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     channel: Option<MagicLinkChannel>,
-    #[serde(default, rename = "type")]
+    #[serde(default, deserialize_with = "not_null", rename = "type")]
     link_type: Option<MagicLinkType>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     send: Option<bool>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     ttl: Option<i64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     redirect_url: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     magic_link_path: Option<String>,
     /// Checked against the languages Passage offers; the outbox keeps no language.
     #[serde(default)]

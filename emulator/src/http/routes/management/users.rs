@@ -16,17 +16,17 @@ use crate::domain::accounts::{
     create_managed_user, delete_user as remove, set_status, update_managed_user, ManagedUserChange,
 };
 use crate::domain::user_listing::{list_users, ListUsersQuery, UserPage};
-use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::http::extract::{not_null, ApiJson, ApiPath, ApiQuery};
 use crate::http::routes::management::views::{user_info, user_item};
 
 /// Body of `create_user` and `update_user` (unknown members are ignored).
 #[derive(Debug, Default, Deserialize)]
 pub struct UserRequest {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     email: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     phone: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     user_metadata: Option<Map<String, Value>>,
 }
 
