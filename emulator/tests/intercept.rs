@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 struct Intercepted {
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     emulator: CheckedEmulator,
     client: reqwest::Client,
 }
@@ -33,7 +33,7 @@ async fn start() -> Intercepted {
         .build()
         .unwrap();
     Intercepted {
-        _dir: dir,
+        dir,
         emulator,
         client,
     }
@@ -228,4 +228,69 @@ async fn shutting_the_emulator_down_stops_its_proxy() {
     fx.emulator.shutdown().await;
     let error = tokio::net::TcpStream::connect(addr).await.unwrap_err();
     assert_eq!(error.kind(), std::io::ErrorKind::ConnectionRefused);
+}
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(files_under(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+#[tokio::test]
+async fn another_host_is_refused_and_the_ca_key_stays_private_in_the_state_dir() {
+    let fx = start().await;
+    let before = fx.emulator.requests().len();
+    for url in [
+        "https://example.com/",
+        "https://passage.id/v1/apps",
+        "https://auth.passage.id:8443/v1/apps",
+    ] {
+        let refused = fx.client.get(url).send().await;
+        assert!(
+            refused.is_err(),
+            "{url} must not be served through the proxy"
+        );
+    }
+    assert_eq!(
+        fx.emulator.requests().len(),
+        before,
+        "no refused request reached an API"
+    );
+    // A Passage host is still served, which makes a leaf certificate: no file appears for it.
+    let (status, _) = fx
+        .get("auth.passage.id", &format!("/v1/apps/{}", fx.app()))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let state_dir = fx.dir.path().join("state");
+    let mut files = files_under(fx.dir.path());
+    files.sort();
+    let key_path = state_dir.join("intercept-ca-key.pem");
+    let certificate_path = state_dir.join("intercept-ca.pem");
+    assert_eq!(files, vec![key_path.clone(), certificate_path.clone()]);
+    assert_eq!(
+        fx.emulator.ca_certificate_path(),
+        Some(certificate_path.as_path()),
+        "clients are handed the certificate, never the key"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode =
+            |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(
+            mode(&key_path),
+            0o600,
+            "the CA key is readable by its owner only"
+        );
+        assert_eq!(mode(&state_dir), 0o700);
+    }
 }

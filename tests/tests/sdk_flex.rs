@@ -9,7 +9,7 @@
 //! transaction and nonce calls, and get user, list devices, revoke device), so there is no such step.
 //!
 //! Without the built step runner (`bash tests/sdk/rust/setup.sh`) the suite fails, or with
-//! `PASSAGE_SKIP_SDK=1` outside CI reports itself skipped (`passage_e2e::skip`).
+//! `PASSAGE_SKIP_SDK_RUST=1` outside CI reports itself skipped (`passage_e2e::skip`).
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -39,13 +39,13 @@ async fn start(state: &tempfile::TempDir) -> TestEnv {
 }
 
 /// The built step runner, or `None` when the suite skips ([`missing_requirement`]: only outside
-/// CI, with `PASSAGE_SKIP_SDK=1`).
+/// CI, with `PASSAGE_SKIP_SDK_RUST=1`).
 fn runner() -> Option<PathBuf> {
     flex_steps::executable()
         .map_err(|why| {
             missing_requirement(
                 "the passage_flex suite",
-                "PASSAGE_SKIP_SDK",
+                "PASSAGE_SKIP_SDK_RUST",
                 &why,
                 "`bash .ci/setup` builds it.",
             )
