@@ -530,7 +530,11 @@ mod tests {
         let again = copy.headers.into_map();
         assert_eq!(&again, many.headers());
         let ones: Vec<_> = again.get_all("x-one").iter().collect();
-        assert_eq!(ones, ["1", "3"], "a repeated name keeps its values in order");
+        assert_eq!(
+            ones,
+            ["1", "3"],
+            "a repeated name keeps its values in order"
+        );
         // No copy, or no wait: no next attempt.
         let answer = reqwest::Response::from(http::Response::new(""));
         assert!(next_attempt(None, Some(Duration::ZERO), &Ok(answer)).is_none());

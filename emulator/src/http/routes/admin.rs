@@ -125,7 +125,10 @@ pub async fn get_outbox(
     }
     .map_err(|e| ApiError::internal(format!("cannot encode the outbox: {e}")))?;
     Ok((
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
         body,
     )
         .into_response())
