@@ -61,7 +61,7 @@ impl EmulatorProcess {
                 .next()
                 .expect("the emulator's banner")
                 .expect("stdout");
-            if let Some(url) = line.trim().strip_prefix("API base URL:") {
+            if let Some(url) = line.trim().strip_prefix("Auth API base URL:") {
                 base_url = Some(url.trim().to_owned());
             } else if let Some(app) = line.trim().strip_prefix("app:") {
                 app_id = Some(app.trim().to_owned());

@@ -147,13 +147,16 @@ pub async fn otp_login(
     let outbox: Vec<OutboxEntry> = conn
         .json(
             Method::GET,
-            &format!("/_emulator/outbox?identifier={}", encode(identifier)),
+            &format!(
+                "/_emulator/outbox?identifier={}&otp_id={}",
+                encode(identifier),
+                encode(&started.otp_id)
+            ),
             None,
         )
         .await;
     let otp = outbox
         .into_iter()
-        .rev()
         .find(|m| m.otp_id.as_deref() == Some(started.otp_id.as_str()))
         .and_then(|m| m.otp)
         .expect("the passcode is in the outbox");

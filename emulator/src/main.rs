@@ -119,6 +119,9 @@ fn configuration(args: &Args) -> anyhow::Result<EmulatorConfig> {
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        // Colours only for a terminal: a log file or a pipe gets plain lines (and no escape
+        // codes are formatted for every request line).
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),

@@ -518,3 +518,41 @@ async fn made_api_keys_are_kept_as_digests_in_the_state_file() {
         .await;
     assert_eq!(status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn the_outbox_read_by_passcode_id_holds_only_that_passcode() {
+    let emulator = start(EmulatorConfig::default()).await;
+    let identifier = "otp-id@example.com";
+    let mut otp_ids = Vec::new();
+    // Two passcodes for one identifier (a pending user may ask again).
+    for start in ["/register/otp", "/register/otp"] {
+        let (status, body) = v1(
+            &emulator,
+            Method::POST,
+            start,
+            None,
+            Some(json!({ "identifier": identifier })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{start}: {body}");
+        otp_ids.push(body["otp_id"].as_str().expect("an otp_id").to_owned());
+    }
+    let outbox = |query: String| {
+        let url = format!("{}/_emulator/outbox?{query}", emulator.root_url());
+        async move {
+            let answer = reqwest::get(url).await.expect("outbox read");
+            assert_eq!(answer.status(), StatusCode::OK);
+            answer.json::<Vec<Value>>().await.expect("a JSON array")
+        }
+    };
+    let all = outbox(format!("identifier={identifier}")).await;
+    assert_eq!(all.len(), 2, "{all:?}");
+    for (i, otp_id) in otp_ids.iter().enumerate() {
+        let one = outbox(format!("identifier={identifier}&otp_id={otp_id}")).await;
+        assert_eq!(one, [all[i].clone()], "the passcode of {otp_id} only");
+        assert_eq!(one[0]["otp_id"], json!(otp_id));
+        // Without the identifier, the same one.
+        assert_eq!(outbox(format!("otp_id={otp_id}")).await, one);
+    }
+    assert!(outbox("otp_id=no-such-id".into()).await.is_empty());
+}

@@ -22,6 +22,7 @@ use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 
 use crate::call_error::CallError;
+use crate::operation::OperationSpec;
 use crate::redact::{redact_message, RedactedBody, RequestSecrets};
 use crate::redirect::Redirect;
 
@@ -210,7 +211,7 @@ thread_local! {
 
 /// Runs one generated call and converts its error into [`Error`], scrubbing
 /// the secrets that the pipeline saw the request carry. Every generated
-/// `send()` ends here.
+/// `send()` ends here (or in [`finish_call_for`]).
 #[doc(hidden)]
 pub fn finish_call<B, F, T>(call: F) -> FinishCall<F>
 where
@@ -220,6 +221,24 @@ where
     FinishCall {
         call,
         secrets: Some(RequestSecrets::default()),
+        lend: true,
+    }
+}
+
+/// [`finish_call`] for a call of the operation `op`: when the operation
+/// takes no credential and has no secret places, its request carries no
+/// secret for the pipeline to record, so the call's slot is not lent to the
+/// thread on every poll.
+#[doc(hidden)]
+pub fn finish_call_for<B, F, T>(op: &OperationSpec, call: F) -> FinishCall<F>
+where
+    F: Future<Output = Result<T, CallError<B>>>,
+    B: ApiErrorBody,
+{
+    FinishCall {
+        call,
+        secrets: Some(RequestSecrets::default()),
+        lend: op.carries_secrets(),
     }
 }
 
@@ -233,6 +252,8 @@ pin_project_lite::pin_project! {
         call: F,
         // This call's slot; on the thread (in `CALL_SECRETS`) while the call is polled.
         secrets: Option<RequestSecrets>,
+        // Whether the slot is lent while polling (false: the request carries no secret).
+        lend: bool,
     }
 }
 
@@ -245,8 +266,10 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let polled = {
+        let polled = if *this.lend {
             let _lent = LentSlot::lend(this.secrets);
+            this.call.poll(cx)
+        } else {
             this.call.poll(cx)
         };
         match polled {
@@ -385,6 +408,7 @@ impl<C> From<reqwest::Error> for Error<C> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::operation::Auth;
 
     /// An error body for the tests: `{code, error}` with a string code.
     #[derive(serde::Deserialize)]
@@ -452,6 +476,47 @@ mod tests {
             outer.ends_with(" refused") && !outer.contains("outer-secret"),
             "{outer}"
         );
+    }
+
+    #[tokio::test]
+    async fn only_a_call_whose_operation_can_carry_secrets_lends_its_slot() {
+        const fn op(auth: Auth, secret_body: &'static [&'static str]) -> OperationSpec {
+            OperationSpec::new(
+                "op",
+                "POST",
+                "/op",
+                "t",
+                auth,
+                false,
+                &[200],
+                &[],
+                &[],
+                secret_body,
+            )
+        }
+        let lent = || {
+            CALL_SECRETS.with(|slot| {
+                let lent = slot.take();
+                let some = lent.is_some();
+                slot.set(lent);
+                some
+            })
+        };
+        for (spec, lends) in [
+            (op(Auth::None, &[]), false),
+            (op(Auth::Bearer, &[]), true),
+            (op(Auth::None, &["refresh_token"]), true),
+        ] {
+            assert_eq!(spec.carries_secrets(), lends);
+            let seen = finish_call_for(&spec, async { Ok::<_, CallError<TestBody>>(lent()) })
+                .await
+                .unwrap();
+            assert_eq!(seen, lends, "{spec:?}");
+        }
+        // A call with secrets scrubs them through `finish_call_for` as through `finish_call`.
+        let spec = op(Auth::Bearer, &[]);
+        let shown = message(finish_call_for(&spec, failing_call("bearer-secret-0123456789")).await);
+        assert!(!shown.contains("bearer-secret"), "{shown}");
     }
 
     #[test]

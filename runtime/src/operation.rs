@@ -83,4 +83,10 @@ impl OperationSpec {
             && self.secret_headers.is_empty()
             && self.secret_body.is_empty())
     }
+
+    /// Whether a request of this operation can carry a secret: a credential
+    /// or a value in a secret place.
+    pub const fn carries_secrets(&self) -> bool {
+        !matches!(self.auth, Auth::None) || self.has_secret_places()
+    }
 }

@@ -12,7 +12,7 @@
 
 use std::time::{Duration, Instant};
 
-use reqwest::header::{HeaderMap, HeaderValue, LOCATION, SET_COOKIE};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, LOCATION, SET_COOKIE};
 use serde::de::DeserializeOwned;
 use tracing::Instrument;
 
@@ -90,7 +90,8 @@ pub async fn send<B: DeserializeOwned>(
     mark_sensitive_headers(response.headers_mut());
     let status = response.status();
     if status.is_client_error() || status.is_server_error() {
-        response = capture_error_body::<B>(response, secrets.as_ref())
+        // Boxed: only an error answer pays for this future's state.
+        response = Box::pin(capture_error_body::<B>(response, secrets.as_ref()))
             .await
             // reqwest's errors print the URL, which may carry a secret query
             // (`DELETE /tokens?refresh_token=`): drop it.
@@ -124,10 +125,48 @@ struct Sent {
 /// than `Request::try_clone`, which also copies the extensions.
 struct RetryCopy {
     method: reqwest::Method,
-    headers: reqwest::header::HeaderMap,
+    headers: HeaderCopy,
     body: Option<bytes::Bytes>,
     timeout: Option<Duration>,
     version: reqwest::Version,
+}
+
+/// How many headers a [`HeaderCopy`] keeps inline.
+const INLINE_HEADERS: usize = 2;
+
+/// A copy of a request's headers: the few of most requests inline (their
+/// names and values are shared, not copied: no allocation), a header map
+/// when there are more.
+enum HeaderCopy {
+    Inline([Option<(HeaderName, HeaderValue)>; INLINE_HEADERS]),
+    Map(HeaderMap),
+}
+
+impl HeaderCopy {
+    fn of(headers: &HeaderMap) -> Self {
+        if headers.len() > INLINE_HEADERS {
+            return HeaderCopy::Map(headers.clone());
+        }
+        let mut inline: [Option<(HeaderName, HeaderValue)>; INLINE_HEADERS] = Default::default();
+        for (slot, (name, value)) in inline.iter_mut().zip(headers.iter()) {
+            *slot = Some((name.clone(), value.clone()));
+        }
+        HeaderCopy::Inline(inline)
+    }
+
+    /// The headers again, in their order (repeated names appended).
+    fn into_map(self) -> HeaderMap {
+        match self {
+            HeaderCopy::Map(map) => map,
+            HeaderCopy::Inline(inline) => {
+                let mut map = HeaderMap::with_capacity(INLINE_HEADERS);
+                for (name, value) in inline.into_iter().flatten() {
+                    map.append(name, value);
+                }
+                map
+            }
+        }
+    }
 }
 
 impl RetryCopy {
@@ -138,7 +177,7 @@ impl RetryCopy {
         };
         Some(RetryCopy {
             method: request.method().clone(),
-            headers: request.headers().clone(),
+            headers: HeaderCopy::of(request.headers()),
             body,
             timeout: request.timeout().copied(),
             version: request.version(),
@@ -149,7 +188,7 @@ impl RetryCopy {
     fn into_request(self, url: reqwest::Url) -> reqwest::Request {
         let mut request = reqwest::Request::new(self.method, url);
         *request.timeout_mut() = self.timeout;
-        *request.headers_mut() = self.headers;
+        *request.headers_mut() = self.headers.into_map();
         *request.version_mut() = self.version;
         *request.body_mut() = self.body.map(reqwest::Body::from);
         request
@@ -474,6 +513,28 @@ mod tests {
             .unwrap();
         let copy = RetryCopy::of(&bodiless).unwrap();
         assert!(copy.body.is_none() && copy.timeout.is_none());
+        // More headers than are kept inline: a map, the same headers in the same order.
+        let mut many = reqwest::Client::new()
+            .get("http://127.0.0.1:1/v1/apps/a")
+            .header("x-one", "1")
+            .header("x-two", "2")
+            .header("x-one", "3")
+            .build()
+            .unwrap();
+        let copy = RetryCopy::of(&many).unwrap();
+        assert!(matches!(copy.headers, HeaderCopy::Map(_)));
+        assert_eq!(&copy.headers.into_map(), many.headers());
+        many.headers_mut().remove("x-two");
+        let copy = RetryCopy::of(&many).unwrap();
+        assert!(matches!(copy.headers, HeaderCopy::Inline(_)));
+        let again = copy.headers.into_map();
+        assert_eq!(&again, many.headers());
+        let ones: Vec<_> = again.get_all("x-one").iter().collect();
+        assert_eq!(
+            ones,
+            ["1", "3"],
+            "a repeated name keeps its values in order"
+        );
         // No copy, or no wait: no next attempt.
         let answer = reqwest::Response::from(http::Response::new(""));
         assert!(next_attempt(None, Some(Duration::ZERO), &Ok(answer)).is_none());

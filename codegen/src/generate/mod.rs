@@ -161,6 +161,10 @@ fn convert(spec: &LoadedSpec, options: &Options) -> Result<GeneratedCrate, Gener
             &format!("::{RUNTIME_CRATE}::finish_call::<{module}::types::{body_type}, _, _>"),
             &path,
         )?,
+        call_wrapper_for: parse_path(
+            &format!("::{RUNTIME_CRATE}::finish_call_for::<{module}::types::{body_type}, _, _>"),
+            &path,
+        )?,
         runtime: parse_path(&format!("::{RUNTIME_CRATE}"), &path)?,
         error_body: parse_path(&format!("{module}::types::{body_type}"), &path)?,
         operations: parse_path(&format!("{module}::operations"), &path)?,

@@ -31,6 +31,8 @@ pub(crate) struct Wiring {
     pub error_type: syn::Path,
     /// `fn(impl Future<Output = Result<T, CallError<E>>>) -> impl Future<Output = Result<T, ErrorType>>`.
     pub call_wrapper: syn::Path,
+    /// The same for a call of a known operation: `fn(&OperationSpec, impl Future<..>) -> impl Future<..>`.
+    pub call_wrapper_for: syn::Path,
     /// The crate that stands in for `progenitor_client` (e.g. `::passage_runtime`).
     pub runtime: syn::Path,
     /// The API's error body type (e.g. `crate::api::types::ApiError`).
@@ -168,10 +170,9 @@ fn rewrite_send(block: &mut syn::ItemImpl, wiring: &Wiring) {
             continue;
         };
         let error_type = &wiring.error_type;
-        let wrapper = &wiring.call_wrapper;
         drop_api_version_header(&mut f.block);
         EncodeInPlace.visit_block_mut(&mut f.block);
-        call_pipeline_directly(&mut f.block, wiring);
+        let row = call_pipeline_directly(&mut f.block, wiring);
         let body = &f.block;
         f.sig.asyncness = None;
         f.sig.output = parse_quote!(
@@ -179,7 +180,18 @@ fn rewrite_send(block: &mut syn::ItemImpl, wiring: &Wiring) {
                 Output = ::std::result::Result<#ok_type, #error_type>,
             > + use<#(#lifetimes),*>
         );
-        f.block = parse_quote!({ #wrapper(async move #body) });
+        f.block = match row {
+            // The wrapper is told the operation: one without secrets skips lending its slot.
+            Some(index) => {
+                let wrapper = &wiring.call_wrapper_for;
+                let operations = &wiring.operations;
+                parse_quote!({ #wrapper(&#operations::OPERATIONS[#index], async move #body) })
+            }
+            None => {
+                let wrapper = &wiring.call_wrapper;
+                parse_quote!({ #wrapper(async move #body) })
+            }
+        };
     }
 }
 
@@ -297,16 +309,12 @@ impl VisitMut for WriteUnsetMessage<'_> {
 /// call's state once more) and without looking the operation up by name.
 /// A body of another shape is left as it is (it still reaches the pipeline
 /// through the hooks).
-fn call_pipeline_directly(block: &mut syn::Block, wiring: &Wiring) {
-    let Some(id) = block.stmts.iter().find_map(operation_info_id) else {
-        return;
-    };
-    let Some(index) = wiring.operation_ids.iter().position(|o| *o == id) else {
-        return;
-    };
+fn call_pipeline_directly(block: &mut syn::Block, wiring: &Wiring) -> Option<usize> {
+    let id = block.stmts.iter().find_map(operation_info_id)?;
+    let index = wiring.operation_ids.iter().position(|o| *o == id)?;
     let has = |name: &str| block.stmts.iter().any(|s| hook_call(s) == Some(name));
     if !(has("pre") && has("exec") && has("post")) {
-        return;
+        return None;
     }
     let runtime = &wiring.runtime;
     let operations = &wiring.operations;
@@ -335,6 +343,7 @@ fn call_pipeline_directly(block: &mut syn::Block, wiring: &Wiring) {
         }
     }
     block.stmts = stmts;
+    Some(index)
 }
 
 /// The operation id of `let info = OperationInfo { operation_id: "..." };`.
@@ -621,6 +630,9 @@ mod tests {
         Wiring {
             error_type: parse_quote!(crate::api::Error),
             call_wrapper: parse_quote!(::rt::finish_call::<crate::api::types::ApiError, _, _>),
+            call_wrapper_for: parse_quote!(
+                ::rt::finish_call_for::<crate::api::types::ApiError, _, _>
+            ),
             runtime: parse_quote!(::rt),
             error_body: parse_quote!(crate::api::types::ApiError),
             operations: parse_quote!(crate::api::operations),
@@ -680,6 +692,11 @@ mod tests {
         );
         assert!(!text.contains("OperationInfo"), "{text}");
         assert!(text.contains("let response = result ? ;"), "{text}");
+        // The wrapper is told the operation (one without secrets lends no slot).
+        assert!(
+            text.contains(":: rt :: finish_call_for :: < crate :: api :: types :: ApiError , _ , _ > (& crate :: api :: operations :: OPERATIONS [1usize] , async move {"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -10328,73 +10328,80 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self { client, app_id } = self;
-                let app_id = app_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "app_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let url = format!("{}/apps/{}", client.baseurl, encode_path(& app_id),);
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .get(url)
-                    .header(
-                        ::reqwest::header::ACCEPT,
-                        ::reqwest::header::HeaderValue::from_static("application/json"),
-                    )
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[14usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200u16 => ResponseValue::from_response(response).await,
-                    404u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+            >(
+                &crate::api::operations::OPERATIONS[14usize],
+                async move {
+                    let Self { client, app_id } = self;
+                    let app_id = app_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "app_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let url = format!(
+                        "{}/apps/{}", client.baseurl, encode_path(& app_id),
+                    );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .get(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
                             ),
                         )
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[14usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        404u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
     /**Builder for [`Client::get_jwks`]
@@ -10433,76 +10440,81 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self { client, app_id } = self;
-                let app_id = app_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "app_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let url = format!(
-                    "{}/apps/{}/.well-known/jwks.json", client.baseurl, encode_path(&
-                    app_id),
-                );
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .get(url)
-                    .header(
-                        ::reqwest::header::ACCEPT,
-                        ::reqwest::header::HeaderValue::from_static("application/json"),
-                    )
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[20usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200u16 => ResponseValue::from_response(response).await,
-                    404u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+            >(
+                &crate::api::operations::OPERATIONS[20usize],
+                async move {
+                    let Self { client, app_id } = self;
+                    let app_id = app_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "app_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let url = format!(
+                        "{}/apps/{}/.well-known/jwks.json", client.baseurl, encode_path(&
+                        app_id),
+                    );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .get(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
                             ),
                         )
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[20usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        404u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
     /**Builder for [`Client::get_open_id_configuration`]
@@ -10541,76 +10553,81 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self { client, app_id } = self;
-                let app_id = app_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "app_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let url = format!(
-                    "{}/apps/{}/.well-known/openid-configuration", client.baseurl,
-                    encode_path(& app_id),
-                );
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .get(url)
-                    .header(
-                        ::reqwest::header::ACCEPT,
-                        ::reqwest::header::HeaderValue::from_static("application/json"),
-                    )
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[21usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200u16 => ResponseValue::from_response(response).await,
-                    404u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+            >(
+                &crate::api::operations::OPERATIONS[21usize],
+                async move {
+                    let Self { client, app_id } = self;
+                    let app_id = app_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "app_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let url = format!(
+                        "{}/apps/{}/.well-known/openid-configuration", client.baseurl,
+                        encode_path(& app_id),
+                    );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .get(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
                             ),
                         )
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[21usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        404u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
     /**Builder for [`Client::get_currentuser`]
@@ -10649,89 +10666,94 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self { client, app_id } = self;
-                let app_id = app_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "app_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let url = format!(
-                    "{}/apps/{}/currentuser", client.baseurl, encode_path(& app_id),
-                );
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .get(url)
-                    .header(
-                        ::reqwest::header::ACCEPT,
-                        ::reqwest::header::HeaderValue::from_static("application/json"),
-                    )
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[16usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200u16 => ResponseValue::from_response(response).await,
-                    401u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+            >(
+                &crate::api::operations::OPERATIONS[16usize],
+                async move {
+                    let Self { client, app_id } = self;
+                    let app_id = app_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "app_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let url = format!(
+                        "{}/apps/{}/currentuser", client.baseurl, encode_path(& app_id),
+                    );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .get(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
                             ),
                         )
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[16usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        401u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        403u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    403u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    404u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
     /**Builder for [`Client::get_currentuser_devices`]
@@ -10770,90 +10792,95 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self { client, app_id } = self;
-                let app_id = app_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "app_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let url = format!(
-                    "{}/apps/{}/currentuser/devices", client.baseurl, encode_path(&
-                    app_id),
-                );
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .get(url)
-                    .header(
-                        ::reqwest::header::ACCEPT,
-                        ::reqwest::header::HeaderValue::from_static("application/json"),
-                    )
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[17usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200u16 => ResponseValue::from_response(response).await,
-                    401u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+            >(
+                &crate::api::operations::OPERATIONS[17usize],
+                async move {
+                    let Self { client, app_id } = self;
+                    let app_id = app_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "app_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let url = format!(
+                        "{}/apps/{}/currentuser/devices", client.baseurl, encode_path(&
+                        app_id),
+                    );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .get(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
                             ),
                         )
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[17usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        401u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        403u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    403u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    404u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
     /**Builder for [`Client::post_currentuser_add_device_finish`]
@@ -10920,111 +10947,116 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self { client, app_id, body } = self;
-                let app_id = app_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "app_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let body = body
-                    .and_then(|v| {
-                        types::AddDeviceFinishRequest::try_from(v)
-                            .map_err(|e| e.to_string())
-                    })
-                    .map_err(CallError::InvalidRequest)?;
-                let url = format!(
-                    "{}/apps/{}/currentuser/devices/finish", client.baseurl,
-                    encode_path(& app_id),
-                );
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .post(url)
-                    .header(
-                        ::reqwest::header::ACCEPT,
-                        ::reqwest::header::HeaderValue::from_static("application/json"),
-                    )
-                    .json(&body)
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[29usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    201u16 => ResponseValue::from_response(response).await,
-                    400u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+            >(
+                &crate::api::operations::OPERATIONS[29usize],
+                async move {
+                    let Self { client, app_id, body } = self;
+                    let app_id = app_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "app_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let body = body
+                        .and_then(|v| {
+                            types::AddDeviceFinishRequest::try_from(v)
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(CallError::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/currentuser/devices/finish", client.baseurl,
+                        encode_path(& app_id),
+                    );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .post(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
                             ),
                         )
+                        .json(&body)
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[29usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        201u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        403u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        413u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    401u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    403u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    404u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    413u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
     /**Builder for [`Client::post_currentuser_add_device_start`]
@@ -11092,111 +11124,116 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self { client, app_id, body } = self;
-                let app_id = app_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "app_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let body = body
-                    .and_then(|v| {
-                        types::CurrentUserDevicesStartRequest::try_from(v)
-                            .map_err(|e| e.to_string())
-                    })
-                    .map_err(CallError::InvalidRequest)?;
-                let url = format!(
-                    "{}/apps/{}/currentuser/devices/start", client.baseurl, encode_path(&
-                    app_id),
-                );
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .post(url)
-                    .header(
-                        ::reqwest::header::ACCEPT,
-                        ::reqwest::header::HeaderValue::from_static("application/json"),
-                    )
-                    .json(&body)
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[30usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200u16 => ResponseValue::from_response(response).await,
-                    400u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+            >(
+                &crate::api::operations::OPERATIONS[30usize],
+                async move {
+                    let Self { client, app_id, body } = self;
+                    let app_id = app_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "app_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let body = body
+                        .and_then(|v| {
+                            types::CurrentUserDevicesStartRequest::try_from(v)
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(CallError::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/currentuser/devices/start", client.baseurl,
+                        encode_path(& app_id),
+                    );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .post(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
                             ),
                         )
+                        .json(&body)
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[30usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        403u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        413u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    401u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    403u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    404u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    413u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
     /**Builder for [`Client::delete_currentuser_device`]
@@ -11246,98 +11283,103 @@ pub mod builder {
         ) -> impl ::std::future::Future<
             Output = ::std::result::Result<ResponseValue<()>, crate::api::Error>,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self { client, app_id, device_id } = self;
-                let app_id = app_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "app_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let device_id = device_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "device_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let url = format!(
-                    "{}/apps/{}/currentuser/devices/{}", client.baseurl, encode_path(&
-                    app_id), encode_path(& device_id),
-                );
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .delete(url)
-                    .header(
-                        ::reqwest::header::ACCEPT,
-                        ::reqwest::header::HeaderValue::from_static("application/json"),
-                    )
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[10usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200u16 => Ok(ResponseValue::empty(response)),
-                    401u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+            >(
+                &crate::api::operations::OPERATIONS[10usize],
+                async move {
+                    let Self { client, app_id, device_id } = self;
+                    let app_id = app_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "app_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let device_id = device_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "device_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let url = format!(
+                        "{}/apps/{}/currentuser/devices/{}", client.baseurl,
+                        encode_path(& app_id), encode_path(& device_id),
+                    );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .delete(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
                             ),
                         )
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[10usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => Ok(ResponseValue::empty(response)),
+                        401u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        403u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    403u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    404u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
     /**Builder for [`Client::update_currentuser_device`]
@@ -11416,119 +11458,124 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self { client, app_id, device_id, body } = self;
-                let app_id = app_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "app_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let device_id = device_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "device_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let body = body
-                    .and_then(|v| {
-                        types::UpdateDeviceRequest::try_from(v)
-                            .map_err(|e| e.to_string())
-                    })
-                    .map_err(CallError::InvalidRequest)?;
-                let url = format!(
-                    "{}/apps/{}/currentuser/devices/{}", client.baseurl, encode_path(&
-                    app_id), encode_path(& device_id),
-                );
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .patch(url)
-                    .header(
-                        ::reqwest::header::ACCEPT,
-                        ::reqwest::header::HeaderValue::from_static("application/json"),
-                    )
-                    .json(&body)
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[39usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200u16 => ResponseValue::from_response(response).await,
-                    400u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+            >(
+                &crate::api::operations::OPERATIONS[39usize],
+                async move {
+                    let Self { client, app_id, device_id, body } = self;
+                    let app_id = app_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "app_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let device_id = device_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "device_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let body = body
+                        .and_then(|v| {
+                            types::UpdateDeviceRequest::try_from(v)
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(CallError::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/currentuser/devices/{}", client.baseurl,
+                        encode_path(& app_id), encode_path(& device_id),
+                    );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .patch(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
                             ),
                         )
+                        .json(&body)
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[39usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        403u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        413u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    401u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    403u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    404u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    413u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
     /**Builder for [`Client::update_email_currentuser`]
@@ -11595,111 +11642,116 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self { client, app_id, body } = self;
-                let app_id = app_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "app_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let body = body
-                    .and_then(|v| {
-                        types::UpdateUserEmailRequest::try_from(v)
-                            .map_err(|e| e.to_string())
-                    })
-                    .map_err(CallError::InvalidRequest)?;
-                let url = format!(
-                    "{}/apps/{}/currentuser/email", client.baseurl, encode_path(&
-                    app_id),
-                );
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .patch(url)
-                    .header(
-                        ::reqwest::header::ACCEPT,
-                        ::reqwest::header::HeaderValue::from_static("application/json"),
-                    )
-                    .json(&body)
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[41usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200u16 => ResponseValue::from_response(response).await,
-                    400u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+            >(
+                &crate::api::operations::OPERATIONS[41usize],
+                async move {
+                    let Self { client, app_id, body } = self;
+                    let app_id = app_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "app_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let body = body
+                        .and_then(|v| {
+                            types::UpdateUserEmailRequest::try_from(v)
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(CallError::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/currentuser/email", client.baseurl, encode_path(&
+                        app_id),
+                    );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .patch(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
                             ),
                         )
+                        .json(&body)
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[41usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        403u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        413u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    401u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    403u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    404u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    413u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
     /**Builder for [`Client::update_phone_currentuser`]
@@ -11766,111 +11818,116 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self { client, app_id, body } = self;
-                let app_id = app_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "app_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let body = body
-                    .and_then(|v| {
-                        types::UpdateUserPhoneRequest::try_from(v)
-                            .map_err(|e| e.to_string())
-                    })
-                    .map_err(CallError::InvalidRequest)?;
-                let url = format!(
-                    "{}/apps/{}/currentuser/phone", client.baseurl, encode_path(&
-                    app_id),
-                );
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .patch(url)
-                    .header(
-                        ::reqwest::header::ACCEPT,
-                        ::reqwest::header::HeaderValue::from_static("application/json"),
-                    )
-                    .json(&body)
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[42usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200u16 => ResponseValue::from_response(response).await,
-                    400u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+            >(
+                &crate::api::operations::OPERATIONS[42usize],
+                async move {
+                    let Self { client, app_id, body } = self;
+                    let app_id = app_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "app_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let body = body
+                        .and_then(|v| {
+                            types::UpdateUserPhoneRequest::try_from(v)
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(CallError::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/currentuser/phone", client.baseurl, encode_path(&
+                        app_id),
+                    );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .patch(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
                             ),
                         )
+                        .json(&body)
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[42usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        403u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        413u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    401u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    403u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    404u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    413u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
     /**Builder for [`Client::get_currentuser_metadata`]
@@ -11909,97 +11966,102 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self { client, app_id } = self;
-                let app_id = app_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "app_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let url = format!(
-                    "{}/apps/{}/currentuser/user-metadata", client.baseurl, encode_path(&
-                    app_id),
-                );
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .get(url)
-                    .header(
-                        ::reqwest::header::ACCEPT,
-                        ::reqwest::header::HeaderValue::from_static("application/json"),
-                    )
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[18usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200u16 => ResponseValue::from_response(response).await,
-                    400u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+            >(
+                &crate::api::operations::OPERATIONS[18usize],
+                async move {
+                    let Self { client, app_id } = self;
+                    let app_id = app_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "app_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let url = format!(
+                        "{}/apps/{}/currentuser/user-metadata", client.baseurl,
+                        encode_path(& app_id),
+                    );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .get(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
                             ),
                         )
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[18usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        403u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    401u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    403u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    404u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
     /**Builder for [`Client::update_currentuser_metadata`]
@@ -12066,111 +12128,116 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self { client, app_id, body } = self;
-                let app_id = app_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "app_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let body = body
-                    .and_then(|v| {
-                        types::UpdateMetadataRequest::try_from(v)
-                            .map_err(|e| e.to_string())
-                    })
-                    .map_err(CallError::InvalidRequest)?;
-                let url = format!(
-                    "{}/apps/{}/currentuser/user-metadata", client.baseurl, encode_path(&
-                    app_id),
-                );
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .patch(url)
-                    .header(
-                        ::reqwest::header::ACCEPT,
-                        ::reqwest::header::HeaderValue::from_static("application/json"),
-                    )
-                    .json(&body)
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[40usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200u16 => ResponseValue::from_response(response).await,
-                    400u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+            >(
+                &crate::api::operations::OPERATIONS[40usize],
+                async move {
+                    let Self { client, app_id, body } = self;
+                    let app_id = app_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "app_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let body = body
+                        .and_then(|v| {
+                            types::UpdateMetadataRequest::try_from(v)
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(CallError::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/currentuser/user-metadata", client.baseurl,
+                        encode_path(& app_id),
+                    );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .patch(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
                             ),
                         )
+                        .json(&body)
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[40usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        403u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        413u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    401u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    403u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    404u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    413u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
     /**Builder for [`Client::get_currentuser_social_connections`]
@@ -12209,90 +12276,95 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self { client, app_id } = self;
-                let app_id = app_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "app_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let url = format!(
-                    "{}/apps/{}/currentuser/social-connections", client.baseurl,
-                    encode_path(& app_id),
-                );
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .get(url)
-                    .header(
-                        ::reqwest::header::ACCEPT,
-                        ::reqwest::header::HeaderValue::from_static("application/json"),
-                    )
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[19usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200u16 => ResponseValue::from_response(response).await,
-                    401u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+            >(
+                &crate::api::operations::OPERATIONS[19usize],
+                async move {
+                    let Self { client, app_id } = self;
+                    let app_id = app_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "app_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let url = format!(
+                        "{}/apps/{}/currentuser/social-connections", client.baseurl,
+                        encode_path(& app_id),
+                    );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .get(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
                             ),
                         )
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[19usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        401u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        403u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    403u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    404u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
     /**Builder for [`Client::delete_currentuser_social_connection`]
@@ -12345,105 +12417,110 @@ pub mod builder {
         ) -> impl ::std::future::Future<
             Output = ::std::result::Result<ResponseValue<()>, crate::api::Error>,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self { client, app_id, social_connection_type } = self;
-                let app_id = app_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "app_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let social_connection_type = social_connection_type
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "social_connection_type was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let url = format!(
-                    "{}/apps/{}/currentuser/social-connections/{}", client.baseurl,
-                    encode_path(& app_id), encode_path(& social_connection_type),
-                );
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .delete(url)
-                    .header(
-                        ::reqwest::header::ACCEPT,
-                        ::reqwest::header::HeaderValue::from_static("application/json"),
-                    )
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[11usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200u16 => Ok(ResponseValue::empty(response)),
-                    400u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+            >(
+                &crate::api::operations::OPERATIONS[11usize],
+                async move {
+                    let Self { client, app_id, social_connection_type } = self;
+                    let app_id = app_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "app_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let social_connection_type = social_connection_type
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "social_connection_type was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let url = format!(
+                        "{}/apps/{}/currentuser/social-connections/{}", client.baseurl,
+                        encode_path(& app_id), encode_path(& social_connection_type),
+                    );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .delete(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
                             ),
                         )
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[11usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => Ok(ResponseValue::empty(response)),
+                        400u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        403u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    401u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    403u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    404u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
     /**Builder for [`Client::login_magic_link`]
@@ -12510,103 +12587,109 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self { client, app_id, body } = self;
-                let app_id = app_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "app_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let body = body
-                    .and_then(|v| {
-                        types::LoginMagicLinkRequest::try_from(v)
-                            .map_err(|e| e.to_string())
-                    })
-                    .map_err(CallError::InvalidRequest)?;
-                let url = format!(
-                    "{}/apps/{}/login/magic-link", client.baseurl, encode_path(& app_id),
-                );
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .post(url)
-                    .header(
-                        ::reqwest::header::ACCEPT,
-                        ::reqwest::header::HeaderValue::from_static("application/json"),
-                    )
-                    .json(&body)
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[22usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200u16 => ResponseValue::from_response(response).await,
-                    400u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+            >(
+                &crate::api::operations::OPERATIONS[22usize],
+                async move {
+                    let Self { client, app_id, body } = self;
+                    let app_id = app_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "app_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let body = body
+                        .and_then(|v| {
+                            types::LoginMagicLinkRequest::try_from(v)
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(CallError::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/login/magic-link", client.baseurl, encode_path(&
+                        app_id),
+                    );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .post(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
                             ),
                         )
+                        .json(&body)
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[22usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        403u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        413u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    403u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    404u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    413u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
     /**Builder for [`Client::login_one_time_passcode`]
@@ -12674,110 +12757,115 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self { client, app_id, body } = self;
-                let app_id = app_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "app_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let body = body
-                    .and_then(|v| {
-                        types::LoginOneTimePasscodeRequest::try_from(v)
-                            .map_err(|e| e.to_string())
-                    })
-                    .map_err(CallError::InvalidRequest)?;
-                let url = format!(
-                    "{}/apps/{}/login/otp", client.baseurl, encode_path(& app_id),
-                );
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .post(url)
-                    .header(
-                        ::reqwest::header::ACCEPT,
-                        ::reqwest::header::HeaderValue::from_static("application/json"),
-                    )
-                    .json(&body)
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[23usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    201u16 => ResponseValue::from_response(response).await,
-                    400u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+            >(
+                &crate::api::operations::OPERATIONS[23usize],
+                async move {
+                    let Self { client, app_id, body } = self;
+                    let app_id = app_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "app_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let body = body
+                        .and_then(|v| {
+                            types::LoginOneTimePasscodeRequest::try_from(v)
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(CallError::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/login/otp", client.baseurl, encode_path(& app_id),
+                    );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .post(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
                             ),
                         )
+                        .json(&body)
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[23usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        201u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        403u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        413u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    401u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    403u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    404u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    413u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
     /**Builder for [`Client::login_webauthn_start`]
@@ -12845,118 +12933,123 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self { client, app_id, body } = self;
-                let app_id = app_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "app_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let body = body
-                    .and_then(|v| {
-                        types::LoginWebAuthnStartRequest::try_from(v)
-                            .map_err(|e| e.to_string())
-                    })
-                    .map_err(CallError::InvalidRequest)?;
-                let url = format!(
-                    "{}/apps/{}/login/webauthn/start", client.baseurl, encode_path(&
-                    app_id),
-                );
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .post(url)
-                    .header(
-                        ::reqwest::header::ACCEPT,
-                        ::reqwest::header::HeaderValue::from_static("application/json"),
-                    )
-                    .json(&body)
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[25usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200u16 => ResponseValue::from_response(response).await,
-                    400u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+            >(
+                &crate::api::operations::OPERATIONS[25usize],
+                async move {
+                    let Self { client, app_id, body } = self;
+                    let app_id = app_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "app_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let body = body
+                        .and_then(|v| {
+                            types::LoginWebAuthnStartRequest::try_from(v)
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(CallError::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/login/webauthn/start", client.baseurl, encode_path(&
+                        app_id),
+                    );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .post(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
                             ),
                         )
+                        .json(&body)
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[25usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        403u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        409u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        413u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    401u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    403u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    404u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    409u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    413u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
     /**Builder for [`Client::login_webauthn_finish`]
@@ -13024,111 +13117,116 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self { client, app_id, body } = self;
-                let app_id = app_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "app_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let body = body
-                    .and_then(|v| {
-                        types::LoginWebAuthnFinishRequest::try_from(v)
-                            .map_err(|e| e.to_string())
-                    })
-                    .map_err(CallError::InvalidRequest)?;
-                let url = format!(
-                    "{}/apps/{}/login/webauthn/finish", client.baseurl, encode_path(&
-                    app_id),
-                );
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .post(url)
-                    .header(
-                        ::reqwest::header::ACCEPT,
-                        ::reqwest::header::HeaderValue::from_static("application/json"),
-                    )
-                    .json(&body)
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[24usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200u16 => ResponseValue::from_response(response).await,
-                    400u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+            >(
+                &crate::api::operations::OPERATIONS[24usize],
+                async move {
+                    let Self { client, app_id, body } = self;
+                    let app_id = app_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "app_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let body = body
+                        .and_then(|v| {
+                            types::LoginWebAuthnFinishRequest::try_from(v)
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(CallError::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/login/webauthn/finish", client.baseurl, encode_path(&
+                        app_id),
+                    );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .post(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
                             ),
                         )
+                        .json(&body)
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[24usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        403u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        413u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    401u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    403u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    404u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    413u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
     /**Builder for [`Client::activate_magic_link`]
@@ -13195,111 +13293,116 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self { client, app_id, body } = self;
-                let app_id = app_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "app_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let body = body
-                    .and_then(|v| {
-                        types::ActivateMagicLinkRequest::try_from(v)
-                            .map_err(|e| e.to_string())
-                    })
-                    .map_err(CallError::InvalidRequest)?;
-                let url = format!(
-                    "{}/apps/{}/magic-link/activate", client.baseurl, encode_path(&
-                    app_id),
-                );
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .patch(url)
-                    .header(
-                        ::reqwest::header::ACCEPT,
-                        ::reqwest::header::HeaderValue::from_static("application/json"),
-                    )
-                    .json(&body)
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[0usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200u16 => ResponseValue::from_response(response).await,
-                    400u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+            >(
+                &crate::api::operations::OPERATIONS[0usize],
+                async move {
+                    let Self { client, app_id, body } = self;
+                    let app_id = app_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "app_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let body = body
+                        .and_then(|v| {
+                            types::ActivateMagicLinkRequest::try_from(v)
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(CallError::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/magic-link/activate", client.baseurl, encode_path(&
+                        app_id),
+                    );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .patch(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
                             ),
                         )
+                        .json(&body)
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[0usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        403u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        413u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    401u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    403u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    404u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    413u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
     /**Builder for [`Client::magic_link_status`]
@@ -13367,104 +13470,109 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self { client, app_id, body } = self;
-                let app_id = app_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "app_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let body = body
-                    .and_then(|v| {
-                        types::GetMagicLinkStatusRequest::try_from(v)
-                            .map_err(|e| e.to_string())
-                    })
-                    .map_err(CallError::InvalidRequest)?;
-                let url = format!(
-                    "{}/apps/{}/magic-link/status", client.baseurl, encode_path(&
-                    app_id),
-                );
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .post(url)
-                    .header(
-                        ::reqwest::header::ACCEPT,
-                        ::reqwest::header::HeaderValue::from_static("application/json"),
-                    )
-                    .json(&body)
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[26usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200u16 => ResponseValue::from_response(response).await,
-                    400u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+            >(
+                &crate::api::operations::OPERATIONS[26usize],
+                async move {
+                    let Self { client, app_id, body } = self;
+                    let app_id = app_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "app_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let body = body
+                        .and_then(|v| {
+                            types::GetMagicLinkStatusRequest::try_from(v)
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(CallError::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/magic-link/status", client.baseurl, encode_path(&
+                        app_id),
+                    );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .post(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
                             ),
                         )
+                        .json(&body)
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[26usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        413u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    401u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    404u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    413u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
     /**Builder for [`Client::activate_one_time_passcode`]
@@ -13532,110 +13640,115 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self { client, app_id, body } = self;
-                let app_id = app_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "app_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let body = body
-                    .and_then(|v| {
-                        types::ActivateOneTimePasscodeRequest::try_from(v)
-                            .map_err(|e| e.to_string())
-                    })
-                    .map_err(CallError::InvalidRequest)?;
-                let url = format!(
-                    "{}/apps/{}/otp/activate", client.baseurl, encode_path(& app_id),
-                );
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .post(url)
-                    .header(
-                        ::reqwest::header::ACCEPT,
-                        ::reqwest::header::HeaderValue::from_static("application/json"),
-                    )
-                    .json(&body)
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[1usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200u16 => ResponseValue::from_response(response).await,
-                    400u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+            >(
+                &crate::api::operations::OPERATIONS[1usize],
+                async move {
+                    let Self { client, app_id, body } = self;
+                    let app_id = app_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "app_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let body = body
+                        .and_then(|v| {
+                            types::ActivateOneTimePasscodeRequest::try_from(v)
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(CallError::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/otp/activate", client.baseurl, encode_path(& app_id),
+                    );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .post(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
                             ),
                         )
+                        .json(&body)
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[1usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        403u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        413u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    401u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    403u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    404u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    413u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
     /**Builder for [`Client::register_magic_link`]
@@ -13702,104 +13815,109 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self { client, app_id, body } = self;
-                let app_id = app_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "app_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let body = body
-                    .and_then(|v| {
-                        types::RegisterMagicLinkRequest::try_from(v)
-                            .map_err(|e| e.to_string())
-                    })
-                    .map_err(CallError::InvalidRequest)?;
-                let url = format!(
-                    "{}/apps/{}/register/magic-link", client.baseurl, encode_path(&
-                    app_id),
-                );
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .post(url)
-                    .header(
-                        ::reqwest::header::ACCEPT,
-                        ::reqwest::header::HeaderValue::from_static("application/json"),
-                    )
-                    .json(&body)
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[32usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    201u16 => ResponseValue::from_response(response).await,
-                    400u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+            >(
+                &crate::api::operations::OPERATIONS[32usize],
+                async move {
+                    let Self { client, app_id, body } = self;
+                    let app_id = app_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "app_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let body = body
+                        .and_then(|v| {
+                            types::RegisterMagicLinkRequest::try_from(v)
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(CallError::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/register/magic-link", client.baseurl, encode_path(&
+                        app_id),
+                    );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .post(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
                             ),
                         )
+                        .json(&body)
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[32usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        201u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        403u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        413u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    403u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    404u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    413u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
     /**Builder for [`Client::register_one_time_passcode`]
@@ -13867,103 +13985,108 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self { client, app_id, body } = self;
-                let app_id = app_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "app_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let body = body
-                    .and_then(|v| {
-                        types::RegisterOneTimePasscodeRequest::try_from(v)
-                            .map_err(|e| e.to_string())
-                    })
-                    .map_err(CallError::InvalidRequest)?;
-                let url = format!(
-                    "{}/apps/{}/register/otp", client.baseurl, encode_path(& app_id),
-                );
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .post(url)
-                    .header(
-                        ::reqwest::header::ACCEPT,
-                        ::reqwest::header::HeaderValue::from_static("application/json"),
-                    )
-                    .json(&body)
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[33usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    201u16 => ResponseValue::from_response(response).await,
-                    400u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+            >(
+                &crate::api::operations::OPERATIONS[33usize],
+                async move {
+                    let Self { client, app_id, body } = self;
+                    let app_id = app_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "app_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let body = body
+                        .and_then(|v| {
+                            types::RegisterOneTimePasscodeRequest::try_from(v)
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(CallError::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/register/otp", client.baseurl, encode_path(& app_id),
+                    );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .post(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
                             ),
                         )
+                        .json(&body)
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[33usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        201u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        403u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        413u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    403u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    404u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    413u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
     /**Builder for [`Client::register_webauthn_start`]
@@ -14031,111 +14154,116 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self { client, app_id, body } = self;
-                let app_id = app_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "app_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let body = body
-                    .and_then(|v| {
-                        types::RegisterWebAuthnStartRequest::try_from(v)
-                            .map_err(|e| e.to_string())
-                    })
-                    .map_err(CallError::InvalidRequest)?;
-                let url = format!(
-                    "{}/apps/{}/register/webauthn/start", client.baseurl, encode_path(&
-                    app_id),
-                );
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .post(url)
-                    .header(
-                        ::reqwest::header::ACCEPT,
-                        ::reqwest::header::HeaderValue::from_static("application/json"),
-                    )
-                    .json(&body)
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[36usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200u16 => ResponseValue::from_response(response).await,
-                    400u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+            >(
+                &crate::api::operations::OPERATIONS[36usize],
+                async move {
+                    let Self { client, app_id, body } = self;
+                    let app_id = app_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "app_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let body = body
+                        .and_then(|v| {
+                            types::RegisterWebAuthnStartRequest::try_from(v)
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(CallError::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/register/webauthn/start", client.baseurl,
+                        encode_path(& app_id),
+                    );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .post(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
                             ),
                         )
+                        .json(&body)
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[36usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        403u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        413u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    401u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    403u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    404u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    413u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
     /**Builder for [`Client::register_webauthn_finish`]
@@ -14203,111 +14331,116 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self { client, app_id, body } = self;
-                let app_id = app_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "app_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let body = body
-                    .and_then(|v| {
-                        types::RegisterWebAuthnFinishRequest::try_from(v)
-                            .map_err(|e| e.to_string())
-                    })
-                    .map_err(CallError::InvalidRequest)?;
-                let url = format!(
-                    "{}/apps/{}/register/webauthn/finish", client.baseurl, encode_path(&
-                    app_id),
-                );
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .post(url)
-                    .header(
-                        ::reqwest::header::ACCEPT,
-                        ::reqwest::header::HeaderValue::from_static("application/json"),
-                    )
-                    .json(&body)
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[34usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    201u16 => ResponseValue::from_response(response).await,
-                    400u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+            >(
+                &crate::api::operations::OPERATIONS[34usize],
+                async move {
+                    let Self { client, app_id, body } = self;
+                    let app_id = app_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "app_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let body = body
+                        .and_then(|v| {
+                            types::RegisterWebAuthnFinishRequest::try_from(v)
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(CallError::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/register/webauthn/finish", client.baseurl,
+                        encode_path(& app_id),
+                    );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .post(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
                             ),
                         )
+                        .json(&body)
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[34usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        201u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        403u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        413u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    401u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    403u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    404u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    413u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
     /**Builder for [`Client::refresh_auth_token`]
@@ -14374,110 +14507,115 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self { client, app_id, body } = self;
-                let app_id = app_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "app_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let body = body
-                    .and_then(|v| {
-                        types::RefreshAuthTokenRequest::try_from(v)
-                            .map_err(|e| e.to_string())
-                    })
-                    .map_err(CallError::InvalidRequest)?;
-                let url = format!(
-                    "{}/apps/{}/tokens", client.baseurl, encode_path(& app_id),
-                );
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .post(url)
-                    .header(
-                        ::reqwest::header::ACCEPT,
-                        ::reqwest::header::HeaderValue::from_static("application/json"),
-                    )
-                    .json(&body)
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[31usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    201u16 => ResponseValue::from_response(response).await,
-                    400u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+            >(
+                &crate::api::operations::OPERATIONS[31usize],
+                async move {
+                    let Self { client, app_id, body } = self;
+                    let app_id = app_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "app_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let body = body
+                        .and_then(|v| {
+                            types::RefreshAuthTokenRequest::try_from(v)
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(CallError::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/tokens", client.baseurl, encode_path(& app_id),
+                    );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .post(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
                             ),
                         )
+                        .json(&body)
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[31usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        201u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        403u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        413u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    401u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    403u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    404u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    413u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
     /**Builder for [`Client::revoke_refresh_token`]
@@ -14527,96 +14665,101 @@ pub mod builder {
         ) -> impl ::std::future::Future<
             Output = ::std::result::Result<ResponseValue<()>, crate::api::Error>,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self { client, app_id, refresh_token } = self;
-                let app_id = app_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "app_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let refresh_token = refresh_token
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "refresh_token was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let url = format!(
-                    "{}/apps/{}/tokens", client.baseurl, encode_path(& app_id),
-                );
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .delete(url)
-                    .header(
-                        ::reqwest::header::ACCEPT,
-                        ::reqwest::header::HeaderValue::from_static("application/json"),
-                    )
-                    .query(
-                        &::passage_runtime::QueryParam::new(
-                            "refresh_token",
-                            &refresh_token,
-                        ),
-                    )
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[38usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200u16 => Ok(ResponseValue::empty(response)),
-                    400u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+            >(
+                &crate::api::operations::OPERATIONS[38usize],
+                async move {
+                    let Self { client, app_id, refresh_token } = self;
+                    let app_id = app_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "app_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let refresh_token = refresh_token
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "refresh_token was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let url = format!(
+                        "{}/apps/{}/tokens", client.baseurl, encode_path(& app_id),
+                    );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .delete(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
                             ),
                         )
-                    }
-                    404u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+                        .query(
+                            &::passage_runtime::QueryParam::new(
+                                "refresh_token",
+                                &refresh_token,
                             ),
                         )
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[38usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => Ok(ResponseValue::empty(response)),
+                        400u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
     /**Builder for [`Client::check_user_identifier`]
@@ -14669,93 +14812,101 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self { client, app_id, identifier } = self;
-                let app_id = app_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "app_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let identifier = identifier
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "identifier was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let url = format!(
-                    "{}/apps/{}/users", client.baseurl, encode_path(& app_id),
-                );
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .get(url)
-                    .header(
-                        ::reqwest::header::ACCEPT,
-                        ::reqwest::header::HeaderValue::from_static("application/json"),
-                    )
-                    .query(
-                        &::passage_runtime::QueryParam::new("identifier", &identifier),
-                    )
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[6usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200u16 => ResponseValue::from_response(response).await,
-                    400u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+            >(
+                &crate::api::operations::OPERATIONS[6usize],
+                async move {
+                    let Self { client, app_id, identifier } = self;
+                    let app_id = app_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "app_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let identifier = identifier
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "identifier was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let url = format!(
+                        "{}/apps/{}/users", client.baseurl, encode_path(& app_id),
+                    );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .get(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
                             ),
                         )
-                    }
-                    404u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+                        .query(
+                            &::passage_runtime::QueryParam::new(
+                                "identifier",
+                                &identifier,
                             ),
                         )
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[6usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
     /**Builder for [`Client::create_user`]
@@ -14820,102 +14971,108 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self { client, app_id, body } = self;
-                let app_id = app_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "app_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let body = body
-                    .and_then(|v| {
-                        types::CreateUserParams::try_from(v).map_err(|e| e.to_string())
-                    })
-                    .map_err(CallError::InvalidRequest)?;
-                let url = format!(
-                    "{}/apps/{}/users", client.baseurl, encode_path(& app_id),
-                );
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .post(url)
-                    .header(
-                        ::reqwest::header::ACCEPT,
-                        ::reqwest::header::HeaderValue::from_static("application/json"),
-                    )
-                    .json(&body)
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[8usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    201u16 => ResponseValue::from_response(response).await,
-                    400u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+            >(
+                &crate::api::operations::OPERATIONS[8usize],
+                async move {
+                    let Self { client, app_id, body } = self;
+                    let app_id = app_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "app_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let body = body
+                        .and_then(|v| {
+                            types::CreateUserParams::try_from(v)
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(CallError::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/users", client.baseurl, encode_path(& app_id),
+                    );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .post(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
                             ),
                         )
+                        .json(&body)
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[8usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        201u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        403u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        413u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    403u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    404u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    413u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
     /**Builder for [`Client::get_authorize`]
@@ -15040,149 +15197,156 @@ pub mod builder {
         ) -> impl ::std::future::Future<
             Output = ::std::result::Result<ResponseValue<ByteStream>, crate::api::Error>,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self {
-                    client,
-                    app_id,
-                    code_challenge,
-                    code_challenge_method,
-                    connection_type,
-                    login_hint,
-                    redirect_uri,
-                    state,
-                } = self;
-                let app_id = app_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "app_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let code_challenge = code_challenge
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "code_challenge was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let code_challenge_method = code_challenge_method
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "code_challenge_method was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let connection_type = connection_type
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "connection_type was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let login_hint = login_hint.map_err(CallError::InvalidRequest)?;
-                let redirect_uri = redirect_uri
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "redirect_uri was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let state = state.map_err(CallError::InvalidRequest)?;
-                let url = format!(
-                    "{}/apps/{}/social/authorize", client.baseurl, encode_path(& app_id),
-                );
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .get(url)
-                    .query(
-                        &::passage_runtime::QueryParam::new(
-                            "code_challenge",
-                            &code_challenge,
-                        ),
-                    )
-                    .query(
-                        &::passage_runtime::QueryParam::new(
-                            "code_challenge_method",
-                            &code_challenge_method,
-                        ),
-                    )
-                    .query(
-                        &::passage_runtime::QueryParam::new(
-                            "connection_type",
-                            &connection_type,
-                        ),
-                    )
-                    .query(
-                        &::passage_runtime::QueryParam::new("login_hint", &login_hint),
-                    )
-                    .query(
-                        &::passage_runtime::QueryParam::new(
-                            "redirect_uri",
-                            &redirect_uri,
-                        ),
-                    )
-                    .query(&::passage_runtime::QueryParam::new("state", &state))
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[15usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => Ok(ResponseValue::stream(response)),
-                    400u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+            >(
+                &crate::api::operations::OPERATIONS[15usize],
+                async move {
+                    let Self {
+                        client,
+                        app_id,
+                        code_challenge,
+                        code_challenge_method,
+                        connection_type,
+                        login_hint,
+                        redirect_uri,
+                        state,
+                    } = self;
+                    let app_id = app_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "app_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let code_challenge = code_challenge
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "code_challenge was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let code_challenge_method = code_challenge_method
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "code_challenge_method was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let connection_type = connection_type
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "connection_type was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let login_hint = login_hint.map_err(CallError::InvalidRequest)?;
+                    let redirect_uri = redirect_uri
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "redirect_uri was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let state = state.map_err(CallError::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/social/authorize", client.baseurl, encode_path(&
+                        app_id),
+                    );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .get(url)
+                        .query(
+                            &::passage_runtime::QueryParam::new(
+                                "code_challenge",
+                                &code_challenge,
                             ),
                         )
-                    }
-                    404u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+                        .query(
+                            &::passage_runtime::QueryParam::new(
+                                "code_challenge_method",
+                                &code_challenge_method,
                             ),
                         )
-                    }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+                        .query(
+                            &::passage_runtime::QueryParam::new(
+                                "connection_type",
+                                &connection_type,
                             ),
                         )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+                        .query(
+                            &::passage_runtime::QueryParam::new(
+                                "login_hint",
+                                &login_hint,
                             ),
                         )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+                        .query(
+                            &::passage_runtime::QueryParam::new(
+                                "redirect_uri",
+                                &redirect_uri,
                             ),
                         )
+                        .query(&::passage_runtime::QueryParam::new("state", &state))
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[15usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200..=299 => Ok(ResponseValue::stream(response)),
+                        400u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
     /**Builder for [`Client::oauth2_callback`]
@@ -15277,100 +15441,103 @@ pub mod builder {
         ) -> impl ::std::future::Future<
             Output = ::std::result::Result<ResponseValue<ByteStream>, crate::api::Error>,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self { client, app_id, code, error, error_description, state } = self;
-                let app_id = app_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "app_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let code = code
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "code was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let error = error.map_err(CallError::InvalidRequest)?;
-                let error_description = error_description
-                    .map_err(CallError::InvalidRequest)?;
-                let state = state.map_err(CallError::InvalidRequest)?;
-                let url = format!(
-                    "{}/apps/{}/social/oauth2_callback", client.baseurl, encode_path(&
-                    app_id),
-                );
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .get(url)
-                    .query(&::passage_runtime::QueryParam::new("code", &code))
-                    .query(&::passage_runtime::QueryParam::new("error", &error))
-                    .query(
-                        &::passage_runtime::QueryParam::new(
-                            "error_description",
-                            &error_description,
-                        ),
-                    )
-                    .query(&::passage_runtime::QueryParam::new("state", &state))
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[27usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => Ok(ResponseValue::stream(response)),
-                    400u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+            >(
+                &crate::api::operations::OPERATIONS[27usize],
+                async move {
+                    let Self { client, app_id, code, error, error_description, state } = self;
+                    let app_id = app_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "app_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let code = code
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "code was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let error = error.map_err(CallError::InvalidRequest)?;
+                    let error_description = error_description
+                        .map_err(CallError::InvalidRequest)?;
+                    let state = state.map_err(CallError::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/social/oauth2_callback", client.baseurl,
+                        encode_path(& app_id),
+                    );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .get(url)
+                        .query(&::passage_runtime::QueryParam::new("code", &code))
+                        .query(&::passage_runtime::QueryParam::new("error", &error))
+                        .query(
+                            &::passage_runtime::QueryParam::new(
+                                "error_description",
+                                &error_description,
                             ),
                         )
+                        .query(&::passage_runtime::QueryParam::new("state", &state))
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[27usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200..=299 => Ok(ResponseValue::stream(response)),
+                        400u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    404u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
     /**Builder for [`Client::apple_oauth2_callback`]
@@ -15434,93 +15601,96 @@ pub mod builder {
         ) -> impl ::std::future::Future<
             Output = ::std::result::Result<ResponseValue<ByteStream>, crate::api::Error>,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self { client, app_id, body } = self;
-                let app_id = app_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "app_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let body = body
-                    .and_then(|v| {
-                        types::AppleOAuth2CallbackForm::try_from(v)
-                            .map_err(|e| e.to_string())
-                    })
-                    .map_err(CallError::InvalidRequest)?;
-                let url = format!(
-                    "{}/apps/{}/social/oauth2_callback", client.baseurl, encode_path(&
-                    app_id),
-                );
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .post(url)
-                    .form_urlencoded(&body)?
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[2usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => Ok(ResponseValue::stream(response)),
-                    400u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
+            >(
+                &crate::api::operations::OPERATIONS[2usize],
+                async move {
+                    let Self { client, app_id, body } = self;
+                    let app_id = app_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "app_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let body = body
+                        .and_then(|v| {
+                            types::AppleOAuth2CallbackForm::try_from(v)
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(CallError::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/social/oauth2_callback", client.baseurl,
+                        encode_path(& app_id),
+                    );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .post(url)
+                        .form_urlencoded(&body)?
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[2usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200..=299 => Ok(ResponseValue::stream(response)),
+                        400u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        413u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    404u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    413u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
     /**Builder for [`Client::exchange_social_token`]
@@ -15587,107 +15757,114 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self { client, app_id, code, verifier } = self;
-                let app_id = app_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "app_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let code = code
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "code was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let verifier = verifier
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "verifier was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let url = format!(
-                    "{}/apps/{}/social/token", client.baseurl, encode_path(& app_id),
-                );
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .get(url)
-                    .header(
-                        ::reqwest::header::ACCEPT,
-                        ::reqwest::header::HeaderValue::from_static("application/json"),
-                    )
-                    .query(&::passage_runtime::QueryParam::new("code", &code))
-                    .query(&::passage_runtime::QueryParam::new("verifier", &verifier))
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[13usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    201u16 => ResponseValue::from_response(response).await,
-                    400u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+            >(
+                &crate::api::operations::OPERATIONS[13usize],
+                async move {
+                    let Self { client, app_id, code, verifier } = self;
+                    let app_id = app_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "app_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let code = code
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "code was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let verifier = verifier
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "verifier was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let url = format!(
+                        "{}/apps/{}/social/token", client.baseurl, encode_path(& app_id),
+                    );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .get(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
                             ),
                         )
-                    }
-                    403u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
+                        .query(&::passage_runtime::QueryParam::new("code", &code))
+                        .query(
+                            &::passage_runtime::QueryParam::new("verifier", &verifier),
                         )
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[13usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        201u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        403u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    404u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
     /**Builder for [`Client::currentuser_social_link_account`]
@@ -15751,115 +15928,122 @@ pub mod builder {
         ) -> impl ::std::future::Future<
             Output = ::std::result::Result<ResponseValue<()>, crate::api::Error>,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self { client, app_id, code, verifier } = self;
-                let app_id = app_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "app_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let code = code
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "code was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let verifier = verifier
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "verifier was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let url = format!(
-                    "{}/apps/{}/currentuser/social/link_account", client.baseurl,
-                    encode_path(& app_id),
-                );
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .get(url)
-                    .header(
-                        ::reqwest::header::ACCEPT,
-                        ::reqwest::header::HeaderValue::from_static("application/json"),
-                    )
-                    .query(&::passage_runtime::QueryParam::new("code", &code))
-                    .query(&::passage_runtime::QueryParam::new("verifier", &verifier))
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[9usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    201u16 => Ok(ResponseValue::empty(response)),
-                    400u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+            >(
+                &crate::api::operations::OPERATIONS[9usize],
+                async move {
+                    let Self { client, app_id, code, verifier } = self;
+                    let app_id = app_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "app_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let code = code
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "code was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let verifier = verifier
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "verifier was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let url = format!(
+                        "{}/apps/{}/currentuser/social/link_account", client.baseurl,
+                        encode_path(& app_id),
+                    );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .get(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
                             ),
                         )
-                    }
-                    401u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
+                        .query(&::passage_runtime::QueryParam::new("code", &code))
+                        .query(
+                            &::passage_runtime::QueryParam::new("verifier", &verifier),
                         )
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[9usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        201u16 => Ok(ResponseValue::empty(response)),
+                        400u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        403u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    403u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    404u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
     /**Builder for [`Client::authenticate_webauthn_start_with_transaction`]
@@ -15932,113 +16116,118 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self { client, app_id, body } = self;
-                let app_id = app_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "app_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let body = body
-                    .and_then(|v| {
-                        types::AuthenticateWebAuthnStartWithTransactionRequest::try_from(
-                                v,
+            >(
+                &crate::api::operations::OPERATIONS[5usize],
+                async move {
+                    let Self { client, app_id, body } = self;
+                    let app_id = app_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "app_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let body = body
+                        .and_then(|v| {
+                            types::AuthenticateWebAuthnStartWithTransactionRequest::try_from(
+                                    v,
+                                )
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(CallError::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/authenticate/transactions/webauthn/start", client
+                        .baseurl, encode_path(& app_id),
+                    );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .post(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
+                            ),
+                        )
+                        .json(&body)
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[5usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
-                            .map_err(|e| e.to_string())
-                    })
-                    .map_err(CallError::InvalidRequest)?;
-                let url = format!(
-                    "{}/apps/{}/authenticate/transactions/webauthn/start", client
-                    .baseurl, encode_path(& app_id),
-                );
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .post(url)
-                    .header(
-                        ::reqwest::header::ACCEPT,
-                        ::reqwest::header::HeaderValue::from_static("application/json"),
-                    )
-                    .json(&body)
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[5usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200u16 => ResponseValue::from_response(response).await,
-                    400u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
+                        }
+                        401u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        409u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        413u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    401u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    404u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    409u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    413u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
     /**Builder for [`Client::authenticate_webauthn_finish_with_transaction`]
@@ -16111,113 +16300,118 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self { client, app_id, body } = self;
-                let app_id = app_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "app_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let body = body
-                    .and_then(|v| {
-                        types::AuthenticateWebAuthnFinishWithTransactionRequest::try_from(
-                                v,
+            >(
+                &crate::api::operations::OPERATIONS[4usize],
+                async move {
+                    let Self { client, app_id, body } = self;
+                    let app_id = app_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "app_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let body = body
+                        .and_then(|v| {
+                            types::AuthenticateWebAuthnFinishWithTransactionRequest::try_from(
+                                    v,
+                                )
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(CallError::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/authenticate/transactions/webauthn/finish", client
+                        .baseurl, encode_path(& app_id),
+                    );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .post(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
+                            ),
+                        )
+                        .json(&body)
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[4usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
                             )
-                            .map_err(|e| e.to_string())
-                    })
-                    .map_err(CallError::InvalidRequest)?;
-                let url = format!(
-                    "{}/apps/{}/authenticate/transactions/webauthn/finish", client
-                    .baseurl, encode_path(& app_id),
-                );
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .post(url)
-                    .header(
-                        ::reqwest::header::ACCEPT,
-                        ::reqwest::header::HeaderValue::from_static("application/json"),
-                    )
-                    .json(&body)
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[4usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200u16 => ResponseValue::from_response(response).await,
-                    400u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
+                        }
+                        401u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        409u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        413u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    401u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    404u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    409u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    413u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
     /**Builder for [`Client::register_webauthn_start_with_transaction`]
@@ -16288,104 +16482,111 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self { client, app_id, body } = self;
-                let app_id = app_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "app_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let body = body
-                    .and_then(|v| {
-                        types::RegisterWebAuthnStartWithTransactionRequest::try_from(v)
-                            .map_err(|e| e.to_string())
-                    })
-                    .map_err(CallError::InvalidRequest)?;
-                let url = format!(
-                    "{}/apps/{}/register/transactions/webauthn/start", client.baseurl,
-                    encode_path(& app_id),
-                );
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .post(url)
-                    .header(
-                        ::reqwest::header::ACCEPT,
-                        ::reqwest::header::HeaderValue::from_static("application/json"),
-                    )
-                    .json(&body)
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[37usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200u16 => ResponseValue::from_response(response).await,
-                    400u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+            >(
+                &crate::api::operations::OPERATIONS[37usize],
+                async move {
+                    let Self { client, app_id, body } = self;
+                    let app_id = app_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "app_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let body = body
+                        .and_then(|v| {
+                            types::RegisterWebAuthnStartWithTransactionRequest::try_from(
+                                    v,
+                                )
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(CallError::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/register/transactions/webauthn/start", client
+                        .baseurl, encode_path(& app_id),
+                    );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .post(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
                             ),
                         )
+                        .json(&body)
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[37usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        413u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    401u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    404u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    413u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
     /**Builder for [`Client::register_webauthn_finish_with_transaction`]
@@ -16458,104 +16659,111 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self { client, app_id, body } = self;
-                let app_id = app_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "app_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let body = body
-                    .and_then(|v| {
-                        types::RegisterWebAuthnFinishWithTransactionRequest::try_from(v)
-                            .map_err(|e| e.to_string())
-                    })
-                    .map_err(CallError::InvalidRequest)?;
-                let url = format!(
-                    "{}/apps/{}/register/transactions/webauthn/finish", client.baseurl,
-                    encode_path(& app_id),
-                );
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .post(url)
-                    .header(
-                        ::reqwest::header::ACCEPT,
-                        ::reqwest::header::HeaderValue::from_static("application/json"),
-                    )
-                    .json(&body)
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[35usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    201u16 => ResponseValue::from_response(response).await,
-                    400u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+            >(
+                &crate::api::operations::OPERATIONS[35usize],
+                async move {
+                    let Self { client, app_id, body } = self;
+                    let app_id = app_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "app_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let body = body
+                        .and_then(|v| {
+                            types::RegisterWebAuthnFinishWithTransactionRequest::try_from(
+                                    v,
+                                )
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(CallError::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/register/transactions/webauthn/finish", client
+                        .baseurl, encode_path(& app_id),
+                    );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .post(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
                             ),
                         )
+                        .json(&body)
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[35usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        201u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        413u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    401u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    404u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    413u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
     /**Builder for [`Client::exchange_social_id_token`]
@@ -16620,102 +16828,108 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self { client, app_id, body } = self;
-                let app_id = app_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "app_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let body = body
-                    .and_then(|v| {
-                        types::IdTokenRequest::try_from(v).map_err(|e| e.to_string())
-                    })
-                    .map_err(CallError::InvalidRequest)?;
-                let url = format!(
-                    "{}/apps/{}/social/id_token", client.baseurl, encode_path(& app_id),
-                );
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .post(url)
-                    .header(
-                        ::reqwest::header::ACCEPT,
-                        ::reqwest::header::HeaderValue::from_static("application/json"),
-                    )
-                    .json(&body)
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[12usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    201u16 => ResponseValue::from_response(response).await,
-                    400u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+            >(
+                &crate::api::operations::OPERATIONS[12usize],
+                async move {
+                    let Self { client, app_id, body } = self;
+                    let app_id = app_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "app_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let body = body
+                        .and_then(|v| {
+                            types::IdTokenRequest::try_from(v).map_err(|e| e.to_string())
+                        })
+                        .map_err(CallError::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/social/id_token", client.baseurl, encode_path(&
+                        app_id),
+                    );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .post(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
                             ),
                         )
+                        .json(&body)
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[12usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        201u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        403u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        413u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    403u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    404u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    413u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
     /**Builder for [`Client::oauth2_callback_default_dev`]
@@ -16796,82 +17010,85 @@ pub mod builder {
         ) -> impl ::std::future::Future<
             Output = ::std::result::Result<ResponseValue<ByteStream>, crate::api::Error>,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self { client, code, error, error_description, state } = self;
-                let code = code
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "code was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let error = error.map_err(CallError::InvalidRequest)?;
-                let error_description = error_description
-                    .map_err(CallError::InvalidRequest)?;
-                let state = state.map_err(CallError::InvalidRequest)?;
-                let url = format!("{}/social/oauth2_callback", client.baseurl,);
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .get(url)
-                    .query(&::passage_runtime::QueryParam::new("code", &code))
-                    .query(&::passage_runtime::QueryParam::new("error", &error))
-                    .query(
-                        &::passage_runtime::QueryParam::new(
-                            "error_description",
-                            &error_description,
-                        ),
-                    )
-                    .query(&::passage_runtime::QueryParam::new("state", &state))
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[28usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => Ok(ResponseValue::stream(response)),
-                    400u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+            >(
+                &crate::api::operations::OPERATIONS[28usize],
+                async move {
+                    let Self { client, code, error, error_description, state } = self;
+                    let code = code
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "code was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let error = error.map_err(CallError::InvalidRequest)?;
+                    let error_description = error_description
+                        .map_err(CallError::InvalidRequest)?;
+                    let state = state.map_err(CallError::InvalidRequest)?;
+                    let url = format!("{}/social/oauth2_callback", client.baseurl,);
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .get(url)
+                        .query(&::passage_runtime::QueryParam::new("code", &code))
+                        .query(&::passage_runtime::QueryParam::new("error", &error))
+                        .query(
+                            &::passage_runtime::QueryParam::new(
+                                "error_description",
+                                &error_description,
                             ),
                         )
+                        .query(&::passage_runtime::QueryParam::new("state", &state))
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[28usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200..=299 => Ok(ResponseValue::stream(response)),
+                        400u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
     /**Builder for [`Client::apple_oauth2_callback_default_dev`]
@@ -16921,75 +17138,78 @@ pub mod builder {
         ) -> impl ::std::future::Future<
             Output = ::std::result::Result<ResponseValue<ByteStream>, crate::api::Error>,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self { client, body } = self;
-                let body = body
-                    .and_then(|v| {
-                        types::AppleOAuth2CallbackForm::try_from(v)
-                            .map_err(|e| e.to_string())
-                    })
-                    .map_err(CallError::InvalidRequest)?;
-                let url = format!("{}/social/oauth2_callback", client.baseurl,);
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .post(url)
-                    .form_urlencoded(&body)?
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[3usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => Ok(ResponseValue::stream(response)),
-                    400u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
+            >(
+                &crate::api::operations::OPERATIONS[3usize],
+                async move {
+                    let Self { client, body } = self;
+                    let body = body
+                        .and_then(|v| {
+                            types::AppleOAuth2CallbackForm::try_from(v)
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(CallError::InvalidRequest)?;
+                    let url = format!("{}/social/oauth2_callback", client.baseurl,);
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .post(url)
+                        .form_urlencoded(&body)?
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[3usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200..=299 => Ok(ResponseValue::stream(response)),
+                        400u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        413u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    413u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
     /**Builder for [`Client::create_passkey_readiness`]
@@ -17085,108 +17305,117 @@ pub mod builder {
         ) -> impl ::std::future::Future<
             Output = ::std::result::Result<ResponseValue<()>, crate::api::Error>,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self {
-                    client,
-                    app_identifier,
-                    device_os,
-                    device_os_version,
-                    body,
-                } = self;
-                let app_identifier = app_identifier.map_err(CallError::InvalidRequest)?;
-                let device_os = device_os.map_err(CallError::InvalidRequest)?;
-                let device_os_version = device_os_version
-                    .map_err(CallError::InvalidRequest)?;
-                let body = body
-                    .and_then(|v| {
-                        types::CreatePasskeyReadinessRequest::try_from(v)
-                            .map_err(|e| e.to_string())
-                    })
-                    .map_err(CallError::InvalidRequest)?;
-                let url = format!("{}/analytics/passkey-readiness", client.baseurl,);
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(4usize);
-                if let Some(value) = app_identifier {
-                    header_map.append("App-Identifier", value.to_string().try_into()?);
-                }
-                if let Some(value) = device_os {
-                    header_map.append("Device-OS", value.to_string().try_into()?);
-                }
-                if let Some(value) = device_os_version {
-                    header_map
-                        .append("Device-OS-Version", value.to_string().try_into()?);
-                }
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .post(url)
-                    .header(
-                        ::reqwest::header::ACCEPT,
-                        ::reqwest::header::HeaderValue::from_static("application/json"),
-                    )
-                    .json(&body)
-                    .headers(header_map)
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[7usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    201u16 => Ok(ResponseValue::empty(response)),
-                    400u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+            >(
+                &crate::api::operations::OPERATIONS[7usize],
+                async move {
+                    let Self {
+                        client,
+                        app_identifier,
+                        device_os,
+                        device_os_version,
+                        body,
+                    } = self;
+                    let app_identifier = app_identifier
+                        .map_err(CallError::InvalidRequest)?;
+                    let device_os = device_os.map_err(CallError::InvalidRequest)?;
+                    let device_os_version = device_os_version
+                        .map_err(CallError::InvalidRequest)?;
+                    let body = body
+                        .and_then(|v| {
+                            types::CreatePasskeyReadinessRequest::try_from(v)
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(CallError::InvalidRequest)?;
+                    let url = format!("{}/analytics/passkey-readiness", client.baseurl,);
+                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(
+                        4usize,
+                    );
+                    if let Some(value) = app_identifier {
+                        header_map
+                            .append("App-Identifier", value.to_string().try_into()?);
+                    }
+                    if let Some(value) = device_os {
+                        header_map.append("Device-OS", value.to_string().try_into()?);
+                    }
+                    if let Some(value) = device_os_version {
+                        header_map
+                            .append("Device-OS-Version", value.to_string().try_into()?);
+                    }
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .post(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
                             ),
                         )
+                        .json(&body)
+                        .headers(header_map)
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[7usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        201u16 => Ok(ResponseValue::empty(response)),
+                        400u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        413u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    401u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    413u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
 }

@@ -6042,80 +6042,87 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self { client, app_id } = self;
-                let app_id = app_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "app_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let url = format!("{}/apps/{}", client.baseurl, encode_path(& app_id),);
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .get(url)
-                    .header(
-                        ::reqwest::header::ACCEPT,
-                        ::reqwest::header::HeaderValue::from_static("application/json"),
-                    )
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[9usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200u16 => ResponseValue::from_response(response).await,
-                    401u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+            >(
+                &crate::api::operations::OPERATIONS[9usize],
+                async move {
+                    let Self { client, app_id } = self;
+                    let app_id = app_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "app_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let url = format!(
+                        "{}/apps/{}", client.baseurl, encode_path(& app_id),
+                    );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .get(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
                             ),
                         )
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[9usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        401u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    404u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
     /**Builder for [`Client::create_magic_link`]
@@ -6182,110 +6189,115 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self { client, app_id, body } = self;
-                let app_id = app_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "app_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let body = body
-                    .and_then(|v| {
-                        types::CreateMagicLinkRequest::try_from(v)
-                            .map_err(|e| e.to_string())
-                    })
-                    .map_err(CallError::InvalidRequest)?;
-                let url = format!(
-                    "{}/apps/{}/magic-links", client.baseurl, encode_path(& app_id),
-                );
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .post(url)
-                    .header(
-                        ::reqwest::header::ACCEPT,
-                        ::reqwest::header::HeaderValue::from_static("application/json"),
-                    )
-                    .json(&body)
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[3usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    201u16 => ResponseValue::from_response(response).await,
-                    400u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+            >(
+                &crate::api::operations::OPERATIONS[3usize],
+                async move {
+                    let Self { client, app_id, body } = self;
+                    let app_id = app_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "app_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let body = body
+                        .and_then(|v| {
+                            types::CreateMagicLinkRequest::try_from(v)
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(CallError::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/magic-links", client.baseurl, encode_path(& app_id),
+                    );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .post(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
                             ),
                         )
+                        .json(&body)
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[3usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        201u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        403u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        413u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    401u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    403u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    404u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    413u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
     /**Builder for [`Client::list_paginated_users`]
@@ -6488,143 +6500,164 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self {
-                    client,
-                    app_id,
-                    created_at,
-                    created_before,
-                    id,
-                    identifier,
-                    last_login_at,
-                    limit,
-                    login_count,
-                    order_by,
-                    page,
-                    status,
-                    updated_at,
-                } = self;
-                let app_id = app_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "app_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let created_at = created_at.map_err(CallError::InvalidRequest)?;
-                let created_before = created_before.map_err(CallError::InvalidRequest)?;
-                let id = id.map_err(CallError::InvalidRequest)?;
-                let identifier = identifier.map_err(CallError::InvalidRequest)?;
-                let last_login_at = last_login_at.map_err(CallError::InvalidRequest)?;
-                let limit = limit.map_err(CallError::InvalidRequest)?;
-                let login_count = login_count.map_err(CallError::InvalidRequest)?;
-                let order_by = order_by.map_err(CallError::InvalidRequest)?;
-                let page = page.map_err(CallError::InvalidRequest)?;
-                let status = status.map_err(CallError::InvalidRequest)?;
-                let updated_at = updated_at.map_err(CallError::InvalidRequest)?;
-                let url = format!(
-                    "{}/apps/{}/users", client.baseurl, encode_path(& app_id),
-                );
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .get(url)
-                    .header(
-                        ::reqwest::header::ACCEPT,
-                        ::reqwest::header::HeaderValue::from_static("application/json"),
-                    )
-                    .query(
-                        &::passage_runtime::QueryParam::new("created_at", &created_at),
-                    )
-                    .query(
-                        &::passage_runtime::QueryParam::new(
-                            "created_before",
-                            &created_before,
-                        ),
-                    )
-                    .query(&::passage_runtime::QueryParam::new("id", &id))
-                    .query(
-                        &::passage_runtime::QueryParam::new("identifier", &identifier),
-                    )
-                    .query(
-                        &::passage_runtime::QueryParam::new(
-                            "last_login_at",
-                            &last_login_at,
-                        ),
-                    )
-                    .query(&::passage_runtime::QueryParam::new("limit", &limit))
-                    .query(
-                        &::passage_runtime::QueryParam::new("login_count", &login_count),
-                    )
-                    .query(&::passage_runtime::QueryParam::new("order_by", &order_by))
-                    .query(&::passage_runtime::QueryParam::new("page", &page))
-                    .query(&::passage_runtime::QueryParam::new("status", &status))
-                    .query(
-                        &::passage_runtime::QueryParam::new("updated_at", &updated_at),
-                    )
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[11usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200u16 => ResponseValue::from_response(response).await,
-                    400u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+            >(
+                &crate::api::operations::OPERATIONS[11usize],
+                async move {
+                    let Self {
+                        client,
+                        app_id,
+                        created_at,
+                        created_before,
+                        id,
+                        identifier,
+                        last_login_at,
+                        limit,
+                        login_count,
+                        order_by,
+                        page,
+                        status,
+                        updated_at,
+                    } = self;
+                    let app_id = app_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "app_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let created_at = created_at.map_err(CallError::InvalidRequest)?;
+                    let created_before = created_before
+                        .map_err(CallError::InvalidRequest)?;
+                    let id = id.map_err(CallError::InvalidRequest)?;
+                    let identifier = identifier.map_err(CallError::InvalidRequest)?;
+                    let last_login_at = last_login_at
+                        .map_err(CallError::InvalidRequest)?;
+                    let limit = limit.map_err(CallError::InvalidRequest)?;
+                    let login_count = login_count.map_err(CallError::InvalidRequest)?;
+                    let order_by = order_by.map_err(CallError::InvalidRequest)?;
+                    let page = page.map_err(CallError::InvalidRequest)?;
+                    let status = status.map_err(CallError::InvalidRequest)?;
+                    let updated_at = updated_at.map_err(CallError::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/users", client.baseurl, encode_path(& app_id),
+                    );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .get(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
                             ),
                         )
-                    }
-                    401u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+                        .query(
+                            &::passage_runtime::QueryParam::new(
+                                "created_at",
+                                &created_at,
                             ),
                         )
-                    }
-                    404u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+                        .query(
+                            &::passage_runtime::QueryParam::new(
+                                "created_before",
+                                &created_before,
                             ),
                         )
-                    }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+                        .query(&::passage_runtime::QueryParam::new("id", &id))
+                        .query(
+                            &::passage_runtime::QueryParam::new(
+                                "identifier",
+                                &identifier,
                             ),
                         )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+                        .query(
+                            &::passage_runtime::QueryParam::new(
+                                "last_login_at",
+                                &last_login_at,
                             ),
                         )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+                        .query(&::passage_runtime::QueryParam::new("limit", &limit))
+                        .query(
+                            &::passage_runtime::QueryParam::new(
+                                "login_count",
+                                &login_count,
                             ),
                         )
+                        .query(
+                            &::passage_runtime::QueryParam::new("order_by", &order_by),
+                        )
+                        .query(&::passage_runtime::QueryParam::new("page", &page))
+                        .query(&::passage_runtime::QueryParam::new("status", &status))
+                        .query(
+                            &::passage_runtime::QueryParam::new(
+                                "updated_at",
+                                &updated_at,
+                            ),
+                        )
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[11usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
     /**Builder for [`Client::create_user`]
@@ -6689,102 +6722,108 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self { client, app_id, body } = self;
-                let app_id = app_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "app_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let body = body
-                    .and_then(|v| {
-                        types::CreateUserRequest::try_from(v).map_err(|e| e.to_string())
-                    })
-                    .map_err(CallError::InvalidRequest)?;
-                let url = format!(
-                    "{}/apps/{}/users", client.baseurl, encode_path(& app_id),
-                );
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .post(url)
-                    .header(
-                        ::reqwest::header::ACCEPT,
-                        ::reqwest::header::HeaderValue::from_static("application/json"),
-                    )
-                    .json(&body)
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[5usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    201u16 => ResponseValue::from_response(response).await,
-                    400u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+            >(
+                &crate::api::operations::OPERATIONS[5usize],
+                async move {
+                    let Self { client, app_id, body } = self;
+                    let app_id = app_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "app_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let body = body
+                        .and_then(|v| {
+                            types::CreateUserRequest::try_from(v)
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(CallError::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/users", client.baseurl, encode_path(& app_id),
+                    );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .post(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
                             ),
                         )
+                        .json(&body)
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[5usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        201u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        413u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    401u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    404u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    413u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
     /**Builder for [`Client::get_user`]
@@ -6837,91 +6876,96 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self { client, app_id, user_id } = self;
-                let app_id = app_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "app_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let user_id = user_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "user_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let url = format!(
-                    "{}/apps/{}/users/{}", client.baseurl, encode_path(& app_id),
-                    encode_path(& user_id),
-                );
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .get(url)
-                    .header(
-                        ::reqwest::header::ACCEPT,
-                        ::reqwest::header::HeaderValue::from_static("application/json"),
-                    )
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[10usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200u16 => ResponseValue::from_response(response).await,
-                    401u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+            >(
+                &crate::api::operations::OPERATIONS[10usize],
+                async move {
+                    let Self { client, app_id, user_id } = self;
+                    let app_id = app_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "app_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let user_id = user_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "user_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let url = format!(
+                        "{}/apps/{}/users/{}", client.baseurl, encode_path(& app_id),
+                        encode_path(& user_id),
+                    );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .get(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
                             ),
                         )
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[10usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        401u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    404u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
     /**Builder for [`Client::delete_user`]
@@ -6971,91 +7015,96 @@ pub mod builder {
         ) -> impl ::std::future::Future<
             Output = ::std::result::Result<ResponseValue<()>, crate::api::Error>,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self { client, app_id, user_id } = self;
-                let app_id = app_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "app_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let user_id = user_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "user_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let url = format!(
-                    "{}/apps/{}/users/{}", client.baseurl, encode_path(& app_id),
-                    encode_path(& user_id),
-                );
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .delete(url)
-                    .header(
-                        ::reqwest::header::ACCEPT,
-                        ::reqwest::header::HeaderValue::from_static("application/json"),
-                    )
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[7usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200u16 => Ok(ResponseValue::empty(response)),
-                    401u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+            >(
+                &crate::api::operations::OPERATIONS[7usize],
+                async move {
+                    let Self { client, app_id, user_id } = self;
+                    let app_id = app_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "app_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let user_id = user_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "user_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let url = format!(
+                        "{}/apps/{}/users/{}", client.baseurl, encode_path(& app_id),
+                        encode_path(& user_id),
+                    );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .delete(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
                             ),
                         )
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[7usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => Ok(ResponseValue::empty(response)),
+                        401u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    404u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
     /**Builder for [`Client::update_user`]
@@ -7134,111 +7183,117 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self { client, app_id, user_id, body } = self;
-                let app_id = app_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "app_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let user_id = user_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "user_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let body = body
-                    .and_then(|v| {
-                        types::UpdateUserRequest::try_from(v).map_err(|e| e.to_string())
-                    })
-                    .map_err(CallError::InvalidRequest)?;
-                let url = format!(
-                    "{}/apps/{}/users/{}", client.baseurl, encode_path(& app_id),
-                    encode_path(& user_id),
-                );
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .patch(url)
-                    .header(
-                        ::reqwest::header::ACCEPT,
-                        ::reqwest::header::HeaderValue::from_static("application/json"),
-                    )
-                    .json(&body)
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[14usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200u16 => ResponseValue::from_response(response).await,
-                    400u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+            >(
+                &crate::api::operations::OPERATIONS[14usize],
+                async move {
+                    let Self { client, app_id, user_id, body } = self;
+                    let app_id = app_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "app_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let user_id = user_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "user_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let body = body
+                        .and_then(|v| {
+                            types::UpdateUserRequest::try_from(v)
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(CallError::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/users/{}", client.baseurl, encode_path(& app_id),
+                        encode_path(& user_id),
+                    );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .patch(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
                             ),
                         )
+                        .json(&body)
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[14usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        413u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    401u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    404u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    413u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
     /**Builder for [`Client::activate_user`]
@@ -7291,91 +7346,96 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self { client, app_id, user_id } = self;
-                let app_id = app_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "app_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let user_id = user_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "user_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let url = format!(
-                    "{}/apps/{}/users/{}/activate", client.baseurl, encode_path(&
-                    app_id), encode_path(& user_id),
-                );
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .patch(url)
-                    .header(
-                        ::reqwest::header::ACCEPT,
-                        ::reqwest::header::HeaderValue::from_static("application/json"),
-                    )
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[0usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200u16 => ResponseValue::from_response(response).await,
-                    401u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+            >(
+                &crate::api::operations::OPERATIONS[0usize],
+                async move {
+                    let Self { client, app_id, user_id } = self;
+                    let app_id = app_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "app_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let user_id = user_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "user_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let url = format!(
+                        "{}/apps/{}/users/{}/activate", client.baseurl, encode_path(&
+                        app_id), encode_path(& user_id),
+                    );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .patch(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
                             ),
                         )
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[0usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        401u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    404u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
     /**Builder for [`Client::deactivate_user`]
@@ -7428,91 +7488,96 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self { client, app_id, user_id } = self;
-                let app_id = app_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "app_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let user_id = user_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "user_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let url = format!(
-                    "{}/apps/{}/users/{}/deactivate", client.baseurl, encode_path(&
-                    app_id), encode_path(& user_id),
-                );
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .patch(url)
-                    .header(
-                        ::reqwest::header::ACCEPT,
-                        ::reqwest::header::HeaderValue::from_static("application/json"),
-                    )
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[6usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200u16 => ResponseValue::from_response(response).await,
-                    401u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+            >(
+                &crate::api::operations::OPERATIONS[6usize],
+                async move {
+                    let Self { client, app_id, user_id } = self;
+                    let app_id = app_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "app_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let user_id = user_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "user_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let url = format!(
+                        "{}/apps/{}/users/{}/deactivate", client.baseurl, encode_path(&
+                        app_id), encode_path(& user_id),
+                    );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .patch(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
                             ),
                         )
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[6usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        401u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    404u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
     /**Builder for [`Client::list_user_devices`]
@@ -7565,91 +7630,96 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self { client, app_id, user_id } = self;
-                let app_id = app_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "app_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let user_id = user_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "user_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let url = format!(
-                    "{}/apps/{}/users/{}/devices", client.baseurl, encode_path(& app_id),
-                    encode_path(& user_id),
-                );
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .get(url)
-                    .header(
-                        ::reqwest::header::ACCEPT,
-                        ::reqwest::header::HeaderValue::from_static("application/json"),
-                    )
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[12usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200u16 => ResponseValue::from_response(response).await,
-                    401u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+            >(
+                &crate::api::operations::OPERATIONS[12usize],
+                async move {
+                    let Self { client, app_id, user_id } = self;
+                    let app_id = app_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "app_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let user_id = user_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "user_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let url = format!(
+                        "{}/apps/{}/users/{}/devices", client.baseurl, encode_path(&
+                        app_id), encode_path(& user_id),
+                    );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .get(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
                             ),
                         )
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[12usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        401u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    404u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
     /**Builder for [`Client::delete_user_device`]
@@ -7713,99 +7783,104 @@ pub mod builder {
         ) -> impl ::std::future::Future<
             Output = ::std::result::Result<ResponseValue<()>, crate::api::Error>,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self { client, app_id, user_id, device_id } = self;
-                let app_id = app_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "app_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let user_id = user_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "user_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let device_id = device_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "device_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let url = format!(
-                    "{}/apps/{}/users/{}/devices/{}", client.baseurl, encode_path(&
-                    app_id), encode_path(& user_id), encode_path(& device_id),
-                );
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .delete(url)
-                    .header(
-                        ::reqwest::header::ACCEPT,
-                        ::reqwest::header::HeaderValue::from_static("application/json"),
-                    )
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[8usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200u16 => Ok(ResponseValue::empty(response)),
-                    401u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+            >(
+                &crate::api::operations::OPERATIONS[8usize],
+                async move {
+                    let Self { client, app_id, user_id, device_id } = self;
+                    let app_id = app_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "app_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let user_id = user_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "user_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let device_id = device_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "device_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let url = format!(
+                        "{}/apps/{}/users/{}/devices/{}", client.baseurl, encode_path(&
+                        app_id), encode_path(& user_id), encode_path(& device_id),
+                    );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .delete(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
                             ),
                         )
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[8usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => Ok(ResponseValue::empty(response)),
+                        401u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    404u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
     /**Builder for [`Client::revoke_user_refresh_tokens`]
@@ -7855,98 +7930,103 @@ pub mod builder {
         ) -> impl ::std::future::Future<
             Output = ::std::result::Result<ResponseValue<()>, crate::api::Error>,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self { client, app_id, user_id } = self;
-                let app_id = app_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "app_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let user_id = user_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "user_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let url = format!(
-                    "{}/apps/{}/users/{}/tokens", client.baseurl, encode_path(& app_id),
-                    encode_path(& user_id),
-                );
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .delete(url)
-                    .header(
-                        ::reqwest::header::ACCEPT,
-                        ::reqwest::header::HeaderValue::from_static("application/json"),
-                    )
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[13usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200u16 => Ok(ResponseValue::empty(response)),
-                    401u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+            >(
+                &crate::api::operations::OPERATIONS[13usize],
+                async move {
+                    let Self { client, app_id, user_id } = self;
+                    let app_id = app_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "app_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let user_id = user_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "user_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let url = format!(
+                        "{}/apps/{}/users/{}/tokens", client.baseurl, encode_path(&
+                        app_id), encode_path(& user_id),
+                    );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .delete(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
                             ),
                         )
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[13usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => Ok(ResponseValue::empty(response)),
+                        401u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        403u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    403u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    404u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
     /**Builder for [`Client::create_register_transaction`]
@@ -8014,111 +8094,116 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self { client, app_id, body } = self;
-                let app_id = app_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "app_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let body = body
-                    .and_then(|v| {
-                        types::CreateRegisterTransactionRequest::try_from(v)
-                            .map_err(|e| e.to_string())
-                    })
-                    .map_err(CallError::InvalidRequest)?;
-                let url = format!(
-                    "{}/apps/{}/transactions/register", client.baseurl, encode_path(&
-                    app_id),
-                );
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .post(url)
-                    .header(
-                        ::reqwest::header::ACCEPT,
-                        ::reqwest::header::HeaderValue::from_static("application/json"),
-                    )
-                    .json(&body)
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[4usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200u16 => ResponseValue::from_response(response).await,
-                    400u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+            >(
+                &crate::api::operations::OPERATIONS[4usize],
+                async move {
+                    let Self { client, app_id, body } = self;
+                    let app_id = app_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "app_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let body = body
+                        .and_then(|v| {
+                            types::CreateRegisterTransactionRequest::try_from(v)
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(CallError::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/transactions/register", client.baseurl, encode_path(&
+                        app_id),
+                    );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .post(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
                             ),
                         )
+                        .json(&body)
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[4usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        403u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        413u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    401u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    403u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    404u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    413u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
     /**Builder for [`Client::create_authenticate_transaction`]
@@ -8186,118 +8271,123 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self { client, app_id, body } = self;
-                let app_id = app_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "app_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let body = body
-                    .and_then(|v| {
-                        types::CreateAuthenticateTransactionRequest::try_from(v)
-                            .map_err(|e| e.to_string())
-                    })
-                    .map_err(CallError::InvalidRequest)?;
-                let url = format!(
-                    "{}/apps/{}/transactions/authenticate", client.baseurl, encode_path(&
-                    app_id),
-                );
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .post(url)
-                    .header(
-                        ::reqwest::header::ACCEPT,
-                        ::reqwest::header::HeaderValue::from_static("application/json"),
-                    )
-                    .json(&body)
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[2usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200u16 => ResponseValue::from_response(response).await,
-                    400u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+            >(
+                &crate::api::operations::OPERATIONS[2usize],
+                async move {
+                    let Self { client, app_id, body } = self;
+                    let app_id = app_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "app_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let body = body
+                        .and_then(|v| {
+                            types::CreateAuthenticateTransactionRequest::try_from(v)
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(CallError::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/transactions/authenticate", client.baseurl,
+                        encode_path(& app_id),
+                    );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .post(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
                             ),
                         )
+                        .json(&body)
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[2usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        403u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        409u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        413u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    401u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    403u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    404u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    409u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    413u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
     /**Builder for [`Client::authenticate_verify_nonce`]
@@ -8362,110 +8452,116 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call::<
+            ::passage_runtime::finish_call_for::<
                 crate::api::types::ApiError,
                 _,
                 _,
-            >(async move {
-                let Self { client, app_id, body } = self;
-                let app_id = app_id
-                    .map_err(|e: ::std::string::String| CallError::InvalidRequest(
-                        if e.is_empty() {
-                            "app_id was not initialized".to_string()
-                        } else {
-                            e
-                        },
-                    ))?;
-                let body = body
-                    .and_then(|v| {
-                        types::VerifyNonceRequest::try_from(v).map_err(|e| e.to_string())
-                    })
-                    .map_err(CallError::InvalidRequest)?;
-                let url = format!(
-                    "{}/apps/{}/authenticate/verify", client.baseurl, encode_path(&
-                    app_id),
-                );
-                #[allow(unused_mut)]
-                let mut request = client
-                    .client
-                    .post(url)
-                    .header(
-                        ::reqwest::header::ACCEPT,
-                        ::reqwest::header::HeaderValue::from_static("application/json"),
-                    )
-                    .json(&body)
-                    .build()?;
-                let operation_row = &crate::api::operations::OPERATIONS[1usize];
-                ::passage_runtime::pipeline::check_credentials(
-                    &client.inner,
-                    Some(operation_row),
-                )?;
-                let result = ::passage_runtime::pipeline::send::<
-                    crate::api::types::ApiError,
-                >(&client.client, &client.inner, Some(operation_row), request)
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200u16 => ResponseValue::from_response(response).await,
-                    400u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
+            >(
+                &crate::api::operations::OPERATIONS[1usize],
+                async move {
+                    let Self { client, app_id, body } = self;
+                    let app_id = app_id
+                        .map_err(|e: ::std::string::String| CallError::InvalidRequest(
+                            if e.is_empty() {
+                                "app_id was not initialized".to_string()
+                            } else {
+                                e
+                            },
+                        ))?;
+                    let body = body
+                        .and_then(|v| {
+                            types::VerifyNonceRequest::try_from(v)
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(CallError::InvalidRequest)?;
+                    let url = format!(
+                        "{}/apps/{}/authenticate/verify", client.baseurl, encode_path(&
+                        app_id),
+                    );
+                    #[allow(unused_mut)]
+                    let mut request = client
+                        .client
+                        .post(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
                             ),
                         )
+                        .json(&body)
+                        .build()?;
+                    let operation_row = &crate::api::operations::OPERATIONS[1usize];
+                    ::passage_runtime::pipeline::check_credentials(
+                        &client.inner,
+                        Some(operation_row),
+                    )?;
+                    let result = ::passage_runtime::pipeline::send::<
+                        crate::api::types::ApiError,
+                    >(&client.client, &client.inner, Some(operation_row), request)
+                        .await;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        400u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        401u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        403u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        404u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        413u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        429u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        500u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        503u16 => {
+                            Err(
+                                CallError::ErrorResponse(
+                                    ResponseValue::from_response(response).await?,
+                                ),
+                            )
+                        }
+                        _ => Err(CallError::UnexpectedResponse(response)),
                     }
-                    401u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    403u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    404u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    413u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    429u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    500u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    503u16 => {
-                        Err(
-                            CallError::ErrorResponse(
-                                ResponseValue::from_response(response).await?,
-                            ),
-                        )
-                    }
-                    _ => Err(CallError::UnexpectedResponse(response)),
-                }
-            })
+                },
+            )
         }
     }
 }

@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -14,6 +15,7 @@ use crate::context::Context;
 use crate::domain::apps::{reset_all, reset_app};
 use crate::http::extract::{ApiQuery, PlainJson};
 use crate::model::admin_api::{ClockReading, FaultRule};
+use crate::model::outbox::OutboxMessage;
 use crate::settings::urls::{AUTH_API_PREFIX, MANAGEMENT_API_PREFIX};
 
 /// Query of `POST /_emulator/reset`.
@@ -96,24 +98,40 @@ pub async fn advance_clock(
 pub struct OutboxQuery {
     #[serde(default)]
     identifier: Option<String>,
+    #[serde(default)]
+    otp_id: Option<String>,
 }
 
-/// `GET /_emulator/outbox[?identifier=]` -> JSON array of messages, oldest first.
+/// `GET /_emulator/outbox[?identifier=][&otp_id=]` -> JSON array of messages, oldest first
+/// (with `otp_id`, only the passcode of that id).
 pub async fn get_outbox(
     State(ctx): State<Arc<Context>>,
     ApiQuery(q): ApiQuery<OutboxQuery>,
-) -> Json<Value> {
+) -> ApiResult<Response> {
     let needle = q.identifier.as_deref().map(normalize_identifier);
-    let state = ctx.lock();
-    let messages: Vec<Value> = match &needle {
-        Some(identifier) => state
-            .outbox
-            .for_identifier(identifier)
-            .map(|m| json!(m))
-            .collect(),
-        None => state.outbox.iter().map(|m| json!(m)).collect(),
-    };
-    Json(Value::Array(messages))
+    let wanted = |m: &&OutboxMessage| q.otp_id.is_none() || m.otp_id == q.otp_id;
+    // Serialised straight from the records, under the lock: no copy of the messages.
+    let body = {
+        let state = ctx.lock();
+        let messages: Vec<&OutboxMessage> = match &needle {
+            Some(identifier) => state
+                .outbox
+                .for_identifier(identifier)
+                .filter(wanted)
+                .collect(),
+            None => state.outbox.iter().filter(wanted).collect(),
+        };
+        serde_json::to_vec(&messages)
+    }
+    .map_err(|e| ApiError::internal(format!("cannot encode the outbox: {e}")))?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response())
 }
 
 /// `DELETE /_emulator/outbox` (204).
