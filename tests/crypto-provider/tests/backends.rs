@@ -5,7 +5,6 @@
 
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use passage_auth_client::{ClientBuilder, TokenVerifier, VerifierConfig};
-use passage_emulator::admin_client::NewUser;
 use passage_emulator::{Emulator, EmulatorConfig};
 use serde::{Deserialize, Serialize};
 
@@ -52,12 +51,28 @@ async fn emulator_tokens_verify_with_the_client_and_with_jsonwebtoken() {
         .expect("emulator starts");
     let app_id = emulator.default_app_id().to_owned();
     let admin = emulator.admin();
-    let user = admin
-        .create_user(&app_id, &NewUser::new("crypto@example.com"))
+    // The user is made through the Management API, as an app's back end makes one.
+    let created: serde_json::Value = reqwest::Client::new()
+        .post(format!(
+            "{}/apps/{app_id}/users",
+            emulator.management_base_url()
+        ))
+        .bearer_auth(passage_emulator::DEFAULT_API_KEY)
+        .json(&serde_json::json!({ "email": "crypto@example.com" }))
+        .send()
         .await
-        .expect("user created");
+        .expect("user created")
+        .error_for_status()
+        .expect("user created")
+        .json()
+        .await
+        .expect("user answer");
+    let user_id = created["user"]["id"]
+        .as_str()
+        .expect("the answer names the user")
+        .to_owned();
     let session = admin
-        .create_session(&app_id, &user.id)
+        .create_session(&app_id, &user_id)
         .await
         .expect("session");
     let token = session.auth_token.clone();
@@ -72,7 +87,7 @@ async fn emulator_tokens_verify_with_the_client_and_with_jsonwebtoken() {
         .verify(&token)
         .await
         .expect("the client verifies it");
-    assert_eq!(claims.user_id(), user.id);
+    assert_eq!(claims.user_id(), user_id);
 
     // The user's jsonwebtoken (RustCrypto) with the emulator's JWKS.
     let http = reqwest::Client::new();
@@ -97,7 +112,7 @@ async fn emulator_tokens_verify_with_the_client_and_with_jsonwebtoken() {
     validation.set_audience(&[app_id.as_str()]);
     validation.set_issuer(&[verifier.issuer()]);
     let decoded = decode::<Claims>(&token, &key, &validation).expect("jsonwebtoken verifies it");
-    assert_eq!(decoded.claims.sub, user.id);
+    assert_eq!(decoded.claims.sub, user_id);
 
     // The emulator checks the bearer token itself (its own aws-lc-rs verification).
     let me = http
