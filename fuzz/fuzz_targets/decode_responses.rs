@@ -1,9 +1,9 @@
 //! Fuzz target: every response body type and the redacted body view, fed
 //! arbitrary bytes. The decoders are shared with the property test
-//! `generated/tests/decode_props.rs`, which runs a bounded number of cases in CI.
+//! `clients/auth/tests/decode_props.rs`, which runs a bounded number of cases in CI.
 #![no_main]
 
-#[path = "../../generated/tests/common/decoders.rs"]
+#[path = "../../clients/auth/tests/common/decoders.rs"]
 mod decoders;
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
