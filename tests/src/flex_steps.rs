@@ -12,9 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 
-use axum::body::Bytes;
-use passage_auth_client::redact::{redact_text, RedactedBody};
-use passage_emulator::{EmulatorHandle, Exchange};
+use passage_emulator::EmulatorHandle;
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout};
@@ -229,42 +227,11 @@ impl FlexSdk {
         if let Some((emulator, mark)) = exchanges {
             out.push_str("the step's requests as the emulator received them, and its answers:\n");
             for exchange in emulator.exchanges().iter().skip(mark) {
-                out.push_str(&show_exchange(exchange));
+                out.push_str(&crate::exchange_report::exchange_report(exchange));
             }
         }
         let stderr = self.stderr.lock().unwrap_or_else(|p| p.into_inner());
         out.push_str(&format!("step runner stderr:\n{stderr}"));
         out
     }
-}
-
-/// One request and its answer for a failure report: the SDK's identifying headers (never the
-/// `Authorization` header, which holds the API key) and both bodies through the client runtime's
-/// redaction (the values of secret-looking keys such as `nonce`, and token-like text, removed).
-fn show_exchange(exchange: &Exchange) -> String {
-    let body = |bytes: &[u8]| {
-        if bytes.is_empty() {
-            "(empty)".to_owned()
-        } else {
-            RedactedBody::from_bytes(&Bytes::copy_from_slice(bytes))
-                .as_str()
-                .to_owned()
-        }
-    };
-    let header = |name: &str| exchange.request_header(name).unwrap_or("(none)").to_owned();
-    format!(
-        "  {} {}{} (Passage-Version: {}, User-Agent: {})\n    request: {}\n    answer:  {:?} {}\n",
-        exchange.method,
-        exchange.path,
-        exchange
-            .query
-            .as_deref()
-            .map(|q| format!("?{}", redact_text(q)))
-            .unwrap_or_default(),
-        header("passage-version"),
-        header("user-agent"),
-        body(&exchange.request_body),
-        exchange.status,
-        body(&exchange.body),
-    )
 }

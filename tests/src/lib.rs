@@ -1,6 +1,7 @@
 pub mod authenticator;
 pub mod browser;
 pub mod capture;
+pub mod exchange_report;
 pub mod flex_ceremony;
 pub mod flex_js;
 pub mod flex_steps;

@@ -57,12 +57,12 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 
-use passage_emulator::base::redact::{redact_header, redact_json, redact_query};
 use passage_emulator::settings::InterceptConfig;
 use passage_emulator::{EmulatorConfig, Exchange};
 use serde_json::{Map, Value};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
+use crate::exchange_report::exchange_report;
 use crate::harness::TestEnv;
 
 /// Variables of the test's environment a child process keeps; everything else is left out.
@@ -364,62 +364,6 @@ impl StepOutcome {
             report.push_str(&exchange_report(request));
         }
         report
-    }
-}
-
-/// The request headers a failure report shows (those that tell which client sent a request and
-/// how); every other header is left out.
-const SHOWN_REQUEST_HEADERS: &[&str] = &[
-    "authorization",
-    "content-type",
-    "cookie",
-    "passage-flex-version",
-    "passage-version",
-    "user-agent",
-];
-
-/// One request and its answer, as a failure report shows them: every secret redacted.
-fn exchange_report(exchange: &Exchange) -> String {
-    let status = exchange
-        .status
-        .map_or("connection dropped".to_owned(), |s| s.to_string());
-    let mut text = match &exchange.query {
-        Some(query) => format!(
-            "  {} {}?{} -> {status}\n",
-            exchange.method,
-            exchange.path,
-            redact_query(query)
-        ),
-        None => format!("  {} {} -> {status}\n", exchange.method, exchange.path),
-    };
-    for (name, value) in &exchange.request_headers {
-        if SHOWN_REQUEST_HEADERS.contains(&name.as_str()) {
-            let _ = writeln!(text, "    {name}: {}", redact_header(name, value));
-        }
-    }
-    if !exchange.request_body.is_empty() {
-        let _ = writeln!(
-            text,
-            "    request body: {}",
-            shown_body(&exchange.request_body)
-        );
-    }
-    let _ = writeln!(text, "    answer body: {}", shown_body(&exchange.body));
-    text
-}
-
-/// A body as a report shows it: empty, its JSON redacted, or only its length (text that is not
-/// JSON could hold a secret in a shape the redaction does not know).
-fn shown_body(bytes: &[u8]) -> String {
-    if bytes.is_empty() {
-        return "(empty)".to_owned();
-    }
-    match serde_json::from_slice::<Value>(bytes) {
-        Ok(mut json) => {
-            redact_json(&mut json);
-            json.to_string()
-        }
-        Err(_) => format!("[{} bytes, not JSON]", bytes.len()),
     }
 }
 

@@ -9,4 +9,4 @@ pub mod digest;
 pub mod enums;
 pub mod identifiers;
 pub mod random;
-pub mod redact;
+pub(crate) mod redact;
