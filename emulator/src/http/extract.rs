@@ -25,9 +25,7 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = read_body(req, state).await?;
-        check_api_body(&bytes)?;
-        parse_json(&bytes).map(ApiJson)
+        decode_body(&read_body(req, state).await?, ApiRules::Yes, || None).map(ApiJson)
     }
 }
 
@@ -44,12 +42,10 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = read_body(req, state).await?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok(OptionalJson(T::default()));
-        }
-        check_api_body(&bytes)?;
-        parse_json(&bytes).map(OptionalJson)
+        decode_body(&read_body(req, state).await?, ApiRules::Yes, || {
+            Some(T::default())
+        })
+        .map(OptionalJson)
     }
 }
 
@@ -67,8 +63,7 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = read_body(req, state).await?;
-        parse_json(&bytes).map(PlainJson)
+        decode_body(&read_body(req, state).await?, ApiRules::No, || None).map(PlainJson)
     }
 }
 
@@ -84,12 +79,36 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = read_body(req, state).await?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok(PlainOptionalJson(T::default()));
-        }
-        parse_json(&bytes).map(PlainOptionalJson)
+        decode_body(&read_body(req, state).await?, ApiRules::No, || {
+            Some(T::default())
+        })
+        .map(PlainOptionalJson)
     }
+}
+
+/// Whether a body is held to the Passage APIs' shape ([`check_api_body`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ApiRules {
+    Yes,
+    No,
+}
+
+/// The one decoding of the JSON extractors: an empty (or all-whitespace) body gives `empty()`
+/// when that is `Some`, else the body is checked under `rules` and parsed.
+fn decode_body<T: DeserializeOwned>(
+    bytes: &[u8],
+    rules: ApiRules,
+    empty: impl FnOnce() -> Option<T>,
+) -> Result<T, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        if let Some(value) = empty() {
+            return Ok(value);
+        }
+    }
+    if rules == ApiRules::Yes {
+        check_api_body(bytes)?;
+    }
+    parse_json(bytes)
 }
 
 /// The shape every request body of the two APIs has: a JSON object (the specs declare no other).
