@@ -69,6 +69,18 @@ fn shown_header(name: &str, value: &str) -> String {
     redact_text(value)
 }
 
+/// A JSON value (an SDK's answer or error) as a report shows it: through the same redaction as a
+/// body.
+pub fn redacted_json(value: &serde_json::Value) -> String {
+    shown_body(value.to_string().as_bytes())
+}
+
+/// A line of a child process's output as a report shows it: token-like runs and passcode-like
+/// digit runs removed.
+pub fn redacted_line(line: &str) -> String {
+    redact_text(line)
+}
+
 /// A body: `(empty)`, or the runtime's redacted view of it (secret-looking JSON members, token-like
 /// runs and passcode-like digit runs removed, cut to its bound).
 fn shown_body(bytes: &[u8]) -> String {
@@ -126,5 +138,17 @@ mod tests {
             assert!(report.contains(shown), "{shown} missing from:\n{report}");
         }
         assert!(!report.contains("x-other"), "{report}");
+    }
+
+    #[test]
+    fn sdk_values_and_output_lines_are_shown_without_their_secrets() {
+        let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c3JfMTIzNDU2In0.c2lnbmF0dXJlU0lHTkFUVVJF";
+        let link = "https://app.example/login?psg_magic_link=ml0123456789abcdefGHIJ";
+        let values = serde_json::json!({"magic_link": {"url": link, "secret": "ml0123456789abcdefGHIJ"}, "user_id": "u1"});
+        let shown = redacted_json(&values);
+        assert!(!shown.contains("ml0123456789abcdefGHIJ"), "{shown}");
+        assert!(shown.contains("u1"), "{shown}");
+        let line = redacted_line(&format!("Traceback: token {jwt} and passcode 739953"));
+        assert!(!line.contains(jwt) && !line.contains("739953"), "{line}");
     }
 }

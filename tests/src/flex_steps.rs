@@ -231,7 +231,11 @@ impl FlexSdk {
             }
         }
         let stderr = self.stderr.lock().unwrap_or_else(|p| p.into_inner());
-        out.push_str(&format!("step runner stderr:\n{stderr}"));
+        out.push_str("step runner stderr:\n");
+        for line in stderr.lines() {
+            out.push_str(&crate::exchange_report::redacted_line(line));
+            out.push('\n');
+        }
         out
     }
 }

@@ -62,7 +62,7 @@ use passage_emulator::{EmulatorConfig, Exchange};
 use serde_json::{Map, Value};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
-use crate::exchange_report::exchange_report;
+use crate::exchange_report::{exchange_report, redacted_json, redacted_line};
 use crate::harness::TestEnv;
 
 /// Variables of the test's environment a child process keeps; everything else is left out.
@@ -325,8 +325,9 @@ impl ProtocolLine {
     }
 }
 
-/// What one step did.
-#[derive(Debug, Clone)]
+/// What one step did. Its `Debug` shows the step's name and the kind of its outcome only (the
+/// values and the exchanges may hold secrets).
+#[derive(Clone)]
 pub struct StepOutcome {
     /// The step's name.
     pub name: String,
@@ -338,8 +339,28 @@ pub struct StepOutcome {
     pub exchanges: Vec<Exchange>,
 }
 
+impl std::fmt::Debug for StepOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StepOutcome")
+            .field("name", &self.name)
+            .field("outcome", &outcome_kind(&self.result))
+            .field("exchanges", &self.exchanges.len())
+            .finish()
+    }
+}
+
+/// `ok`, `error` or `never reported`.
+fn outcome_kind(result: &Option<StepResult>) -> &'static str {
+    match result {
+        None => "never reported",
+        Some(Ok(_)) => "ok",
+        Some(Err(_)) => "error",
+    }
+}
+
 impl StepOutcome {
-    /// The step, the SDK's outcome and every request of the step, for a failure message.
+    /// The step, the SDK's outcome and every request of the step, for a failure message (every
+    /// secret redacted).
     pub fn report(&self) -> String {
         let mut report = format!("step `{}`: ", self.name);
         match &self.result {
@@ -348,11 +369,11 @@ impl StepOutcome {
                 let _ = writeln!(
                     report,
                     "the SDK succeeded with {}",
-                    Value::Object(values.clone())
+                    redacted_json(&Value::Object(values.clone()))
                 );
             }
             Some(Err(error)) => {
-                let _ = writeln!(report, "the SDK raised {error}");
+                let _ = writeln!(report, "the SDK raised {}", redacted_json(error));
             }
         }
         let _ = writeln!(
@@ -367,14 +388,24 @@ impl StepOutcome {
     }
 }
 
-/// A finished program run: its steps, exit status and output.
-#[derive(Debug)]
+/// A finished program run: its steps, exit status and output. Its `Debug` shows the program, its
+/// exit status and its steps' names and outcomes only.
 pub struct SdkRun {
     program: String,
     status: ExitStatus,
     steps: Vec<StepOutcome>,
     output: Vec<String>,
     stderr: String,
+}
+
+impl std::fmt::Debug for SdkRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SdkRun")
+            .field("program", &self.program)
+            .field("status", &self.status)
+            .field("steps", &self.steps)
+            .finish_non_exhaustive()
+    }
 }
 
 impl SdkRun {
@@ -460,19 +491,18 @@ impl SdkRun {
     pub fn summary(&self) -> String {
         let mut text = format!("program: {}\nexit: {}\nsteps:", self.program, self.status);
         for step in &self.steps {
-            let outcome = match &step.result {
-                None => "never reported",
-                Some(Ok(_)) => "ok",
-                Some(Err(_)) => "error",
-            };
-            let _ = write!(text, " {} ({outcome});", step.name);
+            let _ = write!(text, " {} ({});", step.name, outcome_kind(&step.result));
         }
         text.push('\n');
         if !self.output.is_empty() {
-            let _ = writeln!(text, "other output:\n{}", self.output.join("\n"));
+            let output: Vec<String> = self.output.iter().map(|l| redacted_line(l)).collect();
+            let _ = writeln!(text, "other output:\n{}", output.join("\n"));
         }
         let lines: Vec<&str> = self.stderr.lines().collect();
-        let shown = &lines[lines.len().saturating_sub(STDERR_LINES_SHOWN)..];
+        let shown: Vec<String> = lines[lines.len().saturating_sub(STDERR_LINES_SHOWN)..]
+            .iter()
+            .map(|l| redacted_line(l))
+            .collect();
         if !shown.is_empty() {
             let _ = writeln!(
                 text,
