@@ -242,6 +242,43 @@ impl TestEnv {
             .auth_result
     }
 
+    /// Signs a new user up with a passkey of `authenticator` through the Auth API
+    /// (`register/webauthn/start` and `finish`); returns the user's id.
+    pub async fn register_passkey(
+        &self,
+        authenticator: &mut crate::authenticator::SoftAuthenticator,
+        identifier: &str,
+    ) -> String {
+        let start = self
+            .client
+            .register_webauthn_start()
+            .app_id(&self.app_id)
+            .body(types::RegisterWebAuthnStartRequest::builder().identifier(identifier))
+            .send()
+            .await
+            .expect("register start")
+            .into_inner();
+        let user_id = start.user.expect("the new user").id;
+        let options = serde_json::to_value(&start.handshake.challenge).expect("options as JSON");
+        let credential = authenticator.register(&options).await.expect("registers");
+        self.client
+            .register_webauthn_finish()
+            .app_id(&self.app_id)
+            .body(
+                types::RegisterWebAuthnFinishRequest::builder()
+                    .handshake_id(start.handshake.id)
+                    .handshake_response(
+                        serde_json::from_value::<types::CredentialCreationResponse>(credential)
+                            .expect("the credential fits the generated type"),
+                    )
+                    .user_id(user_id.clone()),
+            )
+            .send()
+            .await
+            .expect("register finish");
+        user_id
+    }
+
     /// A client acting as the holder of `auth`.
     pub fn user_client(&self, auth: &types::AuthResult) -> Client {
         self.client.with_auth_token(auth.auth_token.clone())

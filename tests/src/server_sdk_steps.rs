@@ -351,34 +351,6 @@ async fn list_devices(sdk: &SdkEnv, user_id: &str) -> Vec<management::WebAuthnDe
 
 /// Signs a new user up with a passkey through the Auth API; returns the user's id.
 async fn register_passkey(sdk: &SdkEnv, email: &str) -> String {
-    let env = &sdk.env;
     let mut authenticator = SoftAuthenticator::new(ORIGIN);
-    let start = env
-        .client
-        .register_webauthn_start()
-        .app_id(&env.app_id)
-        .body(types::RegisterWebAuthnStartRequest::builder().identifier(email))
-        .send()
-        .await
-        .expect("register start")
-        .into_inner();
-    let user_id = start.user.expect("the new user").id;
-    let options = serde_json::to_value(&start.handshake.challenge).expect("options as JSON");
-    let credential = authenticator.register(&options).await.expect("registers");
-    env.client
-        .register_webauthn_finish()
-        .app_id(&env.app_id)
-        .body(
-            types::RegisterWebAuthnFinishRequest::builder()
-                .handshake_id(start.handshake.id)
-                .handshake_response(
-                    serde_json::from_value::<types::CredentialCreationResponse>(credential)
-                        .expect("the credential fits the generated type"),
-                )
-                .user_id(user_id.clone()),
-        )
-        .send()
-        .await
-        .expect("register finish");
-    user_id
+    sdk.env.register_passkey(&mut authenticator, email).await
 }

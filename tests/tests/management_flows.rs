@@ -292,30 +292,7 @@ async fn a_deleted_device_no_longer_logs_in() {
     let env = TestEnv::start().await;
     let mut authenticator = SoftAuthenticator::new(ORIGIN);
     let email = "device@example.com";
-    let start = env
-        .client
-        .register_webauthn_start()
-        .app_id(&env.app_id)
-        .body(types::RegisterWebAuthnStartRequest::builder().identifier(email))
-        .send()
-        .await
-        .expect("register start")
-        .into_inner();
-    let user_id = start.user.expect("user").id;
-    let options = serde_json::to_value(&start.handshake.challenge).unwrap();
-    let credential = authenticator.register(&options).await.expect("registers");
-    env.client
-        .register_webauthn_finish()
-        .app_id(&env.app_id)
-        .body(
-            types::RegisterWebAuthnFinishRequest::builder()
-                .handshake_id(start.handshake.id)
-                .handshake_response(typed::<types::CredentialCreationResponse>(credential))
-                .user_id(user_id.clone()),
-        )
-        .send()
-        .await
-        .expect("register finish");
+    let user_id = env.register_passkey(&mut authenticator, email).await;
 
     let devices = env
         .management
