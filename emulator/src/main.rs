@@ -8,6 +8,11 @@ use clap::Parser;
 use passage_emulator::settings::{InterceptConfig, SeedConfig};
 use passage_emulator::{Emulator, EmulatorConfig};
 
+/// The binary's allocator (feature `mimalloc`, on by default): see BENCHMARKS.md.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Address used when neither `--listen` nor the configuration file's `listen` is given.
 const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
 
