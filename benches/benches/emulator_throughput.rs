@@ -1,7 +1,8 @@
 //! Emulator throughput against its crypto bound, with the emulator as its own process (the
 //! release binary, `--emulator-bin`, which `cargo xtask bench` builds) and this process as the load
-//! generator: 64 virtual users, each with its own keep-alive HTTP/1.1 connection (hyper's client
-//! connection, no pool) and its own user, on one thread, repeat complete flows:
+//! generator: 64 virtual users, each with its own keep-alive HTTP/1.1 connection (a lean one:
+//! the request written at once, the answer parsed with `httparse`, no connection task, no pool;
+//! `passage_benches::load`) and its own user, on one thread, repeat complete flows:
 //!
 //! - OTP login: `POST /login/otp`, the passcode read from the admin API's outbox
 //!   (`GET /_emulator/outbox?identifier=`), `POST /otp/activate` (one RS256 signature);
@@ -18,6 +19,9 @@
 //! rounds; `--rounds` rounds (default 3); medians of the per-round ratios are reported, with the
 //! CPU time per flow of the emulator process and of the load generator.
 //! Goals: OTP login flows/s >= 0.6x the sign rate; passkey login flows/s >= 0.5x its crypto bound.
+//!
+//! `--flows otp,refresh,passkey` runs only the named flows (to profile one of them; the figures
+//! of the others are then not reported, so `cargo xtask bench` never passes it).
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -215,6 +219,8 @@ fn main() {
         .expect(
             "--emulator-bin PATH (the emulator's release binary; `cargo xtask bench` passes it)",
         );
+    let flows: String = arg("--flows").unwrap_or_else(|| "otp,refresh,passkey".to_owned());
+    let runs = |flow: &str| flows.split(',').any(|f| f == flow);
     let emulator = EmulatorProcess::start(&bin);
     let pid = emulator.child.id();
     let target = Arc::new(Target {
@@ -270,7 +276,7 @@ fn main() {
         rt.block_on(async {
             let mut conn = Conn::connect(target.addr).await;
             let (status, _) = conn
-                .call(hyper::Method::DELETE, "/_emulator/outbox", None)
+                .call(http::Method::DELETE, "/_emulator/outbox", None)
                 .await;
             assert!(status.is_success(), "clearing the outbox: {status}");
         })
@@ -294,6 +300,21 @@ fn main() {
             steps.reverse();
         }
         for step in steps {
+            let skipped = match step {
+                Step::Otp => !runs("otp"),
+                Step::Refresh => !runs("refresh"),
+                Step::Passkey => !runs("passkey"),
+                Step::Sign | Step::Verify => false,
+            };
+            if skipped {
+                // Not run: an empty window keeps the rounds aligned; its figure is not reported.
+                match step {
+                    Step::Otp => otp.push(Window::default()),
+                    Step::Refresh => refreshes.push(Window::default()),
+                    _ => passkey.push(Window::default()),
+                }
+                continue;
+            }
             match step {
                 Step::Sign => {
                     signs.push(sign_rate(&signer, 2, window));
@@ -400,7 +421,8 @@ fn main() {
         )
     };
     let otp_ratio = ratio(&otp, &signs);
-    report(&Figure {
+    if runs("otp") {
+        report(&Figure {
         key: "emulator.otp",
         what: "Emulator (release binary, own process), 64 users of a load generator in another process: OTP login flows/s (`login/otp`, outbox read over the admin API, `otp/activate`) vs the aws-lc-rs RS256 sign rate on 2 threads, same run",
         measured: format!(
@@ -412,21 +434,25 @@ fn main() {
         bound: format!("{sign:.0} signs/s"),
         goal: Goal::at_least(0.6),
     });
+    }
     let refresh_ratio = ratio(&refreshes, &signs);
-    report(&Figure {
-        key: "emulator.refresh",
-        what: "Same, refresh flows/s (`POST /tokens`, rotation)",
-        measured: format!(
-            "{:.0} flows/s = {refresh_ratio:.2}x ({})",
-            med(&refreshes, |w| w.flows_per_s),
-            cpu(&refreshes)
-        ),
-        value: Some(refresh_ratio),
-        bound: format!("{sign:.0} signs/s"),
-        goal: None,
-    });
+    if runs("refresh") {
+        report(&Figure {
+            key: "emulator.refresh",
+            what: "Same, refresh flows/s (`POST /tokens`, rotation)",
+            measured: format!(
+                "{:.0} flows/s = {refresh_ratio:.2}x ({})",
+                med(&refreshes, |w| w.flows_per_s),
+                cpu(&refreshes)
+            ),
+            value: Some(refresh_ratio),
+            bound: format!("{sign:.0} signs/s"),
+            goal: None,
+        });
+    }
     let passkey_ratio = ratio(&passkey, &passkey_bounds);
-    report(&Figure {
+    if runs("passkey") {
+        report(&Figure {
         key: "emulator.passkey",
         what: "Same, passkey login flows/s (`login/webauthn/start`, the load generator's soft authenticator signs, `login/webauthn/finish`) vs one RS256 sign + one P-256 verify (RustCrypto, as the emulator) per flow on 2 threads",
         measured: format!(
@@ -444,4 +470,5 @@ fn main() {
         ),
         goal: Goal::at_least(0.5),
     });
+    }
 }

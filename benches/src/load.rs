@@ -1,40 +1,39 @@
-//! A load generator for an emulator running as its own process: lean HTTP/1.1 connections
-//! (hyper's client connection over one TCP stream per virtual user, keep-alive, no pool), the
-//! flows the throughput bench repeats, and what the emulator process spends (its CPU time, read
-//! from `/proc`).
+//! A load generator for an emulator running as its own process: lean HTTP/1.1 connections (one
+//! keep-alive TCP stream per virtual user, the request written in one `write`, the answer's head
+//! parsed with `httparse` and its body read by its `Content-Length`; no connection task, no pool),
+//! the flows the throughput bench repeats, and what the emulator process spends (its CPU time,
+//! read from `/proc`).
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http1::SendRequest;
-use hyper::header::{HeaderValue, CONTENT_TYPE, HOST};
-use hyper::{Method, Request, StatusCode};
-use hyper_util::rt::TokioIo;
+use bytes::{Buf, Bytes, BytesMut};
+use http::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
-/// One keep-alive HTTP/1.1 connection to the emulator.
+/// One keep-alive HTTP/1.1 connection to the emulator, used by one virtual user at a time.
 pub struct Conn {
-    sender: SendRequest<Full<Bytes>>,
-    host: HeaderValue,
+    stream: TcpStream,
+    host: String,
+    /// What was read and not consumed yet (the start of the next answer, if any).
+    read: BytesMut,
+    /// The request being written (kept to reuse its allocation).
+    request: Vec<u8>,
 }
 
 impl Conn {
-    /// Connects to `addr` (the connection is driven by a task of the current runtime).
+    /// Connects to `addr`.
     pub async fn connect(addr: SocketAddr) -> Conn {
-        let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let stream = TcpStream::connect(addr).await.expect("connect");
         stream.set_nodelay(true).expect("nodelay");
-        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .expect("handshake");
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
         Conn {
-            sender,
-            host: HeaderValue::from_str(&addr.to_string()).expect("host"),
+            stream,
+            host: addr.to_string(),
+            read: BytesMut::with_capacity(8192),
+            request: Vec::with_capacity(1024),
         }
     }
 
@@ -45,26 +44,77 @@ impl Conn {
         path: &str,
         body: Option<Vec<u8>>,
     ) -> (StatusCode, Bytes) {
-        let mut request = Request::builder()
-            .method(method)
-            .uri(path)
-            .header(HOST, self.host.clone());
-        if body.is_some() {
-            request = request.header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        use std::io::Write as _;
+        self.request.clear();
+        let body = body.unwrap_or_default();
+        write!(
+            self.request,
+            "{method} {path} HTTP/1.1\r\nhost: {}\r\ncontent-length: {}\r\n",
+            self.host,
+            body.len()
+        )
+        .expect("a Vec takes every write");
+        if !body.is_empty() {
+            self.request
+                .extend_from_slice(b"content-type: application/json\r\n");
         }
-        let request = request
-            .body(Full::new(body.map(Bytes::from).unwrap_or_default()))
-            .expect("request");
-        self.sender.ready().await.expect("connection ready");
-        let response = self.sender.send_request(request).await.expect("answer");
-        let status = response.status();
-        let body = response
-            .into_body()
-            .collect()
+        self.request.extend_from_slice(b"\r\n");
+        self.request.extend_from_slice(&body);
+        self.stream
+            .write_all(&self.request)
             .await
-            .expect("body")
-            .to_bytes();
-        (status, body)
+            .expect("the request is written");
+        self.answer(path).await
+    }
+
+    /// Reads one answer: its status and its body (by `Content-Length`; none for 204 and 304).
+    async fn answer(&mut self, path: &str) -> (StatusCode, Bytes) {
+        let (status, head_len, body_len) = loop {
+            let mut headers = [httparse::EMPTY_HEADER; 32];
+            let mut response = httparse::Response::new(&mut headers);
+            match response.parse(&self.read).expect("an HTTP/1.1 answer") {
+                httparse::Status::Complete(head_len) => {
+                    let status = StatusCode::from_u16(response.code.expect("a status"))
+                        .expect("a valid status");
+                    let length = response
+                        .headers
+                        .iter()
+                        .find(|h| h.name.eq_ignore_ascii_case("content-length"))
+                        .map(|h| {
+                            std::str::from_utf8(h.value)
+                                .ok()
+                                .and_then(|v| v.trim().parse::<usize>().ok())
+                                .expect("a numeric Content-Length")
+                        });
+                    let body_len = match (status.as_u16(), length) {
+                        (204 | 304, _) => 0,
+                        (_, Some(length)) => length,
+                        (_, None) => panic!("{path}: HTTP {status} without a Content-Length"),
+                    };
+                    break (status, head_len, body_len);
+                }
+                httparse::Status::Partial => self.fill(path).await,
+            }
+        };
+        while self.read.len() < head_len + body_len {
+            self.fill(path).await;
+        }
+        self.read.advance(head_len);
+        (status, self.read.split_to(body_len).freeze())
+    }
+
+    /// Reads more of the stream into the buffer.
+    async fn fill(&mut self, path: &str) {
+        self.read.reserve(4096);
+        let n = self
+            .stream
+            .read_buf(&mut self.read)
+            .await
+            .expect("the answer is read");
+        assert!(
+            n > 0,
+            "{path}: the emulator closed the connection mid-answer"
+        );
     }
 
     /// A call that must answer 2xx with a JSON body, decoded as `T`.
@@ -248,4 +298,68 @@ pub fn process_cpu(pid: u32) -> Duration {
     // SAFETY: sysconf with a constant name has no preconditions.
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
     Duration::from_nanos(ticks * 1_000_000_000 / hz)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A server that reads one request and answers with `chunks`, written one by one.
+    async fn answering(
+        chunks: Vec<&'static [u8]>,
+    ) -> (SocketAddr, tokio::task::JoinHandle<Vec<u8>>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut request = vec![0u8; 4096];
+            let n = stream.read(&mut request).await.unwrap();
+            request.truncate(n);
+            for chunk in chunks {
+                stream.write_all(chunk).await.unwrap();
+                stream.flush().await.unwrap();
+                tokio::task::yield_now().await;
+            }
+            request
+        });
+        (addr, server)
+    }
+
+    #[tokio::test]
+    async fn reads_an_answer_split_anywhere_and_leaves_the_next_one() {
+        let (addr, server) = answering(vec![
+            b"HTTP/1.1 201 Created\r\nconte",
+            b"nt-length: 7\r\n\r\n{\"a\"",
+            b":1}HTTP/1.1 204 No Content\r\n\r\n",
+        ])
+        .await;
+        let mut conn = Conn::connect(addr).await;
+        let (status, body) = conn
+            .call(Method::POST, "/v1/x", Some(b"{\"id\":2}".to_vec()))
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+        assert_eq!(&body[..], b"{\"a\":1}");
+        let request = String::from_utf8(server.await.unwrap()).unwrap();
+        assert!(request.starts_with("POST /v1/x HTTP/1.1\r\n"), "{request}");
+        assert!(request.contains("\r\ncontent-length: 8\r\n"), "{request}");
+        assert!(
+            request.contains("\r\ncontent-type: application/json\r\n"),
+            "{request}"
+        );
+        assert!(request.ends_with("\r\n\r\n{\"id\":2}"), "{request}");
+        // The second answer, already read, is the next call's.
+        let (status, body) = conn.answer("/next").await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        assert!(body.is_empty());
+    }
+
+    #[tokio::test]
+    #[should_panic(expected = "without a Content-Length")]
+    async fn refuses_an_answer_it_cannot_delimit() {
+        let (addr, _server) = answering(vec![
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n",
+        ])
+        .await;
+        Conn::connect(addr).await.call(Method::GET, "/", None).await;
+    }
 }
