@@ -244,6 +244,15 @@ impl EmulatorHandle {
         self.ctx.faults.release_held();
     }
 
+    /// How many answers held by a [`FaultKind::HoldAfterProcessing`] fault went out because the
+    /// hold ran out its limit (not released, and their client still waiting): a test asserts it
+    /// is 0 to show that a client gave up on a held answer instead of waiting for it.
+    ///
+    /// [`FaultKind::HoldAfterProcessing`]: crate::model::faults::FaultKind::HoldAfterProcessing
+    pub fn held_answers_expired(&self) -> usize {
+        self.ctx.faults.holds_expired()
+    }
+
     /// Waits until at least `count` answers are held by a
     /// [`FaultKind::HoldAfterProcessing`] fault (their handlers have run).
     ///

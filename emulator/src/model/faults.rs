@@ -119,6 +119,8 @@ pub struct FaultRegistry {
     held: tokio::sync::watch::Sender<usize>,
     /// Bumped by every release: the answers held before it go out.
     releases: tokio::sync::watch::Sender<u64>,
+    /// Holds that ran out their limit (their answer went out unreleased).
+    expired: std::sync::atomic::AtomicUsize,
 }
 
 impl Default for FaultRegistry {
@@ -127,6 +129,7 @@ impl Default for FaultRegistry {
             rules: Mutex::default(),
             held: tokio::sync::watch::Sender::new(0),
             releases: tokio::sync::watch::Sender::new(0),
+            expired: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 }
@@ -140,7 +143,20 @@ impl FaultRegistry {
         self.held.send_modify(|n| *n += 1);
         // Counted out however the hold ends (released, timed out, or the connection dropped).
         let _count = HeldCount(&self.held);
-        let _ = tokio::time::timeout(limit, releases.changed()).await;
+        if tokio::time::timeout(limit, releases.changed())
+            .await
+            .is_err()
+        {
+            self.expired
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// How many holds ran out their limit, so that their answer went out unreleased. A hold that
+    /// was released, or whose client hung up (the request dropped), is not counted: a test tells
+    /// by it whether a client waited for a held answer or gave up on it.
+    pub fn holds_expired(&self) -> usize {
+        self.expired.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Sends every answer held now.
@@ -286,5 +302,26 @@ mod tests {
         assert!(!early.is_finished());
         reg.release_held();
         early.await.unwrap();
+        assert_eq!(reg.holds_expired(), 0, "released holds did not expire");
+    }
+
+    #[tokio::test]
+    async fn only_a_hold_that_runs_out_its_limit_counts_as_expired() {
+        let reg = std::sync::Arc::new(FaultRegistry::default());
+        let limit = std::time::Duration::from_secs(600);
+        let mut held = reg.held_answers();
+        // Dropped while held (a client that hung up): not expired.
+        let dropped = {
+            let reg = reg.clone();
+            tokio::spawn(async move { reg.hold(limit).await })
+        };
+        held.wait_for(|n| *n == 1).await.unwrap();
+        dropped.abort();
+        assert!(dropped.await.unwrap_err().is_cancelled());
+        held.wait_for(|n| *n == 0).await.unwrap();
+        assert_eq!(reg.holds_expired(), 0);
+        // Left alone: it runs out its limit.
+        reg.hold(std::time::Duration::from_millis(5)).await;
+        assert_eq!(reg.holds_expired(), 1);
     }
 }
