@@ -113,13 +113,18 @@ pub async fn get_outbox(
     // Serialised straight from the records, under the lock: no copy of the messages.
     let body = {
         let state = ctx.lock();
-        let messages: Vec<&OutboxMessage> = match &needle {
-            Some(identifier) => state
+        let messages: Vec<&OutboxMessage> = match (&needle, &q.otp_id) {
+            // One passcode has that id: searched from the newest message, where a test looks for
+            // the passcode it just had sent.
+            (Some(identifier), Some(_)) => state
                 .outbox
                 .for_identifier(identifier)
-                .filter(wanted)
+                .rev()
+                .find(wanted)
+                .into_iter()
                 .collect(),
-            None => state.outbox.iter().filter(wanted).collect(),
+            (Some(identifier), None) => state.outbox.for_identifier(identifier).collect(),
+            (None, _) => state.outbox.iter().filter(wanted).collect(),
         };
         serde_json::to_vec(&messages)
     }
