@@ -211,6 +211,21 @@ enum Step {
     Passkey,
 }
 
+/// The flows, by the names `--flows` takes.
+const FLOWS: [&str; 3] = ["otp", "refresh", "passkey"];
+
+impl Step {
+    /// The flow this step runs (`None` for the bounds).
+    fn flow(self) -> Option<&'static str> {
+        match self {
+            Step::Otp => Some(FLOWS[0]),
+            Step::Refresh => Some(FLOWS[1]),
+            Step::Passkey => Some(FLOWS[2]),
+            Step::Sign | Step::Verify => None,
+        }
+    }
+}
+
 fn main() {
     let window = Duration::from_secs_f64(arg("--secs").unwrap_or(3.0));
     let rounds: usize = arg("--rounds").unwrap_or(3);
@@ -219,7 +234,14 @@ fn main() {
         .expect(
             "--emulator-bin PATH (the emulator's release binary; `cargo xtask bench` passes it)",
         );
-    let flows: String = arg("--flows").unwrap_or_else(|| "otp,refresh,passkey".to_owned());
+    let flows: String = arg("--flows").unwrap_or_else(|| FLOWS.join(","));
+    for flow in flows.split(',') {
+        assert!(
+            FLOWS.contains(&flow),
+            "--flows: unknown flow {flow:?} (the flows: {})",
+            FLOWS.join(",")
+        );
+    }
     let runs = |flow: &str| flows.split(',').any(|f| f == flow);
     let emulator = EmulatorProcess::start(&bin);
     let pid = emulator.child.id();
@@ -300,18 +322,13 @@ fn main() {
             steps.reverse();
         }
         for step in steps {
-            let skipped = match step {
-                Step::Otp => !runs("otp"),
-                Step::Refresh => !runs("refresh"),
-                Step::Passkey => !runs("passkey"),
-                Step::Sign | Step::Verify => false,
-            };
-            if skipped {
+            if step.flow().is_some_and(|flow| !runs(flow)) {
                 // Not run: an empty window keeps the rounds aligned; its figure is not reported.
                 match step {
                     Step::Otp => otp.push(Window::default()),
                     Step::Refresh => refreshes.push(Window::default()),
-                    _ => passkey.push(Window::default()),
+                    Step::Passkey => passkey.push(Window::default()),
+                    Step::Sign | Step::Verify => {}
                 }
                 continue;
             }
