@@ -69,38 +69,17 @@ impl Conn {
 
     /// Reads one answer: its status and its body (by `Content-Length`; none for 204 and 304).
     async fn answer(&mut self, path: &str) -> (StatusCode, Bytes) {
-        let (status, head_len, body_len) = loop {
-            let mut headers = [httparse::EMPTY_HEADER; 32];
-            let mut response = httparse::Response::new(&mut headers);
-            match response.parse(&self.read).expect("an HTTP/1.1 answer") {
-                httparse::Status::Complete(head_len) => {
-                    let status = StatusCode::from_u16(response.code.expect("a status"))
-                        .expect("a valid status");
-                    let length = response
-                        .headers
-                        .iter()
-                        .find(|h| h.name.eq_ignore_ascii_case("content-length"))
-                        .map(|h| {
-                            std::str::from_utf8(h.value)
-                                .ok()
-                                .and_then(|v| v.trim().parse::<usize>().ok())
-                                .expect("a numeric Content-Length")
-                        });
-                    let body_len = match (status.as_u16(), length) {
-                        (204 | 304, _) => 0,
-                        (_, Some(length)) => length,
-                        (_, None) => panic!("{path}: HTTP {status} without a Content-Length"),
-                    };
-                    break (status, head_len, body_len);
-                }
-                httparse::Status::Partial => self.fill(path).await,
+        let head = loop {
+            match parse_head(&self.read, path) {
+                Some(head) => break head,
+                None => self.fill(path).await,
             }
         };
-        while self.read.len() < head_len + body_len {
+        while self.read.len() < head.len + head.body_len {
             self.fill(path).await;
         }
-        self.read.advance(head_len);
-        (status, self.read.split_to(body_len).freeze())
+        self.read.advance(head.len);
+        (head.status, self.read.split_to(head.body_len).freeze())
     }
 
     /// Reads more of the stream into the buffer.
@@ -125,13 +104,64 @@ impl Conn {
         body: Option<Vec<u8>>,
     ) -> T {
         let (status, bytes) = self.call(method, path, body).await;
+        // Neither message quotes the answer, which may hold tokens or passcodes.
         assert!(
             status.is_success(),
-            "{path}: HTTP {status}: {}",
-            String::from_utf8_lossy(&bytes)
+            "{path}: HTTP {status} ({} bytes)",
+            bytes.len()
         );
-        serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{path}: {e}"))
+        serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+            panic!(
+                "{path}: undecodable answer ({:?} error at line {}, column {})",
+                e.classify(),
+                e.line(),
+                e.column()
+            )
+        })
     }
+}
+
+/// An answer's head, parsed.
+#[derive(Debug, PartialEq, Eq)]
+struct Head {
+    status: StatusCode,
+    /// Bytes of the status line and headers, the blank line included.
+    len: usize,
+    /// Bytes of the body that follows.
+    body_len: usize,
+}
+
+/// The head of the answer at the start of `read`, or `None` while it is incomplete; panics on
+/// what is not an HTTP/1.1 answer, or on one whose body it cannot delimit (no `Content-Length`
+/// besides 204 and 304: the emulator never sends chunked answers).
+fn parse_head(read: &[u8], path: &str) -> Option<Head> {
+    let mut headers = [httparse::EMPTY_HEADER; 32];
+    let mut response = httparse::Response::new(&mut headers);
+    let len = match response.parse(read).expect("an HTTP/1.1 answer") {
+        httparse::Status::Complete(len) => len,
+        httparse::Status::Partial => return None,
+    };
+    let status = StatusCode::from_u16(response.code.expect("a status")).expect("a valid status");
+    let length = response
+        .headers
+        .iter()
+        .find(|h| h.name.eq_ignore_ascii_case("content-length"))
+        .map(|h| {
+            std::str::from_utf8(h.value)
+                .ok()
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .expect("a numeric Content-Length")
+        });
+    let body_len = match (status.as_u16(), length) {
+        (204 | 304, _) => 0,
+        (_, Some(length)) => length,
+        (_, None) => panic!("{path}: HTTP {status} without a Content-Length"),
+    };
+    Some(Head {
+        status,
+        len,
+        body_len,
+    })
 }
 
 /// Where the emulator serves, as the load generator addresses it.
@@ -325,8 +355,33 @@ mod tests {
         (addr, server)
     }
 
+    #[test]
+    fn a_head_is_complete_only_once_all_of_it_is_read() {
+        let answer = b"HTTP/1.1 201 Created\r\ncontent-type: application/json\r\ncontent-length: 7\r\n\r\n{\"a\":1}";
+        let head_len = answer.len() - 7;
+        for cut in 0..head_len {
+            assert_eq!(parse_head(&answer[..cut], "/x"), None, "cut at {cut}");
+        }
+        for cut in head_len..=answer.len() {
+            assert_eq!(
+                parse_head(&answer[..cut], "/x"),
+                Some(Head {
+                    status: StatusCode::CREATED,
+                    len: head_len,
+                    body_len: 7
+                }),
+                "cut at {cut}"
+            );
+        }
+        let no_content = b"HTTP/1.1 204 No Content\r\n\r\n";
+        assert_eq!(
+            parse_head(no_content, "/x").map(|h| (h.len, h.body_len)),
+            Some((no_content.len(), 0))
+        );
+    }
+
     #[tokio::test]
-    async fn reads_an_answer_split_anywhere_and_leaves_the_next_one() {
+    async fn reads_an_answer_in_pieces_and_leaves_the_next_one() {
         let (addr, server) = answering(vec![
             b"HTTP/1.1 201 Created\r\nconte",
             b"nt-length: 7\r\n\r\n{\"a\"",
