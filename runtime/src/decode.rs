@@ -2,6 +2,9 @@
 //! declared type, a stream left unread, or no body at all. Failures are
 //! [`CallError`]s, which every generated `send()` turns into [`crate::Error`].
 
+use bytes::Bytes;
+use reqwest::header::HeaderMap;
+use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 
 use crate::call_error::CallError;
@@ -14,7 +17,29 @@ impl<T: DeserializeOwned> ResponseValue<T> {
     /// [`CallError::UnexpectedResponse`], so the caller gets the status and a
     /// redacted view of the body instead of a decode failure.
     #[doc(hidden)]
-    pub async fn from_response<E>(mut response: reqwest::Response) -> Result<Self, CallError<E>> {
+    pub async fn from_response<E>(response: reqwest::Response) -> Result<Self, CallError<E>> {
+        JsonAnswer::read(response)
+            .await?
+            .decode(CallError::InvalidResponsePayload)
+    }
+}
+
+/// A documented answer with a JSON body, read but not decoded yet. The body
+/// of a generated `send()` hands its success answer on in this form, and its
+/// call wrapper ([`crate::finish_json_call_for`]) decodes it where the
+/// caller receives it: the decoded value, which can be large, is then built
+/// once in place instead of being moved out through every layer of the call.
+#[doc(hidden)]
+pub struct JsonAnswer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl JsonAnswer {
+    /// Reads `response`'s body (see [`ResponseValue::from_response`] for an
+    /// error answer whose body is not the API's).
+    pub async fn read<E>(mut response: reqwest::Response) -> Result<Self, CallError<E>> {
         if response.extensions().get::<NonApiBody>().is_some() {
             return Err(CallError::UnexpectedResponse(response));
         }
@@ -23,9 +48,23 @@ impl<T: DeserializeOwned> ResponseValue<T> {
             .bytes()
             .await
             .map_err(CallError::ResponseBodyError)?;
-        match serde_json::from_slice(&body) {
-            Ok(inner) => Ok(Self::new(inner, status, headers)),
-            Err(e) => Err(CallError::InvalidResponsePayload(body, e)),
+        Ok(Self {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// The body decoded into `T`, with the answer's status and headers; a
+    /// body that is not `T`'s JSON gives the error `invalid` makes of it.
+    #[inline]
+    pub(crate) fn decode<T: DeserializeOwned, Er>(
+        self,
+        invalid: impl FnOnce(Bytes, serde_json::Error) -> Er,
+    ) -> Result<ResponseValue<T>, Er> {
+        match serde_json::from_slice(&self.body) {
+            Ok(inner) => Ok(ResponseValue::new(inner, self.status, self.headers)),
+            Err(e) => Err(invalid(self.body, e)),
         }
     }
 }

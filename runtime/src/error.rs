@@ -14,6 +14,7 @@
 use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -22,9 +23,11 @@ use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 
 use crate::call_error::CallError;
+use crate::decode::JsonAnswer;
 use crate::operation::OperationSpec;
 use crate::redact::{redact_message, RedactedBody, RequestSecrets};
 use crate::redirect::Redirect;
+use crate::response::ResponseValue;
 
 /// The error body of an API (`{code, error}` for Passage's APIs): a generated
 /// crate implements it for the schema its generator options name.
@@ -222,6 +225,7 @@ where
         call,
         secrets: Some(RequestSecrets::default()),
         lend: true,
+        completion: PhantomData,
     }
 }
 
@@ -239,30 +243,94 @@ where
         call,
         secrets: Some(RequestSecrets::default()),
         lend: op.carries_secrets(),
+        completion: PhantomData,
+    }
+}
+
+/// [`finish_call_for`] for a call whose body ends with a [`JsonAnswer`]:
+/// the answer is decoded into `ResponseValue<T>` here, where the caller
+/// receives it, so a large value is built once instead of being moved out
+/// through the body's layers and this one.
+#[doc(hidden)]
+pub fn finish_json_call_for<B, T, F>(op: &OperationSpec, call: F) -> FinishCall<F, DecodeJson<T>>
+where
+    F: Future<Output = Result<JsonAnswer, CallError<B>>>,
+    B: ApiErrorBody,
+    T: DeserializeOwned,
+{
+    FinishCall {
+        call,
+        secrets: Some(RequestSecrets::default()),
+        lend: op.carries_secrets(),
+        completion: PhantomData,
+    }
+}
+
+/// What a call wrapper makes of its call's successful value `I`.
+#[doc(hidden)]
+pub trait Completion<I> {
+    /// What the caller receives.
+    type Ok;
+
+    /// The caller's value, or the error `to_error` makes of the failure.
+    fn complete<B, E>(value: I, to_error: impl FnOnce(CallError<B>) -> E) -> Result<Self::Ok, E>;
+}
+
+/// The call's value as it is (the body already decoded it).
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct AsIs;
+
+impl<I> Completion<I> for AsIs {
+    type Ok = I;
+
+    #[inline]
+    fn complete<B, E>(value: I, _: impl FnOnce(CallError<B>) -> E) -> Result<I, E> {
+        Ok(value)
+    }
+}
+
+/// A [`JsonAnswer`] decoded into `ResponseValue<T>`.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct DecodeJson<T>(PhantomData<fn() -> T>);
+
+impl<T: DeserializeOwned> Completion<JsonAnswer> for DecodeJson<T> {
+    type Ok = ResponseValue<T>;
+
+    #[inline]
+    fn complete<B, E>(
+        answer: JsonAnswer,
+        to_error: impl FnOnce(CallError<B>) -> E,
+    ) -> Result<ResponseValue<T>, E> {
+        answer.decode(|body, e| to_error(CallError::InvalidResponsePayload(body, e)))
     }
 }
 
 pin_project_lite::pin_project! {
     /// The future of one generated call (see [`finish_call`]): one layer
     /// around the call, which it never moves, so a call's state is not
-    /// copied on completion and its result is moved once.
+    /// copied on completion; `D` makes the caller's value of the call's
+    /// ([`Completion`]).
     #[doc(hidden)]
-    pub struct FinishCall<F> {
+    pub struct FinishCall<F, D = AsIs> {
         #[pin]
         call: F,
         // This call's slot; on the thread (in `CALL_SECRETS`) while the call is polled.
         secrets: Option<RequestSecrets>,
         // Whether the slot is lent while polling (false: the request carries no secret).
         lend: bool,
+        completion: PhantomData<D>,
     }
 }
 
-impl<F, T, B> Future for FinishCall<F>
+impl<F, T, B, D> Future for FinishCall<F, D>
 where
     F: Future<Output = Result<T, CallError<B>>>,
     B: ApiErrorBody,
+    D: Completion<T>,
 {
-    type Output = Result<T, Error<B::Code>>;
+    type Output = Result<D::Ok, Error<B::Code>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
@@ -272,15 +340,16 @@ where
         } else {
             this.call.poll(cx)
         };
-        match polled {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(Ok(value)) => Poll::Ready(Ok(value)),
-            Poll::Ready(Err(e)) => {
-                let none = RequestSecrets::default();
-                let secrets = this.secrets.as_ref().unwrap_or(&none);
-                Poll::Ready(Err(Error::from_call(e, secrets)))
-            }
-        }
+        let Poll::Ready(result) = polled else {
+            return Poll::Pending;
+        };
+        let none = RequestSecrets::default();
+        let secrets = this.secrets.as_ref().unwrap_or(&none);
+        let to_error = |e| Error::from_call(e, secrets);
+        Poll::Ready(match result {
+            Ok(value) => D::complete(value, to_error),
+            Err(e) => Err(to_error(e)),
+        })
     }
 }
 
@@ -517,6 +586,69 @@ mod tests {
         let spec = op(Auth::Bearer, &[]);
         let shown = message(finish_call_for(&spec, failing_call("bearer-secret-0123456789")).await);
         assert!(!shown.contains("bearer-secret"), "{shown}");
+    }
+
+    fn json_answer(body: &'static str) -> reqwest::Response {
+        let response = http::Response::builder()
+            .status(201)
+            .header("x-request-id", "r-1")
+            .body(body)
+            .expect("response");
+        reqwest::Response::from(response)
+    }
+
+    #[tokio::test]
+    async fn the_json_wrapper_decodes_the_answer_with_its_status_and_headers() {
+        let spec = OperationSpec::new(
+            "op",
+            "GET",
+            "/op",
+            "t",
+            Auth::None,
+            false,
+            &[201],
+            &[],
+            &[],
+            &[],
+        );
+        let value = finish_json_call_for::<TestBody, serde_json::Value, _>(&spec, async {
+            JsonAnswer::read(json_answer(r#"{"a":[1,2]}"#)).await
+        })
+        .await
+        .expect("decodes");
+        assert_eq!(value.status(), 201);
+        assert_eq!(value.headers()["x-request-id"], "r-1");
+        assert_eq!(value.into_inner(), serde_json::json!({"a": [1, 2]}));
+    }
+
+    #[tokio::test]
+    async fn a_json_answer_of_another_shape_is_a_decode_error_scrubbed_of_the_requests_secrets() {
+        // Not shaped like a token: only the request's own secrets can hide it.
+        let secret = "plain words of the request";
+        let spec = OperationSpec::new(
+            "op",
+            "GET",
+            "/op",
+            "t",
+            Auth::Bearer,
+            false,
+            &[201],
+            &[],
+            &[],
+            &[],
+        );
+        let error = finish_json_call_for::<TestBody, Vec<u8>, _>(&spec, async move {
+            let mut secrets = RequestSecrets::default();
+            secrets.add(secret);
+            record_call_secrets(secrets);
+            JsonAnswer::read(json_answer(r#"{"note":"plain words of the request"}"#)).await
+        })
+        .await
+        .expect_err("not an array");
+        let shown = format!("{error} {error:?}");
+        assert!(matches!(error, Error::Decode { .. }), "{shown}");
+        assert!(shown.contains("line 1"), "{shown}");
+        assert!(!shown.contains(secret), "{shown}");
     }
 
     #[test]

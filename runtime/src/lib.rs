@@ -43,8 +43,9 @@ pub use builder::{
 pub use call_error::CallError;
 pub use client_state::ClientState;
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use decode::JsonAnswer;
 pub use encoding::{encode_path, QueryParam, RequestBuilderExt};
-pub use error::{finish_call, finish_call_for, ApiErrorBody, Error};
+pub use error::{finish_call, finish_call_for, finish_json_call_for, ApiErrorBody, Error};
 pub use hooks::{ClientHooks, ClientInfo, OperationInfo};
 pub use operation::{Auth, OperationSpec};
 pub use redact::RedactedBody;

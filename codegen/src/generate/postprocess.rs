@@ -173,6 +173,14 @@ fn rewrite_send(block: &mut syn::ItemImpl, wiring: &Wiring) {
         drop_api_version_header(&mut f.block);
         EncodeInPlace.visit_block_mut(&mut f.block);
         let row = call_pipeline_directly(&mut f.block, wiring);
+        // A call with a row whose success answers are all JSON of one type hands its
+        // answer on unread, for the wrapper to decode in place.
+        let json = match row {
+            Some(_) => {
+                json_value_type(&ok_type).filter(|_| hand_on_json_answers(&mut f.block, wiring))
+            }
+            None => None,
+        };
         let body = &f.block;
         f.sig.asyncness = None;
         f.sig.output = parse_quote!(
@@ -180,19 +188,113 @@ fn rewrite_send(block: &mut syn::ItemImpl, wiring: &Wiring) {
                 Output = ::std::result::Result<#ok_type, #error_type>,
             > + use<#(#lifetimes),*>
         );
-        f.block = match row {
+        f.block = match (row, json) {
+            (Some(index), Some(value_type)) => {
+                let runtime = &wiring.runtime;
+                let error_body = &wiring.error_body;
+                let operations = &wiring.operations;
+                parse_quote!({
+                    #runtime::finish_json_call_for::<#error_body, #value_type, _>(
+                        &#operations::OPERATIONS[#index],
+                        async move #body,
+                    )
+                })
+            }
             // The wrapper is told the operation: one without secrets skips lending its slot.
-            Some(index) => {
+            (Some(index), None) => {
                 let wrapper = &wiring.call_wrapper_for;
                 let operations = &wiring.operations;
                 parse_quote!({ #wrapper(&#operations::OPERATIONS[#index], async move #body) })
             }
-            None => {
+            (None, _) => {
                 let wrapper = &wiring.call_wrapper;
                 parse_quote!({ #wrapper(async move #body) })
             }
         };
     }
+}
+
+/// `T` of `ResponseValue<T>`.
+fn json_value_type(ok_type: &syn::Type) -> Option<syn::Type> {
+    let syn::Type::Path(path) = ok_type else {
+        return None;
+    };
+    let last = path.path.segments.last()?;
+    if last.ident != "ResponseValue" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    match args.args.first()? {
+        syn::GenericArgument::Type(t) => Some(t.clone()),
+        _ => None,
+    }
+}
+
+/// progenitor decodes each success answer of a call where it matches the
+/// answer's status (`200u16 => ResponseValue::from_response(response).await`),
+/// and the decoded value is then moved out through the body's future and the
+/// call wrapper's. When every success arm of the status match decodes JSON
+/// (none answers `Ok(ResponseValue::empty(..))` or `stream`), this makes
+/// each of them hand on the answer read but undecoded
+/// (`JsonAnswer::read(response).await`) and returns true: the runtime's
+/// wrapper (`finish_json_call_for`) then decodes it where the caller
+/// receives it. The error arms (`Err(CallError::ErrorResponse(..))`) are left
+/// as they are.
+fn hand_on_json_answers(block: &mut syn::Block, wiring: &Wiring) -> bool {
+    let Some(arms) = status_match_arms(block) else {
+        return false;
+    };
+    let decodes_json = |expr: &syn::Expr| {
+        same_tokens(
+            unbraced(expr),
+            "ResponseValue::from_response(response).await",
+        )
+    };
+    let other_success = |expr: &syn::Expr| {
+        matches!(unbraced(expr), syn::Expr::Call(call)
+            if matches!(&*call.func, syn::Expr::Path(p) if p.path.is_ident("Ok")))
+    };
+    let json_arms = arms.iter().filter(|arm| decodes_json(&arm.body)).count();
+    if json_arms == 0 || arms.iter().any(|arm| other_success(&arm.body)) {
+        return false;
+    }
+    let runtime = &wiring.runtime;
+    for arm in arms.iter_mut() {
+        if decodes_json(&arm.body) {
+            *arm.body = parse_quote!(#runtime::JsonAnswer::read(response).await);
+        }
+    }
+    true
+}
+
+/// The arms of the body's last expression, `match response.status().as_u16() { .. }`.
+fn status_match_arms(block: &mut syn::Block) -> Option<&mut Vec<syn::Arm>> {
+    let syn::Stmt::Expr(syn::Expr::Match(m), None) = block.stmts.last_mut()? else {
+        return None;
+    };
+    same_tokens(&m.expr, "response.status().as_u16()").then_some(&mut m.arms)
+}
+
+/// The expression inside `{ expr }` (an arm's body, as progenitor writes it), or `expr`.
+fn unbraced(expr: &syn::Expr) -> &syn::Expr {
+    match expr {
+        syn::Expr::Block(b) if b.attrs.is_empty() && b.label.is_none() => {
+            match b.block.stmts.as_slice() {
+                [syn::Stmt::Expr(inner, None)] => inner,
+                _ => expr,
+            }
+        }
+        _ => expr,
+    }
+}
+
+/// Whether `expr` is the expression `text`, token for token.
+fn same_tokens(expr: &syn::Expr, text: &str) -> bool {
+    use quote::ToTokens;
+    let expected: proc_macro2::TokenStream = text.parse().expect("a valid expression");
+    expr.to_token_stream().to_string() == expected.to_string()
 }
 
 /// The suffix of progenitor's message for a builder field never set.
@@ -758,6 +860,83 @@ mod tests {
         };
         apply(&mut file, &wiring());
         file.to_token_stream().to_string()
+    }
+
+    /// A `send()` returning `ok` whose body calls the hooks of `get_jwks` (row 1) and ends with `tail`.
+    fn send_with_row(ok: syn::Type, tail: syn::Expr) -> String {
+        let mut file: syn::File = parse_quote! {
+            pub mod builder {
+                impl<'a> GetJwks<'a> {
+                    pub async fn send(self) -> Result<#ok, Error<types::ApiError>> {
+                        let mut request = client.client.get(url).build()?;
+                        let info = OperationInfo {
+                            operation_id: "get_jwks",
+                        };
+                        client.pre(&mut request, &info).await?;
+                        let result = client.exec(request, &info).await;
+                        client.post(&result, &info).await?;
+                        let response = result?;
+                        #tail
+                    }
+                }
+            }
+        };
+        apply(&mut file, &wiring());
+        file.to_token_stream().to_string()
+    }
+
+    #[test]
+    fn json_success_answers_are_decoded_by_the_wrapper() {
+        let text = send_with_row(
+            parse_quote!(ResponseValue<types::JwkResponse>),
+            parse_quote!(match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                201u16 => {
+                    ResponseValue::from_response(response).await
+                }
+                404u16 => Err(CallError::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                _ => Err(CallError::UnexpectedResponse(response)),
+            }),
+        );
+        assert!(
+            text.contains(":: rt :: finish_json_call_for :: < crate :: api :: types :: ApiError , types :: JwkResponse , _ > (& crate :: api :: operations :: OPERATIONS [1usize] , async move {"),
+            "{text}"
+        );
+        assert!(text.contains("200u16 => :: rt :: JsonAnswer :: read (response) . await , 201u16 => :: rt :: JsonAnswer :: read (response) . await ,"), "{text}");
+        // The error body is still decoded where its arm matches.
+        assert!(text.contains("404u16 => Err (CallError :: ErrorResponse (ResponseValue :: from_response (response) . await ? ,)) ,"), "{text}");
+        assert!(!text.contains("finish_call_for"), "{text}");
+    }
+
+    #[test]
+    fn a_call_with_a_success_answer_of_another_kind_decodes_in_its_body() {
+        for (ok, arm) in [
+            (
+                parse_quote!(ResponseValue<()>),
+                parse_quote!(Ok(ResponseValue::empty(response))),
+            ),
+            (
+                parse_quote!(ResponseValue<ByteStream>),
+                parse_quote!(Ok(ResponseValue::stream(response))),
+            ),
+        ] {
+            let arm: syn::Expr = arm;
+            let text = send_with_row(
+                ok,
+                parse_quote!(match response.status().as_u16() {
+                    200u16 => { ResponseValue::from_response(response).await }
+                    204u16 => { #arm }
+                    _ => Err(CallError::UnexpectedResponse(response)),
+                }),
+            );
+            assert!(
+                text.contains(":: rt :: finish_call_for :: < crate :: api :: types :: ApiError , _ , _ > (& crate :: api :: operations :: OPERATIONS [1usize] , async move {"),
+                "{text}"
+            );
+            assert!(!text.contains("JsonAnswer"), "{text}");
+        }
     }
 
     #[test]

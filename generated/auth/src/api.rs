@@ -10328,9 +10328,9 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call_for::<
+            ::passage_runtime::finish_json_call_for::<
                 crate::api::types::ApiError,
-                _,
+                types::GetAppResponse,
                 _,
             >(
                 &crate::api::operations::OPERATIONS[14usize],
@@ -10369,7 +10369,7 @@ pub mod builder {
                         .await;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
+                        200u16 => ::passage_runtime::JsonAnswer::read(response).await,
                         404u16 => {
                             Err(
                                 CallError::ErrorResponse(
@@ -10440,9 +10440,9 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call_for::<
+            ::passage_runtime::finish_json_call_for::<
                 crate::api::types::ApiError,
-                _,
+                types::JwkResponse,
                 _,
             >(
                 &crate::api::operations::OPERATIONS[20usize],
@@ -10482,7 +10482,7 @@ pub mod builder {
                         .await;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
+                        200u16 => ::passage_runtime::JsonAnswer::read(response).await,
                         404u16 => {
                             Err(
                                 CallError::ErrorResponse(
@@ -10553,9 +10553,9 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call_for::<
+            ::passage_runtime::finish_json_call_for::<
                 crate::api::types::ApiError,
-                _,
+                types::OpenIdConfiguration,
                 _,
             >(
                 &crate::api::operations::OPERATIONS[21usize],
@@ -10595,7 +10595,7 @@ pub mod builder {
                         .await;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
+                        200u16 => ::passage_runtime::JsonAnswer::read(response).await,
                         404u16 => {
                             Err(
                                 CallError::ErrorResponse(
@@ -10666,9 +10666,9 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call_for::<
+            ::passage_runtime::finish_json_call_for::<
                 crate::api::types::ApiError,
-                _,
+                types::CurrentUserResponse,
                 _,
             >(
                 &crate::api::operations::OPERATIONS[16usize],
@@ -10707,7 +10707,7 @@ pub mod builder {
                         .await;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
+                        200u16 => ::passage_runtime::JsonAnswer::read(response).await,
                         401u16 => {
                             Err(
                                 CallError::ErrorResponse(
@@ -10792,9 +10792,9 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call_for::<
+            ::passage_runtime::finish_json_call_for::<
                 crate::api::types::ApiError,
-                _,
+                types::CurrentUserDevices,
                 _,
             >(
                 &crate::api::operations::OPERATIONS[17usize],
@@ -10834,7 +10834,7 @@ pub mod builder {
                         .await;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
+                        200u16 => ::passage_runtime::JsonAnswer::read(response).await,
                         401u16 => {
                             Err(
                                 CallError::ErrorResponse(
@@ -10947,9 +10947,9 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call_for::<
+            ::passage_runtime::finish_json_call_for::<
                 crate::api::types::ApiError,
-                _,
+                types::CurrentUserDevice,
                 _,
             >(
                 &crate::api::operations::OPERATIONS[29usize],
@@ -10996,7 +10996,7 @@ pub mod builder {
                         .await;
                     let response = result?;
                     match response.status().as_u16() {
-                        201u16 => ResponseValue::from_response(response).await,
+                        201u16 => ::passage_runtime::JsonAnswer::read(response).await,
                         400u16 => {
                             Err(
                                 CallError::ErrorResponse(
@@ -11124,9 +11124,9 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call_for::<
+            ::passage_runtime::finish_json_call_for::<
                 crate::api::types::ApiError,
-                _,
+                types::AddDeviceStartResponse,
                 _,
             >(
                 &crate::api::operations::OPERATIONS[30usize],
@@ -11173,7 +11173,7 @@ pub mod builder {
                         .await;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
+                        200u16 => ::passage_runtime::JsonAnswer::read(response).await,
                         400u16 => {
                             Err(
                                 CallError::ErrorResponse(
@@ -11458,9 +11458,9 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call_for::<
+            ::passage_runtime::finish_json_call_for::<
                 crate::api::types::ApiError,
-                _,
+                types::CurrentUserDevice,
                 _,
             >(
                 &crate::api::operations::OPERATIONS[39usize],
@@ -11515,7 +11515,7 @@ pub mod builder {
                         .await;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
+                        200u16 => ::passage_runtime::JsonAnswer::read(response).await,
                         400u16 => {
                             Err(
                                 CallError::ErrorResponse(
@@ -11642,9 +11642,9 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call_for::<
+            ::passage_runtime::finish_json_call_for::<
                 crate::api::types::ApiError,
-                _,
+                types::MagicLinkResponse,
                 _,
             >(
                 &crate::api::operations::OPERATIONS[41usize],
@@ -11691,7 +11691,7 @@ pub mod builder {
                         .await;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
+                        200u16 => ::passage_runtime::JsonAnswer::read(response).await,
                         400u16 => {
                             Err(
                                 CallError::ErrorResponse(
@@ -11818,9 +11818,9 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call_for::<
+            ::passage_runtime::finish_json_call_for::<
                 crate::api::types::ApiError,
-                _,
+                types::MagicLinkResponse,
                 _,
             >(
                 &crate::api::operations::OPERATIONS[42usize],
@@ -11867,7 +11867,7 @@ pub mod builder {
                         .await;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
+                        200u16 => ::passage_runtime::JsonAnswer::read(response).await,
                         400u16 => {
                             Err(
                                 CallError::ErrorResponse(
@@ -11966,9 +11966,9 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call_for::<
+            ::passage_runtime::finish_json_call_for::<
                 crate::api::types::ApiError,
-                _,
+                types::UserMetadataResponse,
                 _,
             >(
                 &crate::api::operations::OPERATIONS[18usize],
@@ -12008,7 +12008,7 @@ pub mod builder {
                         .await;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
+                        200u16 => ::passage_runtime::JsonAnswer::read(response).await,
                         400u16 => {
                             Err(
                                 CallError::ErrorResponse(
@@ -12128,9 +12128,9 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call_for::<
+            ::passage_runtime::finish_json_call_for::<
                 crate::api::types::ApiError,
-                _,
+                types::CurrentUserResponse,
                 _,
             >(
                 &crate::api::operations::OPERATIONS[40usize],
@@ -12177,7 +12177,7 @@ pub mod builder {
                         .await;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
+                        200u16 => ::passage_runtime::JsonAnswer::read(response).await,
                         400u16 => {
                             Err(
                                 CallError::ErrorResponse(
@@ -12276,9 +12276,9 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call_for::<
+            ::passage_runtime::finish_json_call_for::<
                 crate::api::types::ApiError,
-                _,
+                types::SocialConnectionsResponse,
                 _,
             >(
                 &crate::api::operations::OPERATIONS[19usize],
@@ -12318,7 +12318,7 @@ pub mod builder {
                         .await;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
+                        200u16 => ::passage_runtime::JsonAnswer::read(response).await,
                         401u16 => {
                             Err(
                                 CallError::ErrorResponse(
@@ -12587,9 +12587,9 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call_for::<
+            ::passage_runtime::finish_json_call_for::<
                 crate::api::types::ApiError,
-                _,
+                types::LoginMagicLinkResponse,
                 _,
             >(
                 &crate::api::operations::OPERATIONS[22usize],
@@ -12636,7 +12636,7 @@ pub mod builder {
                         .await;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
+                        200u16 => ::passage_runtime::JsonAnswer::read(response).await,
                         400u16 => {
                             Err(
                                 CallError::ErrorResponse(
@@ -12757,9 +12757,9 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call_for::<
+            ::passage_runtime::finish_json_call_for::<
                 crate::api::types::ApiError,
-                _,
+                types::OneTimePasscodeResponse,
                 _,
             >(
                 &crate::api::operations::OPERATIONS[23usize],
@@ -12805,7 +12805,7 @@ pub mod builder {
                         .await;
                     let response = result?;
                     match response.status().as_u16() {
-                        201u16 => ResponseValue::from_response(response).await,
+                        201u16 => ::passage_runtime::JsonAnswer::read(response).await,
                         400u16 => {
                             Err(
                                 CallError::ErrorResponse(
@@ -12933,9 +12933,9 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call_for::<
+            ::passage_runtime::finish_json_call_for::<
                 crate::api::types::ApiError,
-                _,
+                types::LoginWebAuthnStartResponse,
                 _,
             >(
                 &crate::api::operations::OPERATIONS[25usize],
@@ -12982,7 +12982,7 @@ pub mod builder {
                         .await;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
+                        200u16 => ::passage_runtime::JsonAnswer::read(response).await,
                         400u16 => {
                             Err(
                                 CallError::ErrorResponse(
@@ -13117,9 +13117,9 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call_for::<
+            ::passage_runtime::finish_json_call_for::<
                 crate::api::types::ApiError,
-                _,
+                types::AuthResponse,
                 _,
             >(
                 &crate::api::operations::OPERATIONS[24usize],
@@ -13166,7 +13166,7 @@ pub mod builder {
                         .await;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
+                        200u16 => ::passage_runtime::JsonAnswer::read(response).await,
                         400u16 => {
                             Err(
                                 CallError::ErrorResponse(
@@ -13293,9 +13293,9 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call_for::<
+            ::passage_runtime::finish_json_call_for::<
                 crate::api::types::ApiError,
-                _,
+                types::AuthResponse,
                 _,
             >(
                 &crate::api::operations::OPERATIONS[0usize],
@@ -13342,7 +13342,7 @@ pub mod builder {
                         .await;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
+                        200u16 => ::passage_runtime::JsonAnswer::read(response).await,
                         400u16 => {
                             Err(
                                 CallError::ErrorResponse(
@@ -13470,9 +13470,9 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call_for::<
+            ::passage_runtime::finish_json_call_for::<
                 crate::api::types::ApiError,
-                _,
+                types::AuthResponse,
                 _,
             >(
                 &crate::api::operations::OPERATIONS[26usize],
@@ -13519,7 +13519,7 @@ pub mod builder {
                         .await;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
+                        200u16 => ::passage_runtime::JsonAnswer::read(response).await,
                         400u16 => {
                             Err(
                                 CallError::ErrorResponse(
@@ -13640,9 +13640,9 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call_for::<
+            ::passage_runtime::finish_json_call_for::<
                 crate::api::types::ApiError,
-                _,
+                types::AuthResponse,
                 _,
             >(
                 &crate::api::operations::OPERATIONS[1usize],
@@ -13688,7 +13688,7 @@ pub mod builder {
                         .await;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
+                        200u16 => ::passage_runtime::JsonAnswer::read(response).await,
                         400u16 => {
                             Err(
                                 CallError::ErrorResponse(
@@ -13815,9 +13815,9 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call_for::<
+            ::passage_runtime::finish_json_call_for::<
                 crate::api::types::ApiError,
-                _,
+                types::RegisterMagicLinkResponse,
                 _,
             >(
                 &crate::api::operations::OPERATIONS[32usize],
@@ -13864,7 +13864,7 @@ pub mod builder {
                         .await;
                     let response = result?;
                     match response.status().as_u16() {
-                        201u16 => ResponseValue::from_response(response).await,
+                        201u16 => ::passage_runtime::JsonAnswer::read(response).await,
                         400u16 => {
                             Err(
                                 CallError::ErrorResponse(
@@ -13985,9 +13985,9 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call_for::<
+            ::passage_runtime::finish_json_call_for::<
                 crate::api::types::ApiError,
-                _,
+                types::OneTimePasscodeResponse,
                 _,
             >(
                 &crate::api::operations::OPERATIONS[33usize],
@@ -14033,7 +14033,7 @@ pub mod builder {
                         .await;
                     let response = result?;
                     match response.status().as_u16() {
-                        201u16 => ResponseValue::from_response(response).await,
+                        201u16 => ::passage_runtime::JsonAnswer::read(response).await,
                         400u16 => {
                             Err(
                                 CallError::ErrorResponse(
@@ -14154,9 +14154,9 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call_for::<
+            ::passage_runtime::finish_json_call_for::<
                 crate::api::types::ApiError,
-                _,
+                types::RegisterWebAuthnStartResponse,
                 _,
             >(
                 &crate::api::operations::OPERATIONS[36usize],
@@ -14203,7 +14203,7 @@ pub mod builder {
                         .await;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
+                        200u16 => ::passage_runtime::JsonAnswer::read(response).await,
                         400u16 => {
                             Err(
                                 CallError::ErrorResponse(
@@ -14331,9 +14331,9 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call_for::<
+            ::passage_runtime::finish_json_call_for::<
                 crate::api::types::ApiError,
-                _,
+                types::AuthResponse,
                 _,
             >(
                 &crate::api::operations::OPERATIONS[34usize],
@@ -14380,7 +14380,7 @@ pub mod builder {
                         .await;
                     let response = result?;
                     match response.status().as_u16() {
-                        201u16 => ResponseValue::from_response(response).await,
+                        201u16 => ::passage_runtime::JsonAnswer::read(response).await,
                         400u16 => {
                             Err(
                                 CallError::ErrorResponse(
@@ -14507,9 +14507,9 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call_for::<
+            ::passage_runtime::finish_json_call_for::<
                 crate::api::types::ApiError,
-                _,
+                types::AuthResponse,
                 _,
             >(
                 &crate::api::operations::OPERATIONS[31usize],
@@ -14555,7 +14555,7 @@ pub mod builder {
                         .await;
                     let response = result?;
                     match response.status().as_u16() {
-                        201u16 => ResponseValue::from_response(response).await,
+                        201u16 => ::passage_runtime::JsonAnswer::read(response).await,
                         400u16 => {
                             Err(
                                 CallError::ErrorResponse(
@@ -14812,9 +14812,9 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call_for::<
+            ::passage_runtime::finish_json_call_for::<
                 crate::api::types::ApiError,
-                _,
+                types::UserResponse,
                 _,
             >(
                 &crate::api::operations::OPERATIONS[6usize],
@@ -14867,7 +14867,7 @@ pub mod builder {
                         .await;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
+                        200u16 => ::passage_runtime::JsonAnswer::read(response).await,
                         400u16 => {
                             Err(
                                 CallError::ErrorResponse(
@@ -14971,9 +14971,9 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call_for::<
+            ::passage_runtime::finish_json_call_for::<
                 crate::api::types::ApiError,
-                _,
+                types::CreateUserResponse,
                 _,
             >(
                 &crate::api::operations::OPERATIONS[8usize],
@@ -15019,7 +15019,7 @@ pub mod builder {
                         .await;
                     let response = result?;
                     match response.status().as_u16() {
-                        201u16 => ResponseValue::from_response(response).await,
+                        201u16 => ::passage_runtime::JsonAnswer::read(response).await,
                         400u16 => {
                             Err(
                                 CallError::ErrorResponse(
@@ -15757,9 +15757,9 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call_for::<
+            ::passage_runtime::finish_json_call_for::<
                 crate::api::types::ApiError,
-                _,
+                types::AuthResponse,
                 _,
             >(
                 &crate::api::operations::OPERATIONS[13usize],
@@ -15818,7 +15818,7 @@ pub mod builder {
                         .await;
                     let response = result?;
                     match response.status().as_u16() {
-                        201u16 => ResponseValue::from_response(response).await,
+                        201u16 => ::passage_runtime::JsonAnswer::read(response).await,
                         400u16 => {
                             Err(
                                 CallError::ErrorResponse(
@@ -16116,9 +16116,9 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call_for::<
+            ::passage_runtime::finish_json_call_for::<
                 crate::api::types::ApiError,
-                _,
+                types::AuthenticateWebAuthnStartWithTransactionResponse,
                 _,
             >(
                 &crate::api::operations::OPERATIONS[5usize],
@@ -16167,7 +16167,7 @@ pub mod builder {
                         .await;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
+                        200u16 => ::passage_runtime::JsonAnswer::read(response).await,
                         400u16 => {
                             Err(
                                 CallError::ErrorResponse(
@@ -16300,9 +16300,9 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call_for::<
+            ::passage_runtime::finish_json_call_for::<
                 crate::api::types::ApiError,
-                _,
+                types::Nonce,
                 _,
             >(
                 &crate::api::operations::OPERATIONS[4usize],
@@ -16351,7 +16351,7 @@ pub mod builder {
                         .await;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
+                        200u16 => ::passage_runtime::JsonAnswer::read(response).await,
                         400u16 => {
                             Err(
                                 CallError::ErrorResponse(
@@ -16482,9 +16482,9 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call_for::<
+            ::passage_runtime::finish_json_call_for::<
                 crate::api::types::ApiError,
-                _,
+                types::RegisterWebAuthnStartWithTransactionResponse,
                 _,
             >(
                 &crate::api::operations::OPERATIONS[37usize],
@@ -16533,7 +16533,7 @@ pub mod builder {
                         .await;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
+                        200u16 => ::passage_runtime::JsonAnswer::read(response).await,
                         400u16 => {
                             Err(
                                 CallError::ErrorResponse(
@@ -16659,9 +16659,9 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call_for::<
+            ::passage_runtime::finish_json_call_for::<
                 crate::api::types::ApiError,
-                _,
+                types::Nonce,
                 _,
             >(
                 &crate::api::operations::OPERATIONS[35usize],
@@ -16710,7 +16710,7 @@ pub mod builder {
                         .await;
                     let response = result?;
                     match response.status().as_u16() {
-                        201u16 => ResponseValue::from_response(response).await,
+                        201u16 => ::passage_runtime::JsonAnswer::read(response).await,
                         400u16 => {
                             Err(
                                 CallError::ErrorResponse(
@@ -16828,9 +16828,9 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call_for::<
+            ::passage_runtime::finish_json_call_for::<
                 crate::api::types::ApiError,
-                _,
+                types::AuthResponse,
                 _,
             >(
                 &crate::api::operations::OPERATIONS[12usize],
@@ -16876,7 +16876,7 @@ pub mod builder {
                         .await;
                     let response = result?;
                     match response.status().as_u16() {
-                        201u16 => ResponseValue::from_response(response).await,
+                        201u16 => ::passage_runtime::JsonAnswer::read(response).await,
                         400u16 => {
                             Err(
                                 CallError::ErrorResponse(

@@ -6042,9 +6042,9 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call_for::<
+            ::passage_runtime::finish_json_call_for::<
                 crate::api::types::ApiError,
-                _,
+                types::AppResponse,
                 _,
             >(
                 &crate::api::operations::OPERATIONS[9usize],
@@ -6083,7 +6083,7 @@ pub mod builder {
                         .await;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
+                        200u16 => ::passage_runtime::JsonAnswer::read(response).await,
                         401u16 => {
                             Err(
                                 CallError::ErrorResponse(
@@ -6189,9 +6189,9 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call_for::<
+            ::passage_runtime::finish_json_call_for::<
                 crate::api::types::ApiError,
-                _,
+                types::MagicLinkResponse,
                 _,
             >(
                 &crate::api::operations::OPERATIONS[3usize],
@@ -6237,7 +6237,7 @@ pub mod builder {
                         .await;
                     let response = result?;
                     match response.status().as_u16() {
-                        201u16 => ResponseValue::from_response(response).await,
+                        201u16 => ::passage_runtime::JsonAnswer::read(response).await,
                         400u16 => {
                             Err(
                                 CallError::ErrorResponse(
@@ -6500,9 +6500,9 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call_for::<
+            ::passage_runtime::finish_json_call_for::<
                 crate::api::types::ApiError,
-                _,
+                types::ListPaginatedUsersResponse,
                 _,
             >(
                 &crate::api::operations::OPERATIONS[11usize],
@@ -6611,7 +6611,7 @@ pub mod builder {
                         .await;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
+                        200u16 => ::passage_runtime::JsonAnswer::read(response).await,
                         400u16 => {
                             Err(
                                 CallError::ErrorResponse(
@@ -6722,9 +6722,9 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call_for::<
+            ::passage_runtime::finish_json_call_for::<
                 crate::api::types::ApiError,
-                _,
+                types::UserResponse,
                 _,
             >(
                 &crate::api::operations::OPERATIONS[5usize],
@@ -6770,7 +6770,7 @@ pub mod builder {
                         .await;
                     let response = result?;
                     match response.status().as_u16() {
-                        201u16 => ResponseValue::from_response(response).await,
+                        201u16 => ::passage_runtime::JsonAnswer::read(response).await,
                         400u16 => {
                             Err(
                                 CallError::ErrorResponse(
@@ -6876,9 +6876,9 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call_for::<
+            ::passage_runtime::finish_json_call_for::<
                 crate::api::types::ApiError,
-                _,
+                types::UserResponse,
                 _,
             >(
                 &crate::api::operations::OPERATIONS[10usize],
@@ -6926,7 +6926,7 @@ pub mod builder {
                         .await;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
+                        200u16 => ::passage_runtime::JsonAnswer::read(response).await,
                         401u16 => {
                             Err(
                                 CallError::ErrorResponse(
@@ -7183,9 +7183,9 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call_for::<
+            ::passage_runtime::finish_json_call_for::<
                 crate::api::types::ApiError,
-                _,
+                types::UserResponse,
                 _,
             >(
                 &crate::api::operations::OPERATIONS[14usize],
@@ -7240,7 +7240,7 @@ pub mod builder {
                         .await;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
+                        200u16 => ::passage_runtime::JsonAnswer::read(response).await,
                         400u16 => {
                             Err(
                                 CallError::ErrorResponse(
@@ -7346,9 +7346,9 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call_for::<
+            ::passage_runtime::finish_json_call_for::<
                 crate::api::types::ApiError,
-                _,
+                types::UserResponse,
                 _,
             >(
                 &crate::api::operations::OPERATIONS[0usize],
@@ -7396,7 +7396,7 @@ pub mod builder {
                         .await;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
+                        200u16 => ::passage_runtime::JsonAnswer::read(response).await,
                         401u16 => {
                             Err(
                                 CallError::ErrorResponse(
@@ -7488,9 +7488,9 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call_for::<
+            ::passage_runtime::finish_json_call_for::<
                 crate::api::types::ApiError,
-                _,
+                types::UserResponse,
                 _,
             >(
                 &crate::api::operations::OPERATIONS[6usize],
@@ -7538,7 +7538,7 @@ pub mod builder {
                         .await;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
+                        200u16 => ::passage_runtime::JsonAnswer::read(response).await,
                         401u16 => {
                             Err(
                                 CallError::ErrorResponse(
@@ -7630,9 +7630,9 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call_for::<
+            ::passage_runtime::finish_json_call_for::<
                 crate::api::types::ApiError,
-                _,
+                types::ListDevicesResponse,
                 _,
             >(
                 &crate::api::operations::OPERATIONS[12usize],
@@ -7680,7 +7680,7 @@ pub mod builder {
                         .await;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
+                        200u16 => ::passage_runtime::JsonAnswer::read(response).await,
                         401u16 => {
                             Err(
                                 CallError::ErrorResponse(
@@ -8094,9 +8094,9 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call_for::<
+            ::passage_runtime::finish_json_call_for::<
                 crate::api::types::ApiError,
-                _,
+                types::CreateTransactionResponse,
                 _,
             >(
                 &crate::api::operations::OPERATIONS[4usize],
@@ -8143,7 +8143,7 @@ pub mod builder {
                         .await;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
+                        200u16 => ::passage_runtime::JsonAnswer::read(response).await,
                         400u16 => {
                             Err(
                                 CallError::ErrorResponse(
@@ -8271,9 +8271,9 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call_for::<
+            ::passage_runtime::finish_json_call_for::<
                 crate::api::types::ApiError,
-                _,
+                types::CreateTransactionResponse,
                 _,
             >(
                 &crate::api::operations::OPERATIONS[2usize],
@@ -8320,7 +8320,7 @@ pub mod builder {
                         .await;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
+                        200u16 => ::passage_runtime::JsonAnswer::read(response).await,
                         400u16 => {
                             Err(
                                 CallError::ErrorResponse(
@@ -8452,9 +8452,9 @@ pub mod builder {
                 crate::api::Error,
             >,
         > + use<'a> {
-            ::passage_runtime::finish_call_for::<
+            ::passage_runtime::finish_json_call_for::<
                 crate::api::types::ApiError,
-                _,
+                types::VerifyNonceResponse,
                 _,
             >(
                 &crate::api::operations::OPERATIONS[1usize],
@@ -8501,7 +8501,7 @@ pub mod builder {
                         .await;
                     let response = result?;
                     match response.status().as_u16() {
-                        200u16 => ResponseValue::from_response(response).await,
+                        200u16 => ::passage_runtime::JsonAnswer::read(response).await,
                         400u16 => {
                             Err(
                                 CallError::ErrorResponse(
