@@ -408,6 +408,52 @@ mod tests {
         assert!(body.is_empty());
     }
 
+    /// A server that answers `answers` requests on one connection, each once it has read the
+    /// request, then hangs up (its end of the stream closed for writing, so that the next
+    /// request is still read, not refused).
+    async fn answering_each(answers: usize) -> SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut request = vec![0u8; 4096];
+            for _ in 0..answers {
+                assert!(stream.read(&mut request).await.unwrap() > 0);
+                stream
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}")
+                    .await
+                    .unwrap();
+            }
+            stream.shutdown().await.unwrap();
+            let _ = stream.read(&mut request).await;
+        });
+        addr
+    }
+
+    /// Runs `call` with a watchdog: an answer missed would be waited for forever.
+    async fn watched<T>(call: impl std::future::Future<Output = T>) -> T {
+        tokio::time::timeout(Duration::from_secs(300), call)
+            .await
+            .expect("the call waited for an answer that had arrived")
+    }
+
+    #[tokio::test]
+    async fn a_connection_carries_one_call_after_another() {
+        let mut conn = Conn::connect(answering_each(3).await).await;
+        for _ in 0..3 {
+            let (status, body) = watched(conn.call(Method::GET, "/x", None)).await;
+            assert_eq!((status, &body[..]), (StatusCode::OK, &b"{}"[..]));
+        }
+    }
+
+    #[tokio::test]
+    #[should_panic(expected = "closed the connection")]
+    async fn a_hang_up_after_an_answer_is_seen_by_the_next_call() {
+        let mut conn = Conn::connect(answering_each(1).await).await;
+        watched(conn.call(Method::GET, "/x", None)).await;
+        watched(conn.call(Method::GET, "/x", None)).await;
+    }
+
     #[tokio::test]
     #[should_panic(expected = "without a Content-Length")]
     async fn refuses_an_answer_it_cannot_delimit() {

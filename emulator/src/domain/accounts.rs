@@ -44,7 +44,7 @@ pub fn new_user(
         updated_at: now,
         last_login_at: None,
         social: Default::default(),
-        webauthn_handle: uuid::Uuid::new_v4(),
+        webauthn_handle: crate::base::random::random_uuid(),
     }
 }
 

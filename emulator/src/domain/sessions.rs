@@ -25,7 +25,7 @@ pub fn auth_token(
         .active_key()
         .ok_or_else(|| ApiError::internal("the app has no signing key"))?;
     let claims = Claims {
-        jti: uuid::Uuid::new_v4().simple().to_string(),
+        jti: crate::base::random::random_uuid().simple().to_string(),
         iss: urls.issuer(&app.config.id),
         sub: user_id.to_owned(),
         aud: vec![app.config.auth_origin.clone(), app.config.id.clone()],

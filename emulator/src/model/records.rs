@@ -45,7 +45,7 @@ pub struct UserRecord {
 }
 
 fn new_handle() -> uuid::Uuid {
-    uuid::Uuid::new_v4()
+    crate::base::random::random_uuid()
 }
 
 /// What a transaction (opened by an app's backend through the Management API) is for.
