@@ -221,12 +221,7 @@ where
     F: Future<Output = Result<T, CallError<B>>>,
     B: ApiErrorBody,
 {
-    FinishCall {
-        call,
-        secrets: Some(RequestSecrets::default()),
-        lend: true,
-        completion: PhantomData,
-    }
+    FinishCall::new(call, true)
 }
 
 /// [`finish_call`] for a call of the operation `op`: when the operation
@@ -239,12 +234,7 @@ where
     F: Future<Output = Result<T, CallError<B>>>,
     B: ApiErrorBody,
 {
-    FinishCall {
-        call,
-        secrets: Some(RequestSecrets::default()),
-        lend: op.carries_secrets(),
-        completion: PhantomData,
-    }
+    FinishCall::new(call, op.carries_secrets())
 }
 
 /// [`finish_call_for`] for a call whose body ends with a [`JsonAnswer`]:
@@ -258,12 +248,7 @@ where
     B: ApiErrorBody,
     T: DeserializeOwned,
 {
-    FinishCall {
-        call,
-        secrets: Some(RequestSecrets::default()),
-        lend: op.carries_secrets(),
-        completion: PhantomData,
-    }
+    FinishCall::new(call, op.carries_secrets())
 }
 
 /// What a call wrapper makes of its call's successful value `I`.
@@ -321,6 +306,19 @@ pin_project_lite::pin_project! {
         // Whether the slot is lent while polling (false: the request carries no secret).
         lend: bool,
         completion: PhantomData<D>,
+    }
+}
+
+impl<F, D> FinishCall<F, D> {
+    /// The wrapper of `call`, with an empty slot that it lends to the thread while polling when
+    /// `lend` (the call's request can carry secrets).
+    fn new(call: F, lend: bool) -> Self {
+        FinishCall {
+            call,
+            secrets: Some(RequestSecrets::default()),
+            lend,
+            completion: PhantomData,
+        }
     }
 }
 
