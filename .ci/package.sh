@@ -28,6 +28,15 @@ if cargo tree -p passage-auth-client -e features,normal -i tokio --locked | grep
 fi
 
 step "cargo package: the runtime, the generated crates, the clients and the emulator (each packaged copy is built)"
+# cargo verifies each packaged crate against the others' packaged copies through a local registry
+# whose sources it extracts under the cargo home, and it reuses an extraction already there. Our
+# crates keep their version between changes, so a machine that packaged them before would build
+# against the old copies (a runtime without the items the new generated code calls): drop those.
+cargo_home=${CARGO_HOME:-$HOME/.cargo}
+for crate in passage-runtime passage-auth-api passage-management-api passage-auth-client \
+    passage-management-client passage-emulator; do
+    rm -rf "$cargo_home"/registry/src/-*/"$crate"-[0-9]*
+done
 cargo package -p passage-runtime -p passage-auth-api -p passage-management-api \
     -p passage-auth-client -p passage-management-client -p passage-emulator --locked --allow-dirty
 
