@@ -914,6 +914,10 @@ async fn ui_users_and_app_settings(s: &mut Suite) {
 
 async fn ui_reset(s: &mut Suite) {
     let ui = s.ui.take().expect("the UI is open");
+    // The app's page keeps calling the Auth API on its own (its logged-in SDK); a call after the
+    // reset would refill the request log before the UI shows it empty. No later case uses the
+    // page, only the answers it recorded.
+    s.app.goto("about:blank").await;
     ui.click("reset the emulator", r#"button[data-action="reset"]"#)
         .await;
     ui_action(&ui, "reset").await;
@@ -921,6 +925,11 @@ async fn ui_reset(s: &mut Suite) {
     ui.check(
         users.is_empty() && s.emulator.outbox(ADA).is_empty(),
         "the reset emptied users and outbox",
+    );
+    let requests = s.emulator.requests();
+    ui.check(
+        requests.is_empty(),
+        &format!("no API request after the reset, but: {requests:?}"),
     );
     // The panels re-render on their next refresh after the reset: wait for each
     // (the step timeout fails the suite if one never shows the emptied state).
