@@ -295,8 +295,8 @@ impl<T: DeserializeOwned> Completion<JsonAnswer> for DecodeJson<T> {
 pin_project_lite::pin_project! {
     /// The future of one generated call (see [`finish_call`]): one layer
     /// around the call, which it never moves, so a call's state is not
-    /// copied on completion; `D` makes the caller's value of the call's
-    /// ([`Completion`]).
+    /// copied on completion; `D` ([`Completion`]) turns the call's value
+    /// into the caller's.
     #[doc(hidden)]
     pub struct FinishCall<F, D = AsIs> {
         #[pin]

@@ -173,14 +173,14 @@ fn rewrite_send(block: &mut syn::ItemImpl, wiring: &Wiring) {
         drop_api_version_header(&mut f.block);
         EncodeInPlace.visit_block_mut(&mut f.block);
         let row = call_pipeline_directly(&mut f.block, wiring);
-        // A call with a row whose success answers are all JSON of one type hands its
-        // answer on unread, for the wrapper to decode in place.
-        let json = match row {
-            Some(_) => {
-                json_value_type(&ok_type).filter(|_| hand_on_json_answers(&mut f.block, wiring))
+        // A call with a row whose success answers are all JSON hands its answer on unread
+        // (its arms rewritten here), for the wrapper to decode in place as `value_type`.
+        let mut json = None;
+        if let (Some(_), Some(value_type)) = (row, json_value_type(&ok_type)) {
+            if hand_on_json_answers(&mut f.block, wiring) {
+                json = Some(value_type);
             }
-            None => None,
-        };
+        }
         let body = &f.block;
         f.sig.asyncness = None;
         f.sig.output = parse_quote!(
