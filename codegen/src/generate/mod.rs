@@ -8,6 +8,7 @@
 //! - `operation_table`: what the spec declares about each operation.
 //! - `postprocess`: rewrites progenitor's output (runtime paths, `send()`
 //!   through the call wrapper, no `Client::new`, `#[non_exhaustive]` types).
+//! - `doc_examples`: progenitor's usage examples, compiled instead of ignored.
 //! - `duplicates`: refuses code that defines an item twice.
 //! - `runtime_wiring`: the crate's `Error`, and the runtime's traits for its
 //!   error body and client (the hooks hand every request to the runtime).
@@ -15,6 +16,7 @@
 //! - `header`: the `@generated` header.
 
 mod crate_files;
+mod doc_examples;
 mod duplicates;
 pub mod error;
 mod header;
@@ -171,6 +173,7 @@ fn convert(spec: &LoadedSpec, options: &Options) -> Result<GeneratedCrate, Gener
         operation_ids,
     };
     postprocess::apply(&mut file, &wiring);
+    doc_examples::compile_examples(&mut file, &options.crate_name.replace('-', "_"));
     if let Some(message) = duplicate_item(&file) {
         return Err(GenerateError::Syntax { path, message });
     }

@@ -9439,11 +9439,13 @@ Sends a `GET` request to `/apps/{app_id}`
 
 Arguments:
 - `app_id`: Id of the Passage app.
-```ignore
+```no_run
+# async fn example(client: &passage_auth_api::Client, app_id: :: std :: string :: String) {
 let response = client.get_app()
     .app_id(app_id)
     .send()
     .await;
+# }
 ```*/
     pub fn get_app(&self) -> builder::GetApp<'_> {
         builder::GetApp::new(self)
@@ -9456,11 +9458,13 @@ Sends a `GET` request to `/apps/{app_id}/.well-known/jwks.json`
 
 Arguments:
 - `app_id`: Id of the Passage app.
-```ignore
+```no_run
+# async fn example(client: &passage_auth_api::Client, app_id: :: std :: string :: String) {
 let response = client.get_jwks()
     .app_id(app_id)
     .send()
     .await;
+# }
 ```*/
     pub fn get_jwks(&self) -> builder::GetJwks<'_> {
         builder::GetJwks::new(self)
@@ -9473,11 +9477,13 @@ Sends a `GET` request to `/apps/{app_id}/.well-known/openid-configuration`
 
 Arguments:
 - `app_id`: Id of the Passage app.
-```ignore
+```no_run
+# async fn example(client: &passage_auth_api::Client, app_id: :: std :: string :: String) {
 let response = client.get_open_id_configuration()
     .app_id(app_id)
     .send()
     .await;
+# }
 ```*/
     pub fn get_open_id_configuration(&self) -> builder::GetOpenIdConfiguration<'_> {
         builder::GetOpenIdConfiguration::new(self)
@@ -9490,11 +9496,13 @@ Sends a `GET` request to `/apps/{app_id}/currentuser`
 
 Arguments:
 - `app_id`: Id of the Passage app.
-```ignore
+```no_run
+# async fn example(client: &passage_auth_api::Client, app_id: :: std :: string :: String) {
 let response = client.get_currentuser()
     .app_id(app_id)
     .send()
     .await;
+# }
 ```*/
     pub fn get_currentuser(&self) -> builder::GetCurrentuser<'_> {
         builder::GetCurrentuser::new(self)
@@ -9507,11 +9515,13 @@ Sends a `GET` request to `/apps/{app_id}/currentuser/devices`
 
 Arguments:
 - `app_id`: Id of the Passage app.
-```ignore
+```no_run
+# async fn example(client: &passage_auth_api::Client, app_id: :: std :: string :: String) {
 let response = client.get_currentuser_devices()
     .app_id(app_id)
     .send()
     .await;
+# }
 ```*/
     pub fn get_currentuser_devices(&self) -> builder::GetCurrentuserDevices<'_> {
         builder::GetCurrentuserDevices::new(self)
@@ -9525,12 +9535,14 @@ Sends a `POST` request to `/apps/{app_id}/currentuser/devices/finish`
 Arguments:
 - `app_id`: Id of the Passage app.
 - `body`: The handshake id and the browser's credential creation result.
-```ignore
+```no_run
+# async fn example(client: &passage_auth_api::Client, app_id: :: std :: string :: String, body: :: passage_auth_api :: types :: AddDeviceFinishRequest) {
 let response = client.post_currentuser_add_device_finish()
     .app_id(app_id)
     .body(body)
     .send()
     .await;
+# }
 ```*/
     pub fn post_currentuser_add_device_finish(
         &self,
@@ -9546,12 +9558,14 @@ Sends a `POST` request to `/apps/{app_id}/currentuser/devices/start`
 Arguments:
 - `app_id`: Id of the Passage app.
 - `body`: Which kind of authenticator to ask for.
-```ignore
+```no_run
+# async fn example(client: &passage_auth_api::Client, app_id: :: std :: string :: String, body: :: passage_auth_api :: types :: CurrentUserDevicesStartRequest) {
 let response = client.post_currentuser_add_device_start()
     .app_id(app_id)
     .body(body)
     .send()
     .await;
+# }
 ```*/
     pub fn post_currentuser_add_device_start(
         &self,
@@ -9567,12 +9581,14 @@ Sends a `DELETE` request to `/apps/{app_id}/currentuser/devices/{device_id}`
 Arguments:
 - `app_id`: Id of the Passage app.
 - `device_id`: Id of the WebAuthn credential (the `id` field of a Credential).
-```ignore
+```no_run
+# async fn example(client: &passage_auth_api::Client, app_id: :: std :: string :: String, device_id: :: std :: string :: String) {
 let response = client.delete_currentuser_device()
     .app_id(app_id)
     .device_id(device_id)
     .send()
     .await;
+# }
 ```*/
     pub fn delete_currentuser_device(&self) -> builder::DeleteCurrentuserDevice<'_> {
         builder::DeleteCurrentuserDevice::new(self)
@@ -9587,13 +9603,15 @@ Arguments:
 - `app_id`: Id of the Passage app.
 - `device_id`: Id of the WebAuthn credential (the `id` field of a Credential).
 - `body`: The new friendly name.
-```ignore
+```no_run
+# async fn example(client: &passage_auth_api::Client, app_id: :: std :: string :: String, device_id: :: std :: string :: String, body: :: passage_auth_api :: types :: UpdateDeviceRequest) {
 let response = client.update_currentuser_device()
     .app_id(app_id)
     .device_id(device_id)
     .body(body)
     .send()
     .await;
+# }
 ```*/
     pub fn update_currentuser_device(&self) -> builder::UpdateCurrentuserDevice<'_> {
         builder::UpdateCurrentuserDevice::new(self)
@@ -9607,12 +9625,14 @@ Sends a `PATCH` request to `/apps/{app_id}/currentuser/email`
 Arguments:
 - `app_id`: Id of the Passage app.
 - `body`: The new address and options for the verification message.
-```ignore
+```no_run
+# async fn example(client: &passage_auth_api::Client, app_id: :: std :: string :: String, body: :: passage_auth_api :: types :: UpdateUserEmailRequest) {
 let response = client.update_email_currentuser()
     .app_id(app_id)
     .body(body)
     .send()
     .await;
+# }
 ```*/
     pub fn update_email_currentuser(&self) -> builder::UpdateEmailCurrentuser<'_> {
         builder::UpdateEmailCurrentuser::new(self)
@@ -9626,12 +9646,14 @@ Sends a `PATCH` request to `/apps/{app_id}/currentuser/phone`
 Arguments:
 - `app_id`: Id of the Passage app.
 - `body`: The new number and options for the verification message.
-```ignore
+```no_run
+# async fn example(client: &passage_auth_api::Client, app_id: :: std :: string :: String, body: :: passage_auth_api :: types :: UpdateUserPhoneRequest) {
 let response = client.update_phone_currentuser()
     .app_id(app_id)
     .body(body)
     .send()
     .await;
+# }
 ```*/
     pub fn update_phone_currentuser(&self) -> builder::UpdatePhoneCurrentuser<'_> {
         builder::UpdatePhoneCurrentuser::new(self)
@@ -9644,11 +9666,13 @@ Sends a `GET` request to `/apps/{app_id}/currentuser/user-metadata`
 
 Arguments:
 - `app_id`: Id of the Passage app.
-```ignore
+```no_run
+# async fn example(client: &passage_auth_api::Client, app_id: :: std :: string :: String) {
 let response = client.get_currentuser_metadata()
     .app_id(app_id)
     .send()
     .await;
+# }
 ```*/
     pub fn get_currentuser_metadata(&self) -> builder::GetCurrentuserMetadata<'_> {
         builder::GetCurrentuserMetadata::new(self)
@@ -9662,12 +9686,14 @@ Sends a `PATCH` request to `/apps/{app_id}/currentuser/user-metadata`
 Arguments:
 - `app_id`: Id of the Passage app.
 - `body`: The metadata values to store.
-```ignore
+```no_run
+# async fn example(client: &passage_auth_api::Client, app_id: :: std :: string :: String, body: :: passage_auth_api :: types :: UpdateMetadataRequest) {
 let response = client.update_currentuser_metadata()
     .app_id(app_id)
     .body(body)
     .send()
     .await;
+# }
 ```*/
     pub fn update_currentuser_metadata(&self) -> builder::UpdateCurrentuserMetadata<'_> {
         builder::UpdateCurrentuserMetadata::new(self)
@@ -9680,11 +9706,13 @@ Sends a `GET` request to `/apps/{app_id}/currentuser/social-connections`
 
 Arguments:
 - `app_id`: Id of the Passage app.
-```ignore
+```no_run
+# async fn example(client: &passage_auth_api::Client, app_id: :: std :: string :: String) {
 let response = client.get_currentuser_social_connections()
     .app_id(app_id)
     .send()
     .await;
+# }
 ```*/
     pub fn get_currentuser_social_connections(
         &self,
@@ -9700,12 +9728,14 @@ Sends a `DELETE` request to `/apps/{app_id}/currentuser/social-connections/{soci
 Arguments:
 - `app_id`: Id of the Passage app.
 - `social_connection_type`: The social provider whose link is removed.
-```ignore
+```no_run
+# async fn example(client: &passage_auth_api::Client, app_id: :: std :: string :: String, social_connection_type: :: passage_auth_api :: open_enums :: SocialConnectionType) {
 let response = client.delete_currentuser_social_connection()
     .app_id(app_id)
     .social_connection_type(social_connection_type)
     .send()
     .await;
+# }
 ```*/
     pub fn delete_currentuser_social_connection(
         &self,
@@ -9721,12 +9751,14 @@ Sends a `POST` request to `/apps/{app_id}/login/magic-link`
 Arguments:
 - `app_id`: Id of the Passage app.
 - `body`: Who to send the link to and how to localise it.
-```ignore
+```no_run
+# async fn example(client: &passage_auth_api::Client, app_id: :: std :: string :: String, body: :: passage_auth_api :: types :: LoginMagicLinkRequest) {
 let response = client.login_magic_link()
     .app_id(app_id)
     .body(body)
     .send()
     .await;
+# }
 ```*/
     pub fn login_magic_link(&self) -> builder::LoginMagicLink<'_> {
         builder::LoginMagicLink::new(self)
@@ -9740,12 +9772,14 @@ Sends a `POST` request to `/apps/{app_id}/login/otp`
 Arguments:
 - `app_id`: Id of the Passage app.
 - `body`: Who to send the passcode to and how to localise it.
-```ignore
+```no_run
+# async fn example(client: &passage_auth_api::Client, app_id: :: std :: string :: String, body: :: passage_auth_api :: types :: LoginOneTimePasscodeRequest) {
 let response = client.login_one_time_passcode()
     .app_id(app_id)
     .body(body)
     .send()
     .await;
+# }
 ```*/
     pub fn login_one_time_passcode(&self) -> builder::LoginOneTimePasscode<'_> {
         builder::LoginOneTimePasscode::new(self)
@@ -9759,12 +9793,14 @@ Sends a `POST` request to `/apps/{app_id}/login/webauthn/start`
 Arguments:
 - `app_id`: Id of the Passage app.
 - `body`: Optionally, the identifier of the user who wants to log in.
-```ignore
+```no_run
+# async fn example(client: &passage_auth_api::Client, app_id: :: std :: string :: String, body: :: passage_auth_api :: types :: LoginWebAuthnStartRequest) {
 let response = client.login_webauthn_start()
     .app_id(app_id)
     .body(body)
     .send()
     .await;
+# }
 ```*/
     pub fn login_webauthn_start(&self) -> builder::LoginWebauthnStart<'_> {
         builder::LoginWebauthnStart::new(self)
@@ -9778,12 +9814,14 @@ Sends a `POST` request to `/apps/{app_id}/login/webauthn/finish`
 Arguments:
 - `app_id`: Id of the Passage app.
 - `body`: The handshake id and the browser's assertion result.
-```ignore
+```no_run
+# async fn example(client: &passage_auth_api::Client, app_id: :: std :: string :: String, body: :: passage_auth_api :: types :: LoginWebAuthnFinishRequest) {
 let response = client.login_webauthn_finish()
     .app_id(app_id)
     .body(body)
     .send()
     .await;
+# }
 ```*/
     pub fn login_webauthn_finish(&self) -> builder::LoginWebauthnFinish<'_> {
         builder::LoginWebauthnFinish::new(self)
@@ -9797,12 +9835,14 @@ Sends a `PATCH` request to `/apps/{app_id}/magic-link/activate`
 Arguments:
 - `app_id`: Id of the Passage app.
 - `body`: The magic link secret.
-```ignore
+```no_run
+# async fn example(client: &passage_auth_api::Client, app_id: :: std :: string :: String, body: :: passage_auth_api :: types :: ActivateMagicLinkRequest) {
 let response = client.activate_magic_link()
     .app_id(app_id)
     .body(body)
     .send()
     .await;
+# }
 ```*/
     pub fn activate_magic_link(&self) -> builder::ActivateMagicLink<'_> {
         builder::ActivateMagicLink::new(self)
@@ -9816,12 +9856,14 @@ Sends a `POST` request to `/apps/{app_id}/magic-link/status`
 Arguments:
 - `app_id`: Id of the Passage app.
 - `body`: The id of the magic link to check.
-```ignore
+```no_run
+# async fn example(client: &passage_auth_api::Client, app_id: :: std :: string :: String, body: :: passage_auth_api :: types :: GetMagicLinkStatusRequest) {
 let response = client.magic_link_status()
     .app_id(app_id)
     .body(body)
     .send()
     .await;
+# }
 ```*/
     pub fn magic_link_status(&self) -> builder::MagicLinkStatus<'_> {
         builder::MagicLinkStatus::new(self)
@@ -9835,12 +9877,14 @@ Sends a `POST` request to `/apps/{app_id}/otp/activate`
 Arguments:
 - `app_id`: Id of the Passage app.
 - `body`: The passcode and its id.
-```ignore
+```no_run
+# async fn example(client: &passage_auth_api::Client, app_id: :: std :: string :: String, body: :: passage_auth_api :: types :: ActivateOneTimePasscodeRequest) {
 let response = client.activate_one_time_passcode()
     .app_id(app_id)
     .body(body)
     .send()
     .await;
+# }
 ```*/
     pub fn activate_one_time_passcode(&self) -> builder::ActivateOneTimePasscode<'_> {
         builder::ActivateOneTimePasscode::new(self)
@@ -9854,12 +9898,14 @@ Sends a `POST` request to `/apps/{app_id}/register/magic-link`
 Arguments:
 - `app_id`: Id of the Passage app.
 - `body`: Who to register and how to localise the message.
-```ignore
+```no_run
+# async fn example(client: &passage_auth_api::Client, app_id: :: std :: string :: String, body: :: passage_auth_api :: types :: RegisterMagicLinkRequest) {
 let response = client.register_magic_link()
     .app_id(app_id)
     .body(body)
     .send()
     .await;
+# }
 ```*/
     pub fn register_magic_link(&self) -> builder::RegisterMagicLink<'_> {
         builder::RegisterMagicLink::new(self)
@@ -9873,12 +9919,14 @@ Sends a `POST` request to `/apps/{app_id}/register/otp`
 Arguments:
 - `app_id`: Id of the Passage app.
 - `body`: Who to register and how to localise the message.
-```ignore
+```no_run
+# async fn example(client: &passage_auth_api::Client, app_id: :: std :: string :: String, body: :: passage_auth_api :: types :: RegisterOneTimePasscodeRequest) {
 let response = client.register_one_time_passcode()
     .app_id(app_id)
     .body(body)
     .send()
     .await;
+# }
 ```*/
     pub fn register_one_time_passcode(&self) -> builder::RegisterOneTimePasscode<'_> {
         builder::RegisterOneTimePasscode::new(self)
@@ -9892,12 +9940,14 @@ Sends a `POST` request to `/apps/{app_id}/register/webauthn/start`
 Arguments:
 - `app_id`: Id of the Passage app.
 - `body`: The identifier to register and the authenticator kind to ask for.
-```ignore
+```no_run
+# async fn example(client: &passage_auth_api::Client, app_id: :: std :: string :: String, body: :: passage_auth_api :: types :: RegisterWebAuthnStartRequest) {
 let response = client.register_webauthn_start()
     .app_id(app_id)
     .body(body)
     .send()
     .await;
+# }
 ```*/
     pub fn register_webauthn_start(&self) -> builder::RegisterWebauthnStart<'_> {
         builder::RegisterWebauthnStart::new(self)
@@ -9911,12 +9961,14 @@ Sends a `POST` request to `/apps/{app_id}/register/webauthn/finish`
 Arguments:
 - `app_id`: Id of the Passage app.
 - `body`: The handshake id, the user id and the browser's credential creation result.
-```ignore
+```no_run
+# async fn example(client: &passage_auth_api::Client, app_id: :: std :: string :: String, body: :: passage_auth_api :: types :: RegisterWebAuthnFinishRequest) {
 let response = client.register_webauthn_finish()
     .app_id(app_id)
     .body(body)
     .send()
     .await;
+# }
 ```*/
     pub fn register_webauthn_finish(&self) -> builder::RegisterWebauthnFinish<'_> {
         builder::RegisterWebauthnFinish::new(self)
@@ -9930,12 +9982,14 @@ Sends a `POST` request to `/apps/{app_id}/tokens`
 Arguments:
 - `app_id`: Id of the Passage app.
 - `body`: The current refresh token.
-```ignore
+```no_run
+# async fn example(client: &passage_auth_api::Client, app_id: :: std :: string :: String, body: :: passage_auth_api :: types :: RefreshAuthTokenRequest) {
 let response = client.refresh_auth_token()
     .app_id(app_id)
     .body(body)
     .send()
     .await;
+# }
 ```*/
     pub fn refresh_auth_token(&self) -> builder::RefreshAuthToken<'_> {
         builder::RefreshAuthToken::new(self)
@@ -9949,12 +10003,14 @@ Sends a `DELETE` request to `/apps/{app_id}/tokens`
 Arguments:
 - `app_id`: Id of the Passage app.
 - `refresh_token`: The refresh token to revoke (a secret; keep it out of logs).
-```ignore
+```no_run
+# async fn example(client: &passage_auth_api::Client, app_id: :: std :: string :: String, refresh_token: :: passage_runtime :: SecretValue) {
 let response = client.revoke_refresh_token()
     .app_id(app_id)
     .refresh_token(refresh_token)
     .send()
     .await;
+# }
 ```*/
     pub fn revoke_refresh_token(&self) -> builder::RevokeRefreshToken<'_> {
         builder::RevokeRefreshToken::new(self)
@@ -9968,12 +10024,14 @@ Sends a `GET` request to `/apps/{app_id}/users`
 Arguments:
 - `app_id`: Id of the Passage app.
 - `identifier`: E-mail address or E.164 phone number to look up.
-```ignore
+```no_run
+# async fn example(client: &passage_auth_api::Client, app_id: :: std :: string :: String, identifier: :: std :: string :: String) {
 let response = client.check_user_identifier()
     .app_id(app_id)
     .identifier(identifier)
     .send()
     .await;
+# }
 ```*/
     pub fn check_user_identifier(&self) -> builder::CheckUserIdentifier<'_> {
         builder::CheckUserIdentifier::new(self)
@@ -9987,12 +10045,14 @@ Sends a `POST` request to `/apps/{app_id}/users`
 Arguments:
 - `app_id`: Id of the Passage app.
 - `body`: The identifier and optional metadata of the new user.
-```ignore
+```no_run
+# async fn example(client: &passage_auth_api::Client, app_id: :: std :: string :: String, body: :: passage_auth_api :: types :: CreateUserParams) {
 let response = client.create_user()
     .app_id(app_id)
     .body(body)
     .send()
     .await;
+# }
 ```*/
     pub fn create_user(&self) -> builder::CreateUser<'_> {
         builder::CreateUser::new(self)
@@ -10011,7 +10071,8 @@ Arguments:
 - `login_hint`: Account the provider should preselect, typically an e-mail address.
 - `redirect_uri`: Where the browser is sent back to once the flow ends.
 - `state`: Opaque value returned unchanged at the end of the flow, for CSRF protection.
-```ignore
+```no_run
+# async fn example(client: &passage_auth_api::Client, app_id: :: std :: string :: String, code_challenge: :: std :: string :: String, code_challenge_method: :: passage_auth_api :: open_enums :: CodeChallengeMethod, connection_type: :: passage_auth_api :: open_enums :: OAuth2ConnectionType, login_hint: :: std :: string :: String, redirect_uri: :: std :: string :: String, state: :: std :: string :: String) {
 let response = client.get_authorize()
     .app_id(app_id)
     .code_challenge(code_challenge)
@@ -10022,6 +10083,7 @@ let response = client.get_authorize()
     .state(state)
     .send()
     .await;
+# }
 ```*/
     pub fn get_authorize(&self) -> builder::GetAuthorize<'_> {
         builder::GetAuthorize::new(self)
@@ -10038,7 +10100,8 @@ Arguments:
 - `error`: Error code from the identity provider when authorization failed.
 - `error_description`: Human-readable explanation from the identity provider accompanying `error`.
 - `state`: The state value that was passed when the flow started.
-```ignore
+```no_run
+# async fn example(client: &passage_auth_api::Client, app_id: :: std :: string :: String, code: :: passage_runtime :: SecretValue, error: :: passage_auth_api :: open_enums :: AuthErrorCode, error_description: :: std :: string :: String, state: :: std :: string :: String) {
 let response = client.oauth2_callback()
     .app_id(app_id)
     .code(code)
@@ -10047,6 +10110,7 @@ let response = client.oauth2_callback()
     .state(state)
     .send()
     .await;
+# }
 ```*/
     pub fn oauth2_callback(&self) -> builder::Oauth2Callback<'_> {
         builder::Oauth2Callback::new(self)
@@ -10060,12 +10124,14 @@ Sends a `POST` request to `/apps/{app_id}/social/oauth2_callback`
 Arguments:
 - `app_id`: Id of the Passage app.
 - `body`: The fields Apple posts back.
-```ignore
+```no_run
+# async fn example(client: &passage_auth_api::Client, app_id: :: std :: string :: String, body: :: passage_auth_api :: types :: AppleOAuth2CallbackForm) {
 let response = client.apple_oauth2_callback()
     .app_id(app_id)
     .body(body)
     .send()
     .await;
+# }
 ```*/
     pub fn apple_oauth2_callback(&self) -> builder::AppleOauth2Callback<'_> {
         builder::AppleOauth2Callback::new(self)
@@ -10080,13 +10146,15 @@ Arguments:
 - `app_id`: Id of the Passage app.
 - `code`: Authorization code handed to the redirect URI at the end of the social flow.
 - `verifier`: The PKCE code verifier whose challenge started the flow.
-```ignore
+```no_run
+# async fn example(client: &passage_auth_api::Client, app_id: :: std :: string :: String, code: :: passage_runtime :: SecretValue, verifier: :: passage_runtime :: SecretValue) {
 let response = client.exchange_social_token()
     .app_id(app_id)
     .code(code)
     .verifier(verifier)
     .send()
     .await;
+# }
 ```*/
     pub fn exchange_social_token(&self) -> builder::ExchangeSocialToken<'_> {
         builder::ExchangeSocialToken::new(self)
@@ -10101,13 +10169,15 @@ Arguments:
 - `app_id`: Id of the Passage app.
 - `code`: Authorization code handed to the redirect URI at the end of the social flow.
 - `verifier`: The PKCE code verifier whose challenge started the flow.
-```ignore
+```no_run
+# async fn example(client: &passage_auth_api::Client, app_id: :: std :: string :: String, code: :: passage_runtime :: SecretValue, verifier: :: passage_runtime :: SecretValue) {
 let response = client.currentuser_social_link_account()
     .app_id(app_id)
     .code(code)
     .verifier(verifier)
     .send()
     .await;
+# }
 ```*/
     pub fn currentuser_social_link_account(
         &self,
@@ -10123,12 +10193,14 @@ Sends a `POST` request to `/apps/{app_id}/authenticate/transactions/webauthn/sta
 Arguments:
 - `app_id`: Id of the Passage app.
 - `body`: Optionally, the transaction to attach the handshake to.
-```ignore
+```no_run
+# async fn example(client: &passage_auth_api::Client, app_id: :: std :: string :: String, body: :: passage_auth_api :: types :: AuthenticateWebAuthnStartWithTransactionRequest) {
 let response = client.authenticate_webauthn_start_with_transaction()
     .app_id(app_id)
     .body(body)
     .send()
     .await;
+# }
 ```*/
     pub fn authenticate_webauthn_start_with_transaction(
         &self,
@@ -10144,12 +10216,14 @@ Sends a `POST` request to `/apps/{app_id}/authenticate/transactions/webauthn/fin
 Arguments:
 - `app_id`: Id of the Passage app.
 - `body`: The handshake id, the browser's assertion result and the transaction id.
-```ignore
+```no_run
+# async fn example(client: &passage_auth_api::Client, app_id: :: std :: string :: String, body: :: passage_auth_api :: types :: AuthenticateWebAuthnFinishWithTransactionRequest) {
 let response = client.authenticate_webauthn_finish_with_transaction()
     .app_id(app_id)
     .body(body)
     .send()
     .await;
+# }
 ```*/
     pub fn authenticate_webauthn_finish_with_transaction(
         &self,
@@ -10165,12 +10239,14 @@ Sends a `POST` request to `/apps/{app_id}/register/transactions/webauthn/start`
 Arguments:
 - `app_id`: Id of the Passage app.
 - `body`: The transaction and the authenticator kind to ask for.
-```ignore
+```no_run
+# async fn example(client: &passage_auth_api::Client, app_id: :: std :: string :: String, body: :: passage_auth_api :: types :: RegisterWebAuthnStartWithTransactionRequest) {
 let response = client.register_webauthn_start_with_transaction()
     .app_id(app_id)
     .body(body)
     .send()
     .await;
+# }
 ```*/
     pub fn register_webauthn_start_with_transaction(
         &self,
@@ -10186,12 +10262,14 @@ Sends a `POST` request to `/apps/{app_id}/register/transactions/webauthn/finish`
 Arguments:
 - `app_id`: Id of the Passage app.
 - `body`: The handshake id, the transaction id and the browser's credential creation result.
-```ignore
+```no_run
+# async fn example(client: &passage_auth_api::Client, app_id: :: std :: string :: String, body: :: passage_auth_api :: types :: RegisterWebAuthnFinishWithTransactionRequest) {
 let response = client.register_webauthn_finish_with_transaction()
     .app_id(app_id)
     .body(body)
     .send()
     .await;
+# }
 ```*/
     pub fn register_webauthn_finish_with_transaction(
         &self,
@@ -10207,12 +10285,14 @@ Sends a `POST` request to `/apps/{app_id}/social/id_token`
 Arguments:
 - `app_id`: Id of the Passage app.
 - `body`: The provider's ID token, authorization code and provider name.
-```ignore
+```no_run
+# async fn example(client: &passage_auth_api::Client, app_id: :: std :: string :: String, body: :: passage_auth_api :: types :: IdTokenRequest) {
 let response = client.exchange_social_id_token()
     .app_id(app_id)
     .body(body)
     .send()
     .await;
+# }
 ```*/
     pub fn exchange_social_id_token(&self) -> builder::ExchangeSocialIdToken<'_> {
         builder::ExchangeSocialIdToken::new(self)
@@ -10228,7 +10308,8 @@ Arguments:
 - `error`: Error code from the identity provider when authorization failed.
 - `error_description`: Human-readable explanation from the identity provider accompanying `error`.
 - `state`: The state value that was passed when the flow started.
-```ignore
+```no_run
+# async fn example(client: &passage_auth_api::Client, code: :: passage_runtime :: SecretValue, error: :: passage_auth_api :: open_enums :: AuthErrorCode, error_description: :: std :: string :: String, state: :: std :: string :: String) {
 let response = client.oauth2_callback_default_dev()
     .code(code)
     .error(error)
@@ -10236,6 +10317,7 @@ let response = client.oauth2_callback_default_dev()
     .state(state)
     .send()
     .await;
+# }
 ```*/
     pub fn oauth2_callback_default_dev(&self) -> builder::Oauth2CallbackDefaultDev<'_> {
         builder::Oauth2CallbackDefaultDev::new(self)
@@ -10248,11 +10330,13 @@ Sends a `POST` request to `/social/oauth2_callback`
 
 Arguments:
 - `body`: The fields Apple posts back.
-```ignore
+```no_run
+# async fn example(client: &passage_auth_api::Client, body: :: passage_auth_api :: types :: AppleOAuth2CallbackForm) {
 let response = client.apple_oauth2_callback_default_dev()
     .body(body)
     .send()
     .await;
+# }
 ```*/
     pub fn apple_oauth2_callback_default_dev(
         &self,
@@ -10270,7 +10354,8 @@ Arguments:
 - `device_os`: Operating system of the reporting device, for example iOS or Android.
 - `device_os_version`: Version of that operating system.
 - `body`: The device id and the capabilities that were detected.
-```ignore
+```no_run
+# async fn example(client: &passage_auth_api::Client, app_identifier: :: std :: string :: String, device_os: :: std :: string :: String, device_os_version: :: std :: string :: String, body: :: passage_auth_api :: types :: CreatePasskeyReadinessRequest) {
 let response = client.create_passkey_readiness()
     .app_identifier(app_identifier)
     .device_os(device_os)
@@ -10278,6 +10363,7 @@ let response = client.create_passkey_readiness()
     .body(body)
     .send()
     .await;
+# }
 ```*/
     pub fn create_passkey_readiness(&self) -> builder::CreatePasskeyReadiness<'_> {
         builder::CreatePasskeyReadiness::new(self)

@@ -5695,11 +5695,13 @@ Sends a `GET` request to `/apps/{app_id}`
 
 Arguments:
 - `app_id`: Id of the Passage app.
-```ignore
+```no_run
+# async fn example(client: &passage_management_api::Client, app_id: :: std :: string :: String) {
 let response = client.get_app()
     .app_id(app_id)
     .send()
     .await;
+# }
 ```*/
     pub fn get_app(&self) -> builder::GetApp<'_> {
         builder::GetApp::new(self)
@@ -5713,12 +5715,14 @@ Sends a `POST` request to `/apps/{app_id}/magic-links`
 Arguments:
 - `app_id`: Id of the Passage app.
 - `body`: Whom the link is for, how it is delivered and how long it lives.
-```ignore
+```no_run
+# async fn example(client: &passage_management_api::Client, app_id: :: std :: string :: String, body: :: passage_management_api :: types :: CreateMagicLinkRequest) {
 let response = client.create_magic_link()
     .app_id(app_id)
     .body(body)
     .send()
     .await;
+# }
 ```*/
     pub fn create_magic_link(&self) -> builder::CreateMagicLink<'_> {
         builder::CreateMagicLink::new(self)
@@ -5742,7 +5746,8 @@ Arguments:
 - `page`: Number of the page to return, counted from 1 (1 when absent).
 - `status`: Matches users by account status (`active`, `inactive` or `pending`). Operators: none, `ne:`, `gt:`, `lt:`, `like:`, `not_like:`; without an operator or with `ne:` the value must be one of the three statuses.
 - `updated_at`: Matches users by time of last change, a UTC timestamp such as `2024-05-01T13:45:00.000000Z` after the optional operator. Operators: none, `ne:`, `gt:`, `lt:`.
-```ignore
+```no_run
+# async fn example(client: &passage_management_api::Client, app_id: :: std :: string :: String, created_at: :: std :: string :: String, created_before: i64, id: :: std :: string :: String, identifier: :: std :: string :: String, last_login_at: :: std :: string :: String, limit: :: std :: num :: NonZeroU32, login_count: :: std :: string :: String, order_by: :: std :: string :: String, page: :: std :: num :: NonZeroU32, status: :: std :: string :: String, updated_at: :: std :: string :: String) {
 let response = client.list_paginated_users()
     .app_id(app_id)
     .created_at(created_at)
@@ -5758,6 +5763,7 @@ let response = client.list_paginated_users()
     .updated_at(updated_at)
     .send()
     .await;
+# }
 ```*/
     pub fn list_paginated_users(&self) -> builder::ListPaginatedUsers<'_> {
         builder::ListPaginatedUsers::new(self)
@@ -5771,12 +5777,14 @@ Sends a `POST` request to `/apps/{app_id}/users`
 Arguments:
 - `app_id`: Id of the Passage app.
 - `body`: The identifiers and metadata of the new user.
-```ignore
+```no_run
+# async fn example(client: &passage_management_api::Client, app_id: :: std :: string :: String, body: :: passage_management_api :: types :: CreateUserRequest) {
 let response = client.create_user()
     .app_id(app_id)
     .body(body)
     .send()
     .await;
+# }
 ```*/
     pub fn create_user(&self) -> builder::CreateUser<'_> {
         builder::CreateUser::new(self)
@@ -5790,12 +5798,14 @@ Sends a `GET` request to `/apps/{app_id}/users/{user_id}`
 Arguments:
 - `app_id`: Id of the Passage app.
 - `user_id`: Passage id of the user (the `id` of a user, not a Flex external id).
-```ignore
+```no_run
+# async fn example(client: &passage_management_api::Client, app_id: :: std :: string :: String, user_id: :: std :: string :: String) {
 let response = client.get_user()
     .app_id(app_id)
     .user_id(user_id)
     .send()
     .await;
+# }
 ```*/
     pub fn get_user(&self) -> builder::GetUser<'_> {
         builder::GetUser::new(self)
@@ -5809,12 +5819,14 @@ Sends a `DELETE` request to `/apps/{app_id}/users/{user_id}`
 Arguments:
 - `app_id`: Id of the Passage app.
 - `user_id`: Passage id of the user (the `id` of a user, not a Flex external id).
-```ignore
+```no_run
+# async fn example(client: &passage_management_api::Client, app_id: :: std :: string :: String, user_id: :: std :: string :: String) {
 let response = client.delete_user()
     .app_id(app_id)
     .user_id(user_id)
     .send()
     .await;
+# }
 ```*/
     pub fn delete_user(&self) -> builder::DeleteUser<'_> {
         builder::DeleteUser::new(self)
@@ -5829,13 +5841,15 @@ Arguments:
 - `app_id`: Id of the Passage app.
 - `user_id`: Passage id of the user (the `id` of a user, not a Flex external id).
 - `body`: The members to change.
-```ignore
+```no_run
+# async fn example(client: &passage_management_api::Client, app_id: :: std :: string :: String, user_id: :: std :: string :: String, body: :: passage_management_api :: types :: UpdateUserRequest) {
 let response = client.update_user()
     .app_id(app_id)
     .user_id(user_id)
     .body(body)
     .send()
     .await;
+# }
 ```*/
     pub fn update_user(&self) -> builder::UpdateUser<'_> {
         builder::UpdateUser::new(self)
@@ -5849,12 +5863,14 @@ Sends a `PATCH` request to `/apps/{app_id}/users/{user_id}/activate`
 Arguments:
 - `app_id`: Id of the Passage app.
 - `user_id`: Passage id of the user (the `id` of a user, not a Flex external id).
-```ignore
+```no_run
+# async fn example(client: &passage_management_api::Client, app_id: :: std :: string :: String, user_id: :: std :: string :: String) {
 let response = client.activate_user()
     .app_id(app_id)
     .user_id(user_id)
     .send()
     .await;
+# }
 ```*/
     pub fn activate_user(&self) -> builder::ActivateUser<'_> {
         builder::ActivateUser::new(self)
@@ -5868,12 +5884,14 @@ Sends a `PATCH` request to `/apps/{app_id}/users/{user_id}/deactivate`
 Arguments:
 - `app_id`: Id of the Passage app.
 - `user_id`: Passage id of the user (the `id` of a user, not a Flex external id).
-```ignore
+```no_run
+# async fn example(client: &passage_management_api::Client, app_id: :: std :: string :: String, user_id: :: std :: string :: String) {
 let response = client.deactivate_user()
     .app_id(app_id)
     .user_id(user_id)
     .send()
     .await;
+# }
 ```*/
     pub fn deactivate_user(&self) -> builder::DeactivateUser<'_> {
         builder::DeactivateUser::new(self)
@@ -5887,12 +5905,14 @@ Sends a `GET` request to `/apps/{app_id}/users/{user_id}/devices`
 Arguments:
 - `app_id`: Id of the Passage app.
 - `user_id`: Passage id of the user (the `id` of a user, not a Flex external id).
-```ignore
+```no_run
+# async fn example(client: &passage_management_api::Client, app_id: :: std :: string :: String, user_id: :: std :: string :: String) {
 let response = client.list_user_devices()
     .app_id(app_id)
     .user_id(user_id)
     .send()
     .await;
+# }
 ```*/
     pub fn list_user_devices(&self) -> builder::ListUserDevices<'_> {
         builder::ListUserDevices::new(self)
@@ -5907,13 +5927,15 @@ Arguments:
 - `app_id`: Id of the Passage app.
 - `user_id`: Passage id of the user (the `id` of a user, not a Flex external id).
 - `device_id`: Passage id of the WebAuthn credential (the `id` of a device, not its `cred_id`).
-```ignore
+```no_run
+# async fn example(client: &passage_management_api::Client, app_id: :: std :: string :: String, user_id: :: std :: string :: String, device_id: :: std :: string :: String) {
 let response = client.delete_user_device()
     .app_id(app_id)
     .user_id(user_id)
     .device_id(device_id)
     .send()
     .await;
+# }
 ```*/
     pub fn delete_user_device(&self) -> builder::DeleteUserDevice<'_> {
         builder::DeleteUserDevice::new(self)
@@ -5927,12 +5949,14 @@ Sends a `DELETE` request to `/apps/{app_id}/users/{user_id}/tokens`
 Arguments:
 - `app_id`: Id of the Passage app.
 - `user_id`: Passage id of the user (the `id` of a user, not a Flex external id).
-```ignore
+```no_run
+# async fn example(client: &passage_management_api::Client, app_id: :: std :: string :: String, user_id: :: std :: string :: String) {
 let response = client.revoke_user_refresh_tokens()
     .app_id(app_id)
     .user_id(user_id)
     .send()
     .await;
+# }
 ```*/
     pub fn revoke_user_refresh_tokens(&self) -> builder::RevokeUserRefreshTokens<'_> {
         builder::RevokeUserRefreshTokens::new(self)
@@ -5946,12 +5970,14 @@ Sends a `POST` request to `/apps/{app_id}/transactions/register`
 Arguments:
 - `app_id`: Id of the Passage app.
 - `body`: The user's external id and the name the new passkey is shown under.
-```ignore
+```no_run
+# async fn example(client: &passage_management_api::Client, app_id: :: std :: string :: String, body: :: passage_management_api :: types :: CreateRegisterTransactionRequest) {
 let response = client.create_register_transaction()
     .app_id(app_id)
     .body(body)
     .send()
     .await;
+# }
 ```*/
     pub fn create_register_transaction(&self) -> builder::CreateRegisterTransaction<'_> {
         builder::CreateRegisterTransaction::new(self)
@@ -5965,12 +5991,14 @@ Sends a `POST` request to `/apps/{app_id}/transactions/authenticate`
 Arguments:
 - `app_id`: Id of the Passage app.
 - `body`: The external id of the user to authenticate.
-```ignore
+```no_run
+# async fn example(client: &passage_management_api::Client, app_id: :: std :: string :: String, body: :: passage_management_api :: types :: CreateAuthenticateTransactionRequest) {
 let response = client.create_authenticate_transaction()
     .app_id(app_id)
     .body(body)
     .send()
     .await;
+# }
 ```*/
     pub fn create_authenticate_transaction(
         &self,
@@ -5986,12 +6014,14 @@ Sends a `POST` request to `/apps/{app_id}/authenticate/verify`
 Arguments:
 - `app_id`: Id of the Passage app.
 - `body`: The nonce to redeem.
-```ignore
+```no_run
+# async fn example(client: &passage_management_api::Client, app_id: :: std :: string :: String, body: :: passage_management_api :: types :: VerifyNonceRequest) {
 let response = client.authenticate_verify_nonce()
     .app_id(app_id)
     .body(body)
     .send()
     .await;
+# }
 ```*/
     pub fn authenticate_verify_nonce(&self) -> builder::AuthenticateVerifyNonce<'_> {
         builder::AuthenticateVerifyNonce::new(self)
