@@ -13,6 +13,7 @@ use syn::visit_mut::VisitMut;
 use syn::{ImplItem, Item};
 
 use super::options::API_MODULE;
+use super::postprocess::{first_path_argument, is_client_impl};
 
 /// The opening fence of progenitor's examples, and the one written instead.
 const IGNORED_FENCE: &str = "```ignore\n";
@@ -25,7 +26,7 @@ pub(crate) fn compile_examples(file: &mut syn::File, crate_ident: &str) {
     let setters = setter_types(file, crate_ident);
     for item in &mut file.items {
         let Item::Impl(block) = item else { continue };
-        if block.trait_.is_some() || !is_named(&block.self_ty, "Client") {
+        if !is_client_impl(block) {
             continue;
         }
         for item in &mut block.items {
@@ -120,17 +121,7 @@ fn conversion_target(sig: &syn::Signature) -> Option<syn::Type> {
             let syn::TypeParamBound::Trait(t) = bound else {
                 return None;
             };
-            let last = t.path.segments.last()?;
-            if last.ident != "TryInto" {
-                return None;
-            }
-            let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
-                return None;
-            };
-            match args.args.first()? {
-                syn::GenericArgument::Type(ty) => Some(ty.clone()),
-                _ => None,
-            }
+            first_path_argument(&t.path, "TryInto")
         })
     })
 }

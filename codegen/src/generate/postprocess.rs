@@ -76,7 +76,8 @@ pub(crate) fn apply(file: &mut syn::File, wiring: &Wiring) {
     }
 }
 
-fn is_client_impl(block: &syn::ItemImpl) -> bool {
+/// Whether `block` is the inherent `impl Client { .. }`.
+pub(super) fn is_client_impl(block: &syn::ItemImpl) -> bool {
     block.trait_.is_none()
         && matches!(&*block.self_ty, syn::Type::Path(p) if p.path.is_ident("Client"))
 }
@@ -666,7 +667,12 @@ fn first_type_argument(ty: &syn::Type, name: &str) -> Option<syn::Type> {
     let syn::Type::Path(path) = ty else {
         return None;
     };
-    let last = path.path.segments.last()?;
+    first_path_argument(&path.path, name)
+}
+
+/// `A` of `path` when it is `..::name<A, ..>` (a type or a trait bound).
+pub(super) fn first_path_argument(path: &syn::Path, name: &str) -> Option<syn::Type> {
+    let last = path.segments.last()?;
     if last.ident != name {
         return None;
     }
